@@ -1,0 +1,187 @@
+"""`Motion`: the value the engine hands to animators — joint positions plus the rotations that reproduce them.
+
+A Motion carries both views of the same clip: world joint positions (what the model predicts, what metrics
+use) and local joint rotations with a root path and rest offsets (what a rig and a BVH file need). The
+rotations come from `rotations.joints_to_rotations`, so `forward_kinematics(rotations, root_translation,
+offsets)` equals `joints` up to the IK error (sub-millimetre on HumanML3D data).
+
+Files are ``.npz`` archives readable with ``allow_pickle=False``: arrays plus the skeleton's *name* and the
+metadata as a JSON string, so loading a file can never execute code.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from motion_core.skeleton import HUMANML3D, Skeleton, get_skeleton
+
+__all__ = ["Motion"]
+
+_FORMAT_VERSION = 1
+_ARRAYS = ("joints", "rotations", "root_translation", "offsets")
+
+
+@dataclass
+class Motion:
+    fps: float
+    joints: np.ndarray            # (T, J, 3) float32 world positions, metres, y up
+    rotations: np.ndarray         # (T, J, 4) float32 local (w, x, y, z) quaternions, relative to the rest pose
+    root_translation: np.ndarray  # (T, 3) float32 world position of the root joint
+    offsets: np.ndarray           # (J, 3) float32 rest offset of each joint from its parent
+    skeleton: Skeleton = HUMANML3D
+    meta: dict[str, str | float | int] = field(default_factory=dict)   # prompt, seed, model, ...
+
+    def __post_init__(self):
+        self.fps = float(self.fps)
+        if not (np.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"fps must be a positive number, got {self.fps}")
+        for name in _ARRAYS:
+            setattr(self, name, np.ascontiguousarray(getattr(self, name), dtype=np.float32))
+        t = self.joints.shape[0] if self.joints.ndim == 3 else None
+        expected = {"joints": (t, self.skeleton.num_joints, 3), "rotations": (t, self.skeleton.num_joints, 4),
+                    "root_translation": (t, 3), "offsets": (self.skeleton.num_joints, 3)}
+        for name, shape in expected.items():
+            array = getattr(self, name)
+            if t is None or array.shape != shape:
+                raise ValueError(f"Motion.{name} must have shape {_shape_text(shape)} for skeleton "
+                                 f"{self.skeleton.name!r}, got {array.shape}")
+            if not np.isfinite(array).all():
+                raise ValueError(f"Motion.{name} contains NaN or infinite values")
+        if t == 0:
+            raise ValueError("a Motion needs at least one frame")
+        self.meta = _check_meta(self.meta)
+
+    # ---- constructors ----------------------------------------------------------------------------------
+
+    @classmethod
+    def from_joints(cls, joints, skeleton: Skeleton = HUMANML3D, fps: float = 20.0, meta=None) -> "Motion":
+        """Build a Motion from world joint positions (T, J, 3), solving the rotations by IK."""
+        from motion_core.rotations import joints_to_rotations
+        joints = np.asarray(joints, dtype=np.float64)
+        rotations, root, offsets = joints_to_rotations(joints, skeleton)
+        return cls(fps=fps, joints=joints, rotations=rotations, root_translation=root, offsets=offsets,
+                   skeleton=skeleton, meta=dict(meta or {}))
+
+    @classmethod
+    def from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
+                      meta=None) -> "Motion":
+        """Build a Motion from un-normalised HumanML3D-style features (T, skeleton.feature_dim)."""
+        from motion_core.representation import features_to_joints
+        features = np.asarray(features)
+        if features.ndim != 2 or features.shape[1] != skeleton.feature_dim:
+            raise ValueError(f"features must be (T, {skeleton.feature_dim}) for skeleton {skeleton.name!r}, "
+                             f"got {features.shape}")
+        joints = np.asarray(features_to_joints(features, skeleton), dtype=np.float64)
+        return cls.from_joints(joints, skeleton, fps=skeleton.fps if fps is None else fps, meta=meta)
+
+    # ---- views -----------------------------------------------------------------------------------------
+
+    @property
+    def num_frames(self) -> int:
+        return self.joints.shape[0]
+
+    @property
+    def duration(self) -> float:
+        """Seconds covered: frames / fps (each frame lasts 1/fps)."""
+        return self.num_frames / self.fps
+
+    def __getitem__(self, frames: slice) -> "Motion":
+        """A time slice, e.g. ``motion[10:50]`` (steps allowed; the fps stays the same)."""
+        if not isinstance(frames, slice):
+            raise TypeError(f"Motion supports slicing frames only (motion[a:b]), got {type(frames).__name__}")
+        return Motion(fps=self.fps, joints=self.joints[frames], rotations=self.rotations[frames],
+                      root_translation=self.root_translation[frames], offsets=self.offsets,
+                      skeleton=self.skeleton, meta=dict(self.meta))
+
+    def forward_kinematics(self) -> np.ndarray:
+        """(T, J, 3) positions rebuilt from rotations, root and offsets: what a rig will show."""
+        from motion_core.rotations import forward_kinematics
+        return forward_kinematics(self.rotations.astype(np.float64), self.root_translation.astype(np.float64),
+                                  self.offsets.astype(np.float64), self.skeleton.parents)
+
+    # ---- files -----------------------------------------------------------------------------------------
+
+    def save(self, path) -> Path:
+        """Write a ``.npz`` (atomically: a crash never leaves a half-written file). Returns the path."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")   # np.savez would append it anyway; be explicit
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        arrays.update(fps=np.float64(self.fps), skeleton=np.str_(self.skeleton.name),
+                      meta=np.str_(json.dumps(self.meta)), format_version=np.int64(_FORMAT_VERSION))
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Motion":
+        """Read a file written by `save`, validating everything (never unpickles)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no Motion file at {path}")
+        if not zipfile.is_zipfile(path):     # also False for a missing file; np.load would try unpickling
+            raise ValueError(f"{path} is not a readable .npz Motion file")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                missing = [k for k in (*_ARRAYS, "fps", "skeleton", "meta", "format_version") if k not in data]
+                if missing:
+                    raise ValueError(f"{path} is not a Motion file: missing {', '.join(missing)}")
+                fields = {k: data[k] for k in data.files}
+        except ValueError as err:
+            if "allow_pickle" in str(err) or "Object arrays" in str(err):
+                raise ValueError(f"{path} holds pickled objects; refusing to load it (Motion files are "
+                                 f"plain arrays)") from None
+            raise
+        except (OSError, EOFError) as err:
+            raise ValueError(f"{path} is not a readable .npz Motion file: {err}") from None
+        version = int(fields["format_version"])
+        if version != _FORMAT_VERSION:
+            raise ValueError(f"{path} has Motion format version {version}; this code reads {_FORMAT_VERSION}")
+        for key in ("skeleton", "meta"):
+            if fields[key].dtype.kind != "U" or fields[key].ndim != 0:
+                raise ValueError(f"{path}: '{key}' must be a text scalar, got {fields[key].dtype} {fields[key].shape}")
+        for key in _ARRAYS:
+            if fields[key].dtype.kind != "f":
+                raise ValueError(f"{path}: '{key}' must be floating point, got {fields[key].dtype}")
+        try:
+            meta = json.loads(str(fields["meta"]))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: 'meta' is not valid JSON: {err}") from None
+        return cls(fps=float(fields["fps"]), joints=fields["joints"], rotations=fields["rotations"],
+                   root_translation=fields["root_translation"], offsets=fields["offsets"],
+                   skeleton=get_skeleton(str(fields["skeleton"])), meta=meta)
+
+    def to_bvh(self, path, scale: float = 1.0, rotation_order: str = "ZXY") -> Path:
+        """Write a Biovision .bvh file (see `bvh.write_bvh`)."""
+        from motion_core.bvh import write_bvh
+        return write_bvh(self, path, scale=scale, rotation_order=rotation_order)
+
+
+def _shape_text(shape) -> str:
+    return "(" + ", ".join("T" if s is None else str(s) for s in shape) + ")"
+
+
+def _check_meta(meta) -> dict:
+    """Metadata is a flat dict of str keys to str/int/float values, so it round-trips through JSON."""
+    if not isinstance(meta, dict):
+        raise TypeError(f"Motion.meta must be a dict, got {type(meta).__name__}")
+    clean = {}
+    for key, value in meta.items():
+        if not isinstance(key, str):
+            raise TypeError(f"Motion.meta keys must be strings, got {key!r}")
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, int, float, np.integer, np.floating)):
+            raise TypeError(f"Motion.meta[{key!r}] must be a str, int or float, got {type(value).__name__}")
+        clean[key] = value.item() if isinstance(value, np.generic) else value
+    return clean
