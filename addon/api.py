@@ -1,0 +1,67 @@
+"""Scripting API (Python console, scripts): `import motion_addon.api as api`.
+
+    arm = bpy.data.objects["Armature"]
+    actions = api.generate("a person waves", armature=arm, seconds=4, takes=3)
+    api.batch(["walks forward", "jumps"], armature=arm)
+
+Calls block until the takes exist (use the panel for non-blocking generation). They use the engine from the
+add-on preferences unless an `engine` (anything with `submit(method, params) -> Job`) is passed.
+"""
+from __future__ import annotations
+
+import time
+
+import bpy
+
+from . import generation, modal, session
+
+
+def _run(task, timeout: float | None) -> list:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while task.step() == modal.RUNNING:
+        if deadline is not None and time.monotonic() > deadline:
+            task.cancel()
+            while task.step() == modal.RUNNING:
+                time.sleep(0.05)
+            raise TimeoutError(f"generation took longer than {timeout} s and was cancelled")
+        time.sleep(0.05)
+    if task.status != modal.FINISHED:
+        raise RuntimeError(task.error or f"generation {task.status.lower()}")
+    return task.actions
+
+
+def _engine(engine):
+    settings = session.settings_from_preferences(bpy.context)
+    return (engine if engine is not None else session.get_engine(settings)), settings
+
+
+def generate(prompt: str, armature, seconds: float = 4.0, takes: int = 1, seed: int | None = None,
+             guidance: float = 7.5, steps: int = 20, start_frame: int | None = None, scene=None, engine=None,
+             timeout: float | None = None) -> list:
+    """Generate `takes` takes of `prompt` onto `armature`; returns their actions (take 1 is active).
+
+    seed=None picks a random seed; start_frame=None uses the scene's start frame."""
+    scene = scene or bpy.context.scene
+    engine, settings = _engine(engine)
+    seed = generation.new_seed() if seed is None else int(seed)
+    start = scene.frame_start if start_frame is None else start_frame
+    task = generation.submit_generate(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps,
+                                      int(takes), start)
+    return _run(task, timeout)
+
+
+def extend(prompt: str, armature, seconds: float = 2.0, seed: int | None = None, guidance: float = 7.5,
+           steps: int = 20, scene=None, engine=None, timeout: float | None = None) -> list:
+    """Continue the armature's active take by `seconds` with a new prompt; returns the new take's actions."""
+    scene = scene or bpy.context.scene
+    engine, settings = _engine(engine)
+    seed = generation.new_seed() if seed is None else int(seed)
+    task = generation.submit_extend(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps)
+    return _run(task, timeout)
+
+
+def batch(prompts, armature, **kwargs) -> list[list]:
+    """`generate` for each prompt in turn (the engine stays warm); returns one list of actions per prompt."""
+    if isinstance(prompts, str):
+        raise TypeError("batch takes a list of prompts; use generate() for one")
+    return [generate(p, armature, **kwargs) for p in prompts]

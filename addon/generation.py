@@ -1,0 +1,121 @@
+"""Glue between a request and its takes: submit a generate/extend job, and the main-thread callback that
+turns its results into actions. Shared by the panel's operators and the scripting API."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+
+import bpy
+
+from . import session, takes
+from .modal import GenerationTask
+from .motion_io import load_motion
+
+
+def new_seed() -> int:
+    return random.randrange(0, 2**31 - 1)
+
+
+def resolve_results(results) -> tuple[list, list]:
+    """(motions, files) from a job's results: .npz paths are loaded, in-memory Motions are saved so the take
+    can be extended later."""
+    motions, files = [], []
+    for item in results:
+        if isinstance(item, (str, os.PathLike)):
+            motions.append(load_motion(item))
+            files.append(str(item))
+        else:
+            motions.append(item)
+            files.append(session.persist_motion(item))
+    return motions, files
+
+
+def _lookup(obj_name: str, scene_name: str):
+    """Objects are looked up by name when results arrive: the user may have deleted or renamed them."""
+    obj = bpy.data.objects.get(obj_name)
+    scene = bpy.data.scenes.get(scene_name)
+    if obj is None or obj.type != "ARMATURE":
+        raise ValueError(f"the target armature {obj_name!r} no longer exists")
+    if scene is None:
+        raise ValueError(f"the scene {scene_name!r} no longer exists")
+    return obj, scene
+
+
+def submit_generate(engine, settings, armature, scene, prompt: str, seconds: float, seed: int, guidance: float,
+                    steps: int, num_takes: int, start_frame: float) -> GenerationTask:
+    """Start generating `num_takes` takes of `prompt` for `armature`; returns the task to step."""
+    prompt = prompt.strip()
+    if not prompt:
+        raise ValueError("type a prompt first")
+    if armature is None or armature.type != "ARMATURE":
+        raise ValueError("choose a target armature (or create the SMPL armature)")
+    params = session.request_params(settings, prompts=[prompt] * num_takes, seconds=float(seconds),
+                                    seed=int(seed), guidance=float(guidance), steps=int(steps))
+    job = engine.submit("generate", params)
+    obj_name, scene_name = armature.name, scene.name
+
+    def apply(results):
+        obj, scn = _lookup(obj_name, scene_name)
+        motions, files = resolve_results(results)
+        return takes.apply_takes(obj, motions, prompt, seed, start_frame, scn, files=files)
+
+    return GenerationTask(job, f"“{prompt}”", apply, getattr(engine, "release", None))
+
+
+def active_take(armature):
+    ad = armature.animation_data if armature is not None else None
+    action = ad.action if ad is not None else None
+    return action if action is not None and takes.TAKE_PROP in action else None
+
+
+def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float, seed: int, guidance: float,
+                  steps: int) -> GenerationTask:
+    """Continue the armature's active take by `seconds` with a new prompt."""
+    prompt = prompt.strip()
+    if not prompt:
+        raise ValueError("type a prompt for the continuation")
+    source = active_take(armature)
+    if source is None:
+        raise ValueError("the armature has no active take to extend; generate one first")
+    path = source.get(takes.FILE_PROP)
+    if not path or not os.path.isfile(path):
+        raise ValueError(f"the motion file of take {source.name!r} is missing ({path or 'never saved'})")
+    params = session.request_params(settings, motion_path=path, prompt=prompt, seconds=float(seconds),
+                                    seed=int(seed), guidance=float(guidance), steps=int(steps))
+    job = engine.submit("extend", params)
+    obj_name, scene_name, source_name = armature.name, scene.name, source.name
+    label = f"{source.get(takes.PROMPT_PROP, '')}, then {prompt}"
+
+    def apply(results):
+        obj, scn = _lookup(obj_name, scene_name)
+        original = load_motion(path)
+        motions, files = resolve_results(results)
+        start = float(bpy.data.actions[source_name].get(takes.START_PROP, scn.frame_start))
+        full = _is_full_extension(original, motions[0])
+        if not full:   # a continuation starts on the frame after the original's last one
+            start += original.num_frames / original.fps * takes.scene_fps(scn)
+        options = dataclasses.replace(takes.options_for(obj),
+                                      origin=tuple(original.root_translation[0, [0, 2]].tolist()))
+        actions = takes.apply_takes(obj, motions, label, seed, start, scn, files=files, options=options)
+        if not full:
+            _unmute_stash_of(obj, source_name)
+        return actions
+
+    return GenerationTask(job, f"extend “{prompt}”", apply, getattr(engine, "release", None))
+
+
+def _is_full_extension(original, result) -> bool:
+    """Does `result` repeat `original` at its start (engine returned the whole clip) or only continue it?"""
+    n = original.num_frames
+    if result.num_frames <= n:
+        return False
+    import numpy as np
+    return bool(np.allclose(result.root_translation[:n], original.root_translation, atol=1e-3))
+
+
+def _unmute_stash_of(obj, action_name: str) -> None:
+    """Let the original take keep playing before its continuation."""
+    for track in obj.animation_data.nla_tracks:
+        if track.name == takes.STASH_PREFIX + action_name:
+            track.mute = False

@@ -1,0 +1,196 @@
+"""Operators behind the panel buttons.
+
+Generate and Extend are modal when invoked from the UI: the job runs on another thread (or process) and a
+window-manager timer calls `GenerationTask.step` until it is done, so Blender never freezes; Esc cancels.
+Run with `execute` (scripts, background mode) they block until the takes exist.
+"""
+from __future__ import annotations
+
+import time
+
+import bpy
+from bpy.props import StringProperty
+
+from . import armature, generation, modal, session, takes
+
+_TIMER_S = 0.1
+
+
+class _JobOperator:
+    """Shared modal/blocking driver; subclasses implement `submit(context) -> GenerationTask`."""
+    bl_options = {"REGISTER", "UNDO"}
+    _timer = None
+    _task = None
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and modal.active_task() is None
+
+    def submit(self, context):
+        raise NotImplementedError
+
+    def _start(self, context):
+        try:
+            return self.submit(context)
+        except Exception as exc:   # bad input or an engine that cannot start: tell the user, change nothing
+            self.report({"ERROR"}, str(exc))
+            return None
+
+    def execute(self, context):
+        task = self._start(context)
+        if task is None:
+            return {"CANCELLED"}
+        while task.step() == modal.RUNNING:
+            time.sleep(0.05)
+        return self._finish(context, task)
+
+    def invoke(self, context, event):
+        if context.window is None:
+            return self.execute(context)
+        task = self._start(context)
+        if task is None:
+            return {"CANCELLED"}
+        self._task = task
+        self._timer = context.window_manager.event_timer_add(_TIMER_S, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        modal.begin_progress(context)
+        modal.show_progress(context, task)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC" and event.value == "PRESS":
+            self._task.cancel()
+            modal.show_progress(context, self._task)
+            return {"RUNNING_MODAL"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        if self._task.step() == modal.RUNNING:
+            modal.show_progress(context, self._task)
+            return {"RUNNING_MODAL"}
+        context.window_manager.event_timer_remove(self._timer)
+        modal.clear_progress(context)
+        return self._finish(context, self._task)
+
+    def _finish(self, context, task):
+        if task.status == modal.FINISHED:
+            names = ", ".join(a.name for a in task.actions)
+            self.report({"INFO"}, f"created {len(task.actions)} take(s): {names}")
+            for area in getattr(context.screen, "areas", ()):
+                area.tag_redraw()
+            return {"FINISHED"}
+        if task.status == modal.CANCELLED:
+            self.report({"WARNING"}, "generation cancelled")
+        else:
+            self.report({"ERROR"}, task.error or "generation failed")
+        return {"CANCELLED"}
+
+
+def _engine(context):
+    settings = session.settings_from_preferences(context)
+    return session.get_engine(settings), settings
+
+
+class MOTION_OT_generate(_JobOperator, bpy.types.Operator):
+    bl_idname = "motion.generate"
+    bl_label = "Generate"
+    bl_description = "Generate takes of the prompt onto the target armature (Esc cancels)"
+
+    def submit(self, context):
+        s = context.scene.motion_settings
+        engine, settings = _engine(context)
+        return generation.submit_generate(engine, settings, s.target, context.scene, s.prompt, s.seconds, s.seed,
+                                          s.guidance, s.steps, s.takes, s.start_frame)
+
+
+class MOTION_OT_extend(_JobOperator, bpy.types.Operator):
+    bl_idname = "motion.extend"
+    bl_label = "Extend"
+    bl_description = "Continue the active take with the prompt for the 'Extend by' seconds"
+
+    def submit(self, context):
+        s = context.scene.motion_settings
+        engine, settings = _engine(context)
+        return generation.submit_extend(engine, settings, s.target, context.scene, s.prompt, s.extend_seconds,
+                                        s.seed, s.guidance, s.steps)
+
+
+class MOTION_OT_new_seed(bpy.types.Operator):
+    bl_idname = "motion.new_seed"
+    bl_label = "New Seed"
+    bl_description = "Pick a random seed for a different variation"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        context.scene.motion_settings.seed = generation.new_seed()
+        return {"FINISHED"}
+
+
+class MOTION_OT_create_smpl_armature(bpy.types.Operator):
+    bl_idname = "motion.create_smpl_armature"
+    bl_label = "Create SMPL Armature"
+    bl_description = "Add a 22-bone armature matching the generated skeleton and make it the target"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        if context.mode != "OBJECT":
+            bpy.ops.object.mode_set(mode="OBJECT")
+        obj = armature.create_smpl_armature(context, location=tuple(context.scene.cursor.location))
+        context.scene.motion_settings.target = obj
+        fill_bone_map(obj)
+        return {"FINISHED"}
+
+
+def fill_bone_map(obj) -> str:
+    """Store the automatic joint -> bone map on the armature (the panel list edits it)."""
+    name, mapping = armature.auto_bone_map(obj)
+    settings = obj.motion_retarget
+    settings.bone_map.clear()
+    from .retarget import SMPL_JOINTS, find_root_bone
+    for joint in SMPL_JOINTS:
+        item = settings.bone_map.add()
+        item.joint, item.bone = joint, mapping.get(joint, "")
+    settings.map_name = name
+    rig = armature.rig_rest(obj)
+    settings.root_bone = find_root_bone(rig.bone_names, rig.parents, mapping.get("pelvis")) or ""
+    return name
+
+
+class MOTION_OT_auto_map(bpy.types.Operator):
+    bl_idname = "motion.auto_map"
+    bl_label = "Auto Map Bones"
+    bl_description = "Guess which bone each joint drives (Mixamo, Rigify, Unreal, SMPL names or by heuristics)"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.scene.motion_settings.target
+        return obj is not None and obj.type == "ARMATURE"
+
+    def execute(self, context):
+        obj = context.scene.motion_settings.target
+        name = fill_bone_map(obj)
+        mapped = sum(1 for item in obj.motion_retarget.bone_map if item.bone)
+        self.report({"INFO"}, f"{mapped}/22 joints mapped ({name})")
+        return {"FINISHED"}
+
+
+class MOTION_OT_use_take(bpy.types.Operator):
+    bl_idname = "motion.use_take"
+    bl_label = "Use Take"
+    bl_description = "Make this take the armature's active action (the current one goes back to the NLA)"
+    bl_options = {"REGISTER", "UNDO"}
+
+    action: StringProperty()
+
+    def execute(self, context):
+        obj = context.scene.motion_settings.target
+        action = bpy.data.actions.get(self.action)
+        if obj is None or action is None:
+            self.report({"ERROR"}, "no such take or no target armature")
+            return {"CANCELLED"}
+        takes.use_take(obj, action)
+        return {"FINISHED"}
+
+
+CLASSES = (MOTION_OT_generate, MOTION_OT_extend, MOTION_OT_new_seed, MOTION_OT_create_smpl_armature,
+           MOTION_OT_auto_map, MOTION_OT_use_take)

@@ -1,0 +1,56 @@
+"""Properties the panel edits: generation settings on the scene, retarget settings on each armature."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import (BoolProperty, CollectionProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
+
+
+def _is_armature(_self, obj) -> bool:
+    return obj.type == "ARMATURE"
+
+
+class MotionBoneMapItem(bpy.types.PropertyGroup):
+    joint: StringProperty(name="Joint", description="Joint of the generated (SMPL) skeleton")
+    bone: StringProperty(name="Bone", description="Bone of this armature driven by the joint (empty: unused)")
+
+
+class MotionRetargetSettings(bpy.types.PropertyGroup):
+    bone_map: CollectionProperty(type=MotionBoneMapItem)
+    bone_map_index: IntProperty(default=0)
+    map_name: StringProperty(name="Map", description="Which naming convention the automatic map recognised")
+    in_place: BoolProperty(name="In place", description="Drop horizontal root motion (keep the hips height)",
+                           default=False)
+    root_bone: StringProperty(name="Root bone",
+                              description="Bone carrying the horizontal root motion (empty: on the hips)")
+
+
+class MotionSceneSettings(bpy.types.PropertyGroup):
+    prompt: StringProperty(name="Prompt", description="What the character should do",
+                           default="a person walks forward and waves")
+    seconds: FloatProperty(name="Duration", description="Length of each take", default=4.0, min=0.5,
+                           soft_max=10.0, max=30.0, unit="TIME_ABSOLUTE", subtype="TIME_ABSOLUTE")
+    seed: IntProperty(name="Seed", description="Same prompt and seed give the same motion", default=0, min=0)
+    guidance: FloatProperty(name="Guidance", description="How strictly to follow the prompt", default=7.5,
+                            min=0.0, soft_max=15.0)
+    steps: IntProperty(name="Steps", description="Denoising steps (more: slower, smoother)", default=20,
+                       min=1, max=1000)
+    takes: IntProperty(name="Takes", description="Variations to generate", default=1, min=1, max=16)
+    target: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
+                            description="Armature receiving the motion")
+    start_frame: IntProperty(name="Start frame", default=1)
+    extend_seconds: FloatProperty(name="Extend by", description="Seconds added by Extend", default=2.0,
+                                  min=0.5, max=30.0, unit="TIME_ABSOLUTE", subtype="TIME_ABSOLUTE")
+
+
+CLASSES = (MotionBoneMapItem, MotionRetargetSettings, MotionSceneSettings)
+
+
+def register_properties() -> None:
+    bpy.types.Scene.motion_settings = PointerProperty(type=MotionSceneSettings)
+    bpy.types.Object.motion_retarget = PointerProperty(type=MotionRetargetSettings)
+
+
+def unregister_properties() -> None:
+    del bpy.types.Object.motion_retarget
+    del bpy.types.Scene.motion_settings

@@ -1,0 +1,155 @@
+"""Turning generated motions into takes on an armature: one Action per take, nothing of the user's lost.
+
+Order of operations matters for "whole or not at all": every take's action is fully built first (retarget +
+keys); only then is the armature's animation data touched (stash its current action into a muted NLA
+track, assign take 1, put the other takes on muted NLA tracks). A failure while building removes the
+actions made so far and leaves the armature as it was.
+"""
+from __future__ import annotations
+
+import bpy
+
+from . import keyframes, retarget
+from .armature import rig_rest
+
+TAKE_PROP = "motion_take"          # custom properties stored on each take's action
+PROMPT_PROP = "motion_prompt"
+SEED_PROP = "motion_seed"
+FILE_PROP = "motion_file"
+START_PROP = "motion_start_frame"
+STASH_PREFIX = "[Stash] "
+
+
+def take_name(prompt: str, seed, take: int) -> str:
+    """'waves hand · s42 · take1' (Blender caps ID names at 63 bytes, so the prompt part is shortened)."""
+    suffix = f" · s{seed} · take{take}"
+    room = 63 - len(suffix.encode())
+    text = " ".join(prompt.split()) or "motion"
+    while len(text.encode()) > room:
+        text = text[:-2] + "…"
+    return text + suffix
+
+
+def scene_fps(scene) -> float:
+    return scene.render.fps / scene.render.fps_base
+
+
+def bone_map(obj) -> dict[str, str]:
+    """The joint -> bone map stored on the armature (panel list), or an automatic one if none is stored."""
+    settings = getattr(obj, "motion_retarget", None)
+    stored = {item.joint: item.bone for item in settings.bone_map if item.bone} if settings else {}
+    if stored:
+        return stored
+    from .armature import auto_bone_map
+    return auto_bone_map(obj)[1]
+
+
+def options_for(obj) -> retarget.RetargetOptions:
+    settings = getattr(obj, "motion_retarget", None)
+    if settings is None:
+        return retarget.RetargetOptions()
+    return retarget.RetargetOptions(in_place=settings.in_place, root_bone=settings.root_bone or None)
+
+
+def build_take(obj, motion, name: str, start_frame: float, fps: float, mapping=None, options=None):
+    """A complete, unassigned action that makes armature `obj` perform `motion` from `start_frame`."""
+    src = retarget.resample(retarget.SourceMotion.from_motion(motion), fps)
+    pose = retarget.retarget(src, rig_rest(obj), mapping if mapping is not None else bone_map(obj),
+                             options if options is not None else options_for(obj))
+    return keyframes.build_action(obj, name, pose, start_frame)
+
+
+def stash_current_action(obj) -> None:
+    """Move the armature's current action onto a muted NLA track so a new take never overwrites it."""
+    ad = obj.animation_data
+    if ad is None or ad.action is None:
+        return
+    action, slot = ad.action, getattr(ad, "action_slot", None)
+    track = ad.nla_tracks.new()
+    track.name = STASH_PREFIX + action.name
+    strip = track.strips.new(action.name, int(action.frame_range[0]), action)
+    if slot is not None and hasattr(strip, "action_slot"):
+        strip.action_slot = slot
+    track.mute = True
+    action.use_fake_user = True   # keep it even if the strip is deleted later
+    ad.action = None
+
+
+def assign_action(obj, action) -> None:
+    """Make `action` the armature's active action (on its own slot in layered actions)."""
+    ad = obj.animation_data or obj.animation_data_create()
+    ad.action = action
+    slot = keyframes.ensure_slot(action, obj)
+    if slot is not None and ad.action_slot != slot:
+        ad.action_slot = slot
+
+
+def add_take_track(obj, action, start_frame: float, mute: bool):
+    ad = obj.animation_data or obj.animation_data_create()
+    track = ad.nla_tracks.new()
+    track.name = action.name
+    strip = track.strips.new(action.name, int(round(start_frame)), action)
+    slot = keyframes.ensure_slot(action, obj)
+    if slot is not None and hasattr(strip, "action_slot"):
+        strip.action_slot = slot
+    track.mute = mute
+    return track
+
+
+def apply_takes(obj, motions, prompt: str, seed, start_frame: float, scene, files=None, mapping=None,
+                options=None) -> list:
+    """Build one action per motion, then stash the current action and assign take 1 (others on muted NLA
+    tracks, ready to swap in with `use_take`). Returns the actions."""
+    if obj is None or obj.type != "ARMATURE":
+        raise ValueError("choose a target armature first")
+    if not motions:
+        raise ValueError("the engine returned no motions")
+    fps = scene_fps(scene)
+    actions = []
+    try:
+        for k, motion in enumerate(motions, start=1):
+            action = build_take(obj, motion, take_name(prompt, seed, k), start_frame, fps, mapping, options)
+            actions.append(action)
+            action.use_fake_user = True
+            action[TAKE_PROP], action[PROMPT_PROP], action[SEED_PROP] = k, prompt, str(seed)
+            action[START_PROP] = float(start_frame)
+            if files and files[k - 1]:
+                action[FILE_PROP] = str(files[k - 1])
+    except BaseException:
+        for action in actions:
+            bpy.data.actions.remove(action)
+        raise
+    stash_current_action(obj)
+    assign_action(obj, actions[0])
+    for action in actions[1:]:
+        add_take_track(obj, action, start_frame, mute=True)
+    return actions
+
+
+def use_take(obj, action) -> None:
+    """Swap the active take: the current take goes back to its muted track, `action` becomes active."""
+    ad = obj.animation_data or obj.animation_data_create()
+    current = ad.action
+    if current is action:
+        return
+    if current is not None and TAKE_PROP not in current:
+        stash_current_action(obj)      # a user's own action: keep it on the NLA
+    for track in list(ad.nla_tracks):
+        if any(s.action == action for s in track.strips) and track.name == action.name:
+            ad.nla_tracks.remove(track)
+    if current is not None and TAKE_PROP in current:
+        add_take_track(obj, current, current.get(START_PROP, current.frame_range[0]), mute=True)
+    assign_action(obj, action)
+
+
+def takes_of(obj) -> list:
+    """Take actions that belong to this armature (active or on its NLA tracks)."""
+    ad = obj.animation_data
+    if ad is None:
+        return []
+    found = [ad.action] if ad.action is not None and TAKE_PROP in ad.action else []
+    for track in ad.nla_tracks:
+        for strip in track.strips:
+            if strip.action is not None and TAKE_PROP in strip.action and strip.action not in found:
+                found.append(strip.action)
+    return found

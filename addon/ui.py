@@ -1,0 +1,104 @@
+"""The 'Motion' tab of the 3D viewport sidebar."""
+from __future__ import annotations
+
+import bpy
+
+from . import generation, modal, takes
+
+
+class MOTION_UL_bone_map(bpy.types.UIList):
+    """One row per joint: the joint name and a search field over the target armature's bones."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
+        row = layout.row(align=True)
+        row.label(text=item.joint, icon="BONE_DATA" if item.bone else "ERROR")
+        obj = context.scene.motion_settings.target
+        if obj is not None and obj.type == "ARMATURE":
+            row.prop_search(item, "bone", obj.data, "bones", text="")
+        else:
+            row.prop(item, "bone", text="")
+
+
+class _MotionPanel:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Motion"
+
+
+class VIEW3D_PT_motion(_MotionPanel, bpy.types.Panel):
+    bl_label = "Text to Motion"
+
+    def draw(self, context):
+        s = context.scene.motion_settings
+        layout = self.layout
+        layout.prop(s, "prompt", text="")
+        col = layout.column(align=True)
+        col.prop(s, "seconds")
+        row = col.row(align=True)
+        row.prop(s, "seed")
+        row.operator("motion.new_seed", text="", icon="FILE_REFRESH")
+        col.prop(s, "guidance")
+        col.prop(s, "steps")
+        col.prop(s, "takes")
+        layout.prop(s, "target")
+        if s.target is None:
+            layout.operator("motion.create_smpl_armature", icon="ARMATURE_DATA")
+        layout.prop(s, "start_frame")
+        task = modal.active_task()
+        if task is not None:
+            layout.label(text=f"{task.percent}% {task.job.message}", icon="TIME")
+        row = layout.row(align=True)
+        row.scale_y = 1.4
+        row.operator("motion.generate", icon="PLAY")
+        row = layout.row(align=True)
+        row.operator("motion.extend", icon="FORWARD")
+        row.prop(s, "extend_seconds", text="")
+        enabled = generation.active_take(s.target) is not None if s.target is not None else False
+        row.enabled = enabled
+
+
+class VIEW3D_PT_motion_takes(_MotionPanel, bpy.types.Panel):
+    bl_label = "Takes"
+    bl_parent_id = "VIEW3D_PT_motion"
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene.motion_settings.target is not None
+
+    def draw(self, context):
+        obj = context.scene.motion_settings.target
+        active = generation.active_take(obj)
+        found = takes.takes_of(obj)
+        if not found:
+            self.layout.label(text="No takes yet")
+        for action in found:
+            row = self.layout.row()
+            op = row.operator("motion.use_take", text=action.name,
+                              icon="RADIOBUT_ON" if action == active else "RADIOBUT_OFF", depress=action == active)
+            op.action = action.name
+
+
+class VIEW3D_PT_motion_retarget(_MotionPanel, bpy.types.Panel):
+    bl_label = "Bone Map"
+    bl_parent_id = "VIEW3D_PT_motion"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    @classmethod
+    def poll(cls, context):
+        obj = context.scene.motion_settings.target
+        return obj is not None and obj.type == "ARMATURE"
+
+    def draw(self, context):
+        obj = context.scene.motion_settings.target
+        r = obj.motion_retarget
+        layout = self.layout
+        row = layout.row()
+        row.operator("motion.auto_map", icon="AUTOMERGE_ON")
+        if r.map_name:
+            row.label(text=r.map_name)
+        layout.template_list("MOTION_UL_bone_map", "", r, "bone_map", r, "bone_map_index", rows=6)
+        layout.prop_search(r, "root_bone", obj.data, "bones")
+        layout.prop(r, "in_place")
+
+
+CLASSES = (MOTION_UL_bone_map, VIEW3D_PT_motion, VIEW3D_PT_motion_takes, VIEW3D_PT_motion_retarget)
