@@ -1,0 +1,210 @@
+"""The `motion-core` command line: generate motions to files, run the add-on's worker, describe the install.
+
+Exit codes: 0 success, 2 bad arguments (argparse errors and inputs the engine refuses), 1 any other failure.
+Failures print one line to stderr; `--debug` adds the traceback. Written file paths go to stdout, one per line,
+so scripts can consume them; progress goes to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", metavar="PATH", default=None,
+                        help="model folder (config.json + model.safetensors); default: the bundled model")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, cuda:N, mps or cpu")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="motion-core", description="Text-to-motion for animators.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser("generate", help="generate motions from text prompts and write them to files")
+    gen.add_argument("--prompt", action="append", required=True, metavar="TEXT",
+                     help="what the character does; repeat for several motions")
+    gen.add_argument("--seconds", type=_finite_float, default=None, help="length of each motion (default: model's)")
+    gen.add_argument("--seed", type=int, default=0,
+                     help="random seed; motion k of the run uses seed+k, so any single one can be reproduced")
+    gen.add_argument("--steps", type=_positive_int, default=20, help="denoising steps (1-1000)")
+    gen.add_argument("--guidance", type=_finite_float, default=7.5, help="classifier-free guidance scale (0-30)")
+    gen.add_argument("--takes", type=_positive_int, default=1, help="variations per prompt")
+    gen.add_argument("--out", type=Path, default=Path("motion_out"), metavar="DIR", help="output folder")
+    gen.add_argument("--format", choices=("npz", "bvh", "both"), default="npz", help="file format(s) to write")
+    gen.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    gen.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                     help="show tracebacks on errors")
+    _add_model_args(gen)
+
+    serve = sub.add_parser("serve", help="run the JSON-lines worker the Blender add-on talks to")
+    serve.add_argument("--stdio", action="store_true", required=True, help="speak the protocol on stdin/stdout")
+    serve.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                     help="show tracebacks on errors")
+
+    info = sub.add_parser("info", help="show the model, the device and the available backends")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                     help="show tracebacks on errors")
+    _add_model_args(info)
+    return parser
+
+
+# -- generate ------------------------------------------------------------------------------------------------
+
+def _stderr_progress(enabled: bool):
+    """A progress callback drawing one updating line on stderr (a terminal) or a line per 10% (a pipe)."""
+    last = [-1]
+    tty = sys.stderr.isatty()
+
+    def report(fraction: float, message: str = "") -> None:
+        percent = int(round(100 * fraction))
+        if not enabled or (not tty and percent // 10 == last[0] // 10 and percent != 100):
+            return
+        last[0] = percent
+        end = "" if tty and percent < 100 else "\n"
+        print(f"\r[{percent:3d}%] {message}"[: 120], end=end, file=sys.stderr, flush=True)
+    return report
+
+
+def _file_stem(prompt: str, seed: int | None, index: int) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", prompt.lower()).strip("_")[:40].rstrip("_") or "motion"
+    return f"{index:02d}_{slug}_seed{seed}"
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    from motion_core.engine import Engine
+
+    prompts = [p for p in args.prompt for _ in range(args.takes)]
+    started = time.perf_counter()
+    engine = Engine.load(args.checkpoint, device=args.device)
+    motions = engine.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance,
+                              steps=args.steps, progress=_stderr_progress(not args.quiet))
+    args.out.mkdir(parents=True, exist_ok=True)
+    for index, motion in enumerate(motions):
+        stem = args.out / _file_stem(motion.meta.get("prompt", ""), motion.meta.get("seed"), index)
+        if args.format in ("npz", "both"):
+            motion.save(stem.with_suffix(".npz"))
+            print(stem.with_suffix(".npz"))
+        if args.format in ("bvh", "both"):
+            motion.to_bvh(stem.with_suffix(".bvh"))
+            print(stem.with_suffix(".bvh"))
+    if not args.quiet:
+        print(f"{len(motions)} motion(s) in {time.perf_counter() - started:.1f}s on {engine.device}",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+# -- info ------------------------------------------------------------------------------------------------------
+
+def _info(args: argparse.Namespace) -> dict:
+    import torch
+    from motion_core import __version__
+    from motion_core.device import available_backends, best_device
+    from motion_core.engine import Engine, ModelNotFoundError
+
+    report = {"motion_core": __version__, "torch": torch.__version__, "backends": available_backends()}
+    device = best_device(args.device)
+    report["device"] = str(device)
+    # Which selective-scan implementation the Mamba blocks will use there (fused CUDA kernels or pure torch).
+    from motion_core.ssm.backends import available_backends as ssm_backends, resolve_backend
+    report["ssm_backends"] = ssm_backends()
+    try:
+        report["ssm_backend"] = resolve_backend(device)
+    except (RuntimeError, ValueError) as exc:  # e.g. $MOTION_SSM_BACKEND=cuda on a CPU machine
+        report["ssm_backend"] = f"unusable ({exc})"
+    try:
+        report["model"] = Engine.load(args.checkpoint, device=args.device).describe()
+    except ModelNotFoundError as exc:
+        report["model"] = None
+        report["model_error"] = str(exc)
+    return report
+
+
+def _print_info(report: dict) -> None:
+    print(f"motion-core {report['motion_core']} (torch {report['torch']})")
+    backends = ", ".join(f"{k}={'yes' if ok else 'no'}" for k, ok in report["backends"].items())
+    print(f"backends: {backends}; selective scan: {report['ssm_backend']} (available: "
+          f"{', '.join(report['ssm_backends'])})")
+    print(f"device: {report['device']}")
+    model = report.get("model")
+    if model is None:
+        print(f"model: none ({report['model_error']})")
+        return
+    for key, value in model.items():
+        print(f"model.{key}: {value}")
+
+
+def _run_info(args: argparse.Namespace) -> int:
+    report = _info(args)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        _print_info(report)
+    return EXIT_OK
+
+
+# -- entry ------------------------------------------------------------------------------------------------------
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "generate":
+        return _run_generate(args)
+    if args.command == "serve":
+        from motion_core.worker import serve_stdio
+        return serve_stdio()
+    return _run_info(args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits with status 2 and a usage message on bad arguments
+    from motion_core.engine import InputError
+    from motion_core.device import DeviceError
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("motion-core: interrupted", file=sys.stderr)
+        return 130
+    except (InputError, DeviceError) as exc:
+        # Inputs the engine refuses (too long, bad guidance, unknown device...) are usage errors, like argparse's.
+        return _fail(args, exc, EXIT_USAGE)
+    except Exception as exc:
+        return _fail(args, exc, EXIT_RUNTIME)
+
+
+def _fail(args: argparse.Namespace, exc: BaseException, code: int) -> int:
+    if args.debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"motion-core {args.command}: error: {message}", file=sys.stderr)
+    return code

@@ -1,0 +1,552 @@
+"""The inference engine: prompts in, `Motion`s out.
+
+    prompt -> text encoder -> latent diffusion (Motion Mamba denoiser, classifier-free guidance)
+           -> VAE decode -> de-normalised HumanML3D features -> joints -> rotations (Motion)
+
+`Engine.load()` reads a checkpoint directory (``config.json`` + ``model.safetensors``, see
+`motion_core.checkpoint`); with no path it loads the model bundled in ``motion_core/default_model/``.
+`Engine.random(config)` builds an untrained engine, which is what tests use.
+
+Checkpoint keys the engine reads besides the architecture (all optional, in ``config["training"]``):
+``max_frames`` (longest clip the model was trained on; default 196 = 9.8 s at 20 fps), ``latent_scale`` (the
+diffusion model works on ``vae_mu * latent_scale``; default 1.0) and ``extend_context_frames`` (frames of an
+existing motion shown to `extend`; default 40).
+
+Length policy: `generate` refuses lengths beyond the model's training window (``max_seconds``) instead of
+silently producing degraded motion; longer takes are made by chaining `extend`, whose new part must fit in
+the window next to its context (``max_seconds - context``).
+
+Determinism: prompt i of a call uses seed ``seed + i``, and its starting noise is drawn on the CPU from its own
+generator, so a (prompt, seed) pair gives the same motion whatever else is in the batch (up to float
+rounding of batched kernels) and the same starting noise on every device. DDIM runs with eta = 0, so the
+starting noise is the only randomness of `generate`.
+"""
+from __future__ import annotations
+
+import math
+import secrets
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from motion_core import __version__
+from motion_core.device import DeviceError, best_device
+from motion_core.diffusion import Cancelled, NoiseSchedule, ddim_sample, dpm_solver_pp_sample
+from motion_core.motion import Motion
+from motion_core.normalization import FeatureNormalizer
+from motion_core.skeleton import Skeleton, get_skeleton
+
+__all__ = ["Engine", "InputError", "ModelNotFoundError", "Cancelled", "DeviceError", "DEFAULT_MODEL_DIR",
+           "tiny_config"]
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "default_model"
+MAX_STEPS = 1000
+GUIDANCE_RANGE = (0.0, 30.0)
+MIN_SECONDS = 0.5                 # shorter clips are below anything the model saw in training
+DEFAULT_SECONDS = 4.0
+DEFAULT_MAX_FRAMES = 196
+DEFAULT_CONTEXT_FRAMES = 40
+BLEND_SECONDS = 0.5               # extend fades the seam's pose mismatch out over this long
+MAX_SEED = 2 ** 62
+
+ProgressFn = Callable[[float, str], None]
+
+
+class InputError(ValueError):
+    """An argument the caller can fix (empty prompt list, length out of range, ...)."""
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """No checkpoint at the requested path, or no default model installed."""
+
+
+def tiny_config(denoiser_type: str = "mamba_unet") -> dict:
+    """A checkpoint config for a very small model: fast enough for tests on two CPU cores."""
+    denoisers = {
+        "mamba_unet": {"type": "mamba_unet", "latent_dim": 8, "text_dim": 32, "width": 32,
+                       "scan_kinds": [["fwd", "rev"], ["fwd"]], "spatial_groups": 4, "d_state": 4,
+                       "expand": 1, "num_heads": 2, "ffn_mult": 1, "num_mid_layers": 1},
+        "transformer": {"type": "transformer", "latent_dim": 8, "text_dim": 32, "width": 32, "num_layers": 2,
+                        "num_heads": 2, "ffn_mult": 2},
+    }
+    return {
+        "format_version": 1,
+        "name": f"tiny-random-{denoiser_type}",
+        "architecture": {
+            "vae": {"feature_dim": 263, "latent_dim": 8, "width": 32, "num_down": 2, "res_blocks": 1},
+            "denoiser": denoisers[denoiser_type],
+            "text": {"type": "offline", "dim": 32, "layers": 1, "heads": 2, "ff_dim": 64, "num_buckets": 1024,
+                     "max_tokens": 16, "max_char_ngrams": 8, "dropout": 0.0},
+        },
+        "text_encoder_type": "offline",
+        # x0-prediction keeps an untrained model's latents at the scale of its outputs (epsilon-prediction
+        # would divide by sqrt(alpha_bar) ~ 0.07 at the first step and blow them up).
+        "diffusion": {"num_train_steps": 1000, "beta_schedule": "scaled_linear", "prediction": "sample"},
+        "fps": 20.0,
+        "skeleton": "humanml3d",
+        "feature_dim": 263,
+        "training": {"max_frames": DEFAULT_MAX_FRAMES, "latent_scale": 1.0},
+    }
+
+
+class Engine:
+    """A loaded model on one device. Thread-compatible: use one engine from one thread at a time."""
+
+    def __init__(self, vae: torch.nn.Module, denoiser: torch.nn.Module, text_encoder: torch.nn.Module,
+                 normalizer: FeatureNormalizer, schedule: NoiseSchedule, config: dict,
+                 device: str | torch.device = "cpu", source: str | None = None):
+        self.device = best_device(device)
+        self.vae = vae.to(self.device, torch.float32).eval()
+        self.denoiser = denoiser.to(self.device, torch.float32).eval()
+        self.text_encoder = text_encoder.to(self.device, torch.float32).eval()
+        for module in (self.vae, self.denoiser, self.text_encoder):
+            module.requires_grad_(False)
+        self.normalizer = normalizer
+        self.schedule = schedule
+        self.config = config
+        self.source = source
+        self.skeleton: Skeleton = get_skeleton(config.get("skeleton", "humanml3d"))
+        self.fps = float(config.get("fps", self.skeleton.fps))
+        training = config.get("training") or {}
+        self.max_frames = int(training.get("max_frames", DEFAULT_MAX_FRAMES))
+        self.latent_scale = float(training.get("latent_scale", 1.0))
+        self.context_frames = int(training.get("extend_context_frames", DEFAULT_CONTEXT_FRAMES))
+        self.sampler = (config.get("diffusion") or {}).get("sampler", "ddim")
+        self.max_batch = 64 if self.device.type == "cuda" else 16  # prompts per sampling pass
+        self._check_consistency()
+
+    # ---- construction ----------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, device: str | torch.device = "auto") -> "Engine":
+        """Load a checkpoint directory (or the bundled default model when `path` is None)."""
+        from motion_core.checkpoint import load_checkpoint, module_shapes
+        directory = _checkpoint_dir(path)
+        target = best_device(device)  # fail on a bad device before reading hundreds of megabytes
+        config = _read_config(directory)
+        vae, denoiser, text = _build_modules(config)
+        expected = {**module_shapes("vae.", vae), **module_shapes("denoiser.", denoiser)}
+        config, tensors = load_checkpoint(directory, expected=expected)
+        _load_state(vae, tensors, "vae.")
+        _load_state(denoiser, tensors, "denoiser.")
+        if any(k.startswith("text.") for k in tensors):
+            _load_state(text, tensors, "text.")
+        normalizer = FeatureNormalizer.from_tensors(tensors)
+        schedule = NoiseSchedule.from_config(config["diffusion"])
+        return cls(vae, denoiser, text, normalizer, schedule, config, target, source=str(directory))
+
+    @classmethod
+    def from_components(cls, vae: torch.nn.Module, denoiser: torch.nn.Module, text_encoder: torch.nn.Module,
+                        normalizer: FeatureNormalizer, schedule: NoiseSchedule | None = None,
+                        device: str | torch.device = "cpu", name: str = "unsaved",
+                        training: dict | None = None) -> "Engine":
+        """Wrap modules built in Python (e.g. by a training script); the config is derived from them."""
+        from motion_core.models import denoiser_config_dict
+        schedule = schedule or NoiseSchedule()
+        config = {
+            "format_version": 1, "name": name,
+            "architecture": {"vae": vae.config.to_dict(), "denoiser": denoiser_config_dict(denoiser),
+                             "text": text_encoder.config()},
+            "text_encoder_type": text_encoder.config()["type"],
+            "diffusion": schedule.config(),
+            "fps": 20.0, "skeleton": "humanml3d", "feature_dim": vae.config.feature_dim,
+            "training": dict(training or {}),
+        }
+        return cls(vae, denoiser, text_encoder, normalizer, schedule, config, device)
+
+    @classmethod
+    def random(cls, config: dict | None = None, seed: int = 0, device: str | torch.device = "cpu") -> "Engine":
+        """An untrained engine from a checkpoint config (default: `tiny_config()`), reproducible under `seed`.
+
+        Layers the models zero-initialise (output projections, AdaLN gates) get small random weights, so the
+        prompt and the seed visibly change the result as they would with a trained model. The normaliser is
+        centred on the rest pose standing still, so decoded motions look like (noisy) people.
+        """
+        from motion_core.checkpoint import validate_config
+        config = validate_config(dict(config or tiny_config()))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            vae, denoiser, text = _build_modules(config)
+            for module in (vae, denoiser):
+                for parameter in module.parameters():
+                    if not parameter.detach().any():
+                        torch.nn.init.normal_(parameter, std=0.05)
+        skeleton = get_skeleton(config.get("skeleton", "humanml3d"))
+        normalizer = _rest_pose_normalizer(skeleton)
+        schedule = NoiseSchedule.from_config(config["diffusion"])
+        return cls(vae, denoiser, text, normalizer, schedule, config, device, source=f"random(seed={seed})")
+
+    def save(self, path: str | Path) -> Path:
+        """Write this engine as a checkpoint directory that `Engine.load` reads back."""
+        from motion_core.checkpoint import save_checkpoint
+        tensors = {**_prefixed(self.vae, "vae."), **_prefixed(self.denoiser, "denoiser.")}
+        if getattr(self.text_encoder, "trainable", False):
+            tensors.update(_prefixed(self.text_encoder, "text."))
+        tensors.update(self.normalizer.to_tensors())
+        return save_checkpoint(path, tensors, self.config)
+
+    # ---- facts --------------------------------------------------------------------------------------------
+
+    @property
+    def max_seconds(self) -> float:
+        return self.max_frames / self.fps
+
+    @property
+    def model_version(self) -> str:
+        name = self.config.get("name") or (Path(self.source).name if self.source else "unnamed")
+        created = self.config.get("created")
+        return f"{name}@{created}" if created else str(name)
+
+    def describe(self) -> dict:
+        """What `motion-core info` prints: model identity, size, limits and where it runs."""
+        arch = self.config["architecture"]
+        return {
+            "name": self.model_version, "source": self.source, "device": str(self.device),
+            "denoiser": arch["denoiser"].get("type"), "text_encoder": arch["text"].get("type"),
+            "parameters": {name: sum(p.numel() for p in module.parameters())
+                           for name, module in (("vae", self.vae), ("denoiser", self.denoiser),
+                                                ("text", self.text_encoder))},
+            "skeleton": self.skeleton.name, "fps": self.fps, "max_seconds": self.max_seconds,
+            "sampler": self.sampler, "prediction": self.schedule.prediction,
+        }
+
+    # ---- generation ------------------------------------------------------------------------------------------
+
+    def generate(self, prompts: Sequence[str], seconds: float | None = None, frames: int | None = None,
+                 seed: int | None = 0, guidance: float = 7.5, steps: int = 20,
+                 progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None
+                 ) -> list[Motion]:
+        """One Motion per prompt, all `seconds` long (or `frames`; default 4 s), sampled in batched passes.
+
+        Prompt i uses seed ``seed + i`` (seed None: a random base seed, recorded in each motion's meta).
+        `progress(fraction, message)` is called as work advances; when `should_cancel()` returns True the
+        call stops at the next denoising step and raises `Cancelled`.
+        """
+        prompts = _check_prompts(prompts)
+        num_frames = self._resolve_frames(seconds, frames, limit=self.max_frames, what="generate")
+        guidance, steps = _check_guidance(guidance), self._check_steps(steps)
+        seeds = _seeds(seed, len(prompts))
+        report = _Progress(progress)
+        motions: list[Motion] = []
+        batches = [range(i, min(i + self.max_batch, len(prompts))) for i in range(0, len(prompts), self.max_batch)]
+        for number, batch in enumerate(batches):
+            label = f"batch {number + 1}/{len(batches)}: " if len(batches) > 1 else ""
+            span = (number / len(batches), (number + 1) / len(batches))
+            latents = self._sample([prompts[i] for i in batch], [seeds[i] for i in batch], num_frames,
+                                   guidance, steps, report.sub(*span, label), should_cancel)
+            features = self._decode(latents, num_frames)
+            for row, i in enumerate(batch):
+                meta = self._meta(prompts[i], seeds[i], guidance, steps, num_frames)
+                motions.append(Motion.from_features(features[row], self.skeleton, fps=self.fps, meta=meta))
+        report(1.0, "done")
+        return motions
+
+    def extend(self, motion: Motion, prompt: str, seconds: float | None = None, frames: int | None = None,
+               seed: int | None = 0, guidance: float = 7.5, steps: int = 20,
+               progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None) -> Motion:
+        """Continue `motion` with `prompt` for `seconds` more (default 4 s); returns old + new frames.
+
+        The last frames of `motion` (the context) are encoded to latents and held fixed while the new
+        latents are sampled (inpainting), so the new part starts from the old pose. The new part is then
+        re-anchored onto the old last frame (root position and facing) and its remaining pose mismatch is
+        faded out over `BLEND_SECONDS`, so the seam is continuous.
+        """
+        _check_motion(motion, self.skeleton, self.fps)
+        (prompt,) = _check_prompts([prompt])
+        context = self._context_length(motion.num_frames)
+        new_frames = self._resolve_frames(seconds, frames, limit=self.max_frames - context, what="extend")
+        guidance, steps = _check_guidance(guidance), self._check_steps(steps)
+        (seed,) = _seeds(seed, 1)
+        report = _Progress(progress)
+        known = self._encode_tail(motion, context)
+        latents = self._sample([prompt], [seed], context + new_frames, guidance, steps, report.sub(0.0, 1.0),
+                               should_cancel, known=known)
+        window = self._decode(latents, context + new_frames)[0]
+        new_joints = _continue_joints(motion.joints.astype(np.float64), window, context, self.skeleton,
+                                      blend=max(1, round(BLEND_SECONDS * self.fps)))
+        meta = self._extend_meta(motion, prompt, seed, guidance, steps, new_frames)
+        joints = np.concatenate([motion.joints.astype(np.float64), new_joints], axis=0)
+        result = Motion.from_joints(joints, self.skeleton, fps=self.fps, meta=meta)
+        report(1.0, "done")
+        return result
+
+    # ---- internals ---------------------------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def _sample(self, prompts: list[str], seeds: list[int], num_frames: int, guidance: float, steps: int,
+                report: "_Progress", should_cancel, known: torch.Tensor | None = None) -> torch.Tensor:
+        """Latents (B, L, C) for `num_frames` frames; `known` (1, Lk, C) fixes the first Lk latents."""
+        report(0.0, "encoding text")
+        cond = self.text_encoder.encode(prompts)
+        uncond = self.text_encoder.encode([""] * len(prompts))
+        length = self.vae.latent_length(num_frames)
+        shape = (len(prompts), length, self.vae.config.latent_dim)
+        x_T = torch.cat([torch.randn((1,) + shape[1:], generator=torch.Generator().manual_seed(s))
+                         for s in seeds]).to(self.device)
+        inpaint = {}
+        if known is not None:
+            known_full = torch.zeros(shape, device=self.device)
+            known_full[:, : known.shape[1]] = known
+            known_mask = torch.zeros(shape[:2], dtype=torch.bool, device=self.device)
+            known_mask[:, : known.shape[1]] = True
+            inpaint = {"known": known_full, "known_mask": known_mask}
+
+        def model_fn(x, t, condition, mask):
+            tokens, token_mask = condition
+            return self.denoiser(x, t, tokens, token_mask, mask)
+
+        sampler = dpm_solver_pp_sample if self.sampler == "dpm_solver_pp" else ddim_sample
+        extra = {"eta": 0.0} if sampler is ddim_sample else {}
+        generator = torch.Generator(device=self.device).manual_seed(seeds[0])  # only inpainting noise uses it
+        latents = sampler(self.schedule, model_fn, shape, cond, uncond, steps=steps, guidance=guidance,
+                          generator=generator, progress=lambda i, n: report(i / n, f"denoising step {i}/{n}"),
+                          should_cancel=should_cancel, device=self.device, x_T=x_T, **inpaint, **extra)
+        if should_cancel is not None and should_cancel():
+            raise Cancelled("cancelled before decoding")
+        return latents / self.latent_scale
+
+    @torch.inference_mode()
+    def _decode(self, latents: torch.Tensor, num_frames: int) -> np.ndarray:
+        """De-normalised features (B, num_frames, F) as float64 numpy."""
+        normalised = self.vae.decode(latents, num_frames)
+        return self.normalizer.denormalize(normalised).double().cpu().numpy()
+
+    @torch.inference_mode()
+    def _encode_tail(self, motion: Motion, context: int) -> torch.Tensor:
+        from motion_core.representation import FACING_SMOOTH_SIGMA, joints_to_features
+        # Encoding only a window keeps extend's cost flat on long takes; the window reaches one smoothing
+        # radius past the context so the facing filter sees the same frames it would on the whole clip.
+        window = context + int(4 * FACING_SMOOTH_SIGMA + 0.5) + 1
+        features = joints_to_features(motion.joints[-window:].astype(np.float64), self.skeleton)[-context:]
+        x = self.normalizer.normalize(torch.as_tensor(features, dtype=torch.float32, device=self.device))
+        mu, _ = self.vae.encode(x[None])
+        return mu * self.latent_scale
+
+    def _context_length(self, available: int) -> int:
+        factor = self.vae.config.downsample_factor
+        context = min(available, self.context_frames) // factor * factor
+        if context < factor:
+            raise InputError(f"the motion has {available} frame(s); extend needs at least {factor}")
+        return context
+
+    def _resolve_frames(self, seconds, frames, limit: int, what: str) -> int:
+        """Validate the requested length and return it in frames (seconds are rounded to whole frames)."""
+        if seconds is not None and frames is not None:
+            raise InputError("give either seconds or frames, not both")
+        minimum = max(1, math.ceil(MIN_SECONDS * self.fps))
+        if frames is None:
+            value = DEFAULT_SECONDS if seconds is None else seconds
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InputError(f"seconds must be a finite number, got {value!r}")
+            if value <= 0:
+                raise InputError(f"seconds must be positive, got {value}")
+            frames = max(1, round(value * self.fps))
+        elif isinstance(frames, bool) or not isinstance(frames, (int, np.integer)):
+            raise InputError(f"frames must be an integer, got {frames!r}")
+        frames = int(frames)
+        if frames < minimum:
+            raise InputError(f"{what}: {frames} frame(s) is too short; the minimum is {minimum} frames "
+                             f"({MIN_SECONDS} s at {self.fps:g} fps)")
+        if frames > limit:
+            hint = ("; for longer motions generate up to that length and continue with extend" if what == "generate"
+                    else "; call extend repeatedly to add more")
+            raise InputError(f"{what}: {frames} frames ({frames / self.fps:.2f} s) exceeds the {limit} frames "
+                             f"({limit / self.fps:.2f} s) this model supports{hint}")
+        return frames
+
+    def _check_steps(self, steps) -> int:
+        high = min(MAX_STEPS, self.schedule.num_train_steps)
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= high:
+            raise InputError(f"steps must be an integer in [1, {high}], got {steps!r}")
+        return int(steps)
+
+    def _meta(self, prompt: str, seed: int, guidance: float, steps: int, frames: int) -> dict:
+        return {"prompt": prompt, "seed": seed, "guidance": guidance, "steps": steps, "frames": frames,
+                "seconds": frames / self.fps, "model": self.model_version, "sampler": self.sampler,
+                "motion_core": __version__}
+
+    def _extend_meta(self, motion: Motion, prompt: str, seed: int, guidance: float, steps: int,
+                     frames: int) -> dict:
+        meta = dict(motion.meta)
+        previous = str(meta.get("prompt", ""))
+        meta.update(self._meta(prompt, seed, guidance, steps, motion.num_frames + frames))
+        meta.update(prompt=f"{previous} | {prompt}" if previous else prompt, extend_prompt=prompt,
+                    extend_start_frame=motion.num_frames)
+        return meta
+
+    def _check_consistency(self) -> None:
+        text_dim = getattr(self.text_encoder, "dim", None)
+        wanted = getattr(self.denoiser.config, "text_dim", None)
+        if text_dim is not None and wanted is not None and text_dim != wanted:
+            raise ValueError(f"text encoder width {text_dim} != denoiser text_dim {wanted}")
+        if self.vae.config.latent_dim != self.denoiser.config.latent_dim:
+            raise ValueError(f"VAE latent_dim {self.vae.config.latent_dim} != denoiser latent_dim "
+                             f"{self.denoiser.config.latent_dim}")
+        if self.normalizer.dim != self.skeleton.feature_dim:
+            raise ValueError(f"normaliser covers {self.normalizer.dim} features; skeleton {self.skeleton.name!r} "
+                             f"has {self.skeleton.feature_dim}")
+        if self.max_frames < 1 or self.latent_scale <= 0:
+            raise ValueError(f"bad training.max_frames {self.max_frames} or latent_scale {self.latent_scale}")
+
+
+# ---- progress ---------------------------------------------------------------------------------------------
+
+class _Progress:
+    """Maps a sub-task's 0..1 onto a slice of the caller's 0..1, so chunked work reports one rising curve."""
+
+    def __init__(self, callback: ProgressFn | None, low: float = 0.0, high: float = 1.0, prefix: str = ""):
+        self.callback, self.low, self.high, self.prefix = callback, low, high, prefix
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.callback is not None:
+            self.callback(self.low + (self.high - self.low) * fraction, self.prefix + message)
+
+    def sub(self, low: float, high: float, prefix: str = "") -> "_Progress":
+        # Sampling takes the first 95% of a slice; the rest is decoding and IK, which report nothing finer.
+        span = self.high - self.low
+        return _Progress(self.callback, self.low + span * low, self.low + span * (low + 0.95 * (high - low)),
+                         self.prefix + prefix)
+
+
+# ---- validation helpers --------------------------------------------------------------------------------------
+
+def _check_prompts(prompts) -> list[str]:
+    if isinstance(prompts, str):
+        raise InputError("prompts must be a list of strings, got a single string (wrap it in a list)")
+    try:
+        prompts = list(prompts)
+    except TypeError:
+        raise InputError(f"prompts must be a list of strings, got {type(prompts).__name__}") from None
+    if not prompts:
+        raise InputError("prompts is empty: give at least one prompt")
+    for i, prompt in enumerate(prompts):
+        if not isinstance(prompt, str):
+            raise InputError(f"prompt {i} must be a string, got {type(prompt).__name__} {prompt!r:.40}")
+    return prompts
+
+
+def _check_guidance(guidance) -> float:
+    low, high = GUIDANCE_RANGE
+    if isinstance(guidance, bool) or not isinstance(guidance, (int, float)) or not math.isfinite(guidance) \
+            or not low <= guidance <= high:
+        raise InputError(f"guidance must be a number in [{low:g}, {high:g}], got {guidance!r}")
+    return float(guidance)
+
+
+def _seeds(seed, count: int) -> list[int]:
+    if seed is None:
+        seed = secrets.randbelow(2 ** 31)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise InputError(f"seed must be an integer in [0, {MAX_SEED}] or None, got {seed!r}")
+    return [int(seed) + i for i in range(count)]
+
+
+def _check_motion(motion, skeleton: Skeleton, fps: float) -> None:
+    if not isinstance(motion, Motion):
+        raise InputError(f"extend needs a Motion, got {type(motion).__name__}")
+    if motion.skeleton.name != skeleton.name:
+        raise InputError(f"the motion uses skeleton {motion.skeleton.name!r}; this model makes {skeleton.name!r}")
+    if abs(motion.fps - fps) > 1e-6:
+        raise InputError(f"the motion runs at {motion.fps:g} fps; this model works at {fps:g} fps")
+
+
+# ---- stitching ---------------------------------------------------------------------------------------------------
+
+def _yaw(frame_joints: np.ndarray, skeleton: Skeleton) -> float:
+    """Facing angle about +y of one pose (J, 3): 0 faces +z, positive turns towards +x."""
+    r_hip, l_hip, r_shoulder, l_shoulder = skeleton.face_joints
+    across = (frame_joints[r_hip] - frame_joints[l_hip]) + (frame_joints[r_shoulder] - frame_joints[l_shoulder])
+    forward_x, forward_z = across[2], -across[0]  # up x across
+    return math.atan2(forward_x, forward_z)
+
+
+def _turn(points: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate points (..., 3) about +y by `angle` (the sense in which `_yaw` grows)."""
+    c, s = math.cos(angle), math.sin(angle)
+    x, z = points[..., 0], points[..., 2]
+    return np.stack((c * x + s * z, points[..., 1], -s * x + c * z), axis=-1)
+
+
+def _continue_joints(old: np.ndarray, window_features: np.ndarray, context: int, skeleton: Skeleton,
+                     blend: int) -> np.ndarray:
+    """World joints of the new frames that follow `old` (T, J, 3).
+
+    The decoded window is context + new frames; its frame ``context - 1`` re-creates the old last frame. The
+    new part is turned and moved so that frame lands on the old last frame's root and facing, then the
+    residual pose difference at the seam (all joints, including height) fades to zero over `blend` frames.
+    """
+    from motion_core.representation import features_to_joints
+    window = np.asarray(features_to_joints(window_features, skeleton), dtype=np.float64)
+    segment = window[context - 1:]
+    target = old[-1]
+    angle = _yaw(target, skeleton) - _yaw(segment[0], skeleton)
+    segment = _turn(segment - segment[0, 0] * np.array([1.0, 0.0, 1.0]), angle)
+    segment = segment + target[0] * np.array([1.0, 0.0, 1.0])
+    residual = target - segment[0]
+    weights = np.clip(1.0 - np.arange(len(segment)) / blend, 0.0, 1.0)
+    segment = segment + weights[:, None, None] * residual[None]
+    return segment[1:]
+
+
+# ---- checkpoint plumbing ---------------------------------------------------------------------------------------
+
+def _checkpoint_dir(path) -> Path:
+    if path is None:
+        directory = DEFAULT_MODEL_DIR
+        if not ((directory / "config.json").is_file() and (directory / "model.safetensors").is_file()):
+            raise ModelNotFoundError(
+                f"no default model is installed (expected config.json and model.safetensors in {directory}); "
+                "pass a checkpoint directory (--checkpoint DIR) or install the released model there")
+        return directory
+    directory = Path(path).expanduser()
+    if directory.is_file() and directory.name in ("config.json", "model.safetensors"):
+        directory = directory.parent
+    if not directory.is_dir():
+        raise ModelNotFoundError(f"checkpoint {str(path)!r} not found (expected a directory with config.json "
+                                 "and model.safetensors)")
+    return directory
+
+
+def _read_config(directory: Path) -> dict:
+    """The validated config, refusing partial checkpoints (e.g. a VAE-only pre-training one) up front."""
+    from motion_core.checkpoint import CheckpointError, read_config
+    config = read_config(directory)
+    missing = [f"architecture.{key}" for key in ("vae", "denoiser", "text") if key not in config["architecture"]]
+    if "diffusion" not in config:
+        missing.append("diffusion")
+    if missing:
+        raise CheckpointError(f"{directory} is not a complete text-to-motion model: config.json lacks "
+                              f"{', '.join(missing)}")
+    return config
+
+
+def _build_modules(config: dict):
+    from motion_core.models import build_denoiser, build_vae
+    from motion_core.text import build_text_encoder
+    arch = config["architecture"]
+    return build_vae(arch["vae"]), build_denoiser(arch["denoiser"]), build_text_encoder(dict(arch["text"]))
+
+
+def _load_state(module: torch.nn.Module, tensors: dict[str, torch.Tensor], prefix: str) -> None:
+    state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    module.load_state_dict(state, strict=True)
+
+
+def _prefixed(module: torch.nn.Module, prefix: str) -> dict[str, torch.Tensor]:
+    return {prefix + k: v for k, v in module.state_dict().items()}
+
+
+def _rest_pose_normalizer(skeleton: Skeleton) -> FeatureNormalizer:
+    """Statistics of someone standing in the rest pose, with plausible spreads per feature block."""
+    from motion_core.representation import feature_slices, joints_to_features
+    rest = skeleton.rest_positions()
+    rest = rest - np.array([0.0, rest[:, 1].min(), 0.0])  # feet on the floor
+    mean = joints_to_features(np.repeat(rest[None], 8, axis=0), skeleton).mean(axis=0)
+    s = feature_slices(skeleton)
+    std = np.empty(s.dim)
+    for block, spread in ((s.root_rot_vel, 0.01), (s.root_lin_vel, 0.01), (s.root_y, 0.02), (s.ric, 0.03),
+                          (s.rot6d, 0.1), (s.local_vel, 0.01), (s.contacts, 0.5)):
+        std[block] = spread
+    return FeatureNormalizer(mean, std)

@@ -1,0 +1,372 @@
+"""`motion-core serve --stdio`: a JSON-lines worker the Blender add-on drives over stdin/stdout.
+
+Why a subprocess: Blender's Python must stay responsive and must not import torch; the worker keeps the model
+warm between requests and can be killed at any time without taking Blender down.
+
+Protocol (one JSON object per line, UTF-8, both directions):
+
+requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person walks"], "seconds": 4.0,
+                "seed": 0, "guidance": 7.5, "steps": 20, "checkpoint": null, "device": "auto", "out_dir": null}}
+          {"id": "2", "method": "extend", "params": {"motion_path": "/x.npz", "prompt": "then jumps",
+                "seconds": 2.0, "seed": 0, "guidance": 7.5, "steps": 20, "checkpoint": null, "device": "auto",
+                "out_dir": null}}
+          {"id": "3", "method": "cancel", "params": {"target": "1"}}
+          {"id": "4", "method": "ping"}
+          {"id": "5", "method": "shutdown"}
+replies   {"id": "1", "event": "progress", "fraction": 0.35, "message": "denoising step 7/20"}
+          {"id": "1", "event": "result", "motions": ["/tmp/motion_core_job_1_xxx/1_00_a_person_walks_3f9c01ab.npz"]}
+          {"id": "1", "event": "error", "error": {"type": "invalid_params", "message": "..."}}
+          {"id": "1", "event": "cancelled"}
+          {"id": "4", "event": "pong", "busy": false}
+
+Rules: generate/extend run on a job thread, one at a time (a second one while busy gets an error of type
+"busy"); ping and cancel are answered while a job runs. A successful cancel is answered by the *target* job's
+"cancelled" event (the cancel request itself gets no reply; cancelling a job that is not running gets an error
+of type "not_running"). "shutdown" cancels the running job, waits for it, and exits with status 0, as does
+end of input. Unknown params keys are ignored with a warning on stderr. Error types: parse_error,
+invalid_request, unknown_method, invalid_params, busy, not_running, model_not_found, device_error,
+runtime_error. Result files are written atomically (a killed worker leaves no half-written .npz behind).
+stdout carries protocol lines only: everything else that writes to stdout, Python or C, lands on stderr.
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+__all__ = ["Worker", "serve_stdio", "ProtocolError"]
+
+_COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"}
+_GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"}
+_EXTEND_PARAMS = _COMMON_PARAMS | {"motion_path", "prompt"}
+_JOIN_TIMEOUT_S = 30.0
+
+
+class ProtocolError(Exception):
+    """A request the worker can answer only with an error event; `kind` is the event's error type."""
+
+    def __init__(self, kind: str, message: str, request_id: str | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.request_id = request_id  # set when the error is found after the request's id was read
+
+
+class _LineWriter:
+    """Serialises events from the reader and job threads onto one stream, one complete line at a time."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def send(self, event: dict[str, Any]) -> None:
+        line = json.dumps(event, ensure_ascii=False, allow_nan=False)
+        with self._lock:
+            try:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+            except (BrokenPipeError, ValueError):
+                pass  # the client went away; the reader sees end of input and shuts us down
+
+
+@dataclass
+class _Job:
+    id: str
+    method: str
+    params: dict[str, Any]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+
+def _default_engine_loader(checkpoint: str | None, device: str):
+    from motion_core.engine import Engine
+    return Engine.load(checkpoint, device=device)
+
+
+class Worker:
+    """Request dispatcher. `engine_loader(checkpoint, device)` is injectable so tests can run without a model."""
+
+    def __init__(self, writer: TextIO, engine_loader: Callable[[str | None, str], Any] = _default_engine_loader,
+                 log: TextIO | None = None):
+        self._out = _LineWriter(writer)
+        self._log = log if log is not None else sys.stderr
+        self._load_engine = engine_loader
+        self._engine = None
+        self._engine_key: tuple[str | None, str] | None = None
+        self._job: _Job | None = None
+        self._job_lock = threading.Lock()
+
+    # -- reader side -------------------------------------------------------------------------------------
+
+    def serve(self, reader: TextIO) -> int:
+        """Handle request lines until shutdown or end of input; returns the process exit status."""
+        for line in reader:
+            if not line.strip():
+                continue
+            if not self.handle_line(line):
+                break
+        self._stop_job()
+        return 0
+
+    def handle_line(self, line: str) -> bool:
+        """Answer one request line; False means "shut down"."""
+        request_id = None
+        try:
+            request = _parse_request(line)
+            request_id = request["id"]
+            return self._dispatch(request_id, request["method"], request.get("params") or {})
+        except ProtocolError as exc:
+            self._error(request_id or exc.request_id, exc.kind, str(exc))
+        except Exception as exc:  # a bug here must never kill the worker the add-on depends on
+            traceback.print_exc(file=self._log)
+            self._error(request_id, "runtime_error", f"{type(exc).__name__}: {exc}")
+        return True
+
+    def _dispatch(self, request_id: str, method: str, params: dict[str, Any]) -> bool:
+        if method == "ping":
+            self._out.send({"id": request_id, "event": "pong", "busy": self._busy()})
+        elif method == "cancel":
+            self._cancel(request_id, params)
+        elif method == "shutdown":
+            return False
+        elif method in ("generate", "extend"):
+            allowed = _GENERATE_PARAMS if method == "generate" else _EXTEND_PARAMS
+            unknown = sorted(set(params) - allowed)
+            if unknown:
+                print(f"motion-core worker: ignoring unknown {method} params {unknown}", file=self._log)
+            self._start_job(_Job(request_id, method, params))
+        else:
+            raise ProtocolError("unknown_method", f"unknown method {method!r}; expected one of: "
+                                                  "generate, extend, cancel, ping, shutdown")
+        return True
+
+    def _busy(self) -> bool:
+        with self._job_lock:
+            return self._job is not None
+
+    def _cancel(self, request_id: str, params: dict[str, Any]) -> None:
+        target = params.get("target")
+        if not isinstance(target, str):
+            raise ProtocolError("invalid_params", "cancel needs params.target, the id (a string) of the job")
+        with self._job_lock:
+            job = self._job
+            if job is None or job.id != target:
+                running = f"job {job.id!r} is running" if job else "no job is running"
+                raise ProtocolError("not_running", f"cannot cancel {target!r}: {running}")
+            job.cancel.set()
+
+    def _start_job(self, job: _Job) -> None:
+        with self._job_lock:
+            if self._job is not None:
+                raise ProtocolError("busy", f"job {self._job.id!r} is still running; cancel it or wait")
+            self._job = job
+            job.thread = threading.Thread(target=self._run_job, args=(job,), name=f"job-{job.id}", daemon=True)
+            job.thread.start()
+
+    def _stop_job(self) -> None:
+        with self._job_lock:
+            job = self._job
+        if job is not None:
+            job.cancel.set()
+            job.thread.join(_JOIN_TIMEOUT_S)
+
+    # -- job side ----------------------------------------------------------------------------------------
+
+    def _run_job(self, job: _Job) -> None:
+        try:
+            event = {"id": job.id, "event": "result", "motions": self._execute(job)}
+        except Exception as exc:
+            kind, message = self._classify(exc)
+            event = ({"id": job.id, "event": "cancelled"} if kind == "cancelled" else
+                     {"id": job.id, "event": "error", "error": {"type": kind, "message": message}})
+        # Free the slot *before* replying: a client that submits the next job as soon as it reads this
+        # reply must not be told "busy".
+        with self._job_lock:
+            self._job = None
+        self._out.send(event)
+
+    def _execute(self, job: _Job) -> list[str]:
+        # Read every param (and the input motion) before loading a model, so bad requests fail fast.
+        params = job.params
+        progress = self._progress_reporter(job)
+        options = dict(seconds=_opt_number(params, "seconds"), frames=_opt_int(params, "frames"),
+                       seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance", 7.5),
+                       steps=_opt_int(params, "steps", default=20), progress=progress,
+                       should_cancel=job.cancel.is_set)
+        out_dir = _opt_str(params, "out_dir")
+        if job.method == "generate":
+            prompts = _prompts(params)
+        else:
+            motion, prompt = _load_motion(params), _required_str(params, "prompt")
+        engine = self._engine_for(_opt_str(params, "checkpoint"), _opt_str(params, "device") or "auto", progress)
+        if job.method == "generate":
+            motions = engine.generate(prompts, **options)
+        else:
+            motions = [engine.extend(motion, prompt, **options)]
+        return _write_motions(motions, job, out_dir)
+
+    def _engine_for(self, checkpoint: str | None, device: str, progress: Callable[[float, str], None]):
+        """The warm engine, reloaded only when the request names another checkpoint or device."""
+        key = (checkpoint, device)
+        if self._engine is None or self._engine_key != key:
+            progress(0.0, f"loading model {checkpoint or '(default)'} on {device}")
+            self._engine = None  # drop the old weights before loading new ones
+            self._engine = self._load_engine(checkpoint, device)
+            self._engine_key = key
+        return self._engine
+
+    def _progress_reporter(self, job: _Job) -> Callable[[float, str], None]:
+        def report(fraction: float, message: str = "") -> None:
+            value = float(fraction) if math.isfinite(float(fraction)) else 0.0
+            self._out.send({"id": job.id, "event": "progress", "fraction": min(max(value, 0.0), 1.0),
+                            "message": str(message)})
+        return report
+
+    def _classify(self, exc: Exception) -> tuple[str, str]:
+        """Map an exception from a job to an error type; unexpected ones get their traceback on stderr."""
+        from motion_core import engine as engine_module
+        if isinstance(exc, engine_module.Cancelled):
+            return "cancelled", ""
+        if isinstance(exc, ProtocolError):
+            return exc.kind, str(exc)
+        if isinstance(exc, engine_module.ModelNotFoundError):
+            return "model_not_found", str(exc)
+        if isinstance(exc, engine_module.DeviceError):
+            return "device_error", str(exc)
+        if isinstance(exc, (engine_module.InputError, FileNotFoundError)):
+            return "invalid_params", str(exc)
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=self._log)
+        return "runtime_error", f"{type(exc).__name__}: {exc}"
+
+    def _error(self, request_id: str | None, kind: str, message: str) -> None:
+        self._out.send({"id": request_id, "event": "error", "error": {"type": kind, "message": message}})
+
+
+# -- request parsing -----------------------------------------------------------------------------------------
+
+def _parse_request(line: str) -> dict[str, Any]:
+    try:
+        request = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ProtocolError("parse_error", f"request is not valid JSON: {exc}") from None
+    if not isinstance(request, dict):
+        raise ProtocolError("invalid_request", "request must be a JSON object")
+    request_id = request.get("id")
+    if isinstance(request_id, (int, float)) and not isinstance(request_id, bool):
+        request_id = str(request_id)  # be forgiving about numeric ids; replies always carry strings
+    if not isinstance(request_id, str) or not request_id:
+        raise ProtocolError("invalid_request", "request needs a non-empty string \"id\"")
+    request["id"] = request_id
+    method = request.get("method")
+    if not isinstance(method, str):
+        raise ProtocolError("invalid_request", "request needs a string \"method\"", request_id)
+    if not isinstance(request.get("params") or {}, dict):
+        raise ProtocolError("invalid_request", "\"params\" must be a JSON object", request_id)
+    return request
+
+
+def _opt_str(params: dict, key: str) -> str | None:
+    value = params.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ProtocolError("invalid_params", f"params.{key} must be a string or null, got {value!r}")
+    return value or None
+
+
+def _required_str(params: dict, key: str) -> str:
+    value = params.get(key)
+    if not isinstance(value, str):
+        raise ProtocolError("invalid_params", f"params.{key} must be a string, got {value!r}")
+    return value
+
+
+def _opt_number(params: dict, key: str, default: float | None = None) -> float | None:
+    value = params.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProtocolError("invalid_params", f"params.{key} must be a number, got {value!r}")
+    return float(value)
+
+
+def _opt_int(params: dict, key: str, default: int | None = None) -> int | None:
+    value = params.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError("invalid_params", f"params.{key} must be an integer, got {value!r}")
+    return value
+
+
+def _prompts(params: dict) -> list[str]:
+    prompts = params.get("prompts")
+    if prompts is None and isinstance(params.get("prompt"), str):
+        prompts = [params["prompt"]]
+    if not isinstance(prompts, list):
+        raise ProtocolError("invalid_params", "generate needs params.prompts, a list of strings")
+    return prompts
+
+
+def _load_motion(params: dict):
+    from motion_core.motion import Motion
+    path = _required_str(params, "motion_path")
+    if not Path(path).is_file():
+        raise ProtocolError("invalid_params", f"params.motion_path {path!r} does not exist")
+    return Motion.load(path)
+
+
+# -- result files ------------------------------------------------------------------------------------------
+
+def _slug(text: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    return slug[:limit].rstrip("_") or "motion"
+
+
+def _write_motions(motions: list, job: _Job, out_dir: str | None) -> list[str]:
+    """Save each motion as .npz, atomically: written in a scratch folder beside it, then renamed into place."""
+    if out_dir:
+        target = Path(out_dir).expanduser()
+        target.mkdir(parents=True, exist_ok=True)
+    else:
+        target = Path(tempfile.mkdtemp(prefix=f"motion_core_job_{_slug(job.id, 16)}_"))
+    scratch = Path(tempfile.mkdtemp(prefix=".partial_", dir=target))
+    # Request ids restart with every client session, so names carry a random token too: a new take must
+    # never overwrite an older one that a saved .blend file still points to.
+    token = uuid.uuid4().hex[:8]
+    paths = []
+    try:
+        for index, motion in enumerate(motions):
+            prompt = str(motion.meta.get("prompt", ""))
+            name = f"{_slug(job.id, 16)}_{index:02d}_{_slug(prompt)}_{token}.npz"
+            motion.save(scratch / name)
+            os.replace(scratch / name, target / name)
+            paths.append(str((target / name).resolve()))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return paths
+
+
+# -- process entry -----------------------------------------------------------------------------------------
+
+def serve_stdio(engine_loader: Callable[[str | None, str], Any] = _default_engine_loader) -> int:
+    """Run the worker on this process's stdin/stdout, keeping stray stdout writes off the protocol stream."""
+    protocol_fd = os.dup(sys.stdout.fileno())
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # C-level and print() output now goes to stderr
+    sys.stdout = sys.stderr
+    protocol = io.TextIOWrapper(os.fdopen(protocol_fd, "wb", buffering=0), encoding="utf-8",
+                                line_buffering=True, write_through=True)
+    reader = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    worker = Worker(protocol, engine_loader)
+    return worker.serve(reader)

@@ -1,0 +1,81 @@
+"""`python -m motion_core` as a real subprocess: files written, exit codes, one-line errors."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from motion_core.engine import Engine, tiny_config
+from motion_core.motion import Motion
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return Engine.random(tiny_config(), seed=0).save(tmp_path_factory.mktemp("model") / "tiny")
+
+
+def run_cli(*args, timeout=120):
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-m", "motion_core", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, env=env, timeout=timeout)
+
+
+def test_generate_writes_npz_and_bvh(checkpoint, tmp_path):
+    out = tmp_path / "out"
+    result = run_cli("generate", "--prompt", "a person walks", "--prompt", "a person waves", "--takes", "2",
+                     "--seconds", "1", "--steps", "2", "--seed", "7", "--guidance", "3", "--format", "both",
+                     "--out", out, "--checkpoint", checkpoint, "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    written = [Path(line) for line in result.stdout.splitlines()]
+    assert len(written) == 8 and all(p.is_file() for p in written)
+    npz = sorted(p for p in written if p.suffix == ".npz")
+    motions = [Motion.load(p) for p in npz]
+    assert [m.meta["seed"] for m in motions] == [7, 8, 9, 10]  # prompt-major, seed + index
+    assert [m.meta["prompt"] for m in motions] == ["a person walks"] * 2 + ["a person waves"] * 2
+    assert all(m.num_frames == 20 and m.meta["guidance"] == 3.0 for m in motions)
+    bvh = next(p for p in written if p.suffix == ".bvh")
+    assert bvh.read_text().startswith("HIERARCHY")
+    assert "100%" in result.stderr  # progress goes to stderr, never stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seconds", "abc"], "expected a number"),
+    (["--steps", "0"], "must be at least 1"),
+    (["--format", "fbx"], "invalid choice"),
+    (["--seconds", "60"], "exceeds"),
+    (["--guidance", "99"], "guidance must be"),
+    (["--device", "tpu"], "unknown device"),
+])
+def test_bad_arguments_exit_2_with_a_message(checkpoint, tmp_path, args, message):
+    result = run_cli("generate", "--prompt", "walk", "--checkpoint", checkpoint, "--out", tmp_path, *args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_prompt_is_a_usage_error():
+    result = run_cli("generate", "--seconds", "2")
+    assert result.returncode == 2 and "--prompt" in result.stderr
+
+
+def test_runtime_error_is_one_line_unless_debug(tmp_path):
+    result = run_cli("generate", "--prompt", "walk", "--checkpoint", tmp_path / "missing", "--out", tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not found" in lines[0] and lines[0].startswith("motion-core generate: error:")
+    debug = run_cli("--debug", "generate", "--prompt", "walk", "--checkpoint", tmp_path / "missing")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_info_reports_model_device_and_backends(checkpoint):
+    result = run_cli("info", "--json", "--checkpoint", checkpoint, "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["device"] == "cpu" and report["backends"]["cpu"] is True
+    assert report["model"]["name"] == "tiny-random-mamba_unet" and report["model"]["denoiser"] == "mamba_unet"
+    text = run_cli("info", "--checkpoint", checkpoint, "--device", "cpu")
+    assert text.returncode == 0 and "model.name: tiny-random-mamba_unet" in text.stdout
