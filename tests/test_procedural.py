@@ -1,0 +1,251 @@
+"""Procedural motions: physics (rigid bones, planted feet, no floor penetration), action semantics, captions
+(held-out paraphrases stay out of training text), determinism, and the written dataset loading through
+`train.data`."""
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from motion_core.skeleton import HUMANML3D as S
+from train.data import MotionTextDataset, load_samples
+from train.procedural import ACTIONS, generate_clip, generate_dataset
+from train.procedural.captions import LEXICON, describe, phrases, tokens
+from train.procedural.captions import CONNECTORS, HELDOUT_CONNECTORS, HELDOUT_SUBJECTS, SUBJECTS
+from train.procedural.generate import MAX_FRAMES, MIN_FRAMES, OVERLAY_ACTIONS, OVERLAY_GAITS, render_sequence
+
+PELVIS, HEAD, L_WRIST, R_WRIST = 0, 15, 20, 21
+CONTACT_JOINTS = (7, 10, 8, 11)        # order of Clip.contacts columns
+
+
+def _clip(action: str, seed: int = 0, **overrides):
+    rng = np.random.default_rng([seed, 99])
+    params = ACTIONS[action].sample(rng)
+    params.update(overrides)
+    return render_sequence([(action, params)], rng)
+
+
+def _stance_drift(clip) -> float:
+    """Largest distance a planted ankle/toe moves from where its contact interval began."""
+    worst = 0.0
+    for column, joint in enumerate(CONTACT_JOINTS):
+        planted = clip.contacts[:, column]
+        for key, group in itertools.groupby(range(len(planted)), key=lambda t: planted[t]):
+            frames = list(group)
+            if key and len(frames) > 1:
+                path = clip.joints[frames, joint]
+                worst = max(worst, float(np.linalg.norm(path - path[0], axis=-1).max()))
+    return worst
+
+
+def _check_physics(clip) -> None:
+    j = clip.joints.astype(np.float64)
+    bones = np.linalg.norm(j[:, 1:] - j[:, list(S.parents[1:])], axis=-1)
+    np.testing.assert_allclose(bones, np.broadcast_to(S.bone_lengths[1:], bones.shape), atol=1e-4)
+    assert _stance_drift(clip) < 0.02
+    assert j[..., 1].min() > -0.02, "floor penetration"
+    assert MIN_FRAMES <= len(j) <= MAX_FRAMES and clip.features.shape == (len(j), 263)
+    assert np.isfinite(clip.features).all()
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_every_action_is_physical(action):
+    clip = _clip(action)
+    _check_physics(clip)
+    feet_y = clip.joints[:, CONTACT_JOINTS, 1]
+    assert feet_y.min() < 0.03, "feet must touch the floor"
+
+
+def test_random_sequences_are_physical():
+    for index in range(12):
+        _check_physics(generate_clip(7, index))
+
+
+@pytest.mark.parametrize("gait", ["walk", "jog", "run", "sneak", "walk_backward"])
+def test_gaits_plant_each_foot_a_good_part_of_the_time(gait):
+    clip = _clip(gait, curve=0.0)
+    planted = clip.contacts[:, [1, 3]].mean(0)         # toe contacts
+    assert np.all(planted > 0.25) and np.all(planted < 0.95)
+    assert _stance_drift(clip) < 0.02
+
+
+def _root_travel(clip) -> np.ndarray:
+    """Root displacement in the clip's initial facing frame (canonical: +z forward, +x left)."""
+    return clip.joints[-1, PELVIS] - clip.joints[0, PELVIS]
+
+
+def test_locomotion_moves_the_right_way():
+    assert _root_travel(_clip("walk", curve=0.0))[2] > 1.0
+    assert _root_travel(_clip("run", curve=0.0))[2] > 2.0
+    back = _root_travel(_clip("walk_backward"))
+    assert back[2] < -0.5 and abs(back[0]) < 0.2
+    assert _root_travel(_clip("sidestep_left"))[0] > 0.3
+    assert _root_travel(_clip("sidestep_right"))[0] < -0.3
+
+
+def _final_heading_deg(clip) -> float:
+    across = clip.joints[-1, 1] - clip.joints[-1, 2]            # right hip -> left hip = the character's left
+    forward = np.cross(across, [0.0, 1.0, 0.0])
+    return float(np.degrees(np.arctan2(forward[0], forward[2])))
+
+
+def test_turns_end_facing_the_new_direction():
+    assert _final_heading_deg(_clip("turn_left", angle_deg=90.0)) == pytest.approx(90, abs=20)
+    assert _final_heading_deg(_clip("turn_right", angle_deg=90.0)) == pytest.approx(-90, abs=20)
+    spin = _clip("spin")
+    assert abs(_final_heading_deg(spin)) < 25
+
+
+def test_jump_has_a_vertical_peak_with_both_feet_off_the_ground():
+    clip = _clip("jump_in_place", count=1)
+    pelvis_y = clip.joints[:, PELVIS, 1]
+    assert pelvis_y.max() > pelvis_y[0] + 0.1
+    airborne = clip.joints[:, CONTACT_JOINTS, 1].min(axis=1) > 0.08
+    assert airborne.sum() >= 3 and airborne[int(np.argmax(pelvis_y))]
+    assert abs(_root_travel(clip)[2]) < 0.15
+    assert _root_travel(_clip("jump_forward"))[2] > 0.3
+
+
+@pytest.mark.parametrize("side, wrist, other", [("left", L_WRIST, R_WRIST), ("right", R_WRIST, L_WRIST)])
+def test_wave_raises_only_that_wrist_above_the_head(side, wrist, other):
+    j = _clip(f"wave_{side}").joints
+    assert np.any(j[:, wrist, 1] > j[:, HEAD, 1])
+    assert np.all(j[:, other, 1] < j[:, HEAD, 1])
+    assert np.sign(j[:, wrist, 0].mean() - j[:, PELVIS, 0].mean()) == (1 if side == "left" else -1)
+
+
+def test_arm_overlay_rides_on_a_walk():
+    rng = np.random.default_rng(4)
+    params = {**ACTIONS["walk"].sample(rng), "curve": 0.0, "frames": 80,
+              "overlay": {"action": "wave_right", "params": ACTIONS["wave_right"].sample(rng)}}
+    clip = render_sequence([("walk", params)], rng)
+    _check_physics(clip)
+    j = clip.joints
+    assert np.any(j[:, R_WRIST, 1] > j[:, HEAD, 1]) and np.all(j[:, L_WRIST, 1] < j[:, HEAD, 1])
+    assert _root_travel(clip)[2] > 1.0 and clip.meta["actions"] == ["walk", "wave_right"]
+    assert all("right" in line.caption for line in clip.captions)
+
+
+def test_kick_lifts_the_named_foot_forward():
+    j = _clip("kick_left").joints
+    assert j[:, 7, 1].max() > 0.25 and j[:, 8, 1].max() < 0.1
+    assert (j[:, 7, 2] - j[:, PELVIS, 2]).max() > 0.3
+
+
+def test_squat_and_sitting_lower_the_pelvis():
+    assert _clip("squat", count=1).joints[:, PELVIS, 1].min() < 0.6
+    sit = _clip("sit_down").joints
+    assert sit[-1, PELVIS, 1] < 0.55 and sit[0, PELVIS, 1] > 0.8
+
+
+def test_generation_is_deterministic_under_a_seed():
+    a, b, c = generate_clip(3, 11), generate_clip(3, 11), generate_clip(4, 11)
+    np.testing.assert_array_equal(a.features, b.features)
+    assert [x.caption for x in a.captions] == [x.caption for x in b.captions] and a.meta == b.meta
+    assert a.features.shape != c.features.shape or not np.array_equal(a.features, c.features)
+
+
+def _all_phrases():
+    """(train, held-out) phrase sets over every action and parameter variant the samplers can produce."""
+    train, held = set(), set()
+    variants = [{"count": c, "angle_deg": a, "curve": cv, "speed": sp}
+                for c in (1, 2, 3) for a in (90.0, 180.0) for cv in (0.0, 0.5, -0.5) for sp in (0.8, 1.3)]
+    variants += [{"curve": 0.0, "overlay": {"action": o, "params": {}}} for o in OVERLAY_ACTIONS]
+    for name in ACTIONS:
+        for v in variants:
+            if "overlay" in v and name not in OVERLAY_GAITS:
+                continue
+            tr, he = phrases(name, v)
+            train.update(tr)
+            held.update(he)
+    return train, held
+
+
+def test_heldout_phrases_never_occur_in_training_phrases_or_words_outside_lexicon():
+    train, held = _all_phrases()
+    assert len(held) >= 40 and len(train) >= 150
+    assert not [h for h in held if any(h in t for t in train)]
+    words = train | held | set(SUBJECTS + HELDOUT_SUBJECTS + CONNECTORS + HELDOUT_CONNECTORS)
+    unknown = {tok for text in words for tok in tokens(text) if tok.endswith("/X")}
+    assert not unknown, f"words missing from the lexicon: {sorted(unknown)}"
+    assert tokens("a person walks forward") == ("a/DET", "person/NOUN", "walk/VERB", "forward/ADV")
+    assert "walks" in LEXICON
+
+
+def _first_position(text: str, options: list[str], after: int) -> int:
+    found = [text.find(o, after) for o in options if text.find(o, after) >= 0]
+    assert found, f"none of {options} in {text!r} after position {after}"
+    return min(found)
+
+
+def test_captions_name_the_sequence_in_order():
+    rng = np.random.default_rng(0)
+    segments = [("walk", {"speed": 1.2, "curve": 0.0}), ("turn_left", {"angle_deg": 90.0}),
+                ("wave_left", {"rate_hz": 2.0})]
+    for heldout in (False, True):
+        for caption in describe(rng, segments, 3 if not heldout else 2, heldout=heldout):
+            position = 0
+            for action, params in segments:
+                position = _first_position(caption.lower(), phrases(action, params)[int(heldout)], position) + 1
+            assert "right" not in caption
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    root = tmp_path_factory.mktemp("procedural")
+    summary = generate_dataset(root, 30, seed=5, workers=1, log=lambda *_: None)
+    return root, summary
+
+
+def test_written_dataset_loads_with_the_humanml3d_loader(written):
+    root, summary = written
+    assert summary["splits"] == {"train": 24, "val": 3, "test": 3}
+    ds = MotionTextDataset(root, "train")
+    assert ds.report.dropped.get("malformed_caption_lines", 0) == 0 and ds.report.motions_loaded == 24
+    features, caption, length = ds[0]
+    assert features.shape == (length, 263) and length % 4 == 0 and isinstance(caption, str)
+    all_features = np.concatenate(ds.raw_motions())
+    np.testing.assert_allclose(ds.normalizer.mean, all_features.mean(0), atol=1e-4)
+    held, report = load_samples(root, "test", texts_dir="texts_heldout")
+    assert report.motions_loaded == 3 and held
+    meta = json.loads((root / "meta.json").read_text())
+    assert len(meta["clips"]) == 30
+    for motion_id, clip_meta in meta["clips"].items():
+        joints = np.load(root / "new_joints" / f"{motion_id}.npy")
+        assert joints.shape == (clip_meta["num_frames"], 22, 3)
+        assert all(a in ACTIONS for a in clip_meta["actions"])
+        named = [a for seg in clip_meta["segments"]
+                 for a in (seg["action"], seg["params"].get("overlay", {}).get("action")) if a]
+        assert named == clip_meta["actions"]
+
+
+def test_subclip_captions_select_their_action_frames(written):
+    root, _ = written
+    meta = json.loads((root / "meta.json").read_text())["clips"]
+    samples = load_samples(root, "train")[0] + load_samples(root, "val")[0] + load_samples(root, "test")[0]
+    subclips = [s for s in samples if "@" in s.key]
+    assert subclips, "multi-action clips with long segments should carry sub-clip captions"
+    for s in subclips:
+        spans = {(seg["start_frame"], seg["end_frame"]) for seg in meta[s.motion_id]["segments"]}
+        assert (s.first, s.stop) in spans
+
+
+def test_heldout_paraphrases_never_appear_in_training_captions(written):
+    root, _ = written
+    _, held = _all_phrases()
+    train_ids = (root / "train.txt").read_text().split()
+    train_text = "\n".join((root / "texts" / f"{i}.txt").read_text().lower() for i in train_ids)
+    assert not [h for h in held if h in train_text]
+    for i in train_ids:
+        lines = (root / "texts_heldout" / f"{i}.txt").read_text().lower().splitlines()
+        assert lines and all(any(h in line for h in held) for line in lines)
+
+
+@pytest.mark.slow
+def test_output_does_not_depend_on_worker_count(written, tmp_path):
+    root, _ = written
+    generate_dataset(tmp_path, 30, seed=5, workers=2, log=lambda *_: None)
+    for motion_id in ("p000000", "p000017", "p000029"):
+        np.testing.assert_array_equal(np.load(root / "new_joint_vecs" / f"{motion_id}.npy"),
+                                      np.load(tmp_path / "new_joint_vecs" / f"{motion_id}.npy"))
+    assert (root / "train.txt").read_text() == (tmp_path / "train.txt").read_text()
