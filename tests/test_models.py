@@ -1,0 +1,367 @@
+"""Tests for motion_core.models: configs, the motion VAE, the Mamba U-Net and transformer denoisers."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from motion_core.models import (ConfigError, DenoiserConfig, MambaUNetDenoiser, MotionVAE, TransformerDenoiser,
+                                TransformerDenoiserConfig, VAEConfig, build_denoiser, build_vae, count_parameters,
+                                denoiser_config_dict)
+from motion_core.models.layers import lengths_to_mask
+from motion_core.models.mamba_blocks import ScanKind, reverse_within_length, run_scan
+
+SHIPPED_MODEL_BYTES = 50 * 1024 ** 2  # float32 safetensors of VAE + denoiser must fit this
+
+# Small configs keep most tests fast on two cores; the defaults get their own budget/forward checks.
+TINY_MAMBA = {"type": "mamba_unet", "latent_dim": 8, "text_dim": 16, "width": 32, "spatial_groups": 4,
+              "d_state": 4, "num_heads": 2}
+TINY_TRANSFORMER = {"type": "transformer", "latent_dim": 8, "text_dim": 16, "width": 32, "num_layers": 2,
+                    "num_heads": 2, "ffn_mult": 2}
+TINY_VAE = {"feature_dim": 263, "latent_dim": 8, "width": 32}
+
+
+def _randomize_zero_init(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Replace all-zero parameters (zero-init gates/outputs) with small noise.
+
+    At init the denoisers output exactly 0, which would make invariance tests pass vacuously.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            if not p.any():
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.1)
+    return model
+
+
+def _denoiser(config: dict, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return _randomize_zero_init(build_denoiser(config), seed).eval()
+
+
+def _inputs(cfg: dict, batch: int, length: int, text_len: int = 5, seed: int = 1):
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(batch, length, cfg["latent_dim"], generator=gen)
+    t = torch.randint(0, 1000, (batch,), generator=gen)
+    text = torch.randn(batch, text_len, cfg["text_dim"], generator=gen)
+    text_mask = torch.ones(batch, text_len, dtype=torch.bool)
+    text_mask[0, 3:] = False
+    return z, t, text, text_mask
+
+
+DENOISER_CONFIGS = pytest.mark.parametrize("cfg", [TINY_MAMBA, TINY_TRANSFORMER], ids=["mamba", "transformer"])
+
+
+# --- configs ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("config_cls", [DenoiserConfig, TransformerDenoiserConfig, VAEConfig])
+def test_config_json_round_trip(config_cls):
+    cfg = config_cls()
+    again = config_cls.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg
+
+
+@pytest.mark.parametrize("config_cls, field, value", [
+    (DenoiserConfig, "width", 0),
+    (DenoiserConfig, "width", 250),                   # not divisible by 8 groups
+    (DenoiserConfig, "d_state", True),                # bools are not sizes
+    (DenoiserConfig, "scan_kinds", (("fwd", "sideways"),)),
+    (DenoiserConfig, "scan_kinds", ()),
+    (TransformerDenoiserConfig, "num_layers", 7),
+    (TransformerDenoiserConfig, "dropout", 1.5),
+    (VAEConfig, "latent_dim", -4),
+    (VAEConfig, "kernel_size", 4),
+    (VAEConfig, "width", 10 ** 6),
+])
+def test_config_rejects_bad_values(config_cls, field, value):
+    with pytest.raises(ConfigError, match=field):
+        config_cls(**{field: value})
+
+
+def test_config_rejects_unknown_keys_and_types():
+    with pytest.raises(ConfigError, match="widht"):
+        VAEConfig.from_dict({"widht": 64})
+    with pytest.raises(ConfigError, match="type"):
+        build_denoiser({"width": 64})
+    with pytest.raises(ConfigError, match="unet3d"):
+        build_denoiser({"type": "unet3d"})
+
+
+def test_builders_dispatch_and_record_their_config():
+    mamba = build_denoiser(TINY_MAMBA)
+    transformer = build_denoiser(TINY_TRANSFORMER)
+    assert isinstance(mamba, MambaUNetDenoiser) and isinstance(transformer, TransformerDenoiser)
+    assert build_denoiser(denoiser_config_dict(mamba)).config == mamba.config
+    assert denoiser_config_dict(transformer)["type"] == "transformer"
+    assert isinstance(build_vae(TINY_VAE), MotionVAE)
+
+
+def test_default_sizes_fit_the_shipped_model_budget():
+    vae = count_parameters(build_vae())
+    for kind in ("mamba_unet", "transformer"):
+        denoiser = count_parameters(build_denoiser({"type": kind}))
+        assert 4 * (vae + denoiser) <= SHIPPED_MODEL_BYTES, (kind, vae, denoiser)
+    mamba = count_parameters(build_denoiser({"type": "mamba_unet"}))
+    transformer = count_parameters(build_denoiser({"type": "transformer"}))
+    assert 0.75 < transformer / mamba < 1.33  # a like-for-like baseline
+
+
+# --- scan orders (checked with a transparent causal operator instead of a Mamba) --------------------------
+
+class CumSum(nn.Module):
+    """A causal 'scan' whose output is easy to predict: the running sum."""
+
+    def forward(self, x):
+        return x.cumsum(dim=1)
+
+
+def test_reverse_within_length_keeps_padding_in_place():
+    x = torch.arange(10.0).view(2, 5, 1)
+    mask = lengths_to_mask(torch.tensor([5, 3]), 5)
+    y = reverse_within_length(x, mask)
+    assert y[0, :, 0].tolist() == [4, 3, 2, 1, 0]
+    assert y[1, :, 0].tolist() == [7, 6, 5, 8, 9]
+    assert torch.equal(reverse_within_length(y, mask), x)
+
+
+def test_scan_orders():
+    x = torch.arange(1.0, 8.0).view(1, 7, 1)
+    mask = lengths_to_mask(torch.tensor([6]), 7)
+    fwd = run_scan(CumSum(), x, mask, ScanKind.parse("fwd"))[0, :, 0].tolist()
+    rev = run_scan(CumSum(), x, mask, ScanKind.parse("rev"))[0, :, 0].tolist()
+    strided = run_scan(CumSum(), x, mask, ScanKind.parse("fwd_s2"))[0, :, 0].tolist()
+    assert fwd == [1, 3, 6, 10, 15, 21, 0]
+    assert rev == [21, 20, 18, 15, 11, 6, 0]           # suffix sums over the 6 valid frames only
+    assert strided == [1, 2, 4, 6, 9, 12, 0]           # running sums of frames 0,2,4 and of 1,3,5
+    with pytest.raises(ValueError, match="scan kind"):
+        ScanKind.parse("bwd")
+
+
+# --- denoisers --------------------------------------------------------------------------------------------
+
+@DENOISER_CONFIGS
+@pytest.mark.parametrize("length", [1, 2, 3, 7, 50, 127, 500])
+def test_denoiser_shapes(cfg, length):
+    model = _denoiser(cfg)
+    z, t, text, text_mask = _inputs(cfg, 2, length)
+    with torch.no_grad():
+        out = model(z, t, text, text_mask)
+    assert out.shape == z.shape and torch.isfinite(out).all()
+
+
+@DENOISER_CONFIGS
+def test_denoiser_padding_does_not_leak(cfg):
+    model = _denoiser(cfg)
+    z, t, text, text_mask = _inputs(cfg, 3, 23)
+    lengths = torch.tensor([23, 11, 6])
+    mask = lengths_to_mask(lengths, 23)
+    with torch.no_grad():
+        out = model(z, t, text, text_mask, mask)
+        noisy = torch.where(mask.unsqueeze(-1), z, torch.randn_like(z) * 100)
+        out_noisy = model(noisy, t, text, text_mask, mask)
+        assert torch.allclose(out[mask], out_noisy[mask], atol=1e-5)
+        assert not out[~mask].any()                          # padded outputs are zeroed
+        for b, n in enumerate(lengths.tolist()):             # batched == alone, at the same length
+            alone = model(z[b:b + 1, :n], t[b:b + 1], text[b:b + 1], text_mask[b:b + 1])
+            assert torch.allclose(alone[0], out[b, :n], atol=1e-5), b
+
+
+@DENOISER_CONFIGS
+def test_denoiser_uses_text_and_timestep(cfg):
+    model = _denoiser(cfg)
+    z, t, text, text_mask = _inputs(cfg, 2, 9)
+    with torch.no_grad():
+        out = model(z, t, text, text_mask)
+        assert not torch.allclose(out, model(z, t, text + 1.0, text_mask))
+        assert not torch.allclose(out, model(z, t + 100, text, text_mask))
+        # Float timesteps are accepted and integer ones embed identically.
+        assert torch.allclose(out, model(z, t.float(), text, text_mask))
+        # Unconditional (classifier-free guidance) branch: every text token masked out.
+        uncond = model(z, t, text, torch.zeros_like(text_mask))
+    assert torch.isfinite(uncond).all()
+
+
+@DENOISER_CONFIGS
+def test_denoiser_is_deterministic(cfg):
+    z, t, text, text_mask = _inputs(cfg, 2, 13)
+    a, b = _denoiser(cfg, seed=3), _denoiser(cfg, seed=3)
+    with torch.no_grad():
+        first = a(z, t, text, text_mask)
+        assert torch.equal(first, a(z, t, text, text_mask))
+        assert torch.equal(first, b(z, t, text, text_mask))
+
+
+@DENOISER_CONFIGS
+def test_denoiser_starts_at_zero_and_gradients_reach_every_parameter(cfg):
+    torch.manual_seed(0)
+    model = build_denoiser(cfg)
+    z, t, text, text_mask = _inputs(cfg, 2, 10)
+    with torch.no_grad():
+        assert not model(z, t, text, text_mask).any()  # zero-init output: stable first steps
+    model = _randomize_zero_init(model).train()
+    mask = lengths_to_mask(torch.tensor([10, 7]), 10)
+    model(z, t, text, text_mask, mask).pow(2).mean().backward()
+    missing = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.any()]
+    assert not missing
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.slow  # ~6 s for the Mamba U-Net on two idle cores (its CPU scan's backward dominates)
+@DENOISER_CONFIGS
+def test_denoiser_overfits_a_batch(cfg):
+    torch.manual_seed(0)
+    model = build_denoiser(cfg).train()
+    z, t, text, text_mask = _inputs(cfg, 2, 8)
+    target = torch.randn_like(z)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(20):
+        loss = (model(z, t, text, text_mask) - target).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+@DENOISER_CONFIGS
+def test_denoiser_rejects_bad_inputs(cfg):
+    model = build_denoiser(cfg)
+    z, t, text, text_mask = _inputs(cfg, 2, 8)
+    with pytest.raises(ValueError, match="z_t"):
+        model(z[..., :-1], t, text, text_mask)
+    with pytest.raises(ValueError, match="t must"):
+        model(z, t[:1], text, text_mask)
+    with pytest.raises(ValueError, match="text_tokens"):
+        model(z, t, text[..., :-1], text_mask)
+    with pytest.raises(ValueError, match="right-padding"):
+        model(z, t, text, text_mask, torch.tensor([[False] + [True] * 7] * 2))
+    with pytest.raises(TypeError, match="bool"):
+        model(z, t, text, text_mask, torch.ones(2, 8))
+    with pytest.raises(ValueError, match="no valid frame"):
+        model(z, t, text, text_mask, lengths_to_mask(torch.tensor([8, 0]), 8))
+
+
+@pytest.mark.parametrize("kind", ["mamba_unet", "transformer"])
+def test_default_denoiser_forward(kind):
+    model = build_denoiser({"type": kind}).eval()
+    cfg = model.config
+    z = torch.randn(2, 50, cfg.latent_dim)
+    text = torch.randn(2, 20, cfg.text_dim)
+    with torch.no_grad():
+        out = model(z, torch.tensor([0, 999]), text, torch.ones(2, 20, dtype=torch.bool))
+    assert out.shape == z.shape
+
+
+# --- VAE --------------------------------------------------------------------------------------------------
+
+def _vae(seed: int = 0, **overrides) -> MotionVAE:
+    torch.manual_seed(seed)
+    return build_vae({**TINY_VAE, **overrides}).eval()
+
+
+@pytest.mark.parametrize("frames", [1, 3, 4, 5, 37, 200])
+def test_vae_shapes(frames):
+    vae = _vae()
+    x = torch.randn(2, frames, 263)
+    with torch.no_grad():
+        mu, logvar = vae.encode(x)
+        out = vae(x)
+    latents = -(-frames // 4)
+    assert mu.shape == logvar.shape == (2, latents, 8)
+    assert out.recon.shape == x.shape
+    assert vae.decode(mu).shape == (2, 4 * latents, 263)
+
+
+def test_vae_long_sequence():
+    vae = _vae()
+    with torch.no_grad():
+        mu, _ = vae.encode(torch.randn(1, 12000, 263))
+        assert mu.shape == (1, 3000, 8)
+        assert vae.decode(mu, 11999).shape == (1, 11999, 263)
+
+
+def test_vae_padding_does_not_leak():
+    vae = _vae()
+    x = torch.randn(3, 37, 263)
+    lengths = torch.tensor([37, 21, 6])
+    mask = lengths_to_mask(lengths, 37)
+    with torch.no_grad():
+        out = vae(x, mask)
+        noisy = vae(torch.where(mask.unsqueeze(-1), x, torch.randn_like(x) * 100), mask)
+        latent_mask = vae.latent_mask(mask)
+        assert torch.equal(latent_mask.sum(1), (lengths + 3) // 4)
+        assert torch.allclose(out.mu[latent_mask], noisy.mu[latent_mask], atol=1e-5)
+        assert torch.allclose(out.recon[mask], noisy.recon[mask], atol=1e-5)
+        for b, n in enumerate(lengths.tolist()):               # batched == alone
+            alone = vae(x[b:b + 1, :n])
+            assert torch.allclose(alone.mu[0], out.mu[b, :alone.mu.shape[1]], atol=1e-5)
+            assert torch.allclose(alone.recon[0], out.recon[b, :n], atol=1e-5)
+
+
+def test_vae_loss_terms_and_masking():
+    vae = _vae()
+    x = torch.randn(2, 16, 263)
+    mask = lengths_to_mask(torch.tensor([16, 9]), 16)
+    torch.manual_seed(0)
+    terms = vae.train().loss(x, mask)
+    assert set(terms) == {"loss", "recon", "kl", "velocity"}
+    expected = terms["recon"] + vae.config.kl_weight * terms["kl"] + vae.config.velocity_weight * terms["velocity"]
+    assert torch.allclose(terms["loss"], expected)
+    torch.manual_seed(0)
+    x_noisy = torch.where(mask.unsqueeze(-1), x, x + 50)
+    assert torch.allclose(vae.loss(x_noisy, mask)["loss"], terms["loss"], atol=1e-5)
+    no_velocity = build_vae({**TINY_VAE, "velocity_weight": 0.0})
+    assert no_velocity.loss(x, mask)["velocity"].item() == 0.0
+
+
+def test_vae_decode_rejects_bad_lengths():
+    vae = _vae()
+    z = torch.randn(1, 5, 8)
+    with pytest.raises(ValueError, match="num_frames"):
+        vae.decode(z, 16)
+    with pytest.raises(ValueError, match="num_frames"):
+        vae.decode(z, 21)
+    with pytest.raises(ValueError, match="x must"):
+        vae.encode(torch.randn(1, 10, 262))
+
+
+def test_vae_overfits_a_batch():
+    vae = _vae().train()
+    # Smooth, low-rank "motion": a few sinusoids mixed into 263 channels, as real features are.
+    gen = torch.Generator().manual_seed(0)
+    frames = torch.arange(24.0).view(1, 24, 1)
+    waves = torch.sin(frames * torch.rand(4, 1, 4, generator=gen) + torch.rand(4, 1, 4, generator=gen) * 6)
+    x = waves @ torch.randn(4, 263, generator=gen)
+    mask = lengths_to_mask(torch.tensor([24, 20, 13, 8]), 24)
+    opt = torch.optim.Adam(vae.parameters(), lr=2e-3)
+    losses = []
+    for _ in range(30):
+        loss = vae.loss(x, mask)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.6 * losses[0]
+
+
+def test_default_vae_decodes_a_ten_second_clip():
+    vae = build_vae().eval()
+    with torch.no_grad():
+        x_hat = vae.decode(torch.randn(1, 50, vae.config.latent_dim), 200)
+    assert x_hat.shape == (1, 200, 263)
+
+
+def test_chunked_temporal_scans_match_whole_sequence_scans():
+    model = _denoiser(TINY_MAMBA)
+    z, t, text, text_mask = _inputs(TINY_MAMBA, 2, 45)
+    mask = lengths_to_mask(torch.tensor([45, 30]), 45)
+    with torch.no_grad():
+        whole = model(z, t, text, text_mask, mask)
+        model.set_scan_chunk_len(8)
+        chunked = model(z, t, text, text_mask, mask)
+    assert torch.allclose(whole, chunked, atol=1e-5)
+    with pytest.raises(ValueError, match="chunk_len"):
+        model.set_scan_chunk_len(0)
