@@ -3,6 +3,7 @@
     arm = bpy.data.objects["Armature"]
     actions = api.generate("a person waves", armature=arm, seconds=4, takes=3)
     api.batch(["walks forward", "jumps"], armature=arm)
+    api.timeline([("walks forward", 4.0), ("jumps", 2.0)], armature=arm)   # one continuous take
 
 Calls block until the takes exist (use the panel for non-blocking generation). They use the engine from the
 add-on preferences unless an `engine` (anything with `submit(method, params) -> Job`) is passed.
@@ -57,6 +58,18 @@ def extend(prompt: str, armature, seconds: float = 2.0, seed: int | None = None,
     engine, settings = _engine(engine)
     seed = generation.new_seed() if seed is None else int(seed)
     task = generation.submit_extend(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps)
+    return _run(task, timeout)
+
+
+def timeline(segments, armature, seed: int | None = None, guidance: float = 7.5, steps: int = 20,
+             start_frame: int | None = None, scene=None, engine=None, timeout: float | None = None) -> list:
+    """One continuous take playing ``[(prompt, seconds), ...]`` in order; returns its action (in a list)."""
+    scene = scene or bpy.context.scene
+    engine, settings = _engine(engine)
+    seed = generation.new_seed() if seed is None else int(seed)
+    start = scene.frame_start if start_frame is None else start_frame
+    task = generation.submit_timeline(engine, settings, armature, scene, list(segments), seed, guidance, steps,
+                                      start)
     return _run(task, timeout)
 
 

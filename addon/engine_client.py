@@ -1,7 +1,7 @@
 """One non-blocking job interface over the two ways of running the engine.
 
 * `InProcessEngine`: motion_core imported into Blender's Python; a worker thread runs
-  ``engine.generate``/``engine.extend``.
+  ``engine.generate``/``engine.extend``/``engine.generate_timeline``.
 * `SubprocessEngine`: ``<python> -m motion_core serve --stdio`` speaking JSON lines; a reader thread turns
   the child's stdout into events. The child starts on first use, stays warm, and is restarted when it died.
 
@@ -23,6 +23,7 @@ import time
 from typing import Any, Callable
 
 RUNNING, DONE, ERROR, CANCELLED = "RUNNING", "DONE", "ERROR", "CANCELLED"
+METHODS = ("generate", "extend", "timeline")   # the worker protocol's job methods
 
 
 class EngineError(RuntimeError):
@@ -87,7 +88,7 @@ class Job:
             self.cancel_timed_out = True
             self._finish(CANCELLED, message="cancelled (the engine did not confirm in time)")
         elif not self.done and now - self._last_event > self._reply_timeout:
-            self._finish(ERROR, error=f"the engine sent nothing for {self._reply_timeout:.0f} s; giving up")
+            self._finish(ERROR, error=f"the engine sent nothing for {self._reply_timeout:g} s; giving up")
         return self
 
     def _apply(self, event: dict) -> None:
@@ -164,8 +165,8 @@ class InProcessEngine:
         return self._thread is not None and self._thread.is_alive()
 
     def submit(self, method: str, params: dict[str, Any]) -> Job:
-        if method not in ("generate", "extend"):
-            raise ValueError(f"unknown method {method!r}")
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
         if self.busy:
             raise EngineError("a generation is already running; wait for it or cancel it")
         job = Job(str(next(self._ids)), method, canceller=lambda j: None, reply_timeout=self._reply_timeout)
@@ -189,6 +190,11 @@ class InProcessEngine:
             if method == "generate":
                 motions = self._engine.generate(list(params["prompts"]), progress=progress,
                                                 should_cancel=should_cancel, **options)
+            elif method == "timeline":
+                options.pop("seconds", None)   # each segment carries its own length
+                motions = [self._engine.generate_timeline([tuple(s) for s in params["segments"]],
+                                                          progress=progress, should_cancel=should_cancel,
+                                                          **options)]
             else:
                 motions = [self._engine.extend(_motion_param(params), params["prompt"], progress=progress,
                                                should_cancel=should_cancel, **options)]
@@ -299,8 +305,8 @@ class SubprocessEngine:
             return bool(self._jobs)
 
     def submit(self, method: str, params: dict[str, Any]) -> Job:
-        if method not in ("generate", "extend"):
-            raise ValueError(f"unknown method {method!r}")
+        if method not in METHODS:
+            raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
         if self.busy:
             raise EngineError("a generation is already running; wait for it or cancel it")
         self.start()

@@ -1,5 +1,5 @@
-"""Glue between a request and its takes: submit a generate/extend job, and the main-thread callback that
-turns its results into actions. Shared by the panel's operators and the scripting API."""
+"""Glue between a request and its takes: submit a generate/extend/timeline job, and the main-thread callback
+that turns its results into actions. Shared by the panel's operators and the scripting API."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +8,7 @@ import random
 
 import bpy
 
-from . import session, takes
+from . import modal, session, takes
 from .modal import GenerationTask
 from .motion_io import load_motion
 
@@ -42,6 +42,32 @@ def _lookup(obj_name: str, scene_name: str):
     return obj, scene
 
 
+def preflight(armature) -> list[str]:
+    """Check the target before any work starts. Raises for what makes a take impossible (hips unmapped);
+    returns warnings for what only limits it.
+
+    Policy for incomplete bone maps: joints without a bone (or whose bone was deleted or renamed) are left
+    out and listed in a warning; the mapped bones are animated as usual. Only the root joint is required.
+    Non-uniform object scale cannot be represented by bone rotations (they would look sheared), so it is
+    reported; uniform scale is handled exactly.
+    """
+    mapping = takes.bone_map(armature)
+    root = takes.ROOT_JOINT
+    if root not in mapping:
+        raise ValueError(f"joint {root!r} (the hips) is not mapped to a bone of {armature.name!r}; map it in the "
+                         "Retarget panel (Auto Map Bones) before generating")
+    warnings = []
+    unmapped = takes.unmapped_joints(armature)
+    if unmapped:
+        warnings.append(f"{len(unmapped)} of 22 joints have no bone on {armature.name!r} and are not animated: "
+                        f"{', '.join(unmapped)}")
+    scale = [abs(s) for s in armature.matrix_world.to_scale()]
+    if max(scale) > min(scale) * (1 + 1e-4):
+        warnings.append(f"{armature.name!r} has non-uniform scale ({', '.join(f'{s:.3g}' for s in scale)}): "
+                        "bones will look sheared; apply the scale first (Object > Apply > Scale)")
+    return warnings
+
+
 def submit_generate(engine, settings, armature, scene, prompt: str, seconds: float, seed: int, guidance: float,
                     steps: int, num_takes: int, start_frame: float) -> GenerationTask:
     """Start generating `num_takes` takes of `prompt` for `armature`; returns the task to step."""
@@ -50,6 +76,8 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
         raise ValueError("type a prompt first")
     if armature is None or armature.type != "ARMATURE":
         raise ValueError("choose a target armature (or create the SMPL armature)")
+    modal.ensure_idle()
+    warnings = preflight(armature)
     params = session.request_params(settings, prompts=[prompt] * num_takes, seconds=float(seconds),
                                     seed=int(seed), guidance=float(guidance), steps=int(steps))
     job = engine.submit("generate", params)
@@ -60,7 +88,38 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
         motions, files = resolve_results(results)
         return takes.apply_takes(obj, motions, prompt, seed, start_frame, scn, files=files)
 
-    return GenerationTask(job, f"“{prompt}”", apply, getattr(engine, "release", None))
+    return GenerationTask(job, f"“{prompt}”", apply, getattr(engine, "release", None), warnings)
+
+
+def timeline_label(segments) -> str:
+    """Take name prefix for a timeline: its first prompts, e.g. "walks → jumps → +3"."""
+    names = [prompt for prompt, _ in segments]
+    shown = " → ".join(names[:2])
+    return shown + (f" → +{len(names) - 2}" if len(names) > 2 else "")
+
+
+def submit_timeline(engine, settings, armature, scene, segments, seed: int, guidance: float, steps: int,
+                    start_frame: float) -> GenerationTask:
+    """Start one continuous take playing `segments` (``[(prompt, seconds), ...]``) in order."""
+    segments = [(str(prompt).strip(), float(seconds)) for prompt, seconds in segments]
+    if not segments:
+        raise ValueError("the timeline is empty; add a segment first")
+    blank = [i + 1 for i, (prompt, _) in enumerate(segments) if not prompt]
+    if blank:
+        raise ValueError(f"timeline segment {blank[0]} has no prompt")
+    if armature is None or armature.type != "ARMATURE":
+        raise ValueError("choose a target armature (or create the SMPL armature)")
+    params = session.request_params(settings, segments=[list(s) for s in segments], seed=int(seed),
+                                    guidance=float(guidance), steps=int(steps))
+    job = engine.submit("timeline", params)
+    obj_name, scene_name, label = armature.name, scene.name, timeline_label(segments)
+
+    def apply(results):
+        obj, scn = _lookup(obj_name, scene_name)
+        motions, files = resolve_results(results)
+        return takes.apply_takes(obj, motions, label, seed, start_frame, scn, files=files)
+
+    return GenerationTask(job, f"timeline “{label}”", apply, getattr(engine, "release", None))
 
 
 def active_take(armature):
@@ -78,6 +137,8 @@ def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float
     source = active_take(armature)
     if source is None:
         raise ValueError("the armature has no active take to extend; generate one first")
+    modal.ensure_idle()
+    warnings = preflight(armature)
     path = source.get(takes.FILE_PROP)
     if not path or not os.path.isfile(path):
         raise ValueError(f"the motion file of take {source.name!r} is missing ({path or 'never saved'})")
@@ -102,7 +163,7 @@ def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float
             _unmute_stash_of(obj, source_name)
         return actions
 
-    return GenerationTask(job, f"extend “{prompt}”", apply, getattr(engine, "release", None))
+    return GenerationTask(job, f"extend “{prompt}”", apply, getattr(engine, "release", None), warnings)
 
 
 def _is_full_extension(original, result) -> bool:

@@ -20,6 +20,13 @@ def active_task() -> "GenerationTask | None":
     return _active if _active is not None and _active.status == RUNNING else None
 
 
+def ensure_idle() -> None:
+    """Refuse a second generation while one runs: checked *before* a job is submitted, so a refused request
+    never leaves an orphan job computing in the background."""
+    if active_task() is not None:
+        raise ec.EngineError("a generation is already running; wait for it or press Esc to cancel it")
+
+
 def abandon_active_task() -> None:
     """Cancel and forget the running task (add-on unregistered, new file loaded)."""
     global _active
@@ -33,10 +40,11 @@ class GenerationTask:
     """A submitted job plus what to do with its results.
 
     `apply(results) -> list` runs on the main thread once the job is done and returns the created actions;
-    `release(job)` hands the finished job back to its engine (which may restart a misbehaving child)."""
+    `release(job)` hands the finished job back to its engine (which may restart a misbehaving child);
+    `warnings` are problems found up front that did not stop the job (e.g. unmapped joints)."""
 
     def __init__(self, job, label: str, apply: Callable[[list], list],
-                 release: Callable[[object], None] | None = None):
+                 release: Callable[[object], None] | None = None, warnings: list[str] | None = None):
         global _active
         if active_task() is not None:
             raise ec.EngineError("a generation is already running; press Esc to cancel it first")
@@ -47,6 +55,7 @@ class GenerationTask:
         self.status = RUNNING
         self.actions: list = []
         self.error: str | None = None
+        self.warnings: list[str] = list(warnings or [])
         _active = self
 
     @property

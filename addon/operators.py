@@ -1,7 +1,8 @@
 """Operators behind the panel buttons.
 
-Generate and Extend are modal when invoked from the UI: the job runs on another thread (or process) and a
-window-manager timer calls `GenerationTask.step` until it is done, so Blender never freezes; Esc cancels.
+Generate, Extend and Generate Timeline are modal when invoked from the UI: the job runs on another thread (or
+process) and a window-manager timer calls `GenerationTask.step` until it is done, so Blender never freezes; Esc
+cancels.
 Run with `execute` (scripts, background mode) they block until the takes exist.
 """
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import time
 
 import bpy
-from bpy.props import StringProperty
+from bpy.props import EnumProperty, StringProperty
 
 from . import armature, generation, modal, session, takes
 
@@ -24,7 +25,10 @@ class _JobOperator:
 
     @classmethod
     def poll(cls, context):
-        return context.scene is not None and modal.active_task() is None
+        if modal.active_task() is not None:
+            cls.poll_message_set("a generation is already running; wait for it or press Esc to cancel it")
+            return False
+        return context.scene is not None
 
     def submit(self, context):
         raise NotImplementedError
@@ -75,6 +79,8 @@ class _JobOperator:
         if task.status == modal.FINISHED:
             names = ", ".join(a.name for a in task.actions)
             self.report({"INFO"}, f"created {len(task.actions)} take(s): {names}")
+            for warning in task.warnings:
+                self.report({"WARNING"}, warning)
             for area in getattr(context.screen, "areas", ()):
                 area.tag_redraw()
             return {"FINISHED"}
@@ -112,6 +118,70 @@ class MOTION_OT_extend(_JobOperator, bpy.types.Operator):
         engine, settings = _engine(context)
         return generation.submit_extend(engine, settings, s.target, context.scene, s.prompt, s.extend_seconds,
                                         s.seed, s.guidance, s.steps)
+
+
+class MOTION_OT_generate_timeline(_JobOperator, bpy.types.Operator):
+    bl_idname = "motion.generate_timeline"
+    bl_label = "Generate Timeline"
+    bl_description = "Generate one continuous take playing the timeline's segments in order (Esc cancels)"
+
+    def submit(self, context):
+        s = context.scene.motion_settings
+        engine, settings = _engine(context)
+        segments = [(item.prompt, item.seconds) for item in s.timeline]
+        return generation.submit_timeline(engine, settings, s.target, context.scene, segments, s.seed,
+                                          s.guidance, s.steps, s.start_frame)
+
+
+class MOTION_OT_timeline_add(bpy.types.Operator):
+    bl_idname = "motion.timeline_add"
+    bl_label = "Add Segment"
+    bl_description = "Add a timeline segment after the active one (starting from the panel's prompt)"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        s = context.scene.motion_settings
+        item = s.timeline.add()
+        item.prompt = s.prompt
+        index = min(s.timeline_index + 1, len(s.timeline) - 1) if len(s.timeline) > 1 else 0
+        s.timeline.move(len(s.timeline) - 1, index)
+        s.timeline_index = index
+        return {"FINISHED"}
+
+
+class MOTION_OT_timeline_remove(bpy.types.Operator):
+    bl_idname = "motion.timeline_remove"
+    bl_label = "Remove Segment"
+    bl_description = "Remove the active timeline segment"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene is not None and len(context.scene.motion_settings.timeline) > 0
+
+    def execute(self, context):
+        s = context.scene.motion_settings
+        s.timeline.remove(min(s.timeline_index, len(s.timeline) - 1))
+        s.timeline_index = max(0, min(s.timeline_index, len(s.timeline) - 1))
+        return {"FINISHED"}
+
+
+class MOTION_OT_timeline_move(bpy.types.Operator):
+    bl_idname = "motion.timeline_move"
+    bl_label = "Move Segment"
+    bl_description = "Move the active timeline segment earlier or later"
+    bl_options = {"REGISTER", "UNDO"}
+
+    direction: EnumProperty(items=(("UP", "Up", "Earlier"), ("DOWN", "Down", "Later")))
+
+    def execute(self, context):
+        s = context.scene.motion_settings
+        target = s.timeline_index + (-1 if self.direction == "UP" else 1)
+        if not 0 <= target < len(s.timeline):
+            return {"CANCELLED"}
+        s.timeline.move(s.timeline_index, target)
+        s.timeline_index = target
+        return {"FINISHED"}
 
 
 class MOTION_OT_new_seed(bpy.types.Operator):
@@ -192,5 +262,6 @@ class MOTION_OT_use_take(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = (MOTION_OT_generate, MOTION_OT_extend, MOTION_OT_new_seed, MOTION_OT_create_smpl_armature,
+CLASSES = (MOTION_OT_generate, MOTION_OT_extend, MOTION_OT_generate_timeline, MOTION_OT_timeline_add,
+           MOTION_OT_timeline_remove, MOTION_OT_timeline_move, MOTION_OT_new_seed, MOTION_OT_create_smpl_armature,
            MOTION_OT_auto_map, MOTION_OT_use_take)

@@ -25,6 +25,14 @@ class MotionRetargetSettings(bpy.types.PropertyGroup):
                               description="Bone carrying the horizontal root motion (empty: on the hips)")
 
 
+class MotionTimelineSegment(bpy.types.PropertyGroup):
+    """One row of the timeline: what happens next and for how long."""
+    prompt: StringProperty(name="Prompt", description="What the character does in this segment",
+                           default="a person walks forward")
+    seconds: FloatProperty(name="Duration", description="Length of this segment", default=3.0, min=0.5,
+                           soft_max=30.0, max=3600.0, unit="TIME_ABSOLUTE", subtype="TIME_ABSOLUTE")
+
+
 class MotionSceneSettings(bpy.types.PropertyGroup):
     prompt: StringProperty(name="Prompt", description="What the character should do",
                            default="a person walks forward and waves")
@@ -41,9 +49,12 @@ class MotionSceneSettings(bpy.types.PropertyGroup):
     start_frame: IntProperty(name="Start frame", default=1)
     extend_seconds: FloatProperty(name="Extend by", description="Seconds added by Extend", default=2.0,
                                   min=0.5, max=30.0, unit="TIME_ABSOLUTE", subtype="TIME_ABSOLUTE")
+    timeline: CollectionProperty(type=MotionTimelineSegment,
+                                 description="Segments played in order as one continuous take")
+    timeline_index: IntProperty(name="Active segment", default=0, min=0)
 
 
-CLASSES = (MotionBoneMapItem, MotionRetargetSettings, MotionSceneSettings)
+CLASSES = (MotionBoneMapItem, MotionRetargetSettings, MotionTimelineSegment, MotionSceneSettings)
 
 
 def register_properties() -> None:

@@ -18,6 +18,7 @@ SEED_PROP = "motion_seed"
 FILE_PROP = "motion_file"
 START_PROP = "motion_start_frame"
 STASH_PREFIX = "[Stash] "
+ROOT_JOINT = retarget.SMPL_JOINTS[0]
 
 
 def take_name(prompt: str, seed, take: int) -> str:
@@ -35,13 +36,23 @@ def scene_fps(scene) -> float:
 
 
 def bone_map(obj) -> dict[str, str]:
-    """The joint -> bone map stored on the armature (panel list), or an automatic one if none is stored."""
+    """The joint -> bone map stored on the armature (panel list), or an automatic one if none is stored.
+
+    Entries naming a bone the armature no longer has (deleted or renamed since mapping) are dropped: those
+    joints count as unmapped (see `unmapped_joints`) instead of failing the whole take."""
     settings = getattr(obj, "motion_retarget", None)
     stored = {item.joint: item.bone for item in settings.bone_map if item.bone} if settings else {}
     if stored:
-        return stored
+        bones = obj.data.bones
+        return {joint: bone for joint, bone in stored.items() if bone in bones}
     from .armature import auto_bone_map
     return auto_bone_map(obj)[1]
+
+
+def unmapped_joints(obj, mapping=None) -> list[str]:
+    """Joints of the motion that no bone of `obj` receives (they are left out of the take)."""
+    mapping = bone_map(obj) if mapping is None else mapping
+    return [joint for joint in retarget.SMPL_JOINTS if joint not in mapping]
 
 
 def options_for(obj) -> retarget.RetargetOptions:
@@ -119,11 +130,45 @@ def apply_takes(obj, motions, prompt: str, seed, start_frame: float, scene, file
         for action in actions:
             bpy.data.actions.remove(action)
         raise
-    stash_current_action(obj)
-    assign_action(obj, actions[0])
-    for action in actions[1:]:
-        add_take_track(obj, action, start_frame, mute=True)
+    undo = _AnimationState(obj)
+    try:
+        stash_current_action(obj)
+        assign_action(obj, actions[0])
+        for action in actions[1:]:
+            add_take_track(obj, action, start_frame, mute=True)
+    except BaseException:
+        undo.restore(obj)
+        for action in actions:
+            bpy.data.actions.remove(action)
+        raise
     return actions
+
+
+class _AnimationState:
+    """What the commit phase of `apply_takes` changes on an armature, so a failure there can be undone."""
+
+    def __init__(self, obj):
+        ad = obj.animation_data
+        self.had_data = ad is not None
+        self.action = ad.action if ad is not None else None
+        self.slot = getattr(ad, "action_slot", None) if ad is not None else None
+        self.fake_user = self.action.use_fake_user if self.action is not None else None
+        self.tracks = {t.as_pointer() for t in ad.nla_tracks} if ad is not None else set()
+
+    def restore(self, obj) -> None:
+        ad = obj.animation_data
+        if ad is None:
+            return
+        if not self.had_data:
+            obj.animation_data_clear()
+            return
+        for track in [t for t in ad.nla_tracks if t.as_pointer() not in self.tracks]:
+            ad.nla_tracks.remove(track)
+        ad.action = self.action
+        if self.slot is not None and getattr(ad, "action_slot", None) != self.slot:
+            ad.action_slot = self.slot
+        if self.action is not None:
+            self.action.use_fake_user = self.fake_user
 
 
 def use_take(obj, action) -> None:

@@ -19,6 +19,18 @@ class MOTION_UL_bone_map(bpy.types.UIList):
             row.prop(item, "bone", text="")
 
 
+class MOTION_UL_timeline(bpy.types.UIList):
+    """One row per timeline segment: its prompt and its duration, both editable in place."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
+        row = layout.row(align=True)
+        row.label(text=f"{index + 1}.")
+        row.prop(item, "prompt", text="", emboss=False)
+        sub = row.row(align=True)
+        sub.ui_units_x = 3.5
+        sub.prop(item, "seconds", text="")
+
+
 class _MotionPanel:
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
@@ -78,6 +90,30 @@ class VIEW3D_PT_motion_takes(_MotionPanel, bpy.types.Panel):
             op.action = action.name
 
 
+class VIEW3D_PT_motion_timeline(_MotionPanel, bpy.types.Panel):
+    """Several prompts played in order as one continuous take (any length up to an hour)."""
+    bl_label = "Timeline"
+    bl_parent_id = "VIEW3D_PT_motion"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        s = context.scene.motion_settings
+        layout = self.layout
+        row = layout.row()
+        row.template_list("MOTION_UL_timeline", "", s, "timeline", s, "timeline_index", rows=4)
+        col = row.column(align=True)
+        col.operator("motion.timeline_add", text="", icon="ADD")
+        col.operator("motion.timeline_remove", text="", icon="REMOVE")
+        col.separator()
+        col.operator("motion.timeline_move", text="", icon="TRIA_UP").direction = "UP"
+        col.operator("motion.timeline_move", text="", icon="TRIA_DOWN").direction = "DOWN"
+        total = sum(item.seconds for item in s.timeline)
+        layout.label(text=f"{len(s.timeline)} segment(s), {total:.1f} s")
+        row = layout.row()
+        row.operator("motion.generate_timeline", icon="SEQUENCE")
+        row.enabled = len(s.timeline) > 0
+
+
 class VIEW3D_PT_motion_retarget(_MotionPanel, bpy.types.Panel):
     bl_label = "Bone Map"
     bl_parent_id = "VIEW3D_PT_motion"
@@ -101,4 +137,5 @@ class VIEW3D_PT_motion_retarget(_MotionPanel, bpy.types.Panel):
         layout.prop(r, "in_place")
 
 
-CLASSES = (MOTION_UL_bone_map, VIEW3D_PT_motion, VIEW3D_PT_motion_takes, VIEW3D_PT_motion_retarget)
+CLASSES = (MOTION_UL_bone_map, MOTION_UL_timeline, VIEW3D_PT_motion, VIEW3D_PT_motion_takes,
+           VIEW3D_PT_motion_timeline, VIEW3D_PT_motion_retarget)

@@ -21,6 +21,10 @@ from motion_core.quaternion import qto_matrix
 __all__ = ["write_bvh", "read_bvh", "BvhData", "BvhError", "matrix_to_euler", "euler_to_matrix"]
 
 _AXES = {"X": 0, "Y": 1, "Z": 2}
+# Limits for reading untrusted files: far beyond any real rig or clip, small enough to fail fast.
+MAX_BVH_BYTES = 256 << 20
+MAX_BVH_JOINTS = 1024
+_CHANNEL_RE = re.compile(r"[XYZ](position|rotation)", re.IGNORECASE)
 
 
 def _check_order(order: str) -> str:
@@ -151,6 +155,9 @@ def write_bvh(motion, path, scale: float = 1.0, rotation_order: str = "ZXY") -> 
         with os.fdopen(fd, "w", encoding="ascii", newline="\n") as handle:
             handle.write("\n".join(lines) + "\n" + body + "\n")
         os.replace(tmp, path)
+    except OSError as exc:   # e.g. disk full: the previous file (if any) is untouched, the temporary removed
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -178,7 +185,17 @@ class BvhData:
 
 
 class BvhError(ValueError):
-    pass
+    """A malformed, hostile or unsupported BVH file."""
+
+
+def _number(token: str, what: str) -> float:
+    try:
+        value = float(token)
+    except ValueError:
+        raise BvhError(f"{what}: expected a number, got {token[:40]!r}") from None
+    if not np.isfinite(value):
+        raise BvhError(f"{what}: {token[:40]!r} is not a finite number")
+    return value
 
 
 def _parse_hierarchy(tokens: list[str]):
@@ -202,6 +219,8 @@ def _parse_hierarchy(tokens: list[str]):
             if (word == "ROOT") != (not stack) or (stack and stack[-1] < 0):
                 raise BvhError(f"{word} in the wrong place")
             (name,) = take(1)
+            if len(names) >= MAX_BVH_JOINTS:
+                raise BvhError(f"more than {MAX_BVH_JOINTS} joints")
             names.append(name)
             parents.append(stack[-1] if stack else -1)
             offsets.append(np.zeros(3))
@@ -214,14 +233,24 @@ def _parse_hierarchy(tokens: list[str]):
                 raise BvhError("malformed End Site")
             stack.append(-2)
         elif word == "OFFSET":
-            values = np.array([float(v) for v in take(3)])
+            if not stack:
+                raise BvhError("OFFSET outside a joint")
+            values = np.array([_number(v, "OFFSET") for v in take(3)])
             if stack[-1] == -2:
                 end_sites[stack[-2]] = values
             else:
                 offsets[stack[-1]] = values
         elif word == "CHANNELS":
-            count = int(take(1)[0])
-            channels[stack[-1]] = tuple(take(count))
+            if not stack or stack[-1] < 0 or channels[stack[-1]]:
+                raise BvhError("CHANNELS outside a joint, in an End Site, or given twice")
+            (count,) = take(1)
+            if count not in ("0", "1", "2", "3", "4", "5", "6"):
+                raise BvhError(f"CHANNELS count must be 0-6, got {count[:20]!r}")
+            listed = tuple(take(int(count)))
+            bad = [c for c in listed if not _CHANNEL_RE.fullmatch(c)]
+            if bad:
+                raise BvhError(f"unknown channel(s) {bad[:3]}")
+            channels[stack[-1]] = listed
         elif word == "}":
             if not stack:
                 raise BvhError("unbalanced '}' in HIERARCHY")
@@ -260,17 +289,36 @@ def _bvh_forward_kinematics(values, parents, offsets, channels) -> np.ndarray:
 
 
 def read_bvh(path) -> BvhData:
-    """Parse a BVH file and compute its joint positions; raises BvhError on malformed input."""
-    tokens = Path(path).read_text(encoding="utf-8", errors="strict").split()
+    """Parse a BVH file and compute its joint positions; raises BvhError on malformed input.
+
+    Files are treated as untrusted: size, joint count, channel names and every number are checked (no NaN or
+    infinity), and the frame count must match the data actually present, so hostile files fail fast.
+    """
+    path = Path(path)
+    if path.stat().st_size > MAX_BVH_BYTES:
+        raise BvhError(f"{path} is larger than {MAX_BVH_BYTES >> 20} MiB")
+    try:
+        tokens = path.read_text(encoding="utf-8", errors="strict").split()
+    except UnicodeDecodeError as exc:
+        raise BvhError(f"{path} is not UTF-8 text: {exc}") from None
     names, parents, offsets, channels, end_sites, pos = _parse_hierarchy(tokens)
-    if tokens[pos:pos + 1] != ["Frames:"] or tokens[pos + 2:pos + 4] != ["Frame", "Time:"]:
+    if tokens[pos:pos + 1] != ["Frames:"] or tokens[pos + 2:pos + 4] != ["Frame", "Time:"] or len(tokens) < pos + 5:
         raise BvhError("expected 'Frames:' and 'Frame Time:' after MOTION")
-    num_frames, frame_time = int(tokens[pos + 1]), float(tokens[pos + 4])
+    if not tokens[pos + 1].isdigit():
+        raise BvhError(f"Frames: expected a non-negative integer, got {tokens[pos + 1][:40]!r}")
+    num_frames, frame_time = int(tokens[pos + 1]), _number(tokens[pos + 4], "Frame Time")
+    if frame_time <= 0:
+        raise BvhError(f"Frame Time must be positive, got {frame_time}")
     width = sum(len(c) for c in channels)
     numbers = tokens[pos + 5:]
     if len(numbers) != num_frames * width:
         raise BvhError(f"MOTION has {len(numbers)} values; expected {num_frames} frames x {width} channels")
-    values = np.array(numbers, dtype=np.float64).reshape(num_frames, width)
+    try:
+        values = np.array(numbers, dtype=np.float64).reshape(num_frames, width)
+    except ValueError:
+        raise BvhError("MOTION holds a value that is not a number") from None
+    if not np.isfinite(values).all():
+        raise BvhError("MOTION holds NaN or infinite values")
     return BvhData(names=names, parents=parents, offsets=offsets, channels=channels, frame_time=frame_time,
                    values=values, positions=_bvh_forward_kinematics(values, parents, offsets, channels),
                    end_sites=end_sites)

@@ -221,6 +221,10 @@ class ArchConfig:
 
     @staticmethod
     def _scalar(value: Any, path: str, key: str) -> None:
+        sized = _WIDTH_KEY.search(key) or _LAYER_KEY.search(key)
+        if sized and value is not None and type(value) is not int:
+            # "32" or true where a width belongs would pass here and fail (or worse) inside a module constructor
+            _fail(path, f"expected an integer, got {_type_name(value)} {value!r:.60}")
         if value is None or type(value) is bool:
             return
         if type(value) is int:
@@ -493,7 +497,20 @@ def read_safetensors_header(file: str | os.PathLike) -> dict[str, _HeaderEntry]:
         raise CheckpointError(f"{file} is not a safetensors file (header is not a JSON object)")
     header.pop("__metadata__", None)
     data_size = size - 8 - header_len
-    return {key: _parse_entry(file, key, entry, data_size) for key, entry in header.items()}
+    entries = {key: _parse_entry(file, key, entry, data_size) for key, entry in header.items()}
+    _check_no_overlap(file, entries)
+    return entries
+
+
+def _check_no_overlap(file: Path, entries: dict[str, "_HeaderEntry"]) -> None:
+    """Each tensor must own its bytes: overlapping ranges are how a crafted file aliases one tensor's data."""
+    end, previous = 0, None
+    for key, entry in sorted(entries.items(), key=lambda item: item[1].offsets):
+        start, stop = entry.offsets
+        if start < end:
+            raise CheckpointError(f"{file}: tensors {previous!r:.80} and {key!r:.80} have overlapping data offsets")
+        if stop > start:
+            end, previous = stop, key
 
 
 def _parse_entry(file: Path, key: str, entry: Any, data_size: int) -> _HeaderEntry:
@@ -530,8 +547,12 @@ def load_checkpoint(path: str | os.PathLike, expected: dict[str, tuple[int, ...]
     if total > MAX_PARAMS:
         raise CheckpointError(f"{path / WEIGHTS_NAME} holds {total:.3g} values, more than {MAX_PARAMS:.3g}")
     check_tensor_shapes(config, {k: e.shape for k, e in header.items()}, expected)
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
-    tensors = load_file(str(path / WEIGHTS_NAME), device=str(device))
+    try:
+        tensors = load_file(str(path / WEIGHTS_NAME), device=str(device))
+    except SafetensorError as error:  # anything the header checks above did not anticipate
+        raise CheckpointError(f"{path / WEIGHTS_NAME} could not be read: {error}") from error
     return config, tensors
 
 

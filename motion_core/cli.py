@@ -52,9 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = sub.add_parser("generate", help="generate motions from text prompts and write them to files")
-    gen.add_argument("--prompt", action="append", required=True, metavar="TEXT",
-                     help="what the character does; repeat for several motions")
-    gen.add_argument("--seconds", type=_finite_float, default=None, help="length of each motion (default: model's)")
+    gen.add_argument("--prompt", action="append", required=True, metavar="TEXT[:SECONDS]",
+                     help="what the character does; repeat for several motions. Give every prompt a length, "
+                          "e.g. --prompt 'walks forward:4' --prompt 'jumps:2', to make ONE continuous motion "
+                          "that plays them in order (a timeline, any length up to an hour)")
+    gen.add_argument("--seconds", type=_finite_float, default=None,
+                     help="length of each motion (default: 4 s; not used by a TEXT:SECONDS timeline)")
     gen.add_argument("--seed", type=int, default=0,
                      help="random seed; motion k of the run uses seed+k, so any single one can be reproduced")
     gen.add_argument("--steps", type=_positive_int, default=20, help="denoising steps (1-1000)")
@@ -102,14 +105,45 @@ def _file_stem(prompt: str, seed: int | None, index: int) -> str:
     return f"{index:02d}_{slug}_seed{seed}"
 
 
-def _run_generate(args: argparse.Namespace) -> int:
-    from motion_core.engine import Engine
+# "TEXT:SECONDS": a trailing colon and number (signs, NaN and inf included, so the engine can say why they
+# are wrong instead of the prompt silently becoming an untimed one).
+_TIMED_PROMPT = re.compile(r"^(?P<text>.*):\s*(?P<seconds>[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?"
+                           r"|[-+]?nan|[-+]?inf)\s*$", re.IGNORECASE | re.DOTALL)
 
-    prompts = [p for p in args.prompt for _ in range(args.takes)]
+
+def parse_timeline(prompts: Sequence[str]) -> list[tuple[str, float]] | None:
+    """``["walks:4", "jumps:2"]`` -> ``[("walks", 4.0), ("jumps", 2.0)]``; None when no prompt has a length.
+
+    Mixing timed and untimed prompts is refused (InputError): it is ambiguous whether a batch or a timeline
+    was meant. A prompt whose own text contains a colon still works: only a trailing ``:NUMBER`` counts.
+    """
+    from motion_core.engine import InputError
+    matches = [_TIMED_PROMPT.match(p) for p in prompts]
+    if not any(matches):
+        return None
+    untimed = [p for p, m in zip(prompts, matches) if m is None]
+    if untimed:
+        raise InputError(f"give every --prompt as TEXT:SECONDS for a timeline, or none for separate motions; "
+                         f"{untimed[0]!r} has no :SECONDS")
+    return [(m["text"].strip(), float(m["seconds"])) for m in matches]
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    from motion_core.engine import Engine, InputError
+
+    timeline = parse_timeline(args.prompt)
+    if timeline is not None and args.seconds is not None:
+        raise InputError("--seconds does not apply to a timeline: each prompt's TEXT:SECONDS sets its length")
     started = time.perf_counter()
     engine = Engine.load(args.checkpoint, device=args.device)
-    motions = engine.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance,
-                              steps=args.steps, progress=_stderr_progress(not args.quiet))
+    if timeline is not None:  # take k of a timeline uses seed + k, like take k of a prompt batch
+        motions = [engine.generate_timeline(timeline, seed=args.seed + take, guidance=args.guidance,
+                                            steps=args.steps, progress=_stderr_progress(not args.quiet))
+                   for take in range(args.takes)]
+    else:
+        prompts = [p for p in args.prompt for _ in range(args.takes)]
+        motions = engine.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance,
+                                  steps=args.steps, progress=_stderr_progress(not args.quiet))
     args.out.mkdir(parents=True, exist_ok=True)
     for index, motion in enumerate(motions):
         stem = args.out / _file_stem(motion.meta.get("prompt", ""), motion.meta.get("seed"), index)

@@ -16,6 +16,16 @@ Length policy: `generate` refuses lengths beyond the model's training window (``
 silently producing degraded motion; longer takes are made by chaining `extend`, whose new part must fit in
 the window next to its context (``max_seconds - context``).
 
+Prompt policy: any Unicode text works ("une personne saute", "人が歩く", emoji). Empty or whitespace-only prompts
+are refused (they would silently give the unconditional motion), and so are prompts over `MAX_PROMPT_CHARS`
+characters (nothing sensible is that long; refusing keeps a pasted document from costing memory). A prompt
+within the limit but longer than the text encoder's token window is read up to that window: the motion's
+``meta["warnings"]`` says so, and progress reports it.
+
+Memory policy: when sampling a batch runs out of (GPU) memory, `generate` retries it in halves down to one
+prompt per pass, then finishes the call on the CPU (and moves back afterwards). Each fallback is reported
+through progress and recorded in ``meta["warnings"]`` of the motions it produced.
+
 Determinism: prompt i of a call uses seed ``seed + i``, and its starting noise is drawn on the CPU from its own
 generator, so a (prompt, seed) pair gives the same motion whatever else is in the batch (up to float
 rounding of batched kernels) and the same starting noise on every device. DDIM runs with eta = 0, so the
@@ -50,6 +60,8 @@ DEFAULT_MAX_FRAMES = 196
 DEFAULT_CONTEXT_FRAMES = 40
 BLEND_SECONDS = 0.5               # extend fades the seam's pose mismatch out over this long
 MAX_SEED = 2 ** 62
+MAX_PROMPT_CHARS = 1000           # longer prompts are refused (see "Prompt policy" above)
+PRECISIONS = ("auto", "fp32", "bf16")   # denoiser precision while sampling ("auto": bf16 on CUDA, else fp32)
 
 ProgressFn = Callable[[float, str], None]
 
@@ -96,7 +108,8 @@ class Engine:
 
     def __init__(self, vae: torch.nn.Module, denoiser: torch.nn.Module, text_encoder: torch.nn.Module,
                  normalizer: FeatureNormalizer, schedule: NoiseSchedule, config: dict,
-                 device: str | torch.device = "cpu", source: str | None = None):
+                 device: str | torch.device = "cpu", source: str | None = None,
+                 cuda_graphs: bool | None = None, precision: str = "auto"):
         self.device = best_device(device)
         self.vae = vae.to(self.device, torch.float32).eval()
         self.denoiser = denoiser.to(self.device, torch.float32).eval()
@@ -115,13 +128,24 @@ class Engine:
         self.context_frames = int(training.get("extend_context_frames", DEFAULT_CONTEXT_FRAMES))
         self.sampler = (config.get("diffusion") or {}).get("sampler", "ddim")
         self.max_batch = 64 if self.device.type == "cuda" else 16  # prompts per sampling pass
+        # Speed settings, plain attributes so benchmarks can flip them. On CUDA the sampling loop is replayed as
+        # one CUDA graph (motion_core.graph_sampler; None = on when the device is CUDA), and `precision`
+        # "auto" runs the denoiser under bfloat16 autocast there; the CPU and MPS always sample in float32.
+        self.cuda_graphs = self.device.type == "cuda" if cuda_graphs is None else bool(cuda_graphs)
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.precision = precision
+        self._graphs = None                  # GraphSampler, made on first use on CUDA
+        self._empty_prompt: tuple | None = None   # (key, tokens, mask): see _unconditional
         self._check_consistency()
 
     # ---- construction ----------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, path: str | Path | None = None, device: str | torch.device = "auto") -> "Engine":
-        """Load a checkpoint directory (or the bundled default model when `path` is None)."""
+    def load(cls, path: str | Path | None = None, device: str | torch.device = "auto", **options) -> "Engine":
+        """Load a checkpoint directory (or the bundled default model when `path` is None).
+
+        `options`: `cuda_graphs`, `precision` (see `Engine.__init__`)."""
         from motion_core.checkpoint import load_checkpoint, module_shapes
         directory = _checkpoint_dir(path)
         target = best_device(device)  # fail on a bad device before reading hundreds of megabytes
@@ -135,7 +159,7 @@ class Engine:
             _load_state(text, tensors, "text.")
         normalizer = FeatureNormalizer.from_tensors(tensors)
         schedule = NoiseSchedule.from_config(config["diffusion"])
-        return cls(vae, denoiser, text, normalizer, schedule, config, target, source=str(directory))
+        return cls(vae, denoiser, text, normalizer, schedule, config, target, source=str(directory), **options)
 
     @classmethod
     def from_components(cls, vae: torch.nn.Module, denoiser: torch.nn.Module, text_encoder: torch.nn.Module,
@@ -157,7 +181,8 @@ class Engine:
         return cls(vae, denoiser, text_encoder, normalizer, schedule, config, device)
 
     @classmethod
-    def random(cls, config: dict | None = None, seed: int = 0, device: str | torch.device = "cpu") -> "Engine":
+    def random(cls, config: dict | None = None, seed: int = 0, device: str | torch.device = "cpu",
+               **options) -> "Engine":
         """An untrained engine from a checkpoint config (default: `tiny_config()`), reproducible under `seed`.
 
         Layers the models zero-initialise (output projections, AdaLN gates) get small random weights, so the
@@ -176,7 +201,8 @@ class Engine:
         skeleton = get_skeleton(config.get("skeleton", "humanml3d"))
         normalizer = _rest_pose_normalizer(skeleton)
         schedule = NoiseSchedule.from_config(config["diffusion"])
-        return cls(vae, denoiser, text, normalizer, schedule, config, device, source=f"random(seed={seed})")
+        return cls(vae, denoiser, text, normalizer, schedule, config, device, source=f"random(seed={seed})",
+                   **options)
 
     def save(self, path: str | Path) -> Path:
         """Write this engine as a checkpoint directory that `Engine.load` reads back."""
@@ -228,20 +254,97 @@ class Engine:
         num_frames = self._resolve_frames(seconds, frames, limit=self.max_frames, what="generate")
         guidance, steps = _check_guidance(guidance), self._check_steps(steps)
         seeds = _seeds(seed, len(prompts))
-        report = _Progress(progress)
+        report = _Progress(_monotonic(progress))
+        truncated = self._truncated(prompts)
+        if any(truncated):
+            report(0.0, f"warning: {sum(truncated)} prompt(s) exceed the text encoder's window and were shortened")
+        home, notes = self.device, []   # notes: out-of-memory fallbacks, recorded in the meta of later motions
         motions: list[Motion] = []
-        batches = [range(i, min(i + self.max_batch, len(prompts))) for i in range(0, len(prompts), self.max_batch)]
-        for number, batch in enumerate(batches):
-            label = f"batch {number + 1}/{len(batches)}: " if len(batches) > 1 else ""
-            span = (number / len(batches), (number + 1) / len(batches))
-            latents = self._sample([prompts[i] for i in batch], [seeds[i] for i in batch], num_frames,
-                                   guidance, steps, report.sub(*span, label), should_cancel)
-            features = self._decode(latents, num_frames)
-            for row, i in enumerate(batch):
-                meta = self._meta(prompts[i], seeds[i], guidance, steps, num_frames)
-                motions.append(Motion.from_features(features[row], self.skeleton, fps=self.fps, meta=meta))
+        try:
+            for batch, features in self._batched_features(prompts, seeds, num_frames, guidance, steps, report,
+                                                          should_cancel, notes):
+                for row, i in enumerate(batch):
+                    meta = self._meta(prompts[i], seeds[i], guidance, steps, num_frames)
+                    warnings = notes + ([_TRUNCATED_NOTE] if truncated[i] else [])
+                    if warnings:
+                        meta["warnings"] = "; ".join(warnings)
+                    motions.append(Motion.from_features(features[row], self.skeleton, fps=self.fps, meta=meta))
+        finally:
+            self._return_to(home, report)
         report(1.0, "done")
         return motions
+
+    def _batched_features(self, prompts, seeds, num_frames, guidance, steps, report, should_cancel, notes):
+        """Yield (prompt indices, decoded features) per sampling pass of at most `max_batch` prompts.
+
+        On out-of-memory a pass is retried with half as many prompts (and later passes keep the smaller
+        size); a single prompt that still does not fit moves the engine to the CPU for the rest of the call.
+        """
+        limit, done, number = self.max_batch, 0, 0
+        pending = list(range(len(prompts)))
+        while pending:
+            batch = pending[:limit]
+            number += 1
+            planned = number - 1 + math.ceil(len(pending) / limit)
+            label = f"batch {number}/{planned}: " if planned > 1 else ""
+            span = (done / len(prompts), (done + len(batch)) / len(prompts))
+            try:
+                latents = self._sample([prompts[i] for i in batch], [seeds[i] for i in batch], num_frames,
+                                       guidance, steps, report.sub(*span, label), should_cancel)
+                features = self._decode(latents, num_frames)
+            except Exception as exc:  # handled below, outside the except block, so the failed tensors are freed
+                if not is_out_of_memory(exc):
+                    raise
+                features = None
+            if features is None:
+                number -= 1
+                limit = self._after_out_of_memory(len(batch), report, notes)
+                continue
+            yield batch, features
+            done += len(batch)
+            pending = pending[len(batch):]
+
+    def _after_out_of_memory(self, batch_size: int, report: "_Progress", notes: list[str]) -> int:
+        """The batch size to retry with after a pass of `batch_size` prompts ran out of memory."""
+        _release_cached_memory(self.device)
+        if batch_size > 1:
+            limit = (batch_size + 1) // 2
+            note = f"out of memory on {self.device} with {batch_size} prompts per pass; retried with {limit}"
+        elif self.device.type != "cpu":
+            limit = 1
+            note = f"out of memory on {self.device} even for one prompt; fell back to the CPU"
+            self._to_device(torch.device("cpu"))
+        else:
+            raise MemoryError("out of memory on the CPU even for a single prompt; ask for a shorter motion or "
+                              "free some memory")
+        report(0.0, "warning: " + note)
+        notes.append(note)
+        return limit
+
+    def _return_to(self, home: torch.device, report: "_Progress") -> None:
+        """Move back to `home` after a CPU fallback; if that fails (memory still short) stay on the CPU."""
+        if self.device == home:
+            return
+        try:
+            self._to_device(home)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            self._to_device(torch.device("cpu"))
+            report(1.0, f"warning: could not move back to {home} (out of memory); staying on the CPU")
+
+    def _to_device(self, device: torch.device) -> None:
+        for module in (self.vae, self.denoiser, self.text_encoder):
+            module.to(device)
+        self.device = device
+        self._graphs = None   # captured graphs point at the old weight buffers: never replay them again
+
+    def _truncated(self, prompts: list[str]) -> list[bool]:
+        """Which prompts the text encoder will shorten (encoders without a tokenizer report none)."""
+        tokenize = getattr(self.text_encoder, "tokenize", None)
+        if tokenize is None:
+            return [False] * len(prompts)
+        return list(tokenize(prompts).truncated)
 
     def extend(self, motion: Motion, prompt: str, seconds: float | None = None, frames: int | None = None,
                seed: int | None = 0, guidance: float = 7.5, steps: int = 20,
@@ -272,6 +375,19 @@ class Engine:
         report(1.0, "done")
         return result
 
+    def generate_timeline(self, segments: Sequence[tuple[str, float]], seed: int | None = 0,
+                          guidance: float = 7.5, steps: int = 20, progress: ProgressFn | None = None,
+                          should_cancel: Callable[[], bool] | None = None) -> Motion:
+        """One continuous Motion playing ``[(prompt, seconds), ...]`` in order, of any length up to an hour.
+
+        Sampled in windows of the model's training length, each continuing the previous one's last latents
+        (see `motion_core.timeline`), so cost grows linearly with the total duration. The segments are
+        recorded in ``meta["timeline"]`` (JSON; read it with `motion_core.timeline.timeline_segments`).
+        """
+        from motion_core.timeline import generate_timeline
+        return generate_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, progress=progress,
+                                 should_cancel=should_cancel)
+
     # ---- internals ---------------------------------------------------------------------------------------------
 
     @torch.inference_mode()
@@ -280,7 +396,7 @@ class Engine:
         """Latents (B, L, C) for `num_frames` frames; `known` (1, Lk, C) fixes the first Lk latents."""
         report(0.0, "encoding text")
         cond = self.text_encoder.encode(prompts)
-        uncond = self.text_encoder.encode([""] * len(prompts))
+        uncond = self._unconditional(len(prompts))
         length = self.vae.latent_length(num_frames)
         shape = (len(prompts), length, self.vae.config.latent_dim)
         x_T = torch.cat([torch.randn((1,) + shape[1:], generator=torch.Generator().manual_seed(s))
@@ -293,19 +409,61 @@ class Engine:
             known_mask[:, : known.shape[1]] = True
             inpaint = {"known": known_full, "known_mask": known_mask}
 
+        autocast = self._autocast()
+
         def model_fn(x, t, condition, mask):
             tokens, token_mask = condition
-            return self.denoiser(x, t, tokens, token_mask, mask)
+            with autocast:
+                return self.denoiser(x, t, tokens, token_mask, mask).float()
 
         sampler = dpm_solver_pp_sample if self.sampler == "dpm_solver_pp" else ddim_sample
-        extra = {"eta": 0.0} if sampler is ddim_sample else {}
-        generator = torch.Generator(device=self.device).manual_seed(seeds[0])  # only inpainting noise uses it
-        latents = sampler(self.schedule, model_fn, shape, cond, uncond, steps=steps, guidance=guidance,
-                          generator=generator, progress=lambda i, n: report(i / n, f"denoising step {i}/{n}"),
-                          should_cancel=should_cancel, device=self.device, x_T=x_T, **inpaint, **extra)
+        latents = None if known is not None else self._graph_sample(sampler, x_T, cond, uncond, steps, guidance,
+                                                                    report, should_cancel)
+        if latents is None:
+            extra = {"eta": 0.0} if sampler is ddim_sample else {}
+            generator = torch.Generator(device=self.device).manual_seed(seeds[0])  # only inpainting noise uses it
+            latents = sampler(self.schedule, model_fn, shape, cond, uncond, steps=steps, guidance=guidance,
+                              generator=generator, progress=lambda i, n: report(i / n, f"denoising step {i}/{n}"),
+                              should_cancel=should_cancel, device=self.device, x_T=x_T, **inpaint, **extra)
         if should_cancel is not None and should_cancel():
             raise Cancelled("cancelled before decoding")
         return latents / self.latent_scale
+
+    def _unconditional(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The empty prompt's encoding repeated `batch` times: computed once, reused while the encoder is unchanged.
+
+        The key holds the device and the parameters' version counters, which every in-place update (optimiser
+        step, load_state_dict) bumps, so an encoder still being trained is re-encoded after each change.
+        """
+        key = (self.device, tuple(p._version for p in self.text_encoder.parameters()))
+        if self._empty_prompt is None or self._empty_prompt[0] != key:
+            tokens, mask = self.text_encoder.encode([""])
+            self._empty_prompt = (key, tokens, mask)
+        _, tokens, mask = self._empty_prompt
+        return tokens.expand(batch, *tokens.shape[1:]), mask.expand(batch, *mask.shape[1:])
+
+    def _autocast(self):
+        """bfloat16 autocast for the denoiser on CUDA (precision "auto"/"bf16"); a no-op context elsewhere."""
+        from contextlib import nullcontext
+        if self.device.type != "cuda" or self.precision == "fp32":
+            return nullcontext()
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+
+    def _graph_sample(self, sampler, x_T, cond, uncond, steps: int, guidance: float, report: "_Progress",
+                      should_cancel) -> torch.Tensor | None:
+        """The sampling loop as one CUDA-graph replay, or None where graphs are off, unsupported or failing."""
+        from motion_core.graph_sampler import GraphSampler, graphs_supported
+        if not (self.cuda_graphs and graphs_supported(self.device)):
+            return None
+        dtype = torch.float32 if self.precision == "fp32" else torch.bfloat16
+        if self._graphs is None or self._graphs.device != self.device or self._graphs.dtype != dtype:
+            self._graphs = GraphSampler(self.denoiser, self.schedule, self.device, dtype=dtype)
+        if should_cancel is not None and should_cancel():
+            raise Cancelled("sampling cancelled")
+        latents = self._graphs.try_sample(sampler, x_T, cond, uncond, steps, guidance)
+        if latents is not None:
+            report(1.0, f"denoising step {steps}/{steps} (CUDA graph)")
+        return latents
 
     @torch.inference_mode()
     def _decode(self, latents: torch.Tensor, num_frames: int) -> np.ndarray:
@@ -410,6 +568,35 @@ class _Progress:
                          self.prefix + prefix)
 
 
+_TRUNCATED_NOTE = "the prompt is longer than the text encoder reads; only its beginning was used"
+
+
+def _monotonic(callback: ProgressFn | None) -> ProgressFn | None:
+    """Progress that never goes backwards (an out-of-memory retry re-runs a slice already reported)."""
+    if callback is None:
+        return None
+    high = [0.0]
+
+    def report(fraction: float, message: str) -> None:
+        high[0] = max(high[0], fraction)
+        callback(high[0], message)
+    return report
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA/MPS/CPU allocation failures, whichever exception type the backend raises."""
+    oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    if isinstance(exc, MemoryError) or (oom is not None and isinstance(exc, oom)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
+
+
+def _release_cached_memory(device: torch.device) -> None:
+    if device.type == "cuda" and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 # ---- validation helpers --------------------------------------------------------------------------------------
 
 def _check_prompts(prompts) -> list[str]:
@@ -424,6 +611,11 @@ def _check_prompts(prompts) -> list[str]:
     for i, prompt in enumerate(prompts):
         if not isinstance(prompt, str):
             raise InputError(f"prompt {i} must be a string, got {type(prompt).__name__} {prompt!r:.40}")
+        if not prompt.strip():
+            raise InputError(f"prompt {i} is empty: describe the motion (e.g. \"a person walks forward\")")
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise InputError(f"prompt {i} is {len(prompt)} characters long; the limit is {MAX_PROMPT_CHARS} "
+                             "(the text encoder reads only the first few dozen words anyway)")
     return prompts
 
 

@@ -25,6 +25,7 @@ __all__ = ["Motion"]
 
 _FORMAT_VERSION = 1
 _ARRAYS = ("joints", "rotations", "root_translation", "offsets")
+MAX_ARRAY_BYTES = 256 << 20   # an hour at 20 fps is ~25 MB per array; anything far larger is not a Motion
 
 
 @dataclass
@@ -120,6 +121,9 @@ class Motion:
             with os.fdopen(fd, "wb") as handle:
                 np.savez(handle, **arrays)
             os.replace(tmp, path)
+        except OSError as exc:   # e.g. disk full: the previous file (if any) is untouched, the temporary removed
+            Path(tmp).unlink(missing_ok=True)
+            raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -133,6 +137,7 @@ class Motion:
             raise FileNotFoundError(f"no Motion file at {path}")
         if not zipfile.is_zipfile(path):     # also False for a missing file; np.load would try unpickling
             raise ValueError(f"{path} is not a readable .npz Motion file")
+        _check_members(path)
         try:
             with np.load(path, allow_pickle=False) as data:
                 missing = [k for k in (*_ARRAYS, "fps", "skeleton", "meta", "format_version") if k not in data]
@@ -144,8 +149,15 @@ class Motion:
                 raise ValueError(f"{path} holds pickled objects; refusing to load it (Motion files are "
                                  f"plain arrays)") from None
             raise
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zipfile.BadZipFile) as err:   # BadZipFile: e.g. a CRC mismatch
             raise ValueError(f"{path} is not a readable .npz Motion file: {err}") from None
+        try:
+            return cls._from_fields(path, fields)
+        except (TypeError, KeyError, OverflowError) as err:     # wrong shapes/kinds of scalars, unknown skeleton
+            raise ValueError(f"{path} is not a valid Motion file: {err}") from None
+
+    @classmethod
+    def _from_fields(cls, path: Path, fields: dict) -> "Motion":
         version = int(fields["format_version"])
         if version != _FORMAT_VERSION:
             raise ValueError(f"{path} has Motion format version {version}; this code reads {_FORMAT_VERSION}")
@@ -167,6 +179,31 @@ class Motion:
         """Write a Biovision .bvh file (see `bvh.write_bvh`)."""
         from motion_core.bvh import write_bvh
         return write_bvh(self, path, scale=scale, rotation_order=rotation_order)
+
+
+def _check_members(path: Path) -> None:
+    """Read every array's header before loading anything: numpy allocates what a header declares, so a
+    crafted file claiming a terabyte-sized array (or holding objects, i.e. pickles) is refused up front."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.file_size > MAX_ARRAY_BYTES:
+                    raise ValueError(f"{path}: member {info.filename!r:.80} is larger than {MAX_ARRAY_BYTES} bytes")
+                with archive.open(info) as member:
+                    version = np.lib.format.read_magic(member)
+                    if version not in ((1, 0), (2, 0)):
+                        raise ValueError(f"{path}: member {info.filename!r:.80} has unsupported .npy version {version}")
+                    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                        np.lib.format.read_array_header_2_0
+                    shape, _, dtype = read(member)
+                if dtype.hasobject:
+                    raise ValueError(f"{path} holds pickled objects; refusing to load it (Motion files are "
+                                     "plain arrays)")
+                if int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
+                    raise ValueError(f"{path}: member {info.filename!r:.80} declares shape {shape} but holds only "
+                                     f"{info.file_size} bytes")
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        raise ValueError(f"{path} is not a readable .npz Motion file: {err}") from None
 
 
 def _shape_text(shape) -> str:

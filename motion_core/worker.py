@@ -10,6 +10,8 @@ requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person wal
           {"id": "2", "method": "extend", "params": {"motion_path": "/x.npz", "prompt": "then jumps",
                 "seconds": 2.0, "seed": 0, "guidance": 7.5, "steps": 20, "checkpoint": null, "device": "auto",
                 "out_dir": null}}
+          {"id": "6", "method": "timeline", "params": {"segments": [["walks forward", 4.0], ["jumps", 2.0]],
+                "seed": 0, "guidance": 7.5, "steps": 20, "checkpoint": null, "device": "auto", "out_dir": null}}
           {"id": "3", "method": "cancel", "params": {"target": "1"}}
           {"id": "4", "method": "ping"}
           {"id": "5", "method": "shutdown"}
@@ -19,13 +21,17 @@ replies   {"id": "1", "event": "progress", "fraction": 0.35, "message": "denoisi
           {"id": "1", "event": "cancelled"}
           {"id": "4", "event": "pong", "busy": false}
 
-Rules: generate/extend run on a job thread, one at a time (a second one while busy gets an error of type
+Rules: generate/extend/timeline run on a job thread, one at a time (a second one while busy gets an error of type
 "busy"); ping and cancel are answered while a job runs. A successful cancel is answered by the *target* job's
 "cancelled" event (the cancel request itself gets no reply; cancelling a job that is not running gets an error
 of type "not_running"). "shutdown" cancels the running job, waits for it, and exits with status 0, as does
 end of input. Unknown params keys are ignored with a warning on stderr. Error types: parse_error,
-invalid_request, unknown_method, invalid_params, busy, not_running, model_not_found, device_error,
-runtime_error. Result files are written atomically (a killed worker leaves no half-written .npz behind).
+invalid_request, unknown_method, invalid_params, busy, not_running, model_not_found, invalid_checkpoint (a
+checkpoint that is malformed or unsafe to load), device_error, io_error (result files could not be written,
+e.g. disk full), runtime_error. Request lines longer than
+`MAX_REQUEST_CHARS` get a parse_error and are skipped without being held in memory; a generate request may
+carry at most `MAX_PROMPTS` prompts. Result files are written atomically and all-or-nothing: a killed worker
+or a failed write leaves no half-written .npz behind, and a failed job none of its files.
 stdout carries protocol lines only: everything else that writes to stdout, Python or C, lands on stderr.
 """
 from __future__ import annotations
@@ -50,7 +56,11 @@ __all__ = ["Worker", "serve_stdio", "ProtocolError"]
 _COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"}
 _GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"}
 _EXTEND_PARAMS = _COMMON_PARAMS | {"motion_path", "prompt"}
+_TIMELINE_PARAMS = {"segments", "seed", "guidance", "steps", "checkpoint", "device", "out_dir"}
+_JOB_PARAMS = {"generate": _GENERATE_PARAMS, "extend": _EXTEND_PARAMS, "timeline": _TIMELINE_PARAMS}
 _JOIN_TIMEOUT_S = 30.0
+MAX_REQUEST_CHARS = 1 << 20   # a request is a few hundred bytes; a megabyte line is garbage or an attack
+MAX_PROMPTS = 256             # prompts per generate request (the add-on sends at most 16)
 
 
 class ProtocolError(Exception):
@@ -110,7 +120,10 @@ class Worker:
 
     def serve(self, reader: TextIO) -> int:
         """Handle request lines until shutdown or end of input; returns the process exit status."""
-        for line in reader:
+        for line in _bounded_lines(reader, MAX_REQUEST_CHARS):
+            if line is None:
+                self._error(None, "parse_error", f"request line longer than {MAX_REQUEST_CHARS} characters; skipped")
+                continue
             if not line.strip():
                 continue
             if not self.handle_line(line):
@@ -139,15 +152,15 @@ class Worker:
             self._cancel(request_id, params)
         elif method == "shutdown":
             return False
-        elif method in ("generate", "extend"):
-            allowed = _GENERATE_PARAMS if method == "generate" else _EXTEND_PARAMS
+        elif method in _JOB_PARAMS:
+            allowed = _JOB_PARAMS[method]
             unknown = sorted(set(params) - allowed)
             if unknown:
                 print(f"motion-core worker: ignoring unknown {method} params {unknown}", file=self._log)
             self._start_job(_Job(request_id, method, params))
         else:
             raise ProtocolError("unknown_method", f"unknown method {method!r}; expected one of: "
-                                                  "generate, extend, cancel, ping, shutdown")
+                                                  "generate, extend, timeline, cancel, ping, shutdown")
         return True
 
     def _busy(self) -> bool:
@@ -199,6 +212,8 @@ class Worker:
         # Read every param (and the input motion) before loading a model, so bad requests fail fast.
         params = job.params
         progress = self._progress_reporter(job)
+        if job.method == "timeline":
+            return self._execute_timeline(job, progress)
         options = dict(seconds=_opt_number(params, "seconds"), frames=_opt_int(params, "frames"),
                        seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance", 7.5),
                        steps=_opt_int(params, "steps", default=20), progress=progress,
@@ -214,6 +229,18 @@ class Worker:
         else:
             motions = [engine.extend(motion, prompt, **options)]
         return _write_motions(motions, job, out_dir)
+
+    def _execute_timeline(self, job: _Job, progress: Callable[[float, str], None]) -> list[str]:
+        """One continuous motion from params.segments, ``[[prompt, seconds], ...]`` (or objects with those
+        keys); the engine validates the segments themselves."""
+        params = job.params
+        segments = _segments(params)
+        options = dict(seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance", 7.5),
+                       steps=_opt_int(params, "steps", default=20), progress=progress,
+                       should_cancel=job.cancel.is_set)
+        out_dir = _opt_str(params, "out_dir")
+        engine = self._engine_for(_opt_str(params, "checkpoint"), _opt_str(params, "device") or "auto", progress)
+        return _write_motions([engine.generate_timeline(segments, **options)], job, out_dir)
 
     def _engine_for(self, checkpoint: str | None, device: str, progress: Callable[[float, str], None]):
         """The warm engine, reloaded only when the request names another checkpoint or device."""
@@ -241,10 +268,15 @@ class Worker:
             return exc.kind, str(exc)
         if isinstance(exc, engine_module.ModelNotFoundError):
             return "model_not_found", str(exc)
+        from motion_core.checkpoint import CheckpointError
+        if isinstance(exc, CheckpointError):
+            return "invalid_checkpoint", str(exc)
         if isinstance(exc, engine_module.DeviceError):
             return "device_error", str(exc)
         if isinstance(exc, (engine_module.InputError, FileNotFoundError)):
             return "invalid_params", str(exc)
+        if isinstance(exc, OSError):
+            return "io_error", str(exc)
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=self._log)
         return "runtime_error", f"{type(exc).__name__}: {exc}"
 
@@ -254,11 +286,26 @@ class Worker:
 
 # -- request parsing -----------------------------------------------------------------------------------------
 
+def _bounded_lines(reader: TextIO, limit: int):
+    """Lines of `reader`, with None in place of any line over `limit` characters (read and dropped in chunks,
+    so one endless line cannot exhaust memory)."""
+    while True:
+        line = reader.readline(limit + 1)
+        if not line:
+            return
+        if len(line) <= limit:
+            yield line
+            continue
+        while line and not line.endswith("\n"):
+            line = reader.readline(limit)
+        yield None
+
+
 def _parse_request(line: str) -> dict[str, Any]:
     try:
         request = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ProtocolError("parse_error", f"request is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON or an integer of thousands of digits
+        raise ProtocolError("parse_error", f"request is not valid JSON: {exc!s:.200}") from None
     if not isinstance(request, dict):
         raise ProtocolError("invalid_request", "request must be a JSON object")
     request_id = request.get("id")
@@ -278,14 +325,14 @@ def _parse_request(line: str) -> dict[str, Any]:
 def _opt_str(params: dict, key: str) -> str | None:
     value = params.get(key)
     if value is not None and not isinstance(value, str):
-        raise ProtocolError("invalid_params", f"params.{key} must be a string or null, got {value!r}")
+        raise ProtocolError("invalid_params", f"params.{key} must be a string or null, got {value!r:.60}")
     return value or None
 
 
 def _required_str(params: dict, key: str) -> str:
     value = params.get(key)
     if not isinstance(value, str):
-        raise ProtocolError("invalid_params", f"params.{key} must be a string, got {value!r}")
+        raise ProtocolError("invalid_params", f"params.{key} must be a string, got {value!r:.60}")
     return value
 
 
@@ -294,8 +341,11 @@ def _opt_number(params: dict, key: str, default: float | None = None) -> float |
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ProtocolError("invalid_params", f"params.{key} must be a number, got {value!r}")
-    return float(value)
+        raise ProtocolError("invalid_params", f"params.{key} must be a number, got {value!r:.60}")
+    try:
+        return float(value)
+    except OverflowError:  # a JSON integer of hundreds of digits
+        raise ProtocolError("invalid_params", f"params.{key} is far too large") from None
 
 
 def _opt_int(params: dict, key: str, default: int | None = None) -> int | None:
@@ -305,7 +355,7 @@ def _opt_int(params: dict, key: str, default: int | None = None) -> int | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ProtocolError("invalid_params", f"params.{key} must be an integer, got {value!r}")
+        raise ProtocolError("invalid_params", f"params.{key} must be an integer, got {value!r:.60}")
     return value
 
 
@@ -315,15 +365,36 @@ def _prompts(params: dict) -> list[str]:
         prompts = [params["prompt"]]
     if not isinstance(prompts, list):
         raise ProtocolError("invalid_params", "generate needs params.prompts, a list of strings")
+    if len(prompts) > MAX_PROMPTS:
+        raise ProtocolError("invalid_params", f"params.prompts has {len(prompts)} prompts; at most {MAX_PROMPTS} "
+                                              "per request")
     return prompts
+
+
+def _segments(params: dict) -> list[tuple]:
+    segments = params.get("segments")
+    if not isinstance(segments, list):
+        raise ProtocolError("invalid_params", "timeline needs params.segments, a list of [prompt, seconds] pairs")
+    pairs = []
+    for item in segments:
+        if isinstance(item, dict):
+            item = [item.get("prompt"), item.get("seconds")]
+        if not isinstance(item, list):
+            raise ProtocolError("invalid_params", f"each timeline segment must be [prompt, seconds] or "
+                                                  f"{{\"prompt\": ..., \"seconds\": ...}}, got {item!r:.60}")
+        pairs.append(tuple(item))
+    return pairs
 
 
 def _load_motion(params: dict):
     from motion_core.motion import Motion
     path = _required_str(params, "motion_path")
-    if not Path(path).is_file():
-        raise ProtocolError("invalid_params", f"params.motion_path {path!r} does not exist")
-    return Motion.load(path)
+    try:
+        if not Path(path).is_file():
+            raise ProtocolError("invalid_params", f"params.motion_path {path!r:.300} does not exist")
+        return Motion.load(path)
+    except (ValueError, TypeError) as exc:  # not a Motion file (or a path with a NUL byte): the caller's to fix
+        raise ProtocolError("invalid_params", f"params.motion_path: {exc}") from None
 
 
 # -- result files ------------------------------------------------------------------------------------------
@@ -352,6 +423,10 @@ def _write_motions(motions: list, job: _Job, out_dir: str | None) -> list[str]:
             motion.save(scratch / name)
             os.replace(scratch / name, target / name)
             paths.append(str((target / name).resolve()))
+    except BaseException:
+        for path in paths:   # all or nothing: the client is told the job failed, so it must find no files
+            Path(path).unlink(missing_ok=True)
+        raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return paths

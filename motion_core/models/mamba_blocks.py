@@ -139,6 +139,6 @@ class BidirectionalSpatialMamba(nn.Module):
         y = self.merge(torch.cat([forward, backward.flip(1)], dim=-1).reshape(-1, 2 * d))
         if mask is None:
             return y.view(b, length, d)
-        out = x.new_zeros(b, length, d)
+        out = y.new_zeros(b, length, d)  # y's dtype: under autocast it is bf16 while x may be fp32
         out[mask] = y
         return out

@@ -1,0 +1,204 @@
+"""The whole diffusion sampling loop captured as one CUDA graph.
+
+Why: at batch 1 and ~50 latent frames every denoiser layer is a handful of tiny kernels, so a sampling
+step costs the CPU time of launching them, not GPU work (measured on an H100: 10 steps of an eight-block
+Mamba U-Net take 60.8 ms eagerly and 6.4 ms replayed as one graph). Capturing the loop once per shape
+and replaying it removes the launch cost entirely.
+
+How: `GraphSampler` runs the engine's own sampler (`ddim_sample` / `dpm_solver_pp_sample` from
+`motion_core.diffusion`) under `torch.cuda.graph` on static buffers: starting noise, text tokens and
+token masks (cond and uncond stacked, padded to a multiple of `TOKEN_BUCKET` tokens, padding masked
+out) and the guidance scale as a 0-d tensor, so a new prompt, seed or guidance needs only copies into
+those buffers and one replay. The denoiser runs under bfloat16 autocast (sampler arithmetic stays
+float32). Captured graphs are cached per shape key (sampler, batch, latent frames, steps, guided or
+not, token bucket), least recently used first out.
+
+What it does not cover (the engine samples those eagerly): inpainting (`extend`, timelines: their
+RePaint noise comes from a seeded generator each step) and frame masks. A graph has no per-step
+hooks, so cancellation is checked before and after the replay and progress jumps to the end; a
+replay is milliseconds, which is finer than any UI needs.
+
+Failures: `try_sample` falls back (returns None, logs one warning, disables capture for this
+sampler) on any capture error except running out of memory, which propagates so the engine's batch
+halving can handle it like any other out-of-memory.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections import OrderedDict
+from contextlib import nullcontext
+from typing import Callable, NamedTuple
+
+import torch
+
+__all__ = ["GraphSampler", "GraphKey", "TOKEN_BUCKET", "graphs_supported", "pad_tokens"]
+
+log = logging.getLogger(__name__)
+
+TOKEN_BUCKET = 8      # token sequences are padded to a multiple of this, so prompts share graphs
+WARMUP_RUNS = 2       # eager runs on a side stream before capture (kernel autotuning, cuBLAS workspaces)
+
+SampleFn = Callable[..., torch.Tensor]
+
+
+class GraphKey(NamedTuple):
+    """Everything that fixes the shapes or the control flow of a captured loop."""
+    sampler: str
+    batch: int
+    length: int
+    channels: int
+    steps: int
+    guided: bool
+    tokens: int
+    text_dim: int
+
+
+def graphs_supported(device: torch.device) -> bool:
+    """CUDA graphs need a CUDA device (and a torch build with CUDA)."""
+    return torch.device(device).type == "cuda" and torch.cuda.is_available()
+
+
+def pad_tokens(tokens: torch.Tensor, mask: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad (B, n, E) tokens with zeros and their (B, n) mask with False up to `length` tokens.
+
+    The denoisers read text only through masked means and key-masked attention, so padded tokens
+    change nothing but float rounding.
+    """
+    extra = length - tokens.shape[1]
+    if extra < 0:
+        raise ValueError(f"cannot pad {tokens.shape[1]} tokens down to {length}")
+    if extra == 0:
+        return tokens, mask
+    return (torch.cat([tokens, tokens.new_zeros(tokens.shape[0], extra, tokens.shape[2])], dim=1),
+            torch.cat([mask, mask.new_zeros(mask.shape[0], extra)], dim=1))
+
+
+def _bucket(n: int) -> int:
+    return max(TOKEN_BUCKET, math.ceil(n / TOKEN_BUCKET) * TOKEN_BUCKET)
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    return (oom is not None and isinstance(exc, oom)) or "out of memory" in str(exc).lower()
+
+
+class _CapturedLoop:
+    """One captured sampling loop: its graph, the static inputs it reads and the output it writes."""
+
+    def __init__(self, key: GraphKey, device: torch.device):
+        rows = 2 * key.batch if key.guided else key.batch
+        self.key = key
+        self.x_T = torch.zeros(key.batch, key.length, key.channels, device=device)
+        self.tokens = torch.zeros(rows, key.tokens, key.text_dim, device=device)
+        self.token_mask = torch.zeros(rows, key.tokens, dtype=torch.bool, device=device)
+        self.guidance = torch.ones((), device=device)
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.out: torch.Tensor | None = None
+
+    def load(self, x_T: torch.Tensor, cond, uncond, guidance: float) -> None:
+        """Copy one call's inputs into the static buffers (cond rows first, then uncond rows)."""
+        b, n = self.key.batch, self.key.tokens
+        self.x_T.copy_(x_T)
+        parts = [cond, uncond] if self.key.guided else [cond]
+        for i, (tokens, mask) in enumerate(parts):
+            tokens, mask = pad_tokens(tokens, mask, n)
+            self.tokens[i * b:(i + 1) * b].copy_(tokens)
+            self.token_mask[i * b:(i + 1) * b].copy_(mask)
+        self.guidance.fill_(guidance)
+
+
+class GraphSampler:
+    """Replays captured sampling loops of one denoiser on one CUDA device.
+
+    `sample_fn` is `ddim_sample` or `dpm_solver_pp_sample` (any function with their signature);
+    it is called once per new shape key with the denoiser wrapped for guidance and autocast.
+    """
+
+    def __init__(self, denoiser: torch.nn.Module, schedule, device: torch.device,
+                 dtype: torch.dtype = torch.bfloat16, max_graphs: int = 8):
+        if dtype not in (torch.bfloat16, torch.float16, torch.float32):
+            raise ValueError(f"dtype must be bfloat16, float16 or float32, got {dtype}")
+        if max_graphs < 1:
+            raise ValueError(f"max_graphs must be >= 1, got {max_graphs}")
+        self.denoiser, self.schedule = denoiser, schedule
+        self.device, self.dtype, self.max_graphs = torch.device(device), dtype, max_graphs
+        self.disabled_reason: str | None = None
+        self._cache: OrderedDict[GraphKey, _CapturedLoop] = OrderedDict()
+        self.captures = 0     # graphs captured so far (for benchmarks and tests)
+
+    def key(self, sample_fn: SampleFn, x_T: torch.Tensor, cond, uncond, steps: int, guidance: float) -> GraphKey:
+        guided = float(guidance) != 1.0
+        if guided and uncond is None:
+            raise ValueError("guidance != 1 needs `uncond` (e.g. the encoding of the empty prompt)")
+        tokens = cond[0].shape[1] if not guided else max(cond[0].shape[1], uncond[0].shape[1])
+        b, length, channels = x_T.shape
+        return GraphKey(sample_fn.__name__, b, length, channels, int(steps), guided, _bucket(tokens),
+                        cond[0].shape[2])
+
+    def try_sample(self, sample_fn: SampleFn, x_T: torch.Tensor, cond, uncond, steps: int,
+                   guidance: float) -> torch.Tensor | None:
+        """Latents like `sample_fn(...)` would give, or None when graphs are off or capture failed."""
+        if self.disabled_reason is not None:
+            return None
+        try:
+            return self.sample(sample_fn, x_T, cond, uncond, steps, guidance)
+        except Exception as exc:
+            if _is_out_of_memory(exc):
+                self._cache.clear()
+                raise
+            self.disabled_reason = f"{type(exc).__name__}: {exc}"
+            self._cache.clear()
+            log.warning("CUDA-graph sampling failed (%s); sampling eagerly from now on", self.disabled_reason)
+            return None
+
+    def sample(self, sample_fn: SampleFn, x_T: torch.Tensor, cond, uncond, steps: int,
+               guidance: float) -> torch.Tensor:
+        """Replay (capturing first if this shape is new). Raises whatever capture raises."""
+        key = self.key(sample_fn, x_T, cond, uncond, steps, guidance)
+        loop = self._cache.get(key)
+        if loop is None:
+            loop = self._capture(key, sample_fn, x_T, cond, uncond, guidance)
+        self._cache.move_to_end(key)
+        loop.load(x_T, cond, uncond, guidance)
+        loop.graph.replay()
+        return loop.out.clone()
+
+    def _capture(self, key: GraphKey, sample_fn: SampleFn, x_T, cond, uncond, guidance) -> _CapturedLoop:
+        while len(self._cache) >= self.max_graphs:
+            self._cache.popitem(last=False)   # frees that graph's memory pool
+        loop = _CapturedLoop(key, self.device)
+        loop.load(x_T, cond, uncond, guidance)
+        run = self._loop_runner(key, sample_fn, loop)
+        side = torch.cuda.Stream(self.device)
+        side.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(side):
+            for _ in range(WARMUP_RUNS):
+                run()
+        torch.cuda.current_stream(self.device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            out = run()
+        loop.graph, loop.out = graph, out
+        self._cache[key] = loop
+        self.captures += 1
+        return loop
+
+    def _loop_runner(self, key: GraphKey, sample_fn: SampleFn, loop: _CapturedLoop) -> Callable[[], torch.Tensor]:
+        """The sampling loop on `loop`'s buffers; guidance is applied here, so the sampler sees scale 1."""
+        b, denoiser = key.batch, self.denoiser
+        autocast = (torch.autocast("cuda", dtype=self.dtype, cache_enabled=False)
+                    if self.dtype != torch.float32 else nullcontext())
+
+        def model_fn(x, t, _cond, _mask):
+            with autocast:
+                if not key.guided:
+                    return denoiser(x, t, loop.tokens, loop.token_mask, None).float()
+                out = denoiser(torch.cat([x, x]), torch.cat([t, t]), loop.tokens, loop.token_mask, None).float()
+            out_cond, out_uncond = out[:b], out[b:]
+            return out_uncond + loop.guidance * (out_cond - out_uncond)
+
+        def run() -> torch.Tensor:
+            return sample_fn(self.schedule, model_fn, (b, key.length, key.channels), None, None,
+                             steps=key.steps, guidance=1.0, device=self.device, x_T=loop.x_T)
+        return run

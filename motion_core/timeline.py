@@ -1,0 +1,283 @@
+"""Long motions from a prompt timeline, at a cost linear in their duration.
+
+A timeline is a list of ``(prompt, seconds)`` segments played one after the other. It becomes ONE continuous
+latent sequence, sampled window by window:
+
+* Every window is at most the model's training length (``engine.max_frames``, 196 frames = 49 latents) and
+  starts with a fixed context (``engine.context_frames``, 40 frames = 10 latents) copied from the latents
+  already made. The context is held fixed while the window's new latents are sampled (inpainting), so the
+  new frames continue what came before. The first window has no context.
+* A window's new latents all belong to one segment and it is conditioned on that segment's prompt, so at a
+  segment boundary the next window already uses the new prompt while its context shows the old motion.
+* Work per new latent is bounded (window length is bounded, the denoiser never sees more than one window),
+  so time and memory grow linearly with the duration; there is no attention over the whole sequence.
+
+The finished latent sequence is decoded in overlapping chunks. The VAE decoder is convolutional with a
+finite receptive field, so a chunk that extends one receptive radius past the frames it keeps reproduces
+exactly what decoding the whole sequence at once would give (no cross-fades, no seams). The features carry
+root velocities, so integrating them once over the whole sequence gives one continuous root trajectory.
+
+Boundaries: segment k covers frames ``[round(t_k * fps), round(t_{k+1} * fps))`` where ``t_k`` is the sum of
+the durations before it (rounding cumulative times keeps the total from drifting). The model's prompt switch
+happens at the nearest latent boundary, i.e. within half a latent (2 frames) of that frame. The segments are
+recorded in the motion's meta as JSON under ``"timeline"``; `timeline_segments(motion)` reads them back.
+
+Seeds: window 0 uses ``seed`` itself (a one-window timeline equals ``engine.generate`` with that seed); window
+j > 0 uses a seed derived from ``(seed, j)``, so windows get independent noise.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from motion_core.engine import Cancelled, InputError, ProgressFn, _check_guidance, _Progress, _seeds
+from motion_core.motion import Motion
+
+__all__ = ["TimelineSegment", "Window", "check_timeline", "plan_windows", "generate_timeline",
+           "decode_latents_chunked", "decoder_radius", "timeline_segments", "segment_index_per_frame",
+           "MAX_SEGMENTS", "MAX_TOTAL_SECONDS", "MIN_SEGMENT_SECONDS"]
+
+MAX_SEGMENTS = 1000              # a timeline is edited by hand; thousands of segments is a bug upstream
+MAX_TOTAL_SECONDS = 3600.0       # one hour; 72,000 frames at 20 fps
+MIN_SEGMENT_SECONDS = 0.5        # shorter segments are below anything the model saw in training
+DECODE_CHUNK_LATENTS = 256       # latents kept per decoder chunk (1024 frames): bounded decoder memory
+_SAMPLING_SHARE = 0.9            # of the progress bar; decoding and joint rotations take the rest
+
+
+@dataclass(frozen=True)
+class TimelineSegment:
+    """One resolved segment: its prompt and the frames it covers, ``[start_frame, end_frame)``."""
+    prompt: str
+    seconds: float
+    start_frame: int
+    end_frame: int
+
+    @property
+    def frames(self) -> int:
+        return self.end_frame - self.start_frame
+
+
+@dataclass(frozen=True)
+class Window:
+    """One sampling pass over latents ``[start, end)``: ``[start, new_start)`` is known context, the rest new.
+
+    `segment` is the index of the segment that owns the new latents (whose prompt conditions the window).
+    """
+    segment: int
+    start: int
+    new_start: int
+    end: int
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+# ---- validation and planning ------------------------------------------------------------------------------
+
+def check_timeline(segments, fps: float, min_frames: int = 1) -> list[TimelineSegment]:
+    """Validate ``[(prompt, seconds), ...]`` and resolve each segment to its frame range.
+
+    Raises `InputError` naming the offending segment: empty timelines, non-string prompts, durations that are
+    not finite positive numbers or shorter than `MIN_SEGMENT_SECONDS` (or than `min_frames` once rounded),
+    more than `MAX_SEGMENTS` segments, or a total beyond `MAX_TOTAL_SECONDS`.
+    """
+    if isinstance(segments, (str, bytes)) or not isinstance(segments, Sequence):
+        raise InputError("a timeline must be a list of (prompt, seconds) pairs, got "
+                         f"{type(segments).__name__}")
+    if not segments:
+        raise InputError("the timeline is empty: give at least one (prompt, seconds) segment")
+    if len(segments) > MAX_SEGMENTS:
+        raise InputError(f"the timeline has {len(segments)} segments; at most {MAX_SEGMENTS} are supported")
+    pairs = [_check_segment(i, item) for i, item in enumerate(segments)]
+    total = math.fsum(seconds for _, seconds in pairs)
+    if total > MAX_TOTAL_SECONDS:
+        raise InputError(f"the timeline lasts {total:.1f} s; at most {MAX_TOTAL_SECONDS:.0f} s are supported "
+                         "(split it into several takes)")
+    resolved, elapsed, start = [], 0.0, 0
+    for i, (prompt, seconds) in enumerate(pairs):
+        elapsed += seconds
+        end = round(elapsed * fps)
+        if end - start < min_frames:
+            raise InputError(f"segment {i} ({prompt!r:.40}) covers {end - start} frame(s) at {fps:g} fps; "
+                             f"each segment needs at least {min_frames}")
+        resolved.append(TimelineSegment(prompt, seconds, start, end))
+        start = end
+    return resolved
+
+
+def _check_segment(index: int, item) -> tuple[str, float]:
+    if isinstance(item, (str, bytes)) or not isinstance(item, Sequence) or len(item) != 2:
+        raise InputError(f"segment {index} must be a (prompt, seconds) pair, got {item!r:.60}")
+    prompt, seconds = item
+    if not isinstance(prompt, str):
+        raise InputError(f"segment {index}: the prompt must be a string, got {type(prompt).__name__} "
+                         f"{prompt!r:.40}")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(seconds):
+        raise InputError(f"segment {index} ({prompt!r:.40}): seconds must be a finite number, got {seconds!r}")
+    if seconds <= 0:
+        raise InputError(f"segment {index} ({prompt!r:.40}): seconds must be positive, got {seconds}")
+    if seconds < MIN_SEGMENT_SECONDS:
+        raise InputError(f"segment {index} ({prompt!r:.40}) lasts {seconds} s; the minimum is "
+                         f"{MIN_SEGMENT_SECONDS} s")
+    return prompt, float(seconds)
+
+
+def latent_bounds(segments: list[TimelineSegment], factor: int) -> list[int]:
+    """Latent index where each segment's prompt takes over, plus the total latent count at the end."""
+    total = -(-segments[-1].end_frame // factor)
+    bounds = [0] + [round(s.start_frame / factor) for s in segments[1:]] + [total]
+    if any(b <= a for a, b in zip(bounds, bounds[1:])):
+        raise InputError(f"a segment is shorter than one latent ({factor} frames); make it longer")
+    return bounds
+
+
+def plan_windows(bounds: list[int], window: int, context: int) -> list[Window]:
+    """Windows covering latents ``[0, bounds[-1])``: each at most `window` long, with up to `context` known
+    latents in front of its new ones, new latents never crossing a segment bound."""
+    if not 0 < context < window:
+        raise ValueError(f"need 0 < context ({context}) < window ({window}) latents")
+    windows = []
+    for segment, (low, high) in enumerate(zip(bounds, bounds[1:])):
+        new_start = low
+        while new_start < high:
+            known = min(context, new_start)
+            end = min(high, new_start + window - known)
+            windows.append(Window(segment, new_start - known, new_start, end))
+            new_start = end
+    return windows
+
+
+# ---- generation -----------------------------------------------------------------------------------------------
+
+def generate_timeline(engine, segments, seed: int | None = 0, guidance: float = 7.5, steps: int = 20,
+                      progress: ProgressFn | None = None,
+                      should_cancel: Callable[[], bool] | None = None) -> Motion:
+    """One continuous Motion playing `segments` (``[(prompt, seconds), ...]``) in order; see the module doc."""
+    factor = engine.vae.config.downsample_factor
+    minimum = max(factor, math.ceil(MIN_SEGMENT_SECONDS * engine.fps))
+    resolved = check_timeline(segments, engine.fps, min_frames=minimum)
+    guidance, steps = _check_guidance(guidance), engine._check_steps(steps)
+    (seed,) = _seeds(seed, 1)
+    window, context = engine.max_frames // factor, engine.context_frames // factor
+    if not 0 < context < window:
+        raise ValueError(f"this model's window ({engine.max_frames} frames) leaves no room past its context "
+                         f"({engine.context_frames} frames) for new frames")
+    windows = plan_windows(latent_bounds(resolved, factor), window, context)
+    report = _Progress(progress)
+    latents = _sample_windows(engine, resolved, windows, seed, guidance, steps, report, should_cancel)
+    num_frames = resolved[-1].end_frame
+    report(_SAMPLING_SHARE, "decoding")
+    features = decode_latents_chunked(engine, latents, num_frames)
+    report(_SAMPLING_SHARE + 0.03, "solving joint rotations")
+    meta = _timeline_meta(engine, resolved, seed, guidance, steps, window * factor, context * factor,
+                          len(windows))
+    motion = Motion.from_features(features, engine.skeleton, fps=engine.fps, meta=meta)
+    report(1.0, "done")
+    return motion
+
+
+def _sample_windows(engine, segments: list[TimelineSegment], windows: list[Window], seed: int, guidance: float,
+                    steps: int, report: _Progress, should_cancel) -> torch.Tensor:
+    """All latents (L, C) on the CPU, window after window; each window's context comes from the previous."""
+    total = windows[-1].end
+    latents = torch.zeros(total, engine.vae.config.latent_dim)
+    factor = engine.vae.config.downsample_factor
+    cost = np.cumsum([0] + [w.length for w in windows]) / sum(w.length for w in windows) * _SAMPLING_SHARE
+    for j, w in enumerate(windows):
+        if should_cancel is not None and should_cancel():
+            raise Cancelled("timeline cancelled")
+        known = None
+        if w.new_start > w.start:
+            known = (latents[w.start:w.new_start] * engine.latent_scale)[None].to(engine.device)
+        prompt = segments[w.segment].prompt
+        label = f"window {j + 1}/{len(windows)} ({prompt[:30]}): "
+        sub = _Progress(report.callback, cost[j], cost[j + 1], label)
+        out = engine._sample([prompt], [_window_seed(seed, j)], w.length * factor, guidance, steps, sub,
+                             should_cancel, known=known)
+        latents[w.new_start:w.end] = out[0, w.new_start - w.start:].float().cpu()
+    return latents
+
+
+def _window_seed(seed: int, index: int) -> int:
+    if index == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0]) >> 1
+
+
+# ---- decoding -------------------------------------------------------------------------------------------------
+
+def decoder_radius(vae) -> int | None:
+    """How many latents on each side can influence a decoded frame (None: unknown, decode in one piece).
+
+    The decoder runs one conv stack per rate (latent rate, then each upsampled rate); a stack of residual
+    units with dilations 1, 3, 9, ... and kernel k reaches ``(k // 2) * sum(dilations)`` steps at its own
+    rate, i.e. that many / 2**i latents at the i-th upsampled rate. Upsampling and the linear maps are per-frame.
+    """
+    config = getattr(vae, "config", None)
+    try:
+        reach = (config.kernel_size // 2) * sum(3 ** i for i in range(config.res_blocks))
+        rates = config.num_down + 1
+    except AttributeError:
+        return None
+    return math.ceil(sum(reach / 2 ** i for i in range(rates))) + 1
+
+
+@torch.inference_mode()
+def decode_latents_chunked(engine, latents: torch.Tensor, num_frames: int,
+                           chunk: int = DECODE_CHUNK_LATENTS) -> np.ndarray:
+    """De-normalised features (num_frames, F) float64 from latents (L, C), decoded chunk by chunk.
+
+    Each chunk is decoded with `decoder_radius` extra latents on both sides and only its own frames are kept,
+    so the result equals a single decode of the whole sequence (up to float rounding) at bounded memory.
+    """
+    factor = engine.vae.config.downsample_factor
+    radius = decoder_radius(engine.vae)
+    total = latents.shape[0]
+    if radius is None or total <= chunk + 2 * radius:
+        spans = [(0, total)]
+        radius = 0
+    else:
+        spans = [(start, min(start + chunk, total)) for start in range(0, total, chunk)]
+    pieces = []
+    for start, stop in spans:
+        low, high = max(0, start - radius), min(total, stop + radius)
+        z = latents[low:high].to(engine.device)[None]
+        frames = engine.vae.decode(z)[0]
+        keep = frames[(start - low) * factor:(stop - low) * factor]
+        pieces.append(engine.normalizer.denormalize(keep).double().cpu().numpy())
+    return np.concatenate(pieces, axis=0)[:num_frames]
+
+
+# ---- metadata -------------------------------------------------------------------------------------------------
+
+def _timeline_meta(engine, segments: list[TimelineSegment], seed: int, guidance: float, steps: int,
+                   window_frames: int, context_frames: int, num_windows: int) -> dict:
+    prompt = " | ".join(s.prompt for s in segments)
+    meta = engine._meta(prompt, seed, guidance, steps, segments[-1].end_frame)
+    meta.update(timeline=json.dumps([asdict(s) for s in segments]), timeline_segments=len(segments),
+                window_frames=window_frames, context_frames=context_frames, windows=num_windows)
+    return meta
+
+
+def timeline_segments(motion: Motion) -> list[TimelineSegment]:
+    """The segments recorded in a timeline motion's meta (empty for a motion that is not a timeline)."""
+    text = motion.meta.get("timeline")
+    if not isinstance(text, str):
+        return []
+    return [TimelineSegment(str(d["prompt"]), float(d["seconds"]), int(d["start_frame"]), int(d["end_frame"]))
+            for d in json.loads(text)]
+
+
+def segment_index_per_frame(motion: Motion) -> np.ndarray:
+    """(T,) index of the segment each frame belongs to (-1 where none: not a timeline motion)."""
+    owners = np.full(motion.num_frames, -1, dtype=np.int64)
+    for i, segment in enumerate(timeline_segments(motion)):
+        owners[segment.start_frame:segment.end_frame] = i
+    return owners

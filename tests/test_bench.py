@@ -1,0 +1,145 @@
+"""motion_core.bench: the benchmark harness's plumbing on tiny models (no timing is asserted anywhere)."""
+import json
+
+import pytest
+import torch
+
+from motion_core import bench
+from motion_core.checkpoint import validate_config
+from motion_core.device import DeviceError
+from motion_core.engine import Engine, tiny_config
+from motion_core.models import build_denoiser, count_parameters
+
+TINY_ARGS = ["--device", "cpu", "--frames", "40", "--steps", "2", "--dpm-steps", "2", "--repeats", "1",
+             "--warmup", "0"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tiny_model")
+    Engine.random(tiny_config("mamba_unet"), seed=0).save(directory)
+    return directory
+
+
+@pytest.fixture
+def keep_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("kind", bench.DENOISER_TYPES)
+def test_default_config_is_a_valid_default_size_model(kind):
+    config = validate_config(bench.default_config(kind, max_frames=200))
+    arch = config["architecture"]
+    assert arch["denoiser"]["text_dim"] == arch["text"]["dim"]
+    assert arch["denoiser"]["latent_dim"] == arch["vae"]["latent_dim"]
+    assert config["training"]["max_frames"] == 200
+    # Default size means millions of parameters, not the tiny test models' thousands.
+    assert count_parameters(build_denoiser(arch["denoiser"])) > 1_000_000
+
+
+def test_default_config_rejects_unknown_denoiser():
+    with pytest.raises(ValueError, match="denoiser_type"):
+        bench.default_config("unet3000")
+
+
+def test_stage_clock_splits_generate_and_restores_the_engine():
+    engine = Engine.random(tiny_config(), seed=0)
+    with bench.StageClock(engine) as clock:
+        engine.generate(["a person waves"], frames=40, steps=2)
+        assert "_sample" in vars(engine)            # wrapped while active
+    assert "_sample" not in vars(engine) and "_decode" not in vars(engine)
+    assert "encode" not in vars(engine.text_encoder)
+    stages = clock.stages(total=10.0)
+    assert set(stages) == set(bench.STAGES)
+    assert all(stages[s] > 0 for s in ("text", "sampling", "decode", "motion"))
+    assert stages["text"] + stages["sampling"] + stages["decode"] + stages["motion"] == pytest.approx(10.0)
+
+
+def test_time_generate_reports_median_and_min_per_stage():
+    engine = Engine.random(tiny_config(), seed=0)
+    timing = bench.time_generate(engine, ["walk"], frames=24, steps=1, guidance=2.0, repeats=3, warmup=0)
+    assert set(timing) == set(bench.STAGES) | {"process_cpu"}
+    for stage in timing.values():
+        assert 0 <= stage["min"] <= stage["median"]
+
+
+def test_engine_settings_restore_attributes_even_after_errors():
+    engine = Engine.random(tiny_config(), seed=0)
+    with pytest.raises(RuntimeError):
+        with bench.engine_settings(engine, sampler="dpm_solver_pp", max_batch=3):
+            assert engine.sampler == "dpm_solver_pp" and engine.max_batch == 3
+            raise RuntimeError("boom")
+    assert engine.sampler == "ddim" and engine.max_batch == 16
+
+
+def test_sampling_settings_cpu_has_no_graph_configurations():
+    settings = bench.sampling_settings(torch.device("cpu"), 20, 10)
+    assert [s[1] for s in settings] == [20, 10]
+    assert not any(s[2]["cuda_graphs"] for s in settings)
+
+
+def test_format_table_aligns_columns():
+    table = bench.format_table(["a", "bb"], [["x", 1.23456], ["long name", 12345678.0]])
+    lines = table.splitlines()
+    assert len(lines) == 4 and len({len(line) for line in lines}) == 1
+    assert "1.235" in table and "1.235e+07" in table
+
+
+def _result(out_dir, prefix):
+    (path,) = list(out_dir.glob(f"{prefix}_cpu_*.json"))
+    return json.loads(path.read_text()), path
+
+
+def test_latency_command_writes_json_for_each_configuration(checkpoint, tmp_path, capsys):
+    bench.main(["latency", *TINY_ARGS, "--checkpoint", str(checkpoint), "--out", str(tmp_path)])
+    data, _ = _result(tmp_path, "latency")
+    assert data["benchmark"] == "latency" and data["environment"]["device"] == "cpu"
+    assert [r["config"] for r in data["results"]] == ["eager fp32 DDIM-2", "eager fp32 DPM-Solver++-2"]
+    assert set(data["results"][0]["seconds"]) >= set(bench.STAGES)
+    assert "Motion Mamba" in capsys.readouterr().out
+
+
+def test_throughput_command_reports_motions_per_second(checkpoint, tmp_path):
+    bench.main(["throughput", *TINY_ARGS, "--checkpoint", str(checkpoint), "--batches", "3", "--out", str(tmp_path),
+                "--tag", "t"])
+    data, _ = _result(tmp_path, "throughput-t")
+    (entry,) = data["results"]
+    assert entry["batch"] == 3 and entry["motions_per_second_end_to_end"] > 0
+    assert entry["motions_per_second_model"] >= entry["motions_per_second_end_to_end"]
+
+
+def test_scaling_command_writes_plot_and_records_out_of_memory(checkpoint, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    real = bench.denoiser_forward_seconds
+
+    def forward_seconds(engine, length, dtype, repeats, warmup):
+        if length > 10:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 80 GiB")
+        return real(engine, length, dtype, repeats, warmup)
+    monkeypatch.setattr(bench, "denoiser_forward_seconds", forward_seconds)
+    bench.main(["scaling", *TINY_ARGS, "--checkpoint", str(checkpoint), "--scale-frames", "40", "80", "120",
+                "--out", str(tmp_path)])
+    data, path = _result(tmp_path, "scaling")
+    first, second, third = data["results"]
+    assert first["latent_frames"] == 10 and first["seconds"] > 0 and first["per_frame_us"] > 0
+    assert second["skipped"] == "out of memory"
+    assert "failed" in third["skipped"]          # larger sizes are not attempted after an OOM
+    assert path.with_suffix(".png").is_file() and data["plot"].endswith(".png")
+
+
+def test_cpu_command_profiles_the_pipeline(checkpoint, tmp_path, keep_threads, capsys):
+    bench.main(["cpu", "--frames", "40", "--steps", "2", "--repeats", "1", "--warmup", "0", "--threads", "1",
+                "--top", "5", "--checkpoint", str(checkpoint), "--out", str(tmp_path)])
+    data, _ = _result(tmp_path, "cpu")
+    assert data["goal_seconds"] == bench.CPU_GOAL_SECONDS and data["environment"]["threads"] == 1
+    assert len(data["profile"]["torch_ops"]) == 5 and len(data["profile"]["python_functions"]) == 5
+    out = capsys.readouterr().out
+    assert "top torch operators" in out and "goal <= 3 s" in out
+
+
+def test_cpu_command_refuses_other_devices():
+    # A GPU machine refuses the GPU for this benchmark; a CPU-only one refuses it as absent.
+    with pytest.raises((SystemExit, DeviceError)):
+        bench.main(["cpu", "--device", "cuda"])

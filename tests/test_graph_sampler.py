@@ -1,0 +1,200 @@
+"""motion_core.graph_sampler: whole-loop CUDA-graph sampling and the engine's use of it.
+
+The CPU tests check what needs no GPU: token padding and shape keys, that the captured loop's computation
+(guidance inside the model call, padded tokens, static buffers) equals the samplers' own, the engine's
+fallback to eager sampling when capture fails, and the empty-prompt cache. The tests marked `cuda` capture
+real graphs and compare them with eager sampling; they skip without a GPU.
+"""
+import logging
+
+import pytest
+import torch
+
+from motion_core import graph_sampler
+from motion_core.diffusion import ddim_sample, dpm_solver_pp_sample
+from motion_core.engine import Engine, _Progress, tiny_config
+from motion_core.graph_sampler import GraphKey, GraphSampler, _CapturedLoop, pad_tokens
+
+PROMPTS = ["a person walks forward", "a person jumps twice"]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine.random(tiny_config(), seed=0)
+
+
+def _latents(engine, prompts=PROMPTS, frames=40, guidance=3.0, steps=4, seed=0):
+    seeds = [seed + i for i in range(len(prompts))]
+    return engine._sample(list(prompts), seeds, frames, guidance, steps, _Progress(None), None)
+
+
+# ---- CPU ------------------------------------------------------------------------------------------------
+
+def test_pad_tokens_appends_masked_zeros():
+    tokens, mask = torch.randn(2, 3, 4), torch.tensor([[True, True, False], [True, True, True]])
+    padded, padded_mask = pad_tokens(tokens, mask, 8)
+    assert padded.shape == (2, 8, 4) and padded_mask.shape == (2, 8)
+    assert torch.equal(padded[:, :3], tokens) and not padded[:, 3:].any()
+    assert torch.equal(padded_mask[:, :3], mask) and not padded_mask[:, 3:].any()
+    with pytest.raises(ValueError, match="cannot pad"):
+        pad_tokens(tokens, mask, 2)
+
+
+def test_keys_bucket_token_lengths_and_separate_shapes(engine):
+    sampler = GraphSampler(engine.denoiser, engine.schedule, torch.device("cpu"))
+    x = torch.zeros(2, 10, 8)
+    cond3 = (torch.zeros(2, 3, 32), torch.ones(2, 3, dtype=torch.bool))
+    cond7 = (torch.zeros(2, 7, 32), torch.ones(2, 7, dtype=torch.bool))
+    cond9 = (torch.zeros(2, 9, 32), torch.ones(2, 9, dtype=torch.bool))
+    uncond = (torch.zeros(2, 1, 32), torch.ones(2, 1, dtype=torch.bool))
+    key = sampler.key(ddim_sample, x, cond3, uncond, 20, 7.5)
+    assert key == sampler.key(ddim_sample, x, cond7, uncond, 20, 2.0)        # same bucket, any guidance
+    assert key.tokens == graph_sampler.TOKEN_BUCKET and key.guided
+    assert sampler.key(ddim_sample, x, cond9, uncond, 20, 7.5).tokens == 16
+    others = [sampler.key(dpm_solver_pp_sample, x, cond3, uncond, 20, 7.5),
+              sampler.key(ddim_sample, torch.zeros(1, 10, 8), cond3, uncond, 20, 7.5),
+              sampler.key(ddim_sample, x, cond3, uncond, 10, 7.5),
+              sampler.key(ddim_sample, x, cond3, None, 20, 1.0)]
+    assert len({key, *others}) == 5
+    with pytest.raises(ValueError, match="uncond"):
+        sampler.key(ddim_sample, x, cond3, None, 20, 7.5)
+
+
+@pytest.mark.parametrize("sample_fn", [ddim_sample, dpm_solver_pp_sample])
+@pytest.mark.parametrize("guidance", [1.0, 4.0])
+def test_captured_loop_computes_what_the_sampler_computes(engine, sample_fn, guidance):
+    """The loop a graph records (guidance applied in the model call, tokens padded) equals eager sampling."""
+    torch.manual_seed(0)
+    x_T = torch.randn(2, 10, 8)
+    with torch.inference_mode():
+        cond = engine.text_encoder.encode(PROMPTS)
+        uncond = engine._unconditional(2)
+        sampler = GraphSampler(engine.denoiser, engine.schedule, torch.device("cpu"), dtype=torch.float32)
+        key = sampler.key(sample_fn, x_T, cond, uncond, 5, guidance)
+        assert key.tokens > cond[0].shape[1]            # the loop really runs on padded tokens
+        loop = _CapturedLoop(key, torch.device("cpu"))
+        loop.load(x_T, cond, uncond, guidance)
+        graphed = sampler._loop_runner(key, sample_fn, loop)()
+
+        def model_fn(x, t, condition, mask):
+            return engine.denoiser(x, t, condition[0], condition[1], mask)
+        eager = sample_fn(engine.schedule, model_fn, x_T.shape, cond, uncond, steps=5, guidance=guidance, x_T=x_T)
+    torch.testing.assert_close(graphed, eager, rtol=1e-4, atol=1e-5)
+
+
+def test_graphs_are_not_used_on_the_cpu(engine):
+    forced = Engine.random(tiny_config(), seed=0, cuda_graphs=True)
+    assert forced.cuda_graphs and not engine.cuda_graphs
+    torch.testing.assert_close(_latents(forced), _latents(engine), rtol=0, atol=0)
+    assert forced._graphs is None
+
+
+def test_capture_failure_falls_back_to_eager_with_one_warning(monkeypatch, caplog):
+    engine = Engine.random(tiny_config(), seed=0, cuda_graphs=True)
+    expected = _latents(Engine.random(tiny_config(), seed=0))
+    attempts = []
+
+    def failing_capture(self, *args, **kwargs):
+        attempts.append(args[0])
+        raise RuntimeError("operation not permitted when stream is capturing")
+    monkeypatch.setattr(graph_sampler, "graphs_supported", lambda device: True)
+    monkeypatch.setattr(GraphSampler, "_capture", failing_capture)
+    with caplog.at_level(logging.WARNING, logger="motion_core.graph_sampler"):
+        first = _latents(engine)
+        second = _latents(engine)
+    torch.testing.assert_close(first, expected, rtol=0, atol=0)
+    torch.testing.assert_close(second, expected, rtol=0, atol=0)
+    assert len(attempts) == 1                                  # disabled after the first failure
+    assert "not permitted" in engine._graphs.disabled_reason
+    assert sum("falling back" in r.message or "eagerly" in r.message for r in caplog.records) == 1
+
+
+def test_out_of_memory_during_capture_propagates(engine):
+    sampler = GraphSampler(engine.denoiser, engine.schedule, torch.device("cpu"))
+
+    def oom(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+    sampler._capture = oom
+    cond = (torch.zeros(1, 2, 32), torch.ones(1, 2, dtype=torch.bool))
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        sampler.try_sample(ddim_sample, torch.zeros(1, 10, 8), cond, None, 4, 1.0)
+    assert sampler.disabled_reason is None                     # the engine's batch halving handles it
+
+
+def test_engine_rejects_unknown_precision():
+    with pytest.raises(ValueError, match="precision"):
+        Engine.random(tiny_config(), precision="fp8")
+
+
+def test_empty_prompt_is_encoded_once_and_refreshed_after_training(engine, monkeypatch):
+    calls = []
+    encode = engine.text_encoder.encode
+    monkeypatch.setattr(engine.text_encoder, "encode", lambda prompts: calls.append(list(prompts)) or encode(prompts))
+    engine._empty_prompt = None
+    with torch.inference_mode():
+        tokens, mask = engine._unconditional(3)
+        again, _ = engine._unconditional(5)
+    assert calls == [[""]]
+    reference, reference_mask = encode(["", "", ""])
+    torch.testing.assert_close(tokens, reference)
+    assert torch.equal(mask, reference_mask) and again.shape[0] == 5
+    with torch.no_grad():                                     # an optimiser step changes weights in place
+        next(engine.text_encoder.parameters()).add_(0.0)
+    with torch.inference_mode():
+        engine._unconditional(1)
+    assert calls == [[""], [""]]
+
+
+# ---- CUDA -------------------------------------------------------------------------------------------------
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.fixture(scope="module")
+def cuda_engines():
+    graphed = Engine.random(tiny_config(), seed=0, device="cuda", precision="bf16", cuda_graphs=True)
+    eager = Engine.random(tiny_config(), seed=0, device="cuda", precision="bf16", cuda_graphs=False)
+    eager32 = Engine.random(tiny_config(), seed=0, device="cuda", precision="fp32", cuda_graphs=False)
+    return graphed, eager, eager32
+
+
+def _rel(a, b):
+    return float((a - b).norm() / b.norm().clamp_min(1e-12))
+
+
+@pytest.mark.cuda
+@cuda
+@pytest.mark.parametrize("sampler", ["ddim", "dpm_solver_pp"])
+def test_cuda_graph_matches_eager_within_bf16_tolerance(cuda_engines, sampler):
+    graphed, eager, eager32 = cuda_engines
+    for e in cuda_engines:
+        e.sampler = sampler
+    got = _latents(graphed, steps=10)
+    assert graphed._graphs is not None and graphed._graphs.disabled_reason is None
+    assert _rel(got, _latents(eager, steps=10)) < 2e-2      # same precision, same kernels up to padding
+    assert _rel(got, _latents(eager32, steps=10)) < 1e-1    # bf16 vs fp32 over ten steps
+
+
+@pytest.mark.cuda
+@cuda
+def test_cuda_graph_is_reused_for_new_prompts_seeds_and_guidance(cuda_engines):
+    graphed, eager, _ = cuda_engines
+    graphed.sampler = eager.sampler = "ddim"
+    _latents(graphed, steps=6)
+    captures = graphed._graphs.captures
+    got = _latents(graphed, prompts=["someone crawls", "a dancer spins"], guidance=5.0, steps=6, seed=9)
+    assert graphed._graphs.captures == captures
+    want = _latents(eager, prompts=["someone crawls", "a dancer spins"], guidance=5.0, steps=6, seed=9)
+    assert _rel(got, want) < 2e-2
+    _latents(graphed, prompts=["one prompt"], steps=6)     # a new batch size is a new shape
+    assert graphed._graphs.captures == captures + 1
+
+
+@pytest.mark.cuda
+@cuda
+def test_cuda_generate_end_to_end_with_graphs(cuda_engines):
+    graphed, _, _ = cuda_engines
+    motions = graphed.generate(["a person waves"], seconds=2.0, steps=6)
+    assert motions[0].joints.shape == (40, 22, 3)
+    extended = graphed.extend(motions[0], "then sits down", seconds=1.0, steps=4)  # inpainting: eager path
+    assert extended.num_frames == 60

@@ -1,0 +1,229 @@
+"""Training stack: config checks, one step per stage, exact resumption, torchrun (2 CPU processes), export."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from train.config import TrainConfigError, resolve_config
+from train.data.texts import CaptionLine
+from train.data.writer import prepare_layout, write_captions, write_motion, write_split
+from train.lr_schedule import warmup_cosine
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_CONFIG = ROOT / "train" / "configs" / "tiny.json"
+VERBS = ["walks forward", "jumps", "waves", "runs", "sits down"]
+
+
+def write_synthetic_dataset(root: Path, clips: int = 20, seed: int = 0, frames: tuple[int, int] = (30, 60)) -> Path:
+    """Smooth low-rank 263-dim clips (lengths drawn from `frames`) with two captions each, in the HumanML3D
+    layout without Mean/Std: a fixed mix of 4 sinusoids with per-clip frequencies, so a VAE has something to learn."""
+    rng = np.random.default_rng(seed)
+    prepare_layout(root)
+    mixing = rng.normal(size=(4, 263))
+    ids = []
+    for i in range(clips):
+        length = int(rng.integers(*frames))
+        motion_id = f"{i:06d}"
+        t = np.arange(length)[:, None] / 20.0
+        waves = np.sin(t * rng.uniform(1, 6, size=4) + rng.uniform(0, 6, size=4))
+        write_motion(root, motion_id, (waves @ mixing * 0.2).astype(np.float32))
+        verb = VERBS[i % len(VERBS)]
+        write_captions(root, motion_id, [CaptionLine(f"a person {verb}"), CaptionLine(f"someone {verb}")])
+        ids.append(motion_id)
+    write_split(root, "train", ids[:16])
+    write_split(root, "val", ids[16:])
+    write_split(root, "test", ids[16:])
+    return root
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory) -> Path:
+    return write_synthetic_dataset(tmp_path_factory.mktemp("data"))
+
+
+def tiny_config(tmp_path: Path, **optim) -> Path:
+    config = json.loads(TINY_CONFIG.read_text())
+    for stage in ("vae", "denoiser"):
+        config[stage]["optim"].update(optim)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def fit(*args) -> None:
+    from train.fit import main
+    assert main([str(a) for a in args]) == 0
+
+
+def load_state(run: Path, stage: str) -> dict:
+    return torch.load(run / stage / "state.pt", weights_only=False)
+
+
+def assert_same_tensors(a, b, where: str = "") -> None:
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), where
+    elif isinstance(a, np.ndarray):
+        assert np.array_equal(a, b), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            assert_same_tensors(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_tensors(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where
+
+
+# ---- config and schedule -----------------------------------------------------------------------------------
+
+def test_config_rejects_unknown_keys_and_bad_values():
+    with pytest.raises(TrainConfigError, match="max_step"):
+        resolve_config({"vae": {"optim": {"max_step": 3}}})
+    with pytest.raises(TrainConfigError, match="batch_size"):
+        resolve_config({"vae": {"optim": {"batch_size": 0}}})
+    with pytest.raises(TrainConfigError, match="stages"):
+        resolve_config({"stages": ["vae", "gan"]})
+    config = resolve_config({"denoiser": {"model": {"width": 64}}})
+    assert config["denoiser"]["model"] == {"type": "mamba_unet", "width": 64}
+    assert config["vae"]["optim"]["ema_decay"] == 0.999
+
+
+def test_warmup_cosine_schedule():
+    assert warmup_cosine(0, 10, 100, 0.1) == pytest.approx(0.1)
+    assert warmup_cosine(9, 10, 100, 0.1) == pytest.approx(1.0)
+    assert warmup_cosine(10, 10, 100, 0.1) == pytest.approx(1.0)
+    assert warmup_cosine(55, 10, 100, 0.1) == pytest.approx(0.55)
+    assert warmup_cosine(100, 10, 100, 0.1) == pytest.approx(0.1)
+    assert warmup_cosine(500, 10, 100, 0.1) == pytest.approx(0.1)
+
+
+def test_default_configs_resolve():
+    from train.config import load_config
+    for path in sorted((ROOT / "train" / "configs").glob("*.json")):
+        load_config(path)
+
+
+# ---- stages ------------------------------------------------------------------------------------------------
+
+def test_each_stage_trains_and_exports(tmp_path, dataset_dir):
+    from motion_core.checkpoint import read_config
+    from motion_core.engine import Engine
+    run = tmp_path / "run"
+    fit("--config", tiny_config(tmp_path, max_steps=2), "--data", dataset_dir, "--out", run)
+    for stage in ("vae", "denoiser"):
+        records = [json.loads(line) for line in (run / stage / "log.jsonl").read_text().splitlines()]
+        assert [r["step"] for r in records] == [1, 2]
+        assert all(np.isfinite(r["loss"]) for r in records)
+        assert (run / stage / "loss_curve.png").stat().st_size > 1000
+        state = load_state(run, stage)
+        assert state["step"] == 2 and state["scheduler"]["last_epoch"] == 2
+    vae_keys = set(load_state(run, "vae")["model"])
+    assert {"vae.enc_in.weight", "vae.dec_out.bias"} <= vae_keys
+    config = read_config(run / "denoiser" / "model")
+    assert config["training"]["latent_scale"] > 0 and config["training"]["max_frames"] == 40
+    engine = Engine.load(run / "denoiser" / "model", device="cpu")
+    assert engine.latent_scale == pytest.approx(config["training"]["latent_scale"])
+
+
+def test_vae_training_reduces_loss(tmp_path, dataset_dir):
+    run = tmp_path / "run"
+    fit("--config", tiny_config(tmp_path, max_steps=24, lr=3e-3, log_every=8, checkpoint_every=24),
+        "--data", dataset_dir, "--out", run, "--stage", "vae")
+    losses = [json.loads(line)["loss"] for line in (run / "vae" / "log.jsonl").read_text().splitlines()]
+    assert losses[-1] < 0.8 * losses[0]
+
+
+def test_denoiser_stage_needs_a_vae(tmp_path, dataset_dir):
+    with pytest.raises(FileNotFoundError, match="trained VAE"):
+        fit("--config", tiny_config(tmp_path), "--data", dataset_dir, "--out", tmp_path / "r", "--stage", "denoiser")
+
+
+def test_existing_run_needs_resume(tmp_path, dataset_dir):
+    args = ("--config", tiny_config(tmp_path, max_steps=1), "--data", dataset_dir, "--out", tmp_path / "r",
+            "--stage", "vae")
+    fit(*args)
+    with pytest.raises(FileExistsError, match="--resume"):
+        fit(*args)
+
+
+# ---- exact resumption --------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_resume_after_kill_is_bit_exact(tmp_path, dataset_dir):
+    """6 steps straight == 3 steps, 'killed' (last checkpoint at step 2), resumed to 6; for both stages.
+
+    16 clips at batch 4 are 4 steps per epoch, so the resumed runs also cross an epoch boundary.
+    """
+    config = tiny_config(tmp_path, max_steps=6, checkpoint_every=2)
+    common = ("--config", config, "--data", dataset_dir)
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    fit(*common, "--out", straight)
+    fit(*common, "--out", resumed, "--stop-after", "3")          # vae killed after step 3
+    assert load_state(resumed, "vae")["step"] == 2                # ... so step 3 was lost
+    fit(*common, "--out", resumed, "--resume", "--stage", "vae")
+    fit(*common, "--out", resumed, "--resume", "--stage", "denoiser", "--stop-after", "3")
+    assert load_state(resumed, "denoiser")["step"] == 2
+    fit(*common, "--out", resumed, "--resume")
+    for stage in ("vae", "denoiser"):
+        a, b = load_state(straight, stage), load_state(resumed, stage)
+        assert a["step"] == b["step"] == 6
+        for key in ("model", "ema", "optimizer", "scheduler", "rng", "stage"):
+            assert_same_tensors(a[key], b[key], f"{stage}.{key}")
+        steps = [json.loads(line)["step"] for line in (resumed / stage / "log.jsonl").read_text().splitlines()]
+        assert steps == [1, 2, 3, 4, 5, 6]  # the lost step's log line was cut on resume
+
+
+# ---- torchrun ----------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_torchrun_two_cpu_processes(tmp_path, dataset_dir):
+    run = tmp_path / "ddp"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "train.fit", "--config", str(tiny_config(tmp_path, max_steps=2, batch_size=2)),
+               "--data", str(dataset_dir), "--out", str(run), "--device", "cpu"]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for stage in ("vae", "denoiser"):
+        state = load_state(run, stage)
+        assert state["world_size"] == 2 and state["step"] == 2 and len(state["rng"]) == 2
+        # the two ranks drew different noise streams
+        assert not torch.equal(state["rng"][0]["torch"], state["rng"][1]["torch"])
+    assert (run / "denoiser" / "model" / "model.safetensors").is_file()
+
+
+# ---- export ------------------------------------------------------------------------------------------------
+
+def test_export_loads_in_engine_and_generates(tmp_path, dataset_dir):
+    from motion_core.engine import Engine
+    from train.export import export
+    run = tmp_path / "run"
+    fit("--config", tiny_config(tmp_path, max_steps=2), "--data", dataset_dir, "--out", run)
+    out = export(run, run, tmp_path / "model")
+    assert (out / "model.safetensors").stat().st_size < 50 * 1000 * 1000
+    config = json.loads((out / "config.json").read_text())
+    assert config["training"]["version"] and config["fps"] == 20.0 and config["skeleton"] == "humanml3d"
+    assert config["diffusion"]["sample_steps"] == 4
+    engine = Engine.load(out, device="cpu")
+    motions = engine.generate(["a person jumps"], seconds=2.0, seed=3, steps=4)
+    assert motions[0].joints.shape == (40, 22, 3) and np.isfinite(motions[0].joints).all()
+
+
+def test_export_refuses_a_vae_the_denoiser_was_not_trained_on(tmp_path, dataset_dir):
+    from train.export import export
+    first, second = tmp_path / "a", tmp_path / "b"
+    fit("--config", tiny_config(tmp_path, max_steps=2), "--data", dataset_dir, "--out", first)
+    fit("--config", tiny_config(tmp_path, max_steps=1), "--data", dataset_dir, "--out", second, "--stage", "vae")
+    with pytest.raises(ValueError, match="different VAE weights"):
+        export(second, first, tmp_path / "model")
+    with pytest.raises(FileNotFoundError, match="no denoiser checkpoint"):
+        export(first, tmp_path / "nowhere", tmp_path / "model2")

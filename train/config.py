@@ -1,0 +1,122 @@
+"""Training configuration: a JSON file merged over defaults, validated before anything is built.
+
+Layout (see train/configs/default.json):
+
+    {"name": ..., "seed": ..., "stages": ["vae", "denoiser"],
+     "data":     {"root", "texts_dir", "min_frames", "max_frames", "drop_frames", "num_workers", "limit"},
+     "vae":      {"model": VAEConfig fields, "optim": {...}},
+     "denoiser": {"model": build_denoiser dict, "text": offline text encoder config, "diffusion": NoiseSchedule
+                  config (+ sampler/sample_steps/guidance for export), "cond_drop": 0.1, "optim": {...}}}
+
+Every optim block takes the keys of OPTIM_DEFAULTS. Unknown keys are errors: a typo ("max_step") must not
+silently train with the default.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+STAGES = ("vae", "denoiser")
+
+OPTIM_DEFAULTS: dict[str, Any] = {
+    "batch_size": 64,          # per process
+    "max_steps": 1000,
+    "lr": 2e-4,
+    "weight_decay": 0.0,
+    "betas": [0.9, 0.99],
+    "warmup_steps": 100,
+    "min_lr_ratio": 0.05,      # cosine decays to lr * min_lr_ratio
+    "grad_clip": 1.0,
+    "ema_decay": 0.999,
+    "checkpoint_every": 500,
+    "log_every": 25,
+}
+
+DEFAULTS: dict[str, Any] = {
+    "name": "motion-mamba",
+    "seed": 1234,
+    "stages": list(STAGES),
+    "data": {"root": None, "texts_dir": "texts", "min_frames": 40, "max_frames": 196, "drop_frames": 200,
+             "num_workers": 2, "limit": None},
+    "vae": {"model": {}, "optim": {}},
+    "denoiser": {"model": {"type": "mamba_unet"}, "text": {"type": "offline"},
+                 "diffusion": {"num_train_steps": 1000, "beta_schedule": "scaled_linear", "prediction": "epsilon",
+                               "sampler": "ddim", "sample_steps": 20, "guidance": 2.5},
+                 "cond_drop": 0.1, "latent_scale_batches": 8, "optim": {}},
+}
+
+_SECTION_KEYS = {
+    "vae": {"model", "optim"},
+    "denoiser": {"model", "text", "diffusion", "cond_drop", "latent_scale_batches", "optim"},
+}
+
+
+class TrainConfigError(ValueError):
+    """The training config is malformed; the message names the offending key."""
+
+
+def load_config(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise TrainConfigError(f"training config {path} not found")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise TrainConfigError(f"{path} is not valid JSON: {error}") from error
+    return resolve_config(raw)
+
+
+def resolve_config(raw: dict) -> dict:
+    """Defaults <- raw, checked. Model sub-dicts are replaced/merged shallowly, optim blocks key by key."""
+    if not isinstance(raw, dict):
+        raise TrainConfigError(f"a training config is a JSON object, got {type(raw).__name__}")
+    _reject_unknown(raw, set(DEFAULTS), "")
+    config = copy.deepcopy(DEFAULTS)
+    for key, value in raw.items():
+        if key in ("vae", "denoiser", "data"):
+            if not isinstance(value, dict):
+                raise TrainConfigError(f"{key} must be an object")
+            allowed = set(DEFAULTS["data"]) if key == "data" else _SECTION_KEYS[key]
+            _reject_unknown(value, allowed, key)
+            for sub, item in value.items():
+                if isinstance(item, dict) and sub in ("model", "text", "diffusion"):
+                    config[key][sub] = {**config[key][sub], **item}
+                else:
+                    config[key][sub] = item
+        else:
+            config[key] = value
+    for stage in STAGES:
+        optim = config[stage]["optim"]
+        _reject_unknown(optim, set(OPTIM_DEFAULTS), f"{stage}.optim")
+        config[stage]["optim"] = {**OPTIM_DEFAULTS, **optim}
+    _check(config)
+    return config
+
+
+def _reject_unknown(block: dict, allowed: set, where: str) -> None:
+    unknown = sorted(set(block) - allowed)
+    if unknown:
+        raise TrainConfigError(f"unknown key(s) {unknown} in {where or 'config'}; allowed: {sorted(allowed)}")
+
+
+def _check(config: dict) -> None:
+    stages = config["stages"]
+    if not isinstance(stages, list) or not stages or any(s not in STAGES for s in stages):
+        raise TrainConfigError(f"stages must be a non-empty list drawn from {list(STAGES)}, got {stages!r}")
+    for stage in STAGES:
+        optim = config[stage]["optim"]
+        for key in ("batch_size", "max_steps", "checkpoint_every", "log_every"):
+            if type(optim[key]) is not int or optim[key] < 1:
+                raise TrainConfigError(f"{stage}.optim.{key} must be a positive integer, got {optim[key]!r}")
+        if type(optim["warmup_steps"]) is not int or optim["warmup_steps"] < 0:
+            raise TrainConfigError(f"{stage}.optim.warmup_steps must be an integer >= 0")
+        if not 0.0 <= float(optim["ema_decay"]) < 1.0:
+            raise TrainConfigError(f"{stage}.optim.ema_decay must be in [0, 1), got {optim['ema_decay']}")
+        if not float(optim["lr"]) > 0:
+            raise TrainConfigError(f"{stage}.optim.lr must be positive, got {optim['lr']}")
+    if not 0.0 <= float(config["denoiser"]["cond_drop"]) < 1.0:
+        raise TrainConfigError(f"denoiser.cond_drop must be in [0, 1), got {config['denoiser']['cond_drop']}")
+    if config["denoiser"]["text"].get("type") != "offline":
+        raise TrainConfigError("denoiser.text.type must be 'offline': it is the encoder trained jointly here")

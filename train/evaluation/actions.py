@@ -1,0 +1,188 @@
+"""Rule-based checks that a motion shows the action its caption asked for, on joint positions (T, 22, 3).
+
+The procedural corpus labels every clip with its actions (meta.json); for a generated motion of such a caption
+we test a physical signature of each action. Thresholds are deliberately loose: they separate "did it at all"
+from "did something else", and the report gives the ground-truth pass rate next to the model's, which is the
+calibration (a check the real data fails is a bad check, not a bad model).
+
+Conventions (HumanML3D): metres, y up; joints 20/21 are the left/right wrists, 15 the head, 0 the pelvis,
+7/8 the ankles. Facing comes from the hips and shoulders (`Skeleton.face_joints`); "left" is up x forward.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from motion_core.skeleton import HUMANML3D
+
+PELVIS, HEAD, L_WRIST, R_WRIST, L_ANKLE, R_ANKLE = 0, 15, 20, 21, 7, 8
+JUMP_HEIGHT = 0.10          # pelvis peak above its typical height (m)
+MIN_TRAVEL = 0.3            # net root displacement for locomotion (m)
+MIN_SIDESTEP = 0.15
+MIN_TURN = np.radians(45.0)
+MIN_SPIN = np.radians(180.0)
+MIN_DROP = 0.15             # pelvis lowering for squat / sit (m)
+KICK_HEIGHT = 0.25          # ankle rise above its standing height (m)
+CLAP_DISTANCE = 0.25        # wrist joints this close at least once (m; palms touch at ~0.18)
+
+Check = Callable[[np.ndarray], bool]
+
+
+def facing(joints: np.ndarray) -> np.ndarray:
+    """Unit horizontal facing direction per frame (T, 3) from the hip and shoulder lines."""
+    r_hip, l_hip, r_sho, l_sho = HUMANML3D.face_joints
+    across = (joints[:, r_hip] - joints[:, l_hip]) + (joints[:, r_sho] - joints[:, l_sho])
+    forward = np.cross(np.array([0.0, 1.0, 0.0]), across)
+    forward[:, 1] = 0.0
+    return forward / np.maximum(np.linalg.norm(forward, axis=1, keepdims=True), 1e-8)
+
+
+def heading_change(joints: np.ndarray) -> float:
+    """Unwrapped yaw change first -> last frame (radians); positive turns towards the character's left (+x)."""
+    f = facing(joints)
+    yaw = np.unwrap(np.arctan2(f[:, 0], f[:, 2]))
+    return float(yaw[-1] - yaw[0])
+
+
+def displacement(joints: np.ndarray) -> tuple[float, float]:
+    """Net root travel (forward, leftward) in the character's initial frame."""
+    f0 = facing(joints[:1])[0]
+    left0 = np.cross(np.array([0.0, 1.0, 0.0]), f0)
+    delta = joints[-1, PELVIS] - joints[0, PELVIS]
+    delta[1] = 0.0
+    return float(delta @ f0), float(delta @ left0)
+
+
+def _forward(min_travel: float) -> Check:
+    def check(j):
+        fwd, side = displacement(j)
+        return fwd > min_travel and fwd > abs(side)
+    return check
+
+
+def _backward(j) -> bool:
+    fwd, side = displacement(j)
+    return fwd < -MIN_TRAVEL and -fwd > abs(side)
+
+
+def _sidestep(sign: int) -> Check:
+    def check(j):
+        fwd, side = displacement(j)
+        return sign * side > MIN_SIDESTEP and abs(side) > abs(fwd)
+    return check
+
+
+def _turn(sign: int) -> Check:
+    return lambda j: sign * heading_change(j) > MIN_TURN
+
+
+def _jump(j) -> bool:
+    height = j[:, PELVIS, 1]
+    return float(height.max() - np.median(height)) > JUMP_HEIGHT
+
+
+def _above_head_fraction(j, wrist: int) -> float:
+    return float((j[:, wrist, 1] > j[:, HEAD, 1]).mean())
+
+
+def _hand_up(side: str) -> Check:
+    """One wrist above the head, for longer than the other one."""
+    def check(j):
+        left, right = _above_head_fraction(j, L_WRIST), _above_head_fraction(j, R_WRIST)
+        return left > right and left > 0.1 if side == "left" else right > left and right > 0.1
+    return check
+
+
+def _both_hands_up(j) -> bool:
+    return min(_above_head_fraction(j, L_WRIST), _above_head_fraction(j, R_WRIST)) > 0.1
+
+
+def _lowers(j) -> bool:
+    height = j[:, PELVIS, 1]
+    return float(height[: max(len(height) // 5, 1)].mean() - height.min()) > MIN_DROP
+
+
+def _rises(j) -> bool:
+    height = j[:, PELVIS, 1]
+    return float(height[-max(len(height) // 5, 1):].mean() - height[: max(len(height) // 5, 1)].mean()) > MIN_DROP
+
+
+def _kick(side: str) -> Check:
+    ankle, other = (L_ANKLE, R_ANKLE) if side == "left" else (R_ANKLE, L_ANKLE)
+
+    def check(j):
+        rise = j[:, ankle, 1] - np.median(j[:, ankle, 1])
+        return float(rise.max()) > KICK_HEIGHT and rise.max() > (j[:, other, 1] - np.median(j[:, other, 1])).max()
+    return check
+
+
+def _punch(side: str) -> Check:
+    wrist, other = (L_WRIST, R_WRIST) if side == "left" else (R_WRIST, L_WRIST)
+
+    def reach(j, w):
+        f = facing(j)
+        return ((j[:, w] - j[:, PELVIS]) * f).sum(-1)
+
+    return lambda j: float(reach(j, wrist).max()) > float(reach(j, other).max())
+
+
+def _clap(j) -> bool:
+    return float(np.linalg.norm(j[:, L_WRIST] - j[:, R_WRIST], axis=-1).min()) < CLAP_DISTANCE
+
+
+def _bow(j) -> bool:
+    above = j[:, HEAD, 1] - j[:, PELVIS, 1]
+    return float(above[: max(len(above) // 5, 1)].mean() - above.min()) > MIN_DROP
+
+
+ACTION_CHECKS: dict[str, Check] = {
+    "walk": _forward(MIN_TRAVEL), "jog": _forward(2 * MIN_TRAVEL), "run": _forward(3 * MIN_TRAVEL),
+    "sneak": _forward(MIN_TRAVEL / 2), "jump_forward": _forward(MIN_TRAVEL / 2),
+    "walk_backward": _backward,
+    "sidestep_left": _sidestep(+1), "sidestep_right": _sidestep(-1),
+    "turn_left": _turn(+1), "turn_right": _turn(-1), "spin": lambda j: abs(heading_change(j)) > MIN_SPIN,
+    "jump_in_place": _jump,
+    "wave_left": _hand_up("left"), "wave_right": _hand_up("right"), "wave_both": _both_hands_up,
+    "raise_left": _hand_up("left"), "raise_right": _hand_up("right"), "raise_both": _both_hands_up,
+    "squat": _lowers, "sit_down": _lowers, "stand_up": _rises,
+    "kick_left": _kick("left"), "kick_right": _kick("right"),
+    "punch_left": _punch("left"), "punch_right": _punch("right"),
+    "clap": _clap, "bow": _bow,
+}
+
+
+def check_action(label: str, joints: np.ndarray) -> bool | None:
+    """Whether `joints` (T, 22, 3) shows `label`; None when there is no check for that label."""
+    check = ACTION_CHECKS.get(label)
+    if check is None:
+        return None
+    joints = np.asarray(joints, dtype=np.float64)
+    if joints.ndim != 3 or joints.shape[1:] != (22, 3) or len(joints) < 2:
+        raise ValueError(f"joints must be (T>=2, 22, 3), got {joints.shape}")
+    return bool(check(joints))
+
+
+def window_labels(meta_clip: dict, first: int, stop: int) -> list[str]:
+    """Action labels of a caption window [first, stop) that holds exactly one segment (with its overlay).
+
+    Windows spanning several actions are skipped ([]): their net displacement or turn mixes the actions.
+    """
+    segments = [s for s in meta_clip.get("segments", [])
+                if s["start_frame"] < stop and s["end_frame"] > first]
+    if len(segments) != 1:
+        return []
+    segment = segments[0]
+    labels = [segment["action"]]
+    overlay = segment.get("params", {}).get("overlay")
+    if overlay:
+        labels.append(overlay["action"])
+    return labels
+
+
+def pass_rates(results: list[tuple[str, bool]]) -> dict[str, dict]:
+    """{label: {"n": count, "pass_rate": fraction}} from (label, passed) pairs."""
+    table: dict[str, list[bool]] = {}
+    for label, passed in results:
+        table.setdefault(label, []).append(passed)
+    return {label: {"n": len(v), "pass_rate": float(np.mean(v))} for label, v in sorted(table.items())}

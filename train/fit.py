@@ -1,0 +1,116 @@
+"""Train the motion VAE and then the text-conditioned latent denoiser.
+
+    python -m train.fit --config train/configs/default.json --data DATA --out RUN [--max-steps N] [--resume]
+    torchrun --nproc_per_node=N -m train.fit ...        (DistributedDataParallel; nccl on GPU, gloo on CPU)
+
+Stages run in the config's order ("vae" then "denoiser"); each writes RUN/<stage>/ (see `train.trainer`). The
+denoiser stage freezes the VAE of RUN/vae/model unless --vae names another VAE-stage model directory. With
+--resume, finished stages are skipped and an interrupted one continues exactly where its last checkpoint was.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from motion_core.skeleton import HUMANML3D
+from train.config import STAGES, load_config
+from train.data import DatasetSpec, MotionTextDataset, compute_mean_std, load_mean_std, load_samples
+from train.distributed import DistEnv, init_distributed, shutdown_distributed
+from train.trainer import MODEL_DIR, Trainer, seed_everything
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m train.fit", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", required=True, type=Path, help="training config JSON (train/configs/)")
+    parser.add_argument("--data", type=Path, help="dataset root in the HumanML3D layout (overrides data.root)")
+    parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="run directory")
+    parser.add_argument("--max-steps", type=int, help="override every stage's optim.max_steps")
+    parser.add_argument("--stage", choices=STAGES, action="append", help="run only this stage (repeatable)")
+    parser.add_argument("--vae", type=Path, help="VAE model directory for the denoiser stage "
+                                                 "(default: OUT/vae/model)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT's checkpoints")
+    parser.add_argument("--stop-after", type=int, help="exit after this many steps of a stage, as if killed "
+                                                       "(tests resumption; the LR schedule still spans max_steps)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
+                        help="GPU autocast precision (fp32 still allows TF32 matmuls); CPU always runs fp32")
+    return parser.parse_args(argv)
+
+
+def dataset_spec(data: dict) -> DatasetSpec:
+    return DatasetSpec("humanml3d", HUMANML3D, min_frames=int(data["min_frames"]),
+                       max_frames=int(data["max_frames"]), drop_frames=int(data["drop_frames"]))
+
+
+def data_statistics(root: Path, spec: DatasetSpec, data: dict):
+    """Mean.npy / Std.npy of the dataset, or statistics computed over its train split when it has none."""
+    try:
+        return load_mean_std(root, spec)
+    except FileNotFoundError:
+        samples, _ = load_samples(root, "train", spec, texts_dir=data["texts_dir"], limit=data["limit"])
+        return compute_mean_std({s.motion_id: s.motion for s in samples}.values())
+
+
+def build_dataset(root: Path, spec: DatasetSpec, data: dict, normalizer) -> MotionTextDataset:
+    return MotionTextDataset(root, "train", spec, mean=normalizer.mean, std=normalizer.std,
+                             texts_dir=data["texts_dir"], limit=data["limit"])
+
+
+def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, root: Path) -> dict:
+    from motion_core.normalization import FeatureNormalizer
+    from train.stages import DenoiserStage, VAEStage
+    data = config["data"]
+    spec = dataset_spec(data)
+    seed_everything(config["seed"])  # the model's initial weights are part of what a seed reproduces
+    if name == "vae":
+        stage = VAEStage(config, FeatureNormalizer(*data_statistics(root, spec, data)), HUMANML3D)
+    else:
+        vae_dir = args.vae or args.out / "vae" / MODEL_DIR
+        if not (Path(vae_dir) / "config.json").is_file():
+            raise FileNotFoundError(f"the denoiser stage needs a trained VAE: {vae_dir} not found "
+                                    "(run the vae stage first or pass --vae)")
+        stage = DenoiserStage(config, vae_dir, HUMANML3D, spec.max_frames)
+    dataset = build_dataset(root, spec, data, stage.normalizer)
+    if env.is_main:
+        print(f"[{name}] {dataset.report.summary()}", file=sys.stderr)
+    optim = dict(config[name]["optim"])
+    if args.max_steps is not None:
+        optim["max_steps"] = args.max_steps
+    info = {"config": config["name"], "data": str(root), "world_size": env.world_size, "seed": config["seed"],
+            "batch_size_per_process": optim["batch_size"], "max_steps": optim["max_steps"]}
+    trainer = Trainer(stage, dataset, optim, args.out, env, config["seed"], data["num_workers"], info,
+                      bf16=args.precision == "bf16")
+    if trainer.state_path.is_file() and not args.resume:
+        raise FileExistsError(f"{trainer.state_path} exists: pass --resume to continue it or pick another --out")
+    return trainer.fit(resume=args.resume, stop_after=args.stop_after)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    config = load_config(args.config)
+    root = args.data or (Path(config["data"]["root"]) if config["data"]["root"] else None)
+    if root is None:
+        raise SystemExit("no dataset: pass --data DIR or set data.root in the config")
+    env = init_distributed(args.device)
+    try:
+        if env.is_main:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "train_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        for name in config["stages"]:
+            if args.stage and name not in args.stage:
+                continue
+            result = run_stage(name, config, args, env, root)
+            if env.is_main:
+                print(f"[{name}] step {result['step']} in {result['seconds']:.1f}s -> "
+                      f"{args.out / name / MODEL_DIR}", file=sys.stderr)
+            if not result["done"]:
+                break  # stopped early (--stop-after): later stages need this one finished
+    finally:
+        shutdown_distributed()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The two training stages: what each one trains, how a batch becomes a loss, and what it exports.
+
+* "vae": the motion VAE on normalised features (masked smooth-L1 reconstruction + KL + velocity, as
+  `MotionVAE.loss` defines them).
+* "denoiser": the VAE is frozen; every batch is encoded on the fly to the posterior mean times a latent scale
+  factor (1 / std of those means over the data, so the diffusion model sees roughly unit-variance latents, as
+  in Stable Diffusion / MLD); the denoiser and the offline text encoder are trained together with the DDPM
+  objective, the caption replaced by "" with probability `cond_drop` (classifier-free guidance).
+
+A stage exposes `objective`, the nn.Module whose forward returns the loss dict; the trainer wraps exactly that
+module in DistributedDataParallel, since DDP only synchronises gradients of work done inside its forward.
+Each stage exports a `motion_core.checkpoint` directory: the VAE stage a VAE + normaliser checkpoint, the
+denoiser stage a complete engine checkpoint (`Engine.load` reads it).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from motion_core.checkpoint import load_checkpoint, module_shapes, save_checkpoint
+from motion_core.diffusion import NoiseSchedule, training_loss
+from motion_core.models import build_denoiser, build_vae, denoiser_config_dict
+from motion_core.normalization import FeatureNormalizer
+from motion_core.skeleton import Skeleton
+from motion_core.text import build_text_encoder
+
+
+class VAEObjective(nn.Module):
+    def __init__(self, vae: nn.Module):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, motion: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.vae.loss(motion, mask)
+
+
+class DenoiserObjective(nn.Module):
+    """Denoiser + jointly trained text encoder under the DDPM loss, with caption dropout."""
+
+    def __init__(self, denoiser: nn.Module, text: nn.Module, schedule: NoiseSchedule, cond_drop: float):
+        super().__init__()
+        self.denoiser = denoiser
+        self.text = text
+        self.schedule = schedule
+        self.cond_drop = float(cond_drop)
+
+    def forward(self, latents: torch.Tensor, latent_mask: torch.Tensor, captions: list[str]) -> dict:
+        drop = torch.rand(len(captions)) < self.cond_drop  # CPU RNG: identical draws on CPU and GPU runs
+        captions = ["" if d else c for d, c in zip(drop.tolist(), captions)]
+        tokens, token_mask = self.text.encode(captions)
+
+        def model_fn(x, t, cond, mask):
+            return self.denoiser(x, t, cond[0], cond[1], mask)
+
+        loss = training_loss(self.schedule, model_fn, latents, (tokens, token_mask), latent_mask)
+        return {"loss": loss}
+
+
+def _base_config(skeleton: Skeleton, name: str, training: dict) -> dict:
+    return {"format_version": 1, "name": name, "fps": float(skeleton.fps), "skeleton": skeleton.name,
+            "feature_dim": int(skeleton.feature_dim), "training": training,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def _prefixed(module: nn.Module, prefix: str) -> dict[str, torch.Tensor]:
+    return {prefix + k: v.detach().float().cpu() for k, v in module.state_dict().items()}
+
+
+def _load_prefixed(module: nn.Module, tensors: dict[str, torch.Tensor], prefix: str) -> None:
+    module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
+
+
+class VAEStage:
+    name = "vae"
+
+    def __init__(self, config: dict, normalizer: FeatureNormalizer, skeleton: Skeleton):
+        model_cfg = {**config["vae"]["model"], "feature_dim": skeleton.feature_dim}
+        self.objective = VAEObjective(build_vae(model_cfg))
+        self.normalizer = normalizer
+        self.skeleton = skeleton
+        self.run_name = config["name"]
+
+    def prepare(self, batches, device: torch.device) -> None:
+        """Nothing to derive from data before training."""
+
+    def inputs(self, batch: dict, device: torch.device) -> tuple:
+        return batch["motion"].to(device, non_blocking=True), batch["mask"].to(device, non_blocking=True)
+
+    def extra_state(self) -> dict:
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
+
+    def export(self, weights: nn.Module, path: Path, training: dict) -> Path:
+        vae = weights.vae
+        config = _base_config(self.skeleton, f"{self.run_name}-vae", training)
+        config["architecture"] = {"vae": vae.config.to_dict()}
+        tensors = {**_prefixed(vae, "vae."), **self.normalizer.to_tensors()}
+        return save_checkpoint(path, tensors, config, expected=module_shapes("vae.", vae))
+
+
+def load_vae_checkpoint(path: str | Path, device: torch.device | str = "cpu"):
+    """(frozen VAE in eval mode, its normaliser, its checkpoint config) from a VAE-stage model directory."""
+    from motion_core.checkpoint import read_config
+    config = read_config(path)
+    if "vae" not in config["architecture"]:
+        raise ValueError(f"{path} holds no VAE (architecture has {sorted(config['architecture'])})")
+    vae = build_vae(config["architecture"]["vae"])
+    config, tensors = load_checkpoint(path, expected=module_shapes("vae.", vae))
+    _load_prefixed(vae, tensors, "vae.")
+    if "normalizer.mean" not in tensors:
+        raise ValueError(f"{path} has no normaliser statistics; the VAE cannot be used without them")
+    vae.requires_grad_(False)
+    return vae.to(device).eval(), FeatureNormalizer.from_tensors(tensors), config
+
+
+class DenoiserStage:
+    name = "denoiser"
+
+    def __init__(self, config: dict, vae_dir: str | Path, skeleton: Skeleton, max_frames: int):
+        section = config["denoiser"]
+        self.vae, self.normalizer, self.vae_config = load_vae_checkpoint(vae_dir)
+        self.vae_dir = str(vae_dir)
+        text = build_text_encoder(dict(section["text"]))
+        denoiser_cfg = {**section["model"], "latent_dim": self.vae.config.latent_dim, "text_dim": text.dim}
+        self.diffusion = dict(section["diffusion"])
+        schedule = NoiseSchedule.from_config(self.diffusion)
+        self.objective = DenoiserObjective(build_denoiser(denoiser_cfg), text, schedule, section["cond_drop"])
+        self.skeleton = skeleton
+        self.max_frames = int(max_frames)
+        self.scale_batches = int(section["latent_scale_batches"])
+        self.latent_scale: float | None = None
+        self.run_name = config["name"]
+
+    @torch.no_grad()
+    def prepare(self, batches, device: torch.device) -> None:
+        """Latent scale = 1 / std of the VAE posterior means over the first batches' valid latents."""
+        self.vae.to(device)
+        if self.latent_scale is not None:
+            return
+        total, total_sq, count = 0.0, 0.0, 0
+        for i, batch in enumerate(batches):
+            if i >= self.scale_batches:
+                break
+            motion, mask = batch["motion"].to(device), batch["mask"].to(device)
+            mu = self.vae.encode(motion, mask)[0].double()
+            valid = self.vae.latent_mask(mask).unsqueeze(-1).expand_as(mu)
+            values = mu[valid]
+            total, total_sq, count = total + values.sum().item(), total_sq + values.pow(2).sum().item(), \
+                count + values.numel()
+        if count == 0:
+            raise ValueError("no data to compute the latent scale from")
+        std = max((total_sq / count - (total / count) ** 2) ** 0.5, 1e-6)
+        self.latent_scale = float(1.0 / std)
+
+    def inputs(self, batch: dict, device: torch.device) -> tuple:
+        motion, mask = batch["motion"].to(device, non_blocking=True), batch["mask"].to(device, non_blocking=True)
+        with torch.no_grad():
+            # The frozen VAE runs in float32 outside autocast: latents must not carry bf16 rounding as "signal".
+            with torch.autocast(device_type=device.type, enabled=False):
+                mu = self.vae.encode(motion.float(), mask)[0]
+        return mu * self.latent_scale, self.vae.latent_mask(mask), batch["captions"]
+
+    def extra_state(self) -> dict:
+        return {"latent_scale": self.latent_scale}
+
+    def load_extra_state(self, state: dict) -> None:
+        self.latent_scale = state.get("latent_scale")
+
+    def export(self, weights: nn.Module, path: Path, training: dict) -> Path:
+        denoiser, text = weights.denoiser, weights.text
+        training = {**training, "latent_scale": self.latent_scale, "max_frames": self.max_frames,
+                    "vae_checkpoint": self.vae_dir}
+        config = _base_config(self.skeleton, f"{self.run_name}", training)
+        config["architecture"] = {"vae": self.vae.config.to_dict(), "denoiser": denoiser_config_dict(denoiser),
+                                  "text": text.config()}
+        config["text_encoder_type"] = "offline"
+        config["diffusion"] = self.diffusion
+        tensors = {**_prefixed(self.vae, "vae."), **_prefixed(denoiser, "denoiser."), **_prefixed(text, "text."),
+                   **self.normalizer.to_tensors()}
+        expected = {**module_shapes("vae.", self.vae), **module_shapes("denoiser.", denoiser)}
+        return save_checkpoint(path, tensors, config, expected=expected)

@@ -1,0 +1,225 @@
+"""The training loop shared by both stages: DDP, bf16 autocast, AdamW + warm-up/cosine, gradient clipping, EMA,
+atomic checkpoints and exact resumption.
+
+Run directory of a stage (``<run>/<stage>/``):
+
+    state.pt          everything needed to continue exactly: weights, EMA, optimizer, LR scheduler, step, data
+                      position, the stage's derived state (latent scale) and every rank's python/numpy/torch/cuda
+                      RNG states. Written to a temporary file and renamed, so a kill never leaves half a file.
+    model/            motion_core checkpoint of the EMA weights (what export/evaluation read)
+    log.jsonl, loss_curve.png
+
+`state.pt` uses torch.save (pickle): it is our own file in our own run directory, never a downloaded artefact;
+shared models go through `motion_core.checkpoint` (safetensors) only.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset
+
+from train.data.collate import collate_motion_text
+from train.data_order import ResumableSampler, SeededItems
+from train.distributed import DistEnv, barrier, broadcast_object, gather_objects
+from train.ema import EMA
+from train.lr_schedule import build_scheduler
+from train.run_log import RunLog
+
+STATE_NAME = "state.pt"
+MODEL_DIR = "model"
+PLOT_INTERVAL_S = 60.0
+
+
+def rng_state() -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as handle:
+        torch.save(obj, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class Trainer:
+    """Trains `stage.objective` on `dataset` for `optim["max_steps"]` optimizer steps."""
+
+    def __init__(self, stage, dataset: Dataset, optim: dict, run_dir: str | Path, env: DistEnv, seed: int,
+                 num_workers: int = 0, info: dict | None = None, bf16: bool = True):
+        self.stage, self.optim, self.env, self.seed = stage, optim, env, int(seed)
+        self.dir = Path(run_dir) / stage.name
+        self.info = dict(info or {})
+        self.items = SeededItems(dataset, self.seed)
+        per_rank = len(dataset) // env.world_size
+        self.batch_size = min(int(optim["batch_size"]), per_rank)
+        if self.batch_size < 1:
+            raise ValueError(f"{len(dataset)} samples cannot feed {env.world_size} processes")
+        if self.batch_size < optim["batch_size"] and env.is_main:
+            print(f"[{stage.name}] only {per_rank} samples per process: batch size lowered to {self.batch_size}")
+        self.sampler = ResumableSampler(self.items, env.world_size, env.rank, self.seed)
+        self.steps_per_epoch = len(self.sampler) // self.batch_size
+        self.loader = DataLoader(self.items, batch_size=self.batch_size, sampler=self.sampler, drop_last=True,
+                                 collate_fn=collate_motion_text, num_workers=num_workers,
+                                 pin_memory=env.device.type == "cuda", persistent_workers=num_workers > 0,
+                                 # its own generator: creating an iterator must not draw from the global RNG
+                                 generator=torch.Generator().manual_seed(self.seed))
+        self.model = stage.objective.to(env.device)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=float(optim["lr"]), betas=tuple(optim["betas"]),
+                                           weight_decay=float(optim["weight_decay"]))
+        self.scheduler = build_scheduler(self.optimizer, int(optim["warmup_steps"]), int(optim["max_steps"]),
+                                         float(optim["min_lr_ratio"]))
+        self.ema = EMA(self.model, float(optim["ema_decay"]))
+        self.step = 0
+        self.ddp = (DistributedDataParallel(self.model, device_ids=[env.local_rank] if env.device.type == "cuda"
+                                            else None) if env.distributed else self.model)
+        self.autocast = env.device.type == "cuda" and bf16
+        if env.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+
+    # ---- state -----------------------------------------------------------------------------------------
+
+    @property
+    def state_path(self) -> Path:
+        return self.dir / STATE_NAME
+
+    def _state(self, rngs: list) -> dict:
+        return {"step": self.step, "epoch": self.step // self.steps_per_epoch, "world_size": self.env.world_size,
+                "batch_size": self.batch_size, "model": self.model.state_dict(), "ema": self.ema.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "stage": self.stage.extra_state(), "rng": rngs}
+
+    def save(self) -> None:
+        """Checkpoint (every rank takes part: RNG states are gathered), then refresh model/ and the curve."""
+        rngs = gather_objects(self.env, rng_state())
+        if self.env.is_main:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            atomic_torch_save(self._state(rngs), self.state_path)
+            self.export_model()
+        barrier(self.env)
+
+    def export_model(self) -> Path:
+        weights = self.ema.copy_to(copy.deepcopy(self.model).cpu())
+        info = {**self.info, "stage": self.stage.name, "steps": self.step, "ema_decay": self.ema.decay}
+        return self.stage.export(weights, self.dir / MODEL_DIR, info)
+
+    def load(self) -> bool:
+        """Restore from state.pt if it exists; returns whether it did."""
+        if not self.state_path.is_file():
+            return False
+        state = torch.load(self.state_path, map_location=self.env.device, weights_only=False)
+        if state["batch_size"] != self.batch_size:
+            raise ValueError(f"{self.state_path} was trained with batch size {state['batch_size']}, now "
+                             f"{self.batch_size}: resuming would not continue the same run")
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.stage.load_extra_state(state["stage"])
+        self.step = int(state["step"])
+        rngs = state["rng"]
+        if len(rngs) == self.env.world_size:
+            set_rng_state(rngs[self.env.rank])
+        elif self.env.is_main:
+            print(f"[{self.stage.name}] world size changed ({len(rngs)} -> {self.env.world_size}): "
+                  "resuming with fresh RNG streams, not bit-exact")
+        return True
+
+    # ---- training --------------------------------------------------------------------------------------
+
+    def _prepare_stage(self) -> None:
+        """Let the stage derive data statistics (latent scale) identically on every rank."""
+        order = torch.randperm(len(self.items), generator=torch.Generator().manual_seed(self.seed)).tolist()
+        probe = DataLoader(self.items, batch_size=self.batch_size, sampler=[(-1, i) for i in order],
+                           collate_fn=collate_motion_text, generator=torch.Generator().manual_seed(self.seed))
+        if self.env.is_main:
+            self.stage.prepare(probe, self.env.device)
+        self.stage.load_extra_state(broadcast_object(self.env, self.stage.extra_state()))
+        self.stage.prepare([], self.env.device)  # moves frozen parts to the device on every rank
+
+    def fit(self, resume: bool = False, stop_after: int | None = None) -> dict:
+        """Train up to max_steps (or stop early after `stop_after` total steps, as a kill would)."""
+        max_steps = int(self.optim["max_steps"])
+        resumed = self.load() if resume else False
+        if not resumed:
+            seed_everything(self.seed + 7919 * self.env.rank)  # ranks draw different noise
+            self.step = 0
+            self._prepare_stage()
+        else:
+            self.stage.prepare([], self.env.device)
+        end = max_steps if stop_after is None else min(max_steps, stop_after)
+        log = RunLog(self.dir, self.env.is_main, max_steps, self.step, self.stage.name)
+        started, sums, count, last_plot = time.time(), {}, 0, time.time()
+        try:
+            while self.step < end:
+                epoch, offset = divmod(self.step, self.steps_per_epoch)
+                self.sampler.set_position(epoch, offset * self.batch_size)
+                for batch in self.loader:
+                    losses = self.train_step(batch)
+                    for key, value in losses.items():
+                        sums[key] = sums.get(key, 0.0) + value
+                    count += 1
+                    log.step()
+                    if self.step % self.optim["log_every"] == 0 or self.step == end:
+                        # Reading the values is the only host sync of the loop, so it happens once per log.
+                        record = {k: float(v) / count for k, v in sums.items()}
+                        if not np.isfinite(record["loss"]):
+                            raise FloatingPointError(f"[{self.stage.name}] non-finite loss before step {self.step}")
+                        log.write({"step": self.step, "epoch": epoch, "lr": self.scheduler.get_last_lr()[0],
+                                   "time": round(time.time() - started, 2), **record})
+                        sums, count = {}, 0
+                    if self.step % self.optim["checkpoint_every"] == 0 or self.step == max_steps:
+                        self.save()
+                        if time.time() - last_plot > PLOT_INTERVAL_S:  # drawing costs seconds: throttle it
+                            log.plot()
+                            last_plot = time.time()
+                    if self.step >= end:
+                        break
+        finally:
+            log.close()
+        log.plot()
+        return {"step": self.step, "seconds": time.time() - started, "done": self.step >= max_steps}
+
+    def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
+        self.model.train()
+        inputs = self.stage.inputs(batch, self.env.device)
+        with torch.autocast(device_type=self.env.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            losses = self.ddp(*inputs)
+        loss = losses["loss"]
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), float(self.optim["grad_clip"]))
+        self.optimizer.step()
+        self.scheduler.step()
+        self.ema.update(self.model)
+        self.step += 1
+        out = {k: v.detach().float() for k, v in losses.items()}
+        out["grad_norm"] = grad_norm.detach().float()
+        return out
