@@ -134,7 +134,9 @@ class Trainer:
         """Restore from state.pt if it exists; returns whether it did."""
         if not self.state_path.is_file():
             return False
-        state = torch.load(self.state_path, map_location=self.env.device, weights_only=False)
+        # Loaded on the CPU: RNG states must stay CPU ByteTensors, and load_state_dict moves weights and
+        # optimizer state onto the parameters' device itself. (Our own run file, never a user download.)
+        state = torch.load(self.state_path, map_location="cpu", weights_only=False)
         if state["batch_size"] != self.batch_size:
             raise ValueError(f"{self.state_path} was trained with batch size {state['batch_size']}, now "
                              f"{self.batch_size}: resuming would not continue the same run")
