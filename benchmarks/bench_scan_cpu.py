@@ -9,7 +9,7 @@ with Mamba's initial dt/A distribution.  Methods:
   sequential     our loop: per chunk of 64 the same precompute, per step one fused addcmul,
                  one contraction per chunk (selective_scan_torch(method="sequential"));
   doubling_32    Hillis-Steele within chunks of 32 (the fallback for steep rows);
-  chunked_T      the closed form within chunks of T (the default path, T = 32).
+  chunked_T      the closed form within chunks of T (the default path, T = DEFAULT_CHUNK_LEN).
 Reports the best of `repeats` runs (other processes on a shared machine only ever add time) as
 wall-clock at --threads and as process CPU time at 1 thread (robust to a busy machine), errors
 against a float64 run of the loop, and a Mamba layer (d_model 256) forward.
@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from motion_core.ssm import Mamba
-from motion_core.ssm.scan_torch import selective_scan_torch
+from motion_core.ssm.scan_torch import DEFAULT_CHUNK_LEN, selective_scan_torch
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_scan_cpu.json"
 METHODS = {"sequential": dict(method="sequential", chunk_len=64),
@@ -119,7 +119,7 @@ def print_table(rows, threads):
         print(" | ".join(f"{c:>12}" for c in ["L"] + names + ["loop/chunked"]))
         for r in rows:
             vals = [r.get(f"{m}{unit}") for m in names]
-            vals.append(r[f"sequential{unit}"] / r[f"chunked_32{unit}"])
+            vals.append(r[f"sequential{unit}"] / r[f"chunked_{DEFAULT_CHUNK_LEN}{unit}"])
             print(" | ".join([f"{r['L']:>12}"] + [f"{v:>12.4g}" if v is not None else f"{'-':>12}"
                                                   for v in vals]))
     print("\nrel. error vs float64 loop: " + ", ".join(
