@@ -8,13 +8,13 @@ plain world positions, whichever convention a reader follows for root offsets.
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from motion_core.atomic_file import atomic_write
 
 from motion_core.quaternion import qto_matrix
 
@@ -150,17 +150,8 @@ def write_bvh(motion, path, scale: float = 1.0, rotation_order: str = "ZXY") -> 
     lines += ["MOTION", f"Frames: {motion.num_frames}", f"Frame Time: {1.0 / motion.fps:.8f}"]
     values = _motion_values(motion, scale, order)
     body = "\n".join(" ".join(f"{v:.6f}" for v in row) for row in values)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as handle:
-            handle.write("\n".join(lines) + "\n" + body + "\n")
-        os.replace(tmp, path)
-    except OSError as exc:   # e.g. disk full: the previous file (if any) is untouched, the temporary removed
-        Path(tmp).unlink(missing_ok=True)
-        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", encoding="ascii", newline="\n") as handle:
+        handle.write("\n".join(lines) + "\n" + body + "\n")
     return path
 
 

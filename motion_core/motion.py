@@ -11,13 +11,13 @@ metadata as a JSON string, so loading a file can never execute code.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from motion_core.atomic_file import atomic_write
 
 from motion_core.skeleton import HUMANML3D, Skeleton, get_skeleton
 
@@ -116,17 +116,8 @@ class Motion:
         arrays = {name: getattr(self, name) for name in _ARRAYS}
         arrays.update(fps=np.float64(self.fps), skeleton=np.str_(self.skeleton.name),
                       meta=np.str_(json.dumps(self.meta)), format_version=np.int64(_FORMAT_VERSION))
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)
-            os.replace(tmp, path)
-        except OSError as exc:   # e.g. disk full: the previous file (if any) is untouched, the temporary removed
-            Path(tmp).unlink(missing_ok=True)
-            raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path, "wb") as handle:
+            np.savez(handle, **arrays)
         return path
 
     @classmethod

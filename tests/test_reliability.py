@@ -20,7 +20,7 @@ import torch
 
 from motion_core import cli
 from motion_core import engine as engine_module
-from motion_core import motion as motion_module
+from motion_core import atomic_file
 from motion_core.bvh import BvhError, read_bvh, write_bvh
 from motion_core.checkpoint import CheckpointError
 from motion_core.engine import MAX_PROMPT_CHARS, Engine, InputError, tiny_config
@@ -342,8 +342,7 @@ def test_disk_full_keeps_the_previous_file_and_leaves_no_partial_file(clip, tmp_
     save = (lambda m: m.save(path)) if writer == "npz" else (lambda m: write_bvh(m, path))
     save(clip)
     before = path.read_bytes()
-    module = motion_module if writer == "npz" else __import__("motion_core.bvh", fromlist=["os"])
-    monkeypatch.setattr(module.os, "fdopen", _FullDisk())
+    monkeypatch.setattr(atomic_file.os, "fdopen", _FullDisk())
     with pytest.raises(OSError, match=f"cannot write {path}: No space left on device") as info:
         save(clip[:5])
     assert info.value.errno == errno.ENOSPC
@@ -362,7 +361,7 @@ def test_disk_full_during_the_final_rename(clip, tmp_path, monkeypatch):
     def no_space(*args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(motion_module.os, "replace", no_space)
+    monkeypatch.setattr(atomic_file.os, "replace", no_space)
     with pytest.raises(OSError, match="cannot write"):
         clip[:3].save(path)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["take.npz"]
@@ -376,7 +375,7 @@ def test_cli_disk_full_exit_1_keeps_earlier_files(checkpoint, tmp_path, capsys, 
     assert code == 0, err
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert len(before) == 4
-    monkeypatch.setattr(motion_module.os, "fdopen", _FullDisk())
+    monkeypatch.setattr(atomic_file.os, "fdopen", _FullDisk())
     code, out, err = run_main(args + ["--seed", "0"], capsys)
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and "No space left on device" in err and "00_walk_seed0.npz" in err
@@ -385,7 +384,7 @@ def test_cli_disk_full_exit_1_keeps_earlier_files(checkpoint, tmp_path, capsys, 
 
 def test_worker_disk_full_is_an_io_error_and_leaves_no_files(engine, tmp_path, monkeypatch):
     worker = InProcessWorker(engine)
-    monkeypatch.setattr(motion_module.os, "fdopen", _FullDisk(room=1 << 30))
+    monkeypatch.setattr(atomic_file.os, "fdopen", _FullDisk(room=1 << 30))
     original = Motion.save
     saved = []
 

@@ -1,0 +1,28 @@
+"""Write a file whole or not at all: a half-written take or export must never replace a good one."""
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_write(path: Path, mode: str = "wb", **open_kwargs):
+    """Yield a handle to a temporary file beside `path`; on success it replaces `path` in one rename.
+
+    On any failure (a disk-full OSError included) the previous file, if any, is untouched and the temporary
+    is removed; OSErrors are re-raised with the target path in the message.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **open_kwargs) as handle:
+            yield handle
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
