@@ -119,10 +119,13 @@ def apply_takes(obj, motions, prompt: str, seed, start_frame: float, scene, file
     actions = []
     try:
         for k, motion in enumerate(motions, start=1):
-            action = build_take(obj, motion, take_name(prompt, seed, k), start_frame, fps, mapping, options)
+            # The engine gives take k its own seed (base + k - 1) and records it: name the take by the seed
+            # that reproduces it, not by the request's base seed.
+            take_seed = getattr(motion, "meta", {}).get("seed", seed)
+            action = build_take(obj, motion, take_name(prompt, take_seed, k), start_frame, fps, mapping, options)
             actions.append(action)
             action.use_fake_user = True
-            action[TAKE_PROP], action[PROMPT_PROP], action[SEED_PROP] = k, prompt, str(seed)
+            action[TAKE_PROP], action[PROMPT_PROP], action[SEED_PROP] = k, prompt, str(take_seed)
             action[START_PROP] = float(start_frame)
             if files and files[k - 1]:
                 action[FILE_PROP] = str(files[k - 1])

@@ -203,7 +203,8 @@ def test_existing_action_is_stashed_and_takes_switchable(registered):
     user_name = user_action.name
     motions = [synthetic_motion(seed=s) for s in (1, 2)]
     actions = takes.apply_takes(obj, motions, "waves hand", 42, 1, registered.scene)
-    assert [a.name for a in actions] == ["waves hand · s42 · take1", "waves hand · s42 · take2"]
+    # each take is named by the seed its motion records (the engine gives take k seed base + k - 1)
+    assert [a.name for a in actions] == ["waves hand · s1 · take1", "waves hand · s2 · take2"]
     ad = obj.animation_data
     assert ad.action == actions[0]
     tracks = {t.name: t for t in ad.nla_tracks}
