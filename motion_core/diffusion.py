@@ -84,11 +84,13 @@ class NoiseSchedule:
         """Cumulative alpha at step t; t = -1 means "no noise" (1.0), the end point of sampling."""
         return 1.0 if t < 0 else float(self.alphas_cumprod[t])
 
-    def _coefficients(self, t: torch.Tensor | int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _coefficients(self, t: torch.Tensor | int, like: torch.Tensor) -> tuple[torch.Tensor | float, torch.Tensor | float]:
         """(sqrt(alpha_bar), sqrt(1 - alpha_bar)) at t, shaped to broadcast against `like` (B, ...)."""
         if isinstance(t, int):
+            # Python floats, not tensors: a scalar operand needs no host-to-device copy, which a CUDA graph
+            # capture of the sampling loop forbids.
             a = self.alpha_bar(t)
-            return like.new_tensor(math.sqrt(a)), like.new_tensor(math.sqrt(1 - a))
+            return math.sqrt(a), math.sqrt(1 - a)
         sqrt_a, sqrt_1ma = self._tables(t.device)
         shape = (-1, *([1] * (like.dim() - 1)))
         return sqrt_a[t].reshape(shape).to(like.dtype), sqrt_1ma[t].reshape(shape).to(like.dtype)
@@ -125,7 +127,8 @@ class NoiseSchedule:
         if self.prediction == "v":
             return sa * x_t - s1a * out, s1a * x_t + sa * out
         # x0-prediction: the implied noise is undefined at alpha_bar = 1; the clamp only matters there.
-        return out, (x_t - sa * out) / s1a.clamp(min=1e-8)
+        floor = s1a.clamp(min=1e-8) if isinstance(s1a, torch.Tensor) else max(s1a, 1e-8)
+        return out, (x_t - sa * out) / floor
 
 
 def training_loss(schedule: NoiseSchedule, model_fn: ModelFn, x0: torch.Tensor, cond: Any = None,
