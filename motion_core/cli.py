@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     gen = sub.add_parser("generate", help="generate motions from text prompts and write them to files")
-    gen.add_argument("--prompt", action="append", required=True, metavar="TEXT[:SECONDS]",
+    gen.add_argument("text", nargs="*", metavar="PROMPT", help="prompt(s), same as --prompt")
+    gen.add_argument("--prompt", action="append", default=[], metavar="TEXT[:SECONDS]",
                      help="what the character does; repeat for several motions. Give every prompt a length, "
                           "e.g. --prompt 'walks forward:4' --prompt 'jumps:2', to make ONE continuous motion "
                           "that plays them in order (a timeline, any length up to an hour)")
@@ -63,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--steps", type=_positive_int, default=20, help="denoising steps (1-1000)")
     gen.add_argument("--guidance", type=_finite_float, default=7.5, help="classifier-free guidance scale (0-30)")
     gen.add_argument("--takes", type=_positive_int, default=1, help="variations per prompt")
-    gen.add_argument("--out", type=Path, default=Path("motion_out"), metavar="DIR", help="output folder")
+    gen.add_argument("--out", type=Path, default=Path("motion_out"), metavar="DIR|FILE",
+                     help="output folder, or a file ending in .bvh or .npz when the run makes one motion")
     gen.add_argument("--format", choices=("npz", "bvh", "both"), default="npz", help="file format(s) to write")
     gen.add_argument("--quiet", action="store_true", help="no progress on stderr")
     gen.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -131,7 +133,11 @@ def parse_timeline(prompts: Sequence[str]) -> list[tuple[str, float]] | None:
 def _run_generate(args: argparse.Namespace) -> int:
     from motion_core.engine import Engine, InputError
 
+    args.prompt = list(args.text) + list(args.prompt)
+    if not args.prompt:
+        raise InputError("give at least one prompt: motion-core generate \"a person waves\" (or --prompt TEXT)")
     timeline = parse_timeline(args.prompt)
+    out_file = _single_output_file(args)
     if timeline is not None and args.seconds is not None:
         raise InputError("--seconds does not apply to a timeline: each prompt's TEXT:SECONDS sets its length")
     started = time.perf_counter()
@@ -144,19 +150,51 @@ def _run_generate(args: argparse.Namespace) -> int:
         prompts = [p for p in args.prompt for _ in range(args.takes)]
         motions = engine.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance,
                                   steps=args.steps, progress=_stderr_progress(not args.quiet))
-    args.out.mkdir(parents=True, exist_ok=True)
-    for index, motion in enumerate(motions):
-        stem = args.out / _file_stem(motion.meta.get("prompt", ""), motion.meta.get("seed"), index)
-        if args.format in ("npz", "both"):
-            motion.save(stem.with_suffix(".npz"))
-            print(stem.with_suffix(".npz"))
-        if args.format in ("bvh", "both"):
-            motion.to_bvh(stem.with_suffix(".bvh"))
-            print(stem.with_suffix(".bvh"))
+    if out_file is not None:
+        _write_single(motions[0], out_file)
+    else:
+        _write_all(motions, args.out, args.format)
     if not args.quiet:
         print(f"{len(motions)} motion(s) in {time.perf_counter() - started:.1f}s on {engine.device}",
               file=sys.stderr)
     return EXIT_OK
+
+
+_FILE_SUFFIXES = (".bvh", ".npz")
+
+
+def _single_output_file(args: argparse.Namespace) -> Path | None:
+    """`--out walk.bvh` names the one file to write; refuse it when the run makes several motions."""
+    from motion_core.engine import InputError
+
+    if args.out.suffix.lower() not in _FILE_SUFFIXES:
+        return None
+    count = args.takes * (1 if parse_timeline(args.prompt) is not None else len(args.prompt))
+    if count != 1:
+        raise InputError(f"--out {args.out} names one file but this run makes {count} motions; "
+                         "give a folder instead")
+    return args.out
+
+
+def _write_single(motion, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".bvh":
+        motion.to_bvh(path)
+    else:
+        motion.save(path)
+    print(path)
+
+
+def _write_all(motions, out: Path, fmt: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for index, motion in enumerate(motions):
+        stem = out / _file_stem(motion.meta.get("prompt", ""), motion.meta.get("seed"), index)
+        if fmt in ("npz", "both"):
+            motion.save(stem.with_suffix(".npz"))
+            print(stem.with_suffix(".npz"))
+        if fmt in ("bvh", "both"):
+            motion.to_bvh(stem.with_suffix(".bvh"))
+            print(stem.with_suffix(".bvh"))
 
 
 # -- info ------------------------------------------------------------------------------------------------------

@@ -42,6 +42,18 @@ def test_generate_writes_npz_and_bvh(checkpoint, tmp_path):
     assert "100%" in result.stderr  # progress goes to stderr, never stdout
 
 
+def test_positional_prompt_and_a_single_output_file(checkpoint, tmp_path):
+    target = tmp_path / "walk.bvh"
+    result = run_cli("generate", "a person walks forward and waves", "--seconds", "1", "--steps", "2",
+                     "--seed", "1", "--out", target, "--checkpoint", checkpoint, "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(target) and target.read_text().startswith("HIERARCHY")
+    # one file cannot hold several motions: refused before any work, nothing written
+    several = run_cli("generate", "walk", "wave", "--out", tmp_path / "two.npz", "--checkpoint", checkpoint)
+    assert several.returncode == 2 and "makes 2 motions" in several.stderr
+    assert not (tmp_path / "two.npz").exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--seconds", "abc"], "expected a number"),
     (["--steps", "0"], "must be at least 1"),
