@@ -108,7 +108,8 @@ def test_smpl_armature_reproduces_joint_positions(registered):
         np.testing.assert_allclose(heads(obj, HUMANML3D.joint_names), expected, atol=2e-4)
 
 
-def _mixamo_rig(ctx, name, pose="T", rng=None, location=(0.0, 0.0, 0.0), rotation_z=0.0, unit=1.0, bone_turn=0.0):
+def _mixamo_rig(ctx, name, pose="T", rng=None, location=(0.0, 0.0, 0.0), rotation_z=0.0, unit=1.0, bone_turn=0.0,
+                rename=None):
     """A Mixamo-named rig with other proportions, a T- or A-pose and random bone rolls; `bone_turn` builds the
     bones themselves turned about z (a rig modelled facing another way), `rotation_z` turns the object."""
     arm_dir = np.array([1.0, 0.0, 0.0]) if pose == "T" else np.array([np.cos(0.8), 0.0, -np.sin(0.8)])
@@ -134,17 +135,46 @@ def _mixamo_rig(ctx, name, pose="T", rng=None, location=(0.0, 0.0, 0.0), rotatio
     bpy.ops.object.mode_set(mode="EDIT")
     turn = qmath.axis_angle_to_matrix([0, 0, 1], bone_turn)
     for bone_name, parent, head, tail in spec:
-        eb = data.edit_bones.new("mixamorig:" + bone_name)
+        eb = data.edit_bones.new(_bone_name(bone_name, rename))
         eb.head, eb.tail = turn @ np.array(head) * unit, turn @ np.array(tail) * unit
         eb.roll = float(rng.uniform(-np.pi, np.pi)) if rng is not None else 0.0
         if parent:
-            eb.parent = data.edit_bones["mixamorig:" + parent]
+            eb.parent = data.edit_bones[_bone_name(parent, rename)]
     bpy.ops.object.mode_set(mode="OBJECT")
     obj.location = location
     obj.rotation_euler = (0.0, 0.0, rotation_z)
     obj.scale = (1 / unit,) * 3
     ctx.view_layer.update()
     return obj
+
+
+def _bone_name(mixamo_name, rename):
+    return "mixamorig:" + mixamo_name if rename is None else rename[mixamo_name]
+
+
+# The same body named as a Rigify deform skeleton (DEF- bones, .L/.R sides).
+_RIGIFY_NAMES = {"Hips": "DEF-spine", "Spine": "DEF-spine.001", "Spine1": "DEF-spine.002", "Spine2": "DEF-spine.003",
+                 "Neck": "DEF-spine.004", "Head": "DEF-spine.006"}
+for _side, _s in (("Left", "L"), ("Right", "R")):
+    _RIGIFY_NAMES.update({f"{_side}Shoulder": f"DEF-shoulder.{_s}", f"{_side}Arm": f"DEF-upper_arm.{_s}",
+                          f"{_side}ForeArm": f"DEF-forearm.{_s}", f"{_side}Hand": f"DEF-hand.{_s}",
+                          f"{_side}UpLeg": f"DEF-thigh.{_s}", f"{_side}Leg": f"DEF-shin.{_s}",
+                          f"{_side}Foot": f"DEF-foot.{_s}", f"{_side}ToeBase": f"DEF-toe.{_s}"})
+
+
+def test_rigify_named_a_pose_rig_follows_the_motion_within_two_degrees(registered):
+    motion = synthetic_motion(seed=6)
+    smpl = armature.create_smpl_armature(registered)
+    rig = _mixamo_rig(registered, "Rigify", "A", np.random.default_rng(3), location=(3, 0, 0), rename=_RIGIFY_NAMES)
+    name, mapping = armature.auto_bone_map(rig)
+    assert name == "Rigify (DEF)"
+    for obj in (smpl, rig):
+        _apply(registered, obj, motion)
+    joints = list(mapping)
+    for frame in range(1, motion.num_frames + 1, 4):
+        registered.scene.frame_set(frame)
+        cosines = np.sum(directions(rig, [mapping[j] for j in joints]) * directions(smpl, joints), axis=-1)
+        assert np.degrees(np.arccos(np.clip(cosines, -1, 1))).max() < 2.0
 
 
 def test_rigs_with_other_rest_pose_and_rolls_get_the_same_world_motion(registered):
