@@ -23,12 +23,19 @@ def check_mask(mask: torch.Tensor | None, batch: int, length: int, name: str = "
         raise TypeError(f"{name} must be a bool tensor (True = valid), got dtype {mask.dtype}")
     if tuple(mask.shape) != (batch, length):
         raise ValueError(f"{name} must have shape ({batch}, {length}), got {tuple(mask.shape)}")
+    if capturing(mask):
+        return mask   # value checks read the mask on the host, which a CUDA-graph capture forbids
     if length > 1 and bool((mask[:, 1:] & ~mask[:, :-1]).any()):
         # Reversed scans and resampling rely on padding sitting after the valid frames.
         raise ValueError(f"{name} must be a right-padding mask: each row True for a prefix, then False")
     if not bool(mask[:, 0].all()):
         raise ValueError(f"{name} has a row with no valid frame; every sequence needs at least one")
     return mask
+
+
+def capturing(tensor: torch.Tensor) -> bool:
+    """True while `tensor`'s CUDA stream is being captured into a graph: no host syncs allowed then."""
+    return tensor.is_cuda and torch.cuda.is_current_stream_capturing()
 
 
 def apply_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from . import layers
 from .layers import apply_mask
 
 _SCAN_PATTERN = re.compile(r"^(fwd|rev)(?:_s([1-9]\d*))?$")
@@ -132,13 +133,17 @@ class BidirectionalSpatialMamba(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         b, length, d = x.shape
         # Only valid frames are scanned (padding costs nothing); each frame is one length-G sequence.
-        frames = x.reshape(b * length, d) if mask is None else x[mask]
+        # Under a CUDA-graph capture boolean indexing (a host sync) is not allowed: scan every frame instead
+        # (frames are independent sequences here) and zero the padded ones below.
+        dense = mask is None or layers.capturing(x)
+        frames = x.reshape(b * length, d) if dense else x[mask]
         tokens = frames.view(-1, self.groups, d // self.groups)
         y = self.scan(torch.cat([tokens, tokens.flip(1)], dim=0))
         forward, backward = y.chunk(2, dim=0)
         y = self.merge(torch.cat([forward, backward.flip(1)], dim=-1).reshape(-1, 2 * d))
-        if mask is None:
-            return y.view(b, length, d)
+        if dense:
+            y = y.view(b, length, d)
+            return y if mask is None else y * mask.unsqueeze(-1).to(y.dtype)
         out = y.new_zeros(b, length, d)  # y's dtype: under autocast it is bf16 while x may be fp32
         out[mask] = y
         return out
