@@ -214,6 +214,6 @@ def test_end_to_end_with_the_real_worker_and_a_tiny_model(scene, tmp_path):
     while task.step() == modal.RUNNING and time.monotonic() < deadline:
         time.sleep(0.05)
     assert task.status == modal.FINISHED, task.error
-    assert [a.name for a in task.actions] == ["a person waves · s3 · take1", "a person waves · s3 · take2"]
+    assert [a.name for a in task.actions] == ["a person waves · s3 · take1", "a person waves · s4 · take2"]  # take k: seed 3 + k - 1
     files = [a[takes.FILE_PROP] for a in task.actions]
     assert all(Path(f).parent == tmp_path and Path(f).is_file() for f in files)
