@@ -13,6 +13,7 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 
 from . import armature, generation, modal, session, takes
+from .props import target_armature
 
 _TIMER_S = 0.1
 
@@ -233,8 +234,7 @@ class MOTION_OT_auto_map(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        obj = context.scene.motion_settings.target
-        return obj is not None and obj.type == "ARMATURE"
+        return target_armature(context) is not None
 
     def execute(self, context):
         obj = context.scene.motion_settings.target

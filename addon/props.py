@@ -10,6 +10,12 @@ def _is_armature(_self, obj) -> bool:
     return obj.type == "ARMATURE"
 
 
+def target_armature(context):
+    """The panel's target object when it is (still) an armature, else None."""
+    obj = context.scene.motion_settings.target
+    return obj if obj is not None and obj.type == "ARMATURE" else None
+
+
 class MotionBoneMapItem(bpy.types.PropertyGroup):
     joint: StringProperty(name="Joint", description="Joint of the generated (SMPL) skeleton")
     bone: StringProperty(name="Bone", description="Bone of this armature driven by the joint (empty: unused)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import bpy
 
 from . import generation, modal, takes
+from .props import target_armature
 
 
 class MOTION_UL_bone_map(bpy.types.UIList):
@@ -12,8 +13,8 @@ class MOTION_UL_bone_map(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index=0):
         row = layout.row(align=True)
         row.label(text=item.joint, icon="BONE_DATA" if item.bone else "ERROR")
-        obj = context.scene.motion_settings.target
-        if obj is not None and obj.type == "ARMATURE":
+        obj = target_armature(context)
+        if obj is not None:
             row.prop_search(item, "bone", obj.data, "bones", text="")
         else:
             row.prop(item, "bone", text="")
@@ -121,8 +122,7 @@ class VIEW3D_PT_motion_retarget(_MotionPanel, bpy.types.Panel):
 
     @classmethod
     def poll(cls, context):
-        obj = context.scene.motion_settings.target
-        return obj is not None and obj.type == "ARMATURE"
+        return target_armature(context) is not None
 
     def draw(self, context):
         obj = context.scene.motion_settings.target
