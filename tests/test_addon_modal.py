@@ -7,11 +7,11 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-import addon  # noqa: E402
 from addon import engine_client as ec  # noqa: E402
 from addon import armature, modal, session, takes  # noqa: E402
 from motion_core.motion import Motion  # noqa: E402
 from motion_core.skeleton import HUMANML3D  # noqa: E402
+from addon_scene import registered_scene  # noqa: E402
 
 
 def walking_motion(frames=20, start_x=0.0) -> Motion:
@@ -58,16 +58,7 @@ class FakeModel:
 
 @pytest.fixture
 def scene(tmp_path, monkeypatch):
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    addon.register()
-    monkeypatch.setattr(session, "takes_dir", lambda: tmp_path)
-    model = FakeModel()
-    session.set_engine(ec.InProcessEngine(loader=lambda ckpt, dev: model))
-    bpy.context.scene.render.fps = 20
-    bpy.ops.motion.create_smpl_armature()
-    yield bpy.context.scene, model
-    addon.unregister()
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    yield from registered_scene(FakeModel(), tmp_path, monkeypatch)
 
 
 def make_task(apply=None):

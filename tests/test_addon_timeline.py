@@ -9,11 +9,11 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-import addon  # noqa: E402
 from addon import engine_client as ec  # noqa: E402
 from addon import generation, modal, session, takes  # noqa: E402
 from motion_core.motion import Motion  # noqa: E402
 from motion_core.skeleton import HUMANML3D  # noqa: E402
+from addon_scene import registered_scene  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,16 +39,7 @@ class FakeTimelineModel:
 
 @pytest.fixture
 def scene(tmp_path, monkeypatch):
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    addon.register()
-    monkeypatch.setattr(session, "takes_dir", lambda: tmp_path)
-    model = FakeTimelineModel()
-    session.set_engine(ec.InProcessEngine(loader=lambda ckpt, dev: model))
-    bpy.context.scene.render.fps = 20
-    bpy.ops.motion.create_smpl_armature()
-    yield bpy.context.scene, model
-    addon.unregister()
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    yield from registered_scene(FakeTimelineModel(), tmp_path, monkeypatch)
 
 
 def _fill(s, rows):
