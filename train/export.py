@@ -54,7 +54,10 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
         raise ValueError(f"the denoiser in {denoiser_dir} was trained on different VAE weights/normaliser than "
                          f"{vae_dir} (first differing tensors: {mismatched[:4]})")
     training = dict(den_config.get("training", {}))
-    training.update(vae_steps=vae_config.get("training", {}).get("steps"), vae_run=str(vae_dir),
+    vae_training = vae_config.get("training", {})
+    # An engine checkpoint reused as the VAE source records its VAE's steps as vae_steps ("steps" is its denoiser's).
+    vae_steps = vae_training.get("vae_steps", vae_training.get("steps"))
+    training.update(vae_steps=vae_steps, vae_run=str(vae_dir),
                     denoiser_run=str(denoiser_dir), exported=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     version=VERSION)
     if training.get("latent_scale") is None:

@@ -27,6 +27,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, help="dataset root in the HumanML3D layout (overrides data.root)")
     parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="run directory")
     parser.add_argument("--max-steps", type=int, help="override every stage's optim.max_steps")
+    parser.add_argument("--global-batch", type=int, help="samples per optimizer step over all processes; each of "
+                        "N processes then takes GLOBAL/N (keeps runs with different N comparable)")
+    parser.add_argument("--log-every", type=int, help="override every stage's optim.log_every")
     parser.add_argument("--stage", choices=STAGES, action="append", help="run only this stage (repeatable)")
     parser.add_argument("--vae", type=Path, help="VAE model directory for the denoiser stage "
                                                  "(default: OUT/vae/model)")
@@ -58,6 +61,12 @@ def build_dataset(root: Path, spec: DatasetSpec, data: dict, normalizer) -> Moti
                              texts_dir=data["texts_dir"], limit=data["limit"])
 
 
+def per_process_batch(global_batch: int, world_size: int) -> int:
+    if global_batch < world_size or global_batch % world_size:
+        raise SystemExit(f"--global-batch {global_batch} does not split evenly over {world_size} processes")
+    return global_batch // world_size
+
+
 def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, root: Path) -> dict:
     from motion_core.normalization import FeatureNormalizer
     from train.stages import DenoiserStage, VAEStage
@@ -78,6 +87,10 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
     optim = dict(config[name]["optim"])
     if args.max_steps is not None:
         optim["max_steps"] = args.max_steps
+    if args.log_every is not None:
+        optim["log_every"] = args.log_every
+    if args.global_batch is not None:
+        optim["batch_size"] = per_process_batch(args.global_batch, env.world_size)
     info = {"config": config["name"], "data": str(root), "world_size": env.world_size, "seed": config["seed"],
             "batch_size_per_process": optim["batch_size"], "max_steps": optim["max_steps"]}
     trainer = Trainer(stage, dataset, optim, args.out, env, config["seed"], data["num_workers"], info,

@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
-# Reproduces the shipped default model on one GPU: procedural corpus -> VAE -> denoiser -> export -> evaluation.
+# Reproduces the shipped default model: procedural corpus -> VAE -> denoiser -> export.
 # Usage: bash train/recipes/default_model.sh WORK_DIR [NUM_CLIPS] [VAE_STEPS] [DENOISER_STEPS]
-# Stages run in order; each stage's output lands in WORK_DIR, the exported model in WORK_DIR/default_model.
+# Environment:
+#   NPROC         GPUs for the denoiser stage (torchrun, one process per GPU; default 1)
+#   GLOBAL_BATCH  denoiser samples per step over all GPUs (default 512, as shipped)
+#   VAE           an existing VAE-stage model dir or engine checkpoint: skips the VAE stage and reuses its VAE
+# The shipped model (2026-11-25): VAE=<the previous default model> NPROC=2 ... WORK 20000 - 3400 on 2 H100s.
 set -euo pipefail
 work=${1:?usage: default_model.sh WORK_DIR [NUM_CLIPS] [VAE_STEPS] [DENOISER_STEPS]}
-clips=${2:-20000}; vae_steps=${3:-8000}; den_steps=${4:-2200}
-workers=${WORKERS:-$(nproc)}
+clips=${2:-20000}; vae_steps=${3:-2500}; den_steps=${4:-3400}
+nproc=${NPROC:-1}; global=${GLOBAL_BATCH:-512}; workers=${WORKERS:-$(nproc)}
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1  # NVLink multicast off
 mkdir -p "$work"
 stamp() { echo "[$(date +%H:%M:%S)] $*"; }
 
 stamp "corpus: $clips clips"
 python -m train.procedural --out "$work/corpus" --num "$clips" --seed 0 --workers "$workers"
-stamp "VAE: $vae_steps steps"
-python -m train.fit --config train/configs/default.json --data "$work/corpus" --out "$work/run" \
-  --stage vae --max-steps "$vae_steps" --precision bf16
-stamp "denoiser: $den_steps steps"
-python -m train.fit --config train/configs/default.json --data "$work/corpus" --out "$work/run" \
-  --stage denoiser --max-steps "$den_steps" --precision bf16
+vae=${VAE:-$work/run/vae/model}
+if [ -z "${VAE:-}" ]; then
+  stamp "VAE: $vae_steps steps"
+  python -m train.fit --config train/configs/default.json --data "$work/corpus" --out "$work/run" \
+    --stage vae --max-steps "$vae_steps" --precision bf16
+fi
+stamp "denoiser: $den_steps steps on $nproc GPU(s), global batch $global"
+torchrun --standalone --nproc_per_node="$nproc" -m train.fit --config train/configs/default.json \
+  --data "$work/corpus" --out "$work/run" --stage denoiser --vae "$vae" --global-batch "$global" \
+  --max-steps "$den_steps" --precision bf16
 stamp "export"
-python -m train.export --vae "$work/run" --denoiser "$work/run" --out "$work/default_model"
+python -m train.export --vae "$vae" --denoiser "$work/run" --out "$work/default_model"
 stamp "done"

@@ -1,0 +1,112 @@
+"""Denoiser training-step speed: ms per optimizer step and samples/s, per batch size and scan backend.
+
+Why: the default model's budget is a few GPU minutes, so the per-GPU batch is chosen where a step is still
+launch-bound (bigger batches cost almost nothing extra there), and the selective-scan backend (mamba-ssm's
+CUDA kernel vs the pure-PyTorch chunked scan) is chosen by measurement. The step is the real one of
+`train.stages.DenoiserStage` (frozen VAE encode -> text encoder -> Mamba U-Net -> DDPM loss -> backward ->
+AdamW, bf16 autocast on CUDA) on synthetic 196-frame features and captions: speed does not depend on data.
+
+    python benchmarks/bench_train_step.py --vae motion_core/default_model --batch 128 256 512 \
+        [--backend torch cuda] [--steps 30] [--out benchmarks/results/train_step_<device>.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from motion_core.skeleton import HUMANML3D  # noqa: E402
+from train.config import load_config  # noqa: E402
+from train.stages import DenoiserStage  # noqa: E402
+
+CAPTIONS = ["a person walks forward", "someone jumps up and down", "a man waves with the left hand",
+            "the person runs in a circle", "a person kicks with the right foot", "someone sits down"]
+
+
+def synthetic_batch(batch: int, frames: int, device: torch.device, generator: torch.Generator) -> dict:
+    lengths = torch.randint(frames // 2, frames + 1, (batch,), generator=generator)
+    mask = torch.arange(frames).unsqueeze(0) < lengths.unsqueeze(1)
+    motion = torch.randn(batch, frames, HUMANML3D.feature_dim, generator=generator) * mask.unsqueeze(-1)
+    return {"motion": motion.to(device), "mask": mask.to(device),
+            "captions": [CAPTIONS[i % len(CAPTIONS)] for i in range(batch)]}
+
+
+def time_steps(stage: DenoiserStage, batch: dict, device: torch.device, steps: int, warmup: int) -> float:
+    """Median-free mean ms per step over `steps` after `warmup` (one sync at each end: the loop is async)."""
+    model = stage.objective.to(device).train()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    autocast = device.type == "cuda"
+
+    def one_step():
+        latents, latent_mask, captions = stage.inputs(batch, device)
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
+            loss = model(latents, latent_mask, captions)["loss"]
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    for _ in range(warmup):
+        one_step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        one_step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / steps * 1e3
+
+
+def run(args) -> dict:
+    device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+    config = load_config(args.config)
+    rows = []
+    for backend in args.backend:
+        os.environ["MOTION_SSM_BACKEND"] = backend
+        for batch_size in args.batch:
+            torch.manual_seed(0)
+            stage = DenoiserStage(config, args.vae, HUMANML3D, args.frames)
+            stage.latent_scale = 1.0
+            stage.vae.to(device)
+            batch = synthetic_batch(batch_size, args.frames, device, torch.Generator().manual_seed(0))
+            ms = time_steps(stage, batch, device, args.steps, args.warmup)
+            rows.append({"backend": backend, "batch": batch_size, "ms_per_step": round(ms, 2),
+                         "samples_per_s": round(batch_size / ms * 1e3, 1)})
+            print(f"{backend:>6} batch {batch_size:>5}: {ms:8.1f} ms/step  {batch_size / ms * 1e3:9.0f} samples/s",
+                  flush=True)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    return {"benchmark": "train_step", "device": name, "date": time.strftime("%Y-%m-%d"),
+            "torch": torch.__version__, "config": str(args.config), "frames": args.frames, "steps": args.steps,
+            "rows": rows}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, default=Path("train/configs/default.json"))
+    parser.add_argument("--vae", type=Path, default=Path("motion_core/default_model"),
+                        help="a VAE-stage model directory or an engine checkpoint (its VAE is used)")
+    parser.add_argument("--batch", type=int, nargs="+", default=[128, 256, 512])
+    parser.add_argument("--backend", nargs="+", default=["auto"], choices=["auto", "torch", "cuda"])
+    parser.add_argument("--frames", type=int, default=196)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    result = run(args)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""The DDP scaling report (benchmarks/ddp_scaling.py) and train.fit's --global-batch split."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from train.fit import per_process_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("ddp_scaling", ROOT / "benchmarks" / "ddp_scaling.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_log(run: Path, seconds_per_step: float, losses: list[float]) -> None:
+    (run / "denoiser").mkdir(parents=True)
+    lines = [json.dumps({"step": 10 * (i + 1), "time": 10 * (i + 1) * seconds_per_step, "loss": loss})
+             for i, loss in enumerate(losses)]
+    (run / "denoiser" / "log.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_global_batch_splits_evenly_or_refuses():
+    assert per_process_batch(512, 1) == 512 and per_process_batch(512, 2) == 256
+    with pytest.raises(SystemExit, match="does not split evenly"):
+        per_process_batch(513, 2)
+    with pytest.raises(SystemExit):
+        per_process_batch(1, 2)
+
+
+def test_scaling_report_measures_speedup_and_loss_agreement(tmp_path):
+    script = _load_script()
+    losses = [1.0, 0.8, 0.7, 0.65, 0.6, 0.58, 0.57, 0.56]
+    _write_log(tmp_path / "n1", 0.2, losses)
+    _write_log(tmp_path / "n2", 0.125, [x + 0.001 for x in losses])
+    _write_log(tmp_path / "n2bad", 0.125, [x + 0.5 for x in losses])
+    result = script.compare({1: tmp_path / "n1", 2: tmp_path / "n2"}, "denoiser", 64)
+    one, two = result["rows"]
+    assert one["samples_per_s"] == pytest.approx(64 / 0.2, rel=1e-3)
+    assert two["speedup"] == pytest.approx(1.6, rel=1e-3) and two["efficiency"] == pytest.approx(0.8, rel=1e-3)
+    assert two["within_noise"]
+    diverged = script.compare({1: tmp_path / "n1", 2: tmp_path / "n2bad"}, "denoiser", 64)["rows"][1]
+    assert not diverged["within_noise"]
+
+
+def test_scaling_report_needs_the_baseline(tmp_path):
+    script = _load_script()
+    with pytest.raises(SystemExit, match="one-process baseline"):
+        script.parse_runs([f"2={tmp_path}"])
+    with pytest.raises(SystemExit, match="N=RUN_DIR"):
+        script.parse_runs(["two=x"])
