@@ -1,0 +1,115 @@
+"""Do the per-action checks hold inside every segment of a prompt timeline?
+
+Generates `--timelines` random timelines of `--segments` segments (`--seconds` each) with
+`Engine.generate_timeline`, cuts the result at the recorded segment boundaries and runs the training issue's
+per-action check (`train.evaluation.actions.check_action`) on each segment. The reference is the same
+prompt generated on its own (`Engine.generate`, same length and seed): a timeline should pass about as often
+as separate clips do, i.e. continuing from the previous segment must not wash out the new prompt.
+
+    python benchmarks/timeline_actions.py [--checkpoint DIR] [--timelines 12] [--out results.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from motion_core.engine import Engine  # noqa: E402
+from motion_core.timeline import timeline_segments  # noqa: E402
+from train.evaluation.actions import check_action, pass_rates  # noqa: E402
+
+# One training-style phrasing per checked action.
+PROMPTS = {
+    "walk": "a person walks forward",
+    "walk_backward": "a person walks backwards",
+    "jump_in_place": "a person jumps in place",
+    "wave_left": "a person waves with the left hand",
+    "wave_right": "a person waves with the right hand",
+    "raise_both": "a person raises both arms",
+    "sit_down": "a person sits down",
+    "kick_right": "a person kicks with the right leg",
+    "punch_left": "a person punches with the left hand",
+    "clap": "a person claps",
+    "sidestep_left": "a person sidesteps to the left",
+    "spin": "a person spins around",
+}
+
+
+def random_timelines(count: int, segments: int, seed: int) -> list[list[str]]:
+    """Label sequences without immediate repeats (a repeat would hide a washed-out second segment)."""
+    rng = np.random.default_rng(seed)
+    labels = sorted(PROMPTS)
+    plans = []
+    for _ in range(count):
+        plan = []
+        while len(plan) < segments:
+            label = labels[rng.integers(len(labels))]
+            if not plan or plan[-1] != label:
+                plan.append(label)
+        plans.append(plan)
+    return plans
+
+
+def run(engine: Engine, plans: list[list[str]], seconds: float, steps: int, guidance: float) -> dict:
+    in_timeline, standalone, per_position = [], [], {}
+    for index, plan in enumerate(plans):
+        motion = engine.generate_timeline([(PROMPTS[label], seconds) for label in plan], seed=index,
+                                          guidance=guidance, steps=steps)
+        for position, (label, segment) in enumerate(zip(plan, timeline_segments(motion))):
+            passed = check_action(label, motion.joints[segment.start_frame:segment.end_frame])
+            in_timeline.append((label, passed))
+            per_position.setdefault(position, []).append(passed)
+        alone = engine.generate([PROMPTS[label] for label in plan], seconds=seconds, seed=index,
+                                guidance=guidance, steps=steps)
+        standalone += [(label, check_action(label, m.joints)) for label, m in zip(plan, alone)]
+        print(f"timeline {index + 1}/{len(plans)}: {' -> '.join(plan)}", flush=True)
+    return {"timeline": _summary(in_timeline), "standalone": _summary(standalone),
+            "timeline_by_position": {str(k): float(np.mean(v)) for k, v in sorted(per_position.items())}}
+
+
+def _summary(results: list[tuple[str, bool]]) -> dict:
+    return {"overall": float(np.mean([p for _, p in results])), "n": len(results), "per_action": pass_rates(results)}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", default=None, help="model folder (default: the bundled model)")
+    parser.add_argument("--timelines", type=int, default=12)
+    parser.add_argument("--segments", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each segment")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--guidance", type=float, default=7.5)
+    parser.add_argument("--seed", type=int, default=0, help="picks the timelines' actions")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    engine = Engine.load(args.checkpoint, device=args.device)
+    started = time.time()
+    result = run(engine, random_timelines(args.timelines, args.segments, args.seed), args.seconds, args.steps,
+                 args.guidance)
+    result.update(benchmark="timeline_actions", date=time.strftime("%Y-%m-%d"), model=engine.describe()["name"],
+                  arguments={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+                  seconds=round(time.time() - started, 1))
+    print(f"{'action':>15} {'timeline':>9} {'alone':>7}   (n per action in timelines)")
+    alone = result["standalone"]["per_action"]
+    for label, row in result["timeline"]["per_action"].items():
+        print(f"{label:>15} {row['pass_rate']:>9.2f} {alone[label]['pass_rate']:>7.2f}   ({row['n']})")
+    print(f"{'overall':>15} {result['timeline']['overall']:>9.2f} {result['standalone']['overall']:>7.2f}")
+    print("by position in the timeline:", result["timeline_by_position"])
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
