@@ -123,6 +123,13 @@ def test_turn_jump_wave_squat_checks():
     jump = j.copy()
     jump[25:35, :, 1] += 0.3
     assert actions.check_action("jump_in_place", jump)
+    step_forward = j.copy()
+    step_forward[..., 2] += np.linspace(0, 0.5, len(j))[:, None]
+    leap_forward = step_forward.copy()
+    leap_forward[25:35, :, 1] += 0.3
+    assert actions.check_action("jump_forward", leap_forward)
+    assert not actions.check_action("jump_forward", step_forward)   # travel without leaving the ground
+    assert not actions.check_action("jump_forward", jump)           # a jump that goes nowhere
     wave = j.copy()
     wave[10:50, actions.L_WRIST, 1] = wave[10:50, actions.HEAD, 1] + 0.1
     assert actions.check_action("wave_left", wave) and not actions.check_action("wave_right", wave)

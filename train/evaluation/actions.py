@@ -82,6 +82,11 @@ def _jump(j) -> bool:
     return float(height.max() - np.median(height)) > JUMP_HEIGHT
 
 
+def _jump_forward(j) -> bool:
+    """Travel alone would pass a step forward: a jump forward must also leave the ground."""
+    return _forward(MIN_TRAVEL / 2)(j) and _jump(j)
+
+
 def _above_head_fraction(j, wrist: int) -> float:
     return float((j[:, wrist, 1] > j[:, HEAD, 1]).mean())
 
@@ -138,7 +143,7 @@ def _bow(j) -> bool:
 
 ACTION_CHECKS: dict[str, Check] = {
     "walk": _forward(MIN_TRAVEL), "jog": _forward(2 * MIN_TRAVEL), "run": _forward(3 * MIN_TRAVEL),
-    "sneak": _forward(MIN_TRAVEL / 2), "jump_forward": _forward(MIN_TRAVEL / 2),
+    "sneak": _forward(MIN_TRAVEL / 2), "jump_forward": _jump_forward,
     "walk_backward": _backward,
     "sidestep_left": _sidestep(+1), "sidestep_right": _sidestep(-1),
     "turn_left": _turn(+1), "turn_right": _turn(-1), "spin": lambda j: abs(heading_change(j)) > MIN_SPIN,
