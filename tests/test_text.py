@@ -226,3 +226,19 @@ def test_openclip_loads_local_safetensors_and_matches_open_clip(tmp_path):
     assert torch.allclose(tokens[torch.arange(2), eot] @ reference.text_projection, expected, atol=1e-4)
     enc.train()
     assert not enc.training
+
+
+def test_tokenizer_row_cache_is_bounded_and_changes_nothing(monkeypatch):
+    import motion_core.text.hash_tokenizer as ht
+    monkeypatch.setattr(ht, "_ROW_CACHE_SIZE", 4)
+    tokenizer = ht.HashTokenizer(num_buckets=512, max_tokens=16, max_char_ngrams=4)
+    prompts = ["alpha beta gamma delta", "epsilon zeta eta theta iota", "alpha beta"]
+    batch = tokenizer(prompts)
+    assert len(tokenizer._rows) <= 4
+    for i, prompt in enumerate(prompts):
+        words = ht.split_words(prompt)
+        for k, (word, previous) in enumerate(zip(words, ["<s>"] + words[:-1])):
+            expected = tokenizer.word_features(word, previous)
+            assert batch.ids[i, k, : len(expected)].tolist() == expected
+            assert not batch.ids[i, k, len(expected):].any()
+        assert batch.mask[i].tolist() == [True] * len(words) + [False] * (batch.ids.shape[1] - len(words))
