@@ -1,13 +1,14 @@
 """Data-parallel scaling of a training stage: samples/s and loss curves of runs with N = 1, 2, ... processes.
 
-The runs are ordinary `train.fit` runs with the same config, seed, `--global-batch` and `--max-steps`
-(`train/recipes/ddp_scaling.sh` makes them); this script only reads their `log.jsonl`. Throughput is taken
+The runs are ordinary `train.fit` runs with the same config, seed and `--max-steps` (`train/recipes/ddp_scaling.sh`
+makes them); this script only reads their `log.jsonl` and the batch size their exported model records. Same
+global batch for every N: strong scaling. Global batch growing with N (same per-GPU batch): weak scaling. Throughput is taken
 between the first and the last logged step, so start-up (data loading, worker spawn, NCCL init, the first
 steps' autotuning) is excluded. Loss agreement: the N-process curve minus the 1-process curve at the same
 steps, against the 1-process curve's own step-to-step noise (the std of its logged values around a running
 mean); "within noise" means the mean absolute gap is below that noise.
 
-    python benchmarks/ddp_scaling.py --run 1=RUN_N1 --run 2=RUN_N2 [--stage denoiser] --out results.json
+    python benchmarks/ddp_scaling.py --run 1=RUN_N1 --run 2=RUN_N2 [--stage denoiser] [--out results.json]
 """
 from __future__ import annotations
 
@@ -25,6 +26,15 @@ def read_log(run_dir: Path, stage: str) -> list[dict]:
     if not path.is_file():
         raise SystemExit(f"{path} not found: is {run_dir} a train.fit run directory with a {stage} stage?")
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_global_batch(run_dir: Path, stage: str) -> int:
+    """Samples per optimizer step of a run, from the training info its exported model records."""
+    path = run_dir / stage / "model" / "config.json"
+    if not path.is_file():
+        raise SystemExit(f"{path} not found: the run exported no model, so its batch size is unknown")
+    info = json.loads(path.read_text())["training"]
+    return int(info["batch_size_per_process"]) * int(info["world_size"])
 
 
 def throughput(records: list[dict], global_batch: int) -> float:
@@ -45,25 +55,29 @@ def noise_level(losses: np.ndarray, window: int = 5) -> float:
     return float(np.std(losses[inner] - smooth[inner]))
 
 
-def compare(runs: dict[int, Path], stage: str, global_batch: int) -> dict:
+def compare(runs: dict[int, Path], stage: str) -> dict:
+    """Rows per process count. Strong scaling when every run has the same global batch (the loss curves are
+    then comparable step by step); weak scaling when the global batch grows with N (only speed compares)."""
     logs = {n: read_log(path, stage) for n, path in sorted(runs.items())}
+    batches = {n: run_global_batch(path, stage) for n, path in sorted(runs.items())}
     base_n = min(logs)
     base = {r["step"]: r["loss"] for r in logs[base_n] if "loss" in r}
-    base_rate = throughput(logs[base_n], global_batch)
+    base_rate = throughput(logs[base_n], batches[base_n])
     base_noise = noise_level(np.array(list(base.values())))
     rows = []
     for n, records in logs.items():
-        rate = throughput(records, global_batch)
+        rate = throughput(records, batches[n])
         losses = {r["step"]: r["loss"] for r in records if "loss" in r}
-        common = sorted(set(losses) & set(base))
-        gap = float(np.mean([abs(losses[s] - base[s]) for s in common])) if common else float("nan")
-        rows.append({"processes": n, "samples_per_s": round(rate, 1), "speedup": round(rate / base_rate, 3),
-                     "efficiency": round(rate / base_rate / (n / base_n), 3),
+        common = sorted(set(losses) & set(base)) if batches[n] == batches[base_n] else []
+        gap = float(np.mean([abs(losses[s] - base[s]) for s in common])) if common else None
+        rows.append({"processes": n, "global_batch": batches[n], "samples_per_s": round(rate, 1),
+                     "speedup": round(rate / base_rate, 3), "efficiency": round(rate / base_rate / (n / base_n), 3),
                      "final_loss": losses[max(losses)] if losses else None,
-                     "mean_abs_loss_gap": round(gap, 5), "within_noise": bool(gap <= base_noise) if n != base_n
-                     else True})
-    return {"benchmark": "ddp_scaling", "date": time.strftime("%Y-%m-%d"), "stage": stage,
-            "global_batch": global_batch, "loss_noise": round(base_noise, 5), "rows": rows,
+                     "mean_abs_loss_gap": None if gap is None else round(gap, 5),
+                     "within_noise": None if gap is None else bool(gap <= base_noise)})
+    mode = "strong" if len(set(batches.values())) == 1 else "weak"
+    return {"benchmark": "ddp_scaling", "date": time.strftime("%Y-%m-%d"), "stage": stage, "mode": mode,
+            "loss_noise": round(base_noise, 5), "rows": rows,
             "curves": {str(n): [[r["step"], r["loss"]] for r in records if "loss" in r] for n, records in logs.items()}}
 
 
@@ -78,7 +92,7 @@ def plot(result: dict, path: Path) -> None:
     ax.set_xlabel("step")
     ax.set_ylabel(f"{result['stage']} loss")
     ax.set_yscale("log")
-    ax.set_title(f"global batch {result['global_batch']}")
+    ax.set_title(f"{result['mode']} scaling, global batch " + "/".join(str(r["global_batch"]) for r in result["rows"]))
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -101,15 +115,15 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", action="append", required=True, help="N=RUN_DIR, repeatable")
     parser.add_argument("--stage", default="denoiser")
-    parser.add_argument("--global-batch", type=int, required=True)
     parser.add_argument("--out", type=Path, help="JSON path (a PNG of the curves is written beside it)")
     args = parser.parse_args(argv)
-    result = compare(parse_runs(args.run), args.stage, args.global_batch)
-    print(f"{'N':>3} {'samples/s':>10} {'speedup':>8} {'effic.':>7} {'final loss':>11} {'|gap|':>8}  "
-          f"(loss noise {result['loss_noise']:.4f})")
+    result = compare(parse_runs(args.run), args.stage)
+    print(f"{result['mode']} scaling (loss noise {result['loss_noise']:.4f})")
+    print(f"{'N':>3} {'batch':>6} {'samples/s':>10} {'speedup':>8} {'effic.':>7} {'final loss':>11} {'|gap|':>8}")
     for row in result["rows"]:
-        print(f"{row['processes']:>3} {row['samples_per_s']:>10.0f} {row['speedup']:>8.2f} {row['efficiency']:>7.2f} "
-              f"{row['final_loss']:>11.4f} {row['mean_abs_loss_gap']:>8.4f}")
+        gap = "-" if row["mean_abs_loss_gap"] is None else f"{row['mean_abs_loss_gap']:.4f}"
+        print(f"{row['processes']:>3} {row['global_batch']:>6} {row['samples_per_s']:>10.0f} {row['speedup']:>8.2f} "
+              f"{row['efficiency']:>7.2f} {row['final_loss']:>11.4f} {gap:>8}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -17,8 +17,11 @@ def _load_script():
     return module
 
 
-def _write_log(run: Path, seconds_per_step: float, losses: list[float]) -> None:
-    (run / "denoiser").mkdir(parents=True)
+def _write_log(run: Path, seconds_per_step: float, losses: list[float], per_process: int = 64,
+               world_size: int = 1) -> None:
+    (run / "denoiser" / "model").mkdir(parents=True)
+    info = {"training": {"batch_size_per_process": per_process, "world_size": world_size}}
+    (run / "denoiser" / "model" / "config.json").write_text(json.dumps(info))
     lines = [json.dumps({"step": 10 * (i + 1), "time": 10 * (i + 1) * seconds_per_step, "loss": loss})
              for i, loss in enumerate(losses)]
     (run / "denoiser" / "log.jsonl").write_text("\n".join(lines) + "\n")
@@ -36,15 +39,28 @@ def test_scaling_report_measures_speedup_and_loss_agreement(tmp_path):
     script = _load_script()
     losses = [1.0, 0.8, 0.7, 0.65, 0.6, 0.58, 0.57, 0.56]
     _write_log(tmp_path / "n1", 0.2, losses)
-    _write_log(tmp_path / "n2", 0.125, [x + 0.001 for x in losses])
-    _write_log(tmp_path / "n2bad", 0.125, [x + 0.5 for x in losses])
-    result = script.compare({1: tmp_path / "n1", 2: tmp_path / "n2"}, "denoiser", 64)
+    _write_log(tmp_path / "n2", 0.125, [x + 0.001 for x in losses], 32, 2)
+    _write_log(tmp_path / "n2bad", 0.125, [x + 0.5 for x in losses], 32, 2)
+    result = script.compare({1: tmp_path / "n1", 2: tmp_path / "n2"}, "denoiser")
+    assert result["mode"] == "strong"
     one, two = result["rows"]
     assert one["samples_per_s"] == pytest.approx(64 / 0.2, rel=1e-3)
     assert two["speedup"] == pytest.approx(1.6, rel=1e-3) and two["efficiency"] == pytest.approx(0.8, rel=1e-3)
     assert two["within_noise"]
-    diverged = script.compare({1: tmp_path / "n1", 2: tmp_path / "n2bad"}, "denoiser", 64)["rows"][1]
+    diverged = script.compare({1: tmp_path / "n1", 2: tmp_path / "n2bad"}, "denoiser")["rows"][1]
     assert not diverged["within_noise"]
+
+
+def test_weak_scaling_compares_speed_only(tmp_path):
+    script = _load_script()
+    losses = [1.0, 0.8, 0.7, 0.6]
+    _write_log(tmp_path / "n1", 0.2, losses, 64, 1)
+    _write_log(tmp_path / "n2", 0.25, losses, 64, 2)      # twice the samples per step, a bit slower per step
+    result = script.compare({1: tmp_path / "n1", 2: tmp_path / "n2"}, "denoiser")
+    assert result["mode"] == "weak"
+    two = result["rows"][1]
+    assert two["global_batch"] == 128 and two["speedup"] == pytest.approx(1.6, rel=1e-3)
+    assert two["mean_abs_loss_gap"] is None and two["within_noise"] is None
 
 
 def test_scaling_report_needs_the_baseline(tmp_path):
