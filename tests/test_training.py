@@ -227,3 +227,27 @@ def test_export_refuses_a_vae_the_denoiser_was_not_trained_on(tmp_path, dataset_
         export(second, first, tmp_path / "model")
     with pytest.raises(FileNotFoundError, match="no denoiser checkpoint"):
         export(first, tmp_path / "nowhere", tmp_path / "model2")
+
+
+def test_denoiser_warm_starts_from_an_exported_checkpoint(tmp_path, dataset_dir):
+    from motion_core.checkpoint import load_checkpoint, read_config
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    fit("--config", tiny_config(tmp_path, max_steps=2), "--data", dataset_dir, "--out", first)
+    shipped = first / "denoiser" / "model"
+    # lr ~0: the continued run must export the weights it started from.
+    (tmp_path / "frozen").mkdir()
+    frozen = tiny_config(tmp_path / "frozen", max_steps=1, lr=1e-30)
+    fit("--config", frozen, "--data", dataset_dir, "--out", second, "--stage", "denoiser",
+        "--vae", first / "vae" / "model", "--init-from", shipped)
+    _, before = load_checkpoint(shipped)
+    _, after = load_checkpoint(second / "denoiser" / "model")
+    for key in before:
+        if key.startswith(("denoiser.", "text.")):
+            torch.testing.assert_close(after[key], before[key], rtol=1e-6, atol=1e-20, msg=key)
+    info = read_config(second / "denoiser" / "model")["training"]
+    assert info["init_from"] == str(shipped) and info["init_steps"] == 2
+    assert info["latent_scale"] == read_config(shipped)["training"]["latent_scale"]
+    fit("--config", tiny_config(tmp_path, max_steps=1), "--data", dataset_dir, "--out", other, "--stage", "vae")
+    with pytest.raises(ValueError, match="different VAE weights"):
+        fit("--config", frozen, "--data", dataset_dir, "--out", tmp_path / "d", "--stage", "denoiser",
+            "--vae", other / "vae" / "model", "--init-from", shipped)

@@ -33,6 +33,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--stage", choices=STAGES, action="append", help="run only this stage (repeatable)")
     parser.add_argument("--vae", type=Path, help="VAE model directory for the denoiser stage "
                                                  "(default: OUT/vae/model)")
+    parser.add_argument("--init-from", type=Path, help="denoiser stage: start from this engine checkpoint's "
+                        "denoiser and text encoder (e.g. motion_core/default_model, with --vae the same)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT's checkpoints")
     parser.add_argument("--stop-after", type=int, help="exit after this many steps of a stage, as if killed "
                                                        "(tests resumption; the LR schedule still spans max_steps)")
@@ -81,6 +83,8 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
             raise FileNotFoundError(f"the denoiser stage needs a trained VAE: {vae_dir} not found "
                                     "(run the vae stage first or pass --vae)")
         stage = DenoiserStage(config, vae_dir, HUMANML3D, spec.max_frames)
+        if args.init_from is not None:
+            stage.warm_start(args.init_from)
     dataset = build_dataset(root, spec, data, stage.normalizer)
     if env.is_main:
         print(f"[{name}] {dataset.report.summary()}", file=sys.stderr)

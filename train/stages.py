@@ -135,6 +135,30 @@ class DenoiserStage:
         self.scale_batches = int(section["latent_scale_batches"])
         self.latent_scale: float | None = None
         self.run_name = config["name"]
+        self.warm_start_info: dict = {}
+
+    def warm_start(self, path: str | Path) -> None:
+        """Start from an engine checkpoint's denoiser and text encoder instead of fresh weights.
+
+        Lets training continue a shipped model across sessions. The checkpoint must sit on this stage's VAE
+        (same weights) and its latent scale is kept: otherwise its denoiser would be fed latents in other units.
+        """
+        denoiser, text = self.objective.denoiser, self.objective.text
+        expected = {**module_shapes("vae.", self.vae), **module_shapes("denoiser.", denoiser),
+                    **module_shapes("text.", text)}
+        config, tensors = load_checkpoint(path, expected=expected)
+        if "latent_scale" not in config.get("training", {}):
+            raise ValueError(f"{path} records no latent scale: it is not an exported denoiser checkpoint")
+        differing = [k for k, v in _prefixed(self.vae, "vae.").items() if not torch.equal(tensors[k], v)]
+        if differing:
+            raise ValueError(f"{path} was trained over different VAE weights than {self.vae_dir} "
+                             f"(first differing tensors: {differing[:3]}); pass that checkpoint as --vae too")
+        _load_prefixed(denoiser, tensors, "denoiser.")
+        _load_prefixed(text, tensors, "text.")
+        self.latent_scale = float(config["training"]["latent_scale"])
+        previous = config["training"]
+        self.warm_start_info = {"init_from": str(path),
+                                "init_steps": int(previous.get("init_steps", 0)) + int(previous.get("steps", 0))}
 
     @torch.no_grad()
     def prepare(self, batches, device: torch.device) -> None:
@@ -173,8 +197,8 @@ class DenoiserStage:
 
     def export(self, weights: nn.Module, path: Path, training: dict) -> Path:
         denoiser, text = weights.denoiser, weights.text
-        training = {**training, "latent_scale": self.latent_scale, "max_frames": self.max_frames,
-                    "vae_checkpoint": self.vae_dir}
+        training = {**training, **self.warm_start_info, "latent_scale": self.latent_scale,
+                    "max_frames": self.max_frames, "vae_checkpoint": self.vae_dir}
         config = _base_config(self.skeleton, f"{self.run_name}", training)
         config["architecture"] = {"vae": self.vae.config.to_dict(), "denoiser": denoiser_config_dict(denoiser),
                                   "text": text.config()}

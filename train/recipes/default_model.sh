@@ -5,6 +5,8 @@
 #   NPROC         GPUs for the denoiser stage (torchrun, one process per GPU; default 1)
 #   GLOBAL_BATCH  denoiser samples per step over all GPUs (default 512, as shipped)
 #   VAE           an existing VAE-stage model dir or engine checkpoint: skips the VAE stage and reuses its VAE
+#   INIT          an engine checkpoint whose denoiser and text encoder the denoiser stage starts from (continue
+#                 training the shipped model: VAE=motion_core/default_model INIT=motion_core/default_model)
 # The shipped model (2026-11-25): VAE=<the previous default model> NPROC=2 ... WORK 20000 - 3400 on 2 H100s.
 set -euo pipefail
 work=${1:?usage: default_model.sh WORK_DIR [NUM_CLIPS] [VAE_STEPS] [DENOISER_STEPS]}
@@ -25,7 +27,7 @@ fi
 stamp "denoiser: $den_steps steps on $nproc GPU(s), global batch $global"
 torchrun --standalone --nproc_per_node="$nproc" -m train.fit --config train/configs/default.json \
   --data "$work/corpus" --out "$work/run" --stage denoiser --vae "$vae" --global-batch "$global" \
-  --max-steps "$den_steps" --precision bf16
+  --max-steps "$den_steps" --precision bf16 ${INIT:+--init-from "$INIT"}
 stamp "export"
 python -m train.export --vae "$vae" --denoiser "$work/run" --out "$work/default_model"
 stamp "done"
