@@ -56,6 +56,8 @@ MAX_STEPS = 1000
 GUIDANCE_RANGE = (0.0, 30.0)
 MIN_SECONDS = 0.5                 # shorter clips are below anything the model saw in training
 DEFAULT_SECONDS = 4.0
+DEFAULT_GUIDANCE = 7.5           # sampling settings for checkpoints that recommend none
+DEFAULT_STEPS = 20
 DEFAULT_MAX_FRAMES = 196
 DEFAULT_CONTEXT_FRAMES = 40
 BLEND_SECONDS = 0.5               # extend fades the seam's pose mismatch out over this long
@@ -126,7 +128,12 @@ class Engine:
         self.max_frames = int(training.get("max_frames", DEFAULT_MAX_FRAMES))
         self.latent_scale = float(training.get("latent_scale", 1.0))
         self.context_frames = int(training.get("extend_context_frames", DEFAULT_CONTEXT_FRAMES))
-        self.sampler = (config.get("diffusion") or {}).get("sampler", "ddim")
+        diffusion = config.get("diffusion") or {}
+        self.sampler = diffusion.get("sampler", "ddim")
+        # The checkpoint's recommended sampling settings fill in what a caller leaves as None: a model trained for
+        # few solver steps or a different guidance scale should not be sampled with another model's numbers.
+        self.default_guidance = float(diffusion.get("guidance", DEFAULT_GUIDANCE))
+        self.default_steps = int(diffusion.get("sample_steps", DEFAULT_STEPS))
         self.max_batch = 64 if self.device.type == "cuda" else 16  # prompts per sampling pass
         # Speed settings, plain attributes so benchmarks can flip them. On CUDA the sampling loop is replayed as
         # one CUDA graph (motion_core.graph_sampler; None = on when the device is CUDA), and `precision`
@@ -241,7 +248,7 @@ class Engine:
     # ---- generation ------------------------------------------------------------------------------------------
 
     def generate(self, prompts: Sequence[str], seconds: float | None = None, frames: int | None = None,
-                 seed: int | None = 0, guidance: float = 7.5, steps: int = 20,
+                 seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
                  progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None
                  ) -> list[Motion]:
         """One Motion per prompt, all `seconds` long (or `frames`; default 4 s), sampled in batched passes.
@@ -252,7 +259,7 @@ class Engine:
         """
         prompts = _check_prompts(prompts)
         num_frames = self._resolve_frames(seconds, frames, limit=self.max_frames, what="generate")
-        guidance, steps = _check_guidance(guidance), self._check_steps(steps)
+        guidance, steps = self._sampling(guidance, steps)
         seeds = _seeds(seed, len(prompts))
         report = _Progress(_monotonic(progress))
         truncated = self._truncated(prompts)
@@ -347,7 +354,7 @@ class Engine:
         return list(tokenize(prompts).truncated)
 
     def extend(self, motion: Motion, prompt: str, seconds: float | None = None, frames: int | None = None,
-               seed: int | None = 0, guidance: float = 7.5, steps: int = 20,
+               seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
                progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None) -> Motion:
         """Continue `motion` with `prompt` for `seconds` more (default 4 s); returns old + new frames.
 
@@ -360,7 +367,7 @@ class Engine:
         (prompt,) = _check_prompts([prompt])
         context = self._context_length(motion.num_frames)
         new_frames = self._resolve_frames(seconds, frames, limit=self.max_frames - context, what="extend")
-        guidance, steps = _check_guidance(guidance), self._check_steps(steps)
+        guidance, steps = self._sampling(guidance, steps)
         (seed,) = _seeds(seed, 1)
         report = _Progress(progress)
         known = self._encode_tail(motion, context)
@@ -376,7 +383,7 @@ class Engine:
         return result
 
     def generate_timeline(self, segments: Sequence[tuple[str, float]], seed: int | None = 0,
-                          guidance: float = 7.5, steps: int = 20, progress: ProgressFn | None = None,
+                          guidance: float | None = None, steps: int | None = None, progress: ProgressFn | None = None,
                           should_cancel: Callable[[], bool] | None = None) -> Motion:
         """One continuous Motion playing ``[(prompt, seconds), ...]`` in order, of any length up to an hour.
 
@@ -513,6 +520,12 @@ class Engine:
             raise InputError(f"{what}: {frames} frames ({frames / self.fps:.2f} s) exceeds the {limit} frames "
                              f"({limit / self.fps:.2f} s) this model supports{hint}")
         return frames
+
+    def _sampling(self, guidance, steps) -> tuple[float, int]:
+        """(guidance, steps) checked, None replaced by the checkpoint's defaults."""
+        guidance = self.default_guidance if guidance is None else guidance
+        steps = self.default_steps if steps is None else steps
+        return _check_guidance(guidance), self._check_steps(steps)
 
     def _check_steps(self, steps) -> int:
         high = min(MAX_STEPS, self.schedule.num_train_steps)

@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from motion_core.engine import Cancelled, InputError, ProgressFn, _check_guidance, _Progress, _seeds
+from motion_core.engine import Cancelled, InputError, ProgressFn, _Progress, _seeds
 from motion_core.motion import Motion
 
 __all__ = ["TimelineSegment", "Window", "check_timeline", "plan_windows", "generate_timeline",
@@ -156,14 +156,15 @@ def plan_windows(bounds: list[int], window: int, context: int) -> list[Window]:
 
 # ---- generation -----------------------------------------------------------------------------------------------
 
-def generate_timeline(engine, segments, seed: int | None = 0, guidance: float = 7.5, steps: int = 20,
+def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | None = None,
+                      steps: int | None = None,
                       progress: ProgressFn | None = None,
                       should_cancel: Callable[[], bool] | None = None) -> Motion:
     """One continuous Motion playing `segments` (``[(prompt, seconds), ...]``) in order; see the module doc."""
     factor = engine.vae.config.downsample_factor
     minimum = max(factor, math.ceil(MIN_SEGMENT_SECONDS * engine.fps))
     resolved = check_timeline(segments, engine.fps, min_frames=minimum)
-    guidance, steps = _check_guidance(guidance), engine._check_steps(steps)
+    guidance, steps = engine._sampling(guidance, steps)
     (seed,) = _seeds(seed, 1)
     window, context = engine.max_frames // factor, engine.context_frames // factor
     if not 0 < context < window:

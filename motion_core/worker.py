@@ -15,6 +15,7 @@ requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person wal
           {"id": "3", "method": "cancel", "params": {"target": "1"}}
           {"id": "4", "method": "ping"}
           {"id": "5", "method": "shutdown"}
+          guidance/steps may be omitted or null: the model's own defaults apply.
 replies   {"id": "1", "event": "progress", "fraction": 0.35, "message": "denoising step 7/20"}
           {"id": "1", "event": "result", "motions": ["/tmp/motion_core_job_1_xxx/1_00_a_person_walks_3f9c01ab.npz"]}
           {"id": "1", "event": "error", "error": {"type": "invalid_params", "message": "..."}}
@@ -215,8 +216,8 @@ class Worker:
         if job.method == "timeline":
             return self._execute_timeline(job, progress)
         options = dict(seconds=_opt_number(params, "seconds"), frames=_opt_int(params, "frames"),
-                       seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance", 7.5),
-                       steps=_opt_int(params, "steps", default=20), progress=progress,
+                       seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance"),
+                       steps=_opt_int(params, "steps"), progress=progress,
                        should_cancel=job.cancel.is_set)
         out_dir = _opt_str(params, "out_dir")
         if job.method == "generate":
@@ -235,8 +236,8 @@ class Worker:
         keys); the engine validates the segments themselves."""
         params = job.params
         segments = _segments(params)
-        options = dict(seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance", 7.5),
-                       steps=_opt_int(params, "steps", default=20), progress=progress,
+        options = dict(seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance"),
+                       steps=_opt_int(params, "steps"), progress=progress,
                        should_cancel=job.cancel.is_set)
         out_dir = _opt_str(params, "out_dir")
         engine = self._engine_for(_opt_str(params, "checkpoint"), _opt_str(params, "device") or "auto", progress)

@@ -273,3 +273,21 @@ def test_asking_for_absent_cuda_fails_clearly():
         best_device("cuda")
     with pytest.raises(DeviceError):
         Engine.random(tiny_config(), device="cuda")
+
+
+def test_sampling_defaults_come_from_the_checkpoint(engine, tmp_path):
+    """Guidance and steps left as None use the checkpoint's recommended settings, explicit values win."""
+    import json
+    assert (engine.default_guidance, engine.default_steps) == (7.5, 20)   # the config names none
+    path = engine.save(tmp_path / "ckpt")
+    config = json.loads((path / "config.json").read_text())
+    config["diffusion"].update(guidance=3.0, sample_steps=3)
+    (path / "config.json").write_text(json.dumps(config))
+    custom = Engine.load(path, device="cpu")
+    motion = custom.generate(["a person walks"], seconds=1.0)[0]
+    assert (motion.meta["guidance"], motion.meta["steps"]) == (3.0, 3)
+    motion = custom.generate(["a person walks"], seconds=1.0, guidance=1.0, steps=2)[0]
+    assert (motion.meta["guidance"], motion.meta["steps"]) == (1.0, 2)
+    timeline = custom.generate_timeline([("walks", 1.0), ("jumps", 1.0)])
+    assert json.loads(timeline.meta["timeline"])[0]["prompt"] == "walks"
+    assert timeline.meta["steps"] == 3
