@@ -1,4 +1,7 @@
-"""Do the per-action checks hold inside every segment of a prompt timeline?
+"""Do generated motions pass the per-action checks of their prompts, alone and inside prompt timelines?
+
+`--alone N`: each prompt below generated N times (seeds 0..N-1) on its own, pass counts per action; the quick
+way to compare checkpoints (`--checkpoint`). Default mode, timelines:
 
 Generates `--timelines` random timelines of `--segments` segments (`--seconds` each) with
 `Engine.generate_timeline`, cuts the result at the recorded segment boundaries and runs the training issue's
@@ -6,7 +9,8 @@ per-action check (`train.evaluation.actions.check_action`) on each segment. The 
 prompt generated on its own (`Engine.generate`, same length and seed): a timeline should pass about as often
 as separate clips do, i.e. continuing from the previous segment must not wash out the new prompt.
 
-    python benchmarks/timeline_actions.py [--checkpoint DIR] [--timelines 12] [--out results.json]
+    python benchmarks/action_checks.py [--checkpoint DIR] [--timelines 12] [--out results.json]
+    python benchmarks/action_checks.py --alone 8 [--checkpoint DIR]
 """
 from __future__ import annotations
 
@@ -57,7 +61,7 @@ def random_timelines(count: int, segments: int, seed: int) -> list[list[str]]:
     return plans
 
 
-def run(engine: Engine, plans: list[list[str]], seconds: float, steps: int, guidance: float) -> dict:
+def run(engine: Engine, plans: list[list[str]], seconds: float, steps: int | None, guidance: float | None) -> dict:
     in_timeline, standalone, per_position = [], [], {}
     for index, plan in enumerate(plans):
         motion = engine.generate_timeline([(PROMPTS[label], seconds) for label in plan], seed=index,
@@ -74,8 +78,26 @@ def run(engine: Engine, plans: list[list[str]], seconds: float, steps: int, guid
             "timeline_by_position": {str(k): float(np.mean(v)) for k, v in sorted(per_position.items())}}
 
 
+def run_alone(engine: Engine, repeats: int, seconds: float, steps: int | None, guidance: float | None) -> dict:
+    rows = {}
+    for label, prompt in sorted(PROMPTS.items()):
+        motions = engine.generate([prompt] * repeats, seconds=seconds, seed=0, guidance=guidance, steps=steps)
+        rows[label] = sum(bool(check_action(label, m.joints)) for m in motions)
+        print(f"{label:>15} {rows[label]}/{repeats}", flush=True)
+    return {"alone": {"repeats": repeats, "passes": rows}}
+
+
 def _summary(results: list[tuple[str, bool]]) -> dict:
     return {"overall": float(np.mean([p for _, p in results])), "n": len(results), "per_action": pass_rates(results)}
+
+
+def print_timeline_table(result: dict) -> None:
+    print(f"{'action':>15} {'timeline':>9} {'alone':>7}   (n per action in timelines)")
+    alone = result["standalone"]["per_action"]
+    for label, row in result["timeline"]["per_action"].items():
+        print(f"{label:>15} {row['pass_rate']:>9.2f} {alone[label]['pass_rate']:>7.2f}   ({row['n']})")
+    print(f"{'overall':>15} {result['timeline']['overall']:>9.2f} {result['standalone']['overall']:>7.2f}")
+    print("by position in the timeline:", result["timeline_by_position"])
 
 
 def main(argv=None) -> dict:
@@ -84,8 +106,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--timelines", type=int, default=12)
     parser.add_argument("--segments", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each segment")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--guidance", type=float, default=7.5)
+    parser.add_argument("--alone", type=int, metavar="N", help="generate each prompt N times on its own instead")
+    parser.add_argument("--steps", type=int, default=None, help="default: the checkpoint's")
+    parser.add_argument("--guidance", type=float, default=None, help="default: the checkpoint's")
     parser.add_argument("--seed", type=int, default=0, help="picks the timelines' actions")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
@@ -94,17 +117,15 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     engine = Engine.load(args.checkpoint, device=args.device)
     started = time.time()
-    result = run(engine, random_timelines(args.timelines, args.segments, args.seed), args.seconds, args.steps,
-                 args.guidance)
-    result.update(benchmark="timeline_actions", date=time.strftime("%Y-%m-%d"), model=engine.describe()["name"],
+    if args.alone:
+        result = run_alone(engine, args.alone, args.seconds, args.steps, args.guidance)
+    else:
+        result = run(engine, random_timelines(args.timelines, args.segments, args.seed), args.seconds, args.steps,
+                     args.guidance)
+        print_timeline_table(result)
+    result.update(benchmark="action_checks", date=time.strftime("%Y-%m-%d"), model=engine.describe()["name"],
                   arguments={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                   seconds=round(time.time() - started, 1))
-    print(f"{'action':>15} {'timeline':>9} {'alone':>7}   (n per action in timelines)")
-    alone = result["standalone"]["per_action"]
-    for label, row in result["timeline"]["per_action"].items():
-        print(f"{label:>15} {row['pass_rate']:>9.2f} {alone[label]['pass_rate']:>7.2f}   ({row['n']})")
-    print(f"{'overall':>15} {result['timeline']['overall']:>9.2f} {result['standalone']['overall']:>7.2f}")
-    print("by position in the timeline:", result["timeline_by_position"])
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")
