@@ -1,5 +1,4 @@
 """Checkpoint directories (safetensors + validated config.json) and the feature normaliser they carry."""
-import copy
 import json
 import os
 import struct

@@ -13,7 +13,7 @@ import torch
 from motion_core import graph_sampler
 from motion_core.diffusion import ddim_sample, dpm_solver_pp_sample
 from motion_core.engine import Engine, _Progress, tiny_config
-from motion_core.graph_sampler import GraphKey, GraphSampler, _CapturedLoop, pad_tokens
+from motion_core.graph_sampler import GraphSampler, _CapturedLoop, pad_tokens
 
 PROMPTS = ["a person walks forward", "a person jumps twice"]
 
