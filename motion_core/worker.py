@@ -216,9 +216,7 @@ class Worker:
         if job.method == "timeline":
             return self._execute_timeline(job, progress)
         options = dict(seconds=_opt_number(params, "seconds"), frames=_opt_int(params, "frames"),
-                       seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance"),
-                       steps=_opt_int(params, "steps"), progress=progress,
-                       should_cancel=job.cancel.is_set)
+                       **_sampling_options(job, progress))
         out_dir = _opt_str(params, "out_dir")
         if job.method == "generate":
             prompts = _prompts(params)
@@ -236,9 +234,7 @@ class Worker:
         keys); the engine validates the segments themselves."""
         params = job.params
         segments = _segments(params)
-        options = dict(seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance"),
-                       steps=_opt_int(params, "steps"), progress=progress,
-                       should_cancel=job.cancel.is_set)
+        options = _sampling_options(job, progress)
         out_dir = _opt_str(params, "out_dir")
         engine = self._engine_for(_opt_str(params, "checkpoint"), _opt_str(params, "device") or "auto", progress)
         return _write_motions([engine.generate_timeline(segments, **options)], job, out_dir)
@@ -335,6 +331,13 @@ def _required_str(params: dict, key: str) -> str:
     if not isinstance(value, str):
         raise ProtocolError("invalid_params", f"params.{key} must be a string, got {value!r:.60}")
     return value
+
+
+def _sampling_options(job: "_Job", progress: Callable[[float, str], None]) -> dict:
+    """Seed, guidance and steps (None: the model's defaults), progress and cancellation: what every method takes."""
+    params = job.params
+    return dict(seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance"),
+                steps=_opt_int(params, "steps"), progress=progress, should_cancel=job.cancel.is_set)
 
 
 def _opt_number(params: dict, key: str, default: float | None = None) -> float | None:

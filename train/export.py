@@ -15,9 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 from motion_core.checkpoint import load_checkpoint, read_config, save_checkpoint
+from train.stages import differing_tensors
 
 MAX_BYTES = 50 * 1000 * 1000
 VERSION = "1.0"
@@ -33,11 +32,6 @@ def find_model_dir(path: str | Path, stage: str) -> Path:
                             f"{path}, {path / 'model'} and {path / stage / 'model'})")
 
 
-def _same_tensors(a: dict, b: dict, prefixes: tuple[str, ...]) -> list[str]:
-    keys = {k for k in (*a, *b) if k.startswith(prefixes)}
-    return sorted(k for k in keys if k not in a or k not in b or a[k].shape != b[k].shape or not torch.equal(a[k], b[k]))
-
-
 def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
     """(config, tensors) of the engine checkpoint; raises if the two runs do not belong together."""
     vae_config, vae_tensors = load_checkpoint(vae_dir)
@@ -49,7 +43,7 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
     if den_config["architecture"].get("vae") != vae_config["architecture"]["vae"]:
         raise ValueError(f"the denoiser in {denoiser_dir} was trained on a VAE with a different architecture "
                          f"than {vae_dir}")
-    mismatched = _same_tensors(vae_tensors, den_tensors, ("vae.", "normalizer."))
+    mismatched = differing_tensors(vae_tensors, den_tensors, ("vae.", "normalizer."))
     if mismatched:
         raise ValueError(f"the denoiser in {denoiser_dir} was trained on different VAE weights/normaliser than "
                          f"{vae_dir} (first differing tensors: {mismatched[:4]})")

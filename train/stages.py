@@ -69,6 +69,12 @@ def _prefixed(module: nn.Module, prefix: str) -> dict[str, torch.Tensor]:
     return {prefix + k: v.detach().float().cpu() for k, v in module.state_dict().items()}
 
 
+def differing_tensors(a: dict, b: dict, prefixes: tuple[str, ...]) -> list[str]:
+    """Keys under `prefixes` that either dict lacks or holds with another shape or value (sorted)."""
+    keys = {k for k in (*a, *b) if k.startswith(prefixes)}
+    return sorted(k for k in keys if k not in a or k not in b or a[k].shape != b[k].shape or not torch.equal(a[k], b[k]))
+
+
 def _load_prefixed(module: nn.Module, tensors: dict[str, torch.Tensor], prefix: str) -> None:
     module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
 
@@ -149,7 +155,7 @@ class DenoiserStage:
         config, tensors = load_checkpoint(path, expected=expected)
         if "latent_scale" not in config.get("training", {}):
             raise ValueError(f"{path} records no latent scale: it is not an exported denoiser checkpoint")
-        differing = [k for k, v in _prefixed(self.vae, "vae.").items() if not torch.equal(tensors[k], v)]
+        differing = differing_tensors(_prefixed(self.vae, "vae."), tensors, ("vae.",))
         if differing:
             raise ValueError(f"{path} was trained over different VAE weights than {self.vae_dir} "
                              f"(first differing tensors: {differing[:3]}); pass that checkpoint as --vae too")

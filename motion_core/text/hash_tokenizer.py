@@ -107,14 +107,14 @@ class HashTokenizer:
             truncated.append(len(words) > self.max_tokens)
             words = words[: self.max_tokens]
             rows.append([self.padded_row(w, p) for w, p in zip(words, ["<s>"] + words[:-1])])
-        length = max((len(r) for r in rows), default=0)
+        lengths = np.array([len(r) for r in rows], dtype=np.int64)
+        length = int(lengths.max(initial=0))
         # Fill one preallocated array row by row and wrap it once: converting nested Python lists with
         # torch.tensor cost more than the tokenising itself in a training step.
         ids = np.zeros((len(prompts), length, self.slots), dtype=np.int64)
         for i, row in enumerate(rows):
             if row:
                 ids[i, : len(row)] = row
-        lengths = np.array([len(r) for r in rows], dtype=np.int64)
         mask = np.arange(length)[None, :] < lengths[:, None]
         return TokenizedBatch(ids=torch.from_numpy(ids), mask=torch.from_numpy(mask),
                               truncated=truncated)
