@@ -66,7 +66,7 @@ class HashTokenizer:
         self.max_tokens = max_tokens
         self.max_char_ngrams = max_char_ngrams
         # (word, previous) -> its padded row of ids. Prompts reuse a small vocabulary, and hashing ~20 features
-        # per word dominated a training step's prompt encoding (about 50 ms for 256 prompts without this cache).
+        # per word dominated a training step's prompt encoding (benchmarks/bench_tokenizer.py).
         self._rows: dict[tuple[str, str], list[int]] = {}
 
     @property
