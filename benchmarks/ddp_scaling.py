@@ -6,7 +6,8 @@ global batch for every N: strong scaling. Global batch growing with N (same per-
 between the first and the last logged step, so start-up (data loading, worker spawn, NCCL init, the first
 steps' autotuning) is excluded. Loss agreement: the N-process curve minus the 1-process curve at the same
 steps, against the 1-process curve's own step-to-step noise (the std of its logged values around a running
-mean); "within noise" means the mean absolute gap is below that noise.
+mean); "within noise" means the mean absolute gap is below that noise. "data wait" is the share of wall time
+the main process spent waiting for batches: well above zero, the loader (CPU), not the GPU, sets the pace.
 
     python benchmarks/ddp_scaling.py --run 1=RUN_N1 --run 2=RUN_N2 [--stage denoiser] [--out results.json]
 """
@@ -45,6 +46,12 @@ def throughput(records: list[dict], global_batch: int) -> float:
     return (last["step"] - first["step"]) * global_batch / (last["time"] - first["time"])
 
 
+def data_wait(records: list[dict]) -> float | None:
+    """Mean share of wall time the main process waited for the loader (logs from before it was logged: None)."""
+    shares = [r["data_wait"] for r in records[1:] if "data_wait" in r]   # the first interval holds start-up
+    return round(float(np.mean(shares)), 3) if shares else None
+
+
 def noise_level(losses: np.ndarray, window: int = 5) -> float:
     """Std of the logged losses around their running mean: what two identical runs would differ by."""
     if len(losses) <= window:
@@ -72,6 +79,7 @@ def compare(runs: dict[int, Path], stage: str) -> dict:
         gap = float(np.mean([abs(losses[s] - base[s]) for s in common])) if common else None
         rows.append({"processes": n, "global_batch": batches[n], "samples_per_s": round(rate, 1),
                      "speedup": round(rate / base_rate, 3), "efficiency": round(rate / base_rate / (n / base_n), 3),
+                     "data_wait": data_wait(records),
                      "final_loss": losses[max(losses)] if losses else None,
                      "mean_abs_loss_gap": None if gap is None else round(gap, 5),
                      "within_noise": None if gap is None else bool(gap <= base_noise)})
@@ -119,11 +127,13 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     result = compare(parse_runs(args.run), args.stage)
     print(f"{result['mode']} scaling (loss noise {result['loss_noise']:.4f})")
-    print(f"{'N':>3} {'batch':>6} {'samples/s':>10} {'speedup':>8} {'effic.':>7} {'final loss':>11} {'|gap|':>8}")
+    print(f"{'N':>3} {'batch':>6} {'samples/s':>10} {'speedup':>8} {'effic.':>7} {'data wait':>9} "
+          f"{'final loss':>11} {'|gap|':>8}")
     for row in result["rows"]:
         gap = "-" if row["mean_abs_loss_gap"] is None else f"{row['mean_abs_loss_gap']:.4f}"
+        wait = "-" if row["data_wait"] is None else f"{row['data_wait']:.0%}"
         print(f"{row['processes']:>3} {row['global_batch']:>6} {row['samples_per_s']:>10.0f} {row['speedup']:>8.2f} "
-              f"{row['efficiency']:>7.2f} {row['final_loss']:>11.4f} {gap:>8}")
+              f"{row['efficiency']:>7.2f} {wait:>9} {row['final_loss']:>11.4f} {gap:>8}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -18,12 +18,13 @@ def _load_script():
 
 
 def _write_log(run: Path, seconds_per_step: float, losses: list[float], per_process: int = 64,
-               world_size: int = 1) -> None:
+               world_size: int = 1, waits: list[float] | None = None) -> None:
     (run / "denoiser" / "model").mkdir(parents=True)
     info = {"training": {"batch_size_per_process": per_process, "world_size": world_size}}
     (run / "denoiser" / "model" / "config.json").write_text(json.dumps(info))
-    lines = [json.dumps({"step": 10 * (i + 1), "time": 10 * (i + 1) * seconds_per_step, "loss": loss})
-             for i, loss in enumerate(losses)]
+    extra = [{} for _ in losses] if waits is None else [{"data_wait": w} for w in waits]
+    lines = [json.dumps({"step": 10 * (i + 1), "time": 10 * (i + 1) * seconds_per_step, "loss": loss, **more})
+             for i, (loss, more) in enumerate(zip(losses, extra))]
     (run / "denoiser" / "log.jsonl").write_text("\n".join(lines) + "\n")
 
 
@@ -61,6 +62,14 @@ def test_weak_scaling_compares_speed_only(tmp_path):
     two = result["rows"][1]
     assert two["global_batch"] == 128 and two["speedup"] == pytest.approx(1.6, rel=1e-3)
     assert two["mean_abs_loss_gap"] is None and two["within_noise"] is None
+
+
+def test_scaling_report_averages_loader_wait_after_start_up(tmp_path):
+    script = _load_script()
+    _write_log(tmp_path / "n1", 0.2, [1.0, 0.8, 0.7], waits=[0.9, 0.1, 0.3])
+    _write_log(tmp_path / "old", 0.2, [1.0, 0.8, 0.7])          # a log from before the wait was recorded
+    assert script.compare({1: tmp_path / "n1"}, "denoiser")["rows"][0]["data_wait"] == pytest.approx(0.2)
+    assert script.compare({1: tmp_path / "old"}, "denoiser")["rows"][0]["data_wait"] is None
 
 
 def test_scaling_report_needs_the_baseline(tmp_path):

@@ -138,8 +138,10 @@ def test_vae_training_reduces_loss(tmp_path, dataset_dir):
     run = tmp_path / "run"
     fit("--config", tiny_config(tmp_path, max_steps=24, lr=3e-3, log_every=8, checkpoint_every=24),
         "--data", dataset_dir, "--out", run, "--stage", "vae")
-    losses = [json.loads(line)["loss"] for line in (run / "vae" / "log.jsonl").read_text().splitlines()]
+    records = [json.loads(line) for line in (run / "vae" / "log.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in records]
     assert losses[-1] < 0.8 * losses[0]
+    assert all(0.0 <= r["data_wait"] <= 1.0 for r in records)   # share of time spent waiting for batches
 
 
 def test_denoiser_stage_needs_a_vae(tmp_path, dataset_dir):

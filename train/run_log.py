@@ -51,7 +51,7 @@ class RunLog:
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     def plot(self) -> Path | None:
-        """Redraw the loss curve (every numeric key except step/lr/time, log scale) from the log."""
+        """Redraw the loss curve (every numeric key except step/lr/time/epoch/data_wait, log scale) from the log."""
         if not self.enabled:
             return None
         records = [r for r in self.records() if "loss" in r]
@@ -64,7 +64,7 @@ class RunLog:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         keys = sorted({k for r in records for k, v in r.items()
-                       if isinstance(v, (int, float)) and k not in ("step", "lr", "time", "epoch")})
+                       if isinstance(v, (int, float)) and k not in ("step", "lr", "time", "epoch", "data_wait")})
         figure, axis = plt.subplots(figsize=(8, 4.5))
         for key in keys:
             points = [(r["step"], r[key]) for r in records

@@ -179,11 +179,16 @@ class Trainer:
         end = max_steps if stop_after is None else min(max_steps, stop_after)
         log = RunLog(self.dir, self.env.is_main, max_steps, self.step, self.stage.name)
         started, sums, count, last_plot = time.time(), {}, 0, time.time()
+        # Host time blocked on the loader: the host runs ahead of the GPU (it syncs only when logging), so
+        # it waits here only when the loader, not the GPU, limits the step rate.
+        waited, interval_start = 0.0, time.perf_counter()
         try:
             while self.step < end:
                 epoch, offset = divmod(self.step, self.steps_per_epoch)
                 self.sampler.set_position(epoch, offset * self.batch_size)
+                ready = time.perf_counter()
                 for batch in self.loader:
+                    waited += time.perf_counter() - ready
                     losses = self.train_step(batch)
                     for key, value in losses.items():
                         sums[key] = sums.get(key, 0.0) + value
@@ -194,9 +199,11 @@ class Trainer:
                         record = {k: float(v) / count for k, v in sums.items()}
                         if not np.isfinite(record["loss"]):
                             raise FloatingPointError(f"[{self.stage.name}] non-finite loss before step {self.step}")
+                        now = time.perf_counter()
                         log.write({"step": self.step, "epoch": epoch, "lr": self.scheduler.get_last_lr()[0],
-                                   "time": round(time.time() - started, 2), **record})
-                        sums, count = {}, 0
+                                   "time": round(time.time() - started, 2),
+                                   "data_wait": round(waited / max(now - interval_start, 1e-9), 3), **record})
+                        sums, count, waited, interval_start = {}, 0, 0.0, now
                     if self.step % self.optim["checkpoint_every"] == 0 or self.step == max_steps:
                         self.save()
                         if time.time() - last_plot > PLOT_INTERVAL_S:  # drawing costs seconds: throttle it
@@ -204,6 +211,7 @@ class Trainer:
                             last_plot = time.time()
                     if self.step >= end:
                         break
+                    ready = time.perf_counter()
         finally:
             log.close()
         log.plot()
