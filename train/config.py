@@ -3,7 +3,9 @@
 Layout (see train/configs/default.json):
 
     {"name": ..., "seed": ..., "stages": ["vae", "denoiser"],
-     "data":     {"root", "texts_dir", "min_frames", "max_frames", "drop_frames", "num_workers", "limit"},
+     "data":     {"root", "texts_dir", "min_frames", "max_frames", "drop_frames", "num_workers", "limit",
+                  "device_bank" (true: every training window lives on the training device, see
+                  train/data/motion_bank.py; false: batches are built on the host by loader workers)},
      "vae":      {"model": VAEConfig fields, "optim": {...}},
      "denoiser": {"model": build_denoiser dict, "text": offline text encoder config, "diffusion": NoiseSchedule
                   config (+ sampler/sample_steps/guidance for export), "cond_drop": 0.1, "optim": {...}}}
@@ -39,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 1234,
     "stages": list(STAGES),
     "data": {"root": None, "texts_dir": "texts", "min_frames": 40, "max_frames": 196, "drop_frames": 200,
-             "num_workers": 2, "limit": None},
+             "num_workers": 2, "limit": None, "device_bank": False},
     "vae": {"model": {}, "optim": {}},
     "denoiser": {"model": {"type": "mamba_unet"}, "text": {"type": "offline"},
                  "diffusion": {"num_train_steps": 1000, "beta_schedule": "scaled_linear", "prediction": "epsilon",

@@ -96,9 +96,12 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
     if args.global_batch is not None:
         optim["batch_size"] = per_process_batch(args.global_batch, env.world_size)
     info = {"config": config["name"], "data": str(root), "world_size": env.world_size, "seed": config["seed"],
-            "batch_size_per_process": optim["batch_size"], "max_steps": optim["max_steps"]}
+            "batch_size_per_process": optim["batch_size"], "max_steps": optim["max_steps"],
+            "device_bank": bool(data["device_bank"])}
     trainer = Trainer(stage, dataset, optim, args.out, env, config["seed"], data["num_workers"], info,
-                      bf16=args.precision == "bf16")
+                      bf16=args.precision == "bf16", device_bank=bool(data["device_bank"]))
+    if trainer.bank is not None and env.is_main:
+        print(f"[{name}] training windows on {env.device}: {trainer.bank.nbytes / 2**30:.2f} GiB", file=sys.stderr)
     if trainer.state_path.is_file() and not args.resume:
         raise FileExistsError(f"{trainer.state_path} exists: pass --resume to continue it or pick another --out")
     return trainer.fit(resume=args.resume, stop_after=args.stop_after)

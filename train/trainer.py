@@ -26,6 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
 from train.data.collate import collate_motion_text
+from train.data.motion_bank import CropItems, MotionBank, collate_crops
 from train.data_order import ResumableSampler, SeededItems
 from train.distributed import DistEnv, barrier, broadcast_object, gather_objects
 from train.ema import EMA
@@ -71,7 +72,7 @@ class Trainer:
     """Trains `stage.objective` on `dataset` for `optim["max_steps"]` optimizer steps."""
 
     def __init__(self, stage, dataset: Dataset, optim: dict, run_dir: str | Path, env: DistEnv, seed: int,
-                 num_workers: int = 0, info: dict | None = None, bf16: bool = True):
+                 num_workers: int = 0, info: dict | None = None, bf16: bool = True, device_bank: bool = False):
         self.stage, self.optim, self.env, self.seed = stage, optim, env, int(seed)
         self.dir = Path(run_dir) / stage.name
         self.info = dict(info or {})
@@ -84,9 +85,13 @@ class Trainer:
             print(f"[{stage.name}] only {per_rank} samples per process: batch size lowered to {self.batch_size}")
         self.sampler = ResumableSampler(self.items, env.world_size, env.rank, self.seed)
         self.steps_per_epoch = len(self.sampler) // self.batch_size
-        self.loader = DataLoader(self.items, batch_size=self.batch_size, sampler=self.sampler, drop_last=True,
-                                 collate_fn=collate_motion_text, num_workers=num_workers,
-                                 pin_memory=env.device.type == "cuda", persistent_workers=num_workers > 0,
+        # With a bank the loader only draws crop references; the features are gathered on the device.
+        self.bank = MotionBank(dataset, env.device) if device_bank else None
+        self.loader = DataLoader(SeededItems(CropItems(dataset), self.seed) if self.bank else self.items,
+                                 batch_size=self.batch_size, sampler=self.sampler, drop_last=True,
+                                 collate_fn=collate_crops if self.bank else collate_motion_text,
+                                 num_workers=num_workers, persistent_workers=num_workers > 0,
+                                 pin_memory=env.device.type == "cuda" and not self.bank,
                                  # its own generator: creating an iterator must not draw from the global RNG
                                  generator=torch.Generator().manual_seed(self.seed))
         self.model = stage.objective.to(env.device)
@@ -219,6 +224,8 @@ class Trainer:
 
     def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         self.model.train()
+        if self.bank is not None:
+            batch = self.bank.gather(batch)
         inputs = self.stage.inputs(batch, self.env.device)
         with torch.autocast(device_type=self.env.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             losses = self.ddp(*inputs)

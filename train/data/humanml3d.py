@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -200,6 +201,15 @@ def crop_length(num_frames: int, spec: DatasetSpec) -> int:
     return (min(num_frames, spec.max_frames) // spec.unit_length) * spec.unit_length
 
 
+class Crop(NamedTuple):
+    """One drawn training item by reference: frames [first, first + length) of sample `index`."""
+    index: int
+    first: int
+    length: int
+    caption: str
+    mirrored: bool
+
+
 class MotionTextDataset(torch.utils.data.Dataset):
     """(normalised features (L, D) float32 tensor, caption str, L) triples for text-to-motion training.
 
@@ -232,20 +242,27 @@ class MotionTextDataset(torch.utils.data.Dataset):
     def _rand(self, high: int) -> int:
         return int(torch.randint(high, ())) if high > 1 else 0
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, str, int]:
+    def draw(self, index: int) -> Crop:
+        """The random choices of item `index` (caption, window, mirroring), without touching its features."""
         sample = self.samples[index]
         line = sample.captions[self._rand(len(sample.captions))]
-        features = sample.features
+        first, length = 0, sample.num_frames
         if self.crop:
-            length = crop_length(len(features), self.spec)
-            first = self._rand(len(features) - length + 1)
-            features = features[first:first + length]
-        if self.mirror_prob > 0 and not sample.motion_id.startswith("M") and float(torch.rand(())) < self.mirror_prob:
+            length = crop_length(sample.num_frames, self.spec)
+            first = self._rand(sample.num_frames - length + 1)
+        mirrored = (self.mirror_prob > 0 and not sample.motion_id.startswith("M")
+                    and float(torch.rand(())) < self.mirror_prob)
+        caption = mirror_caption_line(line).caption if mirrored else line.caption
+        return Crop(index, first, length, caption, mirrored)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, str, int]:
+        crop = self.draw(index)
+        features = self.samples[index].features[crop.first:crop.first + crop.length]
+        if crop.mirrored:
             from motion_core.representation import mirror_features
             features = mirror_features(features, self.spec.skeleton)
-            line = mirror_caption_line(line)
         normalised = self.normalizer.normalize(np.ascontiguousarray(features, dtype=np.float32))
-        return torch.from_numpy(np.asarray(normalised, dtype=np.float32)), line.caption, len(features)
+        return torch.from_numpy(np.asarray(normalised, dtype=np.float32)), crop.caption, crop.length
 
     def raw_motions(self) -> list[np.ndarray]:
         """Each distinct motion file once (sub-clips share their file), for statistics."""
