@@ -70,6 +70,21 @@ class Motion:
                    skeleton=skeleton, meta=dict(meta or {}))
 
     @classmethod
+    def batch_from_joints(cls, joints, skeleton: Skeleton = HUMANML3D, fps: float = 20.0,
+                          metas=None) -> list["Motion"]:
+        """Motions from equally long clips (B, T, J, 3), their rotations solved by one batched IK pass
+        (several times faster per clip than `from_joints` in a loop); `metas`: one dict per clip, or None."""
+        from motion_core.rotations import joints_to_rotations
+        joints = np.asarray(joints, dtype=np.float64)
+        metas = [None] * len(joints) if metas is None else list(metas)
+        if joints.ndim != 4 or len(metas) != len(joints):
+            raise ValueError(f"joints must be (B, T, J, 3) with one meta per clip, got {joints.shape} "
+                             f"and {len(metas)} metas")
+        rotations, root, offsets = joints_to_rotations(joints, skeleton)
+        return [cls(fps=fps, joints=joints[b], rotations=rotations[b], root_translation=root[b], offsets=offsets[b],
+                    skeleton=skeleton, meta=dict(metas[b] or {})) for b in range(len(joints))]
+
+    @classmethod
     def from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
                       meta=None) -> "Motion":
         """Build a Motion from un-normalised HumanML3D-style features (T, skeleton.feature_dim)."""

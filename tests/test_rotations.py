@@ -198,3 +198,143 @@ def test_ik_rejects_bad_input():
     bad[1, 3, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         joints_to_rotations(bad, HUMANML3D)
+
+
+# ---- batches of clips -------------------------------------------------------------------------------------
+
+def _batch_fk_error(rot, root, offsets, clips, skeleton):
+    """Per-clip FK (each clip has its own offsets) distance to the input joints: (B, T, J)."""
+    fk = np.stack([forward_kinematics(r, t, o, skeleton.parents) for r, t, o in zip(rot, root, offsets)])
+    return np.linalg.norm(fk - clips, axis=-1)
+
+
+def _clip_batch(skeleton, seeds, num_frames=80, noise=0.0):
+    """(B, T, J, 3) FK clips of different body sizes (each clip's own offsets), optionally noisy."""
+    clips = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        local, root, offsets = random_motion(skeleton, rng, num_frames=num_frames, body_scale=rng.uniform(0.8, 1.2))
+        joints = forward_kinematics(local, root, offsets, skeleton.parents)
+        clips.append(joints + rng.normal(0, noise, joints.shape))
+    return np.stack(clips)
+
+
+@pytest.mark.parametrize("skeleton,noise", [(HUMANML3D, 0.0), (HUMANML3D, 0.01), (KIT, 0.005)])
+def test_batch_equals_per_clip(skeleton, noise):
+    clips = _clip_batch(skeleton, range(10, 14), noise=noise)
+    rot, root, offsets = joints_to_rotations(clips, skeleton)
+    assert rot.shape == clips.shape[:3] + (4,) and root.shape == clips.shape[:2] + (3,)
+    assert offsets.shape == (len(clips), skeleton.num_joints, 3)
+    assert np.ptp(np.linalg.norm(offsets[:, 4], axis=-1)) > 0.01, "clips should differ in bone lengths"
+    for b, clip in enumerate(clips):
+        single = joints_to_rotations(clip, skeleton)
+        for batched, alone in zip((rot[b], root[b], offsets[b]), single):
+            np.testing.assert_allclose(batched, alone, atol=1e-9)
+    np.testing.assert_allclose(measured_offsets(clips, skeleton), offsets, atol=1e-12)
+
+
+def test_batch_with_the_real_sample_round_trips(humanml3d_sample):
+    _, joints = humanml3d_sample
+    clips = np.concatenate([joints[None].astype(np.float64), _clip_batch(HUMANML3D, [20, 21], len(joints))])
+    rot, root, offsets = joints_to_rotations(clips, HUMANML3D)
+    err = _batch_fk_error(rot, root, offsets, clips, HUMANML3D)
+    assert err.max() < 1e-4, err.max(axis=(1, 2))
+    np.testing.assert_allclose(rot[0], joints_to_rotations(joints, HUMANML3D)[0], atol=1e-9)
+
+
+def test_batch_split_into_passes_gives_the_same_result(monkeypatch):
+    import motion_core.rotations as rotations
+    clips = _clip_batch(HUMANML3D, range(30, 35), num_frames=40, noise=0.005)
+    whole = joints_to_rotations(clips, HUMANML3D)
+    monkeypatch.setattr(rotations, "_CHUNK_FRAMES", 90)      # two clips a pass: passes of 2, 2 and 1
+    for split, together in zip(joints_to_rotations(clips, HUMANML3D), whole):
+        np.testing.assert_allclose(split, together, atol=1e-12)
+
+
+def test_single_frame_clips_and_a_batch_of_one():
+    clips = _clip_batch(KIT, [40, 41], num_frames=1)
+    rot, root, offsets = joints_to_rotations(clips, KIT)
+    assert rot.shape == (2, 1, KIT.num_joints, 4)
+    assert _batch_fk_error(rot, root, offsets, clips, KIT).max() < 1e-9
+    one = joints_to_rotations(clips[:1], KIT)
+    np.testing.assert_allclose(one[0][0], rot[0], atol=1e-9)
+
+
+def test_copied_skeleton_gets_its_own_plan_and_the_same_answer():
+    import dataclasses
+    copy = dataclasses.replace(HUMANML3D, raw_offsets=HUMANML3D.raw_offsets.copy())
+    clip = _clip_batch(HUMANML3D, [50], num_frames=30)[0]
+    for ours, theirs in zip(joints_to_rotations(clip, copy), joints_to_rotations(clip, HUMANML3D)):
+        np.testing.assert_allclose(ours, theirs, atol=1e-12)
+
+
+def test_batch_rejects_bad_input():
+    clips = _clip_batch(HUMANML3D, [60, 61, 62], num_frames=5)
+    with pytest.raises(ValueError, match=r"\(B, T, 22, 3\)"):
+        joints_to_rotations(clips[..., :2], HUMANML3D)
+    with pytest.raises(ValueError, match=r"\(T, 22, 3\)"):
+        joints_to_rotations(clips[None], HUMANML3D)            # 5 dimensions
+    with pytest.raises(ValueError, match="no clips"):
+        joints_to_rotations(clips[:0], HUMANML3D)
+    with pytest.raises(ValueError, match="no frames"):
+        joints_to_rotations(clips[:, :0], HUMANML3D)
+    clips[2, 3, 7, 1] = np.inf
+    with pytest.raises(ValueError, match=r"infinite values \(clips \[2\]\)"):
+        joints_to_rotations(clips, HUMANML3D)
+
+
+def test_motion_batch_from_joints_matches_from_joints():
+    from motion_core.motion import Motion
+    clips = _clip_batch(HUMANML3D, [70, 71], num_frames=25, noise=0.003)
+    motions = Motion.batch_from_joints(clips, HUMANML3D, fps=20.0, metas=[{"prompt": "a"}, None])
+    assert [m.meta for m in motions] == [{"prompt": "a"}, {}]
+    for motion, clip in zip(motions, clips):
+        alone = Motion.from_joints(clip, HUMANML3D, fps=20.0)
+        np.testing.assert_allclose(motion.rotations, alone.rotations, atol=1e-6)
+        np.testing.assert_allclose(motion.offsets, alone.offsets, atol=1e-7)
+    with pytest.raises(ValueError, match="one meta per clip"):
+        Motion.batch_from_joints(clips, HUMANML3D, metas=[{}])
+    with pytest.raises(ValueError, match=r"\(B, T, J, 3\)"):
+        Motion.batch_from_joints(clips[0], HUMANML3D)
+
+
+# ---- the inverse's numpy kernels against motion_core.quaternion and an SVD -----------------------------
+
+def test_numpy_quaternion_kernels_match_the_torch_backed_module():
+    import motion_core.rotations as R
+    rng = np.random.default_rng(80)
+    a, b = Q.qnormalize(rng.normal(size=(50, 4))), Q.qnormalize(rng.normal(size=(50, 4)))
+    u, v = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
+    v[:5] = -u[:5] * rng.uniform(0.5, 2, (5, 1))      # opposite directions: the half-turn branch
+    first = lambda x: np.moveaxis(x, -1, 0)            # noqa: E731 - the kernels are component-first
+    np.testing.assert_allclose(R._qmul(first(a), first(b)), first(Q.qmul(a, b)), atol=1e-15)
+    np.testing.assert_allclose(R._qrot(first(a), first(u)), first(Q.qrot(a, u)), atol=1e-14)
+    np.testing.assert_allclose(R._qbetween(first(u), first(v)), first(Q.qbetween(u, v)), atol=1e-14)
+    angle = rng.uniform(-4, 4, 50)
+    unit = u / np.linalg.norm(u, axis=-1, keepdims=True)
+    np.testing.assert_allclose(R._qfrom_axis_angle(first(unit), angle), first(Q.qfrom_axis_angle(u, angle)),
+                               atol=1e-15)
+
+
+def test_horn_kabsch_matches_the_svd_solution_including_degenerate_point_sets():
+    import motion_core.rotations as R
+    rng = np.random.default_rng(81)
+    source = rng.normal(size=(400, 3, 3))
+    truth = Q.qnormalize(rng.normal(size=(400, 4)))
+    target = Q.qrot(truth[:, None], source) + rng.normal(0, 0.2, source.shape)
+    source[:100, 2] = 0.0                                  # two points: a plane, as at the pelvis
+    target[100:150] = -target[100:150]                     # a reflection-like fit: det(S) < 0
+    source[150:160] = source[150:160, :1] * np.array([1.0, 2.0, -1.0])[:, None]    # collinear: not unique
+    target[150:160] = Q.qrot(truth[150:160, None], source[150:160])
+    source[160:165] = target[160:165] = 0.0                # nothing to fit
+    # Component-first points (3, C, frames).
+    q = np.moveaxis(R._kabsch_quaternion(source.transpose(2, 1, 0), target.transpose(2, 1, 0)), 0, -1)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=-1), 1.0, atol=1e-12)
+    assert (q[:, 0] >= 0).all()
+    svd = Q.qfrom_matrix(R._kabsch_matrix(source, target))
+    well_posed = np.r_[0:150, 165:400]
+    np.testing.assert_allclose(q[well_posed], svd[well_posed], atol=1e-9)
+    # Collinear points: any rotation that maps the line is optimal; it must reach the SVD's residual.
+    residual = lambda rot: np.linalg.norm(Q.qrot(rot[:, None], source[150:160]) - target[150:160])  # noqa: E731
+    assert residual(q[150:160]) < 1e-9 and residual(svd[150:160]) < 1e-9
+    np.testing.assert_allclose(q[160:165], svd[160:165], atol=1e-12)

@@ -1,0 +1,117 @@
+"""Inverse kinematics speed: `joints_to_rotations` on 196-frame clips, one call per clip vs one batched call.
+
+This is the "motion" stage of generation (features -> joints -> rotations). The IK itself is numpy on the
+CPU, so the GPU machine's numbers measure its host CPU; the file is labelled with the GPU name to say which
+machine it was. Clips are synthetic but realistic: smooth random joint rotations within moderate ranges, a
+random body size per clip, and a few millimetres of positional noise, since predicted joints are never an
+exact forward kinematics. Run:
+
+    /work/venv/bin/python benchmarks/bench_ik.py [--threads 2] [--batch 64] [--repeats 7] [--out DIR]
+
+Older code without batched input is measured with a per-clip loop in place of the batched call (the table
+says "batched call: unsupported").
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from motion_core import quaternion as Q  # noqa: E402
+from motion_core.bench import device_label, environment, write_results  # noqa: E402
+from motion_core.rotations import forward_kinematics, joints_to_rotations  # noqa: E402
+from motion_core.skeleton import SKELETONS  # noqa: E402
+
+NUM_FRAMES = 196
+
+
+def synthetic_clips(skeleton, batch: int, num_frames: int, seed: int = 0) -> np.ndarray:
+    """(batch, T, J, 3) joint positions of smooth random motions, each clip its own body size."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(num_frames) / skeleton.fps
+    clips = []
+    for _ in range(batch):
+        j = skeleton.num_joints
+        axis = rng.normal(size=(j, 3))
+        amplitude = np.radians(rng.uniform(10, 50, j))
+        angle = amplitude * np.sin(2 * np.pi * rng.uniform(0.2, 1.2, j) * t[:, None] + rng.uniform(0, 6.3, j))
+        local = Q.qfrom_axis_angle(np.broadcast_to(axis, (num_frames, j, 3)).copy(), angle)
+        root = np.stack([0.8 * t, 0.9 + 0.03 * np.sin(4 * t), 0.2 * np.sin(t)], -1)
+        offsets = skeleton.rest_offsets * rng.uniform(0.85, 1.15)
+        joints = forward_kinematics(local, root, offsets, skeleton.parents)
+        clips.append(joints + rng.normal(0, 0.003, joints.shape))
+    return np.stack(clips)
+
+
+def batched_supported(skeleton) -> bool:
+    try:
+        joints_to_rotations(synthetic_clips(skeleton, 2, 4), skeleton)
+    except ValueError:
+        return False
+    return True
+
+
+def median_ms(fn, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def bench(skeleton, batch: int, repeats: int, batched: bool) -> dict:
+    clips = synthetic_clips(skeleton, batch, NUM_FRAMES)
+    loop = median_ms(lambda: [joints_to_rotations(c, skeleton) for c in clips], repeats)
+    row = {"skeleton": skeleton.name, "batch": batch, "frames": NUM_FRAMES,
+           "loop_ms_per_clip": loop / batch, "batched_ms_per_clip": None}
+    if batched:
+        row["batched_ms_per_clip"] = median_ms(lambda: joints_to_rotations(clips, skeleton), repeats) / batch
+    return row
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--batch", type=int, nargs="+", default=[1, 64], help="clips per measurement")
+    parser.add_argument("--skeleton", nargs="+", default=["humanml3d"], choices=sorted(SKELETONS))
+    parser.add_argument("--repeats", type=int, default=7, help="timed repeats; the median is reported")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    rows = []
+    print(f"joints_to_rotations, {NUM_FRAMES} frames, median of {args.repeats}, torch threads "
+          f"{torch.get_num_threads()}, host of {device_label(device)}")
+    print(f"{'skeleton':<10} {'batch':>5} {'loop ms/clip':>13} {'batched ms/clip':>16}")
+    for name in args.skeleton:
+        skeleton = SKELETONS[name]
+        batched = batched_supported(skeleton)
+        for batch in args.batch:
+            # A single clip is measured as a (T, J, 3) call; a batched call of one clip adds nothing to learn.
+            row = bench(skeleton, batch, args.repeats, batched and batch > 1)
+            rows.append(row)
+            cell = ("unsupported" if not batched else "-") if row["batched_ms_per_clip"] is None \
+                else f"{row['batched_ms_per_clip']:.2f}"
+            print(f"{name:<10} {batch:>5} {row['loop_ms_per_clip']:>13.2f} {cell:>16}")
+
+    payload = {"benchmark": "ik", "created": _dt.datetime.now().isoformat(timespec="seconds"),
+               "environment": environment(device),
+               "arguments": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+               "results": rows}
+    print("wrote", write_results("bench_ik", device, payload, args.out))
+
+
+if __name__ == "__main__":
+    main()
