@@ -253,3 +253,21 @@ def test_denoiser_warm_starts_from_an_exported_checkpoint(tmp_path, dataset_dir)
     with pytest.raises(ValueError, match="different VAE weights"):
         fit("--config", frozen, "--data", dataset_dir, "--out", tmp_path / "d", "--stage", "denoiser",
             "--vae", other / "vae" / "model", "--init-from", shipped)
+
+
+def test_ema_averages_float_tensors_and_copies_the_rest():
+    from train.ema import EMA
+    module = torch.nn.BatchNorm1d(3)             # float weights plus an integer buffer (num_batches_tracked)
+    ema = EMA(module, decay=0.9)
+    start = module.weight.detach().clone()
+    expected = start.clone()
+    for step in range(3):
+        with torch.no_grad():
+            module.weight.add_(1.0)
+            module.num_batches_tracked += 1
+        decay = min(0.9, (1 + step) / (10 + step))
+        expected = decay * expected + (1 - decay) * module.weight.detach()
+        ema.update(module)
+    assert torch.allclose(ema.shadow["weight"], expected, atol=1e-6)
+    assert not torch.allclose(ema.shadow["weight"], module.weight)   # averaged, not copied
+    assert int(ema.shadow["num_batches_tracked"]) == 3

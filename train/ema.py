@@ -25,12 +25,16 @@ class EMA:
     @torch.no_grad()
     def update(self, module: nn.Module) -> None:
         decay = self.current_decay()
+        targets, values = [], []
         for key, value in module.state_dict().items():
-            target = self.shadow[key]
             if value.is_floating_point():
-                target.mul_(decay).add_(value.detach().float(), alpha=1.0 - decay)
+                targets.append(self.shadow[key])
+                values.append(value.detach().float())
             else:
-                target.copy_(value)
+                self.shadow[key].copy_(value)
+        # One fused launch per op instead of two per tensor: a GPU step is launch-bound at small batches.
+        torch._foreach_mul_(targets, decay)
+        torch._foreach_add_(targets, values, alpha=1.0 - decay)
         self.updates += 1
 
     def copy_to(self, module: nn.Module) -> nn.Module:

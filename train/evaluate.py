@@ -41,6 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, help="evaluate at most this many samples")
     p.add_argument("--steps", type=int, help="sampling steps (default: the checkpoint's)")
     p.add_argument("--guidance", type=float, help="guidance scale (default: the checkpoint's)")
+    p.add_argument("--sampler", choices=("ddim", "dpm_solver_pp"),
+                   help="sampler (default: the checkpoint's): scores each speed setting's quality")
     p.add_argument("--mm-texts", type=int, default=50, help="captions for MultiModality")
     p.add_argument("--mm-repeats", type=int, default=10, help="generations per MultiModality caption")
     p.add_argument("--no-untrained", action="store_true", help="skip the untrained-model row")
@@ -113,6 +115,8 @@ def action_results(dataset, meta: dict, drawn: dict, motions: list[np.ndarray]) 
 def evaluate(args) -> dict:
     generator = BatchGenerator.load(args.checkpoint, device=args.device)
     engine = generator.engine
+    if args.sampler is not None:
+        engine.sampler = args.sampler
     max_frames = engine.max_frames
     spec = DatasetSpec("humanml3d", engine.skeleton, min_frames=min(40, max_frames), max_frames=max_frames,
                        drop_frames=max(200, max_frames + 1))
@@ -144,7 +148,9 @@ def evaluate(args) -> dict:
             action_rows[name] = action_results(dataset, meta, reference, motions)
     return {"checkpoint": str(args.checkpoint), "data": str(args.data), "split": args.split,
             "captions": args.captions, "samples": len(reference["captions"]),
-            "evaluator": str(args.evaluator or args.official_evaluator), "metrics": rows, "actions": action_rows}
+            "evaluator": str(args.evaluator or args.official_evaluator), "sampler": engine.sampler,
+            "steps": args.steps or engine.default_steps, "guidance": args.guidance or engine.default_guidance,
+            "metrics": rows, "actions": action_rows}
 
 
 def multimodality(gen: BatchGenerator, evaluator, reference: dict, args) -> float:
