@@ -224,3 +224,15 @@ def test_evaluate_cli_end_to_end(tmp_path):
         assert np.isfinite(row["fid"]) and 0 <= row["r_precision_top1"] <= row["r_precision_top3"] <= 1
     assert results["metrics"]["ground_truth"]["fid"] < results["metrics"]["untrained"]["fid"]
     assert results["samples"] == 40 and results["actions"] == {}   # no meta.json: no action checks
+
+
+def test_batch_generator_samples_with_the_engines_sampler():
+    from motion_core.engine import Engine, tiny_config as tiny_engine_config
+    from train.evaluation.generation import BatchGenerator
+    generator = BatchGenerator(Engine.random(tiny_engine_config(), seed=0, device="cpu"))
+    drawn = {}
+    for sampler in ("ddim", "dpm_solver_pp"):
+        generator.engine.sampler = sampler
+        drawn[sampler] = generator.generate(["a person walks"], [20], seed=3, steps=3, guidance=2.0)[0]
+    assert drawn["ddim"].shape == drawn["dpm_solver_pp"].shape == (20, 263)
+    assert not np.allclose(drawn["ddim"], drawn["dpm_solver_pp"])   # sweeps of sampler settings are real

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from motion_core.diffusion import ddim_sample
+from motion_core.diffusion import ddim_sample, dpm_solver_pp_sample
 
 
 class BatchGenerator:
@@ -68,9 +68,10 @@ class BatchGenerator:
             return e.denoiser(x, t, condition[0], condition[1], m)
 
         generator = torch.Generator(device=self.device).manual_seed(int(seed))
-        latents = ddim_sample(e.schedule, model_fn, (len(captions), max_latent, e.vae.config.latent_dim), cond,
-                              uncond, steps=steps, guidance=guidance, generator=generator, mask=mask,
-                              device=self.device)
+        # The engine's sampler (train.evaluate --sampler sets it), so each speed setting is scored as it runs.
+        sample = dpm_solver_pp_sample if e.sampler == "dpm_solver_pp" else ddim_sample
+        latents = sample(e.schedule, model_fn, (len(captions), max_latent, e.vae.config.latent_dim), cond,
+                         uncond, steps=steps, guidance=guidance, generator=generator, mask=mask, device=self.device)
         decoded = e.vae.decode(latents / e.latent_scale, factor * max_latent, mask)
         features = e.normalizer.denormalize(decoded).float().cpu().numpy()
         return [features[i, :n] for i, n in enumerate(lengths)]
