@@ -100,12 +100,18 @@ def print_timeline_table(result: dict) -> None:
     print("by position in the timeline:", result["timeline_by_position"])
 
 
+def _seconds(text: str) -> float | None:
+    return None if text == "auto" else float(text)
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", default=None, help="model folder (default: the bundled model)")
     parser.add_argument("--timelines", type=int, default=12)
     parser.add_argument("--segments", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=4.0, help="length of each segment")
+    parser.add_argument("--seconds", type=_seconds, default=4.0,
+                        help="length of each segment; with --alone, 'auto' lets the model's length predictor "
+                             "choose each prompt's length")
     parser.add_argument("--alone", type=int, metavar="N", help="generate each prompt N times on its own instead")
     parser.add_argument("--steps", type=int, default=None, help="default: the checkpoint's")
     parser.add_argument("--guidance", type=float, default=None, help="default: the checkpoint's")
@@ -117,6 +123,8 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     engine = Engine.load(args.checkpoint, device=args.device)
     started = time.time()
+    if args.seconds is None and not args.alone:
+        parser.error("--seconds auto needs --alone (a timeline segment needs its length)")
     if args.alone:
         result = run_alone(engine, args.alone, args.seconds, args.steps, args.guidance)
     else:

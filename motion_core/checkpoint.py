@@ -10,7 +10,8 @@ Checkpoints are downloaded and shared, so loading one is treated as parsing untr
   config) before any tensor data is loaded.
 
 Tensor keys are prefixed by the module they belong to: ``vae.``, ``denoiser.``, ``text.`` (only for trainable
-text encoders) and ``normalizer.`` (``normalizer.mean`` / ``normalizer.std``). Saving is atomic: files are
+text encoders), ``normalizer.`` (``normalizer.mean`` / ``normalizer.std``) and ``length.`` (the optional length
+predictor, present exactly when ``config["length_predictor"]`` is; older checkpoints have neither). Saving is atomic: files are
 written to a temporary sibling directory that is renamed into place, so a crash never leaves a half checkpoint.
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ import torch
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-TENSOR_PREFIXES = ("vae.", "denoiser.", "text.", "normalizer.")
+TENSOR_PREFIXES = ("vae.", "denoiser.", "text.", "normalizer.", "length.")
 
 MAX_WIDTH = 4096            # any width/dim/channels/heads-like size
 MAX_LAYERS = 64             # any layers/depth/blocks-like count
@@ -285,6 +286,9 @@ CONFIG_SPEC = Obj(
         "name": Str(max_len=256),
         "description": Str(max_len=4096),
         "created": Str(max_len=64),
+        # optional (see motion_core.models.length_predictor): its architecture and how well it was fitted
+        "length_predictor": Obj(fields={"architecture": ArchConfig(max_depth=1), "metrics": JsonData(max_depth=2)},
+                                required=frozenset({"architecture"})),
     },
     required=frozenset({"format_version", "architecture"}))
 
@@ -322,12 +326,25 @@ def _check_consistency(config: dict) -> None:
             dim, heads = text.get("dim", defaults["dim"]), text.get("heads", defaults["heads"])
             if dim % heads:
                 _fail("architecture.text.heads", f"dim {dim} is not divisible by heads {heads}")
+    length = config.get("length_predictor")
+    if length is not None:
+        _length_predictor_config(length["architecture"])
     diffusion = config.get("diffusion")
     if diffusion:
         if diffusion.get("sample_steps", 1) > diffusion["num_train_steps"]:
             _fail("diffusion.sample_steps", "more sampling steps than training steps")
         if diffusion.get("beta_start", 0) >= diffusion.get("beta_end", 1):
             _fail("diffusion.beta_start", "must be smaller than beta_end")
+
+
+def _length_predictor_config(arch: dict):
+    """The predictor's config object; its own range checks turned into CheckpointErrors naming the key."""
+    from motion_core.models.config import ConfigError
+    from motion_core.models.length_predictor import LengthPredictorConfig
+    try:
+        return LengthPredictorConfig.from_dict(arch)
+    except (ConfigError, TypeError) as error:
+        _fail("length_predictor.architecture", str(error))
 
 
 def _offline_defaults() -> dict:
@@ -342,6 +359,8 @@ def estimate_parameters(config: dict) -> int:
     """Rough upper estimate of the model size a (type-checked) config implies, before building anything."""
     arch = config.get("architecture", {})
     total = sum(_estimate_generic(arch[name]) for name in ("vae", "denoiser") if name in arch)
+    if "length_predictor" in config:
+        total += _estimate_generic(config["length_predictor"]["architecture"])
     text = arch.get("text")
     if text is not None and text.get("type") == "offline":
         c = {**_offline_defaults(), **text}
@@ -398,6 +417,11 @@ def expected_shapes(config: dict) -> dict[str, dict[str, tuple[int, ...]]]:
                 groups["text."] = module_shapes("text.", build_text_encoder(text))
         else:
             groups["text."] = {}  # frozen encoders load their own weights; the checkpoint holds none
+    if "length_predictor" in config:
+        from motion_core.models.length_predictor import LengthPredictor
+        with torch.device("meta"):
+            predictor = LengthPredictor(_length_predictor_config(config["length_predictor"]["architecture"]))
+        groups["length."] = module_shapes("length.", predictor)
     return groups
 
 
@@ -414,6 +438,8 @@ def check_tensor_shapes(config: dict, shapes: dict[str, tuple[int, ...]],
             raise CheckpointError(f"checkpoint has {module}.* tensors but config.json has no architecture.{module}")
         if module in arch and not has_tensors:
             raise CheckpointError(f"config.json describes architecture.{module} but there are no {module}.* tensors")
+    if "length_predictor" not in config and any(k.startswith("length.") for k in shapes):
+        raise CheckpointError("checkpoint has length.* tensors but config.json has no length_predictor entry")
     groups = expected_shapes(config)
     if expected:
         for key, shape in expected.items():
@@ -583,6 +609,8 @@ def save_checkpoint(path: str | os.PathLike, tensors: dict[str, torch.Tensor], c
         save_file(_storable(tensors), str(staging / WEIGHTS_NAME), metadata={"format_version": str(FORMAT_VERSION)})
         (staging / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n",
                                            encoding="utf-8")
+        for file in staging.iterdir():
+            file.chmod(0o644)  # safetensors creates its file private (0600): same reason as the directory
         _fsync_tree(staging)
         _swap_into_place(staging, path)
     except BaseException:

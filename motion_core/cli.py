@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "e.g. --prompt 'walks forward:4' --prompt 'jumps:2', to make ONE continuous motion "
                           "that plays them in order (a timeline, any length up to an hour)")
     gen.add_argument("--seconds", type=_finite_float, default=None,
-                     help="length of each motion (default: 4 s; not used by a TEXT:SECONDS timeline)")
+                     help="length of each motion (default: the model's estimate from the prompt (4 s if the model has "
+                          "no length predictor); not used by a TEXT:SECONDS timeline)")
     gen.add_argument("--seed", type=int, default=0,
                      help="random seed; motion k of the run uses seed+k, so any single one can be reproduced")
     gen.add_argument("--steps", type=_positive_int, default=None,

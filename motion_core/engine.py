@@ -14,7 +14,10 @@ existing motion shown to `extend`; default 40).
 
 Length policy: `generate` refuses lengths beyond the model's training window (``max_seconds``) instead of
 silently producing degraded motion; longer takes are made by chaining `extend`, whose new part must fit in
-the window next to its context (``max_seconds - context``).
+the window next to its context (``max_seconds - context``). When the caller gives no length, a checkpoint with a
+length predictor (``config["length_predictor"]``, `motion_core.models.length_predictor`) picks one per prompt
+from its text (a jump ~2 s, a walk-turn-sit ~8 s: the durations the model saw such prompts at); checkpoints
+without one use `DEFAULT_SECONDS`. ``meta["length_source"]`` says which: "requested", "predicted" or "default".
 
 Prompt policy: any Unicode text works ("une personne saute", "人が歩く", emoji). Empty or whitespace-only prompts
 are refused (they would silently give the unconditional motion), and so are prompts over `MAX_PROMPT_CHARS`
@@ -111,13 +114,17 @@ class Engine:
     def __init__(self, vae: torch.nn.Module, denoiser: torch.nn.Module, text_encoder: torch.nn.Module,
                  normalizer: FeatureNormalizer, schedule: NoiseSchedule, config: dict,
                  device: str | torch.device = "cpu", source: str | None = None,
-                 cuda_graphs: bool | None = None, precision: str = "auto"):
+                 cuda_graphs: bool | None = None, precision: str = "auto",
+                 length_predictor: torch.nn.Module | None = None):
         self.device = best_device(device)
         self.vae = vae.to(self.device, torch.float32).eval()
         self.denoiser = denoiser.to(self.device, torch.float32).eval()
         self.text_encoder = text_encoder.to(self.device, torch.float32).eval()
         for module in (self.vae, self.denoiser, self.text_encoder):
             module.requires_grad_(False)
+        self.length_predictor = None
+        if length_predictor is not None:
+            self.length_predictor = length_predictor.to(self.device, torch.float32).eval().requires_grad_(False)
         self.normalizer = normalizer
         self.schedule = schedule
         self.config = config
@@ -164,15 +171,21 @@ class Engine:
         _load_state(denoiser, tensors, "denoiser.")
         if any(k.startswith("text.") for k in tensors):
             _load_state(text, tensors, "text.")
+        length = None
+        if "length_predictor" in config:   # optional: older checkpoints have none and keep DEFAULT_SECONDS
+            from motion_core.models import build_length_predictor
+            length = build_length_predictor(config["length_predictor"]["architecture"])
+            _load_state(length, tensors, "length.")
         normalizer = FeatureNormalizer.from_tensors(tensors)
         schedule = NoiseSchedule.from_config(config["diffusion"])
-        return cls(vae, denoiser, text, normalizer, schedule, config, target, source=str(directory), **options)
+        return cls(vae, denoiser, text, normalizer, schedule, config, target, source=str(directory),
+                   length_predictor=length, **options)
 
     @classmethod
     def from_components(cls, vae: torch.nn.Module, denoiser: torch.nn.Module, text_encoder: torch.nn.Module,
                         normalizer: FeatureNormalizer, schedule: NoiseSchedule | None = None,
                         device: str | torch.device = "cpu", name: str = "unsaved",
-                        training: dict | None = None) -> "Engine":
+                        training: dict | None = None, length_predictor: torch.nn.Module | None = None) -> "Engine":
         """Wrap modules built in Python (e.g. by a training script); the config is derived from them."""
         from motion_core.models import denoiser_config_dict
         schedule = schedule or NoiseSchedule()
@@ -185,7 +198,10 @@ class Engine:
             "fps": 20.0, "skeleton": "humanml3d", "feature_dim": vae.config.feature_dim,
             "training": dict(training or {}),
         }
-        return cls(vae, denoiser, text_encoder, normalizer, schedule, config, device)
+        engine = cls(vae, denoiser, text_encoder, normalizer, schedule, config, device)
+        if length_predictor is not None:
+            engine.set_length_predictor(length_predictor)
+        return engine
 
     @classmethod
     def random(cls, config: dict | None = None, seed: int = 0, device: str | torch.device = "cpu",
@@ -218,7 +234,34 @@ class Engine:
         if getattr(self.text_encoder, "trainable", False):
             tensors.update(_prefixed(self.text_encoder, "text."))
         tensors.update(self.normalizer.to_tensors())
-        return save_checkpoint(path, tensors, self.config)
+        config = dict(self.config)
+        config.pop("length_predictor", None)
+        if self.length_predictor is not None:
+            tensors.update(_prefixed(self.length_predictor, "length."))
+            entry = dict(self.config.get("length_predictor") or {})
+            entry["architecture"] = self.length_predictor.config.to_dict()
+            config["length_predictor"] = entry
+        return save_checkpoint(path, tensors, config)
+
+    def set_length_predictor(self, predictor: torch.nn.Module | None, metrics: dict | None = None) -> None:
+        """Use `predictor` (None: remove it) for prompts generated without a length; `save` stores it.
+
+        `metrics` (JSON data, e.g. validation error) is kept in ``config["length_predictor"]["metrics"]``.
+        """
+        self.config = dict(self.config)
+        self.config.pop("length_predictor", None)
+        self.length_predictor = None
+        if predictor is None:
+            return
+        width = getattr(self.text_encoder, "dim", None)
+        if width is not None and predictor.config.text_dim != width:
+            raise ValueError(f"length predictor reads {predictor.config.text_dim}-wide text features; this "
+                             f"engine's text encoder gives {width}")
+        self.length_predictor = predictor.to(self.device, torch.float32).eval().requires_grad_(False)
+        entry = {"architecture": predictor.config.to_dict()}
+        if metrics:
+            entry["metrics"] = dict(metrics)
+        self.config["length_predictor"] = entry
 
     # ---- facts --------------------------------------------------------------------------------------------
 
@@ -243,7 +286,39 @@ class Engine:
                                                 ("text", self.text_encoder))},
             "skeleton": self.skeleton.name, "fps": self.fps, "max_seconds": self.max_seconds,
             "sampler": self.sampler, "prediction": self.schedule.prediction,
+            "default_length": self._default_length_description(),
         }
+
+    def _default_length_description(self) -> str:
+        if self.length_predictor is None:
+            return f"{DEFAULT_SECONDS:g} s (no length predictor)"
+        metrics = (self.config.get("length_predictor") or {}).get("metrics") or {}
+        mae = metrics.get("val_mae_frames")
+        error = f", validation error {mae / self.fps:.2f} s" if isinstance(mae, (int, float)) else ""
+        return f"predicted from the prompt (length predictor{error})"
+
+    @property
+    def has_length_predictor(self) -> bool:
+        return self.length_predictor is not None
+
+    def predict_frames(self, prompts: Sequence[str]) -> list[int]:
+        """The length (frames) `generate` gives each prompt when the caller names none.
+
+        With a length predictor: its estimate from the prompt's text, within the lengths `generate` accepts.
+        Without one: `DEFAULT_SECONDS` for every prompt. Deterministic (no sampling).
+        """
+        prompts = _check_prompts(prompts)
+        default = self._resolve_frames(None, None, limit=self.max_frames, what="generate")
+        if self.length_predictor is None:
+            return [default] * len(prompts)
+        minimum = max(1, math.ceil(MIN_SECONDS * self.fps))
+        frames: list[int] = []
+        with torch.inference_mode():
+            for start in range(0, len(prompts), self.max_batch):
+                tokens, mask = self.text_encoder.encode(prompts[start:start + self.max_batch])
+                predicted = self.length_predictor.frames(tokens, mask)
+                frames.extend(min(max(int(f), minimum), self.max_frames) for f in predicted.tolist())
+        return frames
 
     # ---- generation ------------------------------------------------------------------------------------------
 
@@ -251,14 +326,17 @@ class Engine:
                  seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
                  progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None
                  ) -> list[Motion]:
-        """One Motion per prompt, all `seconds` long (or `frames`; default 4 s), sampled in batched passes.
+        """One Motion per prompt, all `seconds` long (or `frames`), sampled in batched passes.
 
+        With neither, each prompt gets its own length from the checkpoint's length predictor (`predict_frames`;
+        4 s for checkpoints without one); prompts of equal length share sampling passes, and the motions come
+        back in prompt order either way. ``meta["length_source"]`` records where a motion's length came from.
         Prompt i uses seed ``seed + i`` (seed None: a random base seed, recorded in each motion's meta).
         `progress(fraction, message)` is called as work advances; when `should_cancel()` returns True the
         call stops at the next denoising step and raises `Cancelled`.
         """
         prompts = _check_prompts(prompts)
-        num_frames = self._resolve_frames(seconds, frames, limit=self.max_frames, what="generate")
+        lengths, source = self._generate_lengths(prompts, seconds, frames)
         guidance, steps = self._sampling(guidance, steps)
         seeds = _seeds(seed, len(prompts))
         report = _Progress(_monotonic(progress))
@@ -266,33 +344,55 @@ class Engine:
         if any(truncated):
             report(0.0, f"warning: {sum(truncated)} prompt(s) exceed the text encoder's window and were shortened")
         home, notes = self.device, []   # notes: out-of-memory fallbacks, recorded in the meta of later motions
-        motions: list[Motion] = []
+        motions: list[Motion | None] = [None] * len(prompts)
         try:
-            for batch, features in self._batched_features(prompts, seeds, num_frames, guidance, steps, report,
+            for batch, features in self._batched_features(prompts, seeds, lengths, guidance, steps, report,
                                                           should_cancel, notes):
-                for row, i in enumerate(batch):
-                    meta = self._meta(prompts[i], seeds[i], guidance, steps, num_frames)
+                metas = []
+                for i in batch:
+                    meta = self._meta(prompts[i], seeds[i], guidance, steps, lengths[i], source)
                     warnings = notes + ([_TRUNCATED_NOTE] if truncated[i] else [])
                     if warnings:
                         meta["warnings"] = "; ".join(warnings)
-                    motions.append(Motion.from_features(features[row], self.skeleton, fps=self.fps, meta=meta))
+                    metas.append(meta)
+                # One batched IK pass per sampling pass (its clips share a length): ~3x cheaper per clip.
+                for i, motion in zip(batch, Motion.batch_from_features(features, self.skeleton, self.fps, metas)):
+                    motions[i] = motion
         finally:
             self._return_to(home, report)
         report(1.0, "done")
         return motions
 
-    def _batched_features(self, prompts, seeds, num_frames, guidance, steps, report, should_cancel, notes):
+    def _generate_lengths(self, prompts: list[str], seconds, frames) -> tuple[list[int], str]:
+        """(frames per prompt, length source) for `generate`: the request, else the predictor, else the default."""
+        if seconds is not None or frames is not None:
+            return [self._resolve_frames(seconds, frames, limit=self.max_frames, what="generate")] * len(prompts), \
+                "requested"
+        source = "predicted" if self.length_predictor is not None else "default"
+        return self.predict_frames(prompts), source
+
+    def _batched_features(self, prompts, seeds, lengths, guidance, steps, report, should_cancel, notes):
         """Yield (prompt indices, decoded features) per sampling pass of at most `max_batch` prompts.
 
-        On out-of-memory a pass is retried with half as many prompts (and later passes keep the smaller
-        size); a single prompt that still does not fit moves the engine to the CPU for the rest of the call.
+        A pass holds prompts of one length (`lengths[i]` frames for prompt i); lengths are taken in order of
+        first appearance, so a call with one length batches exactly as it always did. A prompt's seed, not
+        its pass, fixes its noise, so grouping changes no result. On out-of-memory a pass is retried with half
+        as many prompts (and later passes keep the smaller size); a single prompt that still does not fit
+        moves the engine to the CPU for the rest of the call.
         """
         limit, done, number = self.max_batch, 0, 0
-        pending = list(range(len(prompts)))
+        groups: dict[int, list[int]] = {}
+        for i, length in enumerate(lengths):
+            groups.setdefault(length, []).append(i)
+        pending = [i for group in groups.values() for i in group]
         while pending:
-            batch = pending[:limit]
+            num_frames = lengths[pending[0]]
+            batch = [i for i in pending[:limit] if lengths[i] == num_frames]
             number += 1
-            planned = number - 1 + math.ceil(len(pending) / limit)
+            remaining = {}
+            for i in pending:
+                remaining[lengths[i]] = remaining.get(lengths[i], 0) + 1
+            planned = number - 1 + sum(math.ceil(count / limit) for count in remaining.values())
             label = f"batch {number}/{planned}: " if planned > 1 else ""
             span = (done / len(prompts), (done + len(batch)) / len(prompts))
             try:
@@ -341,8 +441,9 @@ class Engine:
             report(1.0, f"warning: could not move back to {home} (out of memory); staying on the CPU")
 
     def _to_device(self, device: torch.device) -> None:
-        for module in (self.vae, self.denoiser, self.text_encoder):
-            module.to(device)
+        for module in (self.vae, self.denoiser, self.text_encoder, self.length_predictor):
+            if module is not None:
+                module.to(device)
         self.device = device
         self._graphs = None   # captured graphs point at the old weight buffers: never replay them again
 
@@ -376,7 +477,8 @@ class Engine:
         window = self._decode(latents, context + new_frames)[0]
         new_joints = _continue_joints(motion.joints.astype(np.float64), window, context, self.skeleton,
                                       blend=max(1, round(BLEND_SECONDS * self.fps)))
-        meta = self._extend_meta(motion, prompt, seed, guidance, steps, new_frames)
+        source = "default" if seconds is None and frames is None else "requested"
+        meta = self._extend_meta(motion, prompt, seed, guidance, steps, new_frames, source)
         joints = np.concatenate([motion.joints.astype(np.float64), new_joints], axis=0)
         result = Motion.from_joints(joints, self.skeleton, fps=self.fps, meta=meta)
         report(1.0, "done")
@@ -533,16 +635,17 @@ class Engine:
             raise InputError(f"steps must be an integer in [1, {high}], got {steps!r}")
         return int(steps)
 
-    def _meta(self, prompt: str, seed: int, guidance: float, steps: int, frames: int) -> dict:
+    def _meta(self, prompt: str, seed: int, guidance: float, steps: int, frames: int,
+              length_source: str = "requested") -> dict:
         return {"prompt": prompt, "seed": seed, "guidance": guidance, "steps": steps, "frames": frames,
                 "seconds": frames / self.fps, "model": self.model_version, "sampler": self.sampler,
-                "motion_core": __version__}
+                "length_source": length_source, "motion_core": __version__}
 
     def _extend_meta(self, motion: Motion, prompt: str, seed: int, guidance: float, steps: int,
-                     frames: int) -> dict:
+                     frames: int, length_source: str) -> dict:
         meta = dict(motion.meta)
         previous = str(meta.get("prompt", ""))
-        meta.update(self._meta(prompt, seed, guidance, steps, motion.num_frames + frames))
+        meta.update(self._meta(prompt, seed, guidance, steps, motion.num_frames + frames, length_source))
         meta.update(prompt=f"{previous} | {prompt}" if previous else prompt, extend_prompt=prompt,
                     extend_start_frame=motion.num_frames)
         return meta
@@ -558,6 +661,10 @@ class Engine:
         if self.normalizer.dim != self.skeleton.feature_dim:
             raise ValueError(f"normaliser covers {self.normalizer.dim} features; skeleton {self.skeleton.name!r} "
                              f"has {self.skeleton.feature_dim}")
+        predictor = self.length_predictor
+        if predictor is not None and text_dim is not None and predictor.config.text_dim != text_dim:
+            raise ValueError(f"length predictor reads {predictor.config.text_dim}-wide text features; the text "
+                             f"encoder gives {text_dim}")
         if self.max_frames < 1 or self.latent_scale <= 0:
             raise ValueError(f"bad training.max_frames {self.max_frames} or latent_scale {self.latent_scale}")
 

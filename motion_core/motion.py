@@ -85,6 +85,18 @@ class Motion:
                     skeleton=skeleton, meta=dict(metas[b] or {})) for b in range(len(joints))]
 
     @classmethod
+    def batch_from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
+                            metas=None) -> list["Motion"]:
+        """`from_features` for equally long clips (B, T, skeleton.feature_dim), with one batched IK pass."""
+        from motion_core.representation import features_to_joints
+        features = np.asarray(features)
+        if features.ndim != 3 or features.shape[2] != skeleton.feature_dim:
+            raise ValueError(f"features must be (B, T, {skeleton.feature_dim}) for skeleton {skeleton.name!r}, "
+                             f"got {features.shape}")
+        joints = np.asarray(features_to_joints(features, skeleton), dtype=np.float64)
+        return cls.batch_from_joints(joints, skeleton, fps=skeleton.fps if fps is None else fps, metas=metas)
+
+    @classmethod
     def from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
                       meta=None) -> "Motion":
         """Build a Motion from un-normalised HumanML3D-style features (T, skeleton.feature_dim)."""

@@ -338,3 +338,17 @@ def test_horn_kabsch_matches_the_svd_solution_including_degenerate_point_sets():
     residual = lambda rot: np.linalg.norm(Q.qrot(rot[:, None], source[150:160]) - target[150:160])  # noqa: E731
     assert residual(q[150:160]) < 1e-9 and residual(svd[150:160]) < 1e-9
     np.testing.assert_allclose(q[160:165], svd[160:165], atol=1e-12)
+
+
+def test_batch_from_features_equals_clip_by_clip(humanml3d_sample):
+    from motion_core.motion import Motion
+    features, _ = humanml3d_sample
+    clips = np.stack([features[:60], features[50:110], features[100:160]])
+    batched = Motion.batch_from_features(clips, HUMANML3D, metas=[{"n": i} for i in range(3)])
+    for i, motion in enumerate(batched):
+        alone = Motion.from_features(clips[i], HUMANML3D)
+        assert motion.meta == {"n": i} and motion.fps == alone.fps
+        for name in ("joints", "rotations", "root_translation", "offsets"):
+            assert np.allclose(getattr(motion, name), getattr(alone, name), atol=1e-9), name
+    with pytest.raises(ValueError, match="features must be"):
+        Motion.batch_from_features(features, HUMANML3D)

@@ -13,6 +13,7 @@ from torch import nn
 
 from .config import ConfigError, ModelConfig
 from .denoiser import DenoiserConfig, MambaUNetDenoiser
+from .length_predictor import LengthPredictor, LengthPredictorConfig, build_length_predictor
 from .transformer_denoiser import TransformerDenoiser, TransformerDenoiserConfig
 from .vae import MotionVAE, VAEConfig, VAEOutput
 
@@ -53,5 +54,5 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 __all__ = [
     "ConfigError", "DenoiserConfig", "MambaUNetDenoiser", "TransformerDenoiserConfig", "TransformerDenoiser",
     "VAEConfig", "MotionVAE", "VAEOutput", "build_denoiser", "build_vae", "count_parameters",
-    "denoiser_config_dict",
+    "denoiser_config_dict", "LengthPredictor", "LengthPredictorConfig", "build_length_predictor",
 ]

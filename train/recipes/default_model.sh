@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the shipped default model: procedural corpus -> VAE -> denoiser -> export.
+# Reproduces the shipped default model: procedural corpus -> VAE -> denoiser -> export -> length predictor.
 # Usage: bash train/recipes/default_model.sh WORK_DIR [NUM_CLIPS] [VAE_STEPS] [DENOISER_STEPS]
 # Environment:
 #   NPROC         GPUs for the denoiser stage (torchrun, one process per GPU; default 1)
@@ -7,7 +7,8 @@
 #   VAE           an existing VAE-stage model dir or engine checkpoint: skips the VAE stage and reuses its VAE
 #   INIT          an engine checkpoint whose denoiser and text encoder the denoiser stage starts from (continue
 #                 training the shipped model: VAE=motion_core/default_model INIT=motion_core/default_model)
-# The shipped model (2026-11-25): VAE=<the previous default model> NPROC=2 ... WORK 20000 - 3400 on 2 H100s.
+# The shipped model (2026-11-25): VAE=<the previous default model> NPROC=2 ... WORK 20000 - 3400 on 2 H100s;
+# its length predictor: python -m train.length on the same corpus (CPU, 3.5 min).
 set -euo pipefail
 work=${1:?usage: default_model.sh WORK_DIR [NUM_CLIPS] [VAE_STEPS] [DENOISER_STEPS]}
 clips=${2:-20000}; vae_steps=${3:-2500}; den_steps=${4:-3400}
@@ -30,4 +31,6 @@ torchrun --standalone --nproc_per_node="$nproc" -m train.fit --config train/conf
   --max-steps "$den_steps" --precision bf16 ${INIT:+--init-from "$INIT"}
 stamp "export"
 python -m train.export --vae "$vae" --denoiser "$work/run" --out "$work/default_model"
+stamp "length predictor (CPU, a few minutes)"
+python -m train.length --checkpoint "$work/default_model" --data "$work/corpus"
 stamp "done"

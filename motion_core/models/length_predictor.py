@@ -1,0 +1,115 @@
+"""Text-conditioned motion length estimator: prompt embedding -> how many frames the motion should last.
+
+A diffusion model generates best near the durations it saw for a caption in training ("jumps" ~2 s, "walks
+forward, turns around and sits down" ~8 s); forcing one fixed length washes short actions out and crams long
+ones. Following T2M / MoMask, the estimator is a classifier over lengths in `unit_length`-frame bins rather
+than a regressor: the lengths seen for one caption are wide and skewed (a walk may last 2 s or 9 s), and a
+categorical distribution represents that as it is. Its median (the default `estimate`) minimises the expected
+absolute error in frames; regressing log-frames with a squared loss would give a geometric mean instead, biased
+short for skewed captions.
+
+The network is a small MLP over a fixed summary of the (frozen) text encoder's output: the first token (the
+offline encoder's learned pooled token) concatenated with the masked mean of all tokens. It never changes the
+text encoder, so it can be fitted after the diffusion model and added to an existing checkpoint.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from .config import ConfigError, ModelConfig, check_float, check_int
+
+ESTIMATES = ("median", "mode")
+
+
+@dataclasses.dataclass(frozen=True)
+class LengthPredictorConfig(ModelConfig):
+    text_dim: int = 256          # width of the text encoder's tokens
+    hidden_dim: int = 256
+    unit_length: int = 4         # bin width in frames (the VAE downsamples time by 4)
+    min_frames: int = 40         # predictions are clamped to [min_frames, max_frames]
+    max_frames: int = 196
+    dropout: float = 0.1         # training only; the engine runs it in eval mode
+    estimate: str = "median"     # how the distribution becomes one length: "median" or "mode"
+
+    def validate(self) -> None:
+        owner = "LengthPredictorConfig"
+        check_int(owner, "text_dim", self.text_dim, 1, 4096)
+        check_int(owner, "hidden_dim", self.hidden_dim, 1, 4096)
+        check_int(owner, "unit_length", self.unit_length, 1, 64)
+        check_int(owner, "min_frames", self.min_frames, 1, 100_000)
+        check_int(owner, "max_frames", self.max_frames, self.min_frames, 100_000)
+        check_float(owner, "dropout", self.dropout, 0.0, 0.9)
+        if self.estimate not in ESTIMATES:
+            raise ConfigError(f"{owner}.estimate must be one of {list(ESTIMATES)}, got {self.estimate!r}")
+        if self.max_frames // self.unit_length > 4096:
+            raise ConfigError(f"{owner}: max_frames / unit_length = {self.max_frames // self.unit_length} bins "
+                              "is more than 4096")
+
+    @property
+    def num_bins(self) -> int:
+        """Bin k stands for k * unit_length frames, k = 0 .. max_frames // unit_length."""
+        return self.max_frames // self.unit_length + 1
+
+
+class LengthPredictor(nn.Module):
+    """(text tokens (B, N, E), mask (B, N)) -> logits over length bins; `frames` gives one length per prompt."""
+
+    def __init__(self, config: LengthPredictorConfig):
+        super().__init__()
+        self.config = config
+        width = 2 * config.text_dim
+        self.net = nn.Sequential(
+            nn.LayerNorm(width),
+            nn.Linear(width, config.hidden_dim), nn.GELU(), nn.Dropout(config.dropout),
+            nn.Linear(config.hidden_dim, config.num_bins),
+        )
+
+    @staticmethod
+    def pool(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, 2E) summary: first token next to the masked mean of the tokens (padding excluded)."""
+        weights = mask.to(tokens.dtype).unsqueeze(-1)
+        mean = (tokens * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        return torch.cat([tokens[:, 0], mean], dim=-1)
+
+    def logits_from_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+        return self.net(pooled)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.logits_from_pooled(self.pool(tokens, mask))
+
+    def bins_from_logits(self, logits: torch.Tensor, estimate: str | None = None) -> torch.Tensor:
+        """Deterministic bin per row: the distribution's median (first bin reaching half the mass) or mode."""
+        estimate = estimate or self.config.estimate
+        if estimate == "mode":
+            return logits.argmax(dim=-1)
+        if estimate != "median":
+            raise ValueError(f"estimate must be one of {list(ESTIMATES)}, got {estimate!r}")
+        cumulative = logits.float().softmax(dim=-1).cumsum(dim=-1)
+        return (cumulative < 0.5).sum(dim=-1).clamp(max=logits.shape[-1] - 1)
+
+    def frames_from_logits(self, logits: torch.Tensor, estimate: str | None = None) -> torch.Tensor:
+        """Lengths in frames (LongTensor (B,)), clamped to [min_frames, max_frames]."""
+        c = self.config
+        frames = self.bins_from_logits(logits, estimate) * c.unit_length
+        return frames.clamp(min=c.min_frames, max=c.max_frames)
+
+    @torch.no_grad()
+    def frames(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.frames_from_logits(self(tokens, mask))
+
+    def bin_of(self, frames: torch.Tensor) -> torch.Tensor:
+        """Training target: the bin nearest to each length (lengths beyond max_frames fall in the last bin)."""
+        c = self.config
+        bins = torch.round(frames.double() / c.unit_length).long()
+        return bins.clamp(min=0, max=c.num_bins - 1)
+
+
+def build_length_predictor(config: dict) -> LengthPredictor:
+    """LengthPredictor from a dict of LengthPredictorConfig fields (as stored in a checkpoint)."""
+    return LengthPredictor(LengthPredictorConfig.from_dict(config))
+
+
+__all__ = ["LengthPredictor", "LengthPredictorConfig", "build_length_predictor", "ESTIMATES"]

@@ -1,0 +1,166 @@
+"""Length predictor: fitting on a corpus, checkpoint storage, and how `Engine.generate` uses it.
+
+A tiny untrained engine's frozen text encoder is enough: the predictor must still learn from the words that
+"long" captions come with long clips and "short" ones with short clips, on verbs it never saw in training.
+"""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from motion_core.checkpoint import CheckpointError, save_checkpoint
+from motion_core.engine import DEFAULT_SECONDS, Engine, InputError, tiny_config
+from motion_core.models.length_predictor import LengthPredictor, LengthPredictorConfig
+from train import length as length_training
+
+STEPS = 2
+TRAIN_VERBS = ["walks", "dances", "jogs", "waves", "stretches", "spins", "crawls", "sways", "marches", "kicks"]
+VAL_VERBS = ["skips", "bows", "claps"]
+LONG, SHORT = (100, 124), (40, 52)
+
+
+def _write_corpus(root, seed=0):
+    """A HumanML3D-layout corpus: '... for a long time' clips last 100-124 frames, '... short ...' 40-52."""
+    rng = np.random.default_rng(seed)
+    for folder in ("new_joint_vecs", "texts"):
+        (root / folder).mkdir(parents=True)
+    splits = {"train": [], "val": []}
+    for split, verbs, copies in (("train", TRAIN_VERBS, 4), ("val", VAL_VERBS, 2)):
+        for verb in verbs:
+            for kind, (low, high) in (("long", LONG), ("short", SHORT)):
+                for copy in range(copies):
+                    motion_id = f"{split}{len(splits[split]):04d}"
+                    splits[split].append(motion_id)
+                    frames = int(rng.integers(low, high + 1))
+                    np.save(root / "new_joint_vecs" / f"{motion_id}.npy", np.zeros((frames, 263), np.float32))
+                    lines = [f"a person {verb} for a {kind} time#a/DET person/NOUN#0.0#0.0",
+                             f"someone {verb} for a {kind} while#someone/PRON#0.0#0.0"]
+                    (root / "texts" / f"{motion_id}.txt").write_text("\n".join(lines) + "\n")
+    for split, ids in splits.items():
+        (root / f"{split}.txt").write_text("\n".join(ids) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return _write_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def fitted(corpus):
+    engine = Engine.random(tiny_config(), seed=0)
+    predictor, metrics = length_training.train_length_predictor(engine, corpus, steps=300, hidden_dim=64,
+                                                                log=lambda message: None)
+    engine.set_length_predictor(predictor, metrics)
+    return engine, metrics
+
+
+def test_caption_lengths_reads_every_caption_line(corpus):
+    data = length_training.caption_lengths(corpus, "train")
+    assert len(data) == 2 * 4 * 2 * len(TRAIN_VERBS)          # 2 lines x 4 copies x 2 kinds x verbs
+    assert len(data.captions) == 2 * 2 * len(TRAIN_VERBS)     # each distinct caption stored once
+    longs = [f for i, f in zip(data.index, data.frames) if "long" in data.captions[i]]
+    assert min(longs) >= LONG[0] and max(longs) <= LONG[1]
+
+
+def test_learns_long_and_short_on_unseen_verbs(fitted):
+    engine, metrics = fitted
+    assert metrics["val_mae_frames"] < 0.5 * metrics["baseline_val_mae_frames"], metrics
+    long_frames = engine.predict_frames([f"a person {v} for a long time" for v in VAL_VERBS])
+    short_frames = engine.predict_frames([f"someone {v} for a short while" for v in VAL_VERBS])
+    assert min(long_frames) >= 88 and max(short_frames) <= 64, (long_frames, short_frames)
+    assert all(f % 4 == 0 for f in long_frames + short_frames)
+
+
+def test_predictions_are_deterministic_and_clamped(fitted):
+    engine, _ = fitted
+    prompts = ["a person walks for a long time", "someone kicks for a short while"]
+    assert engine.predict_frames(prompts) == engine.predict_frames(prompts)
+    predictor = engine.length_predictor
+    extreme = torch.full((1, predictor.config.num_bins), -50.0)
+    extreme[0, 0] = 50.0
+    assert predictor.frames_from_logits(extreme).item() == predictor.config.min_frames
+    extreme = extreme.flip(-1)
+    assert predictor.frames_from_logits(extreme).item() == predictor.config.max_frames <= engine.max_frames
+    with pytest.raises(InputError):
+        engine.predict_frames([""])
+
+
+def test_median_and_mode_estimates():
+    predictor = LengthPredictor(LengthPredictorConfig(text_dim=8, hidden_dim=8, min_frames=4, max_frames=40))
+    probabilities = torch.zeros(1, predictor.config.num_bins)
+    probabilities[0, 2], probabilities[0, 5], probabilities[0, 6] = 0.4, 0.3, 0.3   # mode bin 2, median bin 5
+    logits = probabilities.clamp(min=1e-9).log()
+    assert predictor.frames_from_logits(logits, "mode").item() == 8
+    assert predictor.frames_from_logits(logits, "median").item() == 20
+
+
+def test_save_load_round_trip_keeps_predictions(fitted, tmp_path):
+    engine, metrics = fitted
+    prompts = ["a person dances for a long time", "someone spins for a short while", "a person bows"]
+    engine.save(tmp_path / "ckpt")
+    loaded = Engine.load(tmp_path / "ckpt", device="cpu")
+    assert loaded.has_length_predictor
+    assert loaded.predict_frames(prompts) == engine.predict_frames(prompts)
+    stored = json.loads((tmp_path / "ckpt" / "config.json").read_text())["length_predictor"]
+    assert stored["metrics"]["val_mae_frames"] == metrics["val_mae_frames"]
+    assert "predicted from the prompt" in loaded.describe()["default_length"]
+
+
+def test_cli_trains_into_a_checkpoint_copy(corpus, tmp_path):
+    source = Engine.random(tiny_config(), seed=1).save(tmp_path / "source")
+    before = (source / "model.safetensors").read_bytes()
+    assert length_training.main(["--checkpoint", str(source), "--data", str(corpus),
+                                 "--out", str(tmp_path / "out"), "--steps", "200"]) == 0
+    assert (source / "model.safetensors").read_bytes() == before     # --out leaves the source alone
+    loaded = Engine.load(tmp_path / "out", device="cpu")
+    (long_frames, short_frames) = loaded.predict_frames(["a person skips for a long time",
+                                                         "someone skips for a short while"])
+    assert long_frames > short_frames
+
+
+def test_checkpoint_without_predictor_keeps_the_default(tmp_path):
+    Engine.random(tiny_config(), seed=0).save(tmp_path / "old")
+    assert "length_predictor" not in json.loads((tmp_path / "old" / "config.json").read_text())
+    engine = Engine.load(tmp_path / "old", device="cpu")
+    default = round(DEFAULT_SECONDS * engine.fps)
+    assert not engine.has_length_predictor and engine.predict_frames(["a", "b"]) == [default, default]
+    (motion,) = engine.generate(["a person jumps"], steps=STEPS)
+    assert motion.num_frames == default and motion.meta["length_source"] == "default"
+    assert "no length predictor" in engine.describe()["default_length"]
+
+
+def test_length_tensors_need_a_config_entry(tmp_path):
+    engine = Engine.random(tiny_config(), seed=0)
+    engine.save(tmp_path / "a")
+    from motion_core.checkpoint import load_checkpoint
+    config, tensors = load_checkpoint(tmp_path / "a")
+    tensors["length.net.0.weight"] = torch.ones(64)
+    with pytest.raises(CheckpointError, match="length_predictor"):
+        save_checkpoint(tmp_path / "b", tensors, config)
+    config["length_predictor"] = {"architecture": {"text_dim": 32, "hidden_dim": 0}}
+    with pytest.raises(CheckpointError, match="hidden_dim"):
+        save_checkpoint(tmp_path / "b", tensors, config)
+
+
+def test_mixed_predicted_lengths_keep_order_and_seeds(fitted):
+    engine, _ = fitted
+    prompts = ["a person walks for a long time", "someone kicks for a short while"]
+    frames = engine.predict_frames(prompts)
+    assert len(set(frames)) > 1, frames
+    motions = engine.generate(prompts, seed=7, steps=STEPS)
+    for k, (prompt, motion) in enumerate(zip(prompts, motions)):
+        assert motion.meta["prompt"] == prompt and motion.meta["seed"] == 7 + k
+        assert motion.num_frames == frames[k] and motion.meta["length_source"] == "predicted"
+        (alone,) = engine.generate([prompt], frames=frames[k], seed=7 + k, steps=STEPS)
+        assert alone.meta["length_source"] == "requested"
+        np.testing.assert_allclose(motion.joints, alone.joints, atol=1e-4)
+
+
+def test_an_explicit_length_overrides_the_predictor(fitted):
+    engine, _ = fitted
+    motions = engine.generate(["a person walks for a long time", "someone kicks for a short while"], seconds=1.0,
+                              steps=STEPS)
+    assert [m.num_frames for m in motions] == [20, 20]
+    assert all(m.meta["length_source"] == "requested" for m in motions)
