@@ -1,7 +1,8 @@
 """Scripting API (Python console, scripts): `import motion_addon.api as api`.
 
     arm = bpy.data.objects["Armature"]
-    actions = api.generate("a person waves", armature=arm, seconds=4, takes=3)
+    actions = api.generate("a person waves", armature=arm, takes=3)      # length chosen by the model
+    actions = api.generate("a person waves", armature=arm, seconds=4)    # exactly 4 s
     api.batch(["walks forward", "jumps"], armature=arm)
     api.timeline([("walks forward", 4.0), ("jumps", 2.0)], armature=arm)   # one continuous take
 
@@ -36,12 +37,16 @@ def _engine(engine):
     return (engine if engine is not None else session.get_engine(settings)), settings
 
 
-def generate(prompt: str, armature, seconds: float = 4.0, takes: int = 1, seed: int | None = None,
+def generate(prompt: str, armature, seconds: float | None = None, takes: int = 1, seed: int | None = None,
              guidance: float = 7.5, steps: int = 20, start_frame: int | None = None, scene=None, engine=None,
              timeout: float | None = None) -> list:
     """Generate `takes` takes of `prompt` onto `armature`; returns their actions (take 1 is active).
 
-    seed=None picks a random seed; start_frame=None uses the scene's start frame."""
+    seconds=None lets the model choose the length from the prompt (its length predictor; 4 s for models
+    without one), like the panel's Auto length; a positive number asks for exactly that many seconds (zero,
+    negative or non-numbers raise ValueError). Each action stores the length it got in
+    ``action["motion_seconds"]``. seed=None picks a random seed; start_frame=None uses the scene's start
+    frame."""
     scene = scene or bpy.context.scene
     engine, settings = _engine(engine)
     seed = generation.new_seed() if seed is None else int(seed)

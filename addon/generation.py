@@ -3,6 +3,7 @@ that turns its results into actions. Shared by the panel's operators and the scr
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import random
 
@@ -68,17 +69,35 @@ def preflight(armature) -> list[str]:
     return warnings
 
 
-def submit_generate(engine, settings, armature, scene, prompt: str, seconds: float, seed: int, guidance: float,
-                    steps: int, num_takes: int, start_frame: float) -> GenerationTask:
-    """Start generating `num_takes` takes of `prompt` for `armature`; returns the task to step."""
+def checked_seconds(seconds, optional: bool) -> float | None:
+    """`seconds` as a float, refused here with a clear message if it is not a positive finite number. None
+    passes through when `optional`: the request then carries no length and the engine uses the model's
+    predicted length for each prompt (it must stay None, not become a float, to mean that)."""
+    if seconds is None and optional:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        allowed = " (or None for the model's predicted length)" if optional else ""
+        raise ValueError(f"seconds must be a number{allowed}, got {seconds!r}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"seconds must be positive, got {seconds}")
+    return float(seconds)
+
+
+def submit_generate(engine, settings, armature, scene, prompt: str, seconds: float | None, seed: int,
+                    guidance: float, steps: int, num_takes: int, start_frame: float) -> GenerationTask:
+    """Start generating `num_takes` takes of `prompt` for `armature`; returns the task to step.
+
+    seconds=None leaves the length to the model (its prediction for the prompt); the takes' actions record
+    the length actually generated (`takes.SECONDS_PROP`)."""
     prompt = prompt.strip()
     if not prompt:
         raise ValueError("type a prompt first")
+    seconds = checked_seconds(seconds, optional=True)
     if armature is None or armature.type != "ARMATURE":
         raise ValueError("choose a target armature (or create the SMPL armature)")
     modal.ensure_idle()
     warnings = preflight(armature)
-    params = session.request_params(settings, prompts=[prompt] * num_takes, seconds=float(seconds),
+    params = session.request_params(settings, prompts=[prompt] * num_takes, seconds=seconds,
                                     seed=int(seed), guidance=float(guidance), steps=int(steps))
     job = engine.submit("generate", params)
     obj_name, scene_name = armature.name, scene.name
@@ -134,6 +153,7 @@ def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float
     prompt = prompt.strip()
     if not prompt:
         raise ValueError("type a prompt for the continuation")
+    seconds = checked_seconds(seconds, optional=False)
     source = active_take(armature)
     if source is None:
         raise ValueError("the armature has no active take to extend; generate one first")
@@ -142,7 +162,7 @@ def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float
     path = source.get(takes.FILE_PROP)
     if not path or not os.path.isfile(path):
         raise ValueError(f"the motion file of take {source.name!r} is missing ({path or 'never saved'})")
-    params = session.request_params(settings, motion_path=path, prompt=prompt, seconds=float(seconds),
+    params = session.request_params(settings, motion_path=path, prompt=prompt, seconds=seconds,
                                     seed=int(seed), guidance=float(guidance), steps=int(steps))
     job = engine.submit("extend", params)
     obj_name, scene_name, source_name = armature.name, scene.name, source.name

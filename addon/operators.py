@@ -105,7 +105,8 @@ class MOTION_OT_generate(_JobOperator, bpy.types.Operator):
     def submit(self, context):
         s = context.scene.motion_settings
         engine, settings = _engine(context)
-        return generation.submit_generate(engine, settings, s.target, context.scene, s.prompt, s.seconds, s.seed,
+        seconds = None if s.auto_length else s.seconds   # None: the model predicts each prompt's length
+        return generation.submit_generate(engine, settings, s.target, context.scene, s.prompt, seconds, s.seed,
                                           s.guidance, s.steps, s.takes, s.start_frame)
 
 

@@ -42,8 +42,12 @@ class MotionTimelineSegment(bpy.types.PropertyGroup):
 class MotionSceneSettings(bpy.types.PropertyGroup):
     prompt: StringProperty(name="Prompt", description="What the character should do",
                            default="a person walks forward and waves")
-    seconds: FloatProperty(name="Duration", description="Length of each take", default=4.0, min=0.5,
-                           soft_max=10.0, max=30.0, unit="TIME_ABSOLUTE", subtype="TIME_ABSOLUTE")
+    auto_length: BoolProperty(name="Auto length",
+                              description="The model chooses each prompt's length (off: use Duration)",
+                              default=True)
+    seconds: FloatProperty(name="Duration", description="Length of each take when Auto length is off",
+                           default=4.0, min=0.5, soft_max=10.0, max=30.0, unit="TIME_ABSOLUTE",
+                           subtype="TIME_ABSOLUTE")
     seed: IntProperty(name="Seed", description="Same prompt and seed give the same motion", default=0, min=0)
     guidance: FloatProperty(name="Guidance", description="How strictly to follow the prompt", default=7.5,
                             min=0.0, soft_max=15.0)

@@ -81,7 +81,10 @@ def _default_python() -> str:
 
 
 def request_params(settings: EngineSettings, **params) -> dict:
-    """Protocol params: the request's own plus checkpoint, device and (subprocess) where to write results."""
+    """Protocol params: the request's own plus checkpoint, device and (subprocess) where to write results.
+
+    Params given as None are left out, so the engine applies its own default: for `seconds` that is the
+    model's predicted length per prompt (Auto length)."""
     params = {k: v for k, v in params.items() if v is not None}
     params.update(checkpoint=settings.checkpoint or None, device=settings.device)
     if settings.mode != "IN_PROCESS":

@@ -17,6 +17,8 @@ PROMPT_PROP = "motion_prompt"
 SEED_PROP = "motion_seed"
 FILE_PROP = "motion_file"
 START_PROP = "motion_start_frame"
+SECONDS_PROP = "motion_seconds"          # the generated length (the model's choice when none was requested)
+LENGTH_SOURCE_PROP = "motion_length_source"   # engine's meta: "predicted", "requested" or "default"
 STASH_PREFIX = "[Stash] "
 ROOT_JOINT = retarget.SMPL_JOINTS[0]
 
@@ -127,6 +129,7 @@ def apply_takes(obj, motions, prompt: str, seed, start_frame: float, scene, file
             action.use_fake_user = True
             action[TAKE_PROP], action[PROMPT_PROP], action[SEED_PROP] = k, prompt, str(take_seed)
             action[START_PROP] = float(start_frame)
+            _record_length(action, motion)
             if files and files[k - 1]:
                 action[FILE_PROP] = str(files[k - 1])
     except BaseException:
@@ -145,6 +148,14 @@ def apply_takes(obj, motions, prompt: str, seed, start_frame: float, scene, file
             bpy.data.actions.remove(action)
         raise
     return actions
+
+
+def _record_length(action, motion) -> None:
+    """Store the motion's length on its take: with Auto length it is known only once the engine has chosen."""
+    action[SECONDS_PROP] = motion.num_frames / float(motion.fps)
+    source = getattr(motion, "meta", {}).get("length_source")
+    if source:
+        action[LENGTH_SOURCE_PROP] = str(source)
 
 
 class _AnimationState:

@@ -46,7 +46,11 @@ class VIEW3D_PT_motion(_MotionPanel, bpy.types.Panel):
         layout = self.layout
         layout.prop(s, "prompt", text="")
         col = layout.column(align=True)
-        col.prop(s, "seconds")
+        row = col.row(align=True)
+        duration = row.row(align=True)
+        duration.enabled = not s.auto_length   # shown greyed so the row keeps its place when toggled
+        duration.prop(s, "seconds")
+        row.prop(s, "auto_length", text="Auto", toggle=True)
         row = col.row(align=True)
         row.prop(s, "seed")
         row.operator("motion.new_seed", text="", icon="FILE_REFRESH")

@@ -126,6 +126,7 @@ def test_generate_operator_blocking_path(scene):
     scn, model = scene
     s = scn.motion_settings
     s.prompt, s.seed, s.takes, s.seconds, s.start_frame = "a person waves", 42, 2, 1.5, 10
+    s.auto_length = False     # use Duration (Auto length is tested in test_addon_length.py)
     assert bpy.ops.motion.generate() == {"FINISHED"}
     obj = s.target
     names = [a.name for a in takes.takes_of(obj)]
