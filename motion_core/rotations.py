@@ -19,9 +19,10 @@ Twist angles are unwrapped in time and quaternion signs made consistent frame to
 never jump between q and -q or spin a limb by a full turn.
 
 The inverse runs once per generated clip, so it is written for speed: everything that depends only on the
-skeleton is worked out once (`_plan`), the quaternion algebra is plain numpy (`_q*` below; the torch-backed
-`motion_core.quaternion` costs a conversion per call), every step covers all frames of all clips of a batch
-at once, and Kabsch fits use Horn's quaternion method in closed form instead of one SVD per frame.
+skeleton is worked out once (`_plan`), the quaternion algebra is plain numpy (`motion_core.component_first`;
+the torch-backed `motion_core.quaternion` costs a conversion per call), every step covers all frames of all
+clips of a batch at once, and Kabsch fits use Horn's quaternion method in closed form instead of one SVD per
+frame (`motion_core.rigid_fit`).
 """
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from motion_core.quaternion import qfrom_matrix, qmul, qrot
+from motion_core import component_first as cf
+from motion_core.quaternion import qmul, qrot
+from motion_core.rigid_fit import kabsch_quaternion
 from motion_core.skeleton import Skeleton
 
 __all__ = ["forward_kinematics", "global_rotations", "joints_to_rotations", "continuous_quaternions",
@@ -104,165 +107,13 @@ def continuous_quaternions(q: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------------------
-# numpy kernels of the inverse, component-first: vectors (3, ...), quaternions (w, x, y, z) as (4, ...)
-#
-# With the component axis first, every arithmetic step runs over contiguous per-component blocks (with it
-# last, strided gathers made a batch's cross product several times slower). Same conventions as
-# quaternion.py, whose torch round trip per call cost more than the arithmetic here.
+# Twist references: which neighbouring joints decide a bone's roll
 # --------------------------------------------------------------------------------------------------------
-
-_TINY = 1e-12
-_NEXT, _PREV = np.array([1, 2, 0]), np.array([2, 0, 1])
-
-
-def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a * b).sum(0)
-
-
-def _norm(v: np.ndarray) -> np.ndarray:
-    return np.sqrt(_dot(v, v))
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(_norm(v), _TINY)
-
-
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return a[_NEXT] * b[_PREV] - a[_PREV] * b[_NEXT]
-
-
-def _qmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product a*b (apply b, then a): (aw bw - a.b, aw b + bw a + a x b)."""
-    w = a[0] * b[0] - _dot(a[1:], b[1:])
-    return np.concatenate((w[None], a[0] * b[1:] + b[0] * a[1:] + _cross(a[1:], b[1:])))
-
-
-def _qconj(q: np.ndarray) -> np.ndarray:
-    return np.concatenate((q[:1], -q[1:]))
-
-
-def _qrot(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate v (3, ...) by unit q (4, ...): v + 2w (u x v) + 2 u x (u x v), u the vector part."""
-    uv = _cross(q[1:], v)
-    return v + 2.0 * (q[0] * uv + _cross(q[1:], uv))
-
-
-def _qbetween(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Shortest-arc rotation turning direction u onto v: normalize(1 + u.v, u x v) for unit u, v.
-
-    Opposite directions make that vanish; they get a half-turn about an axis perpendicular to u instead.
-    """
-    u, v = np.broadcast_arrays(_unit(u), _unit(v))
-    q = np.concatenate(((_dot(u, v) + 1.0)[None], _cross(u, v)))
-    norm = np.maximum(_norm(q), _TINY)
-    opposite = norm < 1e-6
-    if opposite.any():
-        perpendicular = _unit(_cross(u, np.moveaxis(np.eye(3)[np.abs(u).argmin(0)], -1, 0)))
-        half_turn = np.concatenate((np.zeros_like(u[:1]), perpendicular))
-        return np.where(opposite, half_turn, q / norm)
-    return q / norm
-
-
-def _qfrom_axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rotation by `angle` (...) radians about unit `axis` (3, ...)."""
-    half = 0.5 * angle
-    return np.concatenate((np.cos(half)[None], np.sin(half) * axis))
-
 
 def _ramp(x, lo: float, hi: float):
     """0 below lo, 1 above hi, linear between: how much to trust a reference whose quality is x."""
     return np.minimum(np.maximum((x - lo) / (hi - lo), 0.0), 1.0)
 
-
-# Cofactor (i, k) of a 4x4 matrix is the determinant of the 3x3 minor without row i and column k.
-_MINOR_ROWS = np.array([[r for r in range(4) if r != i] for i in range(4)])[:, None, :, None]
-_MINOR_COLS = np.array([[c for c in range(4) if c != k] for k in range(4)])[None, :, None, :]
-_COFACTOR_SIGNS = (-1.0) ** np.add.outer(np.arange(4), np.arange(4))
-
-
-def _det3(m) -> np.ndarray:
-    """Determinants of 3x3 matrices given as m[row][column] (arrays of any common shape), written out."""
-    (a, b, c), (d, e, f), (g, h, i) = m
-    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
-
-
-def _horn_entries(s) -> list:
-    """Horn's symmetric, trace-free 4x4 matrix N (row-major list of 16 entries) of a cross-covariance
-    s[a][b] = sum_c source_a target_b: for unit q, q.N.q = sum_c target_c . rotate(q, source_c)."""
-    (xx, xy, xz), (yx, yy, yz), (zx, zy, zz) = s
-    return [xx + yy + zz, yz - zy, zx - xz, xy - yx,
-            yz - zy, xx - yy - zz, xy + yx, zx + xz,
-            zx - xz, xy + yx, yy - xx - zz, yz + zy,
-            xy - yx, zx + xz, yz + zy, zz - xx - yy]
-
-
-# N is linear in S: one tensordot with this (4, 4, 3, 3) map builds it for all frames at once.
-_HORN = np.array(_horn_entries(np.eye(9).reshape(3, 3, 9))).reshape(4, 4, 3, 3)
-
-
-def _kabsch_quaternion(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Unit quaternions (4, ...), w >= 0, of the rotations R minimising sum_c |R source_c - target_c|^2 over
-    point sets (3, C, ...) (trailing shapes broadcast).
-
-    Horn's method in closed form instead of one SVD per frame (~2.5 us each, once the bottleneck). With
-    S = sum_c source_c target_c^T, the best quaternion is the top eigenvector of a symmetric trace-free 4x4
-    matrix N(S). N's characteristic polynomial is x^4 - 2|S|^2 x^2 - 8 det(S) x + 2 tr(M^2) - tr(M)^2
-    (M = S^T S); Newton's method finds its largest root lambda from the upper bound
-    (sum |source|^2 + sum |target|^2) / 2, descending monotonically since all roots are real. Then
-    adj(N - lambda I) has rank one: each column is a multiple of the eigenvector, the one with the largest
-    diagonal entry the best conditioned. A (nearly) double top eigenvalue (collinear points) leaves the
-    rotation ill-defined; those frames take the SVD solution instead.
-    """
-    s = (source[:, None] * target[None]).sum(2)             # (3, 3, ...) cross-covariance
-    n = np.tensordot(_HORN, s, axes=2)                       # (4, 4, ...)
-    m = (s[:, :, None] * s[:, None, :]).sum(0)               # M = S^T S
-    s_sq = m[0, 0] + m[1, 1] + m[2, 2]                        # |S|^2 = tr(M)
-    c2, c1, c0 = -2 * s_sq, -8 * _det3(s), 2 * (m * m).sum((0, 1)) - s_sq * s_sq
-    bound = 0.5 * (_dot(source, source).sum(0) + _dot(target, target).sum(0))
-    x = np.broadcast_to(bound, s.shape[2:]).copy()
-    tolerance, noise = 1e-15 * bound, 1e-14 * bound ** 4
-    for _ in range(60):
-        square = x * x
-        slope = (4 * square + 2 * c2) * x + c1
-        value = ((square + c2) * x + c1) * x + c0
-        # Right of the root the value is positive; a value within rounding noise (~1e-15 |N|^4) means the
-        # frame has arrived. Stepping on it would divide noise by a slope that is itself noise at a double
-        # root (an exact fit of collinear points) and throw x anywhere.
-        step = np.where((slope > 0) & (value > noise), value / np.where(slope > 0, slope, 1.0), 0.0)
-        x -= step
-        if np.all(step <= tolerance):
-            break
-    shifted = n - x * np.eye(4).reshape((4, 4) + (1,) * x.ndim)
-    minors = shifted[_MINOR_ROWS, _MINOR_COLS]                # (4, 4, 3, 3, ...)
-    cofactors = _COFACTOR_SIGNS.reshape((4, 4) + (1,) * x.ndim) * _det3(np.moveaxis(minors, (2, 3), (0, 1)))
-    diagonal = np.abs(np.stack([cofactors[k, k] for k in range(4)]))
-    q = np.take_along_axis(cofactors, diagonal.argmax(0)[None, None], axis=1)[:, 0]   # symmetric: a column
-    q = q / np.maximum(_norm(q), _TINY)
-    # |cofactor_kk| ~ (product of the top eigenvalue's three gaps) * q_k^2; relative to |N|^3 ~ |S|^3 it
-    # says how well-defined q is (its rounding error is ~1e-16 / relative gap).
-    doubtful = diagonal.max(0) <= 1e-5 * (4 * s_sq) ** 1.5
-    # Safety net: the top eigenvalue is at least every diagonal entry of N (a Rayleigh quotient).
-    doubtful |= x < np.stack([n[k, k] for k in range(4)]).max(0) - 1e-12 * bound
-    if doubtful.any():
-        points = [np.moveaxis(np.broadcast_to(a, np.broadcast_shapes(source.shape, target.shape)), (0, 1), (-1, -2))
-                  for a in (source, target)]
-        q[:, doubtful] = np.moveaxis(qfrom_matrix(_kabsch_matrix(*(p[doubtful] for p in points))), -1, 0)
-    return np.where(q[0] < 0, -q, q)
-
-
-def _kabsch_matrix(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Rotation matrices (..., 3, 3) R minimising sum_c |R source_c - target_c|^2 over points (..., C, 3)."""
-    cov = np.einsum("...ci,...cj->...ij", target, source)
-    u, _, vt = np.linalg.svd(cov)
-    # Force a proper rotation (det +1): flip the least significant axis if SVD returned a reflection.
-    det = np.sign(np.linalg.det(u @ vt))
-    u[..., :, 2] *= det[..., None]
-    return u @ vt
-
-
-# --------------------------------------------------------------------------------------------------------
-# Twist references: which neighbouring joints decide a bone's roll
-# --------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class _Bend:
@@ -292,9 +143,9 @@ class _BoundBend:
     def vector(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(normal (3, ...), reliability (...)) from positions (3, J, ...)."""
         a, b, c = pos[:, self.a], pos[:, self.b], pos[:, self.c]
-        normal = _cross(_unit(b - a), _unit(c - b))
+        normal = cf.cross(cf.unit(b - a), cf.unit(c - b))
         # sin of the bend angle: below ~10 degrees the plane is numerical noise.
-        return normal, _ramp(_norm(normal), np.sin(np.radians(10)), np.sin(np.radians(30)))
+        return normal, _ramp(cf.norm(normal), np.sin(np.radians(10)), np.sin(np.radians(30)))
 
     def rest_vector(self, rest_positions: np.ndarray) -> np.ndarray:
         """(3, ...) the normal in rest poses (3, J, ...), or the hinge where the rest limb is straight."""
@@ -324,7 +175,7 @@ class _BoundAcross:
 
     def vector(self, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(direction (3, ...), reliability (...)) from positions (3, J, ...)."""
-        total = sum(share * _unit(pos[:, left] - pos[:, right]) for left, right, share in self.pairs)
+        total = sum(share * cf.unit(pos[:, left] - pos[:, right]) for left, right, share in self.pairs)
         return total, np.ones(total.shape[1:])
 
     def rest_vector(self, rest_positions: np.ndarray) -> np.ndarray:
@@ -467,21 +318,21 @@ def _rigid_configuration(directions: np.ndarray) -> np.ndarray:
     """
     shape = directions[..., 0]
     for _ in range(3):
-        turn = _kabsch_quaternion(directions, shape[..., None])
-        shape = _unit(_qrot(turn[:, None], directions).mean(-1))
+        turn = kabsch_quaternion(directions, shape[..., None])
+        shape = cf.unit(cf.qrot(turn[:, None], directions).mean(-1))
     return shape
 
 
 def _measured_offsets(joints: np.ndarray, skeleton: Skeleton, plan: _Plan) -> np.ndarray:
     """`measured_offsets` of clips (3, J, B, T) -> (3, J, B)."""
     lengths = np.zeros((skeleton.num_joints, joints.shape[2]))
-    lengths[1:] = np.median(_norm(joints[:, 1:] - joints[:, plan.parents[1:]]), axis=-1)
+    lengths[1:] = np.median(cf.norm(joints[:, 1:] - joints[:, plan.parents[1:]]), axis=-1)
     offsets = skeleton.raw_offsets.T[:, :, None] * lengths
     for parents, children in plan.branching_groups:                # (G,), (C, G)
-        shape = _rigid_configuration(_unit(joints[:, children] - joints[:, None, parents]))
+        shape = _rigid_configuration(cf.unit(joints[:, children] - joints[:, None, parents]))
         measured = shape * lengths[children]                        # (3, C, G, B)
-        upright = _kabsch_quaternion(measured, offsets[:, children])
-        offsets[:, children] = _qrot(upright[:, None], measured)
+        upright = kabsch_quaternion(measured, offsets[:, children])
+        offsets[:, children] = cf.qrot(upright[:, None], measured)
     return offsets
 
 
@@ -540,13 +391,13 @@ def _twist_angle(bone: np.ndarray, swing: np.ndarray, slots: np.ndarray, referen
     remaining = np.ones(bone.shape[1:])
     for ids in slots:
         current, reliable = all_current[:, ids], all_reliable[ids]
-        carried = _qrot(swing, all_rest[:, ids])
-        cur_perp = current - _dot(current, bone) * bone
-        car_perp = carried - _dot(carried, bone) * bone
+        carried = cf.qrot(swing, all_rest[:, ids])
+        cur_perp = current - cf.dot(current, bone) * bone
+        car_perp = carried - cf.dot(carried, bone) * bone
         # A vector nearly along the bone says nothing about roll about it.
         for vec, perp in ((current, cur_perp), (carried, car_perp)):
-            reliable = reliable * _ramp(_norm(perp) / np.maximum(_norm(vec), _TINY), 0.2, 0.5)
-        angle = np.arctan2(_dot(_cross(car_perp, cur_perp), bone), _dot(car_perp, cur_perp))
+            reliable = reliable * _ramp(cf.norm(perp) / np.maximum(cf.norm(vec), cf.TINY), 0.2, 0.5)
+        angle = np.arctan2(cf.dot(cf.cross(car_perp, cur_perp), bone), cf.dot(car_perp, cur_perp))
         weight = remaining * reliable
         votes_cos += weight * np.cos(angle)
         votes_sin += weight * np.sin(angle)
@@ -590,19 +441,19 @@ def _solve_global(joints: np.ndarray, offsets: np.ndarray, plan: _Plan) -> np.nd
             # Least squares over the child positions (directions weighted by bone length).
             rest = offsets[:, children, :, None]                # (3, C, G, B, 1)
             current = joints[:, children] - placed[:, None, parents]
-            glob[:, parents] = _kabsch_quaternion(rest, _unit(current) * _norm(rest))
-            placed[:, children] = placed[:, None, parents] + _qrot(glob[:, None, parents], rest)
+            glob[:, parents] = kabsch_quaternion(rest, cf.unit(current) * cf.norm(rest))
+            placed[:, children] = placed[:, None, parents] + cf.qrot(glob[:, None, parents], rest)
         if len(level.aims):
             parent_rot = glob[:, plan.rotation_parents[level.aims]]
-            bone = _unit(joints[:, level.aim_children] - placed[:, level.aims])
+            bone = cf.unit(joints[:, level.aim_children] - placed[:, level.aims])
             rest = offsets[:, level.aim_children, :, None]
-            swing = _qmul(_qbetween(_qrot(parent_rot, rest), bone), parent_rot)
+            swing = cf.qmul(cf.qbetween(cf.qrot(parent_rot, rest), bone), parent_rot)
             if len(level.twisted):      # joints without twist references keep zero twist: the swing itself
                 twisted = level.twisted
                 twist = _twist_angle(bone[:, twisted], swing[:, twisted], level.slots, references)
-                swing[:, twisted] = _qmul(_qfrom_axis_angle(bone[:, twisted], twist), swing[:, twisted])
+                swing[:, twisted] = cf.qmul(cf.qfrom_axis_angle(bone[:, twisted], twist), swing[:, twisted])
             glob[:, level.aims] = swing
-            placed[:, level.placed] = placed[:, level.owners] + _qrot(glob[:, level.owners],
+            placed[:, level.placed] = placed[:, level.owners] + cf.qrot(glob[:, level.owners],
                                                                       offsets[:, level.placed, :, None])
         if len(level.leaves):   # a leaf has nothing to aim at: keep the parent's frame
             glob[:, level.leaves] = glob[:, plan.rotation_parents[level.leaves]]
@@ -660,6 +511,6 @@ def _solve_clips(clips: np.ndarray, skeleton: Skeleton, plan: _Plan):
     offsets = _measured_offsets(joints, skeleton, plan)
     glob = _solve_global(joints, offsets, plan)
     local = glob.copy()
-    local[:, 1:] = _qmul(_qconj(glob[:, plan.parents[1:]]), glob[:, 1:])
+    local[:, 1:] = cf.qmul(cf.qconj(glob[:, plan.parents[1:]]), glob[:, 1:])
     return (continuous_quaternions(local.transpose(2, 3, 1, 0)),         # (B, T, J, 4)
             clips[:, :, 0].copy(), offsets.transpose(2, 1, 0).copy())

@@ -301,23 +301,23 @@ def test_motion_batch_from_joints_matches_from_joints():
 # ---- the inverse's numpy kernels against motion_core.quaternion and an SVD -----------------------------
 
 def test_numpy_quaternion_kernels_match_the_torch_backed_module():
-    import motion_core.rotations as R
+    import motion_core.component_first as CF
     rng = np.random.default_rng(80)
     a, b = Q.qnormalize(rng.normal(size=(50, 4))), Q.qnormalize(rng.normal(size=(50, 4)))
     u, v = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
     v[:5] = -u[:5] * rng.uniform(0.5, 2, (5, 1))      # opposite directions: the half-turn branch
     first = lambda x: np.moveaxis(x, -1, 0)            # noqa: E731 - the kernels are component-first
-    np.testing.assert_allclose(R._qmul(first(a), first(b)), first(Q.qmul(a, b)), atol=1e-15)
-    np.testing.assert_allclose(R._qrot(first(a), first(u)), first(Q.qrot(a, u)), atol=1e-14)
-    np.testing.assert_allclose(R._qbetween(first(u), first(v)), first(Q.qbetween(u, v)), atol=1e-14)
+    np.testing.assert_allclose(CF.qmul(first(a), first(b)), first(Q.qmul(a, b)), atol=1e-15)
+    np.testing.assert_allclose(CF.qrot(first(a), first(u)), first(Q.qrot(a, u)), atol=1e-14)
+    np.testing.assert_allclose(CF.qbetween(first(u), first(v)), first(Q.qbetween(u, v)), atol=1e-14)
     angle = rng.uniform(-4, 4, 50)
     unit = u / np.linalg.norm(u, axis=-1, keepdims=True)
-    np.testing.assert_allclose(R._qfrom_axis_angle(first(unit), angle), first(Q.qfrom_axis_angle(u, angle)),
+    np.testing.assert_allclose(CF.qfrom_axis_angle(first(unit), angle), first(Q.qfrom_axis_angle(u, angle)),
                                atol=1e-15)
 
 
 def test_horn_kabsch_matches_the_svd_solution_including_degenerate_point_sets():
-    import motion_core.rotations as R
+    import motion_core.rigid_fit as RF
     rng = np.random.default_rng(81)
     source = rng.normal(size=(400, 3, 3))
     truth = Q.qnormalize(rng.normal(size=(400, 4)))
@@ -328,10 +328,10 @@ def test_horn_kabsch_matches_the_svd_solution_including_degenerate_point_sets():
     target[150:160] = Q.qrot(truth[150:160, None], source[150:160])
     source[160:165] = target[160:165] = 0.0                # nothing to fit
     # Component-first points (3, C, frames).
-    q = np.moveaxis(R._kabsch_quaternion(source.transpose(2, 1, 0), target.transpose(2, 1, 0)), 0, -1)
+    q = np.moveaxis(RF.kabsch_quaternion(source.transpose(2, 1, 0), target.transpose(2, 1, 0)), 0, -1)
     np.testing.assert_allclose(np.linalg.norm(q, axis=-1), 1.0, atol=1e-12)
     assert (q[:, 0] >= 0).all()
-    svd = Q.qfrom_matrix(R._kabsch_matrix(source, target))
+    svd = Q.qfrom_matrix(RF.kabsch_matrix(source, target))
     well_posed = np.r_[0:150, 165:400]
     np.testing.assert_allclose(q[well_posed], svd[well_posed], atol=1e-9)
     # Collinear points: any rotation that maps the line is optimal; it must reach the SVD's residual.
