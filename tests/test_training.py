@@ -253,6 +253,17 @@ def test_denoiser_warm_starts_from_an_exported_checkpoint(tmp_path, dataset_dir)
     with pytest.raises(ValueError, match="different VAE weights"):
         fit("--config", frozen, "--data", dataset_dir, "--out", tmp_path / "d", "--stage", "denoiser",
             "--vae", other / "vae" / "model", "--init-from", shipped)
+    # Same VAE weights, other feature statistics: its latents would mean something else too.
+    import shutil
+    from safetensors.torch import load_file, save_file
+    restated = tmp_path / "restated"
+    shutil.copytree(shipped, restated)
+    tensors = load_file(restated / "model.safetensors")
+    tensors["normalizer.mean"] = tensors["normalizer.mean"] + 0.5
+    save_file(tensors, restated / "model.safetensors")
+    with pytest.raises(ValueError, match="normalizer.mean"):
+        fit("--config", frozen, "--data", dataset_dir, "--out", tmp_path / "e", "--stage", "denoiser",
+            "--vae", first / "vae" / "model", "--init-from", restated)
 
 
 def test_ema_averages_float_tensors_and_copies_the_rest():

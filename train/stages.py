@@ -155,10 +155,13 @@ class DenoiserStage:
         config, tensors = load_checkpoint(path, expected=expected)
         if "latent_scale" not in config.get("training", {}):
             raise ValueError(f"{path} records no latent scale: it is not an exported denoiser checkpoint")
-        differing = differing_tensors(_prefixed(self.vae, "vae."), tensors, ("vae.",))
+        # Its latents must mean the same: same VAE weights and the same feature statistics in front of them.
+        ours = {**_prefixed(self.vae, "vae."), **self.normalizer.to_tensors()}
+        differing = differing_tensors(ours, tensors, ("vae.", "normalizer."))
         if differing:
-            raise ValueError(f"{path} was trained over different VAE weights than {self.vae_dir} "
-                             f"(first differing tensors: {differing[:3]}); pass that checkpoint as --vae too")
+            raise ValueError(f"{path} was trained over different VAE weights or feature statistics than "
+                             f"{self.vae_dir} (first differing tensors: {differing[:3]}); pass that checkpoint "
+                             "as --vae too")
         _load_prefixed(denoiser, tensors, "denoiser.")
         _load_prefixed(text, tensors, "text.")
         self.latent_scale = float(config["training"]["latent_scale"])
