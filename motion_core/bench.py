@@ -36,6 +36,7 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
+from motion_core.atomic_file import atomic_write
 from motion_core.engine import Engine
 
 ANCHORS = {"Motion Mamba (published AITS)": 0.058, "MLD (published AITS)": 0.217}
@@ -209,7 +210,8 @@ def environment(device: torch.device) -> dict:
 def write_results(name: str, device: torch.device, payload: dict, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}_{device_label(device)}_{_dt.date.today():%Y%m%d}.json"
-    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    with atomic_write(path, "w", encoding="utf-8") as handle:   # a killed run never leaves half a result
+        handle.write(json.dumps(payload, indent=2, default=str) + "\n")
     return path
 
 
