@@ -37,6 +37,7 @@ from typing import Callable, Iterator, Sequence
 import torch
 
 from motion_core.atomic_file import atomic_write
+from motion_core.device import is_out_of_memory
 from motion_core.engine import Engine
 
 ANCHORS = {"Motion Mamba (published AITS)": 0.058, "MLD (published AITS)": 0.217}
@@ -307,7 +308,7 @@ def cmd_scaling(args) -> dict:
                 if seconds > args.max_forward_seconds:
                     stop_reason = f"previous size took {seconds:.1f} s > --max-forward-seconds"
             except Exception as exc:  # noqa: BLE001 - out-of-memory is the expected case; anything else is recorded
-                oom = _is_out_of_memory(exc)
+                oom = is_out_of_memory(exc)
                 entry["skipped"] = "out of memory" if oom else f"{type(exc).__name__}: {exc}"
                 stop_reason = f"a shorter size failed ({entry['skipped'][:60]})"
                 rows.append([label, frames, length, "OOM" if oom else "error", "", entry["skipped"][:40]])
@@ -316,11 +317,6 @@ def cmd_scaling(args) -> dict:
             results.append(entry)
     print(format_table(["model", "frames", "latents", "forward ms", "us/frame", "note"], rows))
     return {"batch": 1, "dtype": str(dtype), "results": results}
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    from motion_core.engine import is_out_of_memory
-    return is_out_of_memory(exc)
 
 
 @torch.inference_mode()

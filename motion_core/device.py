@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["best_device", "available_backends", "DeviceError"]
+__all__ = ["best_device", "available_backends", "DeviceError", "is_out_of_memory"]
 
 _CHOICES = ("auto", "cuda", "mps", "cpu")
 
@@ -54,3 +54,12 @@ def best_device(preference: str | torch.device | None = "auto") -> torch.device:
             raise DeviceError(f"device {pref!r} does not exist; this machine has "
                               f"{torch.cuda.device_count()} CUDA device(s)")
     return torch.device(pref)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """CUDA/MPS/CPU allocation failures, whichever exception type the backend raises."""
+    oom = getattr(torch.cuda, "OutOfMemoryError", None)
+    if isinstance(exc, MemoryError) or (oom is not None and isinstance(exc, oom)):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from motion_core import __version__
-from motion_core.device import DeviceError, best_device
+from motion_core.device import DeviceError, best_device, is_out_of_memory
 from motion_core.diffusion import Cancelled, NoiseSchedule, ddim_sample, dpm_solver_pp_sample
 from motion_core.motion import Motion
 from motion_core.normalization import FeatureNormalizer
@@ -701,15 +701,6 @@ def _monotonic(callback: ProgressFn | None) -> ProgressFn | None:
         high[0] = max(high[0], fraction)
         callback(high[0], message)
     return report
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """CUDA/MPS/CPU allocation failures, whichever exception type the backend raises."""
-    oom = getattr(torch.cuda, "OutOfMemoryError", None)
-    if isinstance(exc, MemoryError) or (oom is not None and isinstance(exc, oom)):
-        return True
-    text = str(exc).lower()
-    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
 
 
 def _release_cached_memory(device: torch.device) -> None:

@@ -49,6 +49,20 @@ def test_bank_refuses_what_it_cannot_serve(data_root):
         CropItems(MotionTextDataset(data_root, "train", SPEC, mirror_prob=0.5, **STATS))
 
 
+def test_a_bank_too_big_for_the_device_says_how_to_train_anyway(data_root, monkeypatch):
+    dataset = MotionTextDataset(data_root, "train", SPEC, **STATS)
+
+    upload = torch.Tensor.to
+
+    def no_room_for_features(tensor, *args, **kwargs):   # index tensors fit; the feature table does not
+        if tensor.dim() == 2 and tensor.shape[1] == SPEC.feature_dim:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 3.00 GiB")
+        return upload(tensor, *args, **kwargs)
+    monkeypatch.setattr(torch.Tensor, "to", no_room_for_features)
+    with pytest.raises(MemoryError, match='"device_bank": false'):
+        MotionBank(dataset, "cpu")
+
+
 def _config(tmp_path, device_bank: bool):
     config = json.loads(TINY_CONFIG.read_text())
     config["data"]["device_bank"] = device_bank

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from motion_core.device import is_out_of_memory
 from train.data.humanml3d import Crop, MotionTextDataset
 
 
@@ -55,8 +56,15 @@ class MotionBank:
         self.sample_lengths = lengths      # host copy: crops are checked before anything is queued on the GPU
         self.starts = torch.from_numpy(np.concatenate(([0], np.cumsum(lengths)[:-1]))).to(self.device)
         # Normalised on the host in float32 exactly as `MotionTextDataset.__getitem__` does, then uploaded.
-        flat = dataset.normalizer.normalize(np.concatenate(windows))
-        self.features = torch.from_numpy(np.asarray(flat, dtype=np.float32)).to(self.device)
+        flat = torch.from_numpy(np.asarray(dataset.normalizer.normalize(np.concatenate(windows)), dtype=np.float32))
+        try:
+            self.features = flat.to(self.device)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            raise MemoryError(f"the training windows ({flat.numel() * 4 / 2**30:.1f} GiB) do not fit on "
+                              f"{self.device}; set \"device_bank\": false in the config's data section to build "
+                              "batches on the host instead") from exc
 
     @property
     def nbytes(self) -> int:
