@@ -15,7 +15,6 @@ as separate clips do, i.e. continuing from the previous segment must not wash ou
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from motion_core.atomic_file import write_json  # noqa: E402
 from motion_core.engine import Engine  # noqa: E402
 from motion_core.timeline import timeline_segments  # noqa: E402
 from train.evaluation.actions import check_action, pass_rates  # noqa: E402
@@ -135,8 +135,7 @@ def main(argv=None) -> dict:
                   arguments={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                   seconds=round(time.time() - started, 1))
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.out, result)
     return result
 
 

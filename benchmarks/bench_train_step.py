@@ -12,7 +12,6 @@ AdamW, bf16 autocast on CUDA) on synthetic 196-frame features and captions: spee
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,6 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from motion_core.atomic_file import write_json  # noqa: E402
 from motion_core.skeleton import HUMANML3D  # noqa: E402
 from train.config import load_config  # noqa: E402
 from train.stages import DenoiserStage  # noqa: E402
@@ -103,8 +103,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     result = run(args)
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.out, result)
     return result
 
 

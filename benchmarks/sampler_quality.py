@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from motion_core.atomic_file import write_json  # noqa: E402
 from train.evaluate import evaluate, parse_args  # noqa: E402
 
 DEFAULT_SETTINGS = ("ddim:20", "ddim:10", "dpm_solver_pp:10", "dpm_solver_pp:5")
@@ -66,10 +66,9 @@ def main(argv=None) -> list[dict]:
               f"{row['r_precision_top3']:6.3f} {row['actions'] or float('nan'):8.3f} {row['ground_truth_fid']:7.3f}",
               flush=True)
     out = args.out or Path("benchmarks/results") / f"sampler_quality_{args.device}_{_dt.date.today():%Y%m%d}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"benchmark": "sampler_quality", "date": str(_dt.date.today()),
-                               "checkpoint": str(args.checkpoint), "captions": args.captions, "limit": args.limit,
-                               "rows": rows}, indent=2) + "\n")
+    write_json(out, {"benchmark": "sampler_quality", "date": str(_dt.date.today()),
+                     "checkpoint": str(args.checkpoint), "captions": args.captions, "limit": args.limit,
+                     "rows": rows})
     print(f"wrote {out}")
     return rows
 

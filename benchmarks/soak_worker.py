@@ -14,7 +14,6 @@ growth from request 50 (model loaded, allocator warm) to the last request, and i
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from addon import engine_client as ec  # noqa: E402
+from motion_core.atomic_file import write_json  # noqa: E402
 
 PROMPTS = ["a person walks forward", "a person jumps", "une personne saute", "人が歩く", "someone waves 👋"]
 WARM_REQUEST = 50   # growth is measured from here: the first requests load the model and warm allocators
@@ -133,8 +133,7 @@ def main(argv=None) -> int:
           f"{s['last_request']}: growth {s['rss_growth_mb']:+.1f} MB ({s['rss_slope_kb_per_request']:+.1f} KB per "
           f"request, least squares); peak {s['peak_mb']:.1f} MB; fds {s['fds_warm']} -> {s['fds_last']}; "
           f"{len(report['errors'])} errors; {s['wall_s']:.0f} s")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_json(args.out, report)
     print(f"wrote {args.out}")
     return 1 if report["errors"] else 0
 

@@ -1,6 +1,7 @@
 """Write a file whole or not at all: a half-written take or export must never replace a good one."""
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from contextlib import contextmanager
@@ -26,3 +27,12 @@ def atomic_write(path: Path, mode: str = "wb", **open_kwargs):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path, payload, default=None) -> Path:
+    """`payload` as indented JSON (newline-terminated) at `path`, parent folders made, whole or not at all."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(payload, indent=2, default=default) + "\n")
+    return path

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as _dt
-import json
 import platform
 import re
 import statistics
@@ -36,7 +35,7 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
-from motion_core.atomic_file import atomic_write
+from motion_core.atomic_file import write_json
 from motion_core.device import is_out_of_memory
 from motion_core.engine import Engine
 
@@ -209,11 +208,8 @@ def environment(device: torch.device) -> dict:
 
 
 def write_results(name: str, device: torch.device, payload: dict, out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}_{device_label(device)}_{_dt.date.today():%Y%m%d}.json"
-    with atomic_write(path, "w", encoding="utf-8") as handle:   # a killed run never leaves half a result
-        handle.write(json.dumps(payload, indent=2, default=str) + "\n")
-    return path
+    return write_json(path, payload, default=str)   # a killed run never leaves half a result
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
@@ -465,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         except ImportError:
             payload["plot"] = None
             print("matplotlib is not installed (pip install 'motion-core[train]'): no plot written")
-        path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+        write_json(path, payload, default=str)
     print(f"\nwrote {path}")
     return payload
 
