@@ -36,6 +36,7 @@ starting noise is the only randomness of `generate`.
 """
 from __future__ import annotations
 
+import collections
 import math
 import secrets
 from pathlib import Path
@@ -253,10 +254,7 @@ class Engine:
         self.length_predictor = None
         if predictor is None:
             return
-        width = getattr(self.text_encoder, "dim", None)
-        if width is not None and predictor.config.text_dim != width:
-            raise ValueError(f"length predictor reads {predictor.config.text_dim}-wide text features; this "
-                             f"engine's text encoder gives {width}")
+        self._check_predictor_width(predictor)
         self.length_predictor = predictor.to(self.device, torch.float32).eval().requires_grad_(False)
         entry = {"architecture": predictor.config.to_dict()}
         if metrics:
@@ -264,6 +262,11 @@ class Engine:
         self.config["length_predictor"] = entry
 
     # ---- facts --------------------------------------------------------------------------------------------
+
+    @property
+    def min_frames(self) -> int:
+        """Shortest motion `generate` and `extend` accept (MIN_SECONDS at this model's frame rate)."""
+        return max(1, math.ceil(MIN_SECONDS * self.fps))
 
     @property
     def max_seconds(self) -> float:
@@ -311,13 +314,12 @@ class Engine:
         default = self._resolve_frames(None, None, limit=self.max_frames, what="generate")
         if self.length_predictor is None:
             return [default] * len(prompts)
-        minimum = max(1, math.ceil(MIN_SECONDS * self.fps))
         frames: list[int] = []
         with torch.inference_mode():
             for start in range(0, len(prompts), self.max_batch):
                 tokens, mask = self.text_encoder.encode(prompts[start:start + self.max_batch])
                 predicted = self.length_predictor.frames(tokens, mask)
-                frames.extend(min(max(int(f), minimum), self.max_frames) for f in predicted.tolist())
+                frames.extend(min(max(int(f), self.min_frames), self.max_frames) for f in predicted.tolist())
         return frames
 
     # ---- generation ------------------------------------------------------------------------------------------
@@ -389,9 +391,7 @@ class Engine:
             num_frames = lengths[pending[0]]
             batch = [i for i in pending[:limit] if lengths[i] == num_frames]
             number += 1
-            remaining = {}
-            for i in pending:
-                remaining[lengths[i]] = remaining.get(lengths[i], 0) + 1
+            remaining = collections.Counter(lengths[i] for i in pending)
             planned = number - 1 + sum(math.ceil(count / limit) for count in remaining.values())
             label = f"batch {number}/{planned}: " if planned > 1 else ""
             span = (done / len(prompts), (done + len(batch)) / len(prompts))
@@ -602,7 +602,7 @@ class Engine:
         """Validate the requested length and return it in frames (seconds are rounded to whole frames)."""
         if seconds is not None and frames is not None:
             raise InputError("give either seconds or frames, not both")
-        minimum = max(1, math.ceil(MIN_SECONDS * self.fps))
+        minimum = self.min_frames
         if frames is None:
             value = DEFAULT_SECONDS if seconds is None else seconds
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -650,6 +650,12 @@ class Engine:
                     extend_start_frame=motion.num_frames)
         return meta
 
+    def _check_predictor_width(self, predictor: torch.nn.Module) -> None:
+        width = getattr(self.text_encoder, "dim", None)
+        if width is not None and predictor.config.text_dim != width:
+            raise ValueError(f"length predictor reads {predictor.config.text_dim}-wide text features; the text "
+                             f"encoder gives {width}")
+
     def _check_consistency(self) -> None:
         text_dim = getattr(self.text_encoder, "dim", None)
         wanted = getattr(self.denoiser.config, "text_dim", None)
@@ -661,10 +667,8 @@ class Engine:
         if self.normalizer.dim != self.skeleton.feature_dim:
             raise ValueError(f"normaliser covers {self.normalizer.dim} features; skeleton {self.skeleton.name!r} "
                              f"has {self.skeleton.feature_dim}")
-        predictor = self.length_predictor
-        if predictor is not None and text_dim is not None and predictor.config.text_dim != text_dim:
-            raise ValueError(f"length predictor reads {predictor.config.text_dim}-wide text features; the text "
-                             f"encoder gives {text_dim}")
+        if self.length_predictor is not None:
+            self._check_predictor_width(self.length_predictor)
         if self.max_frames < 1 or self.latent_scale <= 0:
             raise ValueError(f"bad training.max_frames {self.max_frames} or latent_scale {self.latent_scale}")
 

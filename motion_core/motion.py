@@ -88,24 +88,14 @@ class Motion:
     def batch_from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
                             metas=None) -> list["Motion"]:
         """`from_features` for equally long clips (B, T, skeleton.feature_dim), with one batched IK pass."""
-        from motion_core.representation import features_to_joints
-        features = np.asarray(features)
-        if features.ndim != 3 or features.shape[2] != skeleton.feature_dim:
-            raise ValueError(f"features must be (B, T, {skeleton.feature_dim}) for skeleton {skeleton.name!r}, "
-                             f"got {features.shape}")
-        joints = np.asarray(features_to_joints(features, skeleton), dtype=np.float64)
+        joints = _feature_joints(features, skeleton, "(B, T, {})")
         return cls.batch_from_joints(joints, skeleton, fps=skeleton.fps if fps is None else fps, metas=metas)
 
     @classmethod
     def from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
                       meta=None) -> "Motion":
         """Build a Motion from un-normalised HumanML3D-style features (T, skeleton.feature_dim)."""
-        from motion_core.representation import features_to_joints
-        features = np.asarray(features)
-        if features.ndim != 2 or features.shape[1] != skeleton.feature_dim:
-            raise ValueError(f"features must be (T, {skeleton.feature_dim}) for skeleton {skeleton.name!r}, "
-                             f"got {features.shape}")
-        joints = np.asarray(features_to_joints(features, skeleton), dtype=np.float64)
+        joints = _feature_joints(features, skeleton, "(T, {})")
         return cls.from_joints(joints, skeleton, fps=skeleton.fps if fps is None else fps, meta=meta)
 
     # ---- views -----------------------------------------------------------------------------------------
@@ -197,6 +187,16 @@ class Motion:
         """Write a Biovision .bvh file (see `bvh.write_bvh`)."""
         from motion_core.bvh import write_bvh
         return write_bvh(self, path, scale=scale, rotation_order=rotation_order)
+
+
+def _feature_joints(features, skeleton: Skeleton, layout: str) -> np.ndarray:
+    """World joints (float64) of features laid out as `layout` ("(T, {})" or "(B, T, {})", {} the feature size)."""
+    from motion_core.representation import features_to_joints
+    features = np.asarray(features)
+    if features.ndim != layout.count(",") + 1 or features.shape[-1] != skeleton.feature_dim:
+        raise ValueError(f"features must be {layout.format(skeleton.feature_dim)} for skeleton {skeleton.name!r}, "
+                         f"got {features.shape}")
+    return np.asarray(features_to_joints(features, skeleton), dtype=np.float64)
 
 
 def _check_members(path: Path) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from motion_core.engine import MIN_SECONDS, Engine
+from motion_core.engine import Engine
 from motion_core.models.length_predictor import ESTIMATES, LengthPredictor, LengthPredictorConfig
 from train.data.humanml3d import DatasetSpec, HUMANML3D_SPEC, load_samples
 
@@ -133,7 +133,7 @@ def train_length_predictor(engine: Engine, data_root: str | Path, steps: int = 4
         f"({time.perf_counter() - started:.0f} s)")
     train_features, val_features = embed(engine, train.captions), embed(engine, val.captions)
     config = LengthPredictorConfig(text_dim=train_features.shape[1] // 2, hidden_dim=hidden_dim,
-                                   min_frames=max(1, int(np.ceil(MIN_SECONDS * engine.fps))),
+                                   min_frames=engine.min_frames,
                                    max_frames=engine.max_frames)
     predictor = fit(train_features, train, config, steps=steps, seed=seed, log=log)
     # Pick the point estimate (median or mode of the predicted distribution) on the val split; only two
