@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core.atomic_file import write_json  # noqa: E402
+from motion_core.diffusion import SAMPLERS  # noqa: E402
 from train.evaluate import evaluate, parse_args  # noqa: E402
 
 DEFAULT_SETTINGS = ("ddim:20", "ddim:10", "dpm_solver_pp:10", "dpm_solver_pp:5")
@@ -26,7 +27,7 @@ DEFAULT_SETTINGS = ("ddim:20", "ddim:10", "dpm_solver_pp:10", "dpm_solver_pp:5")
 
 def parse_setting(text: str) -> tuple[str, int]:
     sampler, _, steps = text.partition(":")
-    if sampler not in ("ddim", "dpm_solver_pp") or not steps.isdigit() or int(steps) < 1:
+    if sampler not in SAMPLERS or not steps.isdigit() or int(steps) < 1:
         raise SystemExit(f"a setting is SAMPLER:STEPS with SAMPLER ddim or dpm_solver_pp, got {text!r}")
     return sampler, int(steps)
 

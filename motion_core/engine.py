@@ -47,7 +47,7 @@ import torch
 
 from motion_core import __version__
 from motion_core.device import DeviceError, best_device, is_out_of_memory
-from motion_core.diffusion import Cancelled, NoiseSchedule, ddim_sample, dpm_solver_pp_sample
+from motion_core.diffusion import SAMPLERS, Cancelled, NoiseSchedule, ddim_sample
 from motion_core.motion import Motion
 from motion_core.normalization import FeatureNormalizer
 from motion_core.skeleton import Skeleton, get_skeleton
@@ -525,7 +525,7 @@ class Engine:
             with autocast:
                 return self.denoiser(x, t, tokens, token_mask, mask).float()
 
-        sampler = dpm_solver_pp_sample if self.sampler == "dpm_solver_pp" else ddim_sample
+        sampler = SAMPLERS.get(self.sampler, ddim_sample)
         latents = None if known is not None else self._graph_sample(sampler, x_T, cond, uncond, steps, guidance,
                                                                     report, should_cancel)
         if latents is None:

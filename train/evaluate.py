@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from motion_core.diffusion import SAMPLERS
 from train.data import DatasetSpec, MotionTextDataset
 from train.data_order import SeededItems
 from train.evaluation import actions, metrics
@@ -41,7 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, help="evaluate at most this many samples")
     p.add_argument("--steps", type=int, help="sampling steps (default: the checkpoint's)")
     p.add_argument("--guidance", type=float, help="guidance scale (default: the checkpoint's)")
-    p.add_argument("--sampler", choices=("ddim", "dpm_solver_pp"),
+    p.add_argument("--sampler", choices=sorted(SAMPLERS),
                    help="sampler (default: the checkpoint's): scores each speed setting's quality")
     p.add_argument("--mm-texts", type=int, default=50, help="captions for MultiModality")
     p.add_argument("--mm-repeats", type=int, default=10, help="generations per MultiModality caption")

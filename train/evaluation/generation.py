@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from motion_core.diffusion import ddim_sample, dpm_solver_pp_sample
+from motion_core.diffusion import SAMPLERS, ddim_sample
 
 
 class BatchGenerator:
@@ -69,7 +69,7 @@ class BatchGenerator:
 
         generator = torch.Generator(device=self.device).manual_seed(int(seed))
         # The engine's sampler (train.evaluate --sampler sets it), so each speed setting is scored as it runs.
-        sample = dpm_solver_pp_sample if e.sampler == "dpm_solver_pp" else ddim_sample
+        sample = SAMPLERS.get(e.sampler, ddim_sample)
         latents = sample(e.schedule, model_fn, (len(captions), max_latent, e.vae.config.latent_dim), cond,
                          uncond, steps=steps, guidance=guidance, generator=generator, mask=mask, device=self.device)
         decoded = e.vae.decode(latents / e.latent_scale, factor * max_latent, mask)
