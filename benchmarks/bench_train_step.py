@@ -7,7 +7,13 @@ CUDA kernel vs the pure-PyTorch chunked scan) is chosen by measurement. The step
 AdamW, bf16 autocast on CUDA) on synthetic 196-frame features and captions: speed does not depend on data.
 
     python benchmarks/bench_train_step.py --vae motion_core/default_model --batch 128 256 512 \
-        [--backend torch cuda] [--steps 30] [--out benchmarks/results/train_step_<device>.json]
+        [--backend torch cuda] [--steps 30] [--profile] [--out benchmarks/results/train_step_<device>.json]
+
+With --profile (CUDA) each row also says where a step's time goes: host ms (how long the Python step takes to
+return; with no host syncs the CPU runs ahead of the GPU, so host < wall means launch overlaps compute), GPU
+busy ms (the union of kernel intervals), the kernel count, and how many host syncs one step makes (counted
+with torch.cuda.set_sync_debug_mode). Wall ~ host + GPU busy means the two are serialised; wall ~ max of them
+means they overlap.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -38,9 +45,11 @@ def synthetic_batch(batch: int, frames: int, device: torch.device, generator: to
             "captions": [CAPTIONS[i % len(CAPTIONS)] for i in range(batch)]}
 
 
-def time_steps(stage: DenoiserStage, batch: dict, device: torch.device, steps: int, warmup: int) -> float:
-    """Median-free mean ms per step over `steps` after `warmup` (one sync at each end: the loop is async)."""
+def make_step(stage: DenoiserStage, batch: dict, device: torch.device, compile_denoiser: bool = False):
+    """The real denoiser training step on a fixed batch, as a zero-argument callable."""
     model = stage.objective.to(device).train()
+    if compile_denoiser:  # torch.compile (inductor); mamba-ssm's kernels are opaque to it: graph breaks there
+        model.denoiser = torch.compile(model.denoiser)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     autocast = device.type == "cuda"
 
@@ -52,17 +61,58 @@ def time_steps(stage: DenoiserStage, batch: dict, device: torch.device, steps: i
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+    return one_step
 
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_steps(one_step, device: torch.device, steps: int, warmup: int) -> dict:
+    """Mean wall ms per step over `steps` after `warmup` (one sync at each end: the loop is async), and the
+    mean host ms for a step call to return."""
     for _ in range(warmup):
         one_step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
+    _sync(device)
+    host = 0.0
     start = time.perf_counter()
     for _ in range(steps):
+        before = time.perf_counter()
         one_step()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return (time.perf_counter() - start) / steps * 1e3
+        host += time.perf_counter() - before
+    _sync(device)
+    return {"ms_per_step": (time.perf_counter() - start) / steps * 1e3, "host_ms_per_step": host / steps * 1e3}
+
+
+def count_syncs(one_step) -> int:
+    """Host syncs of one step, as CUDA's sync debug mode reports them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            one_step()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
+
+
+def gpu_profile(one_step, device: torch.device, steps: int = 3) -> dict:
+    """GPU busy ms (union of kernel intervals) and kernels per step, from torch.profiler."""
+    from torch.profiler import ProfilerActivity, profile
+    _sync(device)
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        for _ in range(steps):
+            one_step()
+        _sync(device)
+    kernels = sorted((e.time_range.start, e.time_range.end) for e in prof.events()
+                     if e.device_type == torch.autograd.DeviceType.CUDA)
+    busy, reach = 0.0, float("-inf")
+    for start, end in kernels:  # union of intervals: overlapping kernels on two streams count once
+        if end > reach:
+            busy += end - max(start, reach)
+            reach = end
+    return {"gpu_busy_ms_per_step": busy / steps / 1e3, "kernels_per_step": len(kernels) // steps}
 
 
 def run(args) -> dict:
@@ -77,11 +127,21 @@ def run(args) -> dict:
             stage.latent_scale = 1.0
             stage.vae.to(device)
             batch = synthetic_batch(batch_size, args.frames, device, torch.Generator().manual_seed(0))
-            ms = time_steps(stage, batch, device, args.steps, args.warmup)
-            rows.append({"backend": backend, "batch": batch_size, "ms_per_step": round(ms, 2),
-                         "samples_per_s": round(batch_size / ms * 1e3, 1)})
-            print(f"{backend:>6} batch {batch_size:>5}: {ms:8.1f} ms/step  {batch_size / ms * 1e3:9.0f} samples/s",
-                  flush=True)
+            one_step = make_step(stage, batch, device, args.compile)
+            warm_start = time.perf_counter()
+            timing = time_steps(one_step, device, args.steps, args.warmup)
+            timing["warmup_and_timed_s"] = time.perf_counter() - warm_start
+            ms = timing["ms_per_step"]
+            row = {"backend": backend, "compiled": args.compile, "batch": batch_size, **{k: round(v, 2) for k, v in timing.items()},
+                   "samples_per_s": round(batch_size / ms * 1e3, 1)}
+            line = f"{backend:>6} batch {batch_size:>5}: {ms:8.1f} ms/step  {batch_size / ms * 1e3:9.0f} samples/s"
+            if args.profile and device.type == "cuda":
+                row.update({k: round(v, 2) for k, v in gpu_profile(one_step, device).items()},
+                           syncs_per_step=count_syncs(one_step))
+                line += (f"  host {row['host_ms_per_step']:.1f} ms  GPU busy {row['gpu_busy_ms_per_step']:.1f} ms"
+                         f"  {row['kernels_per_step']} kernels  {row['syncs_per_step']} syncs")
+            rows.append(row)
+            print(line, flush=True)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     return {"benchmark": "train_step", "device": name, "date": time.strftime("%Y-%m-%d"),
             "torch": torch.__version__, "config": str(args.config), "frames": args.frames, "steps": args.steps,
@@ -99,6 +159,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the denoiser (warm-up compiles)")
+    parser.add_argument("--profile", action="store_true",
+                        help="on CUDA, also report host ms, GPU busy ms, kernels and host syncs per step")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
     result = run(args)

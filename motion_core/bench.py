@@ -2,7 +2,7 @@
 
     python -m motion_core.bench latency    [--device cuda] [--checkpoint DIR] [--steps 20] [--dpm-steps 10]
     python -m motion_core.bench throughput [--batches 64 256]
-    python -m motion_core.bench scaling    [--frames 196 2000 12000 72000]
+    python -m motion_core.bench scaling    [--scale-frames 196 2000 12000 72000] [--no-graphs]
     python -m motion_core.bench cpu        [--threads 2] [--frames 200] [--steps 20]
 
 Each prints a table and writes ``benchmarks/results/<name>_<device>_<date>.json`` (``--out`` changes the
@@ -280,44 +280,103 @@ def cmd_throughput(args) -> dict:
 
 
 def cmd_scaling(args) -> dict:
-    """Denoiser forward latency vs sequence length, batch 1; writes a PNG next to the JSON."""
+    """Denoiser forward latency vs sequence length, batch 1; writes a PNG next to the JSON.
+
+    On CUDA every size is timed twice: eagerly, and replayed as a CUDA graph (how the engine samples). Eager
+    timings of short clips measure kernel launches, not the model: a graph replay leaves only GPU work, so it
+    is the column that shows how each model's cost grows with length.
+    """
     device = torch.device(args.device)
     frames_list = args.scale_frames or ([196, 1000, 2000, 4000, 12000, 36000, 72000] if device.type == "cuda"
                                         else [196, 1000, 2000, 4000])
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype or ("bf16" if device.type == "cuda"
                                                                            else "fp32")]
+    modes = ("eager", "graph") if device.type == "cuda" and args.graphs else ("eager",)
     results, rows = [], []
     for engine in _models(args):
         label = model_label(engine)
         stop_reason = None
         for frames in frames_list:
             length = engine.vae.latent_length(frames)
-            if stop_reason is not None:
-                results.append({"model": label, "frames": frames, "latent_frames": length, "skipped": stop_reason})
-                rows.append([label, frames, length, "skipped", "", ""])
-                continue
             entry = {"model": label, "frames": frames, "latent_frames": length}
-            try:
-                seconds = denoiser_forward_seconds(engine, length, dtype, args.repeats, args.warmup)
-                entry.update(seconds=seconds, per_frame_us=seconds / frames * 1e6)
-                rows.append([label, frames, length, _ms(seconds), round(seconds / frames * 1e6, 3), ""])
-                if seconds > args.max_forward_seconds:
-                    stop_reason = f"previous size took {seconds:.1f} s > --max-forward-seconds"
-            except Exception as exc:  # noqa: BLE001 - out-of-memory is the expected case; anything else is recorded
-                oom = is_out_of_memory(exc)
-                entry["skipped"] = "out of memory" if oom else f"{type(exc).__name__}: {exc}"
-                stop_reason = f"a shorter size failed ({entry['skipped'][:60]})"
-                rows.append([label, frames, length, "OOM" if oom else "error", "", entry["skipped"][:40]])
-                if device.type == "cuda":
-                    torch.cuda.empty_cache()
+            if stop_reason is not None:
+                entry["skipped"] = stop_reason
+            else:
+                stop_reason = _time_scaling_entry(engine, entry, modes, dtype, args)
             results.append(entry)
-    print(format_table(["model", "frames", "latents", "forward ms", "us/frame", "note"], rows))
-    return {"batch": 1, "dtype": str(dtype), "results": results}
+            rows.append([label, frames, length, *(_scaling_cell(entry, mode) for mode in modes),
+                         entry.get("skipped", "")[:40]])
+    headers = ["model", "frames", "latents", *(f"{mode} ms (us/frame)" for mode in modes), "note"]
+    print(format_table(headers, rows))
+    summary = scaling_summary(results, modes)
+    for line in summary["lines"]:
+        print(line)
+    return {"batch": 1, "dtype": str(dtype), "modes": list(modes), "results": results, "summary": summary}
+
+
+def _time_scaling_entry(engine: Engine, entry: dict, modes: Sequence[str], dtype: torch.dtype, args) -> str | None:
+    """Fill `entry` with each mode's seconds and us/frame; return why longer sizes should be skipped, if so."""
+    device = engine.device
+    try:
+        for mode in modes:
+            seconds = denoiser_forward_seconds(engine, entry["latent_frames"], dtype, args.repeats, args.warmup,
+                                               graph=mode == "graph")
+            key = "seconds" if mode == "eager" else "graph_seconds"
+            entry[key] = seconds
+            entry[key.replace("seconds", "per_frame_us")] = seconds / entry["frames"] * 1e6
+    except Exception as exc:  # noqa: BLE001 - out-of-memory is the expected case; anything else is recorded
+        oom = is_out_of_memory(exc)
+        entry["skipped"] = "out of memory" if oom else f"{type(exc).__name__}: {exc}"
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        return f"a shorter size failed ({entry['skipped'][:60]})"
+    if entry["seconds"] > args.max_forward_seconds:
+        return f"previous size took {entry['seconds']:.1f} s > --max-forward-seconds"
+    return None
+
+
+def _scaling_cell(entry: dict, mode: str) -> str:
+    key = "seconds" if mode == "eager" else "graph_seconds"
+    if key not in entry:
+        return "OOM" if entry.get("skipped") == "out of memory" else "-"
+    per_frame = entry[key.replace("seconds", "per_frame_us")]
+    return f"{entry[key] * 1e3:.2f} ({per_frame:.3g})"
+
+
+def scaling_summary(results: list[dict], modes: Sequence[str], flat_from: int = 1960) -> dict:
+    """The issue's two scaling figures per mode: Mamba's per-frame cost at the longest size over that at the
+    first size >= `flat_from` frames (goal <= 1.3), and the transformer's forward time over Mamba's at the
+    longest size both finished (goal >= 4)."""
+    by_model: dict[str, dict[int, dict]] = defaultdict(dict)
+    for entry in results:
+        by_model[entry["model"].split(" ")[0]][entry["frames"]] = entry
+    mamba, transformer = by_model.get("mamba_unet", {}), by_model.get("transformer", {})
+    out: dict = {"lines": []}
+    for mode in modes:
+        key = "seconds" if mode == "eager" else "graph_seconds"
+        done = sorted(f for f, e in mamba.items() if key in e)
+        firsts = [f for f in done if f >= flat_from]
+        if len(firsts) >= 2:
+            a, b = mamba[firsts[0]], mamba[firsts[-1]]
+            growth = (b[key] / b["frames"]) / (a[key] / a["frames"])
+            out[f"{mode}_mamba_per_frame_growth"] = {"from": firsts[0], "to": firsts[-1], "ratio": growth}
+            out["lines"].append(f"{mode}: Mamba U-Net cost per frame, {firsts[-1]} vs {firsts[0]} frames: "
+                                f"{growth:.2f}x (goal <= 1.3x)")
+        both = [f for f in done if key in transformer.get(f, {})]
+        if both:
+            f = both[-1]
+            speedup = transformer[f][key] / mamba[f][key]
+            out[f"{mode}_speedup_vs_transformer"] = {"frames": f, "ratio": speedup}
+            out["lines"].append(f"{mode}: at {f} frames the Mamba U-Net is {speedup:.2f}x as fast as the "
+                                f"transformer (goal >= 4x at 72000)")
+    return out
 
 
 @torch.inference_mode()
-def denoiser_forward_seconds(engine: Engine, length: int, dtype: torch.dtype, repeats: int, warmup: int) -> float:
-    """Median seconds of one denoiser forward at batch 1 on `length` latent frames (guidance off)."""
+def denoiser_forward_seconds(engine: Engine, length: int, dtype: torch.dtype, repeats: int, warmup: int,
+                             graph: bool = False) -> float:
+    """Median seconds of one denoiser forward at batch 1 on `length` latent frames (guidance off), run eagerly
+    or (`graph`, CUDA only) captured once into a CUDA graph and replayed."""
     device, denoiser = engine.device, engine.denoiser
     tokens, mask = engine.text_encoder.encode([PROMPT])
     x = torch.randn(1, length, denoiser.config.latent_dim, device=device)
@@ -327,15 +386,30 @@ def denoiser_forward_seconds(engine: Engine, length: int, dtype: torch.dtype, re
     def forward():
         with autocast:
             return denoiser(x, t, tokens, mask)
+    run = _captured(forward, device) if graph else forward
     times = []
     for i in range(warmup + repeats):
         _synchronize(device)
         start = time.perf_counter()
-        forward()
+        run()
         _synchronize(device)
         if i >= warmup:
             times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def _captured(forward: Callable[[], torch.Tensor], device: torch.device) -> Callable[[], None]:
+    """`forward` captured into a CUDA graph (after warm-up runs on a side stream, as capture requires)."""
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for _ in range(2):
+            forward()
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        forward()
+    return graph.replay
 
 
 def cmd_cpu(args) -> dict:
@@ -433,6 +507,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--dtype", choices=("fp32", "bf16"), default=None)
             p.add_argument("--max-forward-seconds", type=float, default=30.0,
                            help="skip longer sizes of a model once one forward takes longer than this")
+            p.add_argument("--no-graphs", dest="graphs", action="store_false",
+                           help="on CUDA, time eager forwards only (default: eager and CUDA-graph replay)")
         p.add_argument("--threads", type=int, default=2 if name == "cpu" else None,
                        help="torch CPU threads (default: 2 for cpu, torch's own choice otherwise)")
         if name == "cpu":
@@ -482,9 +558,14 @@ def plot_scaling(payload: dict, path: Path) -> Path:
         if "seconds" in entry:
             by_model[entry["model"]].append(entry)
     for model, entries in by_model.items():
-        frames = [e["frames"] for e in entries]
-        ax_latency.plot(frames, [e["seconds"] * 1000 for e in entries], marker="o", label=model)
-        ax_frame.plot(frames, [e["per_frame_us"] for e in entries], marker="o", label=model)
+        for key, style, mode in (("graph_seconds", "-", "CUDA graph"), ("seconds", "--", "eager")):
+            timed = [e for e in entries if key in e]
+            if not timed:
+                continue
+            frames = [e["frames"] for e in timed]
+            label = f"{model}, {mode}" if "modes" in payload and len(payload["modes"]) > 1 else model
+            ax_latency.plot(frames, [e[key] * 1000 for e in timed], style, marker="o", label=label)
+            ax_frame.plot(frames, [e[key] / e["frames"] * 1e6 for e in timed], style, marker="o", label=label)
     for ax, ylabel in ((ax_latency, "denoiser forward (ms)"), (ax_frame, "cost per frame (us)")):
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -114,7 +114,8 @@ def test_scaling_command_writes_plot_and_records_out_of_memory(checkpoint, tmp_p
     pytest.importorskip("matplotlib")
     real = bench.denoiser_forward_seconds
 
-    def forward_seconds(engine, length, dtype, repeats, warmup):
+    def forward_seconds(engine, length, dtype, repeats, warmup, graph=False):
+        assert not graph  # CPU: eager only
         if length > 10:
             raise RuntimeError("CUDA out of memory. Tried to allocate 80 GiB")
         return real(engine, length, dtype, repeats, warmup)
@@ -127,6 +128,23 @@ def test_scaling_command_writes_plot_and_records_out_of_memory(checkpoint, tmp_p
     assert second["skipped"] == "out of memory"
     assert "failed" in third["skipped"]          # larger sizes are not attempted after an OOM
     assert path.with_suffix(".png").is_file() and data["plot"].endswith(".png")
+    assert data["modes"] == ["eager"] and "graph_seconds" not in first
+
+
+def test_scaling_summary_reports_both_goals_per_mode():
+    def entry(model, frames, eager, graph):
+        return {"model": f"{model} (x)", "frames": frames, "latent_frames": frames // 4, "seconds": eager,
+                "graph_seconds": graph}
+    results = [entry("mamba_unet", 196, 0.02, 0.001), entry("mamba_unet", 2000, 0.02, 0.002),
+               entry("mamba_unet", 72000, 0.03, 0.0864),
+               entry("transformer", 196, 0.006, 0.0005), entry("transformer", 72000, 0.012, 0.3456)]
+    summary = bench.scaling_summary(results, ("eager", "graph"))
+    # per frame: graph 0.002/2000 -> 0.0864/72000 is 1.2x; eager 0.02/2000 -> 0.03/72000 is 0.04x
+    assert summary["graph_mamba_per_frame_growth"] == {"from": 2000, "to": 72000, "ratio": pytest.approx(1.2)}
+    assert summary["eager_mamba_per_frame_growth"]["ratio"] == pytest.approx(0.03 / 72000 / (0.02 / 2000))
+    assert summary["graph_speedup_vs_transformer"] == {"frames": 72000, "ratio": pytest.approx(4.0)}
+    assert summary["eager_speedup_vs_transformer"]["ratio"] == pytest.approx(0.4)
+    assert len(summary["lines"]) == 4
 
 
 def test_cpu_command_profiles_the_pipeline(checkpoint, tmp_path, keep_threads, capsys):

@@ -132,10 +132,11 @@ class BidirectionalSpatialMamba(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         b, length, d = x.shape
-        # Only valid frames are scanned (padding costs nothing); each frame is one length-G sequence.
-        # Under a CUDA-graph capture boolean indexing (a host sync) is not allowed: scan every frame instead
-        # (frames are independent sequences here) and zero the padded ones below.
-        dense = mask is None or layers.capturing(x)
+        # Each frame is one length-G sequence. On the CPU only valid frames are scanned (padding costs
+        # nothing). On a GPU boolean indexing is a host sync (and illegal under graph capture), which costs
+        # more than the padded frames' compute: scan every frame (frames are independent sequences here)
+        # and zero the padded ones below.
+        dense = mask is None or layers.host_reads_stall(x)
         frames = x.reshape(b * length, d) if dense else x[mask]
         tokens = frames.view(-1, self.groups, d // self.groups)
         y = self.scan(torch.cat([tokens, tokens.flip(1)], dim=0))

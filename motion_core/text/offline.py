@@ -60,7 +60,11 @@ class OfflineTextEncoder(TextEncoder):
         """
         batch = self.tokenize(prompts)
         self.last_truncated = batch.truncated
-        return self.forward_ids(batch.ids.to(self.device), batch.mask.to(self.device))
+        # non_blocking: a blocking host-to-GPU copy synchronises the stream (PyTorch waits for the copy), which
+        # would stall a training step's launch queue twice per batch. The source stays alive until the
+        # copy is staged, so this is safe for pageable memory.
+        return self.forward_ids(batch.ids.to(self.device, non_blocking=True),
+                                batch.mask.to(self.device, non_blocking=True))
 
     def forward_ids(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode already tokenised (B, n, S) ids; lets data loaders tokenise in worker processes."""
