@@ -97,8 +97,8 @@ def count_syncs(one_step) -> int:
     return sum("synchroniz" in str(w.message) for w in caught)
 
 
-def gpu_profile(one_step, device: torch.device, steps: int = 3) -> dict:
-    """GPU busy ms (union of kernel intervals) and kernels per step, from torch.profiler."""
+def gpu_profile(one_step, device: torch.device, steps: int = 3, top_kernels: int = 12) -> dict:
+    """GPU busy ms (union of kernel intervals), kernels per step and the costliest kernels, from torch.profiler."""
     from torch.profiler import ProfilerActivity, profile
     _sync(device)
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
@@ -112,7 +112,13 @@ def gpu_profile(one_step, device: torch.device, steps: int = 3) -> dict:
         if end > reach:
             busy += end - max(start, reach)
             reach = end
-    return {"gpu_busy_ms_per_step": busy / steps / 1e3, "kernels_per_step": len(kernels) // steps}
+    totals: dict[str, float] = {}
+    for e in prof.events():
+        if e.device_type == torch.autograd.DeviceType.CUDA:
+            totals[e.name] = totals.get(e.name, 0.0) + e.time_range.elapsed_us()
+    top = sorted(totals.items(), key=lambda kv: -kv[1])[:top_kernels]
+    return {"gpu_busy_ms_per_step": busy / steps / 1e3, "kernels_per_step": len(kernels) // steps,
+            "top_kernels": [{"kernel": name[:120], "ms_per_step": round(us / steps / 1e3, 2)} for name, us in top]}
 
 
 def run(args) -> dict:
@@ -136,12 +142,15 @@ def run(args) -> dict:
                    "samples_per_s": round(batch_size / ms * 1e3, 1)}
             line = f"{backend:>6} batch {batch_size:>5}: {ms:8.1f} ms/step  {batch_size / ms * 1e3:9.0f} samples/s"
             if args.profile and device.type == "cuda":
-                row.update({k: round(v, 2) for k, v in gpu_profile(one_step, device).items()},
+                profiled = gpu_profile(one_step, device)
+                row.update({k: v if k == "top_kernels" else round(v, 2) for k, v in profiled.items()},
                            syncs_per_step=count_syncs(one_step))
                 line += (f"  host {row['host_ms_per_step']:.1f} ms  GPU busy {row['gpu_busy_ms_per_step']:.1f} ms"
                          f"  {row['kernels_per_step']} kernels  {row['syncs_per_step']} syncs")
             rows.append(row)
             print(line, flush=True)
+            for kernel in row.get("top_kernels", []):
+                print(f"      {kernel['ms_per_step']:8.2f} ms  {kernel['kernel'][:100]}", flush=True)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     return {"benchmark": "train_step", "device": name, "date": time.strftime("%Y-%m-%d"),
             "torch": torch.__version__, "config": str(args.config), "frames": args.frames, "steps": args.steps,

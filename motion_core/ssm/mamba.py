@@ -65,6 +65,9 @@ class Mamba(nn.Module):
         self.D = nn.Parameter(torch.ones(self.d_inner, device=device))
         self.D._no_weight_decay = True
         self.out_proj = nn.Linear(self.d_inner, d_model, bias=bias, **factory)
+        # Run-time preference (not a weight): "torch" or "cuda" pins this layer's backend, None picks per call
+        # (see backends.resolve_backend). Both backends compute the same function of the same parameters.
+        self.backend: Optional[str] = None
 
     def _init_dt_proj(self, dt_init, dt_scale, dt_min, dt_max, dt_init_floor):
         """dt_proj so that softplus(dt_proj(.) + bias) starts log-uniform in [dt_min, dt_max]."""
@@ -87,7 +90,7 @@ class Mamba(nn.Module):
         `state` continues a sequence whose previous piece returned it; None starts from rest.
         """
         self._check_input(hidden_states, state)
-        backend = resolve_backend(hidden_states.device)
+        backend = resolve_backend(hidden_states.device, self.backend)
         ops = cuda_ops() if backend == "cuda" else None
         xz = self._in_projection(hidden_states)                              # (b, 2*d_inner, L)
         A = -torch.exp(self.A_log.float())

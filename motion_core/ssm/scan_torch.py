@@ -66,9 +66,10 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     if delta_softplus:
         delta = F.softplus(delta)
     batch, dim, length = u.shape
-    if method == "chunked" and u.is_cuda and torch.cuda.is_current_stream_capturing():
-        # The closed form counts its steep rows on the host, which a CUDA-graph capture forbids; the
-        # doubling scan computes the same recurrence without looking at the data.
+    if method == "chunked" and u.is_cuda:
+        # The closed form counts its steep rows on the host: on a GPU that is a sync per chunk (and a
+        # CUDA-graph capture forbids it). The doubling scan computes the same recurrence without
+        # looking at the data; its extra passes are cheap next to a stalled launch queue.
         method = "doubling"
     h = (u.new_zeros(batch, dim, A.shape[1]) if initial_state is None
          else initial_state.to(cd))
