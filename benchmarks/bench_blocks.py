@@ -3,9 +3,9 @@
 Why: the training step is GPU-bound, so its time is the sum of its blocks' GPU time. The spatial block (BSM)
 scans 8 group tokens per frame: at a training batch that is ~100,000 sequences of length 8, a shape far from
 the long sequences mamba-ssm's kernels are built for. This measures forward + backward of each block at the
-default model's sizes, under bf16 autocast, for each backend (`Mamba.backend`), so the choice is a measurement.
+default model's sizes, under bf16 autocast, for each setting (`use_setting`), so the choice is a measurement.
 
-    python benchmarks/bench_blocks.py [--batch 1024] [--latents 49] [--backends cuda torch] [--out FILE]
+    python benchmarks/bench_blocks.py [--batch 1024] [--latents 49] [--settings kernels torch default] [--out FILE]
 """
 from __future__ import annotations
 
@@ -33,10 +33,17 @@ def blocks(cfg: DenoiserConfig) -> dict[str, torch.nn.Module]:
             "whole denoiser": MambaUNetDenoiser(cfg)}
 
 
-def set_backend(module: torch.nn.Module, backend: str) -> None:
+SETTINGS = ("kernels", "torch", "default")
+
+
+def use_setting(module: torch.nn.Module, setting: str) -> None:
+    """kernels: mamba-ssm's kernels in every layer; torch: the PyTorch scan in every layer; default: the
+    shipped dispatch (kernels, except spatial blocks fed many sequences)."""
     for layer in module.modules():
         if isinstance(layer, Mamba):
-            layer.backend = backend
+            layer.backend = {"kernels": "cuda", "torch": "torch", "default": None}[setting]
+        if isinstance(layer, BidirectionalSpatialMamba):
+            layer.many_sequences = None if setting == "kernels" else BidirectionalSpatialMamba.many_sequences
 
 
 def fwd_bwd_ms(module: torch.nn.Module, inputs: tuple, repeats: int, warmup: int) -> float:
@@ -72,7 +79,7 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--latents", type=int, default=49, help="latent frames (196 frames / 4)")
-    parser.add_argument("--backends", nargs="+", default=["cuda", "torch"], choices=["cuda", "torch"])
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--out", type=Path)
@@ -85,11 +92,11 @@ def main(argv=None) -> dict:
     for name, module in blocks(cfg).items():
         module.to(device).train()
         inputs = module_inputs(name, cfg, args.batch, args.latents, device)
-        for backend in args.backends:
-            set_backend(module, backend)
+        for setting in args.settings:
+            use_setting(module, setting)
             ms = fwd_bwd_ms(module, inputs, args.repeats, args.warmup)
-            rows.append({"block": name, "backend": backend, "fwd_bwd_ms": round(ms, 2)})
-            print(f"{name:<34} {backend:>5}: {ms:8.2f} ms forward + backward", flush=True)
+            rows.append({"block": name, "setting": setting, "fwd_bwd_ms": round(ms, 2)})
+            print(f"{name:<34} {setting:>8}: {ms:8.2f} ms forward + backward", flush=True)
     result = {"benchmark": "blocks", "device": torch.cuda.get_device_name(device), "date": time.strftime("%Y-%m-%d"),
               "torch": torch.__version__, "batch": args.batch, "latents": args.latents, "rows": rows}
     if args.out:

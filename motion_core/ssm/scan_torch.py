@@ -35,6 +35,7 @@ DEFAULT_CHUNK_LEN = 16
 _MAX_EXPONENT = 30.0
 _LOG2E = 1.4426950408889634
 METHODS = ("chunked", "doubling", "sequential")
+SHORT_SEQUENCE = 16   # on a GPU, sequences up to this length run step by step (see selective_scan_torch)
 
 
 def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
@@ -68,9 +69,10 @@ def selective_scan_torch(u, delta, A, B, C, D=None, z=None, delta_bias=None, del
     batch, dim, length = u.shape
     if method == "chunked" and u.is_cuda:
         # The closed form counts its steep rows on the host: on a GPU that is a sync per chunk (and a
-        # CUDA-graph capture forbids it). The doubling scan computes the same recurrence without
-        # looking at the data; its extra passes are cheap next to a stalled launch queue.
-        method = "doubling"
+        # CUDA-graph capture forbids it). Data-independent forms compute the same recurrence: for
+        # sequences of at most SHORT_SEQUENCE steps the plain loop (a few wide kernels per step, no
+        # copies), else the doubling scan.
+        method = "sequential" if length <= SHORT_SEQUENCE else "doubling"
     h = (u.new_zeros(batch, dim, A.shape[1]) if initial_state is None
          else initial_state.to(cd))
     y, h = _scan(delta, delta * u, A, _state_major(B, cd), _state_major(C, cd), h,
