@@ -3,9 +3,10 @@
 Why: the training step is GPU-bound, so its time is the sum of its blocks' GPU time. The spatial block (BSM)
 scans 8 group tokens per frame: at a training batch that is ~100,000 sequences of length 8, a shape far from
 the long sequences mamba-ssm's kernels are built for. This measures forward + backward of each block at the
-default model's sizes, under bf16 autocast, for each setting (`use_setting`), so the choice is a measurement.
+default model's sizes, under bf16 autocast, with mamba-ssm's kernels and with the PyTorch scan
+(`Mamba.backend`), so a choice between them is a measurement.
 
-    python benchmarks/bench_blocks.py [--batch 1024] [--latents 49] [--settings kernels torch default] [--out FILE]
+    python benchmarks/bench_blocks.py [--batch 1024] [--latents 49] [--settings kernels torch] [--out FILE]
 """
 from __future__ import annotations
 
@@ -33,17 +34,14 @@ def blocks(cfg: DenoiserConfig) -> dict[str, torch.nn.Module]:
             "whole denoiser": MambaUNetDenoiser(cfg)}
 
 
-SETTINGS = ("kernels", "torch", "default")
+SETTINGS = ("kernels", "torch")
 
 
 def use_setting(module: torch.nn.Module, setting: str) -> None:
-    """kernels: mamba-ssm's kernels in every layer; torch: the PyTorch scan in every layer; default: the
-    shipped dispatch (kernels, except spatial blocks fed many sequences)."""
+    """kernels: mamba-ssm's kernels in every Mamba layer; torch: the PyTorch scan in every layer."""
     for layer in module.modules():
         if isinstance(layer, Mamba):
-            layer.backend = {"kernels": "cuda", "torch": "torch", "default": None}[setting]
-        if isinstance(layer, BidirectionalSpatialMamba):
-            layer.many_sequences = None if setting == "kernels" else BidirectionalSpatialMamba.many_sequences
+            layer.backend = {"kernels": "cuda", "torch": "torch"}[setting]
 
 
 def fwd_bwd_ms(module: torch.nn.Module, inputs: tuple, repeats: int, warmup: int) -> float:

@@ -175,20 +175,3 @@ def test_checkpoints_interchange_with_mamba_ssm():
     with torch.no_grad():
         assert rel_err(fresh(x), theirs(x)) < FP32_TOL
 
-
-def test_spatial_block_on_the_pytorch_scan_equals_the_kernels():
-    """Many short sequences switch the spatial block to the PyTorch scan (BidirectionalSpatialMamba.many_sequences):
-    outputs and gradients must match the fused kernels' (float32, TF32 off)."""
-    from motion_core.models.mamba_blocks import BidirectionalSpatialMamba
-    torch.manual_seed(3)
-    block = BidirectionalSpatialMamba(64, 8, d_state=8, d_conv=4, expand=1).to(DEV)
-    x = torch.randn(16, 40, 64, device=DEV)
-    results = []
-    for many in (None, 1):          # never switch / always switch
-        block.many_sequences = many
-        y = block(x, None)
-        results.append((y, torch.autograd.grad(y.square().sum(), list(block.parameters()))))
-    (y_kernel, g_kernel), (y_torch, g_torch) = results
-    assert rel_err(y_torch, y_kernel) < FP32_TOL
-    for a, b in zip(g_torch, g_kernel):
-        assert rel_err(a, b) < 1e-4

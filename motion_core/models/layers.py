@@ -23,11 +23,8 @@ def check_mask(mask: torch.Tensor | None, batch: int, length: int, name: str = "
         raise TypeError(f"{name} must be a bool tensor (True = valid), got dtype {mask.dtype}")
     if tuple(mask.shape) != (batch, length):
         raise ValueError(f"{name} must have shape ({batch}, {length}), got {tuple(mask.shape)}")
-    if host_reads_stall(mask):
-        # The value checks read the mask on the host. On a GPU that is a sync per call, which stalls the
-        # launch queue (and a CUDA-graph capture forbids it). GPU masks come from the engine, the data
-        # pipeline or the training-window bank, which all build them from lengths, right-padded by construction.
-        return mask
+    if capturing(mask):
+        return mask   # value checks read the mask on the host, which a CUDA-graph capture forbids
     if length > 1 and bool((mask[:, 1:] & ~mask[:, :-1]).any()):
         # Reversed scans and resampling rely on padding sitting after the valid frames.
         raise ValueError(f"{name} must be a right-padding mask: each row True for a prefix, then False")
@@ -36,14 +33,9 @@ def check_mask(mask: torch.Tensor | None, batch: int, length: int, name: str = "
     return mask
 
 
-def host_reads_stall(tensor: torch.Tensor) -> bool:
-    """True where reading `tensor`'s values on the host (bool(), boolean indexing) costs a device sync.
-
-    A sync makes the CPU wait for the GPU to drain its queue, after which the GPU waits for the CPU to launch
-    the next kernels: launch and compute stop overlapping. In a training step with a dozen such reads the
-    step time became launch time plus compute time, not the larger of the two. CPU tensors read for free.
-    """
-    return tensor.is_cuda
+def capturing(tensor: torch.Tensor) -> bool:
+    """True while `tensor`'s CUDA stream is being captured into a graph: no host syncs allowed then."""
+    return tensor.is_cuda and torch.cuda.is_current_stream_capturing()
 
 
 def apply_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

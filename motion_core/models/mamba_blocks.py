@@ -120,16 +120,7 @@ class BidirectionalSpatialMamba(nn.Module):
     call (the reversed copies stacked under the forward ones): on CPU a Mamba call on these tiny
     sequences costs mostly fixed overhead, so this halves the block's time. A linear merge of the
     concatenated directions keeps them distinguishable.
-
-    Backend: a training batch hands the scan ~100,000 sequences of G = 8 steps. mamba-ssm's kernels give
-    each (sequence, channel) pair its own thread block, built for thousands of steps; at 8 steps the
-    spatial blocks took most of a training step's GPU time (benchmarks/bench_blocks.py). From
-    `many_sequences` sequences on, the PyTorch scan runs instead (same weights, same function): it walks the
-    8 steps with kernels as wide as the whole batch. Few sequences (batch-1 sampling, where every extra
-    kernel adds latency) keep the fused kernels.
     """
-
-    many_sequences: int | None = 16384   # None: never switch (run-time setting, not a weight)
 
     def __init__(self, width: int, groups: int, d_state: int, d_conv: int, expand: int):
         super().__init__()
@@ -141,16 +132,13 @@ class BidirectionalSpatialMamba(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         b, length, d = x.shape
-        # Each frame is one length-G sequence. On the CPU only valid frames are scanned (padding costs
-        # nothing). On a GPU boolean indexing is a host sync (and illegal under graph capture), which costs
-        # more than the padded frames' compute: scan every frame (frames are independent sequences here)
-        # and zero the padded ones below.
-        dense = mask is None or layers.host_reads_stall(x)
+        # Only valid frames are scanned (padding costs nothing); each frame is one length-G sequence.
+        # Under a CUDA-graph capture boolean indexing (a host sync) is not allowed: scan every frame instead
+        # (frames are independent sequences here) and zero the padded ones below.
+        dense = mask is None or layers.capturing(x)
         frames = x.reshape(b * length, d) if dense else x[mask]
         tokens = frames.view(-1, self.groups, d // self.groups)
-        both = torch.cat([tokens, tokens.flip(1)], dim=0)
-        many = self.many_sequences is not None and both.shape[0] >= self.many_sequences
-        y = self.scan(both, backend="torch" if many else None)
+        y = self.scan(torch.cat([tokens, tokens.flip(1)], dim=0))
         forward, backward = y.chunk(2, dim=0)
         y = self.merge(torch.cat([forward, backward.flip(1)], dim=-1).reshape(-1, 2 * d))
         if dense:

@@ -84,14 +84,13 @@ class Mamba(nn.Module):
             bias.copy_(dt + torch.log(-torch.expm1(-dt)))   # inverse of softplus
         bias._no_reinit = True
 
-    def forward(self, hidden_states, state: Optional[MambaState] = None, return_state=False, backend=None):
+    def forward(self, hidden_states, state: Optional[MambaState] = None, return_state=False):
         """(batch, L, d_model) -> (batch, L, d_model) [, MambaState after the last step].
 
         `state` continues a sequence whose previous piece returned it; None starts from rest.
-        `backend` ("torch" / "cuda") overrides `self.backend` for this call.
         """
         self._check_input(hidden_states, state)
-        backend = resolve_backend(hidden_states.device, backend or self.backend)
+        backend = resolve_backend(hidden_states.device, self.backend)
         ops = cuda_ops() if backend == "cuda" else None
         xz = self._in_projection(hidden_states)                              # (b, 2*d_inner, L)
         A = -torch.exp(self.A_log.float())
