@@ -442,25 +442,6 @@ def test_cuda_wrapper_initial_state_logic_with_a_stand_in_kernel(monkeypatch, dt
     assert rel_err(last, ref_last) < 1e-5
 
 
-@pytest.mark.parametrize("kernel", [1, 4])
-def test_depthwise_conv_by_shifts_is_conv1d(kernel):
-    """The GPU training path's convolution (shifted multiply-adds) is conv1d's, values and gradients."""
-    from motion_core.ssm.mamba import depthwise_conv_by_shifts
-    torch.manual_seed(0)
-    padded = torch.randn(3, 5, 11 + kernel - 1, dtype=torch.float64, requires_grad=True)
-    weight = torch.randn(5, 1, kernel, dtype=torch.float64, requires_grad=True)
-    bias = torch.randn(5, dtype=torch.float64, requires_grad=True)
-    ours = depthwise_conv_by_shifts(padded, weight, bias)
-    theirs = F.conv1d(padded, weight, bias, groups=5)
-    assert ours.shape == theirs.shape == (3, 5, 11)
-    assert torch.allclose(ours, theirs, atol=1e-12)
-    probe = torch.randn_like(ours)
-    grads = torch.autograd.grad((ours * probe).sum(), (padded, weight, bias))
-    expected = torch.autograd.grad((theirs * probe).sum(), (padded, weight, bias))
-    for got, want in zip(grads, expected):
-        assert torch.allclose(got, want, atol=1e-12)
-
-
 def test_short_sequences_on_the_step_by_step_scan_match_the_closed_form():
     """Length <= SHORT_SEQUENCE runs step by step on a GPU; on any device it is the same recurrence."""
     from motion_core.ssm.scan_torch import SHORT_SEQUENCE

@@ -20,7 +20,8 @@ from torch import nn
 
 from .config import ConfigError, ModelConfig, check_divisible, check_int
 from .layers import (FeedForward, MultiHeadAttention, TemporalDownsample, TemporalUpsample,
-                     TextEncoderAdapter, TimestepEmbedder, apply_mask, check_mask, downsample_mask, modulate)
+                     TextEncoderAdapter, TimestepEmbedder, apply_mask, check_mask, downsample_mask, modulate,
+                     valid_frame_index)
 from .mamba_blocks import BidirectionalSpatialMamba, HierarchicalTemporalMamba, ScanKind
 
 _NUM_MOD = 6  # shift, scale, gate for two sub-blocks
@@ -89,11 +90,12 @@ class MambaBlock(nn.Module):
                                                  d_conv=cfg.d_conv, expand=cfg.spatial_expand)
         self.mod_offset = nn.Parameter(torch.zeros(_NUM_MOD, d))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, mod: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, mod: torch.Tensor,
+                frame_index: torch.Tensor | None = None) -> torch.Tensor:
         shift_t, scale_t, gate_t, shift_s, scale_s, gate_s = (mod + self.mod_offset).unbind(1)
         h = self.temporal(modulate(self.norm_temporal(x), shift_t, scale_t), mask)
         x = x + gate_t.unsqueeze(1) * h
-        h = self.spatial(modulate(self.norm_spatial(x), shift_s, scale_s), mask)
+        h = self.spatial(modulate(self.norm_spatial(x), shift_s, scale_s), mask, frame_index)
         return apply_mask(x + gate_s.unsqueeze(1) * h, mask)
 
 
@@ -161,11 +163,14 @@ class MambaUNetDenoiser(nn.Module):
         mod = self.modulation(cond).view(b, _NUM_MOD, -1)
 
         x = apply_mask(self.in_proj(z_t), mask)
-        masks, lengths, skips = [], [], []
+        # One valid-frame index per level, shared by its encoder and decoder blocks: one host sync per level
+        # instead of several per block and pass (boolean indexing syncs at every use, backward included).
+        masks, indices, lengths, skips = [], [], [], []
         for i, block in enumerate(self.encoder):
             masks.append(mask)
+            indices.append(valid_frame_index(mask))
             lengths.append(x.shape[1])
-            x = block(x, mask, mod)
+            x = block(x, mask, mod, indices[i])
             skips.append(x)
             if i < len(self.downs):
                 x = self.downs[i](x, mask)
@@ -175,7 +180,7 @@ class MambaUNetDenoiser(nn.Module):
         for i in reversed(range(len(self.decoder))):
             mask = masks[i]
             x = self.fuse[i](torch.cat([x, skips[i]], dim=-1))
-            x = self.decoder[i](x, mask, mod)
+            x = self.decoder[i](x, mask, mod, indices[i])
             if i > 0:
                 x = self.ups[i - 1](x, lengths[i - 1])
         shift, scale = (mod[:, :2] + self.out_offset).unbind(1)

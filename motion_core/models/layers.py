@@ -38,6 +38,16 @@ def capturing(tensor: torch.Tensor) -> bool:
     return tensor.is_cuda and torch.cuda.is_current_stream_capturing()
 
 
+def valid_frame_index(mask: torch.Tensor | None) -> torch.Tensor | None:
+    """Flat indices (into B * L) of a (B, L) mask's valid frames, or None when there is no mask or a CUDA-graph
+    capture forbids reading it. Finding them is one host sync: compute it once per mask and share it, since
+    selecting with it (index_select / index_copy) needs no sync in the forward or the backward pass, where
+    boolean indexing syncs at every use."""
+    if mask is None or capturing(mask):
+        return None
+    return mask.flatten().nonzero().squeeze(1)
+
+
 def apply_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """Zero the padded frames of x (B, L, D)."""
     return x if mask is None else x * mask.unsqueeze(-1).to(x.dtype)

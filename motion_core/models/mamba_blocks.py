@@ -130,20 +130,23 @@ class BidirectionalSpatialMamba(nn.Module):
         self.scan = make_mamba(width // groups, d_state, d_conv, expand)
         self.merge = nn.Linear(2 * width, width)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None,
+                frame_index: torch.Tensor | None = None) -> torch.Tensor:
+        """`frame_index`: `layers.valid_frame_index(mask)` if the caller has it (saves the host sync)."""
         b, length, d = x.shape
         # Only valid frames are scanned (padding costs nothing); each frame is one length-G sequence.
-        # Under a CUDA-graph capture boolean indexing (a host sync) is not allowed: scan every frame instead
-        # (frames are independent sequences here) and zero the padded ones below.
-        dense = mask is None or layers.capturing(x)
-        frames = x.reshape(b * length, d) if dense else x[mask]
+        # Under a CUDA-graph capture the valid frames cannot be counted (a host sync): scan every frame
+        # instead (frames are independent sequences here) and zero the padded ones below.
+        if frame_index is None:
+            frame_index = layers.valid_frame_index(mask)
+        flat = x.reshape(b * length, d)
+        frames = flat if frame_index is None else flat.index_select(0, frame_index)
         tokens = frames.view(-1, self.groups, d // self.groups)
         y = self.scan(torch.cat([tokens, tokens.flip(1)], dim=0))
         forward, backward = y.chunk(2, dim=0)
         y = self.merge(torch.cat([forward, backward.flip(1)], dim=-1).reshape(-1, 2 * d))
-        if dense:
+        if frame_index is None:
             y = y.view(b, length, d)
             return y if mask is None else y * mask.unsqueeze(-1).to(y.dtype)
-        out = y.new_zeros(b, length, d)  # y's dtype: under autocast it is bf16 while x may be fp32
-        out[mask] = y
-        return out
+        # y's dtype: under autocast it is bf16 while x may be fp32
+        return y.new_zeros(b * length, d).index_copy(0, frame_index, y).view(b, length, d)

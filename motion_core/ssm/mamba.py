@@ -176,14 +176,8 @@ class Mamba(nn.Module):
         dtype = torch.promote_types(padded.dtype, torch.float32)
         bias = self.conv1d.bias
         with torch.autocast(device_type=padded.device.type, enabled=False):
-            weight, bias = self.conv1d.weight.to(dtype), None if bias is None else bias.to(dtype)
-            if padded.is_cuda and torch.is_grad_enabled():
-                # On a GPU, conv1d's depthwise weight-gradient kernel took 29 ms of a 229-ms training step
-                # at batch 1024 on an H100 (bench_train_step.py --profile); the shifted sums' gradients
-                # are ordinary reductions.
-                y = depthwise_conv_by_shifts(padded.to(dtype), weight, bias)
-            else:
-                y = F.conv1d(padded.to(dtype), weight, bias, groups=self.d_inner)
+            y = F.conv1d(padded.to(dtype), self.conv1d.weight.to(dtype),
+                         None if bias is None else bias.to(dtype), groups=self.d_inner)
             return self.act(y)
 
     def _check_input(self, hidden_states, state):
@@ -198,17 +192,6 @@ class Mamba(nn.Module):
             got = (tuple(state.conv_state.shape), tuple(state.ssm_state.shape))
             if got != want:
                 raise ValueError(f"state shapes (conv_state, ssm_state) must be {want}; got {got}")
-
-
-def depthwise_conv_by_shifts(padded, weight, bias=None):
-    """conv1d(padded, weight, bias, groups=channels) without padding, as kernel-size shifted multiply-adds.
-
-    padded (batch, channels, L + k - 1), weight (channels, 1, k), bias (channels,) -> (batch, channels, L).
-    """
-    k = weight.shape[-1]
-    length = padded.shape[-1] - k + 1
-    y = sum(weight[:, 0, i, None] * padded[..., i:i + length] for i in range(k))
-    return y if bias is None else y + bias[:, None]
 
 
 def _check_config(d_model, d_state, d_conv, expand, dt_rank, dt_min, dt_max, dt_init):
