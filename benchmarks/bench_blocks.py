@@ -20,18 +20,18 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core.atomic_file import write_json  # noqa: E402
-from motion_core.models.denoiser import DenoiserConfig, MambaUNetDenoiser  # noqa: E402
-from motion_core.models.mamba_blocks import BidirectionalSpatialMamba, HierarchicalTemporalMamba  # noqa: E402
+from motion_core.checkpoint import read_config  # noqa: E402
+from motion_core.engine import DEFAULT_MODEL_DIR  # noqa: E402
+from motion_core.models import build_denoiser  # noqa: E402
+from motion_core.models.denoiser import DenoiserConfig  # noqa: E402
 from motion_core.ssm import Mamba  # noqa: E402
 
 
-def blocks(cfg: DenoiserConfig) -> dict[str, torch.nn.Module]:
+def blocks(denoiser: torch.nn.Module) -> dict[str, torch.nn.Module]:
     """The finest level's two blocks (where most frames are) and the whole denoiser, by name."""
-    spatial = BidirectionalSpatialMamba(cfg.width, cfg.spatial_groups, cfg.spatial_d_state, cfg.d_conv,
-                                        cfg.spatial_expand)
-    temporal = HierarchicalTemporalMamba(cfg.width, cfg.scan_kinds[0], cfg.d_state, cfg.d_conv, cfg.expand)
-    return {"spatial (BSM), level 0": spatial, "temporal (HTM, 3 scans), level 0": temporal,
-            "whole denoiser": MambaUNetDenoiser(cfg)}
+    finest = denoiser.encoder[0]
+    return {"spatial (BSM), level 0": finest.spatial, "temporal (HTM, 3 scans), level 0": finest.temporal,
+            "whole denoiser": denoiser}
 
 
 SETTINGS = ("kernels", "torch")
@@ -85,9 +85,11 @@ def main(argv=None) -> dict:
     if not torch.cuda.is_available():
         raise SystemExit("this benchmark times GPU kernels: it needs a CUDA device")
     device = torch.device("cuda")
-    cfg = DenoiserConfig(text_dim=256)  # the default model's sizes (text_dim of its offline encoder)
+    # The shipped model's sizes (random weights: speed does not depend on their values).
+    denoiser = build_denoiser(read_config(DEFAULT_MODEL_DIR)["architecture"]["denoiser"])
+    cfg = denoiser.config
     rows = []
-    for name, module in blocks(cfg).items():
+    for name, module in blocks(denoiser).items():
         module.to(device).train()
         inputs = module_inputs(name, cfg, args.batch, args.latents, device)
         for setting in args.settings:

@@ -105,17 +105,15 @@ def gpu_profile(one_step, device: torch.device, steps: int = 3, top_kernels: int
         for _ in range(steps):
             one_step()
         _sync(device)
-    kernels = sorted((e.time_range.start, e.time_range.end) for e in prof.events()
-                     if e.device_type == torch.autograd.DeviceType.CUDA)
+    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
     busy, reach = 0.0, float("-inf")
-    for start, end in kernels:  # union of intervals: overlapping kernels on two streams count once
-        if end > reach:
+    totals: dict[str, float] = {}
+    for e in sorted(kernels, key=lambda e: e.time_range.start):
+        start, end = e.time_range.start, e.time_range.end
+        if end > reach:  # union of intervals: overlapping kernels on two streams count once
             busy += end - max(start, reach)
             reach = end
-    totals: dict[str, float] = {}
-    for e in prof.events():
-        if e.device_type == torch.autograd.DeviceType.CUDA:
-            totals[e.name] = totals.get(e.name, 0.0) + e.time_range.elapsed_us()
+        totals[e.name] = totals.get(e.name, 0.0) + e.time_range.elapsed_us()
     top = sorted(totals.items(), key=lambda kv: -kv[1])[:top_kernels]
     return {"gpu_busy_ms_per_step": busy / steps / 1e3, "kernels_per_step": len(kernels) // steps,
             "top_kernels": [{"kernel": name[:120], "ms_per_step": round(us / steps / 1e3, 2)} for name, us in top]}

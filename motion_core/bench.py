@@ -314,6 +314,10 @@ def cmd_scaling(args) -> dict:
     return {"batch": 1, "dtype": str(dtype), "modes": list(modes), "results": results, "summary": summary}
 
 
+# Scaling results per timing mode: the entry key of its seconds, and of its microseconds per frame.
+SCALING_KEYS = {"eager": ("seconds", "per_frame_us"), "graph": ("graph_seconds", "graph_per_frame_us")}
+
+
 def _time_scaling_entry(engine: Engine, entry: dict, modes: Sequence[str], dtype: torch.dtype, args) -> str | None:
     """Fill `entry` with each mode's seconds and us/frame; return why longer sizes should be skipped, if so."""
     device = engine.device
@@ -321,9 +325,9 @@ def _time_scaling_entry(engine: Engine, entry: dict, modes: Sequence[str], dtype
         for mode in modes:
             seconds = denoiser_forward_seconds(engine, entry["latent_frames"], dtype, args.repeats, args.warmup,
                                                graph=mode == "graph")
-            key = "seconds" if mode == "eager" else "graph_seconds"
-            entry[key] = seconds
-            entry[key.replace("seconds", "per_frame_us")] = seconds / entry["frames"] * 1e6
+            seconds_key, per_frame_key = SCALING_KEYS[mode]
+            entry[seconds_key] = seconds
+            entry[per_frame_key] = seconds / entry["frames"] * 1e6
     except Exception as exc:  # noqa: BLE001 - out-of-memory is the expected case; anything else is recorded
         oom = is_out_of_memory(exc)
         entry["skipped"] = "out of memory" if oom else f"{type(exc).__name__}: {exc}"
@@ -336,11 +340,10 @@ def _time_scaling_entry(engine: Engine, entry: dict, modes: Sequence[str], dtype
 
 
 def _scaling_cell(entry: dict, mode: str) -> str:
-    key = "seconds" if mode == "eager" else "graph_seconds"
-    if key not in entry:
+    seconds_key, per_frame_key = SCALING_KEYS[mode]
+    if seconds_key not in entry:
         return "OOM" if entry.get("skipped") == "out of memory" else "-"
-    per_frame = entry[key.replace("seconds", "per_frame_us")]
-    return f"{entry[key] * 1e3:.2f} ({per_frame:.3g})"
+    return f"{entry[seconds_key] * 1e3:.2f} ({entry[per_frame_key]:.3g})"
 
 
 def scaling_summary(results: list[dict], modes: Sequence[str], flat_from: int = 1960) -> dict:
@@ -353,7 +356,7 @@ def scaling_summary(results: list[dict], modes: Sequence[str], flat_from: int = 
     mamba, transformer = by_model.get("mamba_unet", {}), by_model.get("transformer", {})
     out: dict = {"lines": []}
     for mode in modes:
-        key = "seconds" if mode == "eager" else "graph_seconds"
+        key = SCALING_KEYS[mode][0]
         done = sorted(f for f, e in mamba.items() if key in e)
         firsts = [f for f in done if f >= flat_from]
         if len(firsts) >= 2:
@@ -557,15 +560,17 @@ def plot_scaling(payload: dict, path: Path) -> Path:
     for entry in payload["results"]:
         if "seconds" in entry:
             by_model[entry["model"]].append(entry)
+    modes = payload.get("modes", ["eager"])
     for model, entries in by_model.items():
-        for key, style, mode in (("graph_seconds", "-", "CUDA graph"), ("seconds", "--", "eager")):
-            timed = [e for e in entries if key in e]
+        for mode, style in (("graph", "-"), ("eager", "--")):
+            seconds_key, per_frame_key = SCALING_KEYS[mode]
+            timed = [e for e in entries if seconds_key in e]
             if not timed:
                 continue
             frames = [e["frames"] for e in timed]
-            label = f"{model}, {mode}" if "modes" in payload and len(payload["modes"]) > 1 else model
-            ax_latency.plot(frames, [e[key] * 1000 for e in timed], style, marker="o", label=label)
-            ax_frame.plot(frames, [e[key] / e["frames"] * 1e6 for e in timed], style, marker="o", label=label)
+            label = f"{model}, {'CUDA graph' if mode == 'graph' else mode}" if len(modes) > 1 else model
+            ax_latency.plot(frames, [e[seconds_key] * 1000 for e in timed], style, marker="o", label=label)
+            ax_frame.plot(frames, [e[per_frame_key] for e in timed], style, marker="o", label=label)
     for ax, ylabel in ((ax_latency, "denoiser forward (ms)"), (ax_frame, "cost per frame (us)")):
         ax.set_xscale("log")
         ax.set_yscale("log")

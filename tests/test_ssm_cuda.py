@@ -174,4 +174,3 @@ def test_checkpoints_interchange_with_mamba_ssm():
     fresh.load_state_dict(ours.state_dict(), strict=True)
     with torch.no_grad():
         assert rel_err(fresh(x), theirs(x)) < FP32_TOL
-
