@@ -4,9 +4,12 @@ Why: the training step is GPU-bound, so its time is the sum of its blocks' GPU t
 scans 8 group tokens per frame: at a training batch that is ~100,000 sequences of length 8, a shape far from
 the long sequences mamba-ssm's kernels are built for. This measures forward + backward of each block at the
 default model's sizes, under bf16 autocast, with mamba-ssm's kernels and with the PyTorch scan
-(`Mamba.backend`), so a choice between them is a measurement.
+(`Mamba.backend`), so a choice between them is a measurement. With the kernels, short (spatial) sequences run
+packed into rows of `Mamba.packed_length` steps (motion_core/ssm/packing.py): "kernels" uses the shipped
+length, "kernels-pack<N>" rows of N steps, "kernels-pack0" no packing (one thread block per sequence).
 
-    python benchmarks/bench_blocks.py [--batch 1024] [--latents 49] [--settings kernels torch] [--out FILE]
+    python benchmarks/bench_blocks.py [--batch 1024] [--latents 49] [--settings kernels kernels-pack0 torch]
+                                      [--out FILE]
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from motion_core.engine import DEFAULT_MODEL_DIR  # noqa: E402
 from motion_core.models import build_denoiser  # noqa: E402
 from motion_core.models.denoiser import DenoiserConfig  # noqa: E402
 from motion_core.ssm import Mamba  # noqa: E402
+from motion_core.ssm.packing import PACKED_LENGTH  # noqa: E402
 
 
 def blocks(denoiser: torch.nn.Module) -> dict[str, torch.nn.Module]:
@@ -34,14 +38,26 @@ def blocks(denoiser: torch.nn.Module) -> dict[str, torch.nn.Module]:
             "whole denoiser": denoiser}
 
 
-SETTINGS = ("kernels", "torch")
+SETTINGS = ("kernels", "kernels-pack0", "torch")
+
+
+def parse_setting(setting: str) -> tuple[str, int]:
+    """'kernels' | 'kernels-pack<N>' | 'torch' -> (Mamba.backend, Mamba.packed_length)."""
+    if setting == "torch":
+        return "torch", PACKED_LENGTH
+    if setting == "kernels":
+        return "cuda", PACKED_LENGTH
+    if setting.startswith("kernels-pack") and setting[len("kernels-pack"):].isdigit():
+        return "cuda", int(setting[len("kernels-pack"):])
+    raise argparse.ArgumentTypeError(f"unknown setting {setting!r}: use kernels, kernels-pack<N> or torch")
 
 
 def use_setting(module: torch.nn.Module, setting: str) -> None:
-    """kernels: mamba-ssm's kernels in every Mamba layer; torch: the PyTorch scan in every layer."""
+    """Pin every Mamba layer's backend and packing to the setting's."""
+    backend, packed_length = parse_setting(setting)
     for layer in module.modules():
         if isinstance(layer, Mamba):
-            layer.backend = {"kernels": "cuda", "torch": "torch"}[setting]
+            layer.backend, layer.packed_length = backend, packed_length
 
 
 def fwd_bwd_ms(module: torch.nn.Module, inputs: tuple, repeats: int, warmup: int) -> float:
@@ -77,11 +93,16 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--latents", type=int, default=49, help="latent frames (196 frames / 4)")
-    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
+    parser.add_argument("--settings", nargs="+", default=list(SETTINGS), type=str)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    for setting in args.settings:
+        try:
+            parse_setting(setting)
+        except argparse.ArgumentTypeError as err:
+            parser.error(str(err))
     if not torch.cuda.is_available():
         raise SystemExit("this benchmark times GPU kernels: it needs a CUDA device")
     device = torch.device("cuda")
@@ -96,7 +117,7 @@ def main(argv=None) -> dict:
             use_setting(module, setting)
             ms = fwd_bwd_ms(module, inputs, args.repeats, args.warmup)
             rows.append({"block": name, "setting": setting, "fwd_bwd_ms": round(ms, 2)})
-            print(f"{name:<34} {setting:>8}: {ms:8.2f} ms forward + backward", flush=True)
+            print(f"{name:<34} {setting:>15}: {ms:8.2f} ms forward + backward", flush=True)
     result = {"benchmark": "blocks", "device": torch.cuda.get_device_name(device), "date": time.strftime("%Y-%m-%d"),
               "torch": torch.__version__, "batch": args.batch, "latents": args.latents, "rows": rows}
     if args.out:

@@ -452,3 +452,66 @@ def test_short_sequences_on_the_step_by_step_scan_match_the_closed_form():
     closed = selective_scan_torch(u, delta, A, B, C, delta_softplus=True)
     stepped = selective_scan_torch(u, delta, A, B, C, delta_softplus=True, method="sequential")
     assert torch.allclose(stepped, closed, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- packing short sequences
+def test_pack_lays_sequences_end_to_end_after_separators_and_unpack_inverts_it():
+    from motion_core.ssm.packing import pack, unpack
+    x = torch.arange(5 * 2 * 3, dtype=torch.float32).view(5, 2, 3) + 1     # 5 sequences, 2 channels, 3 steps
+    packed = pack(x, per_row=2, separator=-7.0)
+    assert packed.shape == (3, 2, 2 * 4)                                   # rows filled up to 6 sequences
+    # row 0, channel 1: [sep, seq0 ch1, sep, seq1 ch1]
+    assert packed[0, 1].tolist() == [-7.0, *x[0, 1].tolist(), -7.0, *x[1, 1].tolist()]
+    assert (packed[2, :, 4:] == -7.0).all()                                # the filler sequence
+    assert torch.equal(unpack(packed, 5, 3), x)
+
+
+def test_packing_applies_only_to_short_sequences_that_fit_a_row_twice():
+    from motion_core.ssm.packing import MAX_PACKED_SEQUENCE, applies
+    assert applies(8, 128) and applies(MAX_PACKED_SEQUENCE, 128)
+    assert not applies(MAX_PACKED_SEQUENCE + 1, 128)
+    assert not applies(8, 0)               # switched off
+    assert not applies(8, 17)              # one sequence per row gains nothing
+
+
+def _kernel_stand_in(calls):
+    """mamba_ssm's selective_scan_fn stood in by the float64 step-by-step scan (like the kernel, it forms
+    exp(delta * A) per step: no cumulative sums for the separators' huge delta to swamp)."""
+    def kernel(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
+               return_last_state=False):
+        calls.append(tuple(u.shape))
+        return selective_scan_torch(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state,
+                                    method="sequential", compute_dtype=torch.float64)
+    return kernel
+
+
+@pytest.mark.parametrize("length,count", [(1, 9), (8, 37), (16, 5)])
+def test_packed_scan_equals_the_plain_scan_forward_and_backward(monkeypatch, length, count):
+    """Each packed sequence starts from rest: outputs and every gradient match the reference scan."""
+    import motion_core.ssm.backends as backends
+    calls = []
+    monkeypatch.setattr(backends, "cuda_ops", lambda: backends.CudaOps(_kernel_stand_in(calls), None, None))
+    inp = {k: v.double().requires_grad_() for k, v in scan_inputs(batch=count, length=length, seed=5).items()}
+    out = backends._selective_scan_cuda(**inp, delta_softplus=True, return_last_state=False,
+                                        initial_state=None, packed_length=64)
+    per_row = 64 // (length + 1)
+    assert calls == [(-(-count // per_row), inp["u"].shape[1], per_row * (length + 1))]
+    ref, _ = ref_scan(**inp, delta_softplus=True)
+    assert (out - ref).abs().max() < 1e-12
+    weights = torch.randn_like(ref)
+    got = torch.autograd.grad((out * weights).sum(), list(inp.values()))
+    want = torch.autograd.grad((ref * weights).sum(), list(inp.values()))
+    for name, g, w in zip(inp, got, want):
+        assert (g - w).abs().max() < 1e-10 * max(1.0, w.abs().max().item()), name
+
+
+@pytest.mark.parametrize("length,packed_length,state", [(17, 128, False), (8, 0, False), (8, 128, True)])
+def test_long_sequences_unpacked_settings_and_stateful_scans_are_not_packed(monkeypatch, length,
+                                                                            packed_length, state):
+    import motion_core.ssm.backends as backends
+    calls = []
+    monkeypatch.setattr(backends, "cuda_ops", lambda: backends.CudaOps(_kernel_stand_in(calls), None, None))
+    inp = scan_inputs(batch=3, length=length, seed=6)
+    backends._selective_scan_cuda(**inp, delta_softplus=True, return_last_state=state, initial_state=None,
+                                  packed_length=packed_length)
+    assert calls == [tuple(inp["u"].shape)]

@@ -96,14 +96,18 @@ class Trainer:
                                  generator=torch.Generator().manual_seed(self.seed))
         self.model = stage.objective.to(env.device)
         params = [p for p in self.model.parameters() if p.requires_grad]
+        # fused on a GPU: one launch for the whole update, work every process repeats in data-parallel runs
         self.optimizer = torch.optim.AdamW(params, lr=float(optim["lr"]), betas=tuple(optim["betas"]),
-                                           weight_decay=float(optim["weight_decay"]))
+                                           weight_decay=float(optim["weight_decay"]),
+                                           fused=env.device.type == "cuda")
         self.scheduler = build_scheduler(self.optimizer, int(optim["warmup_steps"]), int(optim["max_steps"]),
                                          float(optim["min_lr_ratio"]))
         self.ema = EMA(self.model, float(optim["ema_decay"]))
         self.step = 0
+        # Gradients as views into DDP's all-reduce buckets: no copy in or out of the buckets each step.
         self.ddp = (DistributedDataParallel(self.model, device_ids=[env.local_rank] if env.device.type == "cuda"
-                                            else None) if env.distributed else self.model)
+                                            else None, gradient_as_bucket_view=True)
+                    if env.distributed else self.model)
         self.autocast = env.device.type == "cuda" and bf16
         if env.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True

@@ -16,6 +16,7 @@ from typing import Callable, NamedTuple, Optional
 
 import torch
 
+from motion_core.ssm import packing
 from motion_core.ssm.scan_torch import initial_state_contribution, selective_scan_torch
 
 ENV_VAR = "MOTION_SSM_BACKEND"
@@ -68,26 +69,32 @@ def resolve_backend(device: torch.device, requested: Optional[str] = None) -> st
 
 
 def selective_scan(u, delta, A, B, C, D=None, z=None, delta_bias=None, delta_softplus=False,
-                   return_last_state=False, initial_state=None, backend=None):
+                   return_last_state=False, initial_state=None, backend=None,
+                   packed_length=packing.PACKED_LENGTH):
     """mamba_ssm.selective_scan_fn semantics on any device (see scan_torch for the maths).
 
     Shapes: u, delta, z (batch, dim, L); A (dim, N); B, C (dim, N), (batch, N, L) or
     (batch, G, N, L); D, delta_bias (dim,); initial_state (batch, dim, N) or None.
     Returns out (batch, dim, L) in u's dtype [, last state (batch, dim, N) float32].
+    `packed_length`: on CUDA, short sequences run packed into rows of this length (see packing; 0: never).
     """
     if resolve_backend(u.device, backend) == "torch":
         return selective_scan_torch(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
                                     return_last_state, initial_state)
     return _selective_scan_cuda(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
-                                return_last_state, initial_state)
+                                return_last_state, initial_state, packed_length)
 
 
 def _selective_scan_cuda(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
-                         return_last_state, initial_state):
+                         return_last_state, initial_state, packed_length=packing.PACKED_LENGTH):
     """The fused kernel; a non-zero initial state is added afterwards by linearity."""
     scan = cuda_ops().selective_scan_fn
     u, delta, B, C = (t.contiguous() for t in (u, delta, B, C))
     z = None if z is None else z.contiguous()
+    if initial_state is None and not return_last_state and B.dim() == 3 and C.dim() == 3 \
+            and packing.applies(u.shape[-1], packed_length):
+        return packing.packed_selective_scan(scan, u, delta, A, B, C, D, z, delta_bias, delta_softplus,
+                                             packed_length)
     if initial_state is None:
         return scan(u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state)
     # The kernel starts from zeros and applies z itself, so run it ungated and in float32 (it

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from motion_core.ssm import packing
 from motion_core.ssm.backends import cuda_ops, resolve_backend, selective_scan
 
 
@@ -68,6 +69,9 @@ class Mamba(nn.Module):
         # Run-time preference (not a weight): "torch" or "cuda" pins this layer's backend, None picks per call
         # (see backends.resolve_backend). Both backends compute the same function of the same parameters.
         self.backend: Optional[str] = None
+        # Run-time setting too: on CUDA, sequences of at most packing.MAX_PACKED_SEQUENCE steps are scanned
+        # packed into rows of this length (same result, see ssm/packing.py); 0 scans them one by one.
+        self.packed_length: int = packing.PACKED_LENGTH
 
     def _init_dt_proj(self, dt_init, dt_scale, dt_min, dt_max, dt_init_floor):
         """dt_proj so that softplus(dt_proj(.) + bias) starts log-uniform in [dt_min, dt_max]."""
@@ -95,7 +99,10 @@ class Mamba(nn.Module):
         xz = self._in_projection(hidden_states)                              # (b, 2*d_inner, L)
         A = -torch.exp(self.A_log.float())
         stateless = state is None and not return_state
-        if ops and stateless and self.use_fast_path and ops.causal_conv1d_fn is not None:
+        packs = packing.applies(hidden_states.shape[1], self.packed_length)
+        # The fused path scans sequence by sequence; packed short sequences leave it for the kernel's
+        # own scan (ssm/packing.py says why that is faster).
+        if ops and stateless and self.use_fast_path and ops.causal_conv1d_fn is not None and not packs:
             return ops.mamba_inner_fn(
                 xz, self.conv1d.weight, self.conv1d.bias, self.x_proj.weight, self.dt_proj.weight,
                 self.out_proj.weight, self.out_proj.bias, A, None, None, self.D.float(),
@@ -107,7 +114,7 @@ class Mamba(nn.Module):
                                 delta_bias=self.dt_proj.bias.float(), delta_softplus=True,
                                 return_last_state=return_state,
                                 initial_state=None if state is None else state.ssm_state,
-                                backend=backend)
+                                backend=backend, packed_length=self.packed_length)
         y, ssm_state = result if return_state else (result, None)
         out = self.out_proj(y.transpose(1, 2))
         return (out, MambaState(conv_state, ssm_state)) if return_state else out
