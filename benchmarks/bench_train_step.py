@@ -9,6 +9,14 @@ AdamW, bf16 autocast on CUDA) on synthetic 196-frame features and captions: spee
     python benchmarks/bench_train_step.py --vae motion_core/default_model --batch 128 256 512 \
         [--backend torch cuda] [--steps 30] [--profile] [--out benchmarks/results/train_step_<device>.json]
 
+Under torchrun (one process per GPU) each rank steps on its own batch of `--batch` samples and `--ddp` says how
+the ranks share gradients, so a data-parallel run's overhead is measured piece by piece on one machine:
+"local" (no wrapper: each GPU trains alone), "ddp" (DistributedDataParallel as train/trainer.py builds it),
+"ddp-no-sync" (the same wrapper, all-reduce skipped: what the communication costs), "ddp-static"
+(static_graph=True) and "ddp-bf16" (gradients all-reduced in bf16). Rank 0 prints and writes the results.
+
+    torchrun --standalone --nproc_per_node=2 benchmarks/bench_train_step.py --batch 1024 --ddp local ddp ddp-no-sync
+
 With --profile (CUDA) each row also says where a step's time goes: host ms (how long the Python step takes to
 return; with no host syncs the CPU runs ahead of the GPU, so host < wall means launch overlaps compute), GPU
 busy ms (the union of kernel intervals), the kernel count, and how many host syncs one step makes (counted
@@ -18,6 +26,8 @@ means they overlap.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import os
 import sys
 import time
@@ -31,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from motion_core.atomic_file import write_json  # noqa: E402
 from motion_core.skeleton import HUMANML3D  # noqa: E402
 from train.config import load_config  # noqa: E402
+from train.distributed import barrier, init_distributed, shutdown_distributed  # noqa: E402
 from train.stages import DenoiserStage  # noqa: E402
 
 CAPTIONS = ["a person walks forward", "someone jumps up and down", "a man waves with the left hand",
@@ -45,19 +56,39 @@ def synthetic_batch(batch: int, frames: int, device: torch.device, generator: to
             "captions": [CAPTIONS[i % len(CAPTIONS)] for i in range(batch)]}
 
 
-def make_step(stage: DenoiserStage, batch: dict, device: torch.device, compile_denoiser: bool = False):
+DDP_VARIANTS = ("local", "ddp", "ddp-no-sync", "ddp-static", "ddp-bf16")
+
+
+def wrap_for_ranks(model: torch.nn.Module, variant: str, device: torch.device):
+    """(module to call, context manager of a step) for one DDP_VARIANTS entry."""
+    if variant == "local":
+        return model, contextlib.nullcontext
+    from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import bf16_compress_hook
+    from torch.nn.parallel import DistributedDataParallel
+    ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                  gradient_as_bucket_view=True, static_graph=variant == "ddp-static")
+    if variant == "ddp-bf16":
+        ddp.register_comm_hook(None, bf16_compress_hook)
+    return ddp, ddp.no_sync if variant == "ddp-no-sync" else contextlib.nullcontext
+
+
+def make_step(stage: DenoiserStage, batch: dict, device: torch.device, compile_denoiser: bool = False,
+              variant: str = "local"):
     """The real denoiser training step on a fixed batch, as a zero-argument callable."""
     model = stage.objective.to(device).train()
     if compile_denoiser:  # torch.compile (inductor); mamba-ssm's kernels are opaque to it: graph breaks there
         model.denoiser = torch.compile(model.denoiser)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4,
+                                  fused=device.type == "cuda")
     autocast = device.type == "cuda"
+    wrapped, step_context = wrap_for_ranks(model, variant, device)
 
     def one_step():
         latents, latent_mask, captions = stage.inputs(batch, device)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
-            loss = model(latents, latent_mask, captions)["loss"]
-        loss.backward()
+        with step_context():
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
+                loss = wrapped(latents, latent_mask, captions)["loss"]
+            loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -120,35 +151,41 @@ def gpu_profile(one_step, device: torch.device, steps: int = 3, top_kernels: int
 
 
 def run(args) -> dict:
-    device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+    env = init_distributed(args.device)
+    device = env.device
     config = load_config(args.config)
     rows = []
-    for backend in args.backend:
+    for backend, batch_size, variant in itertools.product(args.backend, args.batch, args.ddp):
         os.environ["MOTION_SSM_BACKEND"] = backend
-        for batch_size in args.batch:
-            torch.manual_seed(0)
-            stage = DenoiserStage(config, args.vae, HUMANML3D, args.frames)
-            stage.latent_scale = 1.0
-            stage.vae.to(device)
-            batch = synthetic_batch(batch_size, args.frames, device, torch.Generator().manual_seed(0))
-            one_step = make_step(stage, batch, device, args.compile)
-            warm_start = time.perf_counter()
-            timing = time_steps(one_step, device, args.steps, args.warmup)
-            timing["warmup_and_timed_s"] = time.perf_counter() - warm_start
-            ms = timing["ms_per_step"]
-            row = {"backend": backend, "compiled": args.compile, "batch": batch_size, **{k: round(v, 2) for k, v in timing.items()},
-                   "samples_per_s": round(batch_size / ms * 1e3, 1)}
-            line = f"{backend:>6} batch {batch_size:>5}: {ms:8.1f} ms/step  {batch_size / ms * 1e3:9.0f} samples/s"
-            if args.profile and device.type == "cuda":
-                profiled = gpu_profile(one_step, device)
-                row.update({k: v if k == "top_kernels" else round(v, 2) for k, v in profiled.items()},
-                           syncs_per_step=count_syncs(one_step))
-                line += (f"  host {row['host_ms_per_step']:.1f} ms  GPU busy {row['gpu_busy_ms_per_step']:.1f} ms"
-                         f"  {row['kernels_per_step']} kernels  {row['syncs_per_step']} syncs")
-            rows.append(row)
+        torch.manual_seed(env.rank)
+        stage = DenoiserStage(config, args.vae, HUMANML3D, args.frames)
+        stage.latent_scale = 1.0
+        stage.vae.to(device)
+        batch = synthetic_batch(batch_size, args.frames, device, torch.Generator().manual_seed(env.rank))
+        one_step = make_step(stage, batch, device, args.compile, variant if env.distributed else "local")
+        barrier(env)
+        warm_start = time.perf_counter()
+        timing = time_steps(one_step, device, args.steps, args.warmup)
+        timing["warmup_and_timed_s"] = time.perf_counter() - warm_start
+        ms = timing["ms_per_step"]
+        row = {"backend": backend, "compiled": args.compile, "batch": batch_size,
+               **({"processes": env.world_size, "ddp": variant} if env.distributed else {}),
+               **{k: round(v, 2) for k, v in timing.items()}, "samples_per_s": round(batch_size / ms * 1e3, 1)}
+        line = f"{backend:>6} batch {batch_size:>5}: {ms:8.1f} ms/step  {batch_size / ms * 1e3:9.0f} samples/s"
+        if env.distributed:
+            line = f"{variant:>11} x{env.world_size} " + line + " per GPU"
+        if args.profile and device.type == "cuda":
+            profiled = gpu_profile(one_step, device)
+            row.update({k: v if k == "top_kernels" else round(v, 2) for k, v in profiled.items()},
+                       syncs_per_step=count_syncs(one_step))
+            line += (f"  host {row['host_ms_per_step']:.1f} ms  GPU busy {row['gpu_busy_ms_per_step']:.1f} ms"
+                     f"  {row['kernels_per_step']} kernels  {row['syncs_per_step']} syncs")
+        rows.append(row)
+        if env.is_main:
             print(line, flush=True)
             for kernel in row.get("top_kernels", []):
                 print(f"      {kernel['ms_per_step']:8.2f} ms  {kernel['kernel'][:100]}", flush=True)
+        del one_step, stage
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     return {"benchmark": "train_step", "device": name, "date": time.strftime("%Y-%m-%d"),
             "torch": torch.__version__, "config": str(args.config), "frames": args.frames, "steps": args.steps,
@@ -169,11 +206,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--compile", action="store_true", help="torch.compile the denoiser (warm-up compiles)")
     parser.add_argument("--profile", action="store_true",
                         help="on CUDA, also report host ms, GPU busy ms, kernels and host syncs per step")
+    parser.add_argument("--ddp", nargs="+", default=["ddp"], choices=DDP_VARIANTS,
+                        help="under torchrun: how the ranks share gradients (see the module doc)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
-    result = run(args)
-    if args.out:
-        write_json(args.out, result)
+    try:
+        result = run(args)
+        if args.out and int(os.environ.get("RANK", "0")) == 0:
+            write_json(args.out, result)
+    finally:
+        shutdown_distributed()
     return result
 
 

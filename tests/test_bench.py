@@ -1,5 +1,9 @@
-"""motion_core.bench: the benchmark harness's plumbing on tiny models (no timing is asserted anywhere)."""
+"""motion_core.bench and benchmarks/: the harnesses' plumbing on tiny models (no timing is asserted anywhere)."""
+import argparse
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +14,7 @@ from motion_core.device import DeviceError
 from motion_core.engine import Engine, tiny_config
 from motion_core.models import build_denoiser, count_parameters
 
+ROOT = Path(__file__).resolve().parents[1]
 TINY_ARGS = ["--device", "cpu", "--frames", "40", "--steps", "2", "--dpm-steps", "2", "--repeats", "1",
              "--warmup", "0"]
 
@@ -161,3 +166,31 @@ def test_cpu_command_refuses_other_devices():
     # A GPU machine refuses the GPU for this benchmark; a CPU-only one refuses it as absent.
     with pytest.raises((SystemExit, DeviceError)):
         bench.main(["cpu", "--device", "cuda"])
+
+
+def test_train_step_benchmark_measures_data_parallel_variants_under_torchrun(tmp_path):
+    """benchmarks/bench_train_step.py under torchrun (2 CPU processes, gloo): one row per DDP variant."""
+    out = tmp_path / "steps.json"
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                    str(ROOT / "benchmarks" / "bench_train_step.py"), "--device", "cpu", "--batch", "2",
+                    "--frames", "40", "--steps", "1", "--warmup", "1", "--ddp", "local", "ddp", "ddp-no-sync",
+                    "--out", str(out)], check=True, cwd=ROOT, capture_output=True, timeout=600)
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["ddp"], r["processes"], r["batch"]) for r in rows] == [
+        ("local", 2, 2), ("ddp", 2, 2), ("ddp-no-sync", 2, 2)]
+    assert all(r["ms_per_step"] > 0 for r in rows)
+
+
+def test_block_benchmark_settings_name_a_backend_and_a_packing_length():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_blocks
+    finally:
+        sys.path.pop(0)
+    from motion_core.ssm.packing import PACKED_LENGTH
+    assert bench_blocks.parse_setting("kernels") == ("cuda", PACKED_LENGTH)
+    assert bench_blocks.parse_setting("kernels-pack0") == ("cuda", 0)
+    assert bench_blocks.parse_setting("kernels-pack512") == ("cuda", 512)
+    assert bench_blocks.parse_setting("torch")[0] == "torch"
+    with pytest.raises(argparse.ArgumentTypeError):
+        bench_blocks.parse_setting("kernels-packed")
