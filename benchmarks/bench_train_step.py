@@ -59,21 +59,22 @@ def synthetic_batch(batch: int, frames: int, device: torch.device, generator: to
 DDP_VARIANTS = ("local", "ddp", "ddp-no-sync", "ddp-static", "ddp-bf16")
 
 
-def wrap_for_ranks(model: torch.nn.Module, variant: str, device: torch.device):
+def wrap_for_ranks(model: torch.nn.Module, variant: str, device: torch.device, bucket_mb: float = 25.0):
     """(module to call, context manager of a step) for one DDP_VARIANTS entry."""
     if variant == "local":
         return model, contextlib.nullcontext
     from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import bf16_compress_hook
     from torch.nn.parallel import DistributedDataParallel
     ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
-                                  gradient_as_bucket_view=True, static_graph=variant == "ddp-static")
+                                  gradient_as_bucket_view=True, static_graph=variant == "ddp-static",
+                                  bucket_cap_mb=bucket_mb)
     if variant == "ddp-bf16":
         ddp.register_comm_hook(None, bf16_compress_hook)
     return ddp, ddp.no_sync if variant == "ddp-no-sync" else contextlib.nullcontext
 
 
 def make_step(stage: DenoiserStage, batch: dict, device: torch.device, compile_denoiser: bool = False,
-              variant: str = "local"):
+              variant: str = "local", bucket_mb: float = 25.0):
     """The real denoiser training step on a fixed batch, as a zero-argument callable."""
     model = stage.objective.to(device).train()
     if compile_denoiser:  # torch.compile (inductor); mamba-ssm's kernels are opaque to it: graph breaks there
@@ -81,7 +82,7 @@ def make_step(stage: DenoiserStage, batch: dict, device: torch.device, compile_d
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4,
                                   fused=device.type == "cuda")
     autocast = device.type == "cuda"
-    wrapped, step_context = wrap_for_ranks(model, variant, device)
+    wrapped, step_context = wrap_for_ranks(model, variant, device, bucket_mb)
 
     def one_step():
         latents, latent_mask, captions = stage.inputs(batch, device)
@@ -155,25 +156,26 @@ def run(args) -> dict:
     device = env.device
     config = load_config(args.config)
     rows = []
-    for backend, batch_size, variant in itertools.product(args.backend, args.batch, args.ddp):
+    runs = itertools.product(args.backend, args.batch, args.ddp, args.bucket_mb if env.distributed else [25.0])
+    for backend, batch_size, variant, bucket_mb in runs:
         os.environ["MOTION_SSM_BACKEND"] = backend
         torch.manual_seed(env.rank)
         stage = DenoiserStage(config, args.vae, HUMANML3D, args.frames)
         stage.latent_scale = 1.0
         stage.vae.to(device)
         batch = synthetic_batch(batch_size, args.frames, device, torch.Generator().manual_seed(env.rank))
-        one_step = make_step(stage, batch, device, args.compile, variant if env.distributed else "local")
+        one_step = make_step(stage, batch, device, args.compile, variant if env.distributed else "local", bucket_mb)
         barrier(env)
         warm_start = time.perf_counter()
         timing = time_steps(one_step, device, args.steps, args.warmup)
         timing["warmup_and_timed_s"] = time.perf_counter() - warm_start
         ms = timing["ms_per_step"]
         row = {"backend": backend, "compiled": args.compile, "batch": batch_size,
-               **({"processes": env.world_size, "ddp": variant} if env.distributed else {}),
+               **({"processes": env.world_size, "ddp": variant, "bucket_mb": bucket_mb} if env.distributed else {}),
                **{k: round(v, 2) for k, v in timing.items()}, "samples_per_s": round(batch_size / ms * 1e3, 1)}
         line = f"{backend:>6} batch {batch_size:>5}: {ms:8.1f} ms/step  {batch_size / ms * 1e3:9.0f} samples/s"
         if env.distributed:
-            line = f"{variant:>11} x{env.world_size} " + line + " per GPU"
+            line = f"{variant:>11} x{env.world_size} {bucket_mb:4g} MiB " + line + " per GPU"
         if args.profile and device.type == "cuda":
             profiled = gpu_profile(one_step, device)
             row.update({k: v if k == "top_kernels" else round(v, 2) for k, v in profiled.items()},
@@ -208,6 +210,8 @@ def main(argv=None) -> dict:
                         help="on CUDA, also report host ms, GPU busy ms, kernels and host syncs per step")
     parser.add_argument("--ddp", nargs="+", default=["ddp"], choices=DDP_VARIANTS,
                         help="under torchrun: how the ranks share gradients (see the module doc)")
+    parser.add_argument("--bucket-mb", type=float, nargs="+", default=[25.0],
+                        help="under torchrun: DDP bucket sizes to time (MiB; 25 is DDP's default)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
     try:

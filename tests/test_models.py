@@ -261,6 +261,31 @@ def test_denoiser_rejects_bad_inputs(cfg):
         model(z, t, text, text_mask, lengths_to_mask(torch.tensor([8, 0]), 8))
 
 
+def test_valid_frame_indices_of_several_masks_equal_one_index_per_mask():
+    from motion_core.models.layers import downsample_mask, valid_frame_index, valid_frame_indices
+    masks = [lengths_to_mask(torch.tensor([7, 1, 5]), 7)]
+    for _ in range(2):
+        masks.append(downsample_mask(masks[-1]))
+    together = valid_frame_indices(masks)
+    for mask, index in zip(masks, together):
+        assert torch.equal(index, mask.flatten().nonzero().squeeze(1))
+        assert torch.equal(index, valid_frame_index(mask))
+    assert valid_frame_indices([None, None]) == [None, None]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_bad_mask_on_the_gpu_stops_the_process_with_the_message():
+    """On CUDA the mask checks run on the device (no host sync): a failure aborts with the same message. Run in
+    a child process, since a failed device assertion leaves the CUDA context unusable."""
+    import subprocess
+    import sys
+    code = ("import torch; from motion_core.models.layers import check_mask; "
+            "check_mask(torch.tensor([[False, True]], device='cuda'), 1, 2); torch.cuda.synchronize()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "right-padding" in done.stderr or "assert" in done.stderr.lower()
+
+
 @pytest.mark.parametrize("kind", ["mamba_unet", "transformer"])
 def test_default_denoiser_forward(kind):
     model = build_denoiser({"type": kind}).eval()

@@ -92,6 +92,10 @@ def test_config_rejects_unknown_keys_and_bad_values():
         resolve_config({"vae": {"optim": {"batch_size": 0}}})
     with pytest.raises(TrainConfigError, match="stages"):
         resolve_config({"stages": ["vae", "gan"]})
+    with pytest.raises(TrainConfigError, match="ddp_grad_dtype"):
+        resolve_config({"denoiser": {"optim": {"ddp_grad_dtype": "fp8"}}})
+    with pytest.raises(TrainConfigError, match="ddp_bucket_mb"):
+        resolve_config({"denoiser": {"optim": {"ddp_bucket_mb": 0}}})
     config = resolve_config({"denoiser": {"model": {"width": 64}}})
     assert config["denoiser"]["model"] == {"type": "mamba_unet", "width": 64}
     assert config["vae"]["optim"]["ema_decay"] == 0.999

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 STAGES = ("vae", "denoiser")
+DDP_GRAD_DTYPES = ("float32", "bfloat16")
 
 OPTIM_DEFAULTS: dict[str, Any] = {
     "batch_size": 64,          # per process
@@ -34,6 +35,10 @@ OPTIM_DEFAULTS: dict[str, Any] = {
     "ema_decay": 0.999,
     "checkpoint_every": 500,
     "log_every": 25,
+    # Data-parallel runs only (torchrun, N > 1): DDP's all-reduce bucket size in MiB, and the dtype gradients
+    # travel in ("bfloat16" halves the bytes; the average is then rounded to bf16's 8-bit mantissa; CUDA only).
+    "ddp_bucket_mb": 25.0,
+    "ddp_grad_dtype": "float32",
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -116,6 +121,11 @@ def _check(config: dict) -> None:
             raise TrainConfigError(f"{stage}.optim.warmup_steps must be an integer >= 0")
         if not 0.0 <= float(optim["ema_decay"]) < 1.0:
             raise TrainConfigError(f"{stage}.optim.ema_decay must be in [0, 1), got {optim['ema_decay']}")
+        if not float(optim["ddp_bucket_mb"]) > 0:
+            raise TrainConfigError(f"{stage}.optim.ddp_bucket_mb must be positive, got {optim['ddp_bucket_mb']}")
+        if optim["ddp_grad_dtype"] not in DDP_GRAD_DTYPES:
+            raise TrainConfigError(f"{stage}.optim.ddp_grad_dtype must be one of {DDP_GRAD_DTYPES}, "
+                                   f"got {optim['ddp_grad_dtype']!r}")
         if not float(optim["lr"]) > 0:
             raise TrainConfigError(f"{stage}.optim.lr must be positive, got {optim['lr']}")
     if not 0.0 <= float(config["denoiser"]["cond_drop"]) < 1.0:

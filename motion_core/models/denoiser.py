@@ -21,7 +21,7 @@ from torch import nn
 from .config import ConfigError, ModelConfig, check_divisible, check_int
 from .layers import (FeedForward, MultiHeadAttention, TemporalDownsample, TemporalUpsample,
                      TextEncoderAdapter, TimestepEmbedder, apply_mask, check_mask, downsample_mask, modulate,
-                     valid_frame_index)
+                     valid_frame_indices)
 from .mamba_blocks import BidirectionalSpatialMamba, HierarchicalTemporalMamba, ScanKind
 
 _NUM_MOD = 6  # shift, scale, gate for two sub-blocks
@@ -162,19 +162,23 @@ class MambaUNetDenoiser(nn.Module):
         cond = self.time_embed(t.to(z_t.device)) + pooled
         mod = self.modulation(cond).view(b, _NUM_MOD, -1)
 
+        # The masks of every level and one valid-frame index per level, shared by its encoder and decoder
+        # blocks, all found before any block is queued: one drain of the GPU's queue per forward instead of
+        # several syncs per block and pass (boolean indexing syncs at every use, backward included).
+        masks = [mask]
+        for _ in self.downs:
+            masks.append(downsample_mask(masks[-1]))
+        indices = valid_frame_indices(masks)
         x = apply_mask(self.in_proj(z_t), mask)
-        # One valid-frame index per level, shared by its encoder and decoder blocks: one host sync per level
-        # instead of several per block and pass (boolean indexing syncs at every use, backward included).
-        masks, indices, lengths, skips = [], [], [], []
+        lengths, skips = [], []
         for i, block in enumerate(self.encoder):
-            masks.append(mask)
-            indices.append(valid_frame_index(mask))
+            mask = masks[i]
             lengths.append(x.shape[1])
             x = block(x, mask, mod, indices[i])
             skips.append(x)
             if i < len(self.downs):
                 x = self.downs[i](x, mask)
-                mask = downsample_mask(mask)
+        mask = masks[len(self.encoder) - 1]
         for mixer in self.mid:
             x = mixer(x, mask, mod, text, text_mask)
         for i in reversed(range(len(self.decoder))):

@@ -25,11 +25,22 @@ def check_mask(mask: torch.Tensor | None, batch: int, length: int, name: str = "
         raise ValueError(f"{name} must have shape ({batch}, {length}), got {tuple(mask.shape)}")
     if capturing(mask):
         return mask   # value checks read the mask on the host, which a CUDA-graph capture forbids
-    if length > 1 and bool((mask[:, 1:] & ~mask[:, :-1]).any()):
-        # Reversed scans and resampling rely on padding sitting after the valid frames.
-        raise ValueError(f"{name} must be a right-padding mask: each row True for a prefix, then False")
-    if not bool(mask[:, 0].all()):
-        raise ValueError(f"{name} has a row with no valid frame; every sequence needs at least one")
+    # Reversed scans and resampling rely on padding sitting after the valid frames.
+    right_padded = ~(mask[:, 1:] & ~mask[:, :-1]).any() if length > 1 else None
+    nonempty = mask[:, 0].all()
+    problems = ((right_padded, f"{name} must be a right-padding mask: each row True for a prefix, then False"),
+                (nonempty, f"{name} has a row with no valid frame; every sequence needs at least one"))
+    for holds, message in problems:
+        if holds is None:
+            continue
+        if mask.is_cuda:
+            # Reading the answer on the host would drain the GPU's queue at every call (four times per
+            # training step). On a GPU the masks come from the engine and the trainer, which build them
+            # right-padded, so a bad one is a programming error: the device checks it, and a failure
+            # stops the process with this message (and leaves the CUDA context unusable).
+            torch._assert_async(holds, message)
+        elif not bool(holds):
+            raise ValueError(message)
     return mask
 
 
@@ -43,9 +54,20 @@ def valid_frame_index(mask: torch.Tensor | None) -> torch.Tensor | None:
     capture forbids reading it. Finding them is one host sync: compute it once per mask and share it, since
     selecting with it (index_select / index_copy) needs no sync in the forward or the backward pass, where
     boolean indexing syncs at every use."""
-    if mask is None or capturing(mask):
-        return None
-    return mask.flatten().nonzero().squeeze(1)
+    return valid_frame_indices([mask])[0]
+
+
+def valid_frame_indices(masks: list[torch.Tensor | None]) -> list[torch.Tensor | None]:
+    """`valid_frame_index` of several masks (one U-Net's levels) for the price of one: the first host sync
+    drains the GPU's queue; the second finds it empty and costs only the round trip."""
+    if any(m is None or capturing(m) for m in masks):
+        return [None if m is None or capturing(m) else valid_frame_index(m) for m in masks]
+    counts = torch.stack([m.sum() for m in masks]).tolist()
+    flat = torch.cat([m.flatten() for m in masks]).nonzero().squeeze(1)
+    starts = [0]
+    for m in masks[:-1]:
+        starts.append(starts[-1] + m.numel())
+    return [index - start for index, start in zip(flat.split(counts), starts)]
 
 
 def apply_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
