@@ -467,11 +467,13 @@ def test_pack_lays_sequences_end_to_end_after_separators_and_unpack_inverts_it()
 
 
 def test_packing_applies_only_to_short_sequences_that_fit_a_row_twice():
-    from motion_core.ssm.packing import MAX_PACKED_SEQUENCE, applies
-    assert applies(8, 128) and applies(MAX_PACKED_SEQUENCE, 128)
-    assert not applies(MAX_PACKED_SEQUENCE + 1, 128)
-    assert not applies(8, 0)               # switched off
-    assert not applies(8, 17)              # one sequence per row gains nothing
+    from motion_core.ssm.packing import MAX_PACKED_SEQUENCE, MIN_PACKED_SEQUENCES, applies
+    many = MIN_PACKED_SEQUENCES
+    assert applies(8, 128, many) and applies(MAX_PACKED_SEQUENCE, 128, many)
+    assert not applies(MAX_PACKED_SEQUENCE + 1, 128, many)
+    assert not applies(8, 0, many)            # switched off
+    assert not applies(8, 17, many)           # one sequence per row gains nothing
+    assert not applies(8, 128, many - 1)      # too few sequences: they fill the GPU unpacked
 
 
 def _kernel_stand_in(calls):
@@ -489,6 +491,7 @@ def _kernel_stand_in(calls):
 def test_packed_scan_equals_the_plain_scan_forward_and_backward(monkeypatch, length, count):
     """Each packed sequence starts from rest: outputs and every gradient match the reference scan."""
     import motion_core.ssm.backends as backends
+    monkeypatch.setattr(backends.packing, "MIN_PACKED_SEQUENCES", 1)   # small counts keep the test fast
     calls = []
     monkeypatch.setattr(backends, "cuda_ops", lambda: backends.CudaOps(_kernel_stand_in(calls), None, None))
     inp = {k: v.double().requires_grad_() for k, v in scan_inputs(batch=count, length=length, seed=5).items()}
@@ -505,13 +508,15 @@ def test_packed_scan_equals_the_plain_scan_forward_and_backward(monkeypatch, len
         assert (g - w).abs().max() < 1e-10 * max(1.0, w.abs().max().item()), name
 
 
-@pytest.mark.parametrize("length,packed_length,state", [(17, 128, False), (8, 0, False), (8, 128, True)])
-def test_long_sequences_unpacked_settings_and_stateful_scans_are_not_packed(monkeypatch, length,
-                                                                            packed_length, state):
+@pytest.mark.parametrize("length,packed_length,state,count", [(17, 128, False, 3), (8, 0, False, 3),
+                                                             (8, 128, True, 3), (8, 128, False, 2)])
+def test_long_sequences_unpacked_settings_stateful_scans_and_few_sequences_are_not_packed(
+        monkeypatch, length, packed_length, state, count):
     import motion_core.ssm.backends as backends
+    monkeypatch.setattr(backends.packing, "MIN_PACKED_SEQUENCES", 3)
     calls = []
     monkeypatch.setattr(backends, "cuda_ops", lambda: backends.CudaOps(_kernel_stand_in(calls), None, None))
-    inp = scan_inputs(batch=3, length=length, seed=6)
+    inp = scan_inputs(batch=count, length=length, seed=6)
     backends._selective_scan_cuda(**inp, delta_softplus=True, return_last_state=state, initial_state=None,
                                   packed_length=packed_length)
     assert calls == [tuple(inp["u"].shape)]

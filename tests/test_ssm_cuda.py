@@ -180,7 +180,7 @@ def test_checkpoints_interchange_with_mamba_ssm():
 def test_packed_short_sequences_equal_one_by_one(dtype, tol, grad_tol):
     """The kernel on packed 8-step sequences (ssm/packing.py) gives the unpacked kernel's outputs and
     gradients: the separators reset the state exactly and contribute nothing to any gradient."""
-    base = scan_inputs(batch=1000, dim=32, n=8, length=8, seed=3, dtype=dtype)
+    base = scan_inputs(batch=2000, dim=32, n=8, length=8, seed=3, dtype=dtype)   # >= MIN_PACKED_SEQUENCES
     results = []
     for packed_length in (0, 128, 512):
         inp = {k: v.clone().requires_grad_() for k, v in base.items()}

@@ -92,7 +92,7 @@ def _selective_scan_cuda(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
     u, delta, B, C = (t.contiguous() for t in (u, delta, B, C))
     z = None if z is None else z.contiguous()
     if initial_state is None and not return_last_state and B.dim() == 3 and C.dim() == 3 \
-            and packing.applies(u.shape[-1], packed_length):
+            and packing.applies(u.shape[-1], packed_length, u.shape[0]):
         return packing.packed_selective_scan(scan, u, delta, A, B, C, D, z, delta_bias, delta_softplus,
                                              packed_length)
     if initial_state is None:

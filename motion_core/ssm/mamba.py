@@ -99,7 +99,7 @@ class Mamba(nn.Module):
         xz = self._in_projection(hidden_states)                              # (b, 2*d_inner, L)
         A = -torch.exp(self.A_log.float())
         stateless = state is None and not return_state
-        packs = packing.applies(hidden_states.shape[1], self.packed_length)
+        packs = packing.applies(hidden_states.shape[1], self.packed_length, hidden_states.shape[0])
         # The fused path scans sequence by sequence; packed short sequences leave it for the kernel's
         # own scan (ssm/packing.py says why that is faster).
         if ops and stateless and self.use_fast_path and ops.causal_conv1d_fn is not None and not packs:

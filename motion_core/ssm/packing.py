@@ -23,6 +23,10 @@ import torch.nn.functional as F
 
 # Longest sequence that is packed; longer ones already fill the kernel's thread blocks.
 MAX_PACKED_SEQUENCE = 16
+# Fewest sequences that are packed. A few hundred short sequences (a 196-frame clip at sampling time) fill the
+# GPU anyway and the packing copies would only add launches: measured 1.9 ms slower per 10-step sampling at
+# 196 frames (98 spatial sequences per block), neutral at 1,000 and faster from 2,000 sequences on (README).
+MIN_PACKED_SEQUENCES = 1024
 # Length of a packed row. mamba_ssm sizes its thread block by the sequence length (32 threads x 4 steps
 # up to 128, then 32 x 8, 64 x 8, ...); see the README's benchmark table for the measured choice.
 PACKED_LENGTH = 128
@@ -31,9 +35,10 @@ PACKED_LENGTH = 128
 RESET_DELTA = 1e6
 
 
-def applies(length: int, packed_length: int) -> bool:
-    """Whether sequences of `length` steps are packed into rows of `packed_length` (0: never)."""
-    return packed_length > 0 and length <= MAX_PACKED_SEQUENCE and packed_length >= 2 * (length + 1)
+def applies(length: int, packed_length: int, count: int) -> bool:
+    """Whether `count` sequences of `length` steps are packed into rows of `packed_length` (0: never)."""
+    return (packed_length > 0 and length <= MAX_PACKED_SEQUENCE and packed_length >= 2 * (length + 1)
+            and count >= MIN_PACKED_SEQUENCES)
 
 
 def pack(x: torch.Tensor, per_row: int, separator: float = 0.0) -> torch.Tensor:
