@@ -15,11 +15,15 @@ config=${CONFIG:-train/configs/default.json}
 case $mode in strong|weak) ;; *) echo "MODE must be strong or weak, got $mode" >&2; exit 2 ;; esac
 # NVLink multicast stays off (shared GPUs can be put out of service by it); harmless elsewhere.
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+# NCCL's set-up report (transport between the GPUs: P2P/NVLink, shared memory...) goes to a file per run and
+# process, next to the run's logs: the all-reduce's cost depends on it.
+export NCCL_DEBUG=${NCCL_DEBUG:-INFO} NCCL_DEBUG_SUBSYS=${NCCL_DEBUG_SUBSYS:-INIT,P2P,SHM,NET,GRAPH}
 runs=()
 for n in $procs; do
   global=$batch; [ "$mode" = weak ] && global=$(( batch * n ))
   echo "[$(date +%H:%M:%S)] denoiser, $n process(es), global batch $global, $steps steps"
-  rm -rf "$work/$mode-n$n"
+  rm -rf "$work/$mode-n$n"; mkdir -p "$work/$mode-n$n"
+  export NCCL_DEBUG_FILE="$work/$mode-n$n/nccl.%h.%p.log"
   torchrun --standalone --nproc_per_node="$n" -m train.fit --config "$config" --data "$data" --out "$work/$mode-n$n" \
     --stage denoiser --vae "$vae" --global-batch "$global" --max-steps "$steps" --log-every 10
   runs+=(--run "$n=$work/$mode-n$n")
