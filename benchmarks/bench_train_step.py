@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from motion_core.atomic_file import write_json  # noqa: E402
 from motion_core.skeleton import HUMANML3D  # noqa: E402
 from train.config import load_config  # noqa: E402
-from train.distributed import barrier, init_distributed, shutdown_distributed  # noqa: E402
+from train.distributed import barrier, data_parallel, init_distributed, shutdown_distributed  # noqa: E402
 from train.stages import DenoiserStage  # noqa: E402
 
 CAPTIONS = ["a person walks forward", "someone jumps up and down", "a man waves with the left hand",
@@ -59,22 +59,18 @@ def synthetic_batch(batch: int, frames: int, device: torch.device, generator: to
 DDP_VARIANTS = ("local", "ddp", "ddp-no-sync", "ddp-static", "ddp-bf16")
 
 
-def wrap_for_ranks(model: torch.nn.Module, variant: str, device: torch.device, bucket_mb: float = 25.0):
-    """(module to call, context manager of a step) for one DDP_VARIANTS entry."""
+def wrap_for_ranks(model: torch.nn.Module, variant: str, env, bucket_mb: float = 25.0):
+    """(module to call, context manager of a step) for one DDP_VARIANTS entry; the DDP variants wrap the model
+    the way train/trainer.py does (train.distributed.data_parallel)."""
     if variant == "local":
         return model, contextlib.nullcontext
-    from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import bf16_compress_hook
-    from torch.nn.parallel import DistributedDataParallel
-    ddp = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
-                                  gradient_as_bucket_view=True, static_graph=variant == "ddp-static",
-                                  bucket_cap_mb=bucket_mb)
-    if variant == "ddp-bf16":
-        ddp.register_comm_hook(None, bf16_compress_hook)
+    ddp = data_parallel(model, env, bucket_mb, "bfloat16" if variant == "ddp-bf16" else "float32",
+                        static_graph=variant == "ddp-static")
     return ddp, ddp.no_sync if variant == "ddp-no-sync" else contextlib.nullcontext
 
 
 def make_step(stage: DenoiserStage, batch: dict, device: torch.device, compile_denoiser: bool = False,
-              variant: str = "local", bucket_mb: float = 25.0):
+              variant: str = "local", bucket_mb: float = 25.0, env=None):
     """The real denoiser training step on a fixed batch, as a zero-argument callable."""
     model = stage.objective.to(device).train()
     if compile_denoiser:  # torch.compile (inductor); mamba-ssm's kernels are opaque to it: graph breaks there
@@ -82,7 +78,7 @@ def make_step(stage: DenoiserStage, batch: dict, device: torch.device, compile_d
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4,
                                   fused=device.type == "cuda")
     autocast = device.type == "cuda"
-    wrapped, step_context = wrap_for_ranks(model, variant, device, bucket_mb)
+    wrapped, step_context = wrap_for_ranks(model, variant, env, bucket_mb)
 
     def one_step():
         latents, latent_mask, captions = stage.inputs(batch, device)
@@ -164,7 +160,8 @@ def run(args) -> dict:
         stage.latent_scale = 1.0
         stage.vae.to(device)
         batch = synthetic_batch(batch_size, args.frames, device, torch.Generator().manual_seed(env.rank))
-        one_step = make_step(stage, batch, device, args.compile, variant if env.distributed else "local", bucket_mb)
+        one_step = make_step(stage, batch, device, args.compile, variant if env.distributed else "local", bucket_mb,
+                             env)
         barrier(env)
         warm_start = time.perf_counter()
         timing = time_steps(one_step, device, args.steps, args.warmup)

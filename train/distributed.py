@@ -73,3 +73,19 @@ def broadcast_object(env: DistEnv, obj):
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def data_parallel(model: torch.nn.Module, env: DistEnv, bucket_mb: float = 25.0, grad_dtype: str = "float32",
+                  static_graph: bool = False) -> torch.nn.parallel.DistributedDataParallel:
+    """`model` in DistributedDataParallel as training runs it: gradients as views into the all-reduce buckets
+    (no copy in or out of them each step), buckets of `bucket_mb` MiB, gradients sent as `grad_dtype`."""
+    from torch.nn.parallel import DistributedDataParallel
+    cuda = env.device.type == "cuda"
+    ddp = DistributedDataParallel(model, device_ids=[env.local_rank] if cuda else None, gradient_as_bucket_view=True,
+                                  bucket_cap_mb=float(bucket_mb), static_graph=static_graph)
+    if grad_dtype == "bfloat16":
+        if not cuda:
+            raise ValueError("ddp_grad_dtype 'bfloat16' needs GPUs (NCCL); use 'float32' with gloo")
+        from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import bf16_compress_hook
+        ddp.register_comm_hook(None, bf16_compress_hook)
+    return ddp

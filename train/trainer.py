@@ -22,14 +22,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
 from train.config import OPTIM_DEFAULTS
 from train.data.collate import collate_motion_text
 from train.data.motion_bank import CropItems, MotionBank, collate_crops
 from train.data_order import ResumableSampler, SeededItems
-from train.distributed import DistEnv, barrier, broadcast_object, gather_objects
+from train.distributed import DistEnv, barrier, broadcast_object, data_parallel, gather_objects
 from train.ema import EMA
 from train.lr_schedule import build_scheduler
 from train.run_log import RunLog
@@ -105,25 +104,13 @@ class Trainer:
                                          float(optim["min_lr_ratio"]))
         self.ema = EMA(self.model, float(optim["ema_decay"]))
         self.step = 0
-        self.ddp = self._data_parallel(self.model) if env.distributed else self.model
+        ddp = {**OPTIM_DEFAULTS, **optim}   # an optim block built without the DDP keys gets their defaults
+        self.ddp = (data_parallel(self.model, env, ddp["ddp_bucket_mb"], ddp["ddp_grad_dtype"])
+                    if env.distributed else self.model)
         self.autocast = env.device.type == "cuda" and bf16
         if env.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-
-    def _data_parallel(self, model: torch.nn.Module) -> DistributedDataParallel:
-        """DDP as the optim block asks (bucket size, gradient dtype on the wire)."""
-        cuda = self.env.device.type == "cuda"
-        setting = {key: self.optim.get(key, OPTIM_DEFAULTS[key]) for key in ("ddp_bucket_mb", "ddp_grad_dtype")}
-        # Gradients as views into the all-reduce buckets: no copy in or out of the buckets each step.
-        ddp = DistributedDataParallel(model, device_ids=[self.env.local_rank] if cuda else None,
-                                      gradient_as_bucket_view=True, bucket_cap_mb=float(setting["ddp_bucket_mb"]))
-        if setting["ddp_grad_dtype"] == "bfloat16":
-            if not cuda:
-                raise ValueError("ddp_grad_dtype 'bfloat16' needs GPUs (NCCL); use 'float32' with gloo")
-            from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import bf16_compress_hook
-            ddp.register_comm_hook(None, bf16_compress_hook)
-        return ddp
 
     # ---- state -----------------------------------------------------------------------------------------
 
