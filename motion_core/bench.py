@@ -38,6 +38,7 @@ import torch
 from motion_core.atomic_file import write_json
 from motion_core.device import is_out_of_memory
 from motion_core.engine import Engine
+from motion_core.graph_sampler import capture
 
 ANCHORS = {"Motion Mamba (published AITS)": 0.058, "MLD (published AITS)": 0.217}
 DENOISER_TYPES = ("mamba_unet", "transformer")
@@ -402,17 +403,8 @@ def denoiser_forward_seconds(engine: Engine, length: int, dtype: torch.dtype, re
 
 
 def _captured(forward: Callable[[], torch.Tensor], device: torch.device) -> Callable[[], None]:
-    """`forward` captured into a CUDA graph (after warm-up runs on a side stream, as capture requires)."""
-    side = torch.cuda.Stream(device)
-    side.wait_stream(torch.cuda.current_stream(device))
-    with torch.cuda.stream(side):
-        for _ in range(2):
-            forward()
-    torch.cuda.current_stream(device).wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        forward()
-    return graph.replay
+    """`forward` captured into a CUDA graph (as the engine's sampler captures its loop): its replay."""
+    return capture(forward, device)[0].replay
 
 
 def cmd_cpu(args) -> dict:

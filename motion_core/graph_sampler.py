@@ -83,6 +83,21 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     return (oom is not None and isinstance(exc, oom)) or "out of memory" in str(exc).lower()
 
 
+def capture(run: Callable[[], torch.Tensor], device: torch.device) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
+    """`run` captured into a CUDA graph, and the output tensor its replays refill. WARMUP_RUNS eager runs on a
+    side stream come first, as capture requires."""
+    side = torch.cuda.Stream(device)
+    side.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(side):
+        for _ in range(WARMUP_RUNS):
+            run()
+    torch.cuda.current_stream(device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = run()
+    return graph, out
+
+
 class _CapturedLoop:
     """One captured sampling loop: its graph, the static inputs it reads and the output it writes."""
 
@@ -169,17 +184,7 @@ class GraphSampler:
             self._cache.popitem(last=False)   # frees that graph's memory pool
         loop = _CapturedLoop(key, self.device)
         loop.load(x_T, cond, uncond, guidance)
-        run = self._loop_runner(key, sample_fn, loop)
-        side = torch.cuda.Stream(self.device)
-        side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(side):
-            for _ in range(WARMUP_RUNS):
-                run()
-        torch.cuda.current_stream(self.device).wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            out = run()
-        loop.graph, loop.out = graph, out
+        loop.graph, loop.out = capture(self._loop_runner(key, sample_fn, loop), self.device)
         self._cache[key] = loop
         self.captures += 1
         return loop
