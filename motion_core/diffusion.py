@@ -338,6 +338,9 @@ def dpm_solver_pp_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tupl
     return x
 
 
+# The samplers by the names configs and the engine use ("sampler" in a checkpoint's diffusion section).
+SAMPLERS = {"ddim": ddim_sample, "dpm_solver_pp": dpm_solver_pp_sample}
+
 
 def _log_snr(alpha_bar: float) -> float:
     """lambda = log(alpha / sigma) = 0.5 * log(alpha_bar / (1 - alpha_bar))."""
@@ -350,6 +353,3 @@ def _check_mask(mask: torch.Tensor | None, shape) -> None:
     if mask.dtype != torch.bool or tuple(mask.shape) != tuple(shape[:2]):
         raise ValueError(f"mask must be a bool tensor of shape {tuple(shape[:2])}, got {mask.dtype} "
                          f"{tuple(mask.shape)}")
-
-# The samplers by the names configs and the engine use ("sampler" in a checkpoint's diffusion section).
-SAMPLERS = {"ddim": ddim_sample, "dpm_solver_pp": dpm_solver_pp_sample}
