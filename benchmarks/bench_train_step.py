@@ -113,8 +113,9 @@ def time_steps(one_step, device: torch.device, steps: int, warmup: int) -> dict:
     return {"ms_per_step": (time.perf_counter() - start) / steps * 1e3, "host_ms_per_step": host / steps * 1e3}
 
 
-def count_syncs(one_step) -> int:
-    """Host syncs of one step, as CUDA's sync debug mode reports them."""
+def sync_sites(one_step) -> list[str]:
+    """Where one step synchronises the host with the GPU: "file:line" of the Python call behind each sync CUDA's
+    sync debug mode reports (the GPU queue drains there, and stays idle until the host launches again)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         torch.cuda.set_sync_debug_mode("warn")
@@ -122,7 +123,7 @@ def count_syncs(one_step) -> int:
             one_step()
         finally:
             torch.cuda.set_sync_debug_mode("default")
-    return sum("synchroniz" in str(w.message) for w in caught)
+    return [f"{Path(w.filename).name}:{w.lineno}" for w in caught if "synchroniz" in str(w.message)]
 
 
 def gpu_profile(one_step, device: torch.device, steps: int = 3, top_kernels: int = 12) -> dict:
@@ -163,20 +164,27 @@ def run(args) -> dict:
         one_step = make_step(stage, batch, device, args.compile, variant if env.distributed else "local", bucket_mb,
                              env)
         barrier(env)
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         warm_start = time.perf_counter()
         timing = time_steps(one_step, device, args.steps, args.warmup)
         timing["warmup_and_timed_s"] = time.perf_counter() - warm_start
+        if device.type == "cuda":   # what a batch of this size needs: sizes the largest batch a GPU can take
+            timing["peak_gib"] = torch.cuda.max_memory_allocated(device) / 2 ** 30
         ms = timing["ms_per_step"]
         row = {"backend": backend, "compiled": args.compile, "batch": batch_size,
                **({"processes": env.world_size, "ddp": variant, "bucket_mb": bucket_mb} if env.distributed else {}),
                **{k: round(v, 2) for k, v in timing.items()}, "samples_per_s": round(batch_size / ms * 1e3, 1)}
         line = f"{backend:>6} batch {batch_size:>5}: {ms:8.1f} ms/step  {batch_size / ms * 1e3:9.0f} samples/s"
+        if "peak_gib" in timing:
+            line += f"  peak {timing['peak_gib']:.1f} GiB"
         if env.distributed:
             line = f"{variant:>11} x{env.world_size} {bucket_mb:4g} MiB " + line + " per GPU"
         if args.profile and device.type == "cuda":
             profiled = gpu_profile(one_step, device)
             row.update({k: v if k == "top_kernels" else round(v, 2) for k, v in profiled.items()},
-                       syncs_per_step=count_syncs(one_step))
+                       sync_sites=sync_sites(one_step))
+            row["syncs_per_step"] = len(row["sync_sites"])
             line += (f"  host {row['host_ms_per_step']:.1f} ms  GPU busy {row['gpu_busy_ms_per_step']:.1f} ms"
                      f"  {row['kernels_per_step']} kernels  {row['syncs_per_step']} syncs")
         rows.append(row)
@@ -184,6 +192,8 @@ def run(args) -> dict:
             print(line, flush=True)
             for kernel in row.get("top_kernels", []):
                 print(f"      {kernel['ms_per_step']:8.2f} ms  {kernel['kernel'][:100]}", flush=True)
+            if row.get("sync_sites"):
+                print("      host syncs at " + ", ".join(row["sync_sites"]), flush=True)
         del one_step, stage
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     return {"benchmark": "train_step", "device": name, "date": time.strftime("%Y-%m-%d"),
