@@ -24,7 +24,7 @@ import torch.distributed as dist
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core.atomic_file import write_json  # noqa: E402
-from train.distributed import comm_priority, init_distributed, shutdown_distributed  # noqa: E402
+from train.distributed import init_distributed, shutdown_distributed  # noqa: E402
 
 
 def time_all_reduce(tensor: torch.Tensor, repeats: int, warmup: int) -> float:
@@ -64,7 +64,7 @@ def run(args) -> dict:
     result = {"benchmark": "allreduce", "date": time.strftime("%Y-%m-%d"), "processes": env.world_size,
               "backend": dist.get_backend(), "device": torch.cuda.get_device_name(env.device) if cuda else "cpu",
               "nccl": ".".join(map(str, torch.cuda.nccl.version())) if cuda else None,
-              "stream_priority": comm_priority() if cuda else None, "torch": torch.__version__, "rows": rows}
+              "torch": torch.__version__, "rows": rows}
     return result
 
 

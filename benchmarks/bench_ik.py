@@ -1,12 +1,17 @@
 """Inverse kinematics speed: `joints_to_rotations` on 196-frame clips, one call per clip vs one batched call.
 
-This is the "motion" stage of generation (features -> joints -> rotations). The IK itself is numpy on the
-CPU, so the GPU machine's numbers measure its host CPU; the file is labelled with the GPU name to say which
-machine it was. Clips are synthetic but realistic: smooth random joint rotations within moderate ranges, a
-random body size per clip, and a few millimetres of positional noise, since predicted joints are never an
-exact forward kinematics. Run:
+This is the "motion" stage of generation (features -> joints -> rotations). Two implementations: numpy on
+the host CPU (`motion_core.rotations`; on the GPU machine its numbers measure the host CPU) and torch
+(`motion_core.rotations_torch`) on ``--device cpu`` or ``cuda``, float64, timed with the device synchronised
+before and after each call. The file is labelled with the GPU name when there is one, to say which machine
+it was; each row names its implementation and device. Clips are synthetic but realistic: smooth random
+joint rotations within moderate ranges, a random body size per clip, and a few millimetres of positional
+noise, since predicted joints are never an exact forward kinematics. Run:
 
     /work/venv/bin/python benchmarks/bench_ik.py [--threads 2] [--batch 64] [--repeats 7] [--out DIR]
+        [--implementation numpy torch] [--device cpu|cuda]
+
+A torch "loop" calls the batched API with one clip (1, T, J, 3) at a time.
 
 Older code without batched input is measured with a per-clip loop in place of the batched call (the table
 says "batched call: unsupported").
@@ -27,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from motion_core import quaternion as Q  # noqa: E402
 from motion_core.bench import device_label, environment, write_results  # noqa: E402
 from motion_core.rotations import forward_kinematics, joints_to_rotations  # noqa: E402
+from motion_core.rotations_torch import joints_to_rotations_torch  # noqa: E402
 from motion_core.skeleton import SKELETONS  # noqa: E402
 
 NUM_FRAMES = 196
@@ -58,24 +64,40 @@ def batched_supported(skeleton) -> bool:
     return True
 
 
-def median_ms(fn, repeats: int, warmup: int = 1) -> float:
+def median_ms(fn, repeats: int, warmup: int = 1, sync=lambda: None) -> float:
+    """Median wall time of fn() in ms; `sync` waits for the device before and after each call."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
+        sync()
         start = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - start)
     return 1e3 * float(np.median(times))
 
 
-def bench(skeleton, batch: int, repeats: int, batched: bool) -> dict:
+def bench(skeleton, batch: int, repeats: int, batched: bool, implementation: str = "numpy",
+          device: str = "cpu") -> dict:
     clips = synthetic_clips(skeleton, batch, NUM_FRAMES)
-    loop = median_ms(lambda: [joints_to_rotations(c, skeleton) for c in clips], repeats)
-    row = {"skeleton": skeleton.name, "batch": batch, "frames": NUM_FRAMES,
-           "loop_ms_per_clip": loop / batch, "batched_ms_per_clip": None}
+    sync = lambda: None  # noqa: E731
+    if implementation == "torch":
+        tensors = torch.from_numpy(clips).to(device)
+        singles = [tensors[i:i + 1] for i in range(batch)]
+        solve_loop = lambda: [joints_to_rotations_torch(c, skeleton) for c in singles]  # noqa: E731
+        solve_batch = lambda: joints_to_rotations_torch(tensors, skeleton)  # noqa: E731
+        if torch.device(device).type == "cuda":
+            sync = torch.cuda.synchronize
+    else:
+        device = "cpu"
+        solve_loop = lambda: [joints_to_rotations(c, skeleton) for c in clips]  # noqa: E731
+        solve_batch = lambda: joints_to_rotations(clips, skeleton)  # noqa: E731
+    loop = median_ms(solve_loop, repeats, sync=sync)
+    row = {"skeleton": skeleton.name, "implementation": implementation, "device": str(device), "batch": batch,
+           "frames": NUM_FRAMES, "loop_ms_per_clip": loop / batch, "batched_ms_per_clip": None}
     if batched:
-        row["batched_ms_per_clip"] = median_ms(lambda: joints_to_rotations(clips, skeleton), repeats) / batch
+        row["batched_ms_per_clip"] = median_ms(solve_batch, repeats, sync=sync) / batch
     return row
 
 
@@ -86,25 +108,32 @@ def main(argv=None) -> None:
     parser.add_argument("--skeleton", nargs="+", default=["humanml3d"], choices=sorted(SKELETONS))
     parser.add_argument("--repeats", type=int, default=7, help="timed repeats; the median is reported")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--implementation", nargs="+", default=["numpy", "torch"], choices=["numpy", "torch"])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="for the torch implementation")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device == "cuda" and "torch" in args.implementation and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device here")
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     rows = []
     print(f"joints_to_rotations, {NUM_FRAMES} frames, median of {args.repeats}, torch threads "
           f"{torch.get_num_threads()}, host of {device_label(device)}")
-    print(f"{'skeleton':<10} {'batch':>5} {'loop ms/clip':>13} {'batched ms/clip':>16}")
+    print(f"{'skeleton':<10} {'impl':<6} {'device':<6} {'batch':>5} {'loop ms/clip':>13} {'batched ms/clip':>16}")
     for name in args.skeleton:
         skeleton = SKELETONS[name]
-        batched = batched_supported(skeleton)
-        for batch in args.batch:
-            # A single clip is measured as a (T, J, 3) call; a batched call of one clip adds nothing to learn.
-            row = bench(skeleton, batch, args.repeats, batched and batch > 1)
-            rows.append(row)
-            cell = ("unsupported" if not batched else "-") if row["batched_ms_per_clip"] is None \
-                else f"{row['batched_ms_per_clip']:.2f}"
-            print(f"{name:<10} {batch:>5} {row['loop_ms_per_clip']:>13.2f} {cell:>16}")
+        for implementation in args.implementation:
+            batched = implementation == "torch" or batched_supported(skeleton)
+            run_on = args.device if implementation == "torch" else "cpu"
+            for batch in args.batch:
+                # A single clip is measured alone; a batched call of one clip adds nothing to learn.
+                row = bench(skeleton, batch, args.repeats, batched and batch > 1, implementation, run_on)
+                rows.append(row)
+                cell = ("unsupported" if not batched else "-") if row["batched_ms_per_clip"] is None \
+                    else f"{row['batched_ms_per_clip']:.2f}"
+                print(f"{name:<10} {implementation:<6} {run_on:<6} {batch:>5} {row['loop_ms_per_clip']:>13.2f} "
+                      f"{cell:>16}")
 
     payload = {"benchmark": "ik", "created": _dt.datetime.now().isoformat(timespec="seconds"),
                "environment": environment(device),

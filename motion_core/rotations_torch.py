@@ -36,7 +36,7 @@ from motion_core.skeleton import Skeleton
 __all__ = ["joints_to_rotations_torch"]
 
 TINY = 1e-12     # as motion_core.component_first.TINY
-_BEND_RELIABLE = (math.sin(math.radians(10)), math.sin(math.radians(30)))   # as _BoundBend.vector
+_BEND_RELIABLE = tuple(float(np.sin(np.radians(a))) for a in (10, 30))   # as _BoundBend.vector
 
 # Horn's largest eigenvalue by Newton's method from an upper bound: a fixed count, since a data-dependent
 # exit would need a read-back. Measured in float64: real and synthetic clips (the HumanML3D sample,
@@ -48,7 +48,7 @@ _BEND_RELIABLE = (math.sin(math.radians(10)), math.sin(math.radians(30)))   # as
 NEWTON_ITERATIONS = 10
 # Matrix squarings of that alternative: each squares the ratio of the second to the largest eigenvalue of
 # N / bound + I, so a relative eigen-gap g leaves ~exp(-g 2^k) of the wrong eigenvector.
-FALLBACK_SQUARINGS = 20
+FALLBACK_SQUARINGS = 16
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -130,9 +130,12 @@ def _top_eigenvector_by_squaring(n, bound, consts):
     returns one. N = 0 (nothing to fit) gives the identity, like the SVD.
     """
     b = torch.movedim(n / torch.clamp_min(bound, TINY), (0, 1), (-2, -1)) + consts.eye4
-    for _ in range(FALLBACK_SQUARINGS):
+    for squaring in range(FALLBACK_SQUARINGS):
         b = b @ b
-        b = b / torch.clamp_min(torch.diagonal(b, dim1=-2, dim2=-1).sum(-1), TINY)[..., None, None]
+        # Every second squaring, scale to trace 1: B starts at trace 4 (N is trace-free), so its top
+        # eigenvalue is >= 1/4 of the trace and two squarings keep the trace within [1/256, 1].
+        if squaring % 2:
+            b = b / torch.diagonal(b, dim1=-2, dim2=-1).sum(-1)[..., None, None]
     diagonal = torch.diagonal(b, dim1=-2, dim2=-1)                      # (..., 4)
     column = torch.gather(b, -1, diagonal.argmax(-1)[..., None, None].expand(b.shape[:-1] + (1,)))[..., 0]
     q = torch.movedim(column, -1, 0)
@@ -175,14 +178,15 @@ def _kabsch_quaternion(source, target, consts):
     c2, c1, c0 = -2 * s_sq, -8 * _det3(_rows(s)), 2 * (m * m).sum((0, 1)) - s_sq * s_sq
     bound = 0.5 * (_dot(source, source).sum(0) + _dot(target, target).sum(0))
     x, unconverged = _largest_root(c2, c1, c0, bound, s_sq, s.shape[2:])
-    shifted = n - x * consts.eye4_first.reshape((4, 4) + (1,) * x.ndim)
+    shifted = n - x * consts.eye4.reshape((4, 4) + (1,) * x.ndim)
     minors = shifted[consts.minor_rows, consts.minor_cols]               # (4, 4, 3, 3, ...)
-    cofactors = consts.cofactor_signs.reshape((4, 4) + (1,) * x.ndim) * _det3(_rows(torch.movedim(minors, (2, 3), (0, 1))))
+    minor_dets = _det3(_rows(torch.movedim(minors, (2, 3), (0, 1))))
+    cofactors = consts.cofactor_signs.reshape((4, 4) + (1,) * x.ndim) * minor_dets
     diagonal = torch.diagonal(cofactors, dim1=0, dim2=1).abs()           # (..., 4)
     best = diagonal.argmax(-1)
     q = torch.gather(cofactors, 1, best[None, None].expand((4, 1) + best.shape))[:, 0]
     q = q / torch.clamp_min(_norm(q), TINY)
-    biggest, _ = diagonal.max(-1)
+    biggest = diagonal.amax(-1)
     doubtful = biggest <= 1e-5 * (4 * s_sq) ** 1.5
     doubtful = doubtful | (x < torch.diagonal(n, dim1=0, dim2=1).amax(-1) - 1e-12 * bound) | unconverged
     q = torch.where(doubtful, _top_eigenvector_by_squaring(n, bound, consts), q)
@@ -201,7 +205,6 @@ class _Consts:
     minor_cols: torch.Tensor
     cofactor_signs: torch.Tensor  # (4, 4)
     eye4: torch.Tensor            # (4, 4)
-    eye4_first: torch.Tensor      # (4, 4), the same; named for its component-first use
     eye3: torch.Tensor            # (3, 3)
 
 
@@ -249,8 +252,7 @@ def _build_torch_plan(skeleton: Skeleton, dtype: torch.dtype, device: torch.devi
     as_float = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64), dtype=dtype, device=device)  # noqa: E731
     consts = _Consts(horn=as_float(_HORN), minor_rows=torch.as_tensor(_MINOR_ROWS, device=device),
                      minor_cols=torch.as_tensor(_MINOR_COLS, device=device),
-                     cofactor_signs=as_float(_COFACTOR_SIGNS), eye4=as_float(np.eye(4)),
-                     eye4_first=as_float(np.eye(4)), eye3=as_float(np.eye(3)))
+                     cofactor_signs=as_float(_COFACTOR_SIGNS), eye4=as_float(np.eye(4)), eye3=as_float(np.eye(3)))
     rotation_parents = plan.rotation_parents
     levels = []
     for level in plan.levels:
@@ -391,7 +393,8 @@ def _reference_vectors(tp: _TorchPlan, joints, rest_positions):
         rest.append(_across_vectors(rest_positions, tp.across_left, tp.across_right, tp.across_shares[..., 0])[0])
     order = tp.reference_order
     null = tp.consts.eye3[0]
-    current = torch.cat((torch.cat(current, 1)[:, order], null[:, None, None, None].expand((3, 1) + joints.shape[2:])), 1)
+    null_current = null[:, None, None, None].expand((3, 1) + joints.shape[2:])
+    current = torch.cat((torch.cat(current, 1)[:, order], null_current), 1)
     reliable = torch.cat((torch.cat(reliable, 0)[order], torch.zeros_like(joints[0, :1])))
     rest = torch.cat((torch.cat(rest, 1)[:, order], null[:, None, None].expand(3, 1, joints.shape[2])), 1)
     return current, reliable, rest[..., None]

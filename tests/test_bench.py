@@ -194,3 +194,29 @@ def test_block_benchmark_settings_name_a_backend_and_a_packing_length():
     assert bench_blocks.parse_setting("torch")[0] == "torch"
     with pytest.raises(argparse.ArgumentTypeError):
         bench_blocks.parse_setting("kernels-packed")
+
+
+def test_allreduce_benchmark_times_each_size_under_torchrun(tmp_path):
+    """benchmarks/bench_allreduce.py with 2 CPU processes (gloo): one row per message size, bandwidths derived
+    from the timing (bus bandwidth = algorithm bandwidth x 2(N-1)/N, equal for N = 2)."""
+    out = tmp_path / "allreduce.json"
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                    str(ROOT / "benchmarks" / "bench_allreduce.py"), "--device", "cpu", "--mib", "0.25", "1",
+                    "--repeats", "2", "--warmup", "1", "--out", str(out)],
+                   check=True, cwd=ROOT, capture_output=True, timeout=300)
+    result = json.loads(out.read_text())
+    assert result["processes"] == 2 and result["backend"] == "gloo"
+    rows = result["rows"]
+    assert [r["mib"] for r in rows] == [0.25, 1.0]
+    for row in rows:
+        assert row["ms"] > 0
+        # both are rounded to 0.01 GB/s and the time to 1 us
+        assert row["algbw_gb_s"] == pytest.approx(row["mib"] * 2 ** 20 / (row["ms"] * 1e-3) / 1e9, rel=0.01,
+                                                  abs=0.006)
+        assert row["busbw_gb_s"] == row["algbw_gb_s"]
+
+
+def test_allreduce_benchmark_refuses_a_single_process():
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_allreduce.py"), "--device", "cpu"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "torchrun" in result.stderr

@@ -202,7 +202,8 @@ def test_fixed_newton_count_is_enough(monkeypatch):
     NEWTON_ITERATIONS. Random point sets may (their result is checked in the Kabsch tests above)."""
     monkeypatch.setattr(RT, "NEWTON_ITERATIONS", RT.NEWTON_ITERATIONS - 3)
     for skeleton in (HUMANML3D, KIT):
-        clips = torch.from_numpy(np.concatenate([synthetic_clips(skeleton, 2, 40), _straight_limb_clips(skeleton, 1, 40)]))
+        clips = np.concatenate([synthetic_clips(skeleton, 2, 40), _straight_limb_clips(skeleton, 1, 40)])
+        clips = torch.from_numpy(clips)
         counts = _unconverged_frames(monkeypatch, lambda: joints_to_rotations_torch(clips, skeleton))
         assert max(counts) == 0, counts
     monkeypatch.setattr(RT, "NEWTON_ITERATIONS", 2)          # the check itself can fail

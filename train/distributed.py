@@ -28,27 +28,6 @@ class DistEnv:
         return self.world_size > 1
 
 
-# NCCL's stream priority, "high" or "normal" (environment, like NCCL's own settings: it belongs to the machine
-# and the launch, not to a training config). A high-priority stream lets the gradient all-reduce's kernels start
-# as soon as a bucket is ready instead of queueing behind the backward pass's kernels, on every rank alike.
-COMM_PRIORITY_ENV = "MOTION_NCCL_PRIORITY"
-COMM_PRIORITIES = ("high", "normal")
-
-
-def comm_priority() -> str:
-    """The NCCL stream priority asked for by MOTION_NCCL_PRIORITY (default "normal"), or a ValueError."""
-    value = os.environ.get(COMM_PRIORITY_ENV, "normal").strip().lower()
-    if value not in COMM_PRIORITIES:
-        raise ValueError(f"{COMM_PRIORITY_ENV} must be one of {COMM_PRIORITIES}, got {value!r}")
-    return value
-
-
-def _nccl_options():
-    options = dist.ProcessGroupNCCL.Options()
-    options.is_high_priority_stream = comm_priority() == "high"
-    return options
-
-
 def init_distributed(device: str = "auto") -> DistEnv:
     """Join the torchrun group (nccl on GPU, gloo on CPU) and pick this process's device."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -62,12 +41,8 @@ def init_distributed(device: str = "auto") -> DistEnv:
         chosen = torch.device("cuda", local)
     else:
         chosen = torch.device("cpu")
-    comm_priority()   # validated on every device, so a typo fails on CPU runs too
     if world > 1 and not dist.is_initialized():
-        if use_cuda:
-            dist.init_process_group("nccl", rank=rank, world_size=world, pg_options=_nccl_options())
-        else:
-            dist.init_process_group("gloo", rank=rank, world_size=world)
+        dist.init_process_group("nccl" if use_cuda else "gloo", rank=rank, world_size=world)
     return DistEnv(rank, world, local, chosen)
 
 
