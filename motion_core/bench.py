@@ -13,8 +13,8 @@ weights' values.
 Stage timings come from the real `Engine.generate` path: the engine's stage methods are wrapped with
 timers (synchronising CUDA around each), so nothing is re-implemented here. Stages:
 ``text`` (prompt encoding), ``sampling`` (the diffusion loop), ``decode`` (VAE decode + de-normalisation,
-to numpy), ``motion`` (features -> joints -> rotations, i.e. building the `Motion`s; everything else of the
-call is counted here too) and ``total``. Reported numbers are medians of ``--repeats`` runs after
+copied to the host unless the IK runs on the GPU), ``motion`` (features -> joints -> rotations, i.e. building
+the `Motion`s; everything else of the call is counted here too) and ``total``. Reported numbers are medians of ``--repeats`` runs after
 ``--warmup`` runs, plus the minimum (on a shared machine other processes only ever add time).
 
 Anchors (`ANCHORS`) are the published per-sentence inference times (AITS) of Motion Mamba and MLD, measured
@@ -179,11 +179,14 @@ def sampling_settings(device: torch.device, steps: int, dpm_steps: int) -> list[
     if device.type != "cuda":
         return [(f"eager fp32 DDIM-{steps}", steps, eager32),
                 (f"eager fp32 DPM-Solver++-{dpm_steps}", dpm_steps, {**eager32, "sampler": "dpm_solver_pp"})]
-    return [(f"eager fp32 DDIM-{steps}", steps, eager32),
-            (f"eager bf16 DDIM-{steps}", steps, {**eager32, "precision": "bf16"}),
-            (f"CUDA graph bf16 DDIM-{steps}", steps, {"cuda_graphs": True, "precision": "bf16", "sampler": "ddim"}),
-            (f"CUDA graph bf16 DPM-Solver++-{dpm_steps}", dpm_steps,
-             {"cuda_graphs": True, "precision": "bf16", "sampler": "dpm_solver_pp"})]
+    gpu = {"gpu_ik": True}   # features -> rotations on the GPU (the engine's default there)
+    graph_dpm = {"cuda_graphs": True, "precision": "bf16", "sampler": "dpm_solver_pp"}
+    return [(f"eager fp32 DDIM-{steps}", steps, {**eager32, **gpu}),
+            (f"eager bf16 DDIM-{steps}", steps, {**eager32, "precision": "bf16", **gpu}),
+            (f"CUDA graph bf16 DDIM-{steps}", steps, {"cuda_graphs": True, "precision": "bf16", "sampler": "ddim",
+                                                     **gpu}),
+            (f"CUDA graph bf16 DPM-Solver++-{dpm_steps}", dpm_steps, {**graph_dpm, **gpu}),
+            (f"CUDA graph bf16 DPM-Solver++-{dpm_steps}, IK on the host", dpm_steps, {**graph_dpm, "gpu_ik": False})]
 
 
 # ---- output ------------------------------------------------------------------------------------------------
@@ -256,26 +259,27 @@ def cmd_latency(args) -> dict:
 
 
 def cmd_throughput(args) -> dict:
-    """Motions per second at large batches: sampling+decode alone and end to end (with IK on the CPU)."""
+    """Motions per second at large batches: sampling+decode alone and end to end; on CUDA with the IK on the
+    GPU (the engine's default there) and on the host CPU."""
     results, rows = [], []
-    batches = args.batches or ([64, 256] if torch.device(args.device).type == "cuda" else [8])
+    cuda = torch.device(args.device).type == "cuda"
+    batches = args.batches or ([64, 256] if cuda else [8])
     for engine in _models(args):
         # The engine's default way of sampling on this device: CUDA graph + bf16 on CUDA, eager fp32 elsewhere.
         label, steps, attributes = next(s for s in sampling_settings(engine.device, args.steps, args.dpm_steps)
-                                        if s[2]["sampler"] == "ddim" and s[2]["cuda_graphs"] == (
-                                            engine.device.type == "cuda"))
-        for batch in batches:
-            with engine_settings(engine, max_batch=batch, **attributes):
+                                        if s[2]["sampler"] == "ddim" and s[2]["cuda_graphs"] == cuda)
+        for batch, gpu_ik in ((b, ik) for b in batches for ik in ((True, False) if cuda else (False,))):
+            with engine_settings(engine, max_batch=batch, **{**attributes, "gpu_ik": gpu_ik}):
                 timing = time_generate(engine, [PROMPT] * batch, args.frames, steps, args.guidance, args.repeats,
                                        args.warmup)
             model_s = sum(timing[s]["median"] for s in ("text", "sampling", "decode"))
-            entry = {"model": model_label(engine), "config": label, "batch": batch, "seconds": timing,
-                     "motions_per_second_end_to_end": batch / timing["total"]["median"],
+            entry = {"model": model_label(engine), "config": label, "batch": batch, "ik": "gpu" if gpu_ik else "cpu",
+                     "seconds": timing, "motions_per_second_end_to_end": batch / timing["total"]["median"],
                      "motions_per_second_model": batch / model_s}
             results.append(entry)
-            rows.append([model_label(engine), label, batch, round(entry["motions_per_second_model"], 1),
+            rows.append([model_label(engine), label, batch, entry["ik"], round(entry["motions_per_second_model"], 1),
                          round(entry["motions_per_second_end_to_end"], 1), _ms(timing["motion"]["median"])])
-    print(format_table(["model", "configuration", "batch", "motions/s (model)", "motions/s (end to end)",
+    print(format_table(["model", "configuration", "batch", "IK on", "motions/s (model)", "motions/s (end to end)",
                         "IK ms"], rows))
     return {"frames": args.frames, "guidance": args.guidance, "results": results}
 

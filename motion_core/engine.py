@@ -150,6 +150,9 @@ class Engine:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.precision = precision
+        # features -> joints -> rotations of generated clips on the GPU too (motion_core.rotations_torch),
+        # instead of copying the features to the host for the numpy IK.
+        self.gpu_ik = self.device.type == "cuda"
         self._graphs = None                  # GraphSampler, made on first use on CUDA
         self._empty_prompt: tuple | None = None   # (key, tokens, mask): see _unconditional
         self._check_consistency()
@@ -398,7 +401,7 @@ class Engine:
             try:
                 latents = self._sample([prompts[i] for i in batch], [seeds[i] for i in batch], num_frames,
                                        guidance, steps, report.sub(*span, label), should_cancel)
-                features = self._decode(latents, num_frames)
+                features = self._decode(latents, num_frames, on_device=self.gpu_ik and self.device.type == "cuda")
             except Exception as exc:  # handled below, outside the except block, so the failed tensors are freed
                 if not is_out_of_memory(exc):
                     raise
@@ -575,10 +578,12 @@ class Engine:
         return latents
 
     @torch.inference_mode()
-    def _decode(self, latents: torch.Tensor, num_frames: int) -> np.ndarray:
-        """De-normalised features (B, num_frames, F) as float64 numpy."""
+    def _decode(self, latents: torch.Tensor, num_frames: int, on_device: bool = False):
+        """De-normalised features (B, num_frames, F) in float64: numpy, or a tensor left on the engine's
+        device when `on_device` (so the IK runs there as well, see `Motion.batch_from_joints`)."""
         normalised = self.vae.decode(latents, num_frames)
-        return self.normalizer.denormalize(normalised).double().cpu().numpy()
+        features = self.normalizer.denormalize(normalised).double()
+        return features if on_device else features.cpu().numpy()
 
     @torch.inference_mode()
     def _encode_tail(self, motion: Motion, context: int) -> torch.Tensor:

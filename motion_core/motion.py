@@ -15,6 +15,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sys
+
 import numpy as np
 
 from motion_core.atomic_file import atomic_write
@@ -73,21 +75,26 @@ class Motion:
     def batch_from_joints(cls, joints, skeleton: Skeleton = HUMANML3D, fps: float = 20.0,
                           metas=None) -> list["Motion"]:
         """Motions from equally long clips (B, T, J, 3), their rotations solved by one batched IK pass
-        (several times faster per clip than `from_joints` in a loop); `metas`: one dict per clip, or None."""
-        from motion_core.rotations import joints_to_rotations
-        joints = np.asarray(joints, dtype=np.float64)
+        (several times faster per clip than `from_joints` in a loop); `metas`: one dict per clip, or None.
+
+        A torch tensor is solved where it lies (`rotations_torch`, in float64): on a GPU that is one pass of
+        kernels instead of a host round trip per clip batch. A numpy array is solved by the numpy IK.
+        """
+        if not _is_tensor(joints):
+            joints = np.asarray(joints, dtype=np.float64)
         metas = [None] * len(joints) if metas is None else list(metas)
         if joints.ndim != 4 or len(metas) != len(joints):
-            raise ValueError(f"joints must be (B, T, J, 3) with one meta per clip, got {joints.shape} "
+            raise ValueError(f"joints must be (B, T, J, 3) with one meta per clip, got {tuple(joints.shape)} "
                              f"and {len(metas)} metas")
-        rotations, root, offsets = joints_to_rotations(joints, skeleton)
+        joints, rotations, root, offsets = _solve_batch(joints, skeleton)
         return [cls(fps=fps, joints=joints[b], rotations=rotations[b], root_translation=root[b], offsets=offsets[b],
                     skeleton=skeleton, meta=dict(metas[b] or {})) for b in range(len(joints))]
 
     @classmethod
     def batch_from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
                             metas=None) -> list["Motion"]:
-        """`from_features` for equally long clips (B, T, skeleton.feature_dim), with one batched IK pass."""
+        """`from_features` for equally long clips (B, T, skeleton.feature_dim), with one batched IK pass
+        (on the features' device when they are a torch tensor, see `batch_from_joints`)."""
         joints = _feature_joints(features, skeleton, "(B, T, {})")
         return cls.batch_from_joints(joints, skeleton, fps=skeleton.fps if fps is None else fps, metas=metas)
 
@@ -189,14 +196,38 @@ class Motion:
         return write_bvh(self, path, scale=scale, rotation_order=rotation_order)
 
 
-def _feature_joints(features, skeleton: Skeleton, layout: str) -> np.ndarray:
-    """World joints (float64) of features laid out as `layout` ("(T, {})" or "(B, T, {})", {} the feature size)."""
+def _feature_joints(features, skeleton: Skeleton, layout: str):
+    """World joints (float64) of features laid out as `layout` ("(T, {})" or "(B, T, {})", {} the feature size);
+    a torch tensor stays a tensor on its device."""
     from motion_core.representation import features_to_joints
-    features = np.asarray(features)
+    on_device = _is_tensor(features)
+    features = features.double() if on_device else np.asarray(features)
     if features.ndim != layout.count(",") + 1 or features.shape[-1] != skeleton.feature_dim:
         raise ValueError(f"features must be {layout.format(skeleton.feature_dim)} for skeleton {skeleton.name!r}, "
-                         f"got {features.shape}")
-    return np.asarray(features_to_joints(features, skeleton), dtype=np.float64)
+                         f"got {tuple(features.shape)}")
+    joints = features_to_joints(features, skeleton)
+    return joints if on_device else np.asarray(joints, dtype=np.float64)
+
+
+def _is_tensor(x) -> bool:
+    """Whether x is a torch tensor, without importing torch: reading motion files (the add-on does, inside
+    Blender) must not pay for it."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _solve_batch(joints, skeleton: Skeleton) -> tuple[np.ndarray, ...]:
+    """(joints, local rotations, root translation, offsets) as host arrays, the IK solved where `joints` lie."""
+    if _is_tensor(joints):
+        import torch
+        from motion_core.rotations_torch import joints_to_rotations_torch
+        with torch.inference_mode():
+            joints = joints.double()
+            solved = joints_to_rotations_torch(joints, skeleton)
+            return tuple(t.cpu().numpy() for t in (joints, *solved))
+    from motion_core.rotations import joints_to_rotations
+    joints = np.asarray(joints, dtype=np.float64)
+    return (joints, *joints_to_rotations(joints, skeleton))
 
 
 def _check_members(path: Path) -> None:

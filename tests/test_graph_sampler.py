@@ -7,6 +7,7 @@ real graphs and compare them with eager sampling; they skip without a GPU.
 """
 import logging
 
+import numpy as np
 import pytest
 import torch
 
@@ -198,3 +199,22 @@ def test_cuda_generate_end_to_end_with_graphs(cuda_engines):
     assert motions[0].joints.shape == (40, 22, 3)
     extended = graphed.extend(motions[0], "then sits down", seconds=1.0, steps=4)  # inpainting: eager path
     assert extended.num_frames == 60
+
+
+@pytest.mark.cuda
+@cuda
+def test_cuda_generate_solves_the_ik_on_the_gpu_like_the_host(cuda_engines):
+    """On CUDA the engine keeps decoded features on the GPU and solves features -> rotations there
+    (rotations_torch); the motions must be those of the host's numpy IK on the same features."""
+    graphed, _, _ = cuda_engines
+    assert graphed.gpu_ik
+    prompts = ["a person waves", "someone jumps"]
+    on_gpu = graphed.generate(prompts, seconds=2.0, steps=6, seed=3)
+    graphed.gpu_ik = False
+    try:
+        on_host = graphed.generate(prompts, seconds=2.0, steps=6, seed=3)
+    finally:
+        graphed.gpu_ik = True
+    for a, b in zip(on_host, on_gpu):
+        for name in ("joints", "rotations", "root_translation", "offsets"):
+            np.testing.assert_allclose(getattr(b, name), getattr(a, name), atol=1e-5, err_msg=name)

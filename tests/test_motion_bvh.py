@@ -248,3 +248,24 @@ def test_blender_imports_the_bvh(sample_motion, tmp_path):
             x, y, z = sample_motion.joints[f - 1, HUMANML3D.index(name)]
             np.testing.assert_allclose(result["positions"][str(f)][name], [x, -z, y], atol=1e-4,
                                        err_msg=f"{name} at frame {f}")
+
+
+def test_features_as_a_tensor_give_the_motions_numpy_gives(humanml3d_sample):
+    """`Motion.batch_from_features` solves a torch tensor where it lies (the engine's GPU path, rotations_torch)
+    and must build the same Motions as from a numpy array (the host path)."""
+    import torch
+    features, _ = humanml3d_sample
+    batch = np.stack([features[:160], features[5:165]])
+    metas = [{"prompt": "a"}, {"prompt": "b"}]
+    on_host = Motion.batch_from_features(batch, HUMANML3D, metas=metas)
+    from_tensor = Motion.batch_from_features(torch.from_numpy(batch), HUMANML3D, metas=metas)
+    for a, b in zip(on_host, from_tensor):
+        assert b.meta == a.meta and b.fps == a.fps
+        for name in ("joints", "rotations", "root_translation", "offsets"):
+            np.testing.assert_allclose(getattr(b, name), getattr(a, name), atol=2e-6, err_msg=name)
+
+
+def test_reading_motions_does_not_import_torch():
+    """The add-on reads motion files inside Blender, which may have no torch (or pay seconds to import it)."""
+    code = "import sys, motion_core.motion; assert 'torch' not in sys.modules, 'motion_core.motion imported torch'"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=60)
