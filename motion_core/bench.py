@@ -14,8 +14,9 @@ Stage timings come from the real `Engine.generate` path: the engine's stage meth
 timers (synchronising CUDA around each), so nothing is re-implemented here. Stages:
 ``text`` (prompt encoding), ``sampling`` (the diffusion loop), ``decode`` (VAE decode + de-normalisation,
 copied to the host unless the IK runs on the GPU), ``motion`` (features -> joints -> rotations, i.e. building
-the `Motion`s; everything else of the call is counted here too) and ``total``. Reported numbers are medians of ``--repeats`` runs after
-``--warmup`` runs, plus the minimum (on a shared machine other processes only ever add time).
+the `Motion`s; everything else of the call is counted here too) and ``total``. Reported numbers are medians
+of ``--repeats`` runs after ``--warmup`` runs, plus the minimum (on a shared machine other processes only ever
+add time).
 
 Anchors (`ANCHORS`) are the published per-sentence inference times (AITS) of Motion Mamba and MLD, measured
 by their authors on their own GPUs: a reference point, not a same-machine comparison.
@@ -179,14 +180,11 @@ def sampling_settings(device: torch.device, steps: int, dpm_steps: int) -> list[
     if device.type != "cuda":
         return [(f"eager fp32 DDIM-{steps}", steps, eager32),
                 (f"eager fp32 DPM-Solver++-{dpm_steps}", dpm_steps, {**eager32, "sampler": "dpm_solver_pp"})]
-    gpu = {"gpu_ik": True}   # features -> rotations on the GPU (the engine's default there)
-    graph_dpm = {"cuda_graphs": True, "precision": "bf16", "sampler": "dpm_solver_pp"}
-    return [(f"eager fp32 DDIM-{steps}", steps, {**eager32, **gpu}),
-            (f"eager bf16 DDIM-{steps}", steps, {**eager32, "precision": "bf16", **gpu}),
-            (f"CUDA graph bf16 DDIM-{steps}", steps, {"cuda_graphs": True, "precision": "bf16", "sampler": "ddim",
-                                                     **gpu}),
-            (f"CUDA graph bf16 DPM-Solver++-{dpm_steps}", dpm_steps, {**graph_dpm, **gpu}),
-            (f"CUDA graph bf16 DPM-Solver++-{dpm_steps}, IK on the host", dpm_steps, {**graph_dpm, "gpu_ik": False})]
+    return [(f"eager fp32 DDIM-{steps}", steps, eager32),
+            (f"eager bf16 DDIM-{steps}", steps, {**eager32, "precision": "bf16"}),
+            (f"CUDA graph bf16 DDIM-{steps}", steps, {"cuda_graphs": True, "precision": "bf16", "sampler": "ddim"}),
+            (f"CUDA graph bf16 DPM-Solver++-{dpm_steps}", dpm_steps,
+             {"cuda_graphs": True, "precision": "bf16", "sampler": "dpm_solver_pp"})]
 
 
 # ---- output ------------------------------------------------------------------------------------------------

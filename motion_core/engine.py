@@ -109,6 +109,11 @@ def tiny_config(denoiser_type: str = "mamba_unet") -> dict:
     }
 
 
+# The torch IK issues ~2,700 small kernels per call whatever the batch: ~31 ms on an H100 for 1 to 256 clips of
+# 196 frames, while the host's numpy IK takes ~8 ms for one clip, 16 ms for 4 and 47 ms for 16 (benchmarks/
+# bench_ik.py, 2026-11-26). The GPU wins from about 8 such clips on: this many frames in one pass.
+GPU_IK_MIN_FRAMES = 8 * 196
+
 class Engine:
     """A loaded model on one device. Thread-compatible: use one engine from one thread at a time."""
 
@@ -150,8 +155,8 @@ class Engine:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.precision = precision
-        # features -> joints -> rotations of generated clips on the GPU too (motion_core.rotations_torch),
-        # instead of copying the features to the host for the numpy IK.
+        # features -> joints -> rotations of generated clips on the GPU too (motion_core.rotations_torch) for
+        # passes of at least GPU_IK_MIN_FRAMES frames, instead of copying the features to the host's numpy IK.
         self.gpu_ik = self.device.type == "cuda"
         self._graphs = None                  # GraphSampler, made on first use on CUDA
         self._empty_prompt: tuple | None = None   # (key, tokens, mask): see _unconditional
@@ -401,7 +406,7 @@ class Engine:
             try:
                 latents = self._sample([prompts[i] for i in batch], [seeds[i] for i in batch], num_frames,
                                        guidance, steps, report.sub(*span, label), should_cancel)
-                features = self._decode(latents, num_frames, on_device=self.gpu_ik and self.device.type == "cuda")
+                features = self._decode(latents, num_frames, on_device=self._ik_on_device(len(batch) * num_frames))
             except Exception as exc:  # handled below, outside the except block, so the failed tensors are freed
                 if not is_out_of_memory(exc):
                     raise
@@ -576,6 +581,10 @@ class Engine:
         if latents is not None:
             report(1.0, f"denoising step {steps}/{steps} (CUDA graph)")
         return latents
+
+    def _ik_on_device(self, frames: int) -> bool:
+        """Whether a pass of `frames` frames (all its clips together) solves its IK on the GPU."""
+        return self.gpu_ik and self.device.type == "cuda" and frames >= GPU_IK_MIN_FRAMES
 
     @torch.inference_mode()
     def _decode(self, latents: torch.Tensor, num_frames: int, on_device: bool = False):

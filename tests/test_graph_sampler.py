@@ -203,11 +203,14 @@ def test_cuda_generate_end_to_end_with_graphs(cuda_engines):
 
 @pytest.mark.cuda
 @cuda
-def test_cuda_generate_solves_the_ik_on_the_gpu_like_the_host(cuda_engines):
-    """On CUDA the engine keeps decoded features on the GPU and solves features -> rotations there
-    (rotations_torch); the motions must be those of the host's numpy IK on the same features."""
+def test_cuda_generate_solves_the_ik_on_the_gpu_like_the_host(cuda_engines, monkeypatch):
+    """On CUDA the engine keeps decoded features of big passes on the GPU and solves features -> rotations
+    there (rotations_torch); the motions must be those of the host's numpy IK on the same features."""
+    from motion_core import engine as engine_module
     graphed, _, _ = cuda_engines
-    assert graphed.gpu_ik
+    assert graphed.gpu_ik and graphed._ik_on_device(engine_module.GPU_IK_MIN_FRAMES)
+    assert not graphed._ik_on_device(engine_module.GPU_IK_MIN_FRAMES - 1)
+    monkeypatch.setattr(engine_module, "GPU_IK_MIN_FRAMES", 1)    # this test's small pass too
     prompts = ["a person waves", "someone jumps"]
     on_gpu = graphed.generate(prompts, seconds=2.0, steps=6, seed=3)
     graphed.gpu_ik = False
