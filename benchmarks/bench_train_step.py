@@ -52,7 +52,7 @@ def synthetic_batch(batch: int, frames: int, device: torch.device, generator: to
     lengths = torch.randint(frames // 2, frames + 1, (batch,), generator=generator)
     mask = torch.arange(frames).unsqueeze(0) < lengths.unsqueeze(1)
     motion = torch.randn(batch, frames, HUMANML3D.feature_dim, generator=generator) * mask.unsqueeze(-1)
-    return {"motion": motion.to(device), "mask": mask.to(device), "lengths": lengths,
+    return {"motion": motion.to(device), "mask": mask.to(device),
             "captions": [CAPTIONS[i % len(CAPTIONS)] for i in range(batch)]}
 
 
@@ -81,10 +81,10 @@ def make_step(stage: DenoiserStage, batch: dict, device: torch.device, compile_d
     wrapped, step_context = wrap_for_ranks(model, variant, env, bucket_mb)
 
     def one_step():
-        inputs = stage.inputs(batch, device)
+        latents, latent_mask, captions = stage.inputs(batch, device)
         with step_context():
             with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
-                loss = wrapped(*inputs)["loss"]
+                loss = wrapped(latents, latent_mask, captions)["loss"]
             loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()

@@ -273,39 +273,6 @@ def test_valid_frame_indices_of_several_masks_equal_one_index_per_mask():
     assert valid_frame_indices([None, None]) == [None, None]
 
 
-def test_host_known_counts_give_the_same_indices_without_reading_the_masks():
-    from motion_core.models.layers import downsample_mask, prefix_counts, valid_frame_indices
-    lengths = [7, 1, 5, 4]
-    masks = [lengths_to_mask(torch.tensor(lengths), 7)]
-    for _ in range(3):
-        masks.append(downsample_mask(masks[-1]))
-    counts = prefix_counts(lengths, len(masks))
-    assert counts == [int(m.sum()) for m in masks] == [17, 10, 6, 4]
-    for given, found in zip(valid_frame_indices(masks, counts), valid_frame_indices(masks)):
-        assert torch.equal(given, found)
-    with pytest.raises(ValueError, match="level 1 does not match"):
-        valid_frame_indices(masks, [17, 9, 6, 4])
-    with pytest.raises(ValueError, match="3 valid-frame counts for 4 masks"):
-        valid_frame_indices(masks, counts[:3])
-
-
-@DENOISER_CONFIGS
-def test_denoiser_given_latent_lengths_predicts_what_it_does_without_them(cfg):
-    """The trainer passes each clip's latent length from the host; the denoiser must compute the same function
-    (the U-Net finds its valid frames from them, the transformer needs none)."""
-    model = _denoiser(cfg)
-    z, t, text, text_mask = _inputs(cfg, 3, 12)
-    lengths = [12, 5, 9]
-    mask = lengths_to_mask(torch.tensor(lengths), 12)
-    with torch.no_grad():
-        without = model(z, t, text, text_mask, mask)
-        given = model(z, t, text, text_mask, mask, latent_lengths=lengths)
-    assert torch.equal(given, without)
-    if cfg["type"] == "mamba_unet":
-        with pytest.raises(ValueError, match="does not match"):
-            model(z, t, text, text_mask, mask, latent_lengths=[12, 5, 8])
-
-
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_a_bad_mask_on_the_gpu_stops_the_process_with_the_message():
     """On CUDA the mask checks run on the device (no host sync): a failure aborts with the same message. Run in

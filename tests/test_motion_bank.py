@@ -33,7 +33,6 @@ def test_gathered_batches_equal_host_batches(data_root):
         got = bank.gather(collate_crops([refs[k] for k in keys]))
         assert torch.equal(got["motion"], expected["motion"]) and torch.equal(got["mask"], expected["mask"])
         assert torch.equal(got["lengths"], expected["lengths"]) and got["captions"] == expected["captions"]
-        assert got["lengths"].device.type == "cpu"   # the host's copy: the denoiser's valid frames come from it
     assert bank.nbytes == sum(s.num_frames for s in dataset.samples) * SPEC.feature_dim * 4
 
 

@@ -138,22 +138,6 @@ def test_each_stage_trains_and_exports(tmp_path, dataset_dir):
     assert engine.latent_scale == pytest.approx(config["training"]["latent_scale"])
 
 
-def test_denoiser_inputs_carry_host_latent_lengths_matching_the_latent_mask():
-    """The denoiser stage hands the U-Net each clip's latent length as host ints (no GPU read-back); they must
-    be the latent mask's row sums, and device lengths (which would need a read-back) give none."""
-    from types import SimpleNamespace
-    from motion_core.models import VAEConfig, build_vae
-    from train.stages import DenoiserStage
-    vae = build_vae(VAEConfig(feature_dim=263, latent_dim=8, width=32).to_dict())
-    stage = SimpleNamespace(vae=vae)
-    lengths = torch.tensor([40, 1, 17, 4, 5])
-    latent = DenoiserStage._latent_lengths(stage, {"lengths": lengths})
-    mask = torch.arange(40)[None, :] < lengths[:, None]
-    assert latent.tolist() == vae.latent_mask(mask).sum(1).tolist() == [10, 1, 5, 1, 2]
-    assert DenoiserStage._latent_lengths(stage, {}) is None
-    assert DenoiserStage._latent_lengths(stage, {"lengths": lengths.to("meta")}) is None
-
-
 def test_vae_training_reduces_loss(tmp_path, dataset_dir):
     run = tmp_path / "run"
     fit("--config", tiny_config(tmp_path, max_steps=24, lr=3e-3, log_every=8, checkpoint_every=24),

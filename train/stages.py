@@ -17,7 +17,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -48,15 +47,13 @@ class DenoiserObjective(nn.Module):
         self.schedule = schedule
         self.cond_drop = float(cond_drop)
 
-    def forward(self, latents: torch.Tensor, latent_mask: torch.Tensor, captions: list[str],
-                latent_lengths=None) -> dict:
-        """`latent_lengths`: valid latents per clip as host ints (see `DenoiserStage.inputs`), or None."""
+    def forward(self, latents: torch.Tensor, latent_mask: torch.Tensor, captions: list[str]) -> dict:
         drop = torch.rand(len(captions)) < self.cond_drop  # CPU RNG: identical draws on CPU and GPU runs
         captions = ["" if d else c for d, c in zip(drop.tolist(), captions)]
         tokens, token_mask = self.text.encode(captions)
 
         def model_fn(x, t, cond, mask):
-            return self.denoiser(x, t, cond[0], cond[1], mask, latent_lengths=latent_lengths)
+            return self.denoiser(x, t, cond[0], cond[1], mask)
 
         loss = training_loss(self.schedule, model_fn, latents, (tokens, token_mask), latent_mask)
         return {"loss": loss}
@@ -194,25 +191,12 @@ class DenoiserStage:
         self.latent_scale = float(1.0 / std)
 
     def inputs(self, batch: dict, device: torch.device) -> tuple:
-        """(latents, latent mask, captions, latent lengths) for `DenoiserObjective.forward`.
-
-        The latent lengths are worked out on the host from the batch's frame lengths, as a numpy array (DDP
-        moves tensor arguments to the GPU; an array stays put), so the denoiser's forward needs no host sync
-        to find its valid frames (`layers.valid_frame_indices`).
-        """
         motion, mask = batch["motion"].to(device, non_blocking=True), batch["mask"].to(device, non_blocking=True)
         with torch.no_grad():
             # The frozen VAE runs in float32 outside autocast: latents must not carry bf16 rounding as "signal".
             with torch.autocast(device_type=device.type, enabled=False):
                 mu = self.vae.encode(motion.float(), mask)[0]
-        return mu * self.latent_scale, self.vae.latent_mask(mask), batch["captions"], self._latent_lengths(batch)
-
-    def _latent_lengths(self, batch: dict) -> np.ndarray | None:
-        lengths = batch.get("lengths")
-        if lengths is None or (torch.is_tensor(lengths) and lengths.device.type != "cpu"):
-            return None   # reading device lengths would be the very sync this saves
-        factor = self.vae.config.downsample_factor
-        return -(-np.asarray(lengths, dtype=np.int64) // factor)
+        return mu * self.latent_scale, self.vae.latent_mask(mask), batch["captions"]
 
     def extra_state(self) -> dict:
         return {"latent_scale": self.latent_scale}

@@ -21,7 +21,7 @@ from torch import nn
 from .config import ConfigError, ModelConfig, check_divisible, check_int
 from .layers import (FeedForward, MultiHeadAttention, TemporalDownsample, TemporalUpsample,
                      TextEncoderAdapter, TimestepEmbedder, apply_mask, check_mask, downsample_mask, modulate,
-                     prefix_counts, valid_frame_indices)
+                     valid_frame_indices)
 from .mamba_blocks import BidirectionalSpatialMamba, HierarchicalTemporalMamba, ScanKind
 
 _NUM_MOD = 6  # shift, scale, gate for two sub-blocks
@@ -154,11 +154,7 @@ class MambaUNetDenoiser(nn.Module):
             nn.init.zeros_(layer.bias)
 
     def forward(self, z_t: torch.Tensor, t: torch.Tensor, text_tokens: torch.Tensor,
-                text_mask: torch.Tensor | None = None, latent_mask: torch.Tensor | None = None,
-                latent_lengths=None) -> torch.Tensor:
-        """`latent_lengths`: optional host-side valid latents per sequence (ints, not a tensor) matching
-        `latent_mask`, when the caller knows them (the trainer does): the forward then finds its valid frames
-        without reading anything back from the GPU."""
+                text_mask: torch.Tensor | None = None, latent_mask: torch.Tensor | None = None) -> torch.Tensor:
         self._check_inputs(z_t, t)
         b, length, _ = z_t.shape
         mask = check_mask(latent_mask, b, length, "latent_mask")
@@ -168,13 +164,11 @@ class MambaUNetDenoiser(nn.Module):
 
         # The masks of every level and one valid-frame index per level, shared by its encoder and decoder
         # blocks, all found before any block is queued: one drain of the GPU's queue per forward instead of
-        # several syncs per block and pass (boolean indexing syncs at every use, backward included), and
-        # none when the caller gives the lengths.
+        # several syncs per block and pass (boolean indexing syncs at every use, backward included).
         masks = [mask]
         for _ in self.downs:
             masks.append(downsample_mask(masks[-1]))
-        counts = None if latent_lengths is None or mask is None else prefix_counts(latent_lengths, len(masks))
-        indices = valid_frame_indices(masks, counts)
+        indices = valid_frame_indices(masks)
         x = apply_mask(self.in_proj(z_t), mask)
         lengths, skips = [], []
         for i, block in enumerate(self.encoder):

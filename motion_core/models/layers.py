@@ -57,49 +57,17 @@ def valid_frame_index(mask: torch.Tensor | None) -> torch.Tensor | None:
     return valid_frame_indices([mask])[0]
 
 
-def valid_frame_indices(masks: list[torch.Tensor | None], counts: list[int] | None = None
-                        ) -> list[torch.Tensor | None]:
+def valid_frame_indices(masks: list[torch.Tensor | None]) -> list[torch.Tensor | None]:
     """`valid_frame_index` of several masks (one U-Net's levels) for the price of one: the first host sync
-    drains the GPU's queue; the second finds it empty and costs only the round trip.
-
-    `counts`: each mask's number of valid frames, when the host knows them already (a training batch's crop
-    lengths, see `prefix_counts`). Then nothing is read back at all: the indices come from `nonzero_static`,
-    whose size is given, and the GPU only asserts (without a sync) that the counts were right.
-    """
+    drains the GPU's queue; the second finds it empty and costs only the round trip."""
     if any(m is None or capturing(m) for m in masks):
         return [None if m is None or capturing(m) else valid_frame_index(m) for m in masks]
-    if counts is None:
-        counts = torch.stack([m.sum() for m in masks]).tolist()
-        flat = torch.cat([m.flatten() for m in masks]).nonzero().squeeze(1)
-    else:
-        _check_counts(masks, counts)
-        flat = torch.nonzero_static(torch.cat([m.flatten() for m in masks]), size=sum(counts)).squeeze(1)
+    counts = torch.stack([m.sum() for m in masks]).tolist()
+    flat = torch.cat([m.flatten() for m in masks]).nonzero().squeeze(1)
     starts = [0]
     for m in masks[:-1]:
         starts.append(starts[-1] + m.numel())
     return [index - start for index, start in zip(flat.split(counts), starts)]
-
-
-def _check_counts(masks: list[torch.Tensor], counts: list[int]) -> None:
-    if len(counts) != len(masks):
-        raise ValueError(f"{len(counts)} valid-frame counts for {len(masks)} masks")
-    for level, (m, count) in enumerate(zip(masks, counts)):
-        message = f"valid-frame count {count} of level {level} does not match its mask"
-        if m.is_cuda:
-            torch._assert_async(m.sum() == count, message)   # no sync; a mismatch stops the process (check_mask)
-        elif int(m.sum()) != count:
-            raise ValueError(message)
-
-
-def prefix_counts(lengths, levels: int, factor: int = 2) -> list[int]:
-    """Valid frames of each of `levels` masks, the first with `lengths` (per sequence, valid frames first) and
-    each next one `downsample_mask`ed by `factor`: sum(ceil(length / factor^k)), worked out on the host."""
-    lengths = [int(n) for n in lengths]
-    counts = []
-    for _ in range(levels):
-        counts.append(sum(lengths))
-        lengths = [-(-n // factor) for n in lengths]
-    return counts
 
 
 def apply_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:

@@ -78,10 +78,7 @@ class TransformerDenoiser(nn.Module):
         nn.init.zeros_(self.out_proj.bias)
 
     def forward(self, z_t: torch.Tensor, t: torch.Tensor, text_tokens: torch.Tensor,
-                text_mask: torch.Tensor | None = None, latent_mask: torch.Tensor | None = None,
-                latent_lengths=None) -> torch.Tensor:
-        """`latent_lengths` is accepted for the Mamba U-Net's signature and not needed: attention takes the
-        padded sequence with a key mask, so there are no valid frames to find."""
+                text_mask: torch.Tensor | None = None, latent_mask: torch.Tensor | None = None) -> torch.Tensor:
         c = self.config.latent_dim
         if z_t.dim() != 3 or z_t.shape[-1] != c or z_t.shape[1] < 1:
             raise ValueError(f"z_t must have shape (B, L>=1, {c}), got {tuple(z_t.shape)}")

@@ -71,8 +71,7 @@ class MotionBank:
         return self.features.numel() * self.features.element_size()
 
     def gather(self, batch: dict) -> dict:
-        """`collate_crops` output -> {"motion" (B, T_max, D) zero-padded, "mask", "lengths", "captions"};
-        "lengths" stays the host tensor the loader gave: what the host knows, it need not read back."""
+        """`collate_crops` output -> {"motion" (B, T_max, D) zero-padded, "mask", "lengths", "captions"}."""
         self._check(batch)
         t_max = int(batch["lengths"].max())
         index, first, lengths = (batch[k].to(self.device, non_blocking=True) for k in ("index", "first", "lengths"))
@@ -80,7 +79,7 @@ class MotionBank:
         mask = steps[None, :] < lengths[:, None]
         rows = (self.starts[index] + first)[:, None] + torch.where(mask, steps[None, :], 0)
         motion = torch.where(mask[..., None], self.features[rows], 0.0)
-        return {"motion": motion, "mask": mask, "lengths": batch["lengths"], "captions": list(batch["captions"])}
+        return {"motion": motion, "mask": mask, "lengths": lengths, "captions": list(batch["captions"])}
 
     def _check(self, batch: dict) -> None:
         index, first, lengths = (batch[k].numpy() for k in ("index", "first", "lengths"))
