@@ -77,8 +77,8 @@ class Motion:
         """Motions from equally long clips (B, T, J, 3), their rotations solved by one batched IK pass
         (several times faster per clip than `from_joints` in a loop); `metas`: one dict per clip, or None.
 
-        A torch tensor is solved where it lies (`rotations_torch`, in float64): on a GPU that is one pass of
-        kernels instead of a host round trip per clip batch. A numpy array is solved by the numpy IK.
+        A torch tensor on a GPU is solved there (`rotations_torch`, in float64): one pass of kernels, no copy
+        of the features to the host first. Anything on the host is solved by the numpy IK.
         """
         if not _is_tensor(joints):
             joints = np.asarray(joints, dtype=np.float64)
@@ -94,7 +94,7 @@ class Motion:
     def batch_from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
                             metas=None) -> list["Motion"]:
         """`from_features` for equally long clips (B, T, skeleton.feature_dim), with one batched IK pass
-        (on the features' device when they are a torch tensor, see `batch_from_joints`)."""
+        (on the GPU when the features are a tensor there, see `batch_from_joints`)."""
         joints = _feature_joints(features, skeleton, "(B, T, {})")
         return cls.batch_from_joints(joints, skeleton, fps=skeleton.fps if fps is None else fps, metas=metas)
 
@@ -217,8 +217,9 @@ def _is_tensor(x) -> bool:
 
 
 def _solve_batch(joints, skeleton: Skeleton) -> tuple[np.ndarray, ...]:
-    """(joints, local rotations, root translation, offsets) as host arrays, the IK solved where `joints` lie."""
-    if _is_tensor(joints):
+    """(joints, local rotations, root translation, offsets) as host arrays. Joints on a GPU are solved there
+    (`rotations_torch`); host joints, tensors included, by the numpy IK, which is the faster one on a CPU."""
+    if _is_tensor(joints) and joints.device.type != "cpu":
         import torch
         from motion_core.rotations_torch import joints_to_rotations_torch
         with torch.inference_mode():
@@ -226,7 +227,7 @@ def _solve_batch(joints, skeleton: Skeleton) -> tuple[np.ndarray, ...]:
             solved = joints_to_rotations_torch(joints, skeleton)
             return tuple(t.cpu().numpy() for t in (joints, *solved))
     from motion_core.rotations import joints_to_rotations
-    joints = np.asarray(joints, dtype=np.float64)
+    joints = np.asarray(joints.detach().cpu() if _is_tensor(joints) else joints, dtype=np.float64)
     return (joints, *joints_to_rotations(joints, skeleton))
 
 

@@ -251,8 +251,9 @@ def test_blender_imports_the_bvh(sample_motion, tmp_path):
 
 
 def test_features_as_a_tensor_give_the_motions_numpy_gives(humanml3d_sample):
-    """`Motion.batch_from_features` solves a torch tensor where it lies (the engine's GPU path, rotations_torch)
-    and must build the same Motions as from a numpy array (the host path)."""
+    """`Motion.batch_from_features` takes torch tensors too (the engine's GPU path hands it the decoder's
+    output; on the GPU, rotations_torch solves it, tested against numpy in test_rotations_torch and
+    test_graph_sampler) and must build the same Motions as from a numpy array."""
     import torch
     features, _ = humanml3d_sample
     batch = np.stack([features[:160], features[5:165]])
