@@ -114,6 +114,7 @@ def tiny_config(denoiser_type: str = "mamba_unet") -> dict:
 # bench_ik.py, 2026-11-26). The GPU wins from about 8 such clips on: this many frames in one pass.
 GPU_IK_MIN_FRAMES = 8 * 196
 
+
 class Engine:
     """A loaded model on one device. Thread-compatible: use one engine from one thread at a time."""
 

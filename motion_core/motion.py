@@ -11,11 +11,10 @@ metadata as a JSON string, so loading a file can never execute code.
 from __future__ import annotations
 
 import json
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import sys
 
 import numpy as np
 
