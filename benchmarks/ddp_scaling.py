@@ -29,12 +29,17 @@ def read_log(run_dir: Path, stage: str) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def run_global_batch(run_dir: Path, stage: str) -> int:
-    """Samples per optimizer step of a run, from the training info its exported model records."""
+def run_info(run_dir: Path, stage: str) -> dict:
+    """The training info a run's exported model records (batch size, processes, device...)."""
     path = run_dir / stage / "model" / "config.json"
     if not path.is_file():
         raise SystemExit(f"{path} not found: the run exported no model, so its batch size is unknown")
-    info = json.loads(path.read_text())["training"]
+    return json.loads(path.read_text())["training"]
+
+
+def run_global_batch(run_dir: Path, stage: str) -> int:
+    """Samples per optimizer step of a run."""
+    info = run_info(run_dir, stage)
     return int(info["batch_size_per_process"]) * int(info["world_size"])
 
 
@@ -77,7 +82,8 @@ def compare(runs: dict[int, Path], stage: str) -> dict:
         losses = {r["step"]: r["loss"] for r in records if "loss" in r}
         common = sorted(set(losses) & set(base)) if batches[n] == batches[base_n] else []
         gap = float(np.mean([abs(losses[s] - base[s]) for s in common])) if common else None
-        rows.append({"processes": n, "global_batch": batches[n], "samples_per_s": round(rate, 1),
+        rows.append({"processes": n, "device": run_info(runs[n], stage).get("device"),
+                     "global_batch": batches[n], "samples_per_s": round(rate, 1),
                      "speedup": round(rate / base_rate, 3), "efficiency": round(rate / base_rate / (n / base_n), 3),
                      "data_wait": data_wait(records),
                      "final_loss": losses[max(losses)] if losses else None,
@@ -126,7 +132,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, help="JSON path (a PNG of the curves is written beside it)")
     args = parser.parse_args(argv)
     result = compare(parse_runs(args.run), args.stage)
-    print(f"{result['mode']} scaling (loss noise {result['loss_noise']:.4f})")
+    devices = ", ".join(sorted({str(row["device"] or "not recorded") for row in result["rows"]}))
+    print(f"{result['mode']} scaling (loss noise {result['loss_noise']:.4f}) on {devices}")
     print(f"{'N':>3} {'batch':>6} {'samples/s':>10} {'speedup':>8} {'effic.':>7} {'data wait':>9} "
           f"{'final loss':>11} {'|gap|':>8}")
     for row in result["rows"]:

@@ -18,9 +18,10 @@ def _load_script():
 
 
 def _write_log(run: Path, seconds_per_step: float, losses: list[float], per_process: int = 64,
-               world_size: int = 1, waits: list[float] | None = None) -> None:
+               world_size: int = 1, waits: list[float] | None = None, device: str | None = None) -> None:
     (run / "denoiser" / "model").mkdir(parents=True)
-    info = {"training": {"batch_size_per_process": per_process, "world_size": world_size}}
+    info = {"training": {"batch_size_per_process": per_process, "world_size": world_size,
+                         **({} if device is None else {"device": device})}}
     (run / "denoiser" / "model" / "config.json").write_text(json.dumps(info))
     extra = [{} for _ in losses] if waits is None else [{"data_wait": w} for w in waits]
     lines = [json.dumps({"step": 10 * (i + 1), "time": 10 * (i + 1) * seconds_per_step, "loss": loss, **more})
@@ -39,17 +40,18 @@ def test_global_batch_splits_evenly_or_refuses():
 def test_scaling_report_measures_speedup_and_loss_agreement(tmp_path):
     script = _load_script()
     losses = [1.0, 0.8, 0.7, 0.65, 0.6, 0.58, 0.57, 0.56]
-    _write_log(tmp_path / "n1", 0.2, losses)
-    _write_log(tmp_path / "n2", 0.125, [x + 0.001 for x in losses], 32, 2)
-    _write_log(tmp_path / "n2bad", 0.125, [x + 0.5 for x in losses], 32, 2)
+    _write_log(tmp_path / "n1", 0.2, losses, device="NVIDIA H200")
+    _write_log(tmp_path / "n2", 0.125, [x + 0.001 for x in losses], 32, 2, device="NVIDIA H200")
+    _write_log(tmp_path / "n2bad", 0.125, [x + 0.5 for x in losses], 32, 2)   # a run from before devices were logged
     result = script.compare({1: tmp_path / "n1", 2: tmp_path / "n2"}, "denoiser")
     assert result["mode"] == "strong"
     one, two = result["rows"]
+    assert one["device"] == two["device"] == "NVIDIA H200"
     assert one["samples_per_s"] == pytest.approx(64 / 0.2, rel=1e-3)
     assert two["speedup"] == pytest.approx(1.6, rel=1e-3) and two["efficiency"] == pytest.approx(0.8, rel=1e-3)
     assert two["within_noise"]
     diverged = script.compare({1: tmp_path / "n1", 2: tmp_path / "n2bad"}, "denoiser")["rows"][1]
-    assert not diverged["within_noise"]
+    assert not diverged["within_noise"] and diverged["device"] is None
 
 
 def test_weak_scaling_compares_speed_only(tmp_path):

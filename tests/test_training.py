@@ -134,6 +134,7 @@ def test_each_stage_trains_and_exports(tmp_path, dataset_dir):
     assert {"vae.enc_in.weight", "vae.dec_out.bias"} <= vae_keys
     config = read_config(run / "denoiser" / "model")
     assert config["training"]["latent_scale"] > 0 and config["training"]["max_frames"] == 40
+    assert config["training"]["device"] == "cpu"    # where it was trained, for anyone comparing runs
     engine = Engine.load(run / "denoiser" / "model", device="cpu")
     assert engine.latent_scale == pytest.approx(config["training"]["latent_scale"])
 

@@ -27,6 +27,12 @@ class DistEnv:
     def distributed(self) -> bool:
         return self.world_size > 1
 
+    @property
+    def hardware(self) -> str:
+        """The GPU's name, or the device type: runs record it, since the same run's rate differs by up to 10%
+        between machines of one kind."""
+        return torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else self.device.type
+
 
 def init_distributed(device: str = "auto") -> DistEnv:
     """Join the torchrun group (nccl on GPU, gloo on CPU) and pick this process's device."""

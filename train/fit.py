@@ -97,7 +97,7 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
         optim["batch_size"] = per_process_batch(args.global_batch, env.world_size)
     info = {"config": config["name"], "data": str(root), "world_size": env.world_size, "seed": config["seed"],
             "batch_size_per_process": optim["batch_size"], "max_steps": optim["max_steps"],
-            "device_bank": bool(data["device_bank"])}
+            "device_bank": bool(data["device_bank"]), "device": env.hardware}
     trainer = Trainer(stage, dataset, optim, args.out, env, config["seed"], data["num_workers"], info,
                       bf16=args.precision == "bf16", device_bank=bool(data["device_bank"]))
     if trainer.bank is not None and env.is_main:
