@@ -38,7 +38,7 @@ def _engine(engine):
 
 
 def generate(prompt: str, armature, seconds: float | None = None, takes: int = 1, seed: int | None = None,
-             guidance: float = 7.5, steps: int = 20, start_frame: int | None = None, scene=None, engine=None,
+             guidance: float = 7.5, steps: int = 10, start_frame: int | None = None, scene=None, engine=None,
              timeout: float | None = None) -> list:
     """Generate `takes` takes of `prompt` onto `armature`; returns their actions (take 1 is active).
 
@@ -57,7 +57,7 @@ def generate(prompt: str, armature, seconds: float | None = None, takes: int = 1
 
 
 def extend(prompt: str, armature, seconds: float = 2.0, seed: int | None = None, guidance: float = 7.5,
-           steps: int = 20, scene=None, engine=None, timeout: float | None = None) -> list:
+           steps: int = 10, scene=None, engine=None, timeout: float | None = None) -> list:
     """Continue the armature's active take by `seconds` with a new prompt; returns the new take's actions."""
     scene = scene or bpy.context.scene
     engine, settings = _engine(engine)
@@ -66,7 +66,7 @@ def extend(prompt: str, armature, seconds: float = 2.0, seed: int | None = None,
     return _run(task, timeout)
 
 
-def timeline(segments, armature, seed: int | None = None, guidance: float = 7.5, steps: int = 20,
+def timeline(segments, armature, seed: int | None = None, guidance: float = 7.5, steps: int = 10,
              start_frame: int | None = None, scene=None, engine=None, timeout: float | None = None) -> list:
     """One continuous take playing ``[(prompt, seconds), ...]`` in order; returns its action (in a list)."""
     scene = scene or bpy.context.scene

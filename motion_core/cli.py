@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=0,
                      help="random seed; motion k of the run uses seed+k, so any single one can be reproduced")
     gen.add_argument("--steps", type=_positive_int, default=None,
-                     help="denoising steps (1-1000; default: the model's, 20 for the bundled one)")
+                     help="denoising steps (1-1000; default: the model's, 10 for the bundled one)")
     gen.add_argument("--guidance", type=_finite_float, default=None,
                      help="classifier-free guidance scale (0-30; default: the model's, 7.5 for the bundled one)")
     gen.add_argument("--takes", type=_positive_int, default=1, help="variations per prompt")
