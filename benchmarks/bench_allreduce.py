@@ -13,7 +13,6 @@ Bus bandwidth is NCCL's convention: algorithm bandwidth x 2(N-1)/N, the per-link
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -23,8 +22,7 @@ import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.atomic_file import write_json  # noqa: E402
-from train.distributed import init_distributed, shutdown_distributed  # noqa: E402
+from train.distributed import init_distributed, run_on_ranks  # noqa: E402
 
 
 def time_all_reduce(tensor: torch.Tensor, repeats: int, warmup: int) -> float:
@@ -78,13 +76,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if any(m <= 0 for m in args.mib) or args.repeats < 1 or args.warmup < 0:
         parser.error("--mib must be positive, --repeats >= 1, --warmup >= 0")
-    try:
-        result = run(args)
-        if args.out and int(os.environ.get("RANK", "0")) == 0:
-            write_json(args.out, result)
-    finally:
-        shutdown_distributed()
-    return result
+    return run_on_ranks(lambda: run(args), args.out)
 
 
 if __name__ == "__main__":

@@ -38,10 +38,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.atomic_file import write_json  # noqa: E402
 from motion_core.skeleton import HUMANML3D  # noqa: E402
 from train.config import load_config  # noqa: E402
-from train.distributed import barrier, data_parallel, init_distributed, shutdown_distributed  # noqa: E402
+from train.distributed import barrier, data_parallel, init_distributed, run_on_ranks  # noqa: E402
 from train.stages import DenoiserStage  # noqa: E402
 
 CAPTIONS = ["a person walks forward", "someone jumps up and down", "a man waves with the left hand",
@@ -221,13 +220,7 @@ def main(argv=None) -> dict:
                         help="under torchrun: DDP bucket sizes to time (MiB; 25 is DDP's default)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
-    try:
-        result = run(args)
-        if args.out and int(os.environ.get("RANK", "0")) == 0:
-            write_json(args.out, result)
-    finally:
-        shutdown_distributed()
-    return result
+    return run_on_ranks(lambda: run(args), args.out)
 
 
 if __name__ == "__main__":

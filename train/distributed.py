@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.distributed as dist
+
+from motion_core.atomic_file import write_json
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,18 @@ def init_distributed(device: str = "auto") -> DistEnv:
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo", rank=rank, world_size=world)
     return DistEnv(rank, world, local, chosen)
+
+
+def run_on_ranks(run: Callable[[], dict], out: Path | None) -> dict:
+    """`run()` in every process of a torchrun launch (or the only one), its result written as JSON to `out` by
+    rank 0 alone; the process group is shut down however `run` ends. The frame of a benchmark's main()."""
+    try:
+        result = run()
+        if out and int(os.environ.get("RANK", "0")) == 0:
+            write_json(out, result)
+    finally:
+        shutdown_distributed()
+    return result
 
 
 def shutdown_distributed() -> None:
