@@ -2,14 +2,16 @@
 
 This is the "motion" stage of generation (features -> joints -> rotations). Two implementations: numpy on
 the host CPU (`motion_core.rotations`; on the GPU machine its numbers measure the host CPU) and torch
-(`motion_core.rotations_torch`) on ``--device cpu`` or ``cuda``, float64, timed with the device synchronised
+(`motion_core.rotations_torch`) on ``--device cpu`` or ``cuda``, and on CUDA the torch IK replayed as a CUDA graph
+(`torch-graph`, `motion_core.ik_graph`, as the engine runs it) and compiled by torch.compile under the graph
+(`torch-compiled-graph`; the row's `first_call_ms` includes the capture and, there, the compilation), float64, timed with the device synchronised
 before and after each call. The file is labelled with the GPU name when there is one, to say which machine
 it was; each row names its implementation and device. Clips are synthetic but realistic: smooth random
 joint rotations within moderate ranges, a random body size per clip, and a few millimetres of positional
 noise, since predicted joints are never an exact forward kinematics. Run:
 
     /work/venv/bin/python benchmarks/bench_ik.py [--threads 2] [--batch 64] [--repeats 7] [--out DIR]
-        [--implementation numpy torch] [--device cpu|cuda]
+        [--implementation numpy torch torch-graph torch-compiled-graph] [--device cpu|cuda]
 
 A torch "loop" calls the batched API with one clip (1, T, J, 3) at a time.
 
@@ -31,11 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core import quaternion as Q  # noqa: E402
 from motion_core.bench import device_label, environment, write_results  # noqa: E402
+from motion_core.ik_graph import CAPTURE_AFTER, GraphIK  # noqa: E402
 from motion_core.rotations import forward_kinematics, joints_to_rotations  # noqa: E402
 from motion_core.rotations_torch import joints_to_rotations_torch  # noqa: E402
 from motion_core.skeleton import SKELETONS  # noqa: E402
 
 NUM_FRAMES = 196
+IMPLEMENTATIONS = ("numpy", "torch", "torch-graph", "torch-compiled-graph")
+GRAPHED = IMPLEMENTATIONS[2:]   # CUDA only
 
 
 def synthetic_clips(skeleton, batch: int, num_frames: int, seed: int = 0) -> np.ndarray:
@@ -89,13 +94,25 @@ def bench(skeleton, batch: int, repeats: int, batched: bool, implementation: str
         solve_batch = lambda: joints_to_rotations_torch(tensors, skeleton)  # noqa: E731
         if torch.device(device).type == "cuda":
             sync = torch.cuda.synchronize
+    elif implementation in GRAPHED:
+        tensors = torch.from_numpy(clips).to(device)
+        singles = [tensors[i:i + 1] for i in range(batch)]
+        graphs = GraphIK(skeleton, torch.device(device), compile=implementation == "torch-compiled-graph")
+        for shape in {(1, NUM_FRAMES), (batch, NUM_FRAMES)}:
+            for _ in range(CAPTURE_AFTER):
+                graphs.due(*shape)
+        solve_loop = lambda: [graphs.solve(c) for c in singles]  # noqa: E731
+        solve_batch = lambda: graphs.solve(tensors)  # noqa: E731
+        sync = torch.cuda.synchronize
     else:
         device = "cpu"
         solve_loop = lambda: [joints_to_rotations(c, skeleton) for c in clips]  # noqa: E731
         solve_batch = lambda: joints_to_rotations(clips, skeleton)  # noqa: E731
+    first = median_ms(solve_loop, 1, warmup=0, sync=sync)   # with any capture and compilation
     loop = median_ms(solve_loop, repeats, sync=sync)
     row = {"skeleton": skeleton.name, "implementation": implementation, "device": str(device), "batch": batch,
-           "frames": NUM_FRAMES, "loop_ms_per_clip": loop / batch, "batched_ms_per_clip": None}
+           "frames": NUM_FRAMES, "first_call_ms": first, "loop_ms_per_clip": loop / batch,
+           "batched_ms_per_clip": None}
     if batched:
         row["batched_ms_per_clip"] = median_ms(solve_batch, repeats, sync=sync) / batch
     return row
@@ -108,32 +125,35 @@ def main(argv=None) -> None:
     parser.add_argument("--skeleton", nargs="+", default=["humanml3d"], choices=sorted(SKELETONS))
     parser.add_argument("--repeats", type=int, default=7, help="timed repeats; the median is reported")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
-    parser.add_argument("--implementation", nargs="+", default=["numpy", "torch"], choices=["numpy", "torch"])
+    parser.add_argument("--implementation", nargs="+", default=["numpy", "torch"], choices=IMPLEMENTATIONS)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="for the torch implementation")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.device == "cuda" and "torch" in args.implementation and not torch.cuda.is_available():
+    if args.device == "cuda" and set(args.implementation) - {"numpy"} and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device here")
+    if set(GRAPHED) & set(args.implementation) and args.device != "cuda":
+        parser.error(f"{', '.join(GRAPHED)} need --device cuda (CUDA graphs)")
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     rows = []
     print(f"joints_to_rotations, {NUM_FRAMES} frames, median of {args.repeats}, torch threads "
           f"{torch.get_num_threads()}, host of {device_label(device)}")
-    print(f"{'skeleton':<10} {'impl':<6} {'device':<6} {'batch':>5} {'loop ms/clip':>13} {'batched ms/clip':>16}")
+    print(f"{'skeleton':<10} {'impl':<20} {'device':<6} {'batch':>5} {'first call ms':>13} {'loop ms/clip':>13} "
+          f"{'batched ms/clip':>16}")
     for name in args.skeleton:
         skeleton = SKELETONS[name]
         for implementation in args.implementation:
-            batched = implementation == "torch" or batched_supported(skeleton)
-            run_on = args.device if implementation == "torch" else "cpu"
+            batched = implementation != "numpy" or batched_supported(skeleton)
+            run_on = args.device if implementation != "numpy" else "cpu"
             for batch in args.batch:
                 # A single clip is measured alone; a batched call of one clip adds nothing to learn.
                 row = bench(skeleton, batch, args.repeats, batched and batch > 1, implementation, run_on)
                 rows.append(row)
                 cell = ("unsupported" if not batched else "-") if row["batched_ms_per_clip"] is None \
                     else f"{row['batched_ms_per_clip']:.2f}"
-                print(f"{name:<10} {implementation:<6} {run_on:<6} {batch:>5} {row['loop_ms_per_clip']:>13.2f} "
-                      f"{cell:>16}")
+                print(f"{name:<10} {implementation:<20} {run_on:<6} {batch:>5} {row['first_call_ms']:>13.1f} "
+                      f"{row['loop_ms_per_clip']:>13.2f} {cell:>16}")
 
     payload = {"benchmark": "ik", "created": _dt.datetime.now().isoformat(timespec="seconds"),
                "environment": environment(device),

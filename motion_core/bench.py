@@ -40,6 +40,7 @@ from motion_core.atomic_file import write_json
 from motion_core.device import is_out_of_memory
 from motion_core.engine import Engine
 from motion_core.graph_sampler import capture
+from motion_core.ik_graph import CAPTURE_AFTER
 
 ANCHORS = {"Motion Mamba (published AITS)": 0.058, "MLD (published AITS)": 0.217}
 DENOISER_TYPES = ("mamba_unet", "transformer")
@@ -174,17 +175,34 @@ def engine_settings(engine: Engine, **settings) -> Iterator[Engine]:
             setattr(engine, name, value)
 
 
-def sampling_settings(device: torch.device, steps: int, dpm_steps: int) -> list[tuple[str, int, dict]]:
-    """(label, steps, engine attributes) of the configurations `latency` compares on this device."""
+# Where `throughput` solves the IK on CUDA: a CUDA-graph replay (the engine's default), eager GPU kernels, the host.
+IK_PLACEMENTS = {"graph": {"gpu_ik": True, "ik_graphs": True}, "gpu": {"gpu_ik": True, "ik_graphs": False},
+                 "cpu": {"gpu_ik": False, "ik_graphs": False}}
+
+
+def sampling_settings(device: torch.device, steps: int, dpm_steps: int,
+                      compile: bool = False) -> list[tuple[str, int, dict]]:
+    """(label, steps, engine attributes) of the configurations `latency` compares on this device.
+
+    On CUDA the rows add one lever at a time: CUDA graphs for the sampling loop (IK on the host), then the IK
+    as a CUDA graph too, then (with `compile`) torch.compile under both graphs."""
     eager32 = {"cuda_graphs": False, "precision": "fp32", "sampler": "ddim"}
     if device.type != "cuda":
         return [(f"eager fp32 DDIM-{steps}", steps, eager32),
                 (f"eager fp32 DPM-Solver++-{dpm_steps}", dpm_steps, {**eager32, "sampler": "dpm_solver_pp"})]
-    return [(f"eager fp32 DDIM-{steps}", steps, eager32),
-            (f"eager bf16 DDIM-{steps}", steps, {**eager32, "precision": "bf16"}),
-            (f"CUDA graph bf16 DDIM-{steps}", steps, {"cuda_graphs": True, "precision": "bf16", "sampler": "ddim"}),
-            (f"CUDA graph bf16 DPM-Solver++-{dpm_steps}", dpm_steps,
-             {"cuda_graphs": True, "precision": "bf16", "sampler": "dpm_solver_pp"})]
+    eager32 = {**eager32, "gpu_ik": False, "ik_graphs": False, "compile": False}
+    graphs = {**eager32, "cuda_graphs": True, "precision": "bf16"}
+    ik_graph = {**graphs, "gpu_ik": True, "ik_graphs": True}
+    dpm = {"sampler": "dpm_solver_pp"}
+    rows = [(f"eager fp32 DDIM-{steps}", steps, eager32),
+            (f"CUDA graph bf16 DDIM-{steps}, IK on the host", steps, graphs),
+            (f"CUDA graph bf16 DDIM-{steps}, IK graph", steps, ik_graph),
+            (f"CUDA graph bf16 DPM-Solver++-{dpm_steps}, IK graph", dpm_steps, {**ik_graph, **dpm})]
+    if compile:
+        compiled = {**ik_graph, "compile": True}
+        rows += [(f"compiled, CUDA graph bf16 DDIM-{steps}, IK graph", steps, compiled),
+                 (f"compiled, CUDA graph bf16 DPM-Solver++-{dpm_steps}, IK graph", dpm_steps, {**compiled, **dpm})]
+    return rows
 
 
 # ---- output ------------------------------------------------------------------------------------------------
@@ -243,7 +261,7 @@ def cmd_latency(args) -> dict:
     """Batch 1, full pipeline, per stage, for each sampling configuration and denoiser."""
     results, rows = [], []
     for engine in _models(args):
-        for label, steps, settings in sampling_settings(engine.device, args.steps, args.dpm_steps):
+        for label, steps, settings in sampling_settings(engine.device, args.steps, args.dpm_steps, args.compile):
             with engine_settings(engine, **settings):
                 timing = time_generate(engine, [PROMPT], args.frames, steps, args.guidance, args.repeats, args.warmup)
             results.append({"model": model_label(engine), "config": label, "steps": steps, "settings": settings,
@@ -266,12 +284,15 @@ def cmd_throughput(args) -> dict:
         # The engine's default way of sampling on this device: CUDA graph + bf16 on CUDA, eager fp32 elsewhere.
         label, steps, attributes = next(s for s in sampling_settings(engine.device, args.steps, args.dpm_steps)
                                         if s[2]["sampler"] == "ddim" and s[2]["cuda_graphs"] == cuda)
-        for batch, gpu_ik in ((b, ik) for b in batches for ik in ((True, False) if cuda else (False,))):
-            with engine_settings(engine, max_batch=batch, **{**attributes, "gpu_ik": gpu_ik}):
+        label = label.split(",")[0]   # the IK's placement is a column of its own here
+        for batch, ik in ((b, ik) for b in batches for ik in (tuple(IK_PLACEMENTS) if cuda else ("cpu",))):
+            # A shape's IK graph is captured on its second use: warm up past it so the timed runs replay it.
+            warmup = max(args.warmup, CAPTURE_AFTER) if ik == "graph" else args.warmup
+            with engine_settings(engine, max_batch=batch, **{**attributes, **IK_PLACEMENTS[ik]}):
                 timing = time_generate(engine, [PROMPT] * batch, args.frames, steps, args.guidance, args.repeats,
-                                       args.warmup)
+                                       warmup)
             model_s = sum(timing[s]["median"] for s in ("text", "sampling", "decode"))
-            entry = {"model": model_label(engine), "config": label, "batch": batch, "ik": "gpu" if gpu_ik else "cpu",
+            entry = {"model": model_label(engine), "config": label, "batch": batch, "ik": ik,
                      "seconds": timing, "motions_per_second_end_to_end": batch / timing["total"]["median"],
                      "motions_per_second_model": batch / model_s}
             results.append(entry)
@@ -496,6 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--warmup", type=int, default=1 if quick else 3)
         p.add_argument("--out", type=Path, default=RESULTS_DIR)
         p.add_argument("--tag", default="", help="appended to the result file's name")
+        if name == "latency":
+            p.add_argument("--compile", action="store_true",
+                           help="on CUDA, also time rows with torch.compile under the graphs (compiling takes minutes)")
         if name == "throughput":
             p.add_argument("--batches", type=int, nargs="+", default=None, help="default: 64 256 on CUDA, 8 on CPU")
         if name == "scaling":

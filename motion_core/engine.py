@@ -122,7 +122,7 @@ class Engine:
                  normalizer: FeatureNormalizer, schedule: NoiseSchedule, config: dict,
                  device: str | torch.device = "cpu", source: str | None = None,
                  cuda_graphs: bool | None = None, precision: str = "auto",
-                 length_predictor: torch.nn.Module | None = None):
+                 length_predictor: torch.nn.Module | None = None, compile: bool = False):
         self.device = best_device(device)
         self.vae = vae.to(self.device, torch.float32).eval()
         self.denoiser = denoiser.to(self.device, torch.float32).eval()
@@ -156,10 +156,17 @@ class Engine:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.precision = precision
+        # Opt-in: compile the denoiser (torch.compile) before capturing its sampling graphs, and the IK's graphs.
+        # Each new shape then costs tens of seconds once; every later call of that shape runs faster (README).
+        self.compile = bool(compile)
         # features -> joints -> rotations of generated clips on the GPU too (motion_core.rotations_torch) for
         # passes of at least GPU_IK_MIN_FRAMES frames, instead of copying the features to the host's numpy IK.
         self.gpu_ik = self.device.type == "cuda"
+        # ... and smaller passes too once their shape comes a second time: replayed as a CUDA graph
+        # (motion_core.ik_graph), the GPU IK beats the host's even for one clip.
+        self.ik_graphs = self.device.type == "cuda"
         self._graphs = None                  # GraphSampler, made on first use on CUDA
+        self._ik_graph = None                # GraphIK, likewise
         self._empty_prompt: tuple | None = None   # (key, tokens, mask): see _unconditional
         self._check_consistency()
 
@@ -169,7 +176,7 @@ class Engine:
     def load(cls, path: str | Path | None = None, device: str | torch.device = "auto", **options) -> "Engine":
         """Load a checkpoint directory (or the bundled default model when `path` is None).
 
-        `options`: `cuda_graphs`, `precision` (see `Engine.__init__`)."""
+        `options`: `cuda_graphs`, `precision`, `compile` (see `Engine.__init__`)."""
         from motion_core.checkpoint import load_checkpoint, module_shapes
         directory = _checkpoint_dir(path)
         target = best_device(device)  # fail on a bad device before reading hundreds of megabytes
@@ -367,7 +374,8 @@ class Engine:
                         meta["warnings"] = "; ".join(warnings)
                     metas.append(meta)
                 # One batched IK pass per sampling pass (its clips share a length): ~3x cheaper per clip.
-                for i, motion in zip(batch, Motion.batch_from_features(features, self.skeleton, self.fps, metas)):
+                solved = Motion.batch_from_features(features, self.skeleton, self.fps, metas, solver=self._graph_ik())
+                for i, motion in zip(batch, solved):
                     motions[i] = motion
         finally:
             self._return_to(home, report)
@@ -407,7 +415,7 @@ class Engine:
             try:
                 latents = self._sample([prompts[i] for i in batch], [seeds[i] for i in batch], num_frames,
                                        guidance, steps, report.sub(*span, label), should_cancel)
-                features = self._decode(latents, num_frames, on_device=self._ik_on_device(len(batch) * num_frames))
+                features = self._decode(latents, num_frames, on_device=self._ik_on_device(len(batch), num_frames))
             except Exception as exc:  # handled below, outside the except block, so the failed tensors are freed
                 if not is_out_of_memory(exc):
                     raise
@@ -454,7 +462,7 @@ class Engine:
             if module is not None:
                 module.to(device)
         self.device = device
-        self._graphs = None   # captured graphs point at the old weight buffers: never replay them again
+        self._graphs = self._ik_graph = None   # captured graphs point at old buffers: never replay them again
 
     def _truncated(self, prompts: list[str]) -> list[bool]:
         """Which prompts the text encoder will shorten (encoders without a tokenizer report none)."""
@@ -574,8 +582,9 @@ class Engine:
         if not (self.cuda_graphs and graphs_supported(self.device)):
             return None
         dtype = torch.float32 if self.precision == "fp32" else torch.bfloat16
-        if self._graphs is None or self._graphs.device != self.device or self._graphs.dtype != dtype:
-            self._graphs = GraphSampler(self.denoiser, self.schedule, self.device, dtype=dtype)
+        if (self._graphs is None or self._graphs.device != self.device or self._graphs.dtype != dtype
+                or self._graphs.compile_requested != self.compile):
+            self._graphs = GraphSampler(self.denoiser, self.schedule, self.device, dtype=dtype, compile=self.compile)
         if should_cancel is not None and should_cancel():
             raise Cancelled("sampling cancelled")
         latents = self._graphs.try_sample(sampler, x_T, cond, uncond, steps, guidance)
@@ -583,9 +592,25 @@ class Engine:
             report(1.0, f"denoising step {steps}/{steps} (CUDA graph)")
         return latents
 
-    def _ik_on_device(self, frames: int) -> bool:
-        """Whether a pass of `frames` frames (all its clips together) solves its IK on the GPU."""
-        return self.gpu_ik and self.device.type == "cuda" and frames >= GPU_IK_MIN_FRAMES
+    def _ik_on_device(self, batch: int, frames: int) -> bool:
+        """Whether a pass of `batch` clips of `frames` frames solves its IK on the GPU: eagerly when it is large,
+        by a CUDA-graph replay when its shape has come before (see motion_core.ik_graph)."""
+        if not (self.gpu_ik and self.device.type == "cuda"):
+            return False
+        graphs = self._graph_ik()
+        due = graphs is not None and graphs.due(batch, frames)
+        return due or batch * frames >= GPU_IK_MIN_FRAMES
+
+    def _graph_ik(self):
+        """The engine's GraphIK (made on first use), or None where IK graphs are off or unsupported."""
+        from motion_core.graph_sampler import graphs_supported
+        if not (self.ik_graphs and graphs_supported(self.device)):
+            return None
+        graphs = self._ik_graph
+        if graphs is None or graphs.device != self.device or graphs.compile_requested != self.compile:
+            from motion_core.ik_graph import GraphIK
+            self._ik_graph = graphs = GraphIK(self.skeleton, self.device, compile=self.compile)
+        return graphs
 
     @torch.inference_mode()
     def _decode(self, latents: torch.Tensor, num_frames: int, on_device: bool = False):

@@ -13,6 +13,11 @@ those buffers and one replay. The denoiser runs under bfloat16 autocast (sampler
 float32). Captured graphs are cached per shape key (sampler, batch, latent frames, steps, guided or
 not, token bucket), least recently used first out.
 
+With `compile=True` the denoiser is first compiled by `torch.compile` (TorchInductor fuses the tiny kernels
+around each scan and matrix product; ssm/scan_op.py keeps the scan one opaque operator) and the compiled
+code is what the graph captures. That makes each new shape's capture slow (compilation takes tens of
+seconds) and every replay faster; a compile failure turns compilation off and captures eagerly instead.
+
 What it does not cover (the engine samples those eagerly): inpainting (`extend`, timelines: their
 RePaint noise comes from a seeded generator each step) and frame masks. A graph has no per-step
 hooks, so cancellation is checked before and after the replay and progress jumps to the end; a
@@ -131,7 +136,7 @@ class GraphSampler:
     """
 
     def __init__(self, denoiser: torch.nn.Module, schedule, device: torch.device,
-                 dtype: torch.dtype = torch.bfloat16, max_graphs: int = 8):
+                 dtype: torch.dtype = torch.bfloat16, max_graphs: int = 8, compile: bool = False):
         if dtype not in (torch.bfloat16, torch.float16, torch.float32):
             raise ValueError(f"dtype must be bfloat16, float16 or float32, got {dtype}")
         if max_graphs < 1:
@@ -141,6 +146,8 @@ class GraphSampler:
         self.disabled_reason: str | None = None
         self._cache: OrderedDict[GraphKey, _CapturedLoop] = OrderedDict()
         self.captures = 0     # graphs captured so far (for benchmarks and tests)
+        self.compile_requested = self.compile = bool(compile)   # compile turns off if compiling fails
+        self._compiled: torch.nn.Module | None = None
 
     def key(self, sample_fn: SampleFn, x_T: torch.Tensor, cond, uncond, steps: int, guidance: float) -> GraphKey:
         guided = float(guidance) != 1.0
@@ -184,14 +191,32 @@ class GraphSampler:
             self._cache.popitem(last=False)   # frees that graph's memory pool
         loop = _CapturedLoop(key, self.device)
         loop.load(x_T, cond, uncond, guidance)
-        loop.graph, loop.out = capture(self._loop_runner(key, sample_fn, loop), self.device)
+        try:
+            loop.graph, loop.out = capture(self._loop_runner(key, sample_fn, loop), self.device)
+        except Exception as exc:
+            if not self.compile or _is_out_of_memory(exc):
+                raise
+            log.warning("compiling the denoiser failed (%s: %s); capturing it uncompiled", type(exc).__name__, exc)
+            self.compile, self._compiled = False, None
+            loop.graph, loop.out = capture(self._loop_runner(key, sample_fn, loop), self.device)
         self._cache[key] = loop
         self.captures += 1
         return loop
 
+    def _denoiser(self) -> torch.nn.Module:
+        """The denoiser the graphs capture: compiled once (per new shape, on its first warm-up run) when asked."""
+        if not self.compile:
+            return self.denoiser
+        if self._compiled is None:
+            # Static shapes: each graph has fixed shapes anyway, and one specialised kernel set per shape is
+            # what a replay wants. The recompile limit covers every shape the graph cache can hold.
+            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 2 * self.max_graphs)
+            self._compiled = torch.compile(self.denoiser, dynamic=False)
+        return self._compiled
+
     def _loop_runner(self, key: GraphKey, sample_fn: SampleFn, loop: _CapturedLoop) -> Callable[[], torch.Tensor]:
         """The sampling loop on `loop`'s buffers; guidance is applied here, so the sampler sees scale 1."""
-        b, denoiser = key.batch, self.denoiser
+        b, denoiser = key.batch, self._denoiser()
         autocast = (torch.autocast("cuda", dtype=self.dtype, cache_enabled=False)
                     if self.dtype != torch.float32 else nullcontext())
 

@@ -524,8 +524,13 @@ def joints_to_rotations_torch(joints: torch.Tensor, skeleton: Skeleton, validate
     CUDA-graph capture, or when the caller knows the joints are finite). Shapes are always checked.
     """
     _check_joints(joints, skeleton, validate)
+    return solve_with_plan(joints, _torch_plan(skeleton, joints.dtype, joints.device))
+
+
+def solve_with_plan(joints: torch.Tensor, tp: _TorchPlan) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The arithmetic of `joints_to_rotations_torch`, given the skeleton's plan (`_torch_plan`, built on the host).
+    Only tensor work: this is what a CUDA graph captures and `torch.compile` traces (motion_core.ik_graph)."""
     with torch.no_grad():
-        tp = _torch_plan(skeleton, joints.dtype, joints.device)
         points = joints.permute(3, 2, 0, 1).contiguous()                       # (3, J, B, T)
         offsets = _measured_offsets(points, tp)
         glob = _solve_global(points, offsets, tp)

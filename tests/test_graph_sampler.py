@@ -208,8 +208,9 @@ def test_cuda_generate_solves_the_ik_on_the_gpu_like_the_host(cuda_engines, monk
     there (rotations_torch); the motions must be those of the host's numpy IK on the same features."""
     from motion_core import engine as engine_module
     graphed, _, _ = cuda_engines
-    assert graphed.gpu_ik and graphed._ik_on_device(engine_module.GPU_IK_MIN_FRAMES)
-    assert not graphed._ik_on_device(engine_module.GPU_IK_MIN_FRAMES - 1)
+    monkeypatch.setattr(graphed, "ik_graphs", False)    # eager GPU kernels only (graphs: the next test)
+    assert graphed.gpu_ik and graphed._ik_on_device(1, engine_module.GPU_IK_MIN_FRAMES)
+    assert not graphed._ik_on_device(1, engine_module.GPU_IK_MIN_FRAMES - 1)
     monkeypatch.setattr(engine_module, "GPU_IK_MIN_FRAMES", 1)    # this test's small pass too
     prompts = ["a person waves", "someone jumps"]
     on_gpu = graphed.generate(prompts, seconds=2.0, steps=6, seed=3)
@@ -221,3 +222,39 @@ def test_cuda_generate_solves_the_ik_on_the_gpu_like_the_host(cuda_engines, monk
     for a, b in zip(on_host, on_gpu):
         for name in ("joints", "rotations", "root_translation", "offsets"):
             np.testing.assert_allclose(getattr(b, name), getattr(a, name), atol=1e-5, err_msg=name)
+
+
+def _assert_same_motions(got, want, atol=1e-5):
+    for a, b in zip(want, got):
+        for name in ("joints", "rotations", "root_translation", "offsets"):
+            np.testing.assert_allclose(getattr(b, name), getattr(a, name), atol=atol, err_msg=name)
+
+
+@pytest.mark.cuda
+@cuda
+def test_cuda_small_passes_replay_the_ik_as_a_graph_from_their_second_use(cuda_engines, monkeypatch):
+    graphed, _, _ = cuda_engines
+    monkeypatch.setattr(graphed, "ik_graphs", True)
+    prompts = ["a person waves"]
+    graphed._ik_graph = None
+    first = graphed.generate(prompts, seconds=2.0, steps=6, seed=5)       # host IK, shape counted
+    assert graphed._ik_graph.captures == 0
+    second = graphed.generate(prompts, seconds=2.0, steps=6, seed=5)      # captured, replayed
+    third = graphed.generate(prompts, seconds=2.0, steps=6, seed=5)       # replayed
+    assert graphed._ik_graph.captures == 1 and graphed._ik_graph.disabled_reason is None
+    _assert_same_motions(second, first)
+    _assert_same_motions(third, first)
+
+
+@pytest.mark.cuda
+@cuda
+def test_cuda_compiled_engine_matches_the_uncompiled_one():
+    """torch.compile under both graphs (denoiser and IK): same motions within bf16 rounding, no fallback."""
+    compiled = Engine.random(tiny_config(), seed=0, device="cuda", precision="bf16", cuda_graphs=True, compile=True)
+    plain = Engine.random(tiny_config(), seed=0, device="cuda", precision="bf16", cuda_graphs=True)
+    assert _rel(_latents(compiled, steps=6), _latents(plain, steps=6)) < 2e-2
+    assert compiled._graphs.compile and compiled._graphs.disabled_reason is None
+    prompts = ["a person waves"]
+    runs = [compiled.generate(prompts, seconds=2.0, steps=6, seed=1) for _ in range(3)]
+    assert compiled._ik_graph.compile and compiled._ik_graph.captures == 1
+    _assert_same_motions(runs[2], runs[0], atol=1e-6)   # compiled IK graph vs the host's numpy IK

@@ -19,6 +19,7 @@ from torch import nn
 
 from motion_core.ssm import packing
 from motion_core.ssm.backends import cuda_ops, resolve_backend, selective_scan
+from motion_core.ssm.scan_op import selective_scan_op
 
 
 class MambaState(NamedTuple):
@@ -94,6 +95,8 @@ class Mamba(nn.Module):
         `state` continues a sequence whose previous piece returned it; None starts from rest.
         """
         self._check_input(hidden_states, state)
+        if state is None and not return_state and torch.compiler.is_compiling():
+            return self._traceable_forward(hidden_states)
         backend = resolve_backend(hidden_states.device, self.backend)
         ops = cuda_ops() if backend == "cuda" else None
         xz = self._in_projection(hidden_states)                              # (b, 2*d_inner, L)
@@ -118,6 +121,18 @@ class Mamba(nn.Module):
         y, ssm_state = result if return_state else (result, None)
         out = self.out_proj(y.transpose(1, 2))
         return (out, MambaState(conv_state, ssm_state)) if return_state else out
+
+    def _traceable_forward(self, hidden_states):
+        """`forward` from rest as torch.compile can trace it: the scan is one opaque operator (ssm/scan_op.py)
+        that picks its backend when it runs, and the convolution is PyTorch's, which the compiler fuses with
+        its SiLU (causal-conv1d's and mamba_ssm's fused paths are extension calls it cannot trace)."""
+        xz = self._in_projection(hidden_states)
+        x, z = xz.chunk(2, dim=1)
+        x, _ = self._causal_conv(x, None, None)
+        dt, B, C = self._selection(x)
+        y = selective_scan_op(x, dt, -torch.exp(self.A_log.float()), B, C, self.D.float(), z.contiguous(),
+                              self.dt_proj.bias.float(), True, self.packed_length, self.backend or "")
+        return self.out_proj(y.transpose(1, 2))
 
     def _selection(self, x):
         """The input-dependent scan parameters from conv output x (batch, d_inner, L):

@@ -1,0 +1,89 @@
+"""What `torch.compile` needs from the model code, checked on the CPU: the selective scan as one custom
+operator (ssm/scan_op.py), a denoiser and an IK that trace as one graph each (no graph break), with the
+eager results; and the bookkeeping of the CUDA-graph IK (motion_core.ik_graph) that needs no GPU.
+
+The tests trace with the "eager"/"aot_eager" backends: they check what TorchDynamo and AOTAutograd see
+without paying for code generation (minutes on two cores); the compiled kernels are checked on a GPU
+(`tests/test_graph_sampler.py`, marked cuda).
+"""
+import numpy as np
+import pytest
+import torch
+
+from motion_core.engine import Engine, tiny_config
+from motion_core.ik_graph import CAPTURE_AFTER, GraphIK
+from motion_core.rotations import joints_to_rotations
+from motion_core.rotations_torch import _torch_plan, solve_with_plan
+from motion_core.skeleton import HUMANML3D
+from motion_core.ssm.backends import selective_scan
+from motion_core.ssm.scan_op import selective_scan_op
+
+
+def _scan_inputs(batch=2, dim=6, state=4, length=9, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
+    return (r(batch, dim, length), r(batch, dim, length), -torch.rand(dim, state, generator=g) - 0.5,
+            r(batch, state, length), r(batch, state, length), r(dim), r(batch, dim, length), r(dim))
+
+
+def test_scan_operator_is_the_scan():
+    u, delta, A, B, C, D, z, bias = _scan_inputs()
+    want = selective_scan(u, delta, A, B, C, D, z, bias, True)
+    got = selective_scan_op(u, delta, A, B, C, D, z, bias, True, 128)
+    torch.testing.assert_close(got, want)
+    assert torch.equal(selective_scan_op(u, delta, A, B, C, None, None, None, False, 0, "torch"),
+                       selective_scan(u, delta, A, B, C, None, None, None, False, backend="torch"))
+
+
+def test_scan_operator_passes_torch_library_checks():
+    # schema, fake (meta) implementation and the dispatcher agree: what torch.compile relies on
+    torch.library.opcheck(selective_scan_op, _scan_inputs(length=5) + (True, 128, ""),
+                          test_utils=("test_schema", "test_faketensor", "test_aot_dispatch_static"))
+
+
+@pytest.mark.parametrize("denoiser", ["mamba_unet", "transformer"])
+def test_denoiser_traces_as_one_graph_with_eager_results(denoiser):
+    model = Engine.random(tiny_config(denoiser), seed=0).denoiser
+    z, t = torch.randn(2, 11, model.config.latent_dim), torch.tensor([10, 700])
+    tokens, mask = torch.randn(2, 5, model.config.text_dim), torch.tensor([[True] * 5, [True] * 2 + [False] * 3])
+    with torch.no_grad():
+        want = model(z, t, tokens, mask, None)
+        torch._dynamo.reset()
+        got = torch.compile(model, backend="aot_eager", fullgraph=True, dynamic=False)(z, t, tokens, mask, None)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def _clip(frames=12):
+    g = np.random.default_rng(3)
+    rest = HUMANML3D.rest_positions()
+    wobble = 0.02 * g.standard_normal((frames, *rest.shape))
+    return torch.tensor(rest[None] + wobble + np.linspace(0, 1, frames)[:, None, None] * [0.0, 0.0, 1.0])[None]
+
+
+def test_ik_solver_traces_as_one_graph_with_numpy_results():
+    joints = _clip()
+    plan = _torch_plan(HUMANML3D, joints.dtype, joints.device)
+    torch._dynamo.reset()
+    solved = torch.compile(lambda j: solve_with_plan(j, plan), backend="eager", fullgraph=True)(joints)
+    rotations, root, offsets = joints_to_rotations(joints[0].numpy(), HUMANML3D)
+    for got, want in zip(solved, (rotations, root, offsets)):
+        np.testing.assert_allclose(got[0].numpy(), want, atol=1e-9)
+
+
+def test_graph_ik_captures_a_shape_on_its_second_use():
+    graphs = GraphIK(HUMANML3D, torch.device("cpu"))
+    assert CAPTURE_AFTER == 2
+    assert not graphs.due(1, 196)                  # first use: solved the usual way
+    assert graphs.solve(torch.zeros(1, 196, 22, 3, dtype=torch.float64)) is None
+    assert not graphs.due(2, 196) and not graphs.due(1, 200)   # other shapes count on their own
+    assert graphs.due(1, 196)                      # second use: a graph from now on
+    graphs.disabled_reason = "capture failed"
+    assert not graphs.due(1, 196)
+    with pytest.raises(ValueError, match="max_graphs"):
+        GraphIK(HUMANML3D, torch.device("cpu"), max_graphs=0)
+
+
+def test_engine_solves_small_passes_on_the_host_without_a_gpu():
+    engine = Engine.random(tiny_config(), seed=0)
+    assert not engine.ik_graphs and not engine.compile and engine._graph_ik() is None
+    assert not engine._ik_on_device(1, 196)
