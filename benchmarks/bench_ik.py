@@ -1,14 +1,16 @@
 """Inverse kinematics speed: `joints_to_rotations` on 196-frame clips, one call per clip vs one batched call.
 
-This is the "motion" stage of generation (features -> joints -> rotations). Two implementations: numpy on
-the host CPU (`motion_core.rotations`; on the GPU machine its numbers measure the host CPU) and torch
-(`motion_core.rotations_torch`) on ``--device cpu`` or ``cuda``, and on CUDA the torch IK replayed as a CUDA graph
-(`torch-graph`, `motion_core.ik_graph`, as the engine runs it) and compiled by torch.compile under the graph
-(`torch-compiled-graph`; the row's `first_call_ms` includes the capture and, there, the compilation), float64, timed with the device synchronised
-before and after each call. The file is labelled with the GPU name when there is one, to say which machine
-it was; each row names its implementation and device. Clips are synthetic but realistic: smooth random
-joint rotations within moderate ranges, a random body size per clip, and a few millimetres of positional
-noise, since predicted joints are never an exact forward kinematics. Run:
+This is the "motion" stage of generation (features -> joints -> rotations). Implementations:
+- `numpy`: on the host CPU (`motion_core.rotations`; on the GPU machine its numbers measure the host CPU);
+- `torch`: `motion_core.rotations_torch` on ``--device cpu`` or ``cuda``;
+- `torch-graph` (CUDA): replayed as a CUDA graph (`motion_core.ik_graph`) as the engine runs it, from features,
+  so its rows also rebuild the joints from them;
+- `torch-compiled-graph` (CUDA): the same compiled by torch.compile under the graph.
+All in float64, timed with the device synchronised before and after each call; `first_call_ms` includes any
+capture and compilation. The file is labelled with the GPU name when there is one, to say which machine it
+was; each row names its implementation and device. Clips are synthetic but realistic: smooth random joint
+rotations within moderate ranges, a random body size per clip, and a few millimetres of positional noise,
+since predicted joints are never an exact forward kinematics. Run:
 
     /work/venv/bin/python benchmarks/bench_ik.py [--threads 2] [--batch 64] [--repeats 7] [--out DIR]
         [--implementation numpy torch torch-graph torch-compiled-graph] [--device cpu|cuda]
@@ -34,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from motion_core import quaternion as Q  # noqa: E402
 from motion_core.bench import device_label, environment, write_results  # noqa: E402
 from motion_core.ik_graph import CAPTURE_AFTER, GraphIK  # noqa: E402
+from motion_core.representation import joints_to_features  # noqa: E402
 from motion_core.rotations import forward_kinematics, joints_to_rotations  # noqa: E402
 from motion_core.rotations_torch import joints_to_rotations_torch  # noqa: E402
 from motion_core.skeleton import SKELETONS  # noqa: E402
@@ -95,7 +98,8 @@ def bench(skeleton, batch: int, repeats: int, batched: bool, implementation: str
         if torch.device(device).type == "cuda":
             sync = torch.cuda.synchronize
     elif implementation in GRAPHED:
-        tensors = torch.from_numpy(clips).to(device)
+        # The graphs start from features (as the engine's do), so they also rebuild the joints from them.
+        tensors = torch.from_numpy(joints_to_features(clips, skeleton)).to(device)
         singles = [tensors[i:i + 1] for i in range(batch)]
         graphs = GraphIK(skeleton, torch.device(device), compile=implementation == "torch-compiled-graph")
         for shape in {(1, NUM_FRAMES), (batch, NUM_FRAMES)}:

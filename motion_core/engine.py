@@ -374,7 +374,9 @@ class Engine:
                         meta["warnings"] = "; ".join(warnings)
                     metas.append(meta)
                 # One batched IK pass per sampling pass (its clips share a length): ~3x cheaper per clip.
-                solved = Motion.batch_from_features(features, self.skeleton, self.fps, metas, solver=self._graph_ik())
+                graphs = self._graph_ik()
+                solved = Motion.batch_from_features(features, self.skeleton, self.fps, metas,
+                                                    solver=None if graphs is None else graphs.solve)
                 for i, motion in zip(batch, solved):
                     motions[i] = motion
         finally:

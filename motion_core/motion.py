@@ -72,14 +72,12 @@ class Motion:
 
     @classmethod
     def batch_from_joints(cls, joints, skeleton: Skeleton = HUMANML3D, fps: float = 20.0,
-                          metas=None, solver=None) -> list["Motion"]:
+                          metas=None) -> list["Motion"]:
         """Motions from equally long clips (B, T, J, 3), their rotations solved by one batched IK pass
         (several times faster per clip than `from_joints` in a loop); `metas`: one dict per clip, or None.
 
         A torch tensor on a GPU is solved there (`rotations_torch`, in float64): one pass of kernels, no copy
-        of the features to the host first. Anything on the host is solved by the numpy IK. `solver`, for GPU
-        tensors: a replacement for `joints_to_rotations_torch(joints, skeleton)` (the engine's CUDA-graph IK,
-        `motion_core.ik_graph`) that may answer None to have the eager solver run instead.
+        of the features to the host first. Anything on the host is solved by the numpy IK.
         """
         if not _is_tensor(joints):
             joints = np.asarray(joints, dtype=np.float64)
@@ -87,18 +85,35 @@ class Motion:
         if joints.ndim != 4 or len(metas) != len(joints):
             raise ValueError(f"joints must be (B, T, J, 3) with one meta per clip, got {tuple(joints.shape)} "
                              f"and {len(metas)} metas")
-        joints, rotations, root, offsets = _solve_batch(joints, skeleton, solver)
-        return [cls(fps=fps, joints=joints[b], rotations=rotations[b], root_translation=root[b], offsets=offsets[b],
-                    skeleton=skeleton, meta=dict(metas[b] or {})) for b in range(len(joints))]
+        return cls._batch_from_solved(_solve_batch(joints, skeleton), skeleton, fps, metas)
 
     @classmethod
     def batch_from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
                             metas=None, solver=None) -> list["Motion"]:
         """`from_features` for equally long clips (B, T, skeleton.feature_dim), with one batched IK pass
-        (on the GPU when the features are a tensor there, see `batch_from_joints`)."""
+        (on the GPU when the features are a tensor there, see `batch_from_joints`).
+
+        `solver`, for features on a GPU: a replacement for features -> joints -> rotations there (the engine's
+        CUDA-graph IK, `motion_core.ik_graph.GraphIK.solve`) returning (joints, local rotations, root
+        translation, offsets) tensors, or None to have the usual path run instead.
+        """
+        fps = skeleton.fps if fps is None else fps
+        solved = None
+        if solver is not None and _is_tensor(features) and features.device.type != "cpu":
+            solved = solver(features)
+        if solved is not None:
+            if metas is not None and len(metas) != len(features):
+                raise ValueError(f"one meta per clip: {len(features)} clips, {len(metas)} metas")
+            return cls._batch_from_solved(_host_solution(solved), skeleton, fps, metas)
         joints = _feature_joints(features, skeleton, "(B, T, {})")
-        return cls.batch_from_joints(joints, skeleton, fps=skeleton.fps if fps is None else fps, metas=metas,
-                                     solver=solver)
+        return cls.batch_from_joints(joints, skeleton, fps=fps, metas=metas)
+
+    @classmethod
+    def _batch_from_solved(cls, solution, skeleton: Skeleton, fps: float, metas) -> list["Motion"]:
+        joints, rotations, root, offsets = solution
+        metas = [None] * len(joints) if metas is None else metas
+        return [cls(fps=fps, joints=joints[b], rotations=rotations[b], root_translation=root[b], offsets=offsets[b],
+                    skeleton=skeleton, meta=dict(metas[b] or {})) for b in range(len(joints))]
 
     @classmethod
     def from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
@@ -218,28 +233,30 @@ def _is_tensor(x) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def _solve_batch(joints, skeleton: Skeleton, solver=None) -> tuple[np.ndarray, ...]:
+def _solve_batch(joints, skeleton: Skeleton) -> tuple[np.ndarray, ...]:
     """(joints, local rotations, root translation, offsets) as host arrays. Joints on a GPU are solved there
-    (`solver`, else `rotations_torch`); host joints, tensors included, by the numpy IK, which is the faster one
-    on a CPU."""
+    (`rotations_torch`); host joints, tensors included, by the numpy IK, which is the faster one on a CPU."""
     if _is_tensor(joints) and joints.device.type != "cpu":
         import torch
         from motion_core.rotations_torch import joints_to_rotations_torch
         with torch.inference_mode():
             joints = joints.double()
-            solved = None if solver is None else solver(joints)
-            if solved is None:
-                return tuple(t.cpu().numpy() for t in (joints, *joints_to_rotations_torch(joints, skeleton)))
-            host = tuple(t.cpu().numpy() for t in (joints, *solved))
-            # A replacement solver does not validate on the device (that would be a read-back mid-graph); the
-            # joints are on the host now, so check them here as the eager solver would have.
-            finite = np.isfinite(host[0]).reshape(len(host[0]), -1).all(axis=1)
-            if not finite.all():
-                raise ValueError(f"joints contain NaN or infinite values (clips {np.flatnonzero(~finite).tolist()})")
-            return host
+            solved = joints_to_rotations_torch(joints, skeleton)
+            return tuple(t.cpu().numpy() for t in (joints, *solved))
     from motion_core.rotations import joints_to_rotations
     joints = np.asarray(joints.detach().cpu() if _is_tensor(joints) else joints, dtype=np.float64)
     return (joints, *joints_to_rotations(joints, skeleton))
+
+
+def _host_solution(solved) -> tuple[np.ndarray, ...]:
+    """A GPU solver's (joints, rotations, root, offsets) as host arrays. Such a solver does not validate on the
+    device (a read-back mid-graph); the joints are on the host now, so they are checked here as the eager path
+    checks them."""
+    host = tuple(t.cpu().numpy() for t in solved)
+    finite = np.isfinite(host[0]).reshape(len(host[0]), -1).all(axis=1)
+    if not finite.all():
+        raise ValueError(f"joints contain NaN or infinite values (clips {np.flatnonzero(~finite).tolist()})")
+    return host
 
 
 def _check_members(path: Path) -> None:

@@ -99,7 +99,7 @@ def _check_joints(joints: torch.Tensor, skeleton: Skeleton) -> None:
     _check_finite(joints, "joints")
 
 
-def _check_features(features: torch.Tensor, skeleton: Skeleton) -> None:
+def _check_features(features: torch.Tensor, skeleton: Skeleton, finite: bool = True) -> None:
     dim = skeleton.feature_dim
     if features.ndim not in (2, 3):
         raise ValueError(f"features must have shape (T, {dim}) or (B, T, {dim}), got {tuple(features.shape)}")
@@ -111,7 +111,8 @@ def _check_features(features: torch.Tensor, skeleton: Skeleton) -> None:
                          f"({skeleton.num_joints} joints) needs {dim}{hint}")
     if features.shape[-2] < 1:
         raise ValueError("features must have at least one frame")
-    _check_finite(features, "features")
+    if finite:
+        _check_finite(features, "features")
 
 
 def _yaw_quat(half_angle: torch.Tensor) -> torch.Tensor:
@@ -123,15 +124,16 @@ def _yaw_quat(half_angle: torch.Tensor) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------------------------
 # Decoder
 
-def features_to_joints(features, skeleton: Skeleton = HUMANML3D):
+def features_to_joints(features, skeleton: Skeleton = HUMANML3D, validate: bool = True):
     """Joint positions (..., T, J, 3) from features (T, F) or (B, T, F): HumanML3D's ``recover_from_ric``.
+    `validate=False` skips the finiteness check, the one read-back (for CUDA-graph capture).
 
     The heading is the running sum of root_rot_vel (starting at 0), the root's ground position the running
     sum of root_lin_vel turned back into the world, and the other joints are the ric positions turned back
     into the world and moved to the root's ground position.
     """
     x, back = _to_torch(features, "features")
-    _check_features(x, skeleton)
+    _check_features(x, skeleton, validate)
     s = feature_slices(skeleton)
     heading, root = _recover_root(x, s)
     ric = x[..., s.ric].reshape(x.shape[:-1] + (skeleton.num_joints - 1, 3))

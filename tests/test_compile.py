@@ -12,8 +12,8 @@ import torch
 
 from motion_core.engine import Engine, tiny_config
 from motion_core.ik_graph import CAPTURE_AFTER, GraphIK
+from motion_core.representation import features_to_joints, joints_to_features
 from motion_core.rotations import joints_to_rotations
-from motion_core.rotations_torch import _torch_plan, solve_with_plan
 from motion_core.skeleton import HUMANML3D
 from motion_core.ssm.backends import selective_scan
 from motion_core.ssm.scan_op import selective_scan_op
@@ -61,20 +61,22 @@ def _clip(frames=12):
 
 
 def test_ik_solver_traces_as_one_graph_with_numpy_results():
-    joints = _clip()
-    plan = _torch_plan(HUMANML3D, joints.dtype, joints.device)
+    """What GraphIK captures (features -> joints -> rotations) traces whole and gives the host path's answer."""
+    features = torch.from_numpy(joints_to_features(_clip()[0].numpy()))[None]
     torch._dynamo.reset()
-    solved = torch.compile(lambda j: solve_with_plan(j, plan), backend="eager", fullgraph=True)(joints)
-    rotations, root, offsets = joints_to_rotations(joints[0].numpy(), HUMANML3D)
-    for got, want in zip(solved, (rotations, root, offsets)):
-        np.testing.assert_allclose(got[0].numpy(), want, atol=1e-9)
+    solver = GraphIK(HUMANML3D, torch.device("cpu"))._solver()
+    solved = torch.compile(solver, backend="eager", fullgraph=True)(features)
+    joints = features_to_joints(features[0].numpy())
+    want = (joints, *joints_to_rotations(joints, HUMANML3D))
+    for got, expected in zip(solved, want):
+        np.testing.assert_allclose(got[0].numpy(), expected, atol=1e-9)
 
 
 def test_graph_ik_captures_a_shape_on_its_second_use():
     graphs = GraphIK(HUMANML3D, torch.device("cpu"))
     assert CAPTURE_AFTER == 2
     assert not graphs.due(1, 196)                  # first use: solved the usual way
-    assert graphs.solve(torch.zeros(1, 196, 22, 3, dtype=torch.float64)) is None
+    assert graphs.solve(torch.zeros(1, 196, HUMANML3D.feature_dim, dtype=torch.float64)) is None
     assert not graphs.due(2, 196) and not graphs.due(1, 200)   # other shapes count on their own
     assert graphs.due(1, 196)                      # second use: a graph from now on
     graphs.disabled_reason = "capture failed"
