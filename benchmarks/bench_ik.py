@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core import quaternion as Q  # noqa: E402
 from motion_core.bench import device_label, environment, write_results  # noqa: E402
-from motion_core.ik_graph import CAPTURE_AFTER, GraphIK  # noqa: E402
+from motion_core.ik_graph import ik_graphs  # noqa: E402
+from motion_core.shape_graphs import CAPTURE_AFTER  # noqa: E402
 from motion_core.representation import joints_to_features  # noqa: E402
 from motion_core.rotations import forward_kinematics, joints_to_rotations  # noqa: E402
 from motion_core.rotations_torch import joints_to_rotations_torch  # noqa: E402
@@ -101,12 +102,12 @@ def bench(skeleton, batch: int, repeats: int, batched: bool, implementation: str
         # The graphs start from features (as the engine's do), so they also rebuild the joints from them.
         tensors = torch.from_numpy(joints_to_features(clips, skeleton)).to(device)
         singles = [tensors[i:i + 1] for i in range(batch)]
-        graphs = GraphIK(skeleton, torch.device(device), compile=implementation == "torch-compiled-graph")
-        for shape in {(1, NUM_FRAMES), (batch, NUM_FRAMES)}:
+        graphs = ik_graphs(skeleton, torch.device(device), compile=implementation == "torch-compiled-graph")
+        for shape in {singles[0].shape, tensors.shape}:
             for _ in range(CAPTURE_AFTER):
-                graphs.due(*shape)
-        solve_loop = lambda: [graphs.solve(c) for c in singles]  # noqa: E731
-        solve_batch = lambda: graphs.solve(tensors)  # noqa: E731
+                graphs.due((shape, tensors.dtype))
+        solve_loop = lambda: [graphs.run(c) for c in singles]  # noqa: E731
+        solve_batch = lambda: graphs.run(tensors)  # noqa: E731
         sync = torch.cuda.synchronize
     else:
         device = "cpu"

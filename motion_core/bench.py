@@ -40,7 +40,7 @@ from motion_core.atomic_file import write_json
 from motion_core.device import is_out_of_memory
 from motion_core.engine import Engine
 from motion_core.graph_sampler import capture
-from motion_core.ik_graph import CAPTURE_AFTER
+from motion_core.shape_graphs import CAPTURE_AFTER
 
 ANCHORS = {"Motion Mamba (published AITS)": 0.058, "MLD (published AITS)": 0.217}
 DENOISER_TYPES = ("mamba_unet", "transformer")

@@ -163,10 +163,11 @@ class Engine:
         # passes of at least GPU_IK_MIN_FRAMES frames, instead of copying the features to the host's numpy IK.
         self.gpu_ik = self.device.type == "cuda"
         # ... and smaller passes too once their shape comes a second time: replayed as a CUDA graph
-        # (motion_core.ik_graph), the GPU IK beats the host's even for one clip.
+        # (motion_core.ik_graph), the GPU IK beats the host's even for one clip. (The decoder is replayed as a
+        # graph likewise, with `cuda_graphs`.)
         self.ik_graphs = self.device.type == "cuda"
         self._graphs = None                  # GraphSampler, made on first use on CUDA
-        self._ik_graph = None                # GraphIK, likewise
+        self._shape_graphs: dict = {}        # ShapeGraphs of the decoder and the IK, likewise
         self._empty_prompt: tuple | None = None   # (key, tokens, mask): see _unconditional
         self._check_consistency()
 
@@ -374,9 +375,9 @@ class Engine:
                         meta["warnings"] = "; ".join(warnings)
                     metas.append(meta)
                 # One batched IK pass per sampling pass (its clips share a length): ~3x cheaper per clip.
-                graphs = self._graph_ik()
+                graphs = self._graphs_of("ik")
                 solved = Motion.batch_from_features(features, self.skeleton, self.fps, metas,
-                                                    solver=None if graphs is None else graphs.solve)
+                                                    solver=None if graphs is None else graphs.run)
                 for i, motion in zip(batch, solved):
                     motions[i] = motion
         finally:
@@ -464,7 +465,7 @@ class Engine:
             if module is not None:
                 module.to(device)
         self.device = device
-        self._graphs = self._ik_graph = None   # captured graphs point at old buffers: never replay them again
+        self._graphs, self._shape_graphs = None, {}   # captured graphs point at old buffers: never replay them
 
     def _truncated(self, prompts: list[str]) -> list[bool]:
         """Which prompts the text encoder will shorten (encoders without a tokenizer report none)."""
@@ -599,28 +600,41 @@ class Engine:
         by a CUDA-graph replay when its shape has come before (see motion_core.ik_graph)."""
         if not (self.gpu_ik and self.device.type == "cuda"):
             return False
-        graphs = self._graph_ik()
-        due = graphs is not None and graphs.due(batch, frames)
+        graphs = self._graphs_of("ik")
+        due = graphs is not None and graphs.due(((batch, frames, self.skeleton.feature_dim), torch.float64))
         return due or batch * frames >= GPU_IK_MIN_FRAMES
 
-    def _graph_ik(self):
-        """The engine's GraphIK (made on first use), or None where IK graphs are off or unsupported."""
+    def _graphs_of(self, stage: str):
+        """The ShapeGraphs of "decode" or "ik" (made on first use), or None where that stage's graphs are off."""
         from motion_core.graph_sampler import graphs_supported
-        if not (self.ik_graphs and graphs_supported(self.device)):
+        wanted = self.cuda_graphs if stage == "decode" else self.ik_graphs
+        if not (wanted and graphs_supported(self.device)):
             return None
-        graphs = self._ik_graph
+        graphs = self._shape_graphs.get(stage)
         if graphs is None or graphs.device != self.device or graphs.compile_requested != self.compile:
-            from motion_core.ik_graph import GraphIK
-            self._ik_graph = graphs = GraphIK(self.skeleton, self.device, compile=self.compile)
+            if stage == "decode":
+                from motion_core.shape_graphs import ShapeGraphs
+                graphs = ShapeGraphs(self._decoded_features, self.device, "decoder", compile=self.compile)
+            else:
+                from motion_core.ik_graph import ik_graphs
+                graphs = ik_graphs(self.skeleton, self.device, compile=self.compile)
+            self._shape_graphs[stage] = graphs
         return graphs
 
     @torch.inference_mode()
     def _decode(self, latents: torch.Tensor, num_frames: int, on_device: bool = False):
         """De-normalised features (B, num_frames, F) in float64: numpy, or a tensor left on the engine's
         device when `on_device` (so the IK runs there as well, see `Motion.batch_from_joints`)."""
-        normalised = self.vae.decode(latents, num_frames)
-        features = self.normalizer.denormalize(normalised).double()
+        graphs = self._graphs_of("decode")
+        features = None
+        if graphs is not None and graphs.due(latents, num_frames=num_frames):
+            features = graphs.run(latents, num_frames=num_frames)
+        if features is None:
+            features = self._decoded_features(latents, num_frames)
         return features if on_device else features.cpu().numpy()
+
+    def _decoded_features(self, latents: torch.Tensor, num_frames: int) -> torch.Tensor:
+        return self.normalizer.denormalize(self.vae.decode(latents, num_frames)).double()
 
     @torch.inference_mode()
     def _encode_tail(self, motion: Motion, context: int) -> torch.Tensor:

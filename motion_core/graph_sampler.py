@@ -18,6 +18,9 @@ around each scan and matrix product; ssm/scan_op.py keeps the scan one opaque op
 code is what the graph captures. That makes each new shape's capture slow (compilation takes tens of
 seconds) and every replay faster; a compile failure turns compilation off and captures eagerly instead.
 
+The compiled graphs treat the weights as constants ("freezing"): a denoiser whose weights change needs a new
+sampler, as it needs new graphs anyway.
+
 What it does not cover (the engine samples those eagerly): inpainting (`extend`, timelines: their
 RePaint noise comes from a seeded generator each step) and frame masks. A graph has no per-step
 hooks, so cancellation is checked before and after the replay and progress jumps to the end; a
@@ -211,7 +214,9 @@ class GraphSampler:
             # Static shapes: each graph has fixed shapes anyway, and one specialised kernel set per shape is
             # what a replay wants. The recompile limit covers every shape the graph cache can hold.
             torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 2 * self.max_graphs)
-            self._compiled = torch.compile(self.denoiser, dynamic=False)
+            # Freezing: the weights become constants, so autocast's bf16 copies of them are made once at compile
+            # time instead of by ~150 cast kernels per step (a graph's autocast keeps no cache between calls).
+            self._compiled = torch.compile(self.denoiser, dynamic=False, options={"freezing": True})
         return self._compiled
 
     def _loop_runner(self, key: GraphKey, sample_fn: SampleFn, loop: _CapturedLoop) -> Callable[[], torch.Tensor]:

@@ -94,7 +94,7 @@ class Motion:
         (on the GPU when the features are a tensor there, see `batch_from_joints`).
 
         `solver`, for features on a GPU: a replacement for features -> joints -> rotations there (the engine's
-        CUDA-graph IK, `motion_core.ik_graph.GraphIK.solve`) returning (joints, local rotations, root
+        CUDA-graph IK, `motion_core.ik_graph`) returning (joints, local rotations, root
         translation, offsets) tensors, or None to have the usual path run instead.
         """
         fps = skeleton.fps if fps is None else fps

@@ -88,7 +88,9 @@ def qmul(a, b):
 def qinv(q):
     """Conjugate, which is the inverse of a unit quaternion."""
     _check_last(q, 4, "q")
-    return q * q.new_tensor([1.0, -1.0, -1.0, -1.0])
+    # Negation, not a product with a (1, -1, -1, -1) tensor: same values, and no host-to-device copy of that
+    # tensor, which a CUDA-graph capture forbids (motion_core.ik_graph captures this).
+    return torch.cat((q[..., :1], -q[..., 1:]), dim=-1)
 
 
 @_array_api

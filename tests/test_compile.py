@@ -1,6 +1,6 @@
 """What `torch.compile` needs from the model code, checked on the CPU: the selective scan as one custom
 operator (ssm/scan_op.py), a denoiser and an IK that trace as one graph each (no graph break), with the
-eager results; and the bookkeeping of the CUDA-graph IK (motion_core.ik_graph) that needs no GPU.
+eager results; and the bookkeeping of the per-shape CUDA graphs (motion_core.shape_graphs) that needs no GPU.
 
 The tests trace with the "eager"/"aot_eager" backends: they check what TorchDynamo and AOTAutograd see
 without paying for code generation (minutes on two cores); the compiled kernels are checked on a GPU
@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from motion_core.engine import Engine, tiny_config
-from motion_core.ik_graph import CAPTURE_AFTER, GraphIK
+from motion_core.ik_graph import features_to_rotations_fn
+from motion_core.shape_graphs import CAPTURE_AFTER, ShapeGraphs
 from motion_core.representation import features_to_joints, joints_to_features
 from motion_core.rotations import joints_to_rotations
 from motion_core.skeleton import HUMANML3D
@@ -61,10 +62,10 @@ def _clip(frames=12):
 
 
 def test_ik_solver_traces_as_one_graph_with_numpy_results():
-    """What GraphIK captures (features -> joints -> rotations) traces whole and gives the host path's answer."""
+    """What the IK graphs capture (features -> joints -> rotations) traces whole and gives the host's answer."""
     features = torch.from_numpy(joints_to_features(_clip()[0].numpy()))[None]
     torch._dynamo.reset()
-    solver = GraphIK(HUMANML3D, torch.device("cpu"))._solver()
+    solver = features_to_rotations_fn(HUMANML3D, torch.device("cpu"))
     solved = torch.compile(solver, backend="eager", fullgraph=True)(features)
     joints = features_to_joints(features[0].numpy())
     want = (joints, *joints_to_rotations(joints, HUMANML3D))
@@ -72,20 +73,37 @@ def test_ik_solver_traces_as_one_graph_with_numpy_results():
         np.testing.assert_allclose(got[0].numpy(), expected, atol=1e-9)
 
 
-def test_graph_ik_captures_a_shape_on_its_second_use():
-    graphs = GraphIK(HUMANML3D, torch.device("cpu"))
+def test_shape_graphs_capture_a_shape_on_its_second_use():
+    graphs = ShapeGraphs(torch.neg, torch.device("cpu"), "test")
+    x = torch.zeros(1, 196, 3)
     assert CAPTURE_AFTER == 2
-    assert not graphs.due(1, 196)                  # first use: solved the usual way
-    assert graphs.solve(torch.zeros(1, 196, HUMANML3D.feature_dim, dtype=torch.float64)) is None
-    assert not graphs.due(2, 196) and not graphs.due(1, 200)   # other shapes count on their own
-    assert graphs.due(1, 196)                      # second use: a graph from now on
+    assert not graphs.due(x)                       # first use: computed the usual way
+    assert graphs.run(x) is None
+    assert not graphs.due(torch.zeros(2, 196, 3)) and not graphs.due(x.double())   # shapes, dtypes count apart
+    assert not graphs.due(x, frames=7)             # and so do static arguments
+    assert graphs.key(x) == graphs.key((x.shape, x.dtype))
+    assert graphs.due(x)                           # second use: a graph from now on
     graphs.disabled_reason = "capture failed"
-    assert not graphs.due(1, 196)
+    assert not graphs.due(x) and graphs.run(x) is None
     with pytest.raises(ValueError, match="max_graphs"):
-        GraphIK(HUMANML3D, torch.device("cpu"), max_graphs=0)
+        ShapeGraphs(torch.neg, torch.device("cpu"), "test", max_graphs=0)
 
 
 def test_engine_solves_small_passes_on_the_host_without_a_gpu():
     engine = Engine.random(tiny_config(), seed=0)
-    assert not engine.ik_graphs and not engine.compile and engine._graph_ik() is None
+    assert not engine.ik_graphs and not engine.compile
+    assert engine._graphs_of("ik") is None and engine._graphs_of("decode") is None
     assert not engine._ik_on_device(1, 196)
+
+
+def test_traceable_mamba_forward_is_the_eager_forward():
+    """The convolution written out tap by tap (what torch.compile sees) equals PyTorch's convolution."""
+    from motion_core.ssm import Mamba
+    torch.manual_seed(0)
+    layer = Mamba(16, d_state=4, d_conv=4, expand=2)
+    x = torch.randn(3, 13, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(layer._traceable_forward(x), layer(x), atol=1e-5, rtol=1e-5)
+        x_inner = torch.randn(3, layer.d_inner, 13)
+        want, _ = layer._causal_conv(x_inner, None, None)
+        torch.testing.assert_close(layer._causal_conv_taps(x_inner), want, atol=1e-6, rtol=1e-6)

@@ -232,16 +232,18 @@ def _assert_same_motions(got, want, atol=1e-5):
 
 @pytest.mark.cuda
 @cuda
-def test_cuda_small_passes_replay_the_ik_as_a_graph_from_their_second_use(cuda_engines, monkeypatch):
+def test_cuda_small_passes_replay_decoder_and_ik_as_graphs_from_their_second_use(cuda_engines, monkeypatch):
     graphed, _, _ = cuda_engines
     monkeypatch.setattr(graphed, "ik_graphs", True)
+    monkeypatch.setattr(graphed, "_shape_graphs", {})
     prompts = ["a person waves"]
-    graphed._ik_graph = None
-    first = graphed.generate(prompts, seconds=2.0, steps=6, seed=5)       # host IK, shape counted
-    assert graphed._ik_graph.captures == 0
+    first = graphed.generate(prompts, seconds=2.0, steps=6, seed=5)       # eager decoder, host IK; shapes counted
+    assert all(g.captures == 0 for g in graphed._shape_graphs.values())
     second = graphed.generate(prompts, seconds=2.0, steps=6, seed=5)      # captured, replayed
     third = graphed.generate(prompts, seconds=2.0, steps=6, seed=5)       # replayed
-    assert graphed._ik_graph.captures == 1 and graphed._ik_graph.disabled_reason is None
+    for stage in ("decode", "ik"):
+        graphs = graphed._shape_graphs[stage]
+        assert graphs.captures == 1 and graphs.disabled_reason is None, stage
     _assert_same_motions(second, first)
     _assert_same_motions(third, first)
 
@@ -249,12 +251,14 @@ def test_cuda_small_passes_replay_the_ik_as_a_graph_from_their_second_use(cuda_e
 @pytest.mark.cuda
 @cuda
 def test_cuda_compiled_engine_matches_the_uncompiled_one():
-    """torch.compile under both graphs (denoiser and IK): same motions within bf16 rounding, no fallback."""
+    """torch.compile under every graph (sampling, decoder, IK): same motions within bf16 rounding, no fallback."""
     compiled = Engine.random(tiny_config(), seed=0, device="cuda", precision="bf16", cuda_graphs=True, compile=True)
     plain = Engine.random(tiny_config(), seed=0, device="cuda", precision="bf16", cuda_graphs=True)
     assert _rel(_latents(compiled, steps=6), _latents(plain, steps=6)) < 2e-2
     assert compiled._graphs.compile and compiled._graphs.disabled_reason is None
     prompts = ["a person waves"]
     runs = [compiled.generate(prompts, seconds=2.0, steps=6, seed=1) for _ in range(3)]
-    assert compiled._ik_graph.compile and compiled._ik_graph.captures == 1
-    _assert_same_motions(runs[2], runs[0], atol=1e-6)   # compiled IK graph vs the host's numpy IK
+    for stage in ("decode", "ik"):
+        graphs = compiled._shape_graphs[stage]
+        assert graphs.compile and graphs.captures == 1 and graphs.disabled_reason is None, stage
+    _assert_same_motions(runs[2], runs[0], atol=1e-5)   # compiled graphs vs eager decoder and the host's IK
