@@ -614,6 +614,9 @@ class Engine:
         if graphs is None or graphs.device != self.device or graphs.compile_requested != self.compile:
             if stage == "decode":
                 from motion_core.shape_graphs import ShapeGraphs
+                # The normaliser keeps its statistics as numpy arrays and caches device copies on first use;
+                # made now, so what a capture (or torch.compile) sees is a plain tensor, not a host copy.
+                self.normalizer.denormalize(torch.zeros(1, self.skeleton.feature_dim, device=self.device))
                 graphs = ShapeGraphs(self._decoded_features, self.device, "decoder", compile=self.compile)
             else:
                 from motion_core.ik_graph import ik_graphs

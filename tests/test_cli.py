@@ -54,10 +54,23 @@ def test_positional_prompt_and_a_single_output_file(checkpoint, tmp_path):
     assert not (tmp_path / "two.npz").exists()
 
 
+def test_sampler_option_names_every_sampler_and_is_recorded(checkpoint, tmp_path):
+    from motion_core.cli import SAMPLER_NAMES
+    from motion_core.diffusion import SAMPLERS
+    assert SAMPLER_NAMES == tuple(SAMPLERS)
+    target = tmp_path / "walk.npz"
+    result = run_cli("generate", "a person walks", "--sampler", "dpm_solver_pp", "--steps", "3", "--seconds", "1",
+                     "--out", target, "--checkpoint", checkpoint, "--device", "cpu", "--quiet")
+    assert result.returncode == 0, result.stderr
+    motion = Motion.load(target)
+    assert motion.meta["sampler"] == "dpm_solver_pp" and motion.meta["steps"] == 3
+
+
 @pytest.mark.parametrize("args, message", [
     (["--seconds", "abc"], "expected a number"),
     (["--steps", "0"], "must be at least 1"),
     (["--format", "fbx"], "invalid choice"),
+    (["--sampler", "euler"], "invalid choice"),
     (["--seconds", "60"], "exceeds"),
     (["--guidance", "99"], "guidance must be"),
     (["--device", "tpu"], "unknown device"),
