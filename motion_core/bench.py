@@ -316,6 +316,8 @@ def cmd_scaling(args) -> dict:
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16}[args.dtype or ("bf16" if device.type == "cuda"
                                                                            else "fp32")]
     modes = ("eager", "graph") if device.type == "cuda" and args.graphs else ("eager",)
+    if device.type == "cuda" and args.compile:
+        modes += ("compiled",)
     results, rows = [], []
     for engine in _models(args):
         label = model_label(engine)
@@ -339,7 +341,8 @@ def cmd_scaling(args) -> dict:
 
 
 # Scaling results per timing mode: the entry key of its seconds, and of its microseconds per frame.
-SCALING_KEYS = {"eager": ("seconds", "per_frame_us"), "graph": ("graph_seconds", "graph_per_frame_us")}
+SCALING_KEYS = {"eager": ("seconds", "per_frame_us"), "graph": ("graph_seconds", "graph_per_frame_us"),
+                "compiled": ("compiled_seconds", "compiled_per_frame_us")}
 
 
 def _time_scaling_entry(engine: Engine, entry: dict, modes: Sequence[str], dtype: torch.dtype, args) -> str | None:
@@ -348,7 +351,7 @@ def _time_scaling_entry(engine: Engine, entry: dict, modes: Sequence[str], dtype
     try:
         for mode in modes:
             seconds = denoiser_forward_seconds(engine, entry["latent_frames"], dtype, args.repeats, args.warmup,
-                                               graph=mode == "graph")
+                                               graph=mode != "eager", compiled=mode == "compiled")
             seconds_key, per_frame_key = SCALING_KEYS[mode]
             entry[seconds_key] = seconds
             entry[per_frame_key] = seconds / entry["frames"] * 1e6
@@ -401,10 +404,14 @@ def scaling_summary(results: list[dict], modes: Sequence[str], flat_from: int = 
 
 @torch.inference_mode()
 def denoiser_forward_seconds(engine: Engine, length: int, dtype: torch.dtype, repeats: int, warmup: int,
-                             graph: bool = False) -> float:
+                             graph: bool = False, compiled: bool = False) -> float:
     """Median seconds of one denoiser forward at batch 1 on `length` latent frames (guidance off), run eagerly
-    or (`graph`, CUDA only) captured once into a CUDA graph and replayed."""
+    or (`graph`, CUDA only) captured once into a CUDA graph and replayed; `compiled`: torch.compile'd first,
+    as the engine's `compile` option does (static shapes, frozen weights)."""
     device, denoiser = engine.device, engine.denoiser
+    if compiled:
+        torch._dynamo.reset()    # a fresh compilation per size: the recompile limit never decides what runs
+        denoiser = torch.compile(denoiser, dynamic=False, options={"freezing": True})
     tokens, mask = engine.text_encoder.encode([PROMPT])
     x = torch.randn(1, length, denoiser.config.latent_dim, device=device)
     t = torch.full((1,), 500, dtype=torch.long, device=device)
@@ -528,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--dtype", choices=("fp32", "bf16"), default=None)
             p.add_argument("--max-forward-seconds", type=float, default=30.0,
                            help="skip longer sizes of a model once one forward takes longer than this")
+            p.add_argument("--compile", action="store_true",
+                           help="on CUDA, also time torch.compile'd forwards replayed as graphs (a compilation per size)")
             p.add_argument("--no-graphs", dest="graphs", action="store_false",
                            help="on CUDA, time eager forwards only (default: eager and CUDA-graph replay)")
         p.add_argument("--threads", type=int, default=2 if name == "cpu" else None,
@@ -580,13 +589,14 @@ def plot_scaling(payload: dict, path: Path) -> Path:
             by_model[entry["model"]].append(entry)
     modes = payload.get("modes", ["eager"])
     for model, entries in by_model.items():
-        for mode, style in (("graph", "-"), ("eager", "--")):
+        for mode, style in (("compiled", ":"), ("graph", "-"), ("eager", "--")):
             seconds_key, per_frame_key = SCALING_KEYS[mode]
             timed = [e for e in entries if seconds_key in e]
             if not timed:
                 continue
             frames = [e["frames"] for e in timed]
-            label = f"{model}, {'CUDA graph' if mode == 'graph' else mode}" if len(modes) > 1 else model
+            names = {"graph": "CUDA graph", "compiled": "compiled + CUDA graph", "eager": "eager"}
+            label = f"{model}, {names[mode]}" if len(modes) > 1 else model
             ax_latency.plot(frames, [e[seconds_key] * 1000 for e in timed], style, marker="o", label=label)
             ax_frame.plot(frames, [e[per_frame_key] for e in timed], style, marker="o", label=label)
     for ax, ylabel in ((ax_latency, "denoiser forward (ms)"), (ax_frame, "cost per frame (us)")):
