@@ -119,8 +119,8 @@ def test_scaling_command_writes_plot_and_records_out_of_memory(checkpoint, tmp_p
     pytest.importorskip("matplotlib")
     real = bench.denoiser_forward_seconds
 
-    def forward_seconds(engine, length, dtype, repeats, warmup, graph=False):
-        assert not graph  # CPU: eager only
+    def forward_seconds(engine, length, dtype, repeats, warmup, graph=False, compiled=False):
+        assert not graph and not compiled  # CPU: eager only
         if length > 10:
             raise RuntimeError("CUDA out of memory. Tried to allocate 80 GiB")
         return real(engine, length, dtype, repeats, warmup)
