@@ -33,6 +33,9 @@ class FeatureNormalizer:
         # abs() guards against statistics that were stored as variances' signed roots or flipped by a bug.
         self.std = np.maximum(np.abs(std), min_std).astype(np.float32)
         self._torch_cache: dict[tuple[torch.device, torch.dtype], tuple[torch.Tensor, torch.Tensor]] = {}
+        # A plain int: TorchDynamo treats any numpy array it meets while tracing as a tensor to guard on, which
+        # breaks compiling the decoder (Engine(compile=True)); tensor inputs never touch the arrays after caching.
+        self._dim = int(self.mean.shape[0])
 
     @classmethod
     def from_data(cls, features: ArrayLike, min_std: float = DEFAULT_MIN_STD) -> "FeatureNormalizer":
@@ -47,7 +50,7 @@ class FeatureNormalizer:
 
     @property
     def dim(self) -> int:
-        return int(self.mean.shape[0])
+        return self._dim
 
     def normalize(self, x: ArrayLike) -> ArrayLike:
         mean, std = self._stats_like(x)
@@ -71,7 +74,7 @@ class FeatureNormalizer:
         return cls(tensors[f"{prefix}mean"], tensors[f"{prefix}std"], min_std=min_std)
 
     def _stats_like(self, x: ArrayLike):
-        if x.shape[-1:] != self.mean.shape:
+        if x.ndim == 0 or x.shape[-1] != self.dim:
             raise ValueError(f"expected features with last dimension {self.dim}, got shape {tuple(x.shape)}")
         if isinstance(x, torch.Tensor):
             # Cache per (device, dtype) so a sampling loop does not copy the statistics to the GPU every call.

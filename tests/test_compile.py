@@ -107,3 +107,14 @@ def test_traceable_mamba_forward_is_the_eager_forward():
         x_inner = torch.randn(3, layer.d_inner, 13)
         want, _ = layer._causal_conv(x_inner, None, None)
         torch.testing.assert_close(layer._causal_conv_taps(x_inner), want, atol=1e-6, rtol=1e-6)
+
+
+def test_decoder_traces_as_one_graph():
+    """What the decoder's graphs capture (VAE decode, de-normalisation) traces whole, as Engine(compile=True) needs."""
+    engine = Engine.random(tiny_config(), seed=0)
+    latents = torch.randn(1, 5, engine.vae.config.latent_dim)
+    with torch.inference_mode():
+        want = engine._decoded_features(latents, 20)
+        torch._dynamo.reset()
+        got = torch.compile(engine._decoded_features, backend="eager", fullgraph=True)(latents, 20)
+    torch.testing.assert_close(got, want)
