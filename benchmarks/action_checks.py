@@ -115,6 +115,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--alone", type=int, metavar="N", help="generate each prompt N times on its own instead")
     parser.add_argument("--steps", type=int, default=None, help="default: the checkpoint's")
     parser.add_argument("--guidance", type=float, default=None, help="default: the checkpoint's")
+    parser.add_argument("--sampler", choices=("ddim", "dpm_solver_pp"), default=None, help="default: the checkpoint's")
     parser.add_argument("--seed", type=int, default=0, help="picks the timelines' actions")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
@@ -122,6 +123,8 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     engine = Engine.load(args.checkpoint, device=args.device)
+    if args.sampler is not None:
+        engine.sampler = args.sampler
     started = time.time()
     if args.seconds is None and not args.alone:
         parser.error("--seconds auto needs --alone (a timeline segment needs its length)")
