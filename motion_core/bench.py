@@ -122,7 +122,7 @@ class StageClock:
         self._patched.append((owner, name))
 
     def __enter__(self) -> "StageClock":
-        self._wrap(self.engine.text_encoder, "encode", "text")
+        self._wrap(self.engine, "_encode", "text")
         self._wrap(self.engine, "_sample", "text+sampling")
         self._wrap(self.engine, "_decode", "decode")
         return self

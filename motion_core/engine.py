@@ -334,7 +334,7 @@ class Engine:
         frames: list[int] = []
         with torch.inference_mode():
             for start in range(0, len(prompts), self.max_batch):
-                tokens, mask = self.text_encoder.encode(prompts[start:start + self.max_batch])
+                tokens, mask = self._encode(prompts[start:start + self.max_batch])
                 predicted = self.length_predictor.frames(tokens, mask)
                 frames.extend(min(max(int(f), self.min_frames), self.max_frames) for f in predicted.tolist())
         return frames
@@ -524,7 +524,7 @@ class Engine:
                 report: "_Progress", should_cancel, known: torch.Tensor | None = None) -> torch.Tensor:
         """Latents (B, L, C) for `num_frames` frames; `known` (1, Lk, C) fixes the first Lk latents."""
         report(0.0, "encoding text")
-        cond = self.text_encoder.encode(prompts)
+        cond = self._encode(prompts)
         uncond = self._unconditional(len(prompts))
         length = self.vae.latent_length(num_frames)
         shape = (len(prompts), length, self.vae.config.latent_dim)
@@ -604,15 +604,31 @@ class Engine:
         due = graphs is not None and graphs.due(((batch, frames, self.skeleton.feature_dim), torch.float64))
         return due or batch * frames >= GPU_IK_MIN_FRAMES
 
+    def _encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """`text_encoder.encode(prompts)`, its device half replayed as a CUDA graph from a shape's second use."""
+        graphs = self._graphs_of("text")
+        if graphs is None:
+            return self.text_encoder.encode(prompts)
+        inputs = self.text_encoder.prepare(prompts)
+        encoded = graphs.run(*inputs) if graphs.due(*inputs) else None
+        return self.text_encoder.forward_prepared(*inputs) if encoded is None else encoded
+
     def _graphs_of(self, stage: str):
-        """The ShapeGraphs of "decode" or "ik" (made on first use), or None where that stage's graphs are off."""
+        """The ShapeGraphs of "text", "decode" or "ik" (made on first use), or None where that stage's graphs are
+        off: the IK's with `ik_graphs`, the others with `cuda_graphs` (text: for encoders that split `encode`)."""
         from motion_core.graph_sampler import graphs_supported
-        wanted = self.cuda_graphs if stage == "decode" else self.ik_graphs
+        wanted = self.ik_graphs if stage == "ik" else self.cuda_graphs
+        if stage == "text":
+            wanted = wanted and self.text_encoder.splits_encoding
         if not (wanted and graphs_supported(self.device)):
             return None
         graphs = self._shape_graphs.get(stage)
         if graphs is None or graphs.device != self.device or graphs.compile_requested != self.compile:
-            if stage == "decode":
+            if stage == "text":
+                from motion_core.shape_graphs import ShapeGraphs
+                graphs = ShapeGraphs(self.text_encoder.forward_prepared, self.device, "text encoder",
+                                     compile=self.compile)
+            elif stage == "decode":
                 from motion_core.shape_graphs import ShapeGraphs
                 # The normaliser keeps its statistics as numpy arrays and caches device copies on first use;
                 # made now, so what a capture (or torch.compile) sees is a plain tensor, not a host copy.

@@ -118,3 +118,31 @@ def test_decoder_traces_as_one_graph():
         torch._dynamo.reset()
         got = torch.compile(engine._decoded_features, backend="eager", fullgraph=True)(latents, 20)
     torch.testing.assert_close(got, want)
+
+
+def test_text_encoders_split_encode_into_host_and_device_halves():
+    """What the text graphs capture is `forward_prepared`: with `prepare` it is `encode`, and it traces whole."""
+    encoder = Engine.random(tiny_config(), seed=0).text_encoder
+    assert encoder.splits_encoding
+    prompts = ["a person waves", "someone jumps over a puddle, then waves"]
+    with torch.inference_mode():
+        want = encoder.encode(prompts)
+        inputs = encoder.prepare(prompts)
+        torch._dynamo.reset()
+        got = torch.compile(encoder.forward_prepared, backend="eager", fullgraph=True)(*inputs)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b)
+
+
+def test_engine_uses_text_graphs_only_for_encoders_that_split():
+    from motion_core.text import TextEncoder
+
+    class Whole(TextEncoder):          # implements encode only, as third-party encoders may
+        dim, trainable = 4, False
+
+        def encode(self, prompts):
+            return torch.zeros(len(prompts), 1, 4), torch.ones(len(prompts), 1, dtype=torch.bool)
+    assert not Whole().splits_encoding
+    engine = Engine.random(tiny_config(), seed=0)
+    engine.cuda_graphs = True          # still no graphs without a CUDA device
+    assert engine._graphs_of("text") is None

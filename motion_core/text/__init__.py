@@ -21,7 +21,22 @@ class TextEncoder(nn.Module):
 
     def encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode a batch of prompts to (tokens (B, N, dim), mask (B, N) bool, True = real token)."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement encode()")
+        return self.forward_prepared(*self.prepare(prompts))
+
+    # Encoders may split `encode` in two: `prepare` does the host work (tokenising) and returns tensors on the
+    # encoder's device; `forward_prepared` is tensor work only, which the engine can replay as a CUDA graph.
+    def prepare(self, prompts: list[str]) -> tuple[torch.Tensor, ...]:
+        """The host half of `encode`: tensors on this encoder's device for `forward_prepared`."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement prepare()")
+
+    def forward_prepared(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The device half of `encode`: no host work, no read-back (capturable)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward_prepared()")
+
+    @property
+    def splits_encoding(self) -> bool:
+        """Whether this encoder implements `prepare` and `forward_prepared`."""
+        return type(self).prepare is not TextEncoder.prepare
 
     def config(self) -> dict:
         """JSON-serialisable dict, including "type", that `build_text_encoder` turns back into this encoder."""

@@ -58,13 +58,19 @@ class OfflineTextEncoder(TextEncoder):
 
         Which prompts were truncated is recorded in `self.last_truncated` (one bool per prompt).
         """
+        return self.forward_ids(*self.prepare(prompts))
+
+    def prepare(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token ids (B, n, S) and their mask (B, n) on this encoder's device; records `last_truncated`."""
         batch = self.tokenize(prompts)
         self.last_truncated = batch.truncated
         # non_blocking: a blocking host-to-GPU copy synchronises the stream (PyTorch waits for the copy), which
         # would stall a training step's launch queue twice per batch. The source stays alive until the
         # copy is staged, so this is safe for pageable memory.
-        return self.forward_ids(batch.ids.to(self.device, non_blocking=True),
-                                batch.mask.to(self.device, non_blocking=True))
+        return batch.ids.to(self.device, non_blocking=True), batch.mask.to(self.device, non_blocking=True)
+
+    def forward_prepared(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.forward_ids(ids, mask)
 
     def forward_ids(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode already tokenised (B, n, S) ids; lets data loaders tokenise in worker processes."""

@@ -122,9 +122,15 @@ class OpenCLIPTextEncoder(TextEncoder):
 
     @torch.no_grad()
     def encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.forward_prepared(*self.prepare(prompts))
+
+    def prepare(self, prompts: list[str]) -> tuple[torch.Tensor]:
         if isinstance(prompts, str) or not all(isinstance(p, str) for p in prompts):
             raise TypeError("prompts must be a list of strings")
-        ids = self.tokenizer(list(prompts)).to(self.device)
+        return (self.tokenizer(list(prompts)).to(self.device),)
+
+    @torch.no_grad()
+    def forward_prepared(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.token_embedding(ids) + self.positional_embedding[: ids.shape[1]]
         mask = self.attn_mask[: ids.shape[1], : ids.shape[1]] if self.attn_mask is not None else None
         # Older open_clip transformers take (N, B, D); newer ones say batch_first=True and take (B, N, D).
