@@ -39,7 +39,7 @@ import torch
 from motion_core.atomic_file import write_json
 from motion_core.device import is_out_of_memory
 from motion_core.engine import Engine
-from motion_core.graph_sampler import capture
+from motion_core.graph_sampler import capture, compile_for_capture
 from motion_core.shape_graphs import CAPTURE_AFTER
 
 ANCHORS = {"Motion Mamba (published AITS)": 0.058, "MLD (published AITS)": 0.217}
@@ -411,7 +411,7 @@ def denoiser_forward_seconds(engine: Engine, length: int, dtype: torch.dtype, re
     device, denoiser = engine.device, engine.denoiser
     if compiled:
         torch._dynamo.reset()    # a fresh compilation per size: the recompile limit never decides what runs
-        denoiser = torch.compile(denoiser, dynamic=False, options={"freezing": True})
+        denoiser = compile_for_capture(denoiser, max_graphs=1, freezing=True)
     tokens, mask = engine.text_encoder.encode([PROMPT])
     x = torch.randn(1, length, denoiser.config.latent_dim, device=device)
     t = torch.full((1,), 500, dtype=torch.long, device=device)

@@ -156,8 +156,8 @@ class Engine:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
         self.precision = precision
-        # Opt-in: compile the denoiser (torch.compile) before capturing its sampling graphs, and the IK's graphs.
-        # Each new shape then costs tens of seconds once; every later call of that shape runs faster (README).
+        # Opt-in: torch.compile what every CUDA graph captures (denoiser, text encoder, decoder, IK) before the
+        # capture. Each new shape then costs a minute or more once; every later call of it runs ~2x faster (README).
         self.compile = bool(compile)
         # features -> joints -> rotations of generated clips on the GPU too (motion_core.rotations_torch) for
         # passes of at least GPU_IK_MIN_FRAMES frames, instead of copying the features to the host's numpy IK.
@@ -167,7 +167,7 @@ class Engine:
         # graph likewise, with `cuda_graphs`.)
         self.ik_graphs = self.device.type == "cuda"
         self._graphs = None                  # GraphSampler, made on first use on CUDA
-        self._shape_graphs: dict = {}        # ShapeGraphs of the decoder and the IK, likewise
+        self._shape_graphs: dict = {}        # stage -> ShapeGraphs of the text encoder, decoder and IK, likewise
         self._empty_prompt: tuple | None = None   # (key, tokens, mask): see _unconditional
         self._check_consistency()
 
@@ -624,21 +624,20 @@ class Engine:
             return None
         graphs = self._shape_graphs.get(stage)
         if graphs is None or graphs.device != self.device or graphs.compile_requested != self.compile:
-            if stage == "text":
-                from motion_core.shape_graphs import ShapeGraphs
-                graphs = ShapeGraphs(self.text_encoder.forward_prepared, self.device, "text encoder",
-                                     compile=self.compile)
-            elif stage == "decode":
-                from motion_core.shape_graphs import ShapeGraphs
-                # The normaliser keeps its statistics as numpy arrays and caches device copies on first use;
-                # made now, so what a capture (or torch.compile) sees is a plain tensor, not a host copy.
-                self.normalizer.denormalize(torch.zeros(1, self.skeleton.feature_dim, device=self.device))
-                graphs = ShapeGraphs(self._decoded_features, self.device, "decoder", compile=self.compile)
-            else:
-                from motion_core.ik_graph import ik_graphs
-                graphs = ik_graphs(self.skeleton, self.device, compile=self.compile)
-            self._shape_graphs[stage] = graphs
+            graphs = self._shape_graphs[stage] = self._make_graphs(stage)
         return graphs
+
+    def _make_graphs(self, stage: str):
+        from motion_core.shape_graphs import ShapeGraphs
+        if stage == "ik":
+            from motion_core.ik_graph import ik_graphs
+            return ik_graphs(self.skeleton, self.device, compile=self.compile)
+        if stage == "decode":
+            # The normaliser keeps its statistics as numpy arrays and caches device copies on first use; made
+            # now, so what a capture (or torch.compile) sees is a plain tensor, not a host-to-device copy.
+            self.normalizer.denormalize(torch.zeros(1, self.skeleton.feature_dim, device=self.device))
+            return ShapeGraphs(self._decoded_features, self.device, "decoder", compile=self.compile)
+        return ShapeGraphs(self.text_encoder.forward_prepared, self.device, "text encoder", compile=self.compile)
 
     @torch.inference_mode()
     def _decode(self, latents: torch.Tensor, num_frames: int, on_device: bool = False):

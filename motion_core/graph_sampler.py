@@ -40,7 +40,8 @@ from typing import Callable, NamedTuple
 
 import torch
 
-__all__ = ["GraphSampler", "GraphKey", "TOKEN_BUCKET", "graphs_supported", "pad_tokens"]
+__all__ = ["GraphSampler", "GraphKey", "TOKEN_BUCKET", "capture", "compile_for_capture", "graphs_supported",
+           "pad_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,14 @@ def capture(run: Callable[[], torch.Tensor], device: torch.device) -> tuple[torc
     with torch.cuda.graph(graph):
         out = run()
     return graph, out
+
+
+def compile_for_capture(fn: Callable, max_graphs: int, freezing: bool = False) -> Callable:
+    """`torch.compile(fn)` as the graphs here want it: static shapes (each graph's are fixed anyway, and one
+    specialised kernel set per shape is what a replay wants), and a recompile limit that covers every shape a
+    cache of `max_graphs` graphs can hold. `freezing` (inference only): the weights become constants."""
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 2 * max_graphs)
+    return torch.compile(fn, dynamic=False, options={"freezing": True} if freezing else None)
 
 
 class _CapturedLoop:
@@ -211,12 +220,9 @@ class GraphSampler:
         if not self.compile:
             return self.denoiser
         if self._compiled is None:
-            # Static shapes: each graph has fixed shapes anyway, and one specialised kernel set per shape is
-            # what a replay wants. The recompile limit covers every shape the graph cache can hold.
-            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 2 * self.max_graphs)
             # Freezing: the weights become constants, so autocast's bf16 copies of them are made once at compile
             # time instead of by ~150 cast kernels per step (a graph's autocast keeps no cache between calls).
-            self._compiled = torch.compile(self.denoiser, dynamic=False, options={"freezing": True})
+            self._compiled = compile_for_capture(self.denoiser, self.max_graphs, freezing=True)
         return self._compiled
 
     def _loop_runner(self, key: GraphKey, sample_fn: SampleFn, loop: _CapturedLoop) -> Callable[[], torch.Tensor]:

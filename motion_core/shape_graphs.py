@@ -21,7 +21,8 @@ from typing import Callable, Hashable
 
 import torch
 
-from motion_core.graph_sampler import _is_out_of_memory, capture
+from motion_core.device import is_out_of_memory
+from motion_core.graph_sampler import capture, compile_for_capture
 
 __all__ = ["ShapeGraphs", "CAPTURE_AFTER"]
 
@@ -86,7 +87,7 @@ class ShapeGraphs:
             entry = self._cache.get(key) or self._capture(key, inputs, static)
         except Exception as exc:
             self._cache.clear()
-            if _is_out_of_memory(exc):
+            if is_out_of_memory(exc):
                 raise
             self.disabled_reason = f"{type(exc).__name__}: {exc}"
             log.warning("CUDA-graph %s failed (%s); computing it eagerly from now on", self.name, self.disabled_reason)
@@ -107,7 +108,7 @@ class ShapeGraphs:
         try:
             entry.graph, outputs = capture(self._runner(entry, static), self.device)
         except Exception as exc:
-            if not self.compile or _is_out_of_memory(exc):
+            if not self.compile or is_out_of_memory(exc):
                 raise
             log.warning("compiling %s failed (%s: %s); capturing it uncompiled", self.name, type(exc).__name__, exc)
             self.compile, self._compiled = False, None
@@ -121,8 +122,6 @@ class ShapeGraphs:
         fn = self.fn
         if self.compile:
             if self._compiled is None:
-                # static shapes: one specialised kernel set per graph; the recompile limit covers the cache
-                torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 2 * self.max_graphs)
-                self._compiled = torch.compile(self.fn, dynamic=False)
+                self._compiled = compile_for_capture(self.fn, self.max_graphs)
             fn = self._compiled
         return lambda: fn(*entry.inputs, **static)
