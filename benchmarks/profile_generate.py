@@ -25,7 +25,7 @@ from motion_core.engine import Engine  # noqa: E402
 
 def profile(engine: Engine, frames: int, steps: int, top: int) -> dict:
     call = lambda: engine.generate([PROMPT], frames=frames, steps=steps, seed=0)  # noqa: E731
-    for _ in range(3):            # captures: the sampling graph on the first call, the IK graph on the second
+    for _ in range(3):   # captures: the sampling graph on the first call, text/decoder/IK graphs on the second
         call()
     torch.cuda.synchronize()
     start = time.perf_counter()

@@ -184,8 +184,8 @@ def sampling_settings(device: torch.device, steps: int, dpm_steps: int,
                       compile: bool = False) -> list[tuple[str, int, dict]]:
     """(label, steps, engine attributes) of the configurations `latency` compares on this device.
 
-    On CUDA the rows add one lever at a time: CUDA graphs for the sampling loop (IK on the host), then the IK
-    as a CUDA graph too, then (with `compile`) torch.compile under both graphs."""
+    On CUDA the rows add one lever at a time: CUDA graphs (sampling loop, text encoder, decoder; IK on the
+    host), then the IK as a CUDA graph too, then (with `compile`) torch.compile under every graph."""
     eager32 = {"cuda_graphs": False, "precision": "fp32", "sampler": "ddim"}
     if device.type != "cuda":
         return [(f"eager fp32 DDIM-{steps}", steps, eager32),

@@ -40,8 +40,10 @@ from typing import Callable, NamedTuple
 
 import torch
 
-__all__ = ["GraphSampler", "GraphKey", "TOKEN_BUCKET", "capture", "compile_for_capture", "graphs_supported",
-           "pad_tokens"]
+from motion_core.device import is_out_of_memory
+
+__all__ = ["GraphSampler", "GraphKey", "TOKEN_BUCKET", "CompiledForCapture", "capture", "compile_for_capture",
+           "graphs_supported", "pad_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,35 @@ def compile_for_capture(fn: Callable, max_graphs: int, freezing: bool = False) -
     return torch.compile(fn, dynamic=False, options={"freezing": True} if freezing else None)
 
 
+class CompiledForCapture:
+    """`fn` as the graphs of one cache capture it: compiled once (`compile_for_capture`, on the first warm-up
+    run of each new shape) when asked, and plain for good once a compiled capture has failed."""
+
+    def __init__(self, fn: Callable, what: str, max_graphs: int, compile: bool, freezing: bool = False):
+        self.fn, self.what, self.max_graphs, self.freezing = fn, what, max_graphs, freezing
+        self.requested = self.active = bool(compile)     # active turns off if compiling fails
+        self._compiled: Callable | None = None
+
+    def function(self) -> Callable:
+        if not self.active:
+            return self.fn
+        if self._compiled is None:
+            self._compiled = compile_for_capture(self.fn, self.max_graphs, self.freezing)
+        return self._compiled
+
+    def capture(self, run_with: Callable[[Callable], Callable[[], object]], device: torch.device):
+        """`capture(run_with(function()), device)`; a failure while compiled (other than out-of-memory) warns,
+        turns compilation off and captures `run_with(fn)` instead."""
+        try:
+            return capture(run_with(self.function()), device)
+        except Exception as exc:
+            if not self.active or is_out_of_memory(exc):
+                raise
+            log.warning("compiling %s failed (%s: %s); capturing it uncompiled", self.what, type(exc).__name__, exc)
+            self.active, self._compiled = False, None
+            return capture(run_with(self.fn), device)
+
+
 class _CapturedLoop:
     """One captured sampling loop: its graph, the static inputs it reads and the output it writes."""
 
@@ -158,8 +189,18 @@ class GraphSampler:
         self.disabled_reason: str | None = None
         self._cache: OrderedDict[GraphKey, _CapturedLoop] = OrderedDict()
         self.captures = 0     # graphs captured so far (for benchmarks and tests)
-        self.compile_requested = self.compile = bool(compile)   # compile turns off if compiling fails
-        self._compiled: torch.nn.Module | None = None
+        # Freezing: the weights become constants, so autocast's bf16 copies of them are made once at compile
+        # time instead of by ~150 cast kernels per step (a graph's autocast keeps no cache between calls).
+        self._denoiser = CompiledForCapture(denoiser, "the denoiser", max_graphs, compile, freezing=True)
+
+    @property
+    def compile_requested(self) -> bool:
+        return self._denoiser.requested
+
+    @property
+    def compile(self) -> bool:
+        """Whether captures use the compiled denoiser (off after a compile failure)."""
+        return self._denoiser.active
 
     def key(self, sample_fn: SampleFn, x_T: torch.Tensor, cond, uncond, steps: int, guidance: float) -> GraphKey:
         guided = float(guidance) != 1.0
@@ -203,31 +244,18 @@ class GraphSampler:
             self._cache.popitem(last=False)   # frees that graph's memory pool
         loop = _CapturedLoop(key, self.device)
         loop.load(x_T, cond, uncond, guidance)
-        try:
-            loop.graph, loop.out = capture(self._loop_runner(key, sample_fn, loop), self.device)
-        except Exception as exc:
-            if not self.compile or _is_out_of_memory(exc):
-                raise
-            log.warning("compiling the denoiser failed (%s: %s); capturing it uncompiled", type(exc).__name__, exc)
-            self.compile, self._compiled = False, None
-            loop.graph, loop.out = capture(self._loop_runner(key, sample_fn, loop), self.device)
+        loop.graph, loop.out = self._denoiser.capture(
+            lambda denoiser: self._loop_runner(key, sample_fn, loop, denoiser), self.device)
         self._cache[key] = loop
         self.captures += 1
         return loop
 
-    def _denoiser(self) -> torch.nn.Module:
-        """The denoiser the graphs capture: compiled once (per new shape, on its first warm-up run) when asked."""
-        if not self.compile:
-            return self.denoiser
-        if self._compiled is None:
-            # Freezing: the weights become constants, so autocast's bf16 copies of them are made once at compile
-            # time instead of by ~150 cast kernels per step (a graph's autocast keeps no cache between calls).
-            self._compiled = compile_for_capture(self.denoiser, self.max_graphs, freezing=True)
-        return self._compiled
-
-    def _loop_runner(self, key: GraphKey, sample_fn: SampleFn, loop: _CapturedLoop) -> Callable[[], torch.Tensor]:
-        """The sampling loop on `loop`'s buffers; guidance is applied here, so the sampler sees scale 1."""
-        b, denoiser = key.batch, self._denoiser()
+    def _loop_runner(self, key: GraphKey, sample_fn: SampleFn, loop: _CapturedLoop,
+                     denoiser: Callable | None = None) -> Callable[[], torch.Tensor]:
+        """The sampling loop on `loop`'s buffers; guidance is applied here, so the sampler sees scale 1.
+        `denoiser`: the one to run (compiled or not); default, what the next capture would use."""
+        b = key.batch
+        denoiser = self._denoiser.function() if denoiser is None else denoiser
         autocast = (torch.autocast("cuda", dtype=self.dtype, cache_enabled=False)
                     if self.dtype != torch.float32 else nullcontext())
 

@@ -24,7 +24,7 @@ from typing import Callable, Hashable
 import torch
 
 from motion_core.device import is_out_of_memory
-from motion_core.graph_sampler import capture, compile_for_capture
+from motion_core.graph_sampler import CompiledForCapture
 
 __all__ = ["ShapeGraphs", "CAPTURE_AFTER"]
 
@@ -53,14 +53,22 @@ class ShapeGraphs:
             raise ValueError(f"max_graphs must be >= 1, got {max_graphs}")
         if capture_after < 1:
             raise ValueError(f"capture_after must be >= 1, got {capture_after}")
-        self.fn, self.device, self.name = fn, torch.device(device), name
-        self.compile_requested = self.compile = bool(compile)
+        self.device, self.name = torch.device(device), name
         self.max_graphs, self.capture_after = max_graphs, capture_after
         self.disabled_reason: str | None = None
         self.captures = 0
         self._uses: dict[Hashable, int] = {}
         self._cache: OrderedDict[Hashable, _Captured] = OrderedDict()
-        self._compiled: Callable | None = None
+        self._fn = CompiledForCapture(fn, name, max_graphs, compile)
+
+    @property
+    def compile_requested(self) -> bool:
+        return self._fn.requested
+
+    @property
+    def compile(self) -> bool:
+        """Whether captures use the compiled function (off after a compile failure)."""
+        return self._fn.active
 
     @staticmethod
     def key(*inputs, **static) -> Hashable:
@@ -107,23 +115,8 @@ class ShapeGraphs:
         entry = _Captured(inputs)
         for buffer, value in zip(entry.inputs, inputs):
             buffer.copy_(value)
-        try:
-            entry.graph, outputs = capture(self._runner(entry, static), self.device)
-        except Exception as exc:
-            if not self.compile or is_out_of_memory(exc):
-                raise
-            log.warning("compiling %s failed (%s: %s); capturing it uncompiled", self.name, type(exc).__name__, exc)
-            self.compile, self._compiled = False, None
-            entry.graph, outputs = capture(self._runner(entry, static), self.device)
+        entry.graph, outputs = self._fn.capture(lambda fn: lambda: fn(*entry.inputs, **static), self.device)
         entry.outputs = outputs if isinstance(outputs, tuple) else (outputs,)
         self._cache[key] = entry
         self.captures += 1
         return entry
-
-    def _runner(self, entry: _Captured, static: dict) -> Callable[[], torch.Tensor]:
-        fn = self.fn
-        if self.compile:
-            if self._compiled is None:
-                self._compiled = compile_for_capture(self.fn, self.max_graphs)
-            fn = self._compiled
-        return lambda: fn(*entry.inputs, **static)

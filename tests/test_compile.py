@@ -146,3 +146,40 @@ def test_engine_uses_text_graphs_only_for_encoders_that_split():
     engine = Engine.random(tiny_config(), seed=0)
     engine.cuda_graphs = True          # still no graphs without a CUDA device
     assert engine._graphs_of("text") is None
+
+
+def test_a_failed_compiled_capture_falls_back_to_the_plain_function_once(monkeypatch, caplog):
+    """CompiledForCapture (shared by the sampler's and ShapeGraphs' caches), with capture stood in on the CPU:
+    a compiled capture that fails warns once and captures the plain function; out-of-memory propagates."""
+    import logging
+
+    from motion_core import graph_sampler
+
+    def compiled(x):
+        return x
+    monkeypatch.setattr(graph_sampler, "compile_for_capture", lambda fn, max_graphs, freezing: compiled)
+
+    def fake_capture(run, device):
+        if run.uses is compiled:
+            raise RuntimeError(run.error)
+        return "graph", run()
+
+    def run_with(error):
+        def build(fn):
+            def run():
+                return fn(torch.ones(2))
+            run.uses, run.error = fn, error
+            return run
+        return build
+    monkeypatch.setattr(graph_sampler, "capture", fake_capture)
+    target = graph_sampler.CompiledForCapture(torch.neg, "negation", max_graphs=8, compile=True)
+    assert target.requested and target.active and target.function() is compiled
+    with caplog.at_level(logging.WARNING, logger="motion_core.graph_sampler"):
+        graph, out = target.capture(run_with("inductor failed"), torch.device("cpu"))
+    assert graph == "graph" and torch.equal(out, -torch.ones(2))
+    assert target.requested and not target.active and target.function() is torch.neg
+    assert sum("compiling negation failed" in r.message for r in caplog.records) == 1
+    oom = graph_sampler.CompiledForCapture(torch.neg, "negation", max_graphs=8, compile=True)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        oom.capture(run_with("CUDA out of memory"), torch.device("cpu"))
+    assert oom.active
