@@ -89,11 +89,6 @@ def _bucket(n: int) -> int:
     return max(TOKEN_BUCKET, math.ceil(n / TOKEN_BUCKET) * TOKEN_BUCKET)
 
 
-def _is_out_of_memory(exc: BaseException) -> bool:
-    oom = getattr(torch.cuda, "OutOfMemoryError", None)
-    return (oom is not None and isinstance(exc, oom)) or "out of memory" in str(exc).lower()
-
-
 def capture(run: Callable[[], torch.Tensor], device: torch.device) -> tuple[torch.cuda.CUDAGraph, torch.Tensor]:
     """`run` captured into a CUDA graph, and the output tensor its replays refill. WARMUP_RUNS eager runs on a
     side stream come first, as capture requires."""
@@ -219,7 +214,7 @@ class GraphSampler:
         try:
             return self.sample(sample_fn, x_T, cond, uncond, steps, guidance)
         except Exception as exc:
-            if _is_out_of_memory(exc):
+            if is_out_of_memory(exc):
                 self._cache.clear()
                 raise
             self.disabled_reason = f"{type(exc).__name__}: {exc}"

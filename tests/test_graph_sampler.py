@@ -111,16 +111,30 @@ def test_capture_failure_falls_back_to_eager_with_one_warning(monkeypatch, caplo
     assert sum("falling back" in r.message or "eagerly" in r.message for r in sampler_warnings) == 1
 
 
-def test_out_of_memory_during_capture_propagates(engine):
+@pytest.mark.parametrize("error", [torch.cuda.OutOfMemoryError("CUDA out of memory"), MemoryError(),
+                                   RuntimeError("DefaultCPUAllocator: can't allocate memory")])
+def test_out_of_memory_during_capture_propagates(engine, error):
+    """Whatever the engine's batch halving counts as out-of-memory (device.is_out_of_memory) reaches it."""
     sampler = GraphSampler(engine.denoiser, engine.schedule, torch.device("cpu"))
 
     def oom(*args, **kwargs):
-        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        raise error
     sampler._capture = oom
     cond = (torch.zeros(1, 2, 32), torch.ones(1, 2, dtype=torch.bool))
-    with pytest.raises(torch.cuda.OutOfMemoryError):
+    with pytest.raises(type(error)):
         sampler.try_sample(ddim_sample, torch.zeros(1, 10, 8), cond, None, 4, 1.0)
-    assert sampler.disabled_reason is None                     # the engine's batch halving handles it
+    assert sampler.disabled_reason is None
+
+
+def test_other_capture_errors_turn_graphs_off(engine):
+    sampler = GraphSampler(engine.denoiser, engine.schedule, torch.device("cpu"))
+
+    def broken(*args, **kwargs):
+        raise ValueError("capture of an unsupported operator")
+    sampler._capture = broken
+    cond = (torch.zeros(1, 2, 32), torch.ones(1, 2, dtype=torch.bool))
+    assert sampler.try_sample(ddim_sample, torch.zeros(1, 10, 8), cond, None, 4, 1.0) is None
+    assert "unsupported operator" in sampler.disabled_reason
 
 
 def test_engine_rejects_unknown_precision():
