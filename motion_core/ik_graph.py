@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from motion_core.representation import features_to_joints
-from motion_core.rotations_torch import _torch_plan, solve_with_plan
+from motion_core.rotations_torch import solve_with_plan, torch_plan
 from motion_core.shape_graphs import ShapeGraphs
 from motion_core.skeleton import Skeleton
 
@@ -20,7 +20,7 @@ __all__ = ["features_to_rotations_fn", "ik_graphs"]
 def features_to_rotations_fn(skeleton: Skeleton, device: torch.device, dtype: torch.dtype = torch.float64):
     """features (B, T, F) -> (joints, local rotations, root translation, offsets), with no validation and no
     host work: what `features_to_joints` then `joints_to_rotations_torch` compute, on a plan built here."""
-    plan = _torch_plan(skeleton, dtype, torch.device(device))
+    plan = torch_plan(skeleton, dtype, torch.device(device))
 
     def features_to_rotations(features: torch.Tensor) -> tuple[torch.Tensor, ...]:
         joints = features_to_joints(features, skeleton, validate=False)

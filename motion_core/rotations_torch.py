@@ -33,7 +33,7 @@ from motion_core import rotations as _np_ik
 from motion_core.rigid_fit import _COFACTOR_SIGNS, _HORN, _MINOR_COLS, _MINOR_ROWS
 from motion_core.skeleton import Skeleton
 
-__all__ = ["joints_to_rotations_torch"]
+__all__ = ["joints_to_rotations_torch", "solve_with_plan", "torch_plan"]
 
 TINY = 1e-12     # as motion_core.component_first.TINY
 _BEND_RELIABLE = tuple(float(np.sin(np.radians(a))) for a in (10, 30))   # as _BoundBend.vector
@@ -308,7 +308,7 @@ _TORCH_PLANS: dict = {}
 _MAX_TORCH_PLANS = 32
 
 
-def _torch_plan(skeleton: Skeleton, dtype: torch.dtype, device: torch.device) -> _TorchPlan:
+def torch_plan(skeleton: Skeleton, dtype: torch.dtype, device: torch.device) -> _TorchPlan:
     """The skeleton's plan as tensors of this dtype on this device, cached like `rotations._plan` (by the
     skeleton's identity, keeping it alive)."""
     key = (id(skeleton), dtype, str(device))
@@ -524,11 +524,11 @@ def joints_to_rotations_torch(joints: torch.Tensor, skeleton: Skeleton, validate
     CUDA-graph capture, or when the caller knows the joints are finite). Shapes are always checked.
     """
     _check_joints(joints, skeleton, validate)
-    return solve_with_plan(joints, _torch_plan(skeleton, joints.dtype, joints.device))
+    return solve_with_plan(joints, torch_plan(skeleton, joints.dtype, joints.device))
 
 
 def solve_with_plan(joints: torch.Tensor, tp: _TorchPlan) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The arithmetic of `joints_to_rotations_torch`, given the skeleton's plan (`_torch_plan`, built on the host).
+    """The arithmetic of `joints_to_rotations_torch`, given the skeleton's plan (`torch_plan`, built on the host).
     Only tensor work: this is what a CUDA graph captures and `torch.compile` traces (motion_core.ik_graph)."""
     with torch.no_grad():
         points = joints.permute(3, 2, 0, 1).contiguous()                       # (3, J, B, T)

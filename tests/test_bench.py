@@ -219,3 +219,25 @@ def test_allreduce_benchmark_refuses_a_single_process():
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_allreduce.py"), "--device", "cpu"],
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0 and "torchrun" in result.stderr
+
+
+def test_denoiser_profile_times_every_block_on_its_recorded_inputs(checkpoint, tmp_path, capsys):
+    """benchmarks/profile_denoiser.py on the CPU: one row per U-Net block and per temporal/spatial mixer, each
+    timed on the inputs the full forward gave it, then the forward's busiest operators."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import profile_denoiser
+    finally:
+        sys.path.pop(0)
+    out = tmp_path / "profile.json"
+    result = profile_denoiser.main(["--device", "cpu", "--checkpoint", str(checkpoint), "--latents", "12",
+                                    "--repeats", "1", "--top", "5", "--out", str(out)])
+    names = [row["module"] for row in result["modules"]]
+    levels = len(Engine.load(checkpoint).denoiser.encoder)
+    for i in range(levels):
+        assert {f"encoder.{i}", f"encoder.{i}.temporal", f"encoder.{i}.spatial", f"decoder.{i}"} <= set(names)
+    assert names[0] == "(whole denoiser)" and "mid.0" in names
+    assert all(row["ms"] > 0 for row in result["modules"])
+    assert len(result["kernels"]["top"]) == 5 and result["kernels"]["top"][0]["kernel"].startswith("aten::")
+    assert json.loads(out.read_text())["latents"] == 12
+    assert "encoder.0.temporal" in capsys.readouterr().out

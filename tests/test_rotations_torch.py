@@ -147,7 +147,7 @@ def _point_sets(rng, frames: int = 300):
 def _kabsch_both(source, target):
     first = lambda a: np.ascontiguousarray(a.transpose(2, 1, 0))   # noqa: E731 - component-first (3, C, frames)
     expected = np.moveaxis(RF.kabsch_quaternion(first(source), first(target)), 0, -1)
-    consts = RT._torch_plan(HUMANML3D, torch.float64, torch.device("cpu")).consts
+    consts = RT.torch_plan(HUMANML3D, torch.float64, torch.device("cpu")).consts
     got = RT._kabsch_quaternion(torch.from_numpy(first(source)), torch.from_numpy(first(target)), consts)
     return expected, got.numpy().T
 
