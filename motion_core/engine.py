@@ -183,16 +183,17 @@ class Engine:
         target = best_device(device)  # fail on a bad device before reading hundreds of megabytes
         config = _read_config(directory)
         vae, denoiser, text = _build_modules(config)
-        expected = {**module_shapes("vae.", vae), **module_shapes("denoiser.", denoiser)}
-        config, tensors = load_checkpoint(directory, expected=expected)
-        _load_state(vae, tensors, "vae.")
-        _load_state(denoiser, tensors, "denoiser.")
-        if any(k.startswith("text.") for k in tensors):
-            _load_state(text, tensors, "text.")
         length = None
         if "length_predictor" in config:   # optional: older checkpoints have none and keep DEFAULT_SECONDS
             from motion_core.models import build_length_predictor
             length = build_length_predictor(config["length_predictor"]["architecture"])
+        expected = {**module_shapes("vae.", vae), **module_shapes("denoiser.", denoiser)}
+        config, tensors = load_checkpoint(directory, expected=expected, built={"text": text, "length": length})
+        _load_state(vae, tensors, "vae.")
+        _load_state(denoiser, tensors, "denoiser.")
+        if any(k.startswith("text.") for k in tensors):
+            _load_state(text, tensors, "text.")
+        if length is not None:
             _load_state(length, tensors, "length.")
         normalizer = FeatureNormalizer.from_tensors(tensors)
         schedule = NoiseSchedule.from_config(config["diffusion"])

@@ -241,3 +241,18 @@ def test_denoiser_profile_times_every_block_on_its_recorded_inputs(checkpoint, t
     assert len(result["kernels"]["top"]) == 5 and result["kernels"]["top"][0]["kernel"].startswith("aten::")
     assert json.loads(out.read_text())["latents"] == 12
     assert "encoder.0.temporal" in capsys.readouterr().out
+
+
+def test_cold_start_benchmark_times_fresh_processes(tmp_path):
+    """benchmarks/bench_cold_start.py, one repeat of this tree: every stage timed in a new process, the CLI too."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_cold_start
+    finally:
+        sys.path.pop(0)
+    out = tmp_path / "cold.json"
+    result = bench_cold_start.main(["--repeats", "1", "--out", str(out)])
+    row = result["summary"][str(ROOT)]
+    assert all(row[stage] > 0 for stage in ("import", "load", "first_generate", "second_generate", "cli"))
+    assert row["cli"] > row["load"] and not row["dynamo_imported"]
+    assert json.loads(out.read_text())["runs"][str(ROOT)][0]["load"] == row["load"]

@@ -89,6 +89,29 @@ def test_expected_shapes_from_meta_modules(tmp_path):
         load_checkpoint(tmp_path / "m", expected=wider)
 
 
+def test_modules_the_caller_built_stand_in_for_meta_ones(tmp_path):
+    """`built` gives the same shapes as the meta build and still catches a checkpoint that disagrees with it."""
+    save_checkpoint(tmp_path / "m", make_tensors(), make_config())
+    config = make_config()
+    built = {"text": build_text_encoder(TEXT)}
+    assert ck.expected_shapes(config, built) == ck.expected_shapes(config)
+    load_checkpoint(tmp_path / "m", built=built)
+    wider = build_text_encoder({**TEXT, "dim": 32, "ff_dim": 64})
+    with pytest.raises(CheckpointError, match=r"text\.\* tensors do not match config.json: shape mismatch"):
+        load_checkpoint(tmp_path / "m", built={"text": wider})
+
+
+def test_loading_the_bundled_model_builds_nothing_on_the_meta_device():
+    """A meta-device build imports TorchDynamo (1.3 s); Engine.load passes the modules it built instead, so a
+    fresh process (the CLI, the add-on's worker) never pays it (benchmarks/bench_cold_start.py times it)."""
+    import subprocess
+    import sys
+    probe = ("import sys; from motion_core.engine import Engine; Engine.load(None, device='cpu'); "
+             "print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
 # ---------------------------------------------------------------- atomic writes
 
 def test_failed_save_leaves_no_partial_directory(tmp_path, monkeypatch):
