@@ -16,17 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.bench import DENOISER_TYPES, PROMPT, environment, make_engine  # noqa: E402
-from motion_core.graph_sampler import capture, compile_for_capture  # noqa: E402
+from motion_core.bench import (DENOISER_TYPES, PROMPT, busiest_kernels, captured, environment,  # noqa: E402
+                               make_engine, median_seconds, synchronize)
+from motion_core.graph_sampler import compile_for_capture  # noqa: E402
 
 # Modules timed by default: every block of the U-Net, and the two mixers inside each Mamba block.
 DEFAULT_MODULES = r"^(encoder|decoder|downs|ups|fuse|mid|layers)\.\d+(\.(temporal|spatial))?$"
@@ -52,46 +51,24 @@ def record_inputs(denoiser: torch.nn.Module, names: list[str], run) -> dict[str,
 
 def runner(fn, device: torch.device):
     """What is timed: on CUDA one replay of `fn` captured as a CUDA graph, elsewhere `fn` itself."""
-    return capture(fn, device)[0].replay if device.type == "cuda" else fn
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    return captured(fn, device) if device.type == "cuda" else fn
 
 
 def median_ms(fn, device: torch.device, repeats: int, warmup: int = 2) -> float:
     """Median milliseconds of one run of `runner(fn, device)`."""
-    run, times = runner(fn, device), []
-    for _ in range(warmup + repeats):
-        _synchronize(device)
-        start = time.perf_counter()
-        run()
-        _synchronize(device)
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times[warmup:])
+    return 1e3 * median_seconds(runner(fn, device), device, repeats, warmup)
 
 
 def kernel_table(fn, device: torch.device, top: int) -> dict:
     """The busiest kernels (CUDA: of one graph replay) or operators (CPU, by self time) of one run of `fn`."""
     run = runner(fn, device)
     run()
-    _synchronize(device)
+    synchronize(device)
     activity = torch.profiler.ProfilerActivity.CUDA if device.type == "cuda" else torch.profiler.ProfilerActivity.CPU
     with torch.profiler.profile(activities=[activity]) as prof:
         run()
-        _synchronize(device)
-    totals: dict[str, list[float]] = {}
-    for event in prof.events():
-        if device.type == "cuda" and event.device_type != torch.autograd.DeviceType.CUDA:
-            continue
-        entry = totals.setdefault(event.name, [0, 0.0])
-        entry[0] += 1
-        entry[1] += event.device_time_total if device.type == "cuda" else event.self_cpu_time_total
-    ranked = sorted(totals.items(), key=lambda kv: -kv[1][1])
-    return {"kernel_launches": sum(n for n, _ in totals.values()),
-            "kernel_ms": sum(us for _, us in totals.values()) / 1e3,
-            "top": [{"kernel": name[:140], "count": n, "ms": us / 1e3} for name, (n, us) in ranked[:top]]}
+        synchronize(device)
+    return busiest_kernels(prof, device, top)
 
 
 @torch.inference_mode()

@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.bench import PROMPT, environment  # noqa: E402
+from motion_core.bench import PROMPT, busiest_kernels, environment  # noqa: E402
 from motion_core.engine import Engine  # noqa: E402
 
 
@@ -35,16 +35,7 @@ def profile(engine: Engine, frames: int, steps: int, top: int) -> dict:
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
         call()
         torch.cuda.synchronize()
-    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
-    totals: dict[str, list[float]] = {}
-    for e in kernels:
-        entry = totals.setdefault(e.name, [0, 0.0])
-        entry[0] += 1
-        entry[1] += e.device_time_total if hasattr(e, "device_time_total") else e.cuda_time_total
-    ranked = sorted(totals.items(), key=lambda kv: -kv[1][1])
-    gpu_ms = sum(v[1] for v in totals.values()) / 1e3
-    return {"wall_ms": 1e3 * wall, "kernel_launches": len(kernels), "kernel_ms": gpu_ms,
-            "top": [{"kernel": name[:160], "count": n, "ms": us / 1e3} for name, (n, us) in ranked[:top]]}
+    return {"wall_ms": 1e3 * wall, **busiest_kernels(prof, engine.device, top)}
 
 
 def main(argv=None) -> None:

@@ -94,7 +94,7 @@ def model_label(engine: Engine) -> str:
 
 # ---- timing ------------------------------------------------------------------------------------------------
 
-def _synchronize(device: torch.device) -> None:
+def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
@@ -111,12 +111,12 @@ class StageClock:
         original = getattr(owner, name)
 
         def timed(*args, **kwargs):
-            _synchronize(self.engine.device)
+            synchronize(self.engine.device)
             start = time.perf_counter()
             try:
                 return original(*args, **kwargs)
             finally:
-                _synchronize(self.engine.device)
+                synchronize(self.engine.device)
                 self.seconds[stage] += time.perf_counter() - start
         setattr(owner, name, timed)   # an instance attribute shadows the method until __exit__ removes it
         self._patched.append((owner, name))
@@ -152,10 +152,10 @@ def time_generate(engine: Engine, prompts: Sequence[str], frames: int, steps: in
     runs = []
     for _ in range(repeats):
         with StageClock(engine) as clock:
-            _synchronize(engine.device)
+            synchronize(engine.device)
             start, cpu_start = time.perf_counter(), time.process_time()
             call()
-            _synchronize(engine.device)
+            synchronize(engine.device)
             total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         runs.append({**clock.stages(total), "process_cpu": cpu})
     return {stage: {"median": statistics.median(r[stage] for r in runs), "min": min(r[stage] for r in runs)}
@@ -420,21 +420,42 @@ def denoiser_forward_seconds(engine: Engine, length: int, dtype: torch.dtype, re
     def forward():
         with autocast:
             return denoiser(x, t, tokens, mask)
-    run = _captured(forward, device) if graph else forward
+    return median_seconds(captured(forward, device) if graph else forward, device, repeats, warmup)
+
+
+def median_seconds(run: Callable[[], object], device: torch.device, repeats: int, warmup: int) -> float:
+    """Median wall seconds of `run()` over `repeats` runs after `warmup` more, the device synchronised around each."""
     times = []
     for i in range(warmup + repeats):
-        _synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         run()
-        _synchronize(device)
+        synchronize(device)
         if i >= warmup:
             times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
-def _captured(forward: Callable[[], torch.Tensor], device: torch.device) -> Callable[[], None]:
+def captured(forward: Callable[[], torch.Tensor], device: torch.device) -> Callable[[], None]:
     """`forward` captured into a CUDA graph (as the engine's sampler captures its loop): its replay."""
     return capture(forward, device)[0].replay
+
+
+def busiest_kernels(prof, device: torch.device, top: int) -> dict:
+    """What a torch.profiler run recorded, busiest first: the CUDA kernels on CUDA, the operators (by self time)
+    elsewhere; with their count and total milliseconds."""
+    cuda = device.type == "cuda"
+    totals: dict[str, list[float]] = {}
+    for event in prof.events():
+        if cuda and event.device_type != torch.autograd.DeviceType.CUDA:
+            continue
+        entry = totals.setdefault(event.name, [0, 0.0])
+        entry[0] += 1
+        entry[1] += event.device_time_total if cuda else event.self_cpu_time_total
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1][1])
+    return {"kernel_launches": sum(n for n, _ in totals.values()),
+            "kernel_ms": sum(us for _, us in totals.values()) / 1e3,
+            "top": [{"kernel": name[:160], "count": n, "ms": us / 1e3} for name, (n, us) in ranked[:top]]}
 
 
 def cmd_cpu(args) -> dict:

@@ -256,3 +256,18 @@ def test_cold_start_benchmark_times_fresh_processes(tmp_path):
     assert all(row[stage] > 0 for stage in ("import", "load", "first_generate", "second_generate", "cli"))
     assert row["cli"] > row["load"] and not row["dynamo_imported"]
     assert json.loads(out.read_text())["runs"][str(ROOT)][0]["load"] == row["load"]
+
+
+def test_busiest_kernels_keeps_device_kernels_on_cuda_and_operators_elsewhere():
+    """bench.busiest_kernels, shared by benchmarks/profile_generate.py and profile_denoiser.py, on stand-in events."""
+    from types import SimpleNamespace
+    cuda, cpu = torch.autograd.DeviceType.CUDA, torch.autograd.DeviceType.CPU
+    event = lambda name, kind, device_us, self_us: SimpleNamespace(  # noqa: E731
+        name=name, device_type=kind, device_time_total=device_us, self_cpu_time_total=self_us)
+    prof = SimpleNamespace(events=lambda: [event("gemm", cuda, 300, 0), event("scan", cuda, 500, 0),
+                                           event("gemm", cuda, 400, 0), event("aten::mm", cpu, 0, 900)])
+    on_gpu = bench.busiest_kernels(prof, torch.device("cuda"), top=5)
+    assert on_gpu["kernel_launches"] == 3 and on_gpu["kernel_ms"] == pytest.approx(1.2)
+    assert [(r["kernel"], r["count"], r["ms"]) for r in on_gpu["top"]] == [("gemm", 2, 0.7), ("scan", 1, 0.5)]
+    on_cpu = bench.busiest_kernels(prof, torch.device("cpu"), top=1)
+    assert on_cpu["top"] == [{"kernel": "aten::mm", "count": 1, "ms": 0.9}] and on_cpu["kernel_launches"] == 4
