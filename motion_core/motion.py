@@ -100,10 +100,10 @@ class Motion:
         fps = skeleton.fps if fps is None else fps
         solved = None
         if solver is not None and _is_tensor(features) and features.device.type != "cpu":
+            if metas is not None and len(metas) != len(features):   # refused before any GPU work, as the IK path is
+                raise ValueError(f"one meta per clip: {len(features)} clips, {len(metas)} metas")
             solved = solver(features)
         if solved is not None:
-            if metas is not None and len(metas) != len(features):
-                raise ValueError(f"one meta per clip: {len(features)} clips, {len(metas)} metas")
             return cls._batch_from_solved(_host_solution(solved), skeleton, fps, metas)
         joints = _feature_joints(features, skeleton, "(B, T, {})")
         return cls.batch_from_joints(joints, skeleton, fps=fps, metas=metas)

@@ -83,7 +83,10 @@ class ShapeGraphs:
             return False
         key = self.key(*inputs, **static)
         self._uses[key] = self._uses.get(key, 0) + 1
-        return key in self._cache or self._uses[key] >= self.capture_after
+        return self._ready(key)
+
+    def _ready(self, key: Hashable) -> bool:
+        return key in self._cache or self._uses.get(key, 0) >= self.capture_after
 
     def run(self, *inputs: torch.Tensor, **static) -> tuple[torch.Tensor, ...] | torch.Tensor | None:
         """`fn(*inputs, **static)` by a graph replay (capturing first if due), or None when the key is not due
@@ -91,7 +94,7 @@ class ShapeGraphs:
         if self.disabled_reason is not None:
             return None
         key = self.key(*inputs, **static)
-        if key not in self._cache and self._uses.get(key, 0) < self.capture_after:
+        if not self._ready(key):
             return None
         try:
             entry = self._cache.get(key) or self._capture(key, inputs, static)
