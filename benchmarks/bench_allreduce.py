@@ -22,6 +22,7 @@ import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from motion_core.bench import synchronize  # noqa: E402
 from train.distributed import init_distributed, run_on_ranks  # noqa: E402
 
 
@@ -29,18 +30,13 @@ def time_all_reduce(tensor: torch.Tensor, repeats: int, warmup: int) -> float:
     """Mean seconds per all_reduce of `tensor` (every rank calls it the same number of times)."""
     for _ in range(warmup):
         dist.all_reduce(tensor)
-    _sync(tensor.device)
+    synchronize(tensor.device)
     dist.barrier()
     start = time.perf_counter()
     for _ in range(repeats):
         dist.all_reduce(tensor)
-    _sync(tensor.device)
+    synchronize(tensor.device)
     return (time.perf_counter() - start) / repeats
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def run(args) -> dict:

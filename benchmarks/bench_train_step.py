@@ -38,6 +38,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from motion_core.bench import synchronize  # noqa: E402
 from motion_core.skeleton import HUMANML3D  # noqa: E402
 from train.config import load_config  # noqa: E402
 from train.distributed import barrier, data_parallel, init_distributed, run_on_ranks  # noqa: E402
@@ -91,24 +92,19 @@ def make_step(stage: DenoiserStage, batch: dict, device: torch.device, compile_d
     return one_step
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def time_steps(one_step, device: torch.device, steps: int, warmup: int) -> dict:
     """Mean wall ms per step over `steps` after `warmup` (one sync at each end: the loop is async), and the
     mean host ms for a step call to return."""
     for _ in range(warmup):
         one_step()
-    _sync(device)
+    synchronize(device)
     host = 0.0
     start = time.perf_counter()
     for _ in range(steps):
         before = time.perf_counter()
         one_step()
         host += time.perf_counter() - before
-    _sync(device)
+    synchronize(device)
     return {"ms_per_step": (time.perf_counter() - start) / steps * 1e3, "host_ms_per_step": host / steps * 1e3}
 
 
@@ -128,11 +124,11 @@ def sync_sites(one_step) -> list[str]:
 def gpu_profile(one_step, device: torch.device, steps: int = 3, top_kernels: int = 12) -> dict:
     """GPU busy ms (union of kernel intervals), kernels per step and the costliest kernels, from torch.profiler."""
     from torch.profiler import ProfilerActivity, profile
-    _sync(device)
+    synchronize(device)
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         for _ in range(steps):
             one_step()
-        _sync(device)
+        synchronize(device)
     kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
     busy, reach = 0.0, float("-inf")
     totals: dict[str, float] = {}
