@@ -56,7 +56,7 @@ def run(args) -> dict:
                   flush=True)
     cuda = env.device.type == "cuda"
     result = {"benchmark": "allreduce", "date": time.strftime("%Y-%m-%d"), "processes": env.world_size,
-              "backend": dist.get_backend(), "device": torch.cuda.get_device_name(env.device) if cuda else "cpu",
+              "backend": dist.get_backend(), "device": env.hardware,
               "nccl": ".".join(map(str, torch.cuda.nccl.version())) if cuda else None,
               "torch": torch.__version__, "rows": rows}
     return result

@@ -190,8 +190,7 @@ def run(args) -> dict:
             if row.get("sync_sites"):
                 print("      host syncs at " + ", ".join(row["sync_sites"]), flush=True)
         del one_step, stage
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-    return {"benchmark": "train_step", "device": name, "date": time.strftime("%Y-%m-%d"),
+    return {"benchmark": "train_step", "device": env.hardware, "date": time.strftime("%Y-%m-%d"),
             "torch": torch.__version__, "config": str(args.config), "frames": args.frames, "steps": args.steps,
             "rows": rows}
 
