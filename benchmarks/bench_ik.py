@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +33,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core import quaternion as Q  # noqa: E402
-from motion_core.bench import device_label, environment, write_results  # noqa: E402
+from motion_core.bench import device_label, environment, median_seconds, write_results  # noqa: E402
 from motion_core.ik_graph import ik_graphs  # noqa: E402
 from motion_core.shape_graphs import CAPTURE_AFTER  # noqa: E402
 from motion_core.representation import joints_to_features  # noqa: E402
@@ -73,31 +72,19 @@ def batched_supported(skeleton) -> bool:
     return True
 
 
-def median_ms(fn, repeats: int, warmup: int = 1, sync=lambda: None) -> float:
-    """Median wall time of fn() in ms; `sync` waits for the device before and after each call."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+def median_ms(fn, device, repeats: int, warmup: int = 1) -> float:
+    """Median wall time of fn() in ms, `device` synchronised before and after each call (bench.median_seconds)."""
+    return 1e3 * median_seconds(fn, torch.device(device), repeats, warmup)
 
 
 def bench(skeleton, batch: int, repeats: int, batched: bool, implementation: str = "numpy",
           device: str = "cpu") -> dict:
     clips = synthetic_clips(skeleton, batch, NUM_FRAMES)
-    sync = lambda: None  # noqa: E731
     if implementation == "torch":
         tensors = torch.from_numpy(clips).to(device)
         singles = [tensors[i:i + 1] for i in range(batch)]
         solve_loop = lambda: [joints_to_rotations_torch(c, skeleton) for c in singles]  # noqa: E731
         solve_batch = lambda: joints_to_rotations_torch(tensors, skeleton)  # noqa: E731
-        if torch.device(device).type == "cuda":
-            sync = torch.cuda.synchronize
     elif implementation in GRAPHED:
         # The graphs start from features (as the engine's do), so they also rebuild the joints from them.
         tensors = torch.from_numpy(joints_to_features(clips, skeleton)).to(device)
@@ -108,18 +95,17 @@ def bench(skeleton, batch: int, repeats: int, batched: bool, implementation: str
                 graphs.due((shape, tensors.dtype))
         solve_loop = lambda: [graphs.run(c) for c in singles]  # noqa: E731
         solve_batch = lambda: graphs.run(tensors)  # noqa: E731
-        sync = torch.cuda.synchronize
     else:
         device = "cpu"
         solve_loop = lambda: [joints_to_rotations(c, skeleton) for c in clips]  # noqa: E731
         solve_batch = lambda: joints_to_rotations(clips, skeleton)  # noqa: E731
-    first = median_ms(solve_loop, 1, warmup=0, sync=sync)   # with any capture and compilation
-    loop = median_ms(solve_loop, repeats, sync=sync)
+    first = median_ms(solve_loop, device, 1, warmup=0)   # with any capture and compilation
+    loop = median_ms(solve_loop, device, repeats)
     row = {"skeleton": skeleton.name, "implementation": implementation, "device": str(device), "batch": batch,
            "frames": NUM_FRAMES, "first_call_ms": first, "loop_ms_per_clip": loop / batch,
            "batched_ms_per_clip": None}
     if batched:
-        row["batched_ms_per_clip"] = median_ms(solve_batch, repeats, sync=sync) / batch
+        row["batched_ms_per_clip"] = median_ms(solve_batch, device, repeats) / batch
     return row
 
 
