@@ -11,6 +11,7 @@ as separate clips do, i.e. continuing from the previous segment must not wash ou
 
     python benchmarks/action_checks.py [--checkpoint DIR] [--timelines 12] [--out results.json]
     python benchmarks/action_checks.py --alone 8 [--checkpoint DIR]
+    python benchmarks/action_checks.py --alone 4 --phrasing unseen     (2 unseen phrasings per action)
 """
 from __future__ import annotations
 
@@ -45,6 +46,26 @@ PROMPTS = {
     "spin": "a person spins around",
 }
 
+# Two phrasings per checked action that neither the training captions nor the corpus's held-out paraphrases
+# use (checked against the corpus's caption templates by tests/test_action_checks_prompts.py): how an animator
+# might type it, not how the corpus says it.
+UNSEEN_PROMPTS = {
+    "walk": ["someone heads straight on at an easy walking pace", "the character goes for a short walk ahead"],
+    "walk_backward": ["a woman retreats step by step without turning round", "the man goes backwards on foot"],
+    "jump_in_place": ["someone pushes off the floor and lands on the same spot",
+                      "the character does a vertical jump without travelling"],
+    "wave_left": ["she says hi to a friend with her left hand", "a man greets someone, left hand waving"],
+    "wave_right": ["someone says hello with a wave of his right hand", "the woman gives a friendly right-handed wave"],
+    "raise_both": ["someone reaches both hands toward the sky", "the man puts his hands up high as if surrendering"],
+    "sit_down": ["the man lowers himself onto a chair behind him", "someone settles onto a stool to rest"],
+    "kick_right": ["a player kicks an imaginary ball with his right foot", "someone kicks out hard with the right leg"],
+    "punch_left": ["a boxer hits forward with his left fist", "someone strikes the air with a left-handed punch"],
+    "clap": ["the audience member claps enthusiastically", "a woman slaps her palms together again and again"],
+    "sidestep_left": ["someone shifts sideways toward his left", "the dancer shuffles a few steps to her left side"],
+    "spin": ["a dancer turns all the way round on the spot", "someone rotates a full 360 degrees where they stand"],
+}
+PHRASINGS = {"training": {label: [prompt] for label, prompt in PROMPTS.items()}, "unseen": UNSEEN_PROMPTS}
+
 
 def random_timelines(count: int, segments: int, seed: int) -> list[list[str]]:
     """Label sequences without immediate repeats (a repeat would hide a washed-out second segment)."""
@@ -78,13 +99,21 @@ def run(engine: Engine, plans: list[list[str]], seconds: float, steps: int | Non
             "timeline_by_position": {str(k): float(np.mean(v)) for k, v in sorted(per_position.items())}}
 
 
-def run_alone(engine: Engine, repeats: int, seconds: float, steps: int | None, guidance: float | None) -> dict:
-    rows = {}
-    for label, prompt in sorted(PROMPTS.items()):
-        motions = engine.generate([prompt] * repeats, seconds=seconds, seed=0, guidance=guidance, steps=steps)
-        rows[label] = sum(bool(check_action(label, m.joints)) for m in motions)
-        print(f"{label:>15} {rows[label]}/{repeats}", flush=True)
-    return {"alone": {"repeats": repeats, "passes": rows}}
+def run_alone(engine: Engine, repeats: int, seconds: float, steps: int | None, guidance: float | None,
+              phrasing: str = "training") -> dict:
+    """Each prompt of the phrasing set `repeats` times (seeds 0..repeats-1); passes per action."""
+    rows, prompts = {}, PHRASINGS[phrasing]
+    for label, texts in sorted(prompts.items()):
+        rows[label] = 0
+        for prompt in texts:
+            motions = engine.generate([prompt] * repeats, seconds=seconds, seed=0, guidance=guidance, steps=steps)
+            rows[label] += sum(bool(check_action(label, m.joints)) for m in motions)
+        print(f"{label:>15} {rows[label]}/{repeats * len(texts)}", flush=True)
+    total = sum(rows.values())
+    runs = repeats * sum(len(texts) for texts in prompts.values())
+    print(f"{'total':>15} {total}/{runs}", flush=True)
+    return {"alone": {"repeats": repeats, "phrasing": phrasing, "prompts": prompts, "passes": rows,
+                      "total": total, "runs": runs}}
 
 
 def _summary(results: list[tuple[str, bool]]) -> dict:
@@ -113,6 +142,8 @@ def main(argv=None) -> dict:
                         help="length of each segment; with --alone, 'auto' lets the model's length predictor "
                              "choose each prompt's length")
     parser.add_argument("--alone", type=int, metavar="N", help="generate each prompt N times on its own instead")
+    parser.add_argument("--phrasing", choices=sorted(PHRASINGS), default="training",
+                        help="with --alone: the training-style prompt per action, or two unseen phrasings each")
     parser.add_argument("--steps", type=int, default=None, help="default: the checkpoint's")
     parser.add_argument("--guidance", type=float, default=None, help="default: the checkpoint's")
     parser.add_argument("--sampler", choices=("ddim", "dpm_solver_pp"), default=None, help="default: the checkpoint's")
@@ -129,7 +160,7 @@ def main(argv=None) -> dict:
     if args.seconds is None and not args.alone:
         parser.error("--seconds auto needs --alone (a timeline segment needs its length)")
     if args.alone:
-        result = run_alone(engine, args.alone, args.seconds, args.steps, args.guidance)
+        result = run_alone(engine, args.alone, args.seconds, args.steps, args.guidance, args.phrasing)
     else:
         result = run(engine, random_timelines(args.timelines, args.segments, args.seed), args.seconds, args.steps,
                      args.guidance)

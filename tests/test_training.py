@@ -139,6 +139,21 @@ def test_each_stage_trains_and_exports(tmp_path, dataset_dir):
     assert engine.latent_scale == pytest.approx(config["training"]["latent_scale"])
 
 
+def test_keep_models_keeps_every_checkpoints_ema_weights(tmp_path, dataset_dir):
+    """--keep-models: one loadable snapshot per checkpoint, the last one identical to model/."""
+    from motion_core.checkpoint import load_checkpoint
+    run = tmp_path / "run"
+    fit("--config", tiny_config(tmp_path, max_steps=4, checkpoint_every=2), "--data", dataset_dir, "--out", run,
+        "--keep-models")
+    snapshots = run / "denoiser" / "models"
+    assert sorted(p.name for p in snapshots.iterdir()) == ["step_000002", "step_000004"]
+    first, last = (load_checkpoint(snapshots / name)[1] for name in ("step_000002", "step_000004"))
+    _, final = load_checkpoint(run / "denoiser" / "model")
+    assert_same_tensors(last, final)
+    assert any(not torch.equal(first[k], last[k]) for k in last if k.startswith("denoiser."))
+    assert not (tmp_path / "plain" / "denoiser" / "models").exists()
+
+
 def test_vae_training_reduces_loss(tmp_path, dataset_dir):
     run = tmp_path / "run"
     fit("--config", tiny_config(tmp_path, max_steps=24, lr=3e-3, log_every=8, checkpoint_every=24),

@@ -35,6 +35,9 @@ OPTIM_DEFAULTS: dict[str, Any] = {
     "ema_decay": 0.999,
     "checkpoint_every": 500,
     "log_every": 25,
+    # Also keep the EMA weights of every checkpoint as models/step_NNNNNN/ (a few tens of MB each), so a
+    # training curve can be evaluated afterwards, and the best step shipped rather than the last.
+    "keep_models": False,
     # Data-parallel runs only (torchrun, N > 1): DDP's all-reduce bucket size in MiB, and the dtype gradients
     # travel in ("bfloat16" halves the bytes; the average is then rounded to bf16's 8-bit mantissa; CUDA only).
     "ddp_bucket_mb": 25.0,

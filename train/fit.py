@@ -35,6 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                                                  "(default: OUT/vae/model)")
     parser.add_argument("--init-from", type=Path, help="denoiser stage: start from this engine checkpoint's "
                         "denoiser and text encoder (e.g. motion_core/default_model, with --vae the same)")
+    parser.add_argument("--keep-models", action="store_true", help="keep the EMA weights of every checkpoint as "
+                        "RUN/<stage>/models/step_N/ (to evaluate the training curve afterwards)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT's checkpoints")
     parser.add_argument("--stop-after", type=int, help="exit after this many steps of a stage, as if killed "
                                                        "(tests resumption; the LR schedule still spans max_steps)")
@@ -93,6 +95,8 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
         optim["max_steps"] = args.max_steps
     if args.log_every is not None:
         optim["log_every"] = args.log_every
+    if args.keep_models:
+        optim["keep_models"] = True
     if args.global_batch is not None:
         optim["batch_size"] = per_process_batch(args.global_batch, env.world_size)
     info = {"config": config["name"], "data": str(root), "world_size": env.world_size, "seed": config["seed"],

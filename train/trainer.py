@@ -7,6 +7,7 @@ Run directory of a stage (``<run>/<stage>/``):
                       position, the stage's derived state (latent scale) and every rank's python/numpy/torch/cuda
                       RNG states. Written to a temporary file and renamed, so a kill never leaves half a file.
     model/            motion_core checkpoint of the EMA weights (what export/evaluation read)
+    models/step_N/    with optim.keep_models: the same, kept for every checkpoint (to evaluate a training curve)
     log.jsonl, loss_curve.png
 
 `state.pt` uses torch.save (pickle): it is our own file in our own run directory, never a downloaded artefact;
@@ -17,6 +18,7 @@ from __future__ import annotations
 import copy
 import os
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -130,7 +132,11 @@ class Trainer:
         if self.env.is_main:
             self.dir.mkdir(parents=True, exist_ok=True)
             atomic_torch_save(self._state(rngs), self.state_path)
-            self.export_model()
+            model_dir = self.export_model()
+            if self.optim.get("keep_models"):
+                snapshot = self.dir / "models" / f"step_{self.step:06d}"
+                shutil.rmtree(snapshot, ignore_errors=True)
+                shutil.copytree(model_dir, snapshot)
         barrier(self.env)
 
     def export_model(self) -> Path:
