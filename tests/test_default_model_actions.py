@@ -1,8 +1,6 @@
 """The shipped default model does what its prompts say, as judged by the corpus's per-action checks.
 
-Thresholds sit below the rates measured when the model shipped (README, "The default model"), so the test
-catches a broken model, a broken text path or a swapped checkpoint, not sampling noise. Spins, which the model
-still fails (see the README), are not asserted here.
+Thresholds sit below the rates measured when the model shipped (README, "The default model").
 """
 import os
 import subprocess
@@ -21,14 +19,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "config.json").is_file(), reason="no bundled model")
 
-CASES = [  # (prompt, action label, minimum passes out of SEEDS)
+# (prompt, action label, minimum passes out of SEEDS), each at the length the model predicts for its prompt.
+# The shipped model passed 8/8 seeds of every training-phrased prompt and 5-8/8 of these unseen phrasings
+# (README, "The default model"); the minimums sit below that, so the test catches a broken model, text path or
+# swapped checkpoint rather than sampling noise. The model before it passed jumps, walking backwards and
+# left-hand waves 3/8.
+CASES = [
     ("a person walks forward", "walk", 3),
-    ("a person sits down", "sit_down", 2),
-    ("a person waves with the right hand", "wave_right", 2),
+    ("a person walks backwards", "walk_backward", 3),
+    ("a person jumps in place", "jump_in_place", 3),
+    ("a person waves with the left hand", "wave_left", 3),
+    ("a person waves with the right hand", "wave_right", 3),
+    ("a person sits down", "sit_down", 3),
+    ("a person spins around", "spin", 3),
+]
+UNSEEN_PHRASING_CASES = [   # phrasings no training caption uses (benchmarks/action_checks.py, UNSEEN_PROMPTS)
+    ("someone shifts sideways toward his left", "sidestep_left", 3),
+    ("a player kicks an imaginary ball with his right foot", "kick_right", 2),
 ]
 SEEDS = 4
-# At the length the model predicts for the prompt (2 s for a jump): measured 4/8 seeds for jumps in place.
-PREDICTED_LENGTH_CASES = [("a person jumps in place", "jump_in_place", 2)]
 
 
 @pytest.fixture(scope="module")
@@ -36,25 +45,30 @@ def engine():
     return Engine.load(device="cpu")
 
 
+def passes(engine, prompt: str, label: str) -> int:
+    motions = engine.generate([prompt] * SEEDS, seed=0)
+    assert all(m.meta["length_source"] == "predicted" for m in motions)
+    return sum(bool(check_action(label, m.joints)) for m in motions)
+
+
 @pytest.mark.parametrize("prompt,label,minimum", CASES, ids=[c[1] for c in CASES])
 def test_shipped_model_follows_the_prompt(engine, prompt, label, minimum):
-    motions = engine.generate([prompt] * SEEDS, seconds=4.0, seed=0)
-    passes = sum(check_action(label, m.joints) for m in motions)
-    assert passes >= minimum, f"{label}: {passes}/{SEEDS} generations pass the check"
+    count = passes(engine, prompt, label)
+    assert count >= minimum, f"{label}: {count}/{SEEDS} generations pass the check"
+
+
+@pytest.mark.parametrize("prompt,label,minimum", UNSEEN_PHRASING_CASES, ids=[c[1] for c in UNSEEN_PHRASING_CASES])
+def test_shipped_model_follows_an_unseen_phrasing(engine, prompt, label, minimum):
+    count = passes(engine, prompt, label)
+    assert count >= minimum, f"{label}: {count}/{SEEDS} generations of {prompt!r} pass the check"
 
 
 def test_actions_are_told_apart(engine):
     """The same seeds with a different prompt must not pass: the checks measure the prompt, not luck."""
     motions = engine.generate(["a person sits down"] * SEEDS, seconds=4.0, seed=0)
     assert sum(check_action("walk", m.joints) for m in motions) <= 1
-
-
-@pytest.mark.parametrize("prompt,label,minimum", PREDICTED_LENGTH_CASES, ids=[c[1] for c in PREDICTED_LENGTH_CASES])
-def test_shipped_model_follows_the_prompt_at_its_predicted_length(engine, prompt, label, minimum):
-    motions = engine.generate([prompt] * SEEDS, seed=0)
-    assert all(m.meta["length_source"] == "predicted" for m in motions)
-    passes = sum(check_action(label, m.joints) for m in motions)
-    assert passes >= minimum, f"{label}: {passes}/{SEEDS} generations pass the check"
+    motions = engine.generate(["a person walks forward"] * SEEDS, seed=0)
+    assert sum(check_action("jump_in_place", m.joints) for m in motions) == 0
 
 
 def test_the_command_line_jump_jumps(tmp_path):

@@ -7,8 +7,12 @@
 #   VAE           an existing VAE-stage model dir or engine checkpoint: skips the VAE stage and reuses its VAE
 #   INIT          an engine checkpoint whose denoiser and text encoder the denoiser stage starts from (continue
 #                 training the shipped model: VAE=motion_core/default_model INIT=motion_core/default_model)
-# The shipped model (2026-11-25): VAE=<the previous default model> NPROC=2 ... WORK 20000 - 3400 on 2 H100s;
-# its length predictor: python -m train.length on the same corpus (CPU, 3.5 min).
+#   KEEP_MODELS   set (to anything): keep every checkpoint's EMA weights (RUN/denoiser/models/step_N/) to evaluate the curve
+# The shipped model is two sittings of this recipe on the same 20,000-clip corpus (seed 0):
+#   2026-11-25: VAE=<the model before it> NPROC=2 ... WORK 20000 - 3400          (2 H100s, 822 s)
+#   2026-12-04: VAE=<that model> INIT=<that model> KEEP_MODELS=1 ... WORK 20000 0 4000   (1 H200, 475 s)
+# so its denoiser has seen 7,400 steps at global batch 512 (a warm restart: warm-up to lr 3e-4, cosine down).
+# Its length predictor: python -m train.length on the same corpus (CPU, 3.5 min), after the last export.
 set -euo pipefail
 work=${1:?usage: default_model.sh WORK_DIR [NUM_CLIPS] [VAE_STEPS] [DENOISER_STEPS]}
 clips=${2:-20000}; vae_steps=${3:-2500}; den_steps=${4:-3400}
@@ -28,7 +32,7 @@ fi
 stamp "denoiser: $den_steps steps on $nproc GPU(s), global batch $global"
 torchrun --standalone --nproc_per_node="$nproc" -m train.fit --config train/configs/default.json \
   --data "$work/corpus" --out "$work/run" --stage denoiser --vae "$vae" --global-batch "$global" \
-  --max-steps "$den_steps" --precision bf16 ${INIT:+--init-from "$INIT"}
+  --max-steps "$den_steps" --precision bf16 ${INIT:+--init-from "$INIT"} ${KEEP_MODELS:+--keep-models}
 stamp "export"
 python -m train.export --vae "$vae" --denoiser "$work/run" --out "$work/default_model"
 stamp "length predictor (CPU, a few minutes)"
