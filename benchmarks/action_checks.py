@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core.atomic_file import write_json  # noqa: E402
 from motion_core.engine import Engine  # noqa: E402
+from motion_core.motion_metrics import CONTACT_HEIGHT, SKATING_SPEED, foot_skating  # noqa: E402
+from motion_core.skeleton import HUMANML3D  # noqa: E402
 from motion_core.timeline import timeline_segments  # noqa: E402
 from train.evaluation.actions import check_action, pass_rates  # noqa: E402
 
@@ -102,18 +104,24 @@ def run(engine: Engine, plans: list[list[str]], seconds: float, steps: int | Non
 def run_alone(engine: Engine, repeats: int, seconds: float, steps: int | None, guidance: float | None,
               phrasing: str = "training") -> dict:
     """Each prompt of the phrasing set `repeats` times (seeds 0..repeats-1); passes per action."""
-    rows, prompts = {}, PHRASINGS[phrasing]
+    rows, skating, prompts = {}, [], PHRASINGS[phrasing]
     for label, texts in sorted(prompts.items()):
         rows[label] = 0
         for prompt in texts:
             motions = engine.generate([prompt] * repeats, seconds=seconds, seed=0, guidance=guidance, steps=steps)
             rows[label] += sum(bool(check_action(label, m.joints)) for m in motions)
+            skating += [foot_skating(m.joints, HUMANML3D, engine.fps) for m in motions]
         print(f"{label:>15} {rows[label]}/{repeats * len(texts)}", flush=True)
     total = sum(rows.values())
     runs = repeats * sum(len(texts) for texts in prompts.values())
-    print(f"{'total':>15} {total}/{runs}", flush=True)
+    # Pooled over every contact step of every clip, so long clips weigh as much as their steps.
+    steps_on_floor = sum(s["contact_steps"] for s in skating)
+    share = sum(s["skating_share"] * s["contact_steps"] for s in skating) / max(steps_on_floor, 1)
+    print(f"{'total':>15} {total}/{runs}; foot skating: {share:.3f} of steps with a planted foot", flush=True)
     return {"alone": {"repeats": repeats, "phrasing": phrasing, "prompts": prompts, "passes": rows,
-                      "total": total, "runs": runs}}
+                      "total": total, "runs": runs, "foot_skating_share": share,
+                      "foot_skating_definition": f"share of steps with a foot joint within {CONTACT_HEIGHT} m of "
+                                                 f"the floor in which it slides faster than {SKATING_SPEED} m/s"}}
 
 
 def _summary(results: list[tuple[str, bool]]) -> dict:

@@ -17,6 +17,7 @@ __all__ = ["joint_jerk", "peak_jerk", "foot_skating_speed", "foot_skating", "roo
            "near_joins_mask", "transition_report"]
 
 CONTACT_HEIGHT = 0.05   # m above the lowest foot position: a foot this low is taken to be on the floor
+SKATING_SPEED = 0.5     # m/s (2.5 cm per frame at 20 fps): a planted foot sliding faster than this skates
 
 
 def _joints(joints) -> np.ndarray:
@@ -71,7 +72,8 @@ def foot_skating(joints, skeleton: Skeleton, fps: float, frames: np.ndarray | No
     """Summary of `foot_skating_speed` over all steps or those touching a frame selected by `frames`.
 
     ``mean``: average skating speed over steps with a foot on the floor (m/s); ``peak``: the worst step;
-    ``contact_steps``: how many steps had a foot on the floor.
+    ``contact_steps``: how many steps had a foot on the floor; ``skating_share``: the share of those steps
+    in which a planted foot slides faster than `SKATING_SPEED` (visible skating, not jitter).
     """
     joints = _joints(joints)
     speed = foot_skating_speed(joints, skeleton, fps, contact_height)
@@ -83,7 +85,8 @@ def foot_skating(joints, skeleton: Skeleton, fps: float, frames: np.ndarray | No
         speed, any_contact = speed[keep], any_contact[keep]
     steps = int(any_contact.sum())
     return {"mean": float(speed[any_contact].mean()) if steps else 0.0,
-            "peak": float(speed.max(initial=0.0)), "contact_steps": steps}
+            "peak": float(speed.max(initial=0.0)), "contact_steps": steps,
+            "skating_share": float((speed[any_contact] > SKATING_SPEED).mean()) if steps else 0.0}
 
 
 def root_continuity(joints, fps: float, frames: np.ndarray | None = None) -> dict[str, float]:

@@ -240,6 +240,11 @@ def test_foot_skating_counts_only_planted_feet():
     sliding = joints + (np.arange(20) * 0.01)[:, None, None] * np.array([1.0, 0.0, 0.0])  # 0.2 m/s, on the floor
     np.testing.assert_allclose(foot_skating_speed(sliding, HUMANML3D, 20.0), 0.2)
     assert foot_skating(sliding, HUMANML3D, 20.0)["mean"] == pytest.approx(0.2)
+    assert foot_skating(sliding, HUMANML3D, 20.0)["skating_share"] == 0.0     # 0.2 m/s is under SKATING_SPEED
+    fast = joints + (np.arange(20) * 0.04)[:, None, None] * np.array([1.0, 0.0, 0.0])   # 0.8 m/s: skating
+    assert foot_skating(fast, HUMANML3D, 20.0)["skating_share"] == 1.0
+    half = joints + (np.minimum(np.arange(20), 10) * 0.04)[:, None, None] * np.array([1.0, 0.0, 0.0])
+    assert foot_skating(half, HUMANML3D, 20.0)["skating_share"] == pytest.approx(10 / 19)
     flying = sliding.copy()
     flying[:, :, 1] += np.where(np.arange(20) >= 10, 0.5, 0.0)[:, None]  # both feet leave the floor at 10
     speed = foot_skating_speed(flying, HUMANML3D, 20.0)
