@@ -798,15 +798,20 @@ def _check_prompts(prompts) -> list[str]:
         raise InputError(f"prompts must be a list of strings, got {type(prompts).__name__}") from None
     if not prompts:
         raise InputError("prompts is empty: give at least one prompt")
-    for i, prompt in enumerate(prompts):
-        if not isinstance(prompt, str):
-            raise InputError(f"prompt {i} must be a string, got {type(prompt).__name__} {prompt!r:.40}")
-        if not prompt.strip():
-            raise InputError(f"prompt {i} is empty: describe the motion (e.g. \"a person walks forward\")")
-        if len(prompt) > MAX_PROMPT_CHARS:
-            raise InputError(f"prompt {i} is {len(prompt)} characters long; the limit is {MAX_PROMPT_CHARS} "
-                             "(the text encoder reads only the first few dozen words anyway)")
-    return prompts
+    return [check_prompt(prompt, f"prompt {i}") for i, prompt in enumerate(prompts)]
+
+
+def check_prompt(prompt, what: str) -> str:
+    """`prompt` if it is a non-empty string of at most `MAX_PROMPT_CHARS` characters, else InputError naming
+    `what` ("prompt 3", "segment 2"): one rule for batches, extends and timelines alike."""
+    if not isinstance(prompt, str):
+        raise InputError(f"{what} must be a string, got {type(prompt).__name__} {prompt!r:.40}")
+    if not prompt.strip():
+        raise InputError(f"{what} is empty: describe the motion (e.g. \"a person walks forward\")")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InputError(f"{what} is {len(prompt)} characters long; the limit is {MAX_PROMPT_CHARS} "
+                         "(the text encoder reads only the first few dozen words anyway)")
+    return prompt
 
 
 def _check_guidance(guidance) -> float:
