@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -142,6 +144,7 @@ def parse_timeline(prompts: Sequence[str]) -> list[tuple[str, float]] | None:
 
 
 def _run_generate(args: argparse.Namespace) -> int:
+    from motion_core.atomic_file import remove_stale_partials
     from motion_core.engine import Engine, InputError
 
     args.prompt = list(args.text) + list(args.prompt)
@@ -151,6 +154,8 @@ def _run_generate(args: argparse.Namespace) -> int:
     out_file = _single_output_file(args)
     if timeline is not None and args.seconds is not None:
         raise InputError("--seconds does not apply to a timeline: each prompt's TEXT:SECONDS sets its length")
+    # A run killed while writing left its work in progress there; its process is gone, so it can go.
+    remove_stale_partials(args.out if out_file is None else out_file.parent)
     started = time.perf_counter()
     engine = Engine.load(args.checkpoint, device=args.device)
     if args.sampler is not None:
@@ -199,15 +204,25 @@ def _write_single(motion, path: Path) -> None:
 
 
 def _write_all(motions, out: Path, fmt: str) -> None:
+    """Every file of the run, or (on a failure or a kill while writing) none: they are written into a
+    `.partial_*` folder in `out` first and moved into `out` together at the end."""
+    from motion_core.atomic_file import publish_files
+
     out.mkdir(parents=True, exist_ok=True)
-    for index, motion in enumerate(motions):
-        stem = out / _file_stem(motion.meta.get("prompt", ""), motion.meta.get("seed"), index)
-        if fmt in ("npz", "both"):
-            motion.save(stem.with_suffix(".npz"))
-            print(stem.with_suffix(".npz"))
-        if fmt in ("bvh", "both"):
-            motion.to_bvh(stem.with_suffix(".bvh"))
-            print(stem.with_suffix(".bvh"))
+    suffixes = {"npz": [".npz"], "bvh": [".bvh"], "both": [".npz", ".bvh"]}[fmt]
+    written = []
+    with publish_files(out) as staging:
+        for index, motion in enumerate(motions):
+            stem = _file_stem(motion.meta.get("prompt", ""), motion.meta.get("seed"), index)
+            for suffix in suffixes:
+                name = stem + suffix
+                if suffix == ".npz":
+                    motion.save(staging / name)
+                else:
+                    motion.to_bvh(staging / name)
+                written.append(out / name)
+    for path in written:
+        print(path)
 
 
 # -- info ------------------------------------------------------------------------------------------------------
@@ -273,18 +288,42 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with status 2 and a usage message on bad arguments
+    from motion_core.worker import Terminated
+    previous = _terminate_on_sigterm(Terminated)
+    try:
+        return _run_reporting_errors(args)
+    finally:
+        if previous is not None:   # a caller running main() in-process gets its own handler back
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_reporting_errors(args: argparse.Namespace) -> int:
     from motion_core.engine import InputError
     from motion_core.device import DeviceError
+    from motion_core.worker import Terminated
     try:
         return _run(args)
     except KeyboardInterrupt:
         print("motion-core: interrupted", file=sys.stderr)
         return 130
+    except Terminated:   # raised by SIGTERM, so that the files being written are cleaned up on the way out
+        print("motion-core: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except (InputError, DeviceError) as exc:
         # Inputs the engine refuses (too long, bad guidance, unknown device...) are usage errors, like argparse's.
         return _fail(args, exc, EXIT_USAGE)
     except Exception as exc:
         return _fail(args, exc, EXIT_RUNTIME)
+
+
+def _terminate_on_sigterm(exception: type[BaseException]):
+    """Turn SIGTERM into `exception` in the main thread (without a handler the process would die on the spot,
+    leaving its work in progress on disk); returns the handler it replaced, None when it could not."""
+    def handler(signum, frame):
+        raise exception()
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, code: int) -> int:

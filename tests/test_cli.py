@@ -104,3 +104,48 @@ def test_info_reports_model_device_and_backends(checkpoint):
     assert report["model"]["name"] == "tiny-random-mamba_unet" and report["model"]["denoiser"] == "mamba_unet"
     text = run_cli("info", "--checkpoint", checkpoint, "--device", "cpu")
     assert text.returncode == 0 and "model.name: tiny-random-mamba_unet" in text.stdout
+
+
+def _dead_pid() -> int:
+    """The id of a process that has exited (and, being reaped, will not be mistaken for a live one)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_generate_removes_the_work_in_progress_of_dead_runs_only(checkpoint, tmp_path):
+    """Issue 24 #1: a run killed while writing leaves a .partial_* folder; the next run there removes it."""
+    from motion_core import atomic_file
+    out = tmp_path / "out"
+    dead = out / f".partial_{atomic_file._HOST}_{_dead_pid()}_x1"
+    alive = out / f".partial_{atomic_file._HOST}_{os.getpid()}_x2"           # this test's process: running
+    elsewhere = out / f".partial_{'0' * 8 if atomic_file._HOST != '0' * 8 else '1' * 8}_{_dead_pid()}_x3"
+    for folder in (dead, alive, elsewhere):
+        folder.mkdir(parents=True)
+        (folder / "00_walk_seed0.npz").write_bytes(b"half")
+    result = run_cli("generate", "walk", "--seconds", "1", "--steps", "1", "--out", out, "--checkpoint", checkpoint,
+                     "--device", "cpu", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert not dead.exists() and alive.is_dir() and elsewhere.is_dir()   # another host's pids mean nothing here
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["00_walk_seed0.npz"]
+
+
+def test_sigterm_ends_a_run_cleanly_with_status_143_and_no_files(checkpoint, tmp_path):
+    import signal
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "motion_core", "generate", "walk", "--takes", "2", "--seconds",
+                             "1", "--steps", "1000", "--out", str(out), "--checkpoint", str(checkpoint), "--device",
+                             "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        line = ""
+        while "%]" not in line:   # the first progress line: the model is loaded, sampling has begun
+            line = proc.stderr.readline()
+            assert line and proc.poll() is None, "the run ended before it made progress"
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert stdout == "" and "terminated" in stderr and "Traceback" not in stderr
+    assert not out.exists() or list(out.iterdir()) == []
