@@ -34,6 +34,7 @@ def atomic_write(path: Path, mode: str = "wb", **open_kwargs):
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_partial_prefix()}{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~current_umask())   # mkstemp makes it 0600; user files follow the umask, as open() does
         with os.fdopen(fd, mode, **open_kwargs) as handle:
             yield handle
         os.replace(tmp, path)

@@ -668,3 +668,22 @@ def test_worker_memory_stays_flat_over_many_generations():
     assert report["errors"] == [] and sorted(samples) == [1, 10, 20, 30, 40, 50, 60]
     assert samples[60]["fds"] == samples[10]["fds"] and samples[60]["threads"] <= samples[10]["threads"] + 1
     assert samples[60]["rss_mb"] - samples[20]["rss_mb"] < 16.0, report["samples"]
+
+
+# ---- file modes ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_follow_the_umask(clip, tmp_path, umask, expected):
+    """Issue 24 #3: outputs were 0600 whatever the umask (mkstemp's mode survived the rename)."""
+    from motion_core.atomic_file import publish_folder
+    previous = os.umask(umask)
+    try:
+        paths = [clip.save(tmp_path / "take.npz"), write_bvh(clip, tmp_path / "take.bvh"),
+                 atomic_file.write_json(tmp_path / "meta.json", {"a": 1})]
+        with publish_folder(tmp_path / "job") as staging:
+            clip.save(staging / "inside.npz")
+    finally:
+        os.umask(previous)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in paths} == {p.name: oct(expected) for p in paths}
+    assert oct((tmp_path / "job").stat().st_mode & 0o777) == oct(expected | 0o111 & ~umask)
+    assert oct((tmp_path / "job" / "inside.npz").stat().st_mode & 0o777) == oct(expected)
