@@ -99,6 +99,16 @@ def publish_files(folder: Path):
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def probe_writable(folder: Path) -> None:
+    """Create `folder` (and its parents) if needed and write and remove a file in it: raises the OSError that
+    writing results there would meet, before the work that makes them."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, probe = tempfile.mkstemp(prefix=_partial_prefix(), suffix=".probe", dir=folder)
+    os.close(handle)
+    os.unlink(probe)
+
+
 def remove_stale_partials(folder) -> list[Path]:
     """Remove the work in progress (`PARTIAL_PREFIX` files and folders) that dead processes left in `folder`;
     returns what was removed. A live process's, or another host's, is never touched."""

@@ -154,8 +154,10 @@ def _run_generate(args: argparse.Namespace) -> int:
     out_file = _single_output_file(args)
     if timeline is not None and args.seconds is not None:
         raise InputError("--seconds does not apply to a timeline: each prompt's TEXT:SECONDS sets its length")
+    folder = args.out if out_file is None else out_file.parent
+    _check_destination(folder, args.out, out_file)
     # A run killed while writing left its work in progress there; its process is gone, so it can go.
-    remove_stale_partials(args.out if out_file is None else out_file.parent)
+    remove_stale_partials(folder)
     started = time.perf_counter()
     engine = Engine.load(args.checkpoint, device=args.device)
     if args.sampler is not None:
@@ -192,6 +194,28 @@ def _single_output_file(args: argparse.Namespace) -> Path | None:
         raise InputError(f"--out {args.out} names one file but this run makes {count} motions; "
                          "give a folder instead")
     return args.out
+
+
+def _check_destination(folder: Path, out: Path, out_file: Path | None) -> None:
+    """Refuse an --out that cannot be written (InputError: exit 2) before minutes of generating, not after.
+
+    The folder is created and a probe file written in it; a path component that is a file is named as such."""
+    from motion_core.atomic_file import probe_writable
+    from motion_core.engine import InputError
+
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                where = "" if part == out else f" in --out {out}"
+                raise InputError(f"{part}{where} exists and is not a folder; give a folder (or a .npz/.bvh file "
+                                 "path in one)")
+            break
+    if out_file is not None and out_file.is_dir():
+        raise InputError(f"--out {out_file} is a folder, not a file: drop the .npz/.bvh ending or give another name")
+    try:
+        probe_writable(folder)
+    except OSError as exc:
+        raise InputError(f"cannot write into {folder} (--out {out}): {exc.strerror or exc}") from None
 
 
 def _write_single(motion, path: Path) -> None:

@@ -687,3 +687,30 @@ def test_written_files_follow_the_umask(clip, tmp_path, umask, expected):
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in paths} == {p.name: oct(expected) for p in paths}
     assert oct((tmp_path / "job").stat().st_mode & 0o777) == oct(expected | 0o111 & ~umask)
     assert oct((tmp_path / "job" / "inside.npz").stat().st_mode & 0o777) == oct(expected)
+
+
+# ---- the CLI's --out --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("out, message", [
+    ("afile/x.npz", "afile in --out {tmp}/afile/x.npz exists and is not a folder"),
+    ("afile/sub", "afile in --out {tmp}/afile/sub exists and is not a folder"),
+    ("afile", "{tmp}/afile exists and is not a folder"),
+    ("adir.npz", "--out {tmp}/adir.npz is a folder, not a file"),
+    ("/dev/full", "/dev/full exists and is not a folder"),
+    ("/proc/x", "cannot write into /proc/x (--out /proc/x)"),
+])
+def test_cli_bad_out_exits_2_before_generating(checkpoint, tmp_path, capsys, monkeypatch, out, message):
+    """Issue 24 #4: a destination that cannot be written was found only after the whole generation (exit 1)."""
+    (tmp_path / "afile").write_text("a file")
+    (tmp_path / "adir.npz").mkdir()
+    out = out if out.startswith("/") else f"{tmp_path}/{out}"
+
+    def no_generating(*args, **kwargs):
+        raise AssertionError("the model was loaded before --out was checked")
+
+    monkeypatch.setattr(Engine, "load", no_generating)
+    code, stdout, err = run_main(["generate", "walk", "--seconds", "1", "--out", out, "--checkpoint", checkpoint,
+                                  "--quiet"], capsys)
+    assert code == 2 and message.format(tmp=tmp_path) in err, err
+    assert stdout == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert not Path("/proc/x").exists() and (tmp_path / "afile").read_text() == "a file"
