@@ -234,7 +234,7 @@ class Worker:
             return self._execute_timeline(job, progress)
         options = dict(seconds=_opt_number(params, "seconds"), frames=_opt_int(params, "frames"),
                        **_sampling_options(job, progress))
-        out_dir = _opt_str(params, "out_dir")
+        out_dir = _out_dir(params)
         if job.method == "generate":
             prompts = _prompts(params)
         else:
@@ -252,7 +252,7 @@ class Worker:
         params = job.params
         segments = _segments(params)
         options = _sampling_options(job, progress)
-        out_dir = _opt_str(params, "out_dir")
+        out_dir = _out_dir(params)
         engine = self._engine_for(_opt_str(params, "checkpoint"), _opt_str(params, "device") or "auto", progress)
         return _write_motions([engine.generate_timeline(segments, **options)], job, out_dir)
 
@@ -341,6 +341,23 @@ def _opt_str(params: dict, key: str) -> str | None:
     if value is not None and not isinstance(value, str):
         raise ProtocolError("invalid_params", f"params.{key} must be a string or null, got {value!r:.60}")
     return value or None
+
+
+def _out_dir(params: dict) -> str | None:
+    """params.out_dir, refused before any work when no folder can ever be there (not after minutes of it)."""
+    out_dir = _opt_str(params, "out_dir")
+    if out_dir is None:
+        return None
+    if "\0" in out_dir:
+        raise ProtocolError("invalid_params", f"params.out_dir {out_dir!r:.300} contains a NUL byte")
+    target = Path(out_dir).expanduser()
+    for part in (target, *target.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise ProtocolError("invalid_params", f"params.out_dir: {str(part)!r:.300} exists and is not a "
+                                                      "folder")
+            break
+    return out_dir
 
 
 def _required_str(params: dict, key: str) -> str:

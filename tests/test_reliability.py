@@ -714,3 +714,21 @@ def test_cli_bad_out_exits_2_before_generating(checkpoint, tmp_path, capsys, mon
     assert code == 2 and message.format(tmp=tmp_path) in err, err
     assert stdout == "" and err.count("\n") == 1 and "Traceback" not in err
     assert not Path("/proc/x").exists() and (tmp_path / "afile").read_text() == "a file"
+
+
+# ---- worker out_dir -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("out_dir, message", [
+    ("takes\0x", "contains a NUL byte"),
+    ("FILE/sub", "exists and is not a folder"),
+])
+def test_worker_impossible_out_dir_is_invalid_params_before_any_work(engine, tmp_path, out_dir, message):
+    """Issue 24 #6: a NUL byte in out_dir was a runtime_error with a traceback, found after generating."""
+    (tmp_path / "FILE").write_text("a file")
+    loads = []
+    worker = InProcessWorker(engine)
+    worker.worker._load_engine = lambda checkpoint, device: loads.append(checkpoint) or engine
+    event = worker.request(_generate("o", out_dir=str(tmp_path / out_dir)), "o")
+    assert event["event"] == "error" and event["error"]["type"] == "invalid_params", event
+    assert message in event["error"]["message"]
+    assert loads == [] and worker.log.getvalue() == ""   # refused before the model, without a traceback
