@@ -732,3 +732,44 @@ def test_worker_impossible_out_dir_is_invalid_params_before_any_work(engine, tmp
     assert event["event"] == "error" and event["error"]["type"] == "invalid_params", event
     assert message in event["error"]["message"]
     assert loads == [] and worker.log.getvalue() == ""   # refused before the model, without a traceback
+
+
+# ---- Motion files: corrupt ones refused cleanly, bad data never written -----------------------------------------
+
+def _motion_fields(motion, **changes):
+    fields = dict(joints=motion.joints, rotations=motion.rotations, root_translation=motion.root_translation,
+                  offsets=motion.offsets, fps=np.float64(motion.fps), skeleton=np.str_("humanml3d"),
+                  meta=np.str_("{}"), format_version=np.int64(1))
+    fields.update(changes)
+    return fields
+
+
+def test_deeply_nested_meta_is_a_corrupt_file_not_a_recursion_error(engine, clip, tmp_path):
+    """Issue 24 #7: 100,000 nested brackets in 'meta' let a RecursionError escape Motion.load (and the worker's
+    extend called it a runtime_error, with a traceback)."""
+    path = tmp_path / "deep.npz"
+    np.savez(path, **_motion_fields(clip, meta=np.str_("[" * 100_000 + "]" * 100_000)))
+    with pytest.raises(ValueError, match="'meta' is nested too deeply"):
+        Motion.load(path)
+    worker = InProcessWorker(engine)
+    event = worker.request({"id": "x", "method": "extend", "params": {"motion_path": str(path), "prompt": "jump",
+                                                                      **FAST, "device": "cpu"}}, "x")
+    assert event["event"] == "error" and event["error"]["type"] == "invalid_params", event
+    assert "nested too deeply" in event["error"]["message"] and worker.log.getvalue() == ""
+
+
+@pytest.mark.parametrize("writer", ["npz", "bvh"])
+def test_edited_arrays_holding_nan_are_refused_at_write_time(clip, tmp_path, writer):
+    """Issue 24 #8: save wrote an .npz that load then refused, to_bvh wrote literal 'nan'. Refused with the
+    message load gives for such a file."""
+    import copy
+    np.savez(tmp_path / "nan.npz", **_motion_fields(clip, joints=np.where(True, np.nan, clip.joints)))
+    with pytest.raises(ValueError) as loading:
+        Motion.load(tmp_path / "nan.npz")
+    edited = copy.deepcopy(clip)
+    edited.joints[3, 2, 1] = np.nan
+    target = tmp_path / f"edited.{writer}"
+    with pytest.raises(ValueError) as writing:
+        edited.save(target) if writer == "npz" else edited.to_bvh(target)
+    assert str(writing.value) == str(loading.value) == "Motion.joints contains NaN or infinite values"
+    assert not target.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["nan.npz"]
