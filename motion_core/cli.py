@@ -145,7 +145,7 @@ def parse_timeline(prompts: Sequence[str]) -> list[tuple[str, float]] | None:
 
 def _run_generate(args: argparse.Namespace) -> int:
     from motion_core.atomic_file import remove_stale_partials
-    from motion_core.engine import Engine, InputError
+    from motion_core.engine import Engine, InputError, check_seeds
 
     args.prompt = list(args.text) + list(args.prompt)
     if not args.prompt:
@@ -154,6 +154,7 @@ def _run_generate(args: argparse.Namespace) -> int:
     out_file = _single_output_file(args)
     if timeline is not None and args.seconds is not None:
         raise InputError("--seconds does not apply to a timeline: each prompt's TEXT:SECONDS sets its length")
+    check_seeds(args.seed, _motion_count(args))   # before generating, not at the last timeline take
     folder = args.out if out_file is None else out_file.parent
     _check_destination(folder, args.out, out_file)
     # A run killed while writing left its work in progress there; its process is gone, so it can go.
@@ -183,13 +184,18 @@ def _run_generate(args: argparse.Namespace) -> int:
 _FILE_SUFFIXES = (".bvh", ".npz")
 
 
+def _motion_count(args: argparse.Namespace) -> int:
+    """Motions the run makes: one per take of a timeline, else one per prompt and take."""
+    return args.takes * (1 if parse_timeline(args.prompt) is not None else len(args.prompt))
+
+
 def _single_output_file(args: argparse.Namespace) -> Path | None:
     """`--out walk.bvh` names the one file to write; refuse it when the run makes several motions."""
     from motion_core.engine import InputError
 
     if args.out.suffix.lower() not in _FILE_SUFFIXES:
         return None
-    count = args.takes * (1 if parse_timeline(args.prompt) is not None else len(args.prompt))
+    count = _motion_count(args)
     if count != 1:
         raise InputError(f"--out {args.out} names one file but this run makes {count} motions; "
                          "give a folder instead")

@@ -823,11 +823,21 @@ def _check_guidance(guidance) -> float:
 
 
 def _seeds(seed, count: int) -> list[int]:
+    """Seeds ``seed .. seed + count - 1``, every one of them within [0, MAX_SEED]: a seed that a call records
+    (in meta, in file names) must be one that a later call accepts, to regenerate that motion alone."""
     if seed is None:
         seed = secrets.randbelow(2 ** 31)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
         raise InputError(f"seed must be an integer in [0, {MAX_SEED}] or None, got {seed!r}")
+    if seed + count - 1 > MAX_SEED:
+        raise InputError(f"seed {seed} is too large for {count} motions: motion k uses seed + k, and seeds go up "
+                         f"to {MAX_SEED}, so the seed can be at most {MAX_SEED - count + 1}")
     return [int(seed) + i for i in range(count)]
+
+
+def check_seeds(seed, count: int) -> None:
+    """Refuse `seed` for a run of `count` motions (motion k uses seed + k) before any work, as `generate` would."""
+    _seeds(seed, count)
 
 
 def _check_motion(motion, skeleton: Skeleton, fps: float) -> None:

@@ -773,3 +773,21 @@ def test_edited_arrays_holding_nan_are_refused_at_write_time(clip, tmp_path, wri
         edited.save(target) if writer == "npz" else edited.to_bvh(target)
     assert str(writing.value) == str(loading.value) == "Motion.joints contains NaN or infinite values"
     assert not target.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["nan.npz"]
+
+
+# ---- seeds ------------------------------------------------------------------------------------------------------
+
+def test_every_seed_a_run_records_is_accepted_back(engine, checkpoint, tmp_path, capsys, monkeypatch):
+    """Issue 24 #9: --seed 2**62 --takes 2 wrote a take with seed 2**62 + 1, which was then refused."""
+    top = engine_module.MAX_SEED
+    with pytest.raises(InputError, match=f"seed can be at most {top - 1}"):
+        engine.generate(["walk", "run"], seed=top, **FAST)
+    last, before_last = engine.generate(["walk"], seed=top, **FAST)[0], engine.generate(["walk", "run"],
+                                                                                          seed=top - 1, **FAST)
+    assert [m.meta["seed"] for m in before_last] == [top - 1, top] and last.meta["seed"] == top
+    # the CLI refuses before generating (for a timeline, no longer after making all takes but the last)
+    monkeypatch.setattr(Engine, "load", lambda *a, **k: pytest.fail("generated before the seed was checked"))
+    for prompts in (["walk"], ["walk:1"]):
+        code, out, err = run_main(["generate", *prompts, "--seed", top, "--takes", 2, "--out", tmp_path,
+                                   "--checkpoint", checkpoint, "--quiet"], capsys)
+        assert code == 2 and f"seed can be at most {top - 1}" in err and out == "", err
