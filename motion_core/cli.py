@@ -1,6 +1,7 @@
 """The `motion-core` command line: generate motions to files, run the add-on's worker, describe the install.
 
-Exit codes: 0 success, 2 bad arguments (argparse errors and inputs the engine refuses), 1 any other failure.
+Exit codes: 0 success, 2 bad arguments (argparse errors, inputs the engine refuses, a --checkpoint that is missing
+or malformed, an --out that cannot be written), 1 any other failure, 143 SIGTERM.
 Failures print one line to stderr; `--debug` adds the traceback. Written file paths go to stdout, one per line,
 so scripts can consume them; progress goes to stderr.
 """
@@ -20,6 +21,7 @@ from typing import Sequence
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+MAX_MOTIONS = 256   # motions per generate run (prompts x takes), as the worker allows prompts per request
 
 
 def _positive_int(text: str) -> int:
@@ -76,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "(README, 'Speed settings')")
     gen.add_argument("--guidance", type=_finite_float, default=None,
                      help="classifier-free guidance scale (0-30; default: the model's, 7.5 for the bundled one)")
-    gen.add_argument("--takes", type=_positive_int, default=1, help="variations per prompt")
+    gen.add_argument("--takes", type=_positive_int, default=1,
+                     help=f"variations per prompt (at most {MAX_MOTIONS} motions per run in all)")
     gen.add_argument("--out", type=Path, default=Path("motion_out"), metavar="DIR|FILE",
                      help="output folder, or a file ending in .bvh or .npz when the run makes one motion")
     gen.add_argument("--format", choices=("npz", "bvh", "both"), default="npz", help="file format(s) to write")
@@ -154,7 +157,11 @@ def _run_generate(args: argparse.Namespace) -> int:
     out_file = _single_output_file(args)
     if timeline is not None and args.seconds is not None:
         raise InputError("--seconds does not apply to a timeline: each prompt's TEXT:SECONDS sets its length")
-    check_seeds(args.seed, _motion_count(args))   # before generating, not at the last timeline take
+    count = _motion_count(args)
+    if count > MAX_MOTIONS:   # hours of work with nothing written until the end: surely a typo
+        raise InputError(f"this run would make {count} motions; at most {MAX_MOTIONS} per run (fewer --takes or "
+                         "prompts; run again with another --seed for more)")
+    check_seeds(args.seed, count)   # before generating, not at the last timeline take
     folder = args.out if out_file is None else out_file.parent
     _check_destination(folder, args.out, out_file)
     # A run killed while writing left its work in progress there; its process is gone, so it can go.
@@ -328,7 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_reporting_errors(args: argparse.Namespace) -> int:
-    from motion_core.engine import InputError
+    from motion_core.checkpoint import CheckpointError
+    from motion_core.engine import InputError, ModelNotFoundError
     from motion_core.device import DeviceError
     from motion_core.worker import Terminated
     try:
@@ -342,6 +350,9 @@ def _run_reporting_errors(args: argparse.Namespace) -> int:
     except (InputError, DeviceError) as exc:
         # Inputs the engine refuses (too long, bad guidance, unknown device...) are usage errors, like argparse's.
         return _fail(args, exc, EXIT_USAGE)
+    except (ModelNotFoundError, CheckpointError) as exc:
+        # A --checkpoint that is missing or malformed is bad input too; a missing bundled model is a broken install.
+        return _fail(args, exc, EXIT_USAGE if getattr(args, "checkpoint", None) is not None else EXIT_RUNTIME)
     except Exception as exc:
         return _fail(args, exc, EXIT_RUNTIME)
 

@@ -87,13 +87,28 @@ def test_missing_prompt_is_a_usage_error():
     assert result.returncode == 2 and "--prompt" in result.stderr
 
 
-def test_runtime_error_is_one_line_unless_debug(tmp_path):
+def test_checkpoint_errors_are_bad_input_one_line_unless_debug(tmp_path):
+    """A missing or malformed --checkpoint is bad input: exit 2, as the README says (issue 24: it was 1)."""
     result = run_cli("generate", "--prompt", "walk", "--checkpoint", tmp_path / "missing", "--out", tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "not found" in lines[0] and lines[0].startswith("motion-core generate: error:")
     debug = run_cli("--debug", "generate", "--prompt", "walk", "--checkpoint", tmp_path / "missing")
-    assert debug.returncode == 1 and "Traceback" in debug.stderr
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    (tmp_path / "broken" / "model.safetensors").write_bytes(b"")
+    broken = run_cli("generate", "walk", "--checkpoint", tmp_path / "broken", "--out", tmp_path / "out")
+    assert broken.returncode == 2 and broken.stderr.count("\n") == 1 and "config.json" in broken.stderr, \
+        broken.stderr
+
+
+def test_takes_are_capped_before_any_work(tmp_path):
+    """--takes 100000 would have run for hours, writing nothing until the end (issue 24)."""
+    result = run_cli("generate", "walk", "run", "--takes", "129", "--checkpoint", tmp_path / "missing", "--out",
+                     tmp_path / "out")
+    assert result.returncode == 2 and "would make 258 motions; at most 256 per run" in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_info_reports_model_device_and_backends(checkpoint):
