@@ -174,8 +174,11 @@ class Motion:
     def load(cls, path) -> "Motion":
         """Read a file written by `save`, validating everything (never unpickles)."""
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no Motion file at {path}")
+        if not path.is_file():   # named precisely: "does not exist" for a folder or a device misleads
+            if not path.exists():
+                raise FileNotFoundError(f"no Motion file at {path}")
+            kind = "a folder" if path.is_dir() else "not a regular file (a device, pipe or socket)"
+            raise ValueError(f"{path} is {kind}, not a .npz Motion file")
         if not zipfile.is_zipfile(path):     # also False for a missing file; np.load would try unpickling
             raise ValueError(f"{path} is not a readable .npz Motion file")
         _check_members(path)

@@ -428,9 +428,9 @@ def _load_motion(params: dict):
     from motion_core.motion import Motion
     path = _required_str(params, "motion_path")
     try:
-        if not Path(path).is_file():
-            raise ProtocolError("invalid_params", f"params.motion_path {path!r:.300} does not exist")
         return Motion.load(path)
+    except FileNotFoundError:
+        raise ProtocolError("invalid_params", f"params.motion_path {path!r:.300} does not exist") from None
     except (ValueError, TypeError) as exc:  # not a Motion file (or a path with a NUL byte): the caller's to fix
         raise ProtocolError("invalid_params", f"params.motion_path: {exc}") from None
 

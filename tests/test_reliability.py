@@ -791,3 +791,21 @@ def test_every_seed_a_run_records_is_accepted_back(engine, checkpoint, tmp_path,
         code, out, err = run_main(["generate", *prompts, "--seed", top, "--takes", 2, "--out", tmp_path,
                                    "--checkpoint", checkpoint, "--quiet"], capsys)
         assert code == 2 and f"seed can be at most {top - 1}" in err and out == "", err
+
+
+@pytest.mark.parametrize("where, message", [
+    ("FOLDER", "is a folder, not a .npz Motion file"),
+    ("/dev/zero", "is not a regular file (a device, pipe or socket), not a .npz Motion file"),
+    ("MISSING", "does not exist"),
+])
+def test_motion_path_that_is_no_file_is_named_for_what_it_is(engine, tmp_path, where, message):
+    """Issue 24: a motion_path that is a folder or /dev/zero was reported as "does not exist"."""
+    path = {"FOLDER": str(tmp_path), "MISSING": str(tmp_path / "gone.npz")}.get(where, where)
+    worker = InProcessWorker(engine)
+    event = worker.request({"id": "m", "method": "extend", "params": {"motion_path": path, "prompt": "jump",
+                                                                      **FAST, "device": "cpu"}}, "m")
+    assert event["event"] == "error" and event["error"]["type"] == "invalid_params", event
+    assert message in event["error"]["message"] and worker.log.getvalue() == ""
+    if where != "MISSING":
+        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            Motion.load(path)
