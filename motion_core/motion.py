@@ -10,6 +10,7 @@ metadata as a JSON string, so loading a file can never execute code.
 """
 from __future__ import annotations
 
+import io
 import json
 import sys
 import zipfile
@@ -166,8 +167,12 @@ class Motion:
         arrays = {name: np.asarray(getattr(self, name), dtype=np.float32) for name in _ARRAYS}
         arrays.update(fps=np.float64(self.fps), skeleton=np.str_(self.skeleton.name),
                       meta=np.str_(json.dumps(self.meta)), format_version=np.int64(_FORMAT_VERSION))
+        # Built in memory first (tens of MB at most, for an hour): np.savez writing straight to the file leaves its
+        # ZipFile unclosed when the disk fills, and its destructor then prints a traceback to stderr.
+        archive = io.BytesIO()
+        np.savez(archive, **arrays)
         with atomic_write(path, "wb") as handle:
-            np.savez(handle, **arrays)
+            handle.write(archive.getbuffer())
         return path
 
     @classmethod
