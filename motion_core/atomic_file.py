@@ -21,7 +21,10 @@ PARTIAL_PREFIX = ".partial_"
 # Host tag: on a folder shared between machines, a process id means nothing on another host.
 _HOST = f"{zlib.crc32(socket.gethostname().encode('utf-8', 'replace')):08x}"
 _OWNED = re.compile(re.escape(PARTIAL_PREFIX) + r"(?P<host>[0-9a-f]{8})_(?P<pid>\d+)_")
-_UNOWNED_STALE_S = 3600.0   # leftovers of older versions name no process: stale once this old
+# Older versions' worker staged a job in tempfile.mkdtemp(prefix=".partial_") folders, which name no process:
+# such a folder is taken for a leftover once it is an hour old.
+_LEGACY = re.compile(re.escape(PARTIAL_PREFIX) + r"[a-z0-9_]{8}")
+_LEGACY_STALE_S = 3600.0
 
 
 @contextmanager
@@ -55,7 +58,6 @@ def write_json(path, payload, default=None) -> Path:
     return path
 
 
-
 def _partial_prefix() -> str:
     return f"{PARTIAL_PREFIX}{_HOST}_{os.getpid()}_"
 
@@ -86,7 +88,7 @@ def publish_files(folder: Path):
     For files that must sit directly in a user's folder (a folder of their own cannot be published by one
     rename there): nothing appears before everything is written, and the moves, renames within one folder,
     run with SIGTERM and SIGINT held. Only SIGKILL or a power cut during those few renames can leave some of
-    the files without the rest. A failure leaves `folder` as it was.
+    the files without the rest. A failure while writing leaves `folder` as it was.
     """
     folder = Path(folder)
     staging = Path(tempfile.mkdtemp(prefix=_partial_prefix(), dir=folder))
@@ -132,7 +134,8 @@ def _is_stale(entry: os.DirEntry) -> bool:
     owner = _OWNED.match(entry.name)
     if owner is None:
         try:
-            return time.time() - entry.stat(follow_symlinks=False).st_mtime > _UNOWNED_STALE_S
+            return (_LEGACY.fullmatch(entry.name) is not None and entry.is_dir(follow_symlinks=False)
+                    and time.time() - entry.stat(follow_symlinks=False).st_mtime > _LEGACY_STALE_S)
         except OSError:
             return False
     pid = int(owner["pid"])

@@ -18,7 +18,8 @@ requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person wal
           guidance/steps may be omitted or null: the model's own defaults apply. A generate request without
           seconds/frames gets each prompt's length from the model's length predictor (4 s without one).
 replies   {"id": "1", "event": "progress", "fraction": 0.35, "message": "denoising step 7/20"}
-          {"id": "1", "event": "result", "motions": ["/tmp/motion_core_job_1_3f9c01ab/1_00_a_person_walks_3f9c01ab.npz"]}
+          {"id": "1", "event": "result",
+           "motions": ["/tmp/motion_core_job_1_3f9c01ab/1_00_a_person_walks_3f9c01ab.npz"]}
           {"id": "1", "event": "error", "error": {"type": "invalid_params", "message": "..."}}
           {"id": "1", "event": "cancelled"}
           {"id": "4", "event": "pong", "busy": false}

@@ -822,3 +822,17 @@ def test_disk_full_leaves_no_stray_traceback(clip, tmp_path, monkeypatch):
         clip.save(path)
     gc.collect()
     assert stray == [] and path.read_bytes() == before
+
+
+def test_stale_partials_of_older_versions_go_only_when_an_hour_old(tmp_path):
+    """Their `.partial_XXXXXXXX` folders name no process; anything else named .partial_* is not ours to delete."""
+    old, fresh = tmp_path / ".partial_ab_cd123", tmp_path / ".partial_k9x2m4q1"
+    stranger = tmp_path / ".partial_download.iso"
+    for folder in (old, fresh):
+        folder.mkdir()
+    stranger.write_text("someone else's")
+    two_hours_ago = time.time() - 7200
+    for path in (old, stranger):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    assert atomic_file.remove_stale_partials(tmp_path) == [old]
+    assert fresh.is_dir() and stranger.is_file()
