@@ -62,7 +62,9 @@ class Motion:
             if t is None or array.shape != shape:
                 raise ValueError(f"Motion.{name} must have shape {_shape_text(shape)} for skeleton "
                                  f"{self.skeleton.name!r}, got {array.shape}")
-            if array.dtype.kind not in "fiu" or not np.isfinite(array).all():
+            if array.dtype.kind not in "fiu":
+                raise ValueError(f"Motion.{name} must hold numbers, got dtype {array.dtype}")
+            if not np.isfinite(array).all():
                 raise ValueError(f"Motion.{name} contains NaN or infinite values")
         if t == 0:
             raise ValueError("a Motion needs at least one frame")
