@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="classifier-free guidance scale (0-30; default: the model's, 7.5 for the bundled one)")
     gen.add_argument("--takes", type=_positive_int, default=1,
                      help=f"variations per prompt (at most {MAX_MOTIONS} motions per run in all)")
+    gen.add_argument("--one-at-a-time", action="store_true",
+                     help="sample each motion by itself rather than in batches: on the CPU, take k is then "
+                          "bit-identical to generating it alone with --seed SEED+k (batched, it differs by "
+                          "rounding, tens of micrometres), at a speed cost (README)")
     gen.add_argument("--out", type=Path, default=Path("motion_out"), metavar="DIR|FILE",
                      help="output folder, or a file ending in .bvh or .npz when the run makes one motion")
     gen.add_argument("--format", choices=("npz", "bvh", "both"), default="npz", help="file format(s) to write")
@@ -170,6 +174,8 @@ def _run_generate(args: argparse.Namespace) -> int:
     engine = Engine.load(args.checkpoint, device=args.device)
     if args.sampler is not None:
         engine.sampler = args.sampler
+    if args.one_at_a_time:   # batch kernels sum in another order than single ones: exact only one by one
+        engine.max_batch = 1
     if timeline is not None:  # take k of a timeline uses seed + k, like take k of a prompt batch
         motions = [engine.generate_timeline(timeline, seed=args.seed + take, guidance=args.guidance,
                                             steps=args.steps, progress=_stderr_progress(not args.quiet))
