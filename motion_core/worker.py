@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from motion_core.atomic_file import publish_folder, remove_stale_partials
+from motion_core.atomic_file import probe_writable, publish_folder, remove_stale_partials
 
 __all__ = ["Worker", "serve_stdio", "ProtocolError", "Terminated"]
 
@@ -358,6 +358,11 @@ def _out_dir(params: dict) -> str | None:
                 raise ProtocolError("invalid_params", f"params.out_dir: {str(part)!r:.300} exists and is not a "
                                                       "folder")
             break
+    try:
+        probe_writable(target)
+    except OSError as exc:
+        raise ProtocolError("io_error", f"params.out_dir: cannot write into {str(target)!r:.300}: "
+                                        f"{exc.strerror or exc}") from None
     return out_dir
 
 

@@ -715,18 +715,19 @@ def test_cli_bad_out_exits_2_before_generating(checkpoint, tmp_path, capsys, mon
 
 # ---- worker out_dir -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("out_dir, message", [
-    ("takes\0x", "contains a NUL byte"),
-    ("FILE/sub", "exists and is not a folder"),
+@pytest.mark.parametrize("out_dir, kind, message", [
+    ("takes\0x", "invalid_params", "contains a NUL byte"),
+    ("FILE/sub", "invalid_params", "exists and is not a folder"),
+    ("/proc/x", "io_error", "cannot write into '/proc/x'"),
 ])
-def test_worker_impossible_out_dir_is_invalid_params_before_any_work(engine, tmp_path, out_dir, message):
+def test_worker_impossible_out_dir_is_refused_before_any_work(engine, tmp_path, out_dir, kind, message):
     """Issue 24 #6: a NUL byte in out_dir was a runtime_error with a traceback, found after generating."""
     (tmp_path / "FILE").write_text("a file")
     loads = []
     worker = InProcessWorker(engine)
     worker.worker._load_engine = lambda checkpoint, device: loads.append(checkpoint) or engine
     event = worker.request(_generate("o", out_dir=str(tmp_path / out_dir)), "o")
-    assert event["event"] == "error" and event["error"]["type"] == "invalid_params", event
+    assert event["event"] == "error" and event["error"]["type"] == kind, event
     assert message in event["error"]["message"]
     assert loads == [] and worker.log.getvalue() == ""   # refused before the model, without a traceback
 
