@@ -140,6 +140,7 @@ def write_bvh(motion, path, scale: float = 1.0, rotation_order: str = "ZXY") -> 
     truncated file behind. Returns the path.
     """
     order = _check_order(rotation_order)
+    motion.validate()   # edited arrays holding NaN would be written as literal "nan"
     if not (np.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be a positive number, got {scale}")
     bad = [n for n in motion.skeleton.joint_names if not re.fullmatch(r"[A-Za-z0-9_.:\-]+", n)]

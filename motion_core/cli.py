@@ -1,6 +1,7 @@
 """The `motion-core` command line: generate motions to files, run the add-on's worker, describe the install.
 
-Exit codes: 0 success, 2 bad arguments (argparse errors and inputs the engine refuses), 1 any other failure.
+Exit codes: 0 success, 2 bad arguments (argparse errors, inputs the engine refuses, a --checkpoint that is missing
+or malformed, an --out that cannot be written), 1 any other failure, 143 SIGTERM.
 Failures print one line to stderr; `--debug` adds the traceback. Written file paths go to stdout, one per line,
 so scripts can consume them; progress goes to stderr.
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -18,6 +21,7 @@ from typing import Sequence
 __all__ = ["main", "build_parser"]
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+MAX_MOTIONS = 256   # motions per generate run (prompts x takes), as the worker allows prompts per request
 
 
 def _positive_int(text: str) -> int:
@@ -74,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "(README, 'Speed settings')")
     gen.add_argument("--guidance", type=_finite_float, default=None,
                      help="classifier-free guidance scale (0-30; default: the model's, 7.5 for the bundled one)")
-    gen.add_argument("--takes", type=_positive_int, default=1, help="variations per prompt")
+    gen.add_argument("--takes", type=_positive_int, default=1,
+                     help=f"variations per prompt (at most {MAX_MOTIONS} motions per run in all)")
+    gen.add_argument("--one-at-a-time", action="store_true",
+                     help="sample each motion by itself rather than in batches: on the CPU, take k is then "
+                          "bit-identical to generating it alone with --seed SEED+k (batched, it differs by "
+                          "rounding, tens of micrometres), at a speed cost (README)")
     gen.add_argument("--out", type=Path, default=Path("motion_out"), metavar="DIR|FILE",
                      help="output folder, or a file ending in .bvh or .npz when the run makes one motion")
     gen.add_argument("--format", choices=("npz", "bvh", "both"), default="npz", help="file format(s) to write")
@@ -142,7 +151,8 @@ def parse_timeline(prompts: Sequence[str]) -> list[tuple[str, float]] | None:
 
 
 def _run_generate(args: argparse.Namespace) -> int:
-    from motion_core.engine import Engine, InputError
+    from motion_core.atomic_file import remove_stale_partials
+    from motion_core.engine import Engine, InputError, check_seeds
 
     args.prompt = list(args.text) + list(args.prompt)
     if not args.prompt:
@@ -151,10 +161,21 @@ def _run_generate(args: argparse.Namespace) -> int:
     out_file = _single_output_file(args)
     if timeline is not None and args.seconds is not None:
         raise InputError("--seconds does not apply to a timeline: each prompt's TEXT:SECONDS sets its length")
+    count = _motion_count(args)
+    if count > MAX_MOTIONS:   # hours of work with nothing written until the end: surely a typo
+        raise InputError(f"this run would make {count} motions; at most {MAX_MOTIONS} per run (fewer --takes or "
+                         "prompts; run again with another --seed for more)")
+    check_seeds(args.seed, count)   # before generating, not at the last timeline take
+    folder = args.out if out_file is None else out_file.parent
+    _check_destination(folder, args.out, out_file)
+    # A run killed while writing left its work in progress there; its process is gone, so it can go.
+    remove_stale_partials(folder)
     started = time.perf_counter()
     engine = Engine.load(args.checkpoint, device=args.device)
     if args.sampler is not None:
         engine.sampler = args.sampler
+    if args.one_at_a_time:   # batch kernels sum in another order than single ones: exact only one by one
+        engine.max_batch = 1
     if timeline is not None:  # take k of a timeline uses seed + k, like take k of a prompt batch
         motions = [engine.generate_timeline(timeline, seed=args.seed + take, guidance=args.guidance,
                                             steps=args.steps, progress=_stderr_progress(not args.quiet))
@@ -176,17 +197,44 @@ def _run_generate(args: argparse.Namespace) -> int:
 _FILE_SUFFIXES = (".bvh", ".npz")
 
 
+def _motion_count(args: argparse.Namespace) -> int:
+    """Motions the run makes: one per take of a timeline, else one per prompt and take."""
+    return args.takes * (1 if parse_timeline(args.prompt) is not None else len(args.prompt))
+
+
 def _single_output_file(args: argparse.Namespace) -> Path | None:
     """`--out walk.bvh` names the one file to write; refuse it when the run makes several motions."""
     from motion_core.engine import InputError
 
     if args.out.suffix.lower() not in _FILE_SUFFIXES:
         return None
-    count = args.takes * (1 if parse_timeline(args.prompt) is not None else len(args.prompt))
+    count = _motion_count(args)
     if count != 1:
         raise InputError(f"--out {args.out} names one file but this run makes {count} motions; "
                          "give a folder instead")
     return args.out
+
+
+def _check_destination(folder: Path, out: Path, out_file: Path | None) -> None:
+    """Refuse an --out that cannot be written (InputError: exit 2) before minutes of generating, not after.
+
+    The folder is created and a probe file written in it; a path component that is a file is named as such."""
+    from motion_core.atomic_file import probe_writable
+    from motion_core.engine import InputError
+
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                where = "" if part == out else f" in --out {out}"
+                raise InputError(f"{part}{where} exists and is not a folder; give a folder (or a .npz/.bvh file "
+                                 "path in one)")
+            break
+    if out_file is not None and out_file.is_dir():
+        raise InputError(f"--out {out_file} is a folder, not a file: drop the .npz/.bvh ending or give another name")
+    try:
+        probe_writable(folder)
+    except OSError as exc:
+        raise InputError(f"cannot write into {folder} (--out {out}): {exc.strerror or exc}") from None
 
 
 def _write_single(motion, path: Path) -> None:
@@ -199,15 +247,25 @@ def _write_single(motion, path: Path) -> None:
 
 
 def _write_all(motions, out: Path, fmt: str) -> None:
+    """Every file of the run, or (on a failure or a kill while writing) none: they are written into a
+    `.partial_*` folder in `out` first and moved into `out` together at the end."""
+    from motion_core.atomic_file import publish_files
+
     out.mkdir(parents=True, exist_ok=True)
-    for index, motion in enumerate(motions):
-        stem = out / _file_stem(motion.meta.get("prompt", ""), motion.meta.get("seed"), index)
-        if fmt in ("npz", "both"):
-            motion.save(stem.with_suffix(".npz"))
-            print(stem.with_suffix(".npz"))
-        if fmt in ("bvh", "both"):
-            motion.to_bvh(stem.with_suffix(".bvh"))
-            print(stem.with_suffix(".bvh"))
+    suffixes = {"npz": [".npz"], "bvh": [".bvh"], "both": [".npz", ".bvh"]}[fmt]
+    written = []
+    with publish_files(out) as staging:
+        for index, motion in enumerate(motions):
+            stem = _file_stem(motion.meta.get("prompt", ""), motion.meta.get("seed"), index)
+            for suffix in suffixes:
+                name = stem + suffix
+                if suffix == ".npz":
+                    motion.save(staging / name)
+                else:
+                    motion.to_bvh(staging / name)
+                written.append(out / name)
+    for path in written:
+        print(path)
 
 
 # -- info ------------------------------------------------------------------------------------------------------
@@ -273,18 +331,46 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with status 2 and a usage message on bad arguments
-    from motion_core.engine import InputError
+    from motion_core.worker import Terminated
+    previous = _terminate_on_sigterm(Terminated)
+    try:
+        return _run_reporting_errors(args)
+    finally:
+        if previous is not None:   # a caller running main() in-process gets its own handler back
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_reporting_errors(args: argparse.Namespace) -> int:
+    from motion_core.checkpoint import CheckpointError
+    from motion_core.engine import InputError, ModelNotFoundError
     from motion_core.device import DeviceError
+    from motion_core.worker import Terminated
     try:
         return _run(args)
     except KeyboardInterrupt:
         print("motion-core: interrupted", file=sys.stderr)
         return 130
+    except Terminated:   # raised by SIGTERM, so that the files being written are cleaned up on the way out
+        print("motion-core: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except (InputError, DeviceError) as exc:
         # Inputs the engine refuses (too long, bad guidance, unknown device...) are usage errors, like argparse's.
         return _fail(args, exc, EXIT_USAGE)
+    except (ModelNotFoundError, CheckpointError) as exc:
+        # A --checkpoint that is missing or malformed is bad input too; a missing bundled model is a broken install.
+        return _fail(args, exc, EXIT_USAGE if getattr(args, "checkpoint", None) is not None else EXIT_RUNTIME)
     except Exception as exc:
         return _fail(args, exc, EXIT_RUNTIME)
+
+
+def _terminate_on_sigterm(exception: type[BaseException]):
+    """Turn SIGTERM into `exception` in the main thread (without a handler the process would die on the spot,
+    leaving its work in progress on disk); returns the handler it replaced, None when it could not."""
+    def handler(signum, frame):
+        raise exception()
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, code: int) -> int:

@@ -10,6 +10,7 @@ metadata as a JSON string, so loading a file can never execute code.
 """
 from __future__ import annotations
 
+import io
 import json
 import sys
 import zipfile
@@ -45,19 +46,29 @@ class Motion:
             raise ValueError(f"fps must be a positive number, got {self.fps}")
         for name in _ARRAYS:
             setattr(self, name, np.ascontiguousarray(getattr(self, name), dtype=np.float32))
-        t = self.joints.shape[0] if self.joints.ndim == 3 else None
+        self.validate()
+        self.meta = _check_meta(self.meta)
+
+    def validate(self) -> None:
+        """Raise ValueError (TypeError for bad meta) when the arrays or meta no longer make a valid Motion.
+
+        Run on construction, and again by `save` and `to_bvh`: the arrays are plain, editable numpy arrays, and
+        an edit that put NaN in them must be refused at write time, with the message `load` would give."""
+        t = self.joints.shape[0] if np.ndim(self.joints) == 3 else None
         expected = {"joints": (t, self.skeleton.num_joints, 3), "rotations": (t, self.skeleton.num_joints, 4),
                     "root_translation": (t, 3), "offsets": (self.skeleton.num_joints, 3)}
         for name, shape in expected.items():
-            array = getattr(self, name)
+            array = np.asarray(getattr(self, name))
             if t is None or array.shape != shape:
                 raise ValueError(f"Motion.{name} must have shape {_shape_text(shape)} for skeleton "
                                  f"{self.skeleton.name!r}, got {array.shape}")
+            if array.dtype.kind not in "fiu":
+                raise ValueError(f"Motion.{name} must hold numbers, got dtype {array.dtype}")
             if not np.isfinite(array).all():
                 raise ValueError(f"Motion.{name} contains NaN or infinite values")
         if t == 0:
             raise ValueError("a Motion needs at least one frame")
-        self.meta = _check_meta(self.meta)
+        _check_meta(self.meta)
 
     # ---- constructors ----------------------------------------------------------------------------------
 
@@ -154,19 +165,27 @@ class Motion:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_name(path.name + ".npz")   # np.savez would append it anyway; be explicit
-        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        self.validate()   # a file that `load` would refuse must not be written
+        arrays = {name: np.asarray(getattr(self, name), dtype=np.float32) for name in _ARRAYS}
         arrays.update(fps=np.float64(self.fps), skeleton=np.str_(self.skeleton.name),
                       meta=np.str_(json.dumps(self.meta)), format_version=np.int64(_FORMAT_VERSION))
+        # Built in memory first (tens of MB at most, for an hour): np.savez writing straight to the file leaves its
+        # ZipFile unclosed when the disk fills, and its destructor then prints a traceback to stderr.
+        archive = io.BytesIO()
+        np.savez(archive, **arrays)
         with atomic_write(path, "wb") as handle:
-            np.savez(handle, **arrays)
+            handle.write(archive.getbuffer())
         return path
 
     @classmethod
     def load(cls, path) -> "Motion":
         """Read a file written by `save`, validating everything (never unpickles)."""
         path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"no Motion file at {path}")
+        if not path.is_file():   # named precisely: "does not exist" for a folder or a device misleads
+            if not path.exists():
+                raise FileNotFoundError(f"no Motion file at {path}")
+            kind = "a folder" if path.is_dir() else "not a regular file (a device, pipe or socket)"
+            raise ValueError(f"{path} is {kind}, not a .npz Motion file")
         if not zipfile.is_zipfile(path):     # also False for a missing file; np.load would try unpickling
             raise ValueError(f"{path} is not a readable .npz Motion file")
         _check_members(path)
@@ -203,6 +222,8 @@ class Motion:
             meta = json.loads(str(fields["meta"]))
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: 'meta' is not valid JSON: {err}") from None
+        except RecursionError:   # e.g. 100,000 nested brackets: crafted, and meta is a flat dict anyway
+            raise ValueError(f"{path}: 'meta' is nested too deeply to be Motion metadata") from None
         return cls(fps=float(fields["fps"]), joints=fields["joints"], rotations=fields["rotations"],
                    root_translation=fields["root_translation"], offsets=fields["offsets"],
                    skeleton=get_skeleton(str(fields["skeleton"])), meta=meta)

@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from motion_core.engine import Cancelled, InputError, ProgressFn, _Progress, _seeds
+from motion_core.engine import Cancelled, InputError, ProgressFn, _Progress, _seeds, check_prompt
 from motion_core.motion import Motion
 
 __all__ = ["TimelineSegment", "Window", "check_timeline", "plan_windows", "generate_timeline",
@@ -83,7 +83,8 @@ class Window:
 def check_timeline(segments, fps: float, min_frames: int = 1) -> list[TimelineSegment]:
     """Validate ``[(prompt, seconds), ...]`` and resolve each segment to its frame range.
 
-    Raises `InputError` naming the offending segment: empty timelines, non-string prompts, durations that are
+    Raises `InputError` naming the offending segment: empty timelines, prompts that are not strings, are empty
+    or run past `MAX_PROMPT_CHARS` (the rules of `engine.generate`), durations that are
     not finite positive numbers or shorter than `MIN_SEGMENT_SECONDS` (or than `min_frames` once rounded),
     more than `MAX_SEGMENTS` segments, or a total beyond `MAX_TOTAL_SECONDS`.
     """
@@ -118,6 +119,7 @@ def _check_segment(index: int, item) -> tuple[str, float]:
     if not isinstance(prompt, str):
         raise InputError(f"segment {index}: the prompt must be a string, got {type(prompt).__name__} "
                          f"{prompt!r:.40}")
+    check_prompt(prompt, f"segment {index}'s prompt")   # the rules of plain prompts: non-empty, not a document
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float, np.integer, np.floating)) \
             or not math.isfinite(seconds):
         raise InputError(f"segment {index} ({prompt!r:.40}): seconds must be a finite number, got {seconds!r}")

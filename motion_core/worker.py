@@ -18,7 +18,8 @@ requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person wal
           guidance/steps may be omitted or null: the model's own defaults apply. A generate request without
           seconds/frames gets each prompt's length from the model's length predictor (4 s without one).
 replies   {"id": "1", "event": "progress", "fraction": 0.35, "message": "denoising step 7/20"}
-          {"id": "1", "event": "result", "motions": ["/tmp/motion_core_job_1_xxx/1_00_a_person_walks_3f9c01ab.npz"]}
+          {"id": "1", "event": "result",
+           "motions": ["/tmp/motion_core_job_1_3f9c01ab/1_00_a_person_walks_3f9c01ab.npz"]}
           {"id": "1", "event": "error", "error": {"type": "invalid_params", "message": "..."}}
           {"id": "1", "event": "cancelled"}
           {"id": "4", "event": "pong", "busy": false}
@@ -32,8 +33,11 @@ invalid_request, unknown_method, invalid_params, busy, not_running, model_not_fo
 checkpoint that is malformed or unsafe to load), device_error, io_error (result files could not be written,
 e.g. disk full), runtime_error. Request lines longer than
 `MAX_REQUEST_CHARS` get a parse_error and are skipped without being held in memory; a generate request may
-carry at most `MAX_PROMPTS` prompts. Result files are written atomically and all-or-nothing: a killed worker
-or a failed write leaves no half-written .npz behind, and a failed job none of its files.
+carry at most `MAX_PROMPTS` prompts. Result files are all-or-nothing: a job's files are written into a
+`.partial_*` folder inside out_dir (or the temporary folder) and published by renaming it to a folder of their
+own, so they appear all at once; a failed, cancelled or killed job (even by SIGKILL) leaves none of its files.
+A killed worker's `.partial_*` folder is removed by the next job that writes there. SIGTERM ends the worker
+like "shutdown" (the running job is cancelled), with exit status 143.
 stdout carries protocol lines only: everything else that writes to stdout, Python or C, lands on stderr.
 """
 from __future__ import annotations
@@ -43,7 +47,7 @@ import json
 import math
 import os
 import re
-import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -53,7 +57,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-__all__ = ["Worker", "serve_stdio", "ProtocolError"]
+from motion_core.atomic_file import probe_writable, publish_folder, remove_stale_partials
+
+__all__ = ["Worker", "serve_stdio", "ProtocolError", "Terminated"]
 
 _COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"}
 _GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"}
@@ -63,6 +69,11 @@ _JOB_PARAMS = {"generate": _GENERATE_PARAMS, "extend": _EXTEND_PARAMS, "timeline
 _JOIN_TIMEOUT_S = 30.0
 MAX_REQUEST_CHARS = 1 << 20   # a request is a few hundred bytes; a megabyte line is garbage or an attack
 MAX_PROMPTS = 256             # prompts per generate request (the add-on sends at most 16)
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM (see `serve_stdio`); a BaseException so that no handler of
+    ordinary errors swallows it."""
 
 
 class ProtocolError(Exception):
@@ -122,16 +133,22 @@ class Worker:
 
     def serve(self, reader: TextIO) -> int:
         """Handle request lines until shutdown or end of input; returns the process exit status."""
-        for line in _bounded_lines(reader, MAX_REQUEST_CHARS):
-            if line is None:
-                self._error(None, "parse_error", f"request line longer than {MAX_REQUEST_CHARS} characters; skipped")
-                continue
-            if not line.strip():
-                continue
-            if not self.handle_line(line):
-                break
-        self._stop_job()
-        return 0
+        status = 0
+        try:
+            for line in _bounded_lines(reader, MAX_REQUEST_CHARS):
+                if line is None:
+                    self._error(None, "parse_error",
+                                f"request line longer than {MAX_REQUEST_CHARS} characters; skipped")
+                    continue
+                if not line.strip():
+                    continue
+                if not self.handle_line(line):
+                    break
+        except Terminated:   # SIGTERM: end like "shutdown", so the running job is cancelled, not cut short
+            status = 128 + signal.SIGTERM
+        finally:
+            self._stop_job()
+        return status
 
     def handle_line(self, line: str) -> bool:
         """Answer one request line; False means "shut down"."""
@@ -218,7 +235,7 @@ class Worker:
             return self._execute_timeline(job, progress)
         options = dict(seconds=_opt_number(params, "seconds"), frames=_opt_int(params, "frames"),
                        **_sampling_options(job, progress))
-        out_dir = _opt_str(params, "out_dir")
+        out_dir = _out_dir(params)
         if job.method == "generate":
             prompts = _prompts(params)
         else:
@@ -236,7 +253,7 @@ class Worker:
         params = job.params
         segments = _segments(params)
         options = _sampling_options(job, progress)
-        out_dir = _opt_str(params, "out_dir")
+        out_dir = _out_dir(params)
         engine = self._engine_for(_opt_str(params, "checkpoint"), _opt_str(params, "device") or "auto", progress)
         return _write_motions([engine.generate_timeline(segments, **options)], job, out_dir)
 
@@ -327,6 +344,28 @@ def _opt_str(params: dict, key: str) -> str | None:
     return value or None
 
 
+def _out_dir(params: dict) -> str | None:
+    """params.out_dir, refused before any work when no folder can ever be there (not after minutes of it)."""
+    out_dir = _opt_str(params, "out_dir")
+    if out_dir is None:
+        return None
+    if "\0" in out_dir:
+        raise ProtocolError("invalid_params", f"params.out_dir {out_dir!r:.300} contains a NUL byte")
+    target = Path(out_dir).expanduser()
+    for part in (target, *target.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise ProtocolError("invalid_params", f"params.out_dir: {str(part)!r:.300} exists and is not a "
+                                                      "folder")
+            break
+    try:
+        probe_writable(target)
+    except OSError as exc:
+        raise ProtocolError("io_error", f"params.out_dir: cannot write into {str(target)!r:.300}: "
+                                        f"{exc.strerror or exc}") from None
+    return out_dir
+
+
 def _required_str(params: dict, key: str) -> str:
     value = params.get(key)
     if not isinstance(value, str):
@@ -395,9 +434,9 @@ def _load_motion(params: dict):
     from motion_core.motion import Motion
     path = _required_str(params, "motion_path")
     try:
-        if not Path(path).is_file():
-            raise ProtocolError("invalid_params", f"params.motion_path {path!r:.300} does not exist")
         return Motion.load(path)
+    except FileNotFoundError:
+        raise ProtocolError("invalid_params", f"params.motion_path {path!r:.300} does not exist") from None
     except (ValueError, TypeError) as exc:  # not a Motion file (or a path with a NUL byte): the caller's to fix
         raise ProtocolError("invalid_params", f"params.motion_path: {exc}") from None
 
@@ -410,31 +449,24 @@ def _slug(text: str, limit: int = 40) -> str:
 
 
 def _write_motions(motions: list, job: _Job, out_dir: str | None) -> list[str]:
-    """Save each motion as .npz, atomically: written in a scratch folder beside it, then renamed into place."""
-    if out_dir:
-        target = Path(out_dir).expanduser()
-        target.mkdir(parents=True, exist_ok=True)
-    else:
-        target = Path(tempfile.mkdtemp(prefix=f"motion_core_job_{_slug(job.id, 16)}_"))
-    scratch = Path(tempfile.mkdtemp(prefix=".partial_", dir=target))
+    """Save the job's motions as .npz files in a folder of their own, published by one rename: a failed or
+    killed job leaves none of its files, only a `.partial_*` folder that the next job there removes."""
+    target = Path(out_dir).expanduser() if out_dir else Path(tempfile.gettempdir())
+    target.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(target)
     # Request ids restart with every client session, so names carry a random token too: a new take must
     # never overwrite an older one that a saved .blend file still points to.
     token = uuid.uuid4().hex[:8]
-    paths = []
-    try:
-        for index, motion in enumerate(motions):
-            prompt = str(motion.meta.get("prompt", ""))
-            name = f"{_slug(job.id, 16)}_{index:02d}_{_slug(prompt)}_{token}.npz"
+    folder = target / f"{'' if out_dir else 'motion_core_job_'}{_slug(job.id, 16)}_{token}"
+    names = [f"{_slug(job.id, 16)}_{index:02d}_{_slug(str(motion.meta.get('prompt', '')))}_{token}.npz"
+             for index, motion in enumerate(motions)]
+    with publish_folder(folder) as scratch:
+        for motion, name in zip(motions, names):
+            if job.cancel.is_set():   # shutdown or SIGTERM while writing hundreds of takes: stop, publish nothing
+                from motion_core.engine import Cancelled
+                raise Cancelled("cancelled while writing the results")
             motion.save(scratch / name)
-            os.replace(scratch / name, target / name)
-            paths.append(str((target / name).resolve()))
-    except BaseException:
-        for path in paths:   # all or nothing: the client is told the job failed, so it must find no files
-            Path(path).unlink(missing_ok=True)
-        raise
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return paths
+    return [str((folder / name).resolve()) for name in names]
 
 
 # -- process entry -----------------------------------------------------------------------------------------
@@ -449,4 +481,10 @@ def serve_stdio(engine_loader: Callable[[str | None, str], Any] = _default_engin
                                 line_buffering=True, write_through=True)
     reader = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     worker = Worker(protocol, engine_loader)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
     return worker.serve(reader)
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()

@@ -87,13 +87,28 @@ def test_missing_prompt_is_a_usage_error():
     assert result.returncode == 2 and "--prompt" in result.stderr
 
 
-def test_runtime_error_is_one_line_unless_debug(tmp_path):
+def test_checkpoint_errors_are_bad_input_one_line_unless_debug(tmp_path):
+    """A missing or malformed --checkpoint is bad input: exit 2, as the README says (issue 24: it was 1)."""
     result = run_cli("generate", "--prompt", "walk", "--checkpoint", tmp_path / "missing", "--out", tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "not found" in lines[0] and lines[0].startswith("motion-core generate: error:")
     debug = run_cli("--debug", "generate", "--prompt", "walk", "--checkpoint", tmp_path / "missing")
-    assert debug.returncode == 1 and "Traceback" in debug.stderr
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    (tmp_path / "broken" / "model.safetensors").write_bytes(b"")
+    broken = run_cli("generate", "walk", "--checkpoint", tmp_path / "broken", "--out", tmp_path / "out")
+    assert broken.returncode == 2 and broken.stderr.count("\n") == 1 and "config.json" in broken.stderr, \
+        broken.stderr
+
+
+def test_takes_are_capped_before_any_work(tmp_path):
+    """--takes 100000 would have run for hours, writing nothing until the end (issue 24)."""
+    result = run_cli("generate", "walk", "run", "--takes", "129", "--checkpoint", tmp_path / "missing", "--out",
+                     tmp_path / "out")
+    assert result.returncode == 2 and "would make 258 motions; at most 256 per run" in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_info_reports_model_device_and_backends(checkpoint):
@@ -104,3 +119,60 @@ def test_info_reports_model_device_and_backends(checkpoint):
     assert report["model"]["name"] == "tiny-random-mamba_unet" and report["model"]["denoiser"] == "mamba_unet"
     text = run_cli("info", "--checkpoint", checkpoint, "--device", "cpu")
     assert text.returncode == 0 and "model.name: tiny-random-mamba_unet" in text.stdout
+
+
+def _dead_pid() -> int:
+    """The id of a process that has exited (and, being reaped, will not be mistaken for a live one)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_generate_removes_the_work_in_progress_of_dead_runs_only(checkpoint, tmp_path):
+    """Issue 24 #1: a run killed while writing leaves a .partial_* folder; the next run there removes it."""
+    from motion_core import atomic_file
+    out = tmp_path / "out"
+    dead = out / f".partial_{atomic_file._HOST}_{_dead_pid()}_x1"
+    alive = out / f".partial_{atomic_file._HOST}_{os.getpid()}_x2"           # this test's process: running
+    elsewhere = out / f".partial_{'0' * 8 if atomic_file._HOST != '0' * 8 else '1' * 8}_{_dead_pid()}_x3"
+    for folder in (dead, alive, elsewhere):
+        folder.mkdir(parents=True)
+        (folder / "00_walk_seed0.npz").write_bytes(b"half")
+    result = run_cli("generate", "walk", "--seconds", "1", "--steps", "1", "--out", out, "--checkpoint", checkpoint,
+                     "--device", "cpu", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert not dead.exists() and alive.is_dir() and elsewhere.is_dir()   # another host's pids mean nothing here
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["00_walk_seed0.npz"]
+
+
+def test_sigterm_ends_a_run_cleanly_with_status_143_and_no_files(checkpoint, tmp_path):
+    import signal
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "motion_core", "generate", "walk", "--takes", "2", "--seconds",
+                             "1", "--steps", "1000", "--out", str(out), "--checkpoint", str(checkpoint), "--device",
+                             "cpu"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        line = ""
+        while "%]" not in line:   # the first progress line: the model is loaded, sampling has begun
+            line = proc.stderr.readline()
+            assert line and proc.poll() is None, "the run ended before it made progress"
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert stdout == "" and "terminated" in stderr and "Traceback" not in stderr
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_one_at_a_time_makes_take_k_bit_identical_to_seed_plus_k_alone(checkpoint, tmp_path):
+    """Issue 24 #10: take 2 of a batch, regenerated alone, must be the identical motion (on the CPU)."""
+    common = ["--seconds", "1", "--steps", "2", "--checkpoint", checkpoint, "--device", "cpu", "--quiet"]
+    batch = run_cli("generate", "walk", "wave", "--takes", "3", "--seed", "5", "--one-at-a-time",
+                    "--out", tmp_path / "batch", *common)
+    alone = run_cli("generate", "wave", "--seed", "10", "--out", tmp_path / "alone.npz", *common)
+    assert batch.returncode == 0 and alone.returncode == 0, batch.stderr + alone.stderr
+    take = Motion.load(tmp_path / "batch" / "05_wave_seed10.npz")   # "wave", take 2: seed 5 + 5
+    again = Motion.load(tmp_path / "alone.npz")
+    assert take.joints.tobytes() == again.joints.tobytes() and take.rotations.tobytes() == again.rotations.tobytes()

@@ -291,3 +291,17 @@ def test_sampling_defaults_come_from_the_checkpoint(engine, tmp_path):
     timeline = custom.generate_timeline([("walks", 1.0), ("jumps", 1.0)])
     assert json.loads(timeline.meta["timeline"])[0]["prompt"] == "walks"
     assert timeline.meta["steps"] == 3
+
+
+def test_max_batch_1_makes_every_prompt_bit_identical_to_generating_it_alone(engine):
+    """Batched, a prompt differs from itself alone by rounding (test above); one at a time, not by a bit."""
+    prompts = ["walk", "run in a circle and sit down", "walk"]
+    old = engine.max_batch
+    engine.max_batch = 1
+    try:
+        together = engine.generate(prompts, seconds=1.0, seed=20, steps=STEPS)
+    finally:
+        engine.max_batch = old
+    for k, (prompt, motion) in enumerate(zip(prompts, together)):
+        alone = engine.generate([prompt], seconds=1.0, seed=20 + k, steps=STEPS)[0]
+        assert np.array_equal(motion.joints, alone.joints) and np.array_equal(motion.rotations, alone.rotations)

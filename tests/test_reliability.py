@@ -334,8 +334,6 @@ class _FullHandle:
         return False
 
 
-# np.savez leaves its ZipFile unclosed when a write fails; its destructor then complains about the closed file.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("writer", ["npz", "bvh"])
 def test_disk_full_keeps_the_previous_file_and_leaves_no_partial_file(clip, tmp_path, monkeypatch, writer):
     path = tmp_path / f"take.{writer}"
@@ -367,7 +365,6 @@ def test_disk_full_during_the_final_rename(clip, tmp_path, monkeypatch):
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["take.npz"]
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_cli_disk_full_exit_1_keeps_earlier_files(checkpoint, tmp_path, capsys, monkeypatch):
     args = ["generate", "--prompt", "walk", "--takes", "2", "--seconds", "1", "--steps", "1", "--format", "both",
             "--checkpoint", checkpoint, "--device", "cpu", "--out", tmp_path, "--quiet"]
@@ -668,3 +665,175 @@ def test_worker_memory_stays_flat_over_many_generations():
     assert report["errors"] == [] and sorted(samples) == [1, 10, 20, 30, 40, 50, 60]
     assert samples[60]["fds"] == samples[10]["fds"] and samples[60]["threads"] <= samples[10]["threads"] + 1
     assert samples[60]["rss_mb"] - samples[20]["rss_mb"] < 16.0, report["samples"]
+
+
+# ---- file modes ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_follow_the_umask(clip, tmp_path, umask, expected):
+    """Issue 24 #3: outputs were 0600 whatever the umask (mkstemp's mode survived the rename)."""
+    from motion_core.atomic_file import publish_folder
+    previous = os.umask(umask)
+    try:
+        paths = [clip.save(tmp_path / "take.npz"), write_bvh(clip, tmp_path / "take.bvh"),
+                 atomic_file.write_json(tmp_path / "meta.json", {"a": 1})]
+        with publish_folder(tmp_path / "job") as staging:
+            clip.save(staging / "inside.npz")
+    finally:
+        os.umask(previous)
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in paths} == {p.name: oct(expected) for p in paths}
+    assert oct((tmp_path / "job").stat().st_mode & 0o777) == oct(expected | 0o111 & ~umask)
+    assert oct((tmp_path / "job" / "inside.npz").stat().st_mode & 0o777) == oct(expected)
+
+
+# ---- the CLI's --out --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("out, message", [
+    ("afile/x.npz", "afile in --out {tmp}/afile/x.npz exists and is not a folder"),
+    ("afile/sub", "afile in --out {tmp}/afile/sub exists and is not a folder"),
+    ("afile", "{tmp}/afile exists and is not a folder"),
+    ("adir.npz", "--out {tmp}/adir.npz is a folder, not a file"),
+    ("/dev/full", "/dev/full exists and is not a folder"),
+    ("/proc/x", "cannot write into /proc/x (--out /proc/x)"),
+])
+def test_cli_bad_out_exits_2_before_generating(checkpoint, tmp_path, capsys, monkeypatch, out, message):
+    """Issue 24 #4: a destination that cannot be written was found only after the whole generation (exit 1)."""
+    (tmp_path / "afile").write_text("a file")
+    (tmp_path / "adir.npz").mkdir()
+    out = out if out.startswith("/") else f"{tmp_path}/{out}"
+
+    def no_generating(*args, **kwargs):
+        raise AssertionError("the model was loaded before --out was checked")
+
+    monkeypatch.setattr(Engine, "load", no_generating)
+    code, stdout, err = run_main(["generate", "walk", "--seconds", "1", "--out", out, "--checkpoint", checkpoint,
+                                  "--quiet"], capsys)
+    assert code == 2 and message.format(tmp=tmp_path) in err, err
+    assert stdout == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert not Path("/proc/x").exists() and (tmp_path / "afile").read_text() == "a file"
+
+
+# ---- worker out_dir -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("out_dir, kind, message", [
+    ("takes\0x", "invalid_params", "contains a NUL byte"),
+    ("FILE/sub", "invalid_params", "exists and is not a folder"),
+    ("/proc/x", "io_error", "cannot write into '/proc/x'"),
+])
+def test_worker_impossible_out_dir_is_refused_before_any_work(engine, tmp_path, out_dir, kind, message):
+    """Issue 24 #6: a NUL byte in out_dir was a runtime_error with a traceback, found after generating."""
+    (tmp_path / "FILE").write_text("a file")
+    loads = []
+    worker = InProcessWorker(engine)
+    worker.worker._load_engine = lambda checkpoint, device: loads.append(checkpoint) or engine
+    event = worker.request(_generate("o", out_dir=str(tmp_path / out_dir)), "o")
+    assert event["event"] == "error" and event["error"]["type"] == kind, event
+    assert message in event["error"]["message"]
+    assert loads == [] and worker.log.getvalue() == ""   # refused before the model, without a traceback
+
+
+# ---- Motion files: corrupt ones refused cleanly, bad data never written -----------------------------------------
+
+def _motion_fields(motion, **changes):
+    fields = dict(joints=motion.joints, rotations=motion.rotations, root_translation=motion.root_translation,
+                  offsets=motion.offsets, fps=np.float64(motion.fps), skeleton=np.str_("humanml3d"),
+                  meta=np.str_("{}"), format_version=np.int64(1))
+    fields.update(changes)
+    return fields
+
+
+def test_deeply_nested_meta_is_a_corrupt_file_not_a_recursion_error(engine, clip, tmp_path):
+    """Issue 24 #7: 100,000 nested brackets in 'meta' let a RecursionError escape Motion.load (and the worker's
+    extend called it a runtime_error, with a traceback)."""
+    path = tmp_path / "deep.npz"
+    np.savez(path, **_motion_fields(clip, meta=np.str_("[" * 100_000 + "]" * 100_000)))
+    with pytest.raises(ValueError, match="'meta' is nested too deeply"):
+        Motion.load(path)
+    worker = InProcessWorker(engine)
+    event = worker.request({"id": "x", "method": "extend", "params": {"motion_path": str(path), "prompt": "jump",
+                                                                      **FAST, "device": "cpu"}}, "x")
+    assert event["event"] == "error" and event["error"]["type"] == "invalid_params", event
+    assert "nested too deeply" in event["error"]["message"] and worker.log.getvalue() == ""
+
+
+@pytest.mark.parametrize("writer", ["npz", "bvh"])
+def test_edited_arrays_holding_nan_are_refused_at_write_time(clip, tmp_path, writer):
+    """Issue 24 #8: save wrote an .npz that load then refused, to_bvh wrote literal 'nan'. Refused with the
+    message load gives for such a file."""
+    import copy
+    np.savez(tmp_path / "nan.npz", **_motion_fields(clip, joints=np.where(True, np.nan, clip.joints)))
+    with pytest.raises(ValueError) as loading:
+        Motion.load(tmp_path / "nan.npz")
+    edited = copy.deepcopy(clip)
+    edited.joints[3, 2, 1] = np.nan
+    target = tmp_path / f"edited.{writer}"
+    with pytest.raises(ValueError) as writing:
+        edited.save(target) if writer == "npz" else edited.to_bvh(target)
+    assert str(writing.value) == str(loading.value) == "Motion.joints contains NaN or infinite values"
+    assert not target.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["nan.npz"]
+
+
+# ---- seeds ------------------------------------------------------------------------------------------------------
+
+def test_every_seed_a_run_records_is_accepted_back(engine, checkpoint, tmp_path, capsys, monkeypatch):
+    """Issue 24 #9: --seed 2**62 --takes 2 wrote a take with seed 2**62 + 1, which was then refused."""
+    top = engine_module.MAX_SEED
+    with pytest.raises(InputError, match=f"seed can be at most {top - 1}"):
+        engine.generate(["walk", "run"], seed=top, **FAST)
+    last, before_last = engine.generate(["walk"], seed=top, **FAST)[0], engine.generate(["walk", "run"],
+                                                                                          seed=top - 1, **FAST)
+    assert [m.meta["seed"] for m in before_last] == [top - 1, top] and last.meta["seed"] == top
+    # the CLI refuses before generating (for a timeline, no longer after making all takes but the last)
+    monkeypatch.setattr(Engine, "load", lambda *a, **k: pytest.fail("generated before the seed was checked"))
+    for prompts in (["walk"], ["walk:1"]):
+        code, out, err = run_main(["generate", *prompts, "--seed", top, "--takes", 2, "--out", tmp_path,
+                                   "--checkpoint", checkpoint, "--quiet"], capsys)
+        assert code == 2 and f"seed can be at most {top - 1}" in err and out == "", err
+
+
+@pytest.mark.parametrize("where, message", [
+    ("FOLDER", "is a folder, not a .npz Motion file"),
+    ("/dev/zero", "is not a regular file (a device, pipe or socket), not a .npz Motion file"),
+    ("MISSING", "does not exist"),
+])
+def test_motion_path_that_is_no_file_is_named_for_what_it_is(engine, tmp_path, where, message):
+    """Issue 24: a motion_path that is a folder or /dev/zero was reported as "does not exist"."""
+    path = {"FOLDER": str(tmp_path), "MISSING": str(tmp_path / "gone.npz")}.get(where, where)
+    worker = InProcessWorker(engine)
+    event = worker.request({"id": "m", "method": "extend", "params": {"motion_path": path, "prompt": "jump",
+                                                                      **FAST, "device": "cpu"}}, "m")
+    assert event["event"] == "error" and event["error"]["type"] == "invalid_params", event
+    assert message in event["error"]["message"] and worker.log.getvalue() == ""
+    if where != "MISSING":
+        with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            Motion.load(path)
+
+
+def test_disk_full_leaves_no_stray_traceback(clip, tmp_path, monkeypatch):
+    """Issue 24 #5: np.savez's ZipFile, left unclosed by the failed write, complained from its destructor
+    ("Exception ignored in: ZipFile.__del__ ... seek of closed file") on stderr, without --debug."""
+    import gc
+    import sys
+    path = clip.save(tmp_path / "take.npz")
+    before = path.read_bytes()
+    stray = []
+    monkeypatch.setattr(sys, "unraisablehook", stray.append)
+    monkeypatch.setattr(atomic_file.os, "fdopen", _FullDisk(room=4096))
+    with pytest.raises(OSError, match="No space left on device"):
+        clip.save(path)
+    gc.collect()
+    assert stray == [] and path.read_bytes() == before
+
+
+def test_stale_partials_of_older_versions_go_only_when_an_hour_old(tmp_path):
+    """Their `.partial_XXXXXXXX` folders name no process; anything else named .partial_* is not ours to delete."""
+    old, fresh = tmp_path / ".partial_ab_cd123", tmp_path / ".partial_k9x2m4q1"
+    stranger = tmp_path / ".partial_download.iso"
+    for folder in (old, fresh):
+        folder.mkdir()
+    stranger.write_text("someone else's")
+    two_hours_ago = time.time() - 7200
+    for path in (old, stranger):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    assert atomic_file.remove_stale_partials(tmp_path) == [old]
+    assert fresh.is_dir() and stranger.is_file()

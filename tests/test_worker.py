@@ -108,7 +108,9 @@ def test_generate_then_extend(worker, checkpoint, tmp_path):
     fractions = [e["fraction"] for e in progress]
     assert fractions == sorted(fractions) and any("denoising step 3/3" in e["message"] for e in progress)
     motions = [Motion.load(p) for p in result["motions"]]
-    assert all(Path(p).parent == tmp_path for p in result["motions"])
+    # the job's files share a folder of their own in out_dir, published by one rename
+    assert len({Path(p).parent for p in result["motions"]}) == 1
+    assert all(Path(p).parent.parent == tmp_path for p in result["motions"])
     assert [m.meta["prompt"] for m in motions] == ["a person walks", "a person jumps"]
     assert [m.meta["seed"] for m in motions] == [4, 5] and motions[0].num_frames == 20
 
@@ -179,13 +181,68 @@ def test_kill_9_mid_job_leaves_only_complete_files(worker, checkpoint, tmp_path)
         assert doomed.proc.wait(10) == -signal.SIGKILL
     finally:
         doomed.close()
-    files = sorted(out.glob("*.npz"))
+    files = sorted(out.rglob("*.npz"))
     assert len(files) == 1 and all(Motion.load(f).num_frames == 20 for f in files)
     # Another worker writes into the same folder as if nothing happened.
     worker.send({"id": "again", "method": "generate", "params": generate_params(checkpoint, out_dir=str(out))})
     result, _ = worker.wait_for(finished("again"))
     assert result["event"] == "result" and Motion.load(result["motions"][0]).num_frames == 20
-    assert len(list(out.glob("*.npz"))) == 2
+    assert len(list(out.rglob("*.npz"))) == 2
+
+
+def _published(folder: Path) -> list[Path]:
+    """.npz files under `folder` outside any `.partial_*` work in progress."""
+    return [p for p in folder.rglob("*.npz")
+            if not any(part.startswith(".partial_") for part in p.relative_to(folder).parts)]
+
+
+def _slow_saving_worker(log_path: Path, checkpoint: str) -> WorkerProcess:
+    """A worker whose every Motion.save takes 50 ms longer, so a signal lands while a job writes its files."""
+    script = textwrap.dedent(f"""
+        import time
+        from motion_core.engine import Engine
+        from motion_core.motion import Motion
+        from motion_core.worker import serve_stdio
+
+        save = Motion.save
+        def slow_save(self, path):
+            time.sleep(0.05)
+            return save(self, path)
+        Motion.save = slow_save
+        raise SystemExit(serve_stdio(lambda checkpoint, device: Engine.load({checkpoint!r}, device="cpu")))
+    """)
+    return WorkerProcess(log_path, command=[sys.executable, "-c", script])
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_a_signal_while_writing_leaves_none_of_the_jobs_files(worker, checkpoint, tmp_path, signum):
+    """Issue 24 #1: the files of a job appear all at once or not at all, whatever stops the worker."""
+    out = tmp_path / "takes"
+    doomed = _slow_saving_worker(tmp_path / "stderr.log", checkpoint)
+    try:
+        doomed.send({"id": "big", "method": "generate", "params": generate_params(
+            checkpoint, prompts=["walk"] * 40, steps=1, guidance=1.0, out_dir=str(out))})
+        deadline = time.monotonic() + TIMEOUT
+        while len(list(out.rglob("*.npz"))) < 10:   # 10 of the 40 files written
+            assert time.monotonic() < deadline and doomed.proc.poll() is None, "the job never wrote 10 files"
+            time.sleep(0.01)
+        os.kill(doomed.proc.pid, signum)
+        status = doomed.proc.wait(30)
+        if signum == signal.SIGTERM:   # handled: the job is cancelled and answered, the worker exits cleanly
+            assert status == 128 + signal.SIGTERM
+            assert doomed.wait_for(finished("big"))[0] == {"id": "big", "event": "cancelled"}
+            assert list(out.iterdir()) == []
+        else:
+            assert status == -signal.SIGKILL
+    finally:
+        doomed.close()
+    assert _published(out) == []
+    # The next job there removes the dead worker's work in progress, and publishes its own files whole.
+    worker.send({"id": "next", "method": "generate", "params": generate_params(checkpoint, out_dir=str(out))})
+    result, _ = worker.wait_for(finished("next"))
+    assert result["event"] == "result", result
+    assert [p.name for p in out.iterdir() if p.name.startswith(".partial_")] == []
+    assert sorted(map(str, _published(out))) == result["motions"]
 
 
 def test_stray_stdout_writes_go_to_stderr(checkpoint, tmp_path):
