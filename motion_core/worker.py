@@ -93,7 +93,9 @@ class _LineWriter:
         self._lock = threading.Lock()
 
     def send(self, event: dict[str, Any]) -> None:
-        line = json.dumps(event, ensure_ascii=False, allow_nan=False)
+        # ASCII escapes keep every event on one line for any reader: raw U+0085 or U+2028 in an echoed id or
+        # prompt would split the line for readers that honour Unicode line breaks (Python's str.splitlines).
+        line = json.dumps(event, ensure_ascii=True, allow_nan=False)
         with self._lock:
             try:
                 self._stream.write(line + "\n")
