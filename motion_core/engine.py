@@ -380,8 +380,11 @@ class Engine:
                     metas.append(meta)
                 # One batched IK pass per sampling pass (its clips share a length): ~3x cheaper per clip.
                 graphs = self._graphs_of("ik")
+                # The joints become the forward kinematics of the solved rotations (one rigid body per clip,
+                # measured on its `_body_frames`): a rig keyed with the rotations shows the joints (issue 22).
                 solved = Motion.batch_from_features(features, self.skeleton, self.fps, metas,
-                                                    solver=None if graphs is None else graphs.run)
+                                                    solver=None if graphs is None else graphs.run,
+                                                    body_frames=self._body_frames(features.shape[1]))
                 for i, motion in zip(batch, solved):
                     motions[i] = motion
         finally:
@@ -504,7 +507,9 @@ class Engine:
         source = "default" if seconds is None and frames is None else "requested"
         meta = self._extend_meta(motion, prompt, seed, guidance, steps, new_frames, source)
         joints = np.concatenate([motion.joints.astype(np.float64), new_joints], axis=0)
-        result = Motion.from_joints(joints, self.skeleton, fps=self.fps, meta=meta)
+        # Solved on the old motion's body: the continuation keeps its bone lengths, and the old frames (the FK of
+        # its rotations) come back as they were.
+        result = Motion.from_joints(joints, self.skeleton, fps=self.fps, meta=meta, offsets=motion.offsets)
         report(1.0, "done")
         return result
 
@@ -631,11 +636,22 @@ class Engine:
             graphs = self._shape_graphs[stage] = self._make_graphs(stage)
         return graphs
 
+    def _body_frames(self, num_frames: int) -> int:
+        """How many leading frames of a `num_frames`-frame take its body (bone lengths) is measured on.
+
+        All but the decoder's tail, the last frames a continuation rewrites (a timeline's next window reaches
+        `decoder_radius` latents back), so appending to a timeline never changes the body, hence never the
+        earlier frames; at least half of the frames in any case.
+        """
+        from motion_core.timeline import decoder_radius
+        tail = (decoder_radius(self.vae) or 0) * self.vae.config.downsample_factor
+        return max(num_frames - tail, -(-num_frames // 2), 1)
+
     def _make_graphs(self, stage: str):
         from motion_core.shape_graphs import ShapeGraphs
         if stage == "ik":
             from motion_core.ik_graph import ik_graphs
-            return ik_graphs(self.skeleton, self.device, compile=self.compile)
+            return ik_graphs(self.skeleton, self.device, compile=self.compile, body_frames=self._body_frames)
         if stage == "decode":
             # The normaliser keeps its statistics as numpy arrays and caches device copies on first use; made
             # now, so what a capture (or torch.compile) sees is a plain tensor, not a host-to-device copy.

@@ -17,17 +17,22 @@ from motion_core.skeleton import Skeleton
 __all__ = ["features_to_rotations_fn", "ik_graphs"]
 
 
-def features_to_rotations_fn(skeleton: Skeleton, device: torch.device, dtype: torch.dtype = torch.float64):
+def features_to_rotations_fn(skeleton: Skeleton, device: torch.device, dtype: torch.dtype = torch.float64,
+                             body_frames=None):
     """features (B, T, F) -> (joints, local rotations, root translation, offsets), with no validation and no
-    host work: what `features_to_joints` then `joints_to_rotations_torch` compute, on a plan built here."""
+    host work: what `features_to_joints` then `joints_to_rotations_torch` compute, on a plan built here.
+    `body_frames(T)`: how many leading frames of a T-frame clip the body (bone lengths) is measured on (None:
+    all); a function of the shape only, so a graph per shape captures it."""
     plan = torch_plan(skeleton, dtype, torch.device(device))
 
     def features_to_rotations(features: torch.Tensor) -> tuple[torch.Tensor, ...]:
         joints = features_to_joints(features, skeleton, validate=False)
-        return (joints, *solve_with_plan(joints, plan))
+        frames = None if body_frames is None else body_frames(joints.shape[1])
+        return (joints, *solve_with_plan(joints, plan, frames))
     return features_to_rotations
 
 
-def ik_graphs(skeleton: Skeleton, device: torch.device, compile: bool = False) -> ShapeGraphs:
+def ik_graphs(skeleton: Skeleton, device: torch.device, compile: bool = False, body_frames=None) -> ShapeGraphs:
     """The engine's IK graphs: `run(features)` for float64 features on `device` (see ShapeGraphs)."""
-    return ShapeGraphs(features_to_rotations_fn(skeleton, device), device, "IK", compile=compile)
+    return ShapeGraphs(features_to_rotations_fn(skeleton, device, body_frames=body_frames), device, "IK",
+                       compile=compile)

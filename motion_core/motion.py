@@ -2,8 +2,15 @@
 
 A Motion carries both views of the same clip: world joint positions (what the model predicts, what metrics
 use) and local joint rotations with a root path and rest offsets (what a rig and a BVH file need). The
-rotations come from `rotations.joints_to_rotations`, so `forward_kinematics(rotations, root_translation,
-offsets)` equals `joints` up to the IK error (sub-millimetre on HumanML3D data).
+rotations come from `rotations.joints_to_rotations`, and the constructors (`from_joints`, `from_features` and
+their batched forms) keep as `joints` the forward kinematics of those rotations: ``forward_kinematics()``
+equals `joints` to float32 rounding, so a rig keyed with the rotations shows the joints.
+
+Why not keep the given joints: a rigid skeleton has one length per bone, while predicted joints stretch their
+bones from frame to frame (the bundled model's by up to ~15 cm at the wrists of a spin, a few cm typically;
+`benchmarks/fk_consistency.py`). Rotations cannot reproduce such joints, so the joints are projected onto the
+motion's own rigid body (median bone lengths) instead: one motion, not two. HumanML3D data is already rigid
+and comes back unchanged (to ~1e-6 m). ``rigid=False`` keeps the given joints as they are.
 
 Files are ``.npz`` archives readable with ``allow_pickle=False``: arrays plus the skeleton's *name* and the
 metadata as a JSON string, so loading a file can never execute code.
@@ -73,19 +80,32 @@ class Motion:
     # ---- constructors ----------------------------------------------------------------------------------
 
     @classmethod
-    def from_joints(cls, joints, skeleton: Skeleton = HUMANML3D, fps: float = 20.0, meta=None) -> "Motion":
-        """Build a Motion from world joint positions (T, J, 3), solving the rotations by IK."""
-        from motion_core.rotations import joints_to_rotations
-        joints = np.asarray(joints, dtype=np.float64)
-        rotations, root, offsets = joints_to_rotations(joints, skeleton)
-        return cls(fps=fps, joints=joints, rotations=rotations, root_translation=root, offsets=offsets,
-                   skeleton=skeleton, meta=dict(meta or {}))
+    def from_joints(cls, joints, skeleton: Skeleton = HUMANML3D, fps: float = 20.0, meta=None, *,
+                    rigid: bool = True, offsets=None, body_frames: int | None = None) -> "Motion":
+        """Build a Motion from world joint positions (T, J, 3), solving the rotations by IK.
+
+        rigid: the Motion's joints are the forward kinematics of the solved rotations (the given joints
+        projected onto one rigid body, see the module doc); False keeps the given joints.
+        offsets: (J, 3) rest offsets to solve on (e.g. those of a motion this one continues), instead of the
+        body measured from the joints: median bone lengths over all frames, or over the first `body_frames`.
+        """
+        from motion_core.rotations import _checked_joints
+        joints = _checked_joints(joints, skeleton)
+        if joints.ndim != 3:
+            raise ValueError(f"joints must be (T, {skeleton.num_joints}, 3) for one clip (batch_from_joints takes "
+                             f"(B, T, {skeleton.num_joints}, 3)), got {joints.shape}")
+        (motion,) = cls.batch_from_joints(joints[None], skeleton, fps, [meta],
+                                          rigid=rigid, offsets=None if offsets is None else np.asarray(offsets)[None],
+                                          body_frames=body_frames)
+        return motion
 
     @classmethod
     def batch_from_joints(cls, joints, skeleton: Skeleton = HUMANML3D, fps: float = 20.0,
-                          metas=None) -> list["Motion"]:
+                          metas=None, *, rigid: bool = True, offsets=None,
+                          body_frames: int | None = None) -> list["Motion"]:
         """Motions from equally long clips (B, T, J, 3), their rotations solved by one batched IK pass
         (several times faster per clip than `from_joints` in a loop); `metas`: one dict per clip, or None.
+        `rigid`, `offsets` ((B, J, 3), one per clip) and `body_frames`: as in `from_joints`.
 
         A torch tensor on a GPU is solved there (`rotations_torch`, in float64): one pass of kernels, no copy
         of the features to the host first. Anything on the host is solved by the numpy IK.
@@ -96,42 +116,55 @@ class Motion:
         if joints.ndim != 4 or len(metas) != len(joints):
             raise ValueError(f"joints must be (B, T, J, 3) with one meta per clip, got {tuple(joints.shape)} "
                              f"and {len(metas)} metas")
-        return cls._batch_from_solved(_solve_batch(joints, skeleton), skeleton, fps, metas)
+        body_frames = _check_body_frames(body_frames)
+        return cls._batch_from_solved(_solve_batch(joints, skeleton, offsets, body_frames), skeleton, fps, metas,
+                                      rigid)
 
     @classmethod
     def batch_from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
-                            metas=None, solver=None) -> list["Motion"]:
+                            metas=None, solver=None, *, rigid: bool = True, offsets=None,
+                            body_frames: int | None = None) -> list["Motion"]:
         """`from_features` for equally long clips (B, T, skeleton.feature_dim), with one batched IK pass
-        (on the GPU when the features are a tensor there, see `batch_from_joints`).
+        (on the GPU when the features are a tensor there, see `batch_from_joints`). `rigid`, `offsets` and
+        `body_frames`: as in `batch_from_joints`.
 
         `solver`, for features on a GPU: a replacement for features -> joints -> rotations there (the engine's
         CUDA-graph IK, `motion_core.ik_graph`) returning (joints, local rotations, root
-        translation, offsets) tensors, or None to have the usual path run instead.
+        translation, offsets) tensors, or None to have the usual path run instead. The caller's solver
+        measures the body itself (`body_frames` is not passed to it); with `offsets` it is not used.
         """
         fps = skeleton.fps if fps is None else fps
         solved = None
-        if solver is not None and _is_tensor(features) and features.device.type != "cpu":
+        if solver is not None and offsets is None and _is_tensor(features) and features.device.type != "cpu":
             if metas is not None and len(metas) != len(features):   # refused before any GPU work, as the IK path is
                 raise ValueError(f"one meta per clip: {len(features)} clips, {len(metas)} metas")
             solved = solver(features)
         if solved is not None:
-            return cls._batch_from_solved(_host_solution(solved), skeleton, fps, metas)
+            return cls._batch_from_solved(_host_solution(solved), skeleton, fps, metas, rigid)
         joints = _feature_joints(features, skeleton, "(B, T, {})")
-        return cls.batch_from_joints(joints, skeleton, fps=fps, metas=metas)
+        return cls.batch_from_joints(joints, skeleton, fps=fps, metas=metas, rigid=rigid, offsets=offsets,
+                                     body_frames=body_frames)
 
     @classmethod
-    def _batch_from_solved(cls, solution, skeleton: Skeleton, fps: float, metas) -> list["Motion"]:
+    def _batch_from_solved(cls, solution, skeleton: Skeleton, fps: float, metas, rigid: bool = True
+                           ) -> list["Motion"]:
         joints, rotations, root, offsets = solution
         metas = [None] * len(joints) if metas is None else metas
+        if rigid:   # the joints a rig keyed with these rotations shows (from the stored float32 rotations)
+            from motion_core.rotations import batch_forward_kinematics
+            joints = batch_forward_kinematics(np.asarray(rotations, dtype=np.float32), root, offsets,
+                                              skeleton.parents)
         return [cls(fps=fps, joints=joints[b], rotations=rotations[b], root_translation=root[b], offsets=offsets[b],
                     skeleton=skeleton, meta=dict(metas[b] or {})) for b in range(len(joints))]
 
     @classmethod
     def from_features(cls, features, skeleton: Skeleton = HUMANML3D, fps: float | None = None,
-                      meta=None) -> "Motion":
-        """Build a Motion from un-normalised HumanML3D-style features (T, skeleton.feature_dim)."""
+                      meta=None, *, rigid: bool = True, offsets=None, body_frames: int | None = None) -> "Motion":
+        """Build a Motion from un-normalised HumanML3D-style features (T, skeleton.feature_dim); `rigid`,
+        `offsets` and `body_frames` as in `from_joints`."""
         joints = _feature_joints(features, skeleton, "(T, {})")
-        return cls.from_joints(joints, skeleton, fps=skeleton.fps if fps is None else fps, meta=meta)
+        return cls.from_joints(joints, skeleton, fps=skeleton.fps if fps is None else fps, meta=meta, rigid=rigid,
+                               offsets=offsets, body_frames=body_frames)
 
     # ---- views -----------------------------------------------------------------------------------------
 
@@ -254,19 +287,31 @@ def _is_tensor(x) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def _solve_batch(joints, skeleton: Skeleton) -> tuple[np.ndarray, ...]:
+def _solve_batch(joints, skeleton: Skeleton, offsets=None, body_frames: int | None = None) -> tuple[np.ndarray, ...]:
     """(joints, local rotations, root translation, offsets) as host arrays. Joints on a GPU are solved there
-    (`rotations_torch`); host joints, tensors included, by the numpy IK, which is the faster one on a CPU."""
-    if _is_tensor(joints) and joints.device.type != "cpu":
+    (`rotations_torch`); host joints, tensors included, by the numpy IK, which is the faster one on a CPU.
+    `offsets` (B, J, 3): the rest skeleton to solve on; else the body is measured on the first `body_frames`
+    frames (all when None)."""
+    if _is_tensor(joints) and joints.device.type != "cpu" and offsets is None:
         import torch
         from motion_core.rotations_torch import joints_to_rotations_torch
         with torch.inference_mode():
             joints = joints.double()
-            solved = joints_to_rotations_torch(joints, skeleton)
+            solved = joints_to_rotations_torch(joints, skeleton, body_frames=body_frames)
             return tuple(t.cpu().numpy() for t in (joints, *solved))
-    from motion_core.rotations import joints_to_rotations
+    from motion_core.rotations import joints_to_rotations, measured_offsets
     joints = np.asarray(joints.detach().cpu() if _is_tensor(joints) else joints, dtype=np.float64)
-    return (joints, *joints_to_rotations(joints, skeleton))
+    if offsets is None and body_frames is not None and body_frames < joints.shape[1]:
+        offsets = measured_offsets(joints[:, :body_frames], skeleton)
+    return (joints, *joints_to_rotations(joints, skeleton, offsets=offsets))
+
+
+def _check_body_frames(body_frames):
+    if body_frames is None:
+        return None
+    if isinstance(body_frames, bool) or not isinstance(body_frames, (int, np.integer)) or body_frames < 1:
+        raise ValueError(f"body_frames must be a positive whole number of frames or None, got {body_frames!r}")
+    return int(body_frames)
 
 
 def _host_solution(solved) -> tuple[np.ndarray, ...]:

@@ -36,7 +36,7 @@ from motion_core.rigid_fit import kabsch_quaternion
 from motion_core.skeleton import Skeleton
 
 __all__ = ["forward_kinematics", "global_rotations", "joints_to_rotations", "continuous_quaternions",
-           "measured_offsets"]
+           "measured_offsets", "batch_forward_kinematics"]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -91,6 +91,37 @@ def forward_kinematics(local_rotations, root_translation, offsets, parents):
         positions.append(positions[p] + qrot(rotations[p], offsets[j]))
         rotations.append(qmul(rotations[p], local_rotations[..., j, :]))
     return _stack(positions, local_rotations)
+
+
+def batch_forward_kinematics(local_rotations: np.ndarray, root_translation: np.ndarray, offsets: np.ndarray,
+                             parents) -> np.ndarray:
+    """`forward_kinematics` of numpy clips, each with its own offsets: (B, T, J, 4), (B, T, 3), (B, J, 3) ->
+    (B, T, J, 3) in float64 (also one clip: (T, J, 4), (T, 3), (J, 3) -> (T, J, 3)).
+
+    Plain component-first numpy (no torch round trip per joint): this rebuilds every generated clip's joints
+    from its rotations (`Motion`), so it must cost little next to the IK.
+    """
+    local = np.asarray(local_rotations, dtype=np.float64)
+    single = local.ndim == 3
+    clips = local[None] if single else local
+    root = np.asarray(root_translation, dtype=np.float64)
+    offsets = np.asarray(offsets, dtype=np.float64)
+    root, offsets = (root[None], offsets[None]) if single else (root, offsets)
+    parents = _check_parents(parents, clips.shape[-2])
+    if clips.ndim != 4 or root.shape != clips.shape[:2] + (3,) or offsets.shape != (len(clips), clips.shape[2], 3):
+        raise ValueError(f"expected rotations (B, T, J, 4), root (B, T, 3) and offsets (B, J, 3), got "
+                         f"{local.shape}, {np.shape(root_translation)} and {np.shape(offsets)}")
+    local = np.ascontiguousarray(clips.transpose(3, 2, 0, 1))      # (4, J, B, T)
+    rest = np.ascontiguousarray(offsets.transpose(2, 1, 0))[..., None]   # (3, J, B, 1)
+    glob = np.empty_like(local)
+    pos = np.empty((3,) + local.shape[1:])
+    glob[:, 0], pos[:, 0] = local[:, 0], root.transpose(2, 0, 1)
+    for j in range(1, len(parents)):
+        p = parents[j]
+        pos[:, j] = pos[:, p] + cf.qrot(glob[:, p], rest[:, j])
+        glob[:, j] = cf.qmul(glob[:, p], local[:, j])
+    positions = pos.transpose(2, 3, 1, 0)
+    return positions[0] if single else positions
 
 
 def continuous_quaternions(q: np.ndarray) -> np.ndarray:
@@ -477,7 +508,8 @@ def _checked_joints(joints, skeleton: Skeleton) -> np.ndarray:
     return joints
 
 
-def joints_to_rotations(joints: np.ndarray, skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def joints_to_rotations(joints: np.ndarray, skeleton: Skeleton, offsets: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Local rotations that reproduce joint positions: (local_rotations (T, J, 4), root_translation (T, 3),
     offsets (J, 3)) for one clip (T, J, 3).
 
@@ -486,13 +518,25 @@ def joints_to_rotations(joints: np.ndarray, skeleton: Skeleton) -> tuple[np.ndar
 
     `offsets` use the skeleton's bone directions with this motion's own median bone lengths, so any body size
     works; `forward_kinematics(local_rotations, root_translation, offsets, skeleton.parents)` gives back the
-    joints (exactly when the input is a rest-pose forward kinematics, as HumanML3D's data is).
+    joints (exactly when the input is a rest-pose forward kinematics, as HumanML3D's data is; joints whose
+    bone lengths vary from frame to frame, as predicted ones do, come back up to that variation, which is
+    why `Motion` keeps the forward kinematics as its joints).
+
+    `offsets` (J, 3), or (B, J, 3) for a batch: solve on this rest skeleton instead of the measured one (a
+    continuation on the body of the motion it continues, or bone lengths measured on some of the frames).
     """
     joints = _checked_joints(joints, skeleton)
     plan = _plan(skeleton)
     clips = joints if joints.ndim == 4 else joints[None]
+    if offsets is not None:
+        offsets = np.asarray(offsets, dtype=np.float64)
+        offsets = np.broadcast_to(offsets, (len(clips),) + offsets.shape) if offsets.ndim == 2 else offsets
+        if offsets.shape != (len(clips), skeleton.num_joints, 3) or not np.isfinite(offsets).all():
+            raise ValueError(f"offsets must be finite, ({skeleton.num_joints}, 3) or one per clip "
+                             f"({len(clips)}, {skeleton.num_joints}, 3), got {offsets.shape}")
     step = max(1, _CHUNK_FRAMES // clips.shape[1])
-    parts = [_solve_clips(clips[i:i + step], skeleton, plan) for i in range(0, len(clips), step)]
+    parts = [_solve_clips(clips[i:i + step], skeleton, plan, None if offsets is None else offsets[i:i + step])
+             for i in range(0, len(clips), step)]
     rotations, root, offsets = (np.concatenate(arrays) for arrays in zip(*parts))
     if joints.ndim == 3:
         return rotations[0], root[0], offsets[0]
@@ -505,10 +549,14 @@ def joints_to_rotations(joints: np.ndarray, skeleton: Skeleton) -> tuple[np.ndar
 _CHUNK_FRAMES = 16384
 
 
-def _solve_clips(clips: np.ndarray, skeleton: Skeleton, plan: _Plan):
-    """`joints_to_rotations` of checked clips (B, T, J, 3), in one vectorised pass."""
+def _solve_clips(clips: np.ndarray, skeleton: Skeleton, plan: _Plan, offsets: np.ndarray | None = None):
+    """`joints_to_rotations` of checked clips (B, T, J, 3), in one vectorised pass; `offsets` (B, J, 3) or None
+    (measured)."""
     joints = np.ascontiguousarray(clips.transpose(3, 2, 0, 1))           # (3, J, B, T)
-    offsets = _measured_offsets(joints, skeleton, plan)
+    if offsets is None:
+        offsets = _measured_offsets(joints, skeleton, plan)
+    else:
+        offsets = np.ascontiguousarray(offsets.transpose(2, 1, 0))       # (3, J, B)
     glob = _solve_global(joints, offsets, plan)
     local = glob.copy()
     local[:, 1:] = cf.qmul(cf.qconj(glob[:, plan.parents[1:]]), glob[:, 1:])

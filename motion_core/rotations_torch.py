@@ -514,25 +514,27 @@ def _check_joints(joints, skeleton: Skeleton, validate: bool) -> None:
             raise ValueError(f"joints contain NaN or infinite values (clips {bad})")
 
 
-def joints_to_rotations_torch(joints: torch.Tensor, skeleton: Skeleton, validate: bool = True
-                              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def joints_to_rotations_torch(joints: torch.Tensor, skeleton: Skeleton, validate: bool = True,
+                              body_frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """`motion_core.rotations.joints_to_rotations` of a batch of equally long clips (B, T, J, 3) in torch:
     (local_rotations (B, T, J, 4), root_translation (B, T, 3), offsets (B, J, 3)), on the input's device
     and in its dtype (float64 gives numpy's results to ~1e-12; float32 works but is less exact).
 
     No value is read back to the host except by the finiteness check, which ``validate=False`` skips (for
     CUDA-graph capture, or when the caller knows the joints are finite). Shapes are always checked.
+    `body_frames`: measure the offsets (bone lengths) on the first that many frames only (None: all).
     """
     _check_joints(joints, skeleton, validate)
-    return solve_with_plan(joints, torch_plan(skeleton, joints.dtype, joints.device))
+    return solve_with_plan(joints, torch_plan(skeleton, joints.dtype, joints.device), body_frames)
 
 
-def solve_with_plan(joints: torch.Tensor, tp: _TorchPlan) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def solve_with_plan(joints: torch.Tensor, tp: _TorchPlan, body_frames: int | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The arithmetic of `joints_to_rotations_torch`, given the skeleton's plan (`torch_plan`, built on the host).
     Only tensor work: this is what a CUDA graph captures and `torch.compile` traces (motion_core.ik_graph)."""
     with torch.no_grad():
         points = joints.permute(3, 2, 0, 1).contiguous()                       # (3, J, B, T)
-        offsets = _measured_offsets(points, tp)
+        offsets = _measured_offsets(points if body_frames is None else points[..., :body_frames].contiguous(), tp)
         glob = _solve_global(points, offsets, tp)
         local = torch.cat((glob[:, :1], _qmul(_qconj(glob[:, tp.parents]), glob[:, 1:])), 1)
         rotations = _continuous_quaternions(local.permute(2, 3, 1, 0))

@@ -181,7 +181,11 @@ def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | 
     report(_SAMPLING_SHARE + 0.03, "solving joint rotations")
     meta = _timeline_meta(engine, resolved, seed, guidance, steps, window * factor, context * factor,
                           len(windows))
-    motion = Motion.from_features(features, engine.skeleton, fps=engine.fps, meta=meta)
+    # The body (bone lengths the joints are made rigid on) is measured on the first segment's frames that later
+    # segments cannot change, exactly as `generate` measures a take of that length: appending never changes
+    # earlier frames, and a one-window timeline stays a plain `generate`.
+    motion = Motion.from_features(features, engine.skeleton, fps=engine.fps, meta=meta,
+                                  body_frames=engine._body_frames(resolved[0].end_frame))
     report(1.0, "done")
     return motion
 

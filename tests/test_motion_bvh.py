@@ -29,12 +29,55 @@ def bvh_positions_by_skeleton_order(data, skeleton):
 # ---- Motion ---------------------------------------------------------------------------------------------
 
 def test_from_joints_keeps_joints_and_reproduces_them(sample_motion, humanml3d_sample):
+    """Dataset joints are a rigid skeleton's forward kinematics: the Motion's joints (the FK of its rotations)
+    are the given ones to float32 rounding, and the rotations reproduce them."""
     _, joints = humanml3d_sample
     assert sample_motion.joints.dtype == np.float32 and sample_motion.joints.shape == (170, 22, 3)
-    np.testing.assert_array_equal(sample_motion.joints, joints)
+    np.testing.assert_allclose(sample_motion.joints, joints, atol=1e-5)
     assert sample_motion.num_frames == 170 and sample_motion.duration == pytest.approx(8.5)
     err = np.linalg.norm(sample_motion.forward_kinematics() - joints, axis=-1)
     assert err.max() < 1e-4, err.max()
+    kept = Motion.from_joints(joints, rigid=False)      # the old contract, on request: the joints verbatim
+    np.testing.assert_array_equal(kept.joints, joints)
+    np.testing.assert_array_equal(kept.rotations, sample_motion.rotations)
+
+
+def _stretched(joints: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Joints whose bones stretch and shrink from frame to frame by up to ~20%, as predicted joints do."""
+    rng = np.random.default_rng(seed)
+    parents = HUMANML3D.parents
+    bones = joints[:, 1:] - joints[:, list(parents[1:])]
+    t = np.arange(len(joints))[:, None]
+    scale = 1 + 0.2 * np.sin(2 * np.pi * rng.uniform(0.05, 0.3, 21) * t / 20 + rng.uniform(0, 6.3, 21))
+    out = joints.copy()
+    for j in range(1, len(parents)):
+        out[:, j] = out[:, parents[j]] + bones[:, j - 1] * scale[:, j - 1, None]
+    return out
+
+
+def test_motions_are_self_consistent_when_bone_lengths_drift(humanml3d_sample):
+    """Issue 22: joints a rigid skeleton cannot reproduce (bones that change length) become the nearest pose of
+    the motion's own rigid body, so FK(rotations) equals `joints` on every frame, in every constructor."""
+    features, joints = humanml3d_sample
+    drifting = _stretched(joints.astype(np.float64))
+    kept = Motion.from_joints(drifting, rigid=False)
+    assert np.linalg.norm(kept.forward_kinematics() - kept.joints, axis=-1).max() > 0.05   # the defect: 5+ cm
+    motions = [Motion.from_joints(drifting), *Motion.batch_from_joints(np.stack([drifting, drifting[::-1]])),
+               Motion.from_features(features), Motion.from_joints(drifting, body_frames=30),
+               Motion.from_joints(drifting, offsets=kept.offsets * 1.1)]
+    for motion in motions:
+        err = np.linalg.norm(motion.forward_kinematics() - motion.joints, axis=-1)
+        assert err.max() < 1e-4, err.max()
+    rigid = motions[0]
+    np.testing.assert_array_equal(rigid.rotations, kept.rotations)            # same IK, only the joints differ
+    np.testing.assert_allclose(rigid.offsets, kept.offsets)
+    np.testing.assert_allclose(rigid.joints[:, 0], drifting[:, 0], atol=1e-6)  # the root path is kept
+    np.testing.assert_allclose(Motion.from_joints(rigid.joints).joints, rigid.joints, atol=1e-5)   # a fixed point
+    np.testing.assert_allclose(motions[-1].offsets, kept.offsets * 1.1, atol=1e-6)
+    with pytest.raises(ValueError, match="body_frames"):
+        Motion.from_joints(drifting, body_frames=0)
+    with pytest.raises(ValueError, match="offsets"):
+        Motion.from_joints(drifting, offsets=np.zeros((21, 3)))
 
 
 def test_from_features_matches_the_dataset_joints(humanml3d_sample):

@@ -307,3 +307,25 @@ def test_cuda_never_synchronises_captures_in_a_graph_and_matches_numpy():
     graph.replay()
     for expected, got in zip(joints_to_rotations(second, HUMANML3D), outputs):
         assert np.abs(expected - got.cpu().numpy()).max() <= AGREE
+
+
+def test_body_frames_match_numpy_and_the_graph_function_makes_consistent_motions(humanml3d_sample):
+    """`body_frames` (bone lengths measured on the leading frames, as the engine asks for) measures what numpy's
+    `measured_offsets` of those frames gives, in the eager API and in the function the engine's CUDA graphs
+    capture (`ik_graph`, run eagerly here); a Motion built from that solver's output reproduces its joints."""
+    from motion_core.ik_graph import features_to_rotations_fn
+    from motion_core.motion import Motion, _host_solution
+    from motion_core.representation import features_to_joints
+    features = humanml3d_sample[0].astype(np.float64)
+    joints = np.stack([features_to_joints(features), synthetic_clips(HUMANML3D, 1, len(features), seed=3)[0]])
+    rotations, root, offsets = joints_to_rotations_torch(torch.from_numpy(joints), HUMANML3D, body_frames=40)
+    np.testing.assert_allclose(offsets.numpy(), R.measured_offsets(joints[:, :40], HUMANML3D), atol=1e-9)
+    expected = joints_to_rotations(joints, HUMANML3D, offsets=R.measured_offsets(joints[:, :40], HUMANML3D))
+    for got, want in zip((rotations, root, offsets), expected):
+        np.testing.assert_allclose(got.numpy(), want, atol=1e-8)
+    solve = features_to_rotations_fn(HUMANML3D, torch.device("cpu"), body_frames=lambda t: t - 30)
+    solved = solve(torch.from_numpy(np.stack([features, features[::-1].copy()])))
+    body = features_to_joints(features)[:len(features) - 30]
+    np.testing.assert_allclose(solved[3][0].numpy(), R.measured_offsets(body, HUMANML3D), atol=1e-9)
+    for motion in Motion._batch_from_solved(_host_solution(solved), HUMANML3D, 20.0, None):
+        assert np.linalg.norm(motion.forward_kinematics() - motion.joints, axis=-1).max() < 1e-4
