@@ -116,5 +116,6 @@ def test_timeline_through_the_real_worker_with_a_tiny_model(scene, tmp_path):
     assert task.status == modal.FINISHED, task.error
     (action,) = task.actions
     path = Path(action[takes.FILE_PROP])
-    assert path.parent == tmp_path and path.is_file()
+    # A worker job publishes its files in one folder of their own inside out_dir (all or nothing).
+    assert path.parent.parent == tmp_path and path.is_file()
     assert Motion.load(path).num_frames == 40 and tuple(action.frame_range) == (1.0, 40.0)
