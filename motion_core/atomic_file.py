@@ -101,6 +101,15 @@ def publish_files(folder: Path):
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def file_in_the_way(folder: Path) -> Path | None:
+    """The nearest existing path of `folder` and its parents when it is not a folder (so `folder` can never be
+    made), else None: named to the user before any work, where mkdir would only say "File exists"."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            return None if part.is_dir() else part
+    return None
+
+
 def probe_writable(folder: Path) -> None:
     """Create `folder` (and its parents) if needed and write and remove a file in it: raises the OSError that
     writing results there would meet, before the work that makes them."""

@@ -12,7 +12,6 @@ import json
 import re
 import signal
 import sys
-import threading
 import time
 import traceback
 from pathlib import Path
@@ -219,16 +218,14 @@ def _check_destination(folder: Path, out: Path, out_file: Path | None) -> None:
     """Refuse an --out that cannot be written (InputError: exit 2) before minutes of generating, not after.
 
     The folder is created and a probe file written in it; a path component that is a file is named as such."""
-    from motion_core.atomic_file import probe_writable
+    from motion_core.atomic_file import file_in_the_way, probe_writable
     from motion_core.engine import InputError
 
-    for part in (folder, *folder.parents):
-        if part.exists():
-            if not part.is_dir():
-                where = "" if part == out else f" in --out {out}"
-                raise InputError(f"{part}{where} exists and is not a folder; give a folder (or a .npz/.bvh file "
-                                 "path in one)")
-            break
+    blocker = file_in_the_way(folder)
+    if blocker is not None:
+        where = "" if blocker == out else f" in --out {out}"
+        raise InputError(f"{blocker}{where} exists and is not a folder; give a folder (or a .npz/.bvh file "
+                         "path in one)")
     if out_file is not None and out_file.is_dir():
         raise InputError(f"--out {out_file} is a folder, not a file: drop the .npz/.bvh ending or give another name")
     try:
@@ -331,8 +328,8 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with status 2 and a usage message on bad arguments
-    from motion_core.worker import Terminated
-    previous = _terminate_on_sigterm(Terminated)
+    from motion_core.worker import raise_terminated_on_sigterm
+    previous = raise_terminated_on_sigterm()
     try:
         return _run_reporting_errors(args)
     finally:
@@ -361,16 +358,6 @@ def _run_reporting_errors(args: argparse.Namespace) -> int:
         return _fail(args, exc, EXIT_USAGE if getattr(args, "checkpoint", None) is not None else EXIT_RUNTIME)
     except Exception as exc:
         return _fail(args, exc, EXIT_RUNTIME)
-
-
-def _terminate_on_sigterm(exception: type[BaseException]):
-    """Turn SIGTERM into `exception` in the main thread (without a handler the process would die on the spot,
-    leaving its work in progress on disk); returns the handler it replaced, None when it could not."""
-    def handler(signum, frame):
-        raise exception()
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, handler)
 
 
 def _fail(args: argparse.Namespace, exc: BaseException, code: int) -> int:

@@ -57,9 +57,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from motion_core.atomic_file import probe_writable, publish_folder, remove_stale_partials
+from motion_core.atomic_file import file_in_the_way, probe_writable, publish_folder, remove_stale_partials
 
-__all__ = ["Worker", "serve_stdio", "ProtocolError", "Terminated"]
+__all__ = ["Worker", "serve_stdio", "ProtocolError", "Terminated", "raise_terminated_on_sigterm"]
 
 _COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"}
 _GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"}
@@ -354,12 +354,9 @@ def _out_dir(params: dict) -> str | None:
     if "\0" in out_dir:
         raise ProtocolError("invalid_params", f"params.out_dir {out_dir!r:.300} contains a NUL byte")
     target = Path(out_dir).expanduser()
-    for part in (target, *target.parents):
-        if part.exists():
-            if not part.is_dir():
-                raise ProtocolError("invalid_params", f"params.out_dir: {str(part)!r:.300} exists and is not a "
-                                                      "folder")
-            break
+    blocker = file_in_the_way(target)
+    if blocker is not None:
+        raise ProtocolError("invalid_params", f"params.out_dir: {str(blocker)!r:.300} exists and is not a folder")
     try:
         probe_writable(target)
     except OSError as exc:
@@ -483,9 +480,16 @@ def serve_stdio(engine_loader: Callable[[str | None, str], Any] = _default_engin
                                 line_buffering=True, write_through=True)
     reader = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     worker = Worker(protocol, engine_loader)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_terminated)
+    raise_terminated_on_sigterm()
     return worker.serve(reader)
+
+
+def raise_terminated_on_sigterm():
+    """Turn SIGTERM into `Terminated` in the main thread (without a handler the process would die on the spot,
+    leaving its work in progress on disk); returns the handler it replaced, None off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 def _raise_terminated(signum, frame):

@@ -58,17 +58,14 @@ def test_prompt_changes_the_motion(engine):
     assert np.abs(a.joints - b_alone.joints).max() > 1e-4
 
 
-def test_result_does_not_depend_on_batch_composition_or_chunking(engine):
+def test_result_does_not_depend_on_batch_composition_or_chunking(engine, monkeypatch):
     prompts = ["walk", "run in a circle", "wave with the left hand"]
     together = engine.generate(prompts, seconds=1.0, seed=20, steps=STEPS)
     alone = engine.generate([prompts[2]], seconds=1.0, seed=22, steps=STEPS)[0]
     np.testing.assert_allclose(together[2].joints, alone.joints, atol=1e-4)
-    old = engine.max_batch
-    engine.max_batch = 2
-    try:
-        chunked = engine.generate(prompts, seconds=1.0, seed=20, steps=STEPS)
-    finally:
-        engine.max_batch = old
+    monkeypatch.setattr(engine, "max_batch", 2)
+    chunked = engine.generate(prompts, seconds=1.0, seed=20, steps=STEPS)
+    monkeypatch.undo()
     for a, b in zip(together, chunked):
         np.testing.assert_allclose(a.joints, b.joints, atol=1e-4)
         assert a.meta == b.meta
@@ -290,15 +287,12 @@ def test_sampling_defaults_come_from_the_checkpoint(engine, tmp_path):
     assert timeline.meta["steps"] == 3
 
 
-def test_max_batch_1_makes_every_prompt_bit_identical_to_generating_it_alone(engine):
+def test_max_batch_1_makes_every_prompt_bit_identical_to_generating_it_alone(engine, monkeypatch):
     """Batched, a prompt differs from itself alone by rounding (test above); one at a time, not by a bit."""
     prompts = ["walk", "run in a circle and sit down", "walk"]
-    old = engine.max_batch
-    engine.max_batch = 1
-    try:
-        together = engine.generate(prompts, seconds=1.0, seed=20, steps=STEPS)
-    finally:
-        engine.max_batch = old
+    monkeypatch.setattr(engine, "max_batch", 1)
+    together = engine.generate(prompts, seconds=1.0, seed=20, steps=STEPS)
+    monkeypatch.undo()
     for k, (prompt, motion) in enumerate(zip(prompts, together)):
         alone = engine.generate([prompt], seconds=1.0, seed=20 + k, steps=STEPS)[0]
         assert np.array_equal(motion.joints, alone.joints) and np.array_equal(motion.rotations, alone.rotations)
