@@ -7,7 +7,7 @@ differences another CPU's vector units may give, far below anything a behaviour 
 import numpy as np
 import pytest
 
-from tests.reference_motion import REFERENCE, make_motions
+from reference_motion import REFERENCE, make_motions
 
 
 @pytest.fixture(scope="module")
