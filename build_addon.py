@@ -1,7 +1,7 @@
 """Build the installable Blender extension zip: `python build_addon.py --out dist/`.
 
 The zip holds the add-on package at its root (blender_manifest.toml next to __init__.py, as Blender's
-extension installer expects) plus motion_core/skeleton.py copied in as `_vendor/skeleton.py`, so the
+extension installer expects) plus motion_core/kinematics/skeleton.py copied in as `_vendor/skeleton.py`, so the
 add-on knows the skeleton even when Blender's Python cannot import motion_core. Nothing else (no tests,
 caches or compiled files) goes in.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 ADDON = ROOT / "addon"
-VENDORED = {ROOT / "motion_core" / "skeleton.py": "_vendor/skeleton.py"}
+VENDORED = {ROOT / "motion_core" / "kinematics" / "skeleton.py": "_vendor/skeleton.py"}
 _SUFFIXES = {".py", ".toml"}
 
 

@@ -37,7 +37,7 @@ class MotionData:
 def load_motion(path):
     """A Motion (or MotionData) from a .npz path; clear ValueError for anything that is not a motion file."""
     try:
-        from motion_core.motion import Motion
+        from motion_core.formats.motion import Motion
     except ImportError:
         return _read_npz(Path(path))
     return Motion.load(path)

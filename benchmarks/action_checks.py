@@ -25,11 +25,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.atomic_file import write_json  # noqa: E402
+from motion_core.formats.atomic_file import write_json  # noqa: E402
 from motion_core.engine import Engine  # noqa: E402
-from motion_core.motion_metrics import CONTACT_HEIGHT, SKATING_SPEED, foot_skating  # noqa: E402
-from motion_core.skeleton import HUMANML3D  # noqa: E402
-from motion_core.timeline import timeline_segments  # noqa: E402
+from motion_core.kinematics.motion_metrics import CONTACT_HEIGHT, SKATING_SPEED, foot_skating  # noqa: E402
+from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
+from motion_core.generation.timeline import timeline_segments  # noqa: E402
 from train.evaluation.actions import check_action, pass_rates  # noqa: E402
 
 # One training-style phrasing per checked action.

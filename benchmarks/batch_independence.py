@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from motion_core.atomic_file import write_json  # noqa: E402
+from motion_core.formats.atomic_file import write_json  # noqa: E402
 from motion_core.engine import Engine  # noqa: E402
 
 PROMPTS = ["a person walks forward", "a person jumps in place", "a person waves with the right hand",

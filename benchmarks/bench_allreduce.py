@@ -22,7 +22,7 @@ import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.bench import synchronize  # noqa: E402
+from motion_core.interfaces.bench import synchronize  # noqa: E402
 from train.distributed import init_distributed, run_on_ranks  # noqa: E402
 
 

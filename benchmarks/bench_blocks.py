@@ -22,8 +22,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.atomic_file import write_json  # noqa: E402
-from motion_core.checkpoint import read_config  # noqa: E402
+from motion_core.formats.atomic_file import write_json  # noqa: E402
+from motion_core.formats.checkpoint import read_config  # noqa: E402
 from motion_core.engine import DEFAULT_MODEL_DIR  # noqa: E402
 from motion_core.models import build_denoiser  # noqa: E402
 from motion_core.models.denoiser import DenoiserConfig  # noqa: E402

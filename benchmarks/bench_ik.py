@@ -1,9 +1,9 @@
 """Inverse kinematics speed: `joints_to_rotations` on 196-frame clips, one call per clip vs one batched call.
 
 This is the "motion" stage of generation (features -> joints -> rotations). Implementations:
-- `numpy`: on the host CPU (`motion_core.rotations`; on the GPU machine its numbers measure the host CPU);
-- `torch`: `motion_core.rotations_torch` on ``--device cpu`` or ``cuda``;
-- `torch-graph` (CUDA): replayed as a CUDA graph (`motion_core.ik_graph`) as the engine runs it, from features,
+- `numpy`: on the host CPU (`motion_core.kinematics.rotations`; on the GPU machine its numbers measure the host CPU);
+- `torch`: `motion_core.kinematics.rotations_torch` on ``--device cpu`` or ``cuda``;
+- `torch-graph` (CUDA): replayed as a CUDA graph (`motion_core.kinematics.ik_graph`) as the engine runs it, from features,
   so its rows also rebuild the joints from them;
 - `torch-compiled-graph` (CUDA): the same compiled by torch.compile under the graph.
 All in float64, timed with the device synchronised before and after each call; `first_call_ms` includes any
@@ -32,14 +32,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core import quaternion as Q  # noqa: E402
-from motion_core.bench import device_label, environment, median_seconds, write_results  # noqa: E402
-from motion_core.ik_graph import ik_graphs  # noqa: E402
-from motion_core.shape_graphs import CAPTURE_AFTER  # noqa: E402
-from motion_core.representation import joints_to_features  # noqa: E402
-from motion_core.rotations import forward_kinematics, joints_to_rotations  # noqa: E402
-from motion_core.rotations_torch import joints_to_rotations_torch  # noqa: E402
-from motion_core.skeleton import SKELETONS  # noqa: E402
+from motion_core.kinematics import quaternion as Q  # noqa: E402
+from motion_core.interfaces.bench import device_label, environment, median_seconds, write_results  # noqa: E402
+from motion_core.kinematics.ik_graph import ik_graphs  # noqa: E402
+from motion_core.runtime.shape_graphs import CAPTURE_AFTER  # noqa: E402
+from motion_core.kinematics.representation import joints_to_features  # noqa: E402
+from motion_core.kinematics.rotations import forward_kinematics, joints_to_rotations  # noqa: E402
+from motion_core.kinematics.rotations_torch import joints_to_rotations_torch  # noqa: E402
+from motion_core.kinematics.skeleton import SKELETONS  # noqa: E402
 
 NUM_FRAMES = 196
 IMPLEMENTATIONS = ("numpy", "torch", "torch-graph", "torch-compiled-graph")

@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from addon import armature, keyframes, qmath, retarget, takes  # noqa: E402
-from motion_core.skeleton import HUMANML3D  # noqa: E402
+from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 
 SCENE_FPS = 30
 SOURCE_FRAMES = 400

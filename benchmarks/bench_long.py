@@ -36,8 +36,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core.engine import DEFAULT_MODEL_DIR, Engine, tiny_config  # noqa: E402
-from motion_core.motion_metrics import transition_report  # noqa: E402
-from motion_core.timeline import timeline_segments  # noqa: E402
+from motion_core.kinematics.motion_metrics import transition_report  # noqa: E402
+from motion_core.generation.timeline import timeline_segments  # noqa: E402
 
 PROMPTS = ("a person walks forward", "a person jumps up and down", "a person turns around and walks back",
            "a person waves with the right hand", "a person jogs in a circle", "a person sits down and stands up")

@@ -38,8 +38,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.bench import synchronize  # noqa: E402
-from motion_core.skeleton import HUMANML3D  # noqa: E402
+from motion_core.interfaces.bench import synchronize  # noqa: E402
+from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 from train.config import load_config  # noqa: E402
 from train.distributed import barrier, data_parallel, init_distributed, run_on_ranks  # noqa: E402
 from train.stages import DenoiserStage  # noqa: E402

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.atomic_file import write_json  # noqa: E402
+from motion_core.formats.atomic_file import write_json  # noqa: E402
 
 
 def _load(path: Path) -> dict | None:

@@ -34,13 +34,13 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from motion_core.atomic_file import write_json  # noqa: E402
-from motion_core.bench import environment  # noqa: E402
+from motion_core.formats.atomic_file import write_json  # noqa: E402
+from motion_core.interfaces.bench import environment  # noqa: E402
 from motion_core.engine import Engine, _Progress  # noqa: E402
-from motion_core.motion import Motion  # noqa: E402
-from motion_core.representation import features_to_joints  # noqa: E402
-from motion_core.rotations import forward_kinematics, joints_to_rotations  # noqa: E402
-from motion_core.timeline import decoder_radius  # noqa: E402
+from motion_core.formats.motion import Motion  # noqa: E402
+from motion_core.kinematics.representation import features_to_joints  # noqa: E402
+from motion_core.kinematics.rotations import forward_kinematics, joints_to_rotations  # noqa: E402
+from motion_core.generation.timeline import decoder_radius  # noqa: E402
 
 PROMPTS = ["a person raises both arms above the head", "a person walks forward", "a person jumps in place",
            "a person sits down on a chair", "a person spins around in a circle"]

@@ -23,9 +23,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.bench import (DENOISER_TYPES, PROMPT, busiest_kernels, captured, environment,  # noqa: E402
+from motion_core.interfaces.bench import (DENOISER_TYPES, PROMPT, busiest_kernels, captured, environment,  # noqa: E402
                                make_engine, median_seconds, synchronize)
-from motion_core.graph_sampler import compile_for_capture  # noqa: E402
+from motion_core.runtime.graph_sampler import compile_for_capture  # noqa: E402
 
 # Modules timed by default: every block of the U-Net, and the two mixers inside each Mamba block.
 DEFAULT_MODULES = r"^(encoder|decoder|downs|ups|fuse|mid|layers)\.\d+(\.(temporal|spatial))?$"

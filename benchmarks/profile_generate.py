@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.bench import PROMPT, busiest_kernels, environment  # noqa: E402
+from motion_core.interfaces.bench import PROMPT, busiest_kernels, environment  # noqa: E402
 from motion_core.engine import Engine  # noqa: E402
 
 

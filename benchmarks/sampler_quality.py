@@ -1,6 +1,6 @@
 """Quality of each sampling speed setting: FID, R-precision and action checks per (sampler, steps).
 
-The speed side is `python -m motion_core.bench latency` (it times the same settings); this is the quality side,
+The speed side is `python -m motion_core.interfaces.bench latency` (it times the same settings); this is the quality side,
 so that no speed is bought with silent quality loss. Every setting scores the same drawn test-split captions
 and lengths with the same evaluator and seed (`train.evaluate`), the checkpoint's guidance throughout.
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.atomic_file import write_json  # noqa: E402
-from motion_core.diffusion import SAMPLERS  # noqa: E402
+from motion_core.formats.atomic_file import write_json  # noqa: E402
+from motion_core.generation.diffusion import SAMPLERS  # noqa: E402
 from train.evaluate import evaluate, parse_args  # noqa: E402
 
 DEFAULT_SETTINGS = ("ddim:20", "ddim:10", "dpm_solver_pp:10", "dpm_solver_pp:5")

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from addon import engine_client as ec  # noqa: E402
-from motion_core.atomic_file import write_json  # noqa: E402
+from motion_core.formats.atomic_file import write_json  # noqa: E402
 
 PROMPTS = ["a person walks forward", "a person jumps", "une personne saute", "人が歩く", "someone waves 👋"]
 WARM_REQUEST = 50   # growth is measured from here: the first requests load the model and warm allocators
@@ -49,7 +49,7 @@ def make_checkpoint(directory: Path) -> str:
 def run_soak(n: int, every: int = 25, seconds: float = 1.0, steps: int = 2, threads: int = 1,
              timeout: float = 120.0, log=print) -> dict:
     """Run `n` generations through one worker; returns samples and the summary (see module docstring)."""
-    from motion_core.motion import Motion
+    from motion_core.formats.motion import Motion
     work = Path(tempfile.mkdtemp(prefix="soak_worker_"))
     checkpoint = make_checkpoint(work)
     # One intra-op thread: with a tiny model, OpenMP threads on a busy 2-core machine mostly spin-wait (measured

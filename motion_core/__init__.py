@@ -9,9 +9,9 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Engine": ("motion_core.engine", "Engine"),
-    "Motion": ("motion_core.motion", "Motion"),
-    "HUMANML3D": ("motion_core.skeleton", "HUMANML3D"),
-    "KIT": ("motion_core.skeleton", "KIT"),
+    "Motion": ("motion_core.formats.motion", "Motion"),
+    "HUMANML3D": ("motion_core.kinematics.skeleton", "HUMANML3D"),
+    "KIT": ("motion_core.kinematics.skeleton", "KIT"),
 }
 
 

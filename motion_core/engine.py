@@ -4,7 +4,7 @@
            -> VAE decode -> de-normalised HumanML3D features -> joints -> rotations (Motion)
 
 `Engine.load()` reads a checkpoint directory (``config.json`` + ``model.safetensors``, see
-`motion_core.checkpoint`); with no path it loads the model bundled in ``motion_core/default_model/``.
+`motion_core.formats.checkpoint`); with no path it loads the model bundled in ``motion_core/default_model/``.
 `Engine.random(config)` builds an untrained engine, which is what tests use.
 
 Checkpoint keys the engine reads besides the architecture (all optional, in ``config["training"]``):
@@ -49,11 +49,11 @@ import numpy as np
 import torch
 
 from motion_core import __version__
-from motion_core.device import DeviceError, best_device, is_out_of_memory
-from motion_core.diffusion import SAMPLERS, Cancelled, NoiseSchedule, ddim_sample
-from motion_core.motion import Motion
-from motion_core.normalization import FeatureNormalizer
-from motion_core.skeleton import Skeleton, get_skeleton
+from motion_core.runtime.device import DeviceError, best_device, is_out_of_memory
+from motion_core.generation.diffusion import SAMPLERS, Cancelled, NoiseSchedule, ddim_sample
+from motion_core.formats.motion import Motion
+from motion_core.generation.normalization import FeatureNormalizer
+from motion_core.kinematics.skeleton import Skeleton, get_skeleton
 
 __all__ = ["Engine", "InputError", "ModelNotFoundError", "Cancelled", "DeviceError", "DEFAULT_MODEL_DIR",
            "tiny_config"]
@@ -153,7 +153,7 @@ class Engine:
         self.default_steps = int(diffusion.get("sample_steps", DEFAULT_STEPS))
         self.max_batch = 64 if self.device.type == "cuda" else 16  # prompts per sampling pass
         # Speed settings, plain attributes so benchmarks can flip them. On CUDA the sampling loop is replayed as
-        # one CUDA graph (motion_core.graph_sampler; None = on when the device is CUDA), and `precision`
+        # one CUDA graph (motion_core.runtime.graph_sampler; None = on when the device is CUDA), and `precision`
         # "auto" runs the denoiser under bfloat16 autocast there; the CPU and MPS always sample in float32.
         self.cuda_graphs = self.device.type == "cuda" if cuda_graphs is None else bool(cuda_graphs)
         if precision not in PRECISIONS:
@@ -162,11 +162,11 @@ class Engine:
         # Opt-in: torch.compile what every CUDA graph captures (denoiser, text encoder, decoder, IK) before the
         # capture. Each new shape then costs a minute or more once; every later call of it runs ~2x faster (README).
         self.compile = bool(compile)
-        # features -> joints -> rotations of generated clips on the GPU too (motion_core.rotations_torch) for
+        # features -> joints -> rotations of generated clips on the GPU too (motion_core.kinematics.rotations_torch) for
         # passes of at least GPU_IK_MIN_FRAMES frames, instead of copying the features to the host's numpy IK.
         self.gpu_ik = self.device.type == "cuda"
         # ... and smaller passes too once their shape comes a second time: replayed as a CUDA graph
-        # (motion_core.ik_graph), the GPU IK beats the host's even for one clip. (The decoder is replayed as a
+        # (motion_core.kinematics.ik_graph), the GPU IK beats the host's even for one clip. (The decoder is replayed as a
         # graph likewise, with `cuda_graphs`.)
         self.ik_graphs = self.device.type == "cuda"
         self._graphs = None                  # GraphSampler, made on first use on CUDA
@@ -181,7 +181,7 @@ class Engine:
         """Load a checkpoint directory (or the bundled default model when `path` is None).
 
         `options`: `cuda_graphs`, `precision`, `compile` (see `Engine.__init__`)."""
-        from motion_core.checkpoint import load_checkpoint, module_shapes
+        from motion_core.formats.checkpoint import load_checkpoint, module_shapes
         directory = _checkpoint_dir(path)
         target = best_device(device)  # fail on a bad device before reading hundreds of megabytes
         config = _read_config(directory)
@@ -234,7 +234,7 @@ class Engine:
         prompt and the seed visibly change the result as they would with a trained model. The normaliser is
         centred on the rest pose standing still, so decoded motions look like (noisy) people.
         """
-        from motion_core.checkpoint import validate_config
+        from motion_core.formats.checkpoint import validate_config
         config = validate_config(dict(config or tiny_config()))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -251,7 +251,7 @@ class Engine:
 
     def save(self, path: str | Path) -> Path:
         """Write this engine as a checkpoint directory that `Engine.load` reads back."""
-        from motion_core.checkpoint import save_checkpoint
+        from motion_core.formats.checkpoint import save_checkpoint
         tensors = {**_prefixed(self.vae, "vae."), **_prefixed(self.denoiser, "denoiser.")}
         if getattr(self.text_encoder, "trainable", False):
             tensors.update(_prefixed(self.text_encoder, "text."))
@@ -519,10 +519,10 @@ class Engine:
         """One continuous Motion playing ``[(prompt, seconds), ...]`` in order, of any length up to an hour.
 
         Sampled in windows of the model's training length, each continuing the previous one's last latents
-        (see `motion_core.timeline`), so cost grows linearly with the total duration. The segments are
-        recorded in ``meta["timeline"]`` (JSON; read it with `motion_core.timeline.timeline_segments`).
+        (see `motion_core.generation.timeline`), so cost grows linearly with the total duration. The segments are
+        recorded in ``meta["timeline"]`` (JSON; read it with `motion_core.generation.timeline.timeline_segments`).
         """
-        from motion_core.timeline import generate_timeline
+        from motion_core.generation.timeline import generate_timeline
         return generate_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, progress=progress,
                                  should_cancel=should_cancel)
 
@@ -590,7 +590,7 @@ class Engine:
     def _graph_sample(self, sampler, x_T, cond, uncond, steps: int, guidance: float, report: "_Progress",
                       should_cancel) -> torch.Tensor | None:
         """The sampling loop as one CUDA-graph replay, or None where graphs are off, unsupported or failing."""
-        from motion_core.graph_sampler import GraphSampler, graphs_supported
+        from motion_core.runtime.graph_sampler import GraphSampler, graphs_supported
         if not (self.cuda_graphs and graphs_supported(self.device)):
             return None
         dtype = torch.float32 if self.precision == "fp32" else torch.bfloat16
@@ -606,7 +606,7 @@ class Engine:
 
     def _ik_on_device(self, batch: int, frames: int) -> bool:
         """Whether a pass of `batch` clips of `frames` frames solves its IK on the GPU: eagerly when it is large,
-        by a CUDA-graph replay when its shape has come before (see motion_core.ik_graph)."""
+        by a CUDA-graph replay when its shape has come before (see motion_core.kinematics.ik_graph)."""
         if not (self.gpu_ik and self.device.type == "cuda"):
             return False
         graphs = self._graphs_of("ik")
@@ -625,7 +625,7 @@ class Engine:
     def _graphs_of(self, stage: str):
         """The ShapeGraphs of "text", "decode" or "ik" (made on first use), or None where that stage's graphs are
         off: the IK's with `ik_graphs`, the others with `cuda_graphs` (text: for encoders that split `encode`)."""
-        from motion_core.graph_sampler import graphs_supported
+        from motion_core.runtime.graph_sampler import graphs_supported
         wanted = self.ik_graphs if stage == "ik" else self.cuda_graphs
         if stage == "text":
             wanted = wanted and self.text_encoder.splits_encoding
@@ -643,14 +643,14 @@ class Engine:
         `decoder_radius` latents back), so appending to a timeline never changes the body, hence never the
         earlier frames; at least half of the frames in any case.
         """
-        from motion_core.timeline import decoder_radius
+        from motion_core.generation.timeline import decoder_radius
         tail = (decoder_radius(self.vae) or 0) * self.vae.config.downsample_factor
         return max(num_frames - tail, -(-num_frames // 2), 1)
 
     def _make_graphs(self, stage: str):
-        from motion_core.shape_graphs import ShapeGraphs
+        from motion_core.runtime.shape_graphs import ShapeGraphs
         if stage == "ik":
-            from motion_core.ik_graph import ik_graphs
+            from motion_core.kinematics.ik_graph import ik_graphs
             return ik_graphs(self.skeleton, self.device, compile=self.compile, body_frames=self._body_frames)
         if stage == "decode":
             # The normaliser keeps its statistics as numpy arrays and caches device copies on first use; made
@@ -676,7 +676,7 @@ class Engine:
 
     @torch.inference_mode()
     def _encode_tail(self, motion: Motion, context: int) -> torch.Tensor:
-        from motion_core.representation import FACING_SMOOTH_SIGMA, joints_to_features
+        from motion_core.kinematics.representation import FACING_SMOOTH_SIGMA, joints_to_features
         # Encoding only a window keeps extend's cost flat on long takes; the window reaches one smoothing
         # radius past the context so the facing filter sees the same frames it would on the whole clip.
         window = context + int(4 * FACING_SMOOTH_SIGMA + 0.5) + 1
@@ -893,7 +893,7 @@ def _continue_joints(old: np.ndarray, window_features: np.ndarray, context: int,
     new part is turned and moved so that frame lands on the old last frame's root and facing, then the
     residual pose difference at the seam (all joints, including height) fades to zero over `blend` frames.
     """
-    from motion_core.representation import features_to_joints
+    from motion_core.kinematics.representation import features_to_joints
     window = np.asarray(features_to_joints(window_features, skeleton), dtype=np.float64)
     segment = window[context - 1:]
     target = old[-1]
@@ -927,7 +927,7 @@ def _checkpoint_dir(path) -> Path:
 
 def _read_config(directory: Path) -> dict:
     """The validated config, refusing partial checkpoints (e.g. a VAE-only pre-training one) up front."""
-    from motion_core.checkpoint import CheckpointError, read_config
+    from motion_core.formats.checkpoint import CheckpointError, read_config
     config = read_config(directory)
     missing = [f"architecture.{key}" for key in ("vae", "denoiser", "text") if key not in config["architecture"]]
     if "diffusion" not in config:
@@ -956,7 +956,7 @@ def _prefixed(module: torch.nn.Module, prefix: str) -> dict[str, torch.Tensor]:
 
 def _rest_pose_normalizer(skeleton: Skeleton) -> FeatureNormalizer:
     """Statistics of someone standing in the rest pose, with plausible spreads per feature block."""
-    from motion_core.representation import feature_slices, joints_to_features
+    from motion_core.kinematics.representation import feature_slices, joints_to_features
     rest = skeleton.rest_positions()
     rest = rest - np.array([0.0, rest[:, 1].min(), 0.0])  # feet on the floor
     mean = joints_to_features(np.repeat(rest[None], 8, axis=0), skeleton).mean(axis=0)

@@ -10,8 +10,8 @@ bpy = pytest.importorskip("bpy")
 
 import addon  # noqa: E402
 from addon import armature, qmath, retarget, takes  # noqa: E402
-from motion_core.motion import Motion  # noqa: E402
-from motion_core.skeleton import HUMANML3D  # noqa: E402
+from motion_core.formats.motion import Motion  # noqa: E402
+from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 
 C = retarget.MOTION_TO_BLENDER
 

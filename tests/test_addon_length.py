@@ -13,8 +13,8 @@ bpy = pytest.importorskip("bpy")
 
 from addon import engine_client as ec  # noqa: E402
 from addon import generation, modal, session, takes  # noqa: E402
-from motion_core.motion import Motion  # noqa: E402
-from motion_core.skeleton import HUMANML3D  # noqa: E402
+from motion_core.formats.motion import Motion  # noqa: E402
+from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 from addon_scene import registered_scene  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -116,8 +116,8 @@ bpy = pytest.importorskip("bpy")
 
 import addon  # noqa: E402
 from addon import armature, generation, keyframes, modal, motion_io, operators, session, takes  # noqa: E402
-from motion_core.motion import Motion  # noqa: E402
-from motion_core.skeleton import HUMANML3D  # noqa: E402
+from motion_core.formats.motion import Motion  # noqa: E402
+from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 
 
 def walking_motion(frames=20) -> Motion:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from addon import qmath, retarget
-from motion_core.skeleton import HUMANML3D
+from motion_core.kinematics.skeleton import HUMANML3D
 
 MIXAMO = ["mixamorig:" + n for n in (
     "Hips Spine Spine1 Spine2 Neck Head LeftShoulder LeftArm LeftForeArm LeftHand RightShoulder RightArm "

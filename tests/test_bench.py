@@ -1,4 +1,4 @@
-"""motion_core.bench and benchmarks/: the harnesses' plumbing on tiny models (no timing is asserted anywhere)."""
+"""motion_core.interfaces.bench and benchmarks/: the harnesses' plumbing on tiny models (no timing is asserted anywhere)."""
 import argparse
 import json
 import subprocess
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from motion_core import bench
-from motion_core.checkpoint import validate_config
-from motion_core.device import DeviceError
+from motion_core.interfaces import bench
+from motion_core.formats.checkpoint import validate_config
+from motion_core.runtime.device import DeviceError
 from motion_core.engine import Engine, tiny_config
 from motion_core.models import build_denoiser, count_parameters
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core import checkpoint as ck
-from motion_core.checkpoint import (CheckpointError, load_checkpoint, module_shapes, save_checkpoint,
+from motion_core.formats import checkpoint as ck
+from motion_core.formats.checkpoint import (CheckpointError, load_checkpoint, module_shapes, save_checkpoint,
                                     validate_config)
-from motion_core.normalization import FeatureNormalizer
+from motion_core.generation.normalization import FeatureNormalizer
 from motion_core.text import build_text_encoder
 
 TEXT = {"type": "offline", "dim": 16, "layers": 1, "heads": 2, "ff_dim": 32, "num_buckets": 64, "max_tokens": 8}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from motion_core.engine import Engine, tiny_config
-from motion_core.motion import Motion
+from motion_core.formats.motion import Motion
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,8 +55,8 @@ def test_positional_prompt_and_a_single_output_file(checkpoint, tmp_path):
 
 
 def test_sampler_option_names_every_sampler_and_is_recorded(checkpoint, tmp_path):
-    from motion_core.cli import SAMPLER_NAMES
-    from motion_core.diffusion import SAMPLERS
+    from motion_core.interfaces.cli import SAMPLER_NAMES
+    from motion_core.generation.diffusion import SAMPLERS
     assert SAMPLER_NAMES == tuple(SAMPLERS)
     target = tmp_path / "walk.npz"
     result = run_cli("generate", "a person walks", "--sampler", "dpm_solver_pp", "--steps", "3", "--seconds", "1",
@@ -130,7 +130,7 @@ def _dead_pid() -> int:
 
 def test_generate_removes_the_work_in_progress_of_dead_runs_only(checkpoint, tmp_path):
     """Issue 24 #1: a run killed while writing leaves a .partial_* folder; the next run there removes it."""
-    from motion_core import atomic_file
+    from motion_core.formats import atomic_file
     out = tmp_path / "out"
     dead = out / f".partial_{atomic_file._HOST}_{_dead_pid()}_x1"
     alive = out / f".partial_{atomic_file._HOST}_{os.getpid()}_x2"           # this test's process: running

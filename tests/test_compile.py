@@ -1,6 +1,6 @@
 """What `torch.compile` needs from the model code, checked on the CPU: the selective scan as one custom
 operator (ssm/scan_op.py), a denoiser and an IK that trace as one graph each (no graph break), with the
-eager results; and the bookkeeping of the per-shape CUDA graphs (motion_core.shape_graphs) that needs no GPU.
+eager results; and the bookkeeping of the per-shape CUDA graphs (motion_core.runtime.shape_graphs) that needs no GPU.
 
 The tests trace with the "eager"/"aot_eager" backends: they check what TorchDynamo and AOTAutograd see
 without paying for code generation (minutes on two cores); the compiled kernels are checked on a GPU
@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from motion_core.engine import Engine, tiny_config
-from motion_core.ik_graph import features_to_rotations_fn
-from motion_core.shape_graphs import CAPTURE_AFTER, ShapeGraphs
-from motion_core.representation import features_to_joints, joints_to_features
-from motion_core.rotations import joints_to_rotations
-from motion_core.skeleton import HUMANML3D
+from motion_core.kinematics.ik_graph import features_to_rotations_fn
+from motion_core.runtime.shape_graphs import CAPTURE_AFTER, ShapeGraphs
+from motion_core.kinematics.representation import features_to_joints, joints_to_features
+from motion_core.kinematics.rotations import joints_to_rotations
+from motion_core.kinematics.skeleton import HUMANML3D
 from motion_core.ssm.backends import selective_scan
 from motion_core.ssm.scan_op import selective_scan_op
 
@@ -153,7 +153,7 @@ def test_a_failed_compiled_capture_falls_back_to_the_plain_function_once(monkeyp
     a compiled capture that fails warns once and captures the plain function; out-of-memory propagates."""
     import logging
 
-    from motion_core import graph_sampler
+    from motion_core.runtime import graph_sampler
 
     def compiled(x):
         return x
@@ -174,7 +174,7 @@ def test_a_failed_compiled_capture_falls_back_to_the_plain_function_once(monkeyp
     monkeypatch.setattr(graph_sampler, "capture", fake_capture)
     target = graph_sampler.CompiledForCapture(torch.neg, "negation", max_graphs=8, compile=True)
     assert target.requested and target.active and target.function() is compiled
-    with caplog.at_level(logging.WARNING, logger="motion_core.graph_sampler"):
+    with caplog.at_level(logging.WARNING, logger="motion_core.runtime.graph_sampler"):
         graph, out = target.capture(run_with("inductor failed"), torch.device("cpu"))
     assert graph == "graph" and torch.equal(out, -torch.ones(2))
     assert target.requested and not target.active and target.function() is torch.neg

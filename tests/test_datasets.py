@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core.representation import mirror_features
+from motion_core.kinematics.representation import mirror_features
 from train.data import (HUMANML3D_SPEC, KIT_SPEC, CaptionLine, MotionTextDataset, collate_motion_text,
                         compute_mean_std, crop_length, kit_dataset, load_samples, mirror_text, parse_caption_line,
                         read_caption_file)

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from motion_core.bvh import read_bvh
+from motion_core.formats.bvh import read_bvh
 from motion_core.engine import DEFAULT_MODEL_DIR, Engine
-from motion_core.skeleton import HUMANML3D
+from motion_core.kinematics.skeleton import HUMANML3D
 from train.evaluation.actions import check_action
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from motion_core.diffusion import (BETA_SCHEDULES, PREDICTIONS, Cancelled, NoiseSchedule, concat_conditions,
+from motion_core.generation.diffusion import (BETA_SCHEDULES, PREDICTIONS, Cancelled, NoiseSchedule, concat_conditions,
                                    ddim_sample, dpm_solver_pp_sample, sampling_timesteps, training_loss)
 
 SAMPLERS = [ddim_sample, dpm_solver_pp_sample]

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core.checkpoint import CheckpointError
-from motion_core.device import DeviceError, available_backends, best_device
+from motion_core.formats.checkpoint import CheckpointError
+from motion_core.runtime.device import DeviceError, available_backends, best_device
 from motion_core.engine import Cancelled, Engine, InputError, ModelNotFoundError, tiny_config, _yaw
-from motion_core.motion import Motion
-from motion_core.skeleton import HUMANML3D
+from motion_core.formats.motion import Motion
+from motion_core.kinematics.skeleton import HUMANML3D
 
 STEPS = 4
 

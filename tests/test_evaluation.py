@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core.skeleton import HUMANML3D
+from motion_core.kinematics.skeleton import HUMANML3D
 from train.evaluation import actions, metrics
 
 # ---- metrics -----------------------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def test_window_labels_and_pass_rates():
 # ---- evaluator -------------------------------------------------------------------------------------------------
 
 def tiny_evaluator(seed=0):
-    from motion_core.normalization import FeatureNormalizer
+    from motion_core.generation.normalization import FeatureNormalizer
     from train.evaluation.evaluator import EvaluatorConfig, TextMotionEvaluator
     torch.manual_seed(seed)
     config = EvaluatorConfig(width=32, embed_dim=16, text={"type": "offline", "dim": 32, "layers": 1, "heads": 2,

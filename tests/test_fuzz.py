@@ -29,12 +29,12 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from motion_core import cli  # noqa: E402
-from motion_core import worker as worker_module  # noqa: E402
-from motion_core.bvh import BvhError, read_bvh, write_bvh  # noqa: E402
-from motion_core.device import best_device  # noqa: E402
+from motion_core.interfaces import cli  # noqa: E402
+from motion_core.interfaces import worker as worker_module  # noqa: E402
+from motion_core.formats.bvh import BvhError, read_bvh, write_bvh  # noqa: E402
+from motion_core.runtime.device import best_device  # noqa: E402
 from motion_core.engine import Engine, tiny_config  # noqa: E402
-from motion_core.motion import Motion  # noqa: E402
+from motion_core.formats.motion import Motion  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 INPUTS: collections.Counter = collections.Counter()

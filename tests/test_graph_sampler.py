@@ -1,4 +1,4 @@
-"""motion_core.graph_sampler: whole-loop CUDA-graph sampling and the engine's use of it.
+"""motion_core.runtime.graph_sampler: whole-loop CUDA-graph sampling and the engine's use of it.
 
 The CPU tests check what needs no GPU: token padding and shape keys, that the captured loop's computation
 (guidance inside the model call, padded tokens, static buffers) equals the samplers' own, the engine's
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core import graph_sampler
-from motion_core.diffusion import ddim_sample, dpm_solver_pp_sample
+from motion_core.runtime import graph_sampler
+from motion_core.generation.diffusion import ddim_sample, dpm_solver_pp_sample
 from motion_core.engine import Engine, _Progress, tiny_config
-from motion_core.graph_sampler import GraphSampler, _CapturedLoop, pad_tokens
+from motion_core.runtime.graph_sampler import GraphSampler, _CapturedLoop, pad_tokens
 
 PROMPTS = ["a person walks forward", "a person jumps twice"]
 
@@ -100,14 +100,14 @@ def test_capture_failure_falls_back_to_eager_with_one_warning(monkeypatch, caplo
         raise RuntimeError("operation not permitted when stream is capturing")
     monkeypatch.setattr(graph_sampler, "graphs_supported", lambda device: True)
     monkeypatch.setattr(GraphSampler, "_capture", failing_capture)
-    with caplog.at_level(logging.WARNING, logger="motion_core.graph_sampler"):
+    with caplog.at_level(logging.WARNING, logger="motion_core.runtime.graph_sampler"):
         first = _latents(engine)
         second = _latents(engine)
     torch.testing.assert_close(first, expected, rtol=0, atol=0)
     torch.testing.assert_close(second, expected, rtol=0, atol=0)
     assert len(attempts) == 1                                  # disabled after the first failure
     assert "not permitted" in engine._graphs.disabled_reason
-    sampler_warnings = [r for r in caplog.records if r.name == "motion_core.graph_sampler"]
+    sampler_warnings = [r for r in caplog.records if r.name == "motion_core.runtime.graph_sampler"]
     assert sum("falling back" in r.message or "eagerly" in r.message for r in sampler_warnings) == 1
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core.checkpoint import CheckpointError, save_checkpoint
+from motion_core.formats.checkpoint import CheckpointError, save_checkpoint
 from motion_core.engine import DEFAULT_SECONDS, Engine, InputError, tiny_config
 from motion_core.models.length_predictor import LengthPredictor, LengthPredictorConfig
 from train import length as length_training
@@ -134,7 +134,7 @@ def test_checkpoint_without_predictor_keeps_the_default(tmp_path):
 def test_length_tensors_need_a_config_entry(tmp_path):
     engine = Engine.random(tiny_config(), seed=0)
     engine.save(tmp_path / "a")
-    from motion_core.checkpoint import load_checkpoint
+    from motion_core.formats.checkpoint import load_checkpoint
     config, tensors = load_checkpoint(tmp_path / "a")
     tensors["length.net.0.weight"] = torch.ones(64)
     with pytest.raises(CheckpointError, match="length_predictor"):

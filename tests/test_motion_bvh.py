@@ -8,10 +8,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from motion_core import bvh as bvh_module
-from motion_core.bvh import BvhError, euler_to_matrix, matrix_to_euler, read_bvh, write_bvh
-from motion_core.motion import Motion
-from motion_core.skeleton import HUMANML3D, KIT
+from motion_core.formats import bvh as bvh_module
+from motion_core.formats.bvh import BvhError, euler_to_matrix, matrix_to_euler, read_bvh, write_bvh
+from motion_core.formats.motion import Motion
+from motion_core.kinematics.skeleton import HUMANML3D, KIT
 
 ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
 
@@ -311,5 +311,5 @@ def test_features_as_a_tensor_give_the_motions_numpy_gives(humanml3d_sample):
 
 def test_reading_motions_does_not_import_torch():
     """The add-on reads motion files inside Blender, which may have no torch (or pay seconds to import it)."""
-    code = "import sys, motion_core.motion; assert 'torch' not in sys.modules, 'motion_core.motion imported torch'"
+    code = "import sys, motion_core.formats.motion; assert 'torch' not in sys.modules, 'motion_core.formats.motion imported torch'"
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=60)

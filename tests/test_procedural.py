@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from motion_core.skeleton import HUMANML3D as S
+from motion_core.kinematics.skeleton import HUMANML3D as S
 from train.data import MotionTextDataset, load_samples
 from train.procedural import ACTIONS, generate_clip, generate_dataset
 from train.procedural.captions import LEXICON, describe, phrases, tokens

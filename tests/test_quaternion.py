@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core import quaternion as Q
+from motion_core.kinematics import quaternion as Q
 
 RNG = np.random.default_rng(0)
 

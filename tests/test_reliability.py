@@ -18,14 +18,14 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core import cli
+from motion_core.interfaces import cli
 from motion_core import engine as engine_module
-from motion_core import atomic_file
-from motion_core.bvh import BvhError, read_bvh, write_bvh
-from motion_core.checkpoint import CheckpointError
+from motion_core.formats import atomic_file
+from motion_core.formats.bvh import BvhError, read_bvh, write_bvh
+from motion_core.formats.checkpoint import CheckpointError
 from motion_core.engine import MAX_PROMPT_CHARS, Engine, InputError, tiny_config
-from motion_core.motion import Motion
-from motion_core.worker import MAX_PROMPTS, Worker
+from motion_core.formats.motion import Motion
+from motion_core.interfaces.worker import MAX_PROMPTS, Worker
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = dict(seconds=1.0, steps=1)
@@ -201,7 +201,7 @@ def test_worker_non_ascii_prompts_and_oversized_lines(engine, tmp_path):
     assert event["event"] == "result", event
     assert [Motion.load(p).meta["prompt"] for p in event["motions"]] == NON_ASCII[:3]
     # A line over the limit is answered with one parse_error and skipped; the next request still works.
-    from motion_core import worker as worker_module
+    from motion_core.interfaces import worker as worker_module
     lines = "x" * (worker_module.MAX_REQUEST_CHARS + 10) + "\n" + '{"id": "p", "method": "ping"}\n'
     out = io.StringIO()
     assert Worker(out, engine_loader=lambda c, d: engine).serve(io.StringIO(lines)) == 0
@@ -642,7 +642,7 @@ def test_bvh_deep_but_legal_nesting_and_binary_junk(tmp_path):
 
 
 def test_oversized_bvh_is_refused_without_reading(tmp_path, monkeypatch):
-    from motion_core import bvh as bvh_module
+    from motion_core.formats import bvh as bvh_module
     path = tmp_path / "big.bvh"
     path.write_text(_bvh())
     monkeypatch.setattr(bvh_module, "MAX_BVH_BYTES", 16)
@@ -672,7 +672,7 @@ def test_worker_memory_stays_flat_over_many_generations():
 @pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_written_files_follow_the_umask(clip, tmp_path, umask, expected):
     """Issue 24 #3: outputs were 0600 whatever the umask (mkstemp's mode survived the rename)."""
-    from motion_core.atomic_file import publish_folder
+    from motion_core.formats.atomic_file import publish_folder
     previous = os.umask(umask)
     try:
         paths = [clip.save(tmp_path / "take.npz"), write_bvh(clip, tmp_path / "take.bvh"),

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core import quaternion as Q
-from motion_core.representation import (canonicalize, feature_slices, features_to_joints, joints_to_features,
+from motion_core.kinematics import quaternion as Q
+from motion_core.kinematics.representation import (canonicalize, feature_slices, features_to_joints, joints_to_features,
                                         mirror_features, mirror_joints)
-from motion_core.skeleton import HUMANML3D, KIT
+from motion_core.kinematics.skeleton import HUMANML3D, KIT
 
 # Frames whose smoothed heading (gaussian, radius 80 frames) never reaches past the sample's end. The released
 # features were computed from one more frame than the stored joints, so later frames legitimately differ.

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core import quaternion as Q
-from motion_core.rotations import (continuous_quaternions, forward_kinematics, global_rotations,
+from motion_core.kinematics import quaternion as Q
+from motion_core.kinematics.rotations import (continuous_quaternions, forward_kinematics, global_rotations,
                                    joints_to_rotations, measured_offsets)
-from motion_core.skeleton import HUMANML3D, KIT
+from motion_core.kinematics.skeleton import HUMANML3D, KIT
 
 # Joint ranges in degrees about the rest frame's (x, y, z) axes. Knees flex about +x (ankle moves back),
 # elbows about -x (wrist moves forward); everything else gets a moderate range.
@@ -243,7 +243,7 @@ def test_batch_with_the_real_sample_round_trips(humanml3d_sample):
 
 
 def test_batch_split_into_passes_gives_the_same_result(monkeypatch):
-    import motion_core.rotations as rotations
+    import motion_core.kinematics.rotations as rotations
     clips = _clip_batch(HUMANML3D, range(30, 35), num_frames=40, noise=0.005)
     whole = joints_to_rotations(clips, HUMANML3D)
     monkeypatch.setattr(rotations, "_CHUNK_FRAMES", 90)      # two clips a pass: passes of 2, 2 and 1
@@ -284,7 +284,7 @@ def test_batch_rejects_bad_input():
 
 
 def test_motion_batch_from_joints_matches_from_joints():
-    from motion_core.motion import Motion
+    from motion_core.formats.motion import Motion
     clips = _clip_batch(HUMANML3D, [70, 71], num_frames=25, noise=0.003)
     motions = Motion.batch_from_joints(clips, HUMANML3D, fps=20.0, metas=[{"prompt": "a"}, None])
     assert [m.meta for m in motions] == [{"prompt": "a"}, {}]
@@ -298,10 +298,10 @@ def test_motion_batch_from_joints_matches_from_joints():
         Motion.batch_from_joints(clips[0], HUMANML3D)
 
 
-# ---- the inverse's numpy kernels against motion_core.quaternion and an SVD -----------------------------
+# ---- the inverse's numpy kernels against motion_core.kinematics.quaternion and an SVD -----------------------------
 
 def test_numpy_quaternion_kernels_match_the_torch_backed_module():
-    import motion_core.component_first as CF
+    import motion_core.kinematics.component_first as CF
     rng = np.random.default_rng(80)
     a, b = Q.qnormalize(rng.normal(size=(50, 4))), Q.qnormalize(rng.normal(size=(50, 4)))
     u, v = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
@@ -317,7 +317,7 @@ def test_numpy_quaternion_kernels_match_the_torch_backed_module():
 
 
 def test_horn_kabsch_matches_the_svd_solution_including_degenerate_point_sets():
-    import motion_core.rigid_fit as RF
+    import motion_core.kinematics.rigid_fit as RF
     rng = np.random.default_rng(81)
     source = rng.normal(size=(400, 3, 3))
     truth = Q.qnormalize(rng.normal(size=(400, 4)))
@@ -341,7 +341,7 @@ def test_horn_kabsch_matches_the_svd_solution_including_degenerate_point_sets():
 
 
 def test_batch_from_features_equals_clip_by_clip(humanml3d_sample):
-    from motion_core.motion import Motion
+    from motion_core.formats.motion import Motion
     features, _ = humanml3d_sample
     clips = np.stack([features[:60], features[50:110], features[100:160]])
     batched = Motion.batch_from_features(clips, HUMANML3D, metas=[{"n": i} for i in range(3)])

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-import motion_core.rigid_fit as RF
-import motion_core.rotations as R
-import motion_core.rotations_torch as RT
-from motion_core import quaternion as Q
-from motion_core.rotations import forward_kinematics, joints_to_rotations
-from motion_core.rotations_torch import joints_to_rotations_torch
-from motion_core.skeleton import HUMANML3D, KIT
+import motion_core.kinematics.rigid_fit as RF
+import motion_core.kinematics.rotations as R
+import motion_core.kinematics.rotations_torch as RT
+from motion_core.kinematics import quaternion as Q
+from motion_core.kinematics.rotations import forward_kinematics, joints_to_rotations
+from motion_core.kinematics.rotations_torch import joints_to_rotations_torch
+from motion_core.kinematics.skeleton import HUMANML3D, KIT
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_ik import synthetic_clips  # noqa: E402
@@ -218,7 +218,7 @@ def test_real_sample_needs_no_fallback(humanml3d_sample, monkeypatch):
 
 
 def test_quaternion_kernels_match_component_first_numpy():
-    import motion_core.component_first as CF
+    import motion_core.kinematics.component_first as CF
     rng = np.random.default_rng(80)
     a, b = (np.moveaxis(Q.qnormalize(rng.normal(size=(50, 4))), -1, 0) for _ in range(2))
     u, v = rng.normal(size=(3, 50)), rng.normal(size=(3, 50))
@@ -313,9 +313,9 @@ def test_body_frames_match_numpy_and_the_graph_function_makes_consistent_motions
     """`body_frames` (bone lengths measured on the leading frames, as the engine asks for) measures what numpy's
     `measured_offsets` of those frames gives, in the eager API and in the function the engine's CUDA graphs
     capture (`ik_graph`, run eagerly here); a Motion built from that solver's output reproduces its joints."""
-    from motion_core.ik_graph import features_to_rotations_fn
-    from motion_core.motion import Motion, _host_solution
-    from motion_core.representation import features_to_joints
+    from motion_core.kinematics.ik_graph import features_to_rotations_fn
+    from motion_core.formats.motion import Motion, _host_solution
+    from motion_core.kinematics.representation import features_to_joints
     features = humanml3d_sample[0].astype(np.float64)
     joints = np.stack([features_to_joints(features), synthetic_clips(HUMANML3D, 1, len(features), seed=3)[0]])
     rotations, root, offsets = joints_to_rotations_torch(torch.from_numpy(joints), HUMANML3D, body_frames=40)

@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core import timeline as tl
-from motion_core.diffusion import Cancelled
+from motion_core.generation import timeline as tl
+from motion_core.generation.diffusion import Cancelled
 from motion_core.engine import Engine, InputError, tiny_config
-from motion_core.motion import Motion
-from motion_core.motion_metrics import (foot_skating, foot_skating_speed, joint_jerk, near_joins_mask, peak_jerk,
+from motion_core.formats.motion import Motion
+from motion_core.kinematics.motion_metrics import (foot_skating, foot_skating_speed, joint_jerk, near_joins_mask, peak_jerk,
                                         root_continuity, transition_report)
-from motion_core.skeleton import HUMANML3D
+from motion_core.kinematics.skeleton import HUMANML3D
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = dict(steps=2, guidance=1.0)   # guidance 1 skips the unconditional half: half the work
@@ -299,7 +299,7 @@ def test_cli_text_seconds_prompts_make_one_timeline(checkpoint, tmp_path):
     (["a" * 100_000 + ":1"], [], "the limit is 1000"),
 ])
 def test_cli_bad_timelines_exit_2(checkpoint, tmp_path, capsys, prompts, extra, message):
-    from motion_core.cli import main  # in-process: the subprocess path is covered above
+    from motion_core.interfaces.cli import main  # in-process: the subprocess path is covered above
     args = [a for p in prompts for a in ("--prompt", p)]
     code = main(["generate", *args, *extra, "--out", str(tmp_path), "--checkpoint", str(checkpoint),
                  "--device", "cpu", "--quiet"])
@@ -308,14 +308,14 @@ def test_cli_bad_timelines_exit_2(checkpoint, tmp_path, capsys, prompts, extra, 
 
 
 def test_cli_help_documents_the_timeline_form(capsys):
-    from motion_core.cli import main
+    from motion_core.interfaces.cli import main
     with pytest.raises(SystemExit) as info:
         main(["generate", "--help"])
     assert info.value.code == 0 and "TEXT:SECONDS" in capsys.readouterr().out
 
 
 def _run_worker_job(engine, request: dict) -> dict:
-    from motion_core.worker import Worker
+    from motion_core.interfaces.worker import Worker
     out = io.StringIO()
     worker = Worker(out, engine_loader=lambda checkpoint, device: engine, log=io.StringIO())
     worker.handle_line(json.dumps(request))

@@ -119,7 +119,7 @@ def test_default_configs_resolve():
 # ---- stages ------------------------------------------------------------------------------------------------
 
 def test_each_stage_trains_and_exports(tmp_path, dataset_dir):
-    from motion_core.checkpoint import read_config
+    from motion_core.formats.checkpoint import read_config
     from motion_core.engine import Engine
     run = tmp_path / "run"
     fit("--config", tiny_config(tmp_path, max_steps=2), "--data", dataset_dir, "--out", run)
@@ -141,7 +141,7 @@ def test_each_stage_trains_and_exports(tmp_path, dataset_dir):
 
 def test_keep_models_keeps_every_checkpoints_ema_weights(tmp_path, dataset_dir):
     """--keep-models: one loadable snapshot per checkpoint, the last one identical to model/."""
-    from motion_core.checkpoint import load_checkpoint
+    from motion_core.formats.checkpoint import load_checkpoint
     run = tmp_path / "run"
     fit("--config", tiny_config(tmp_path, max_steps=4, checkpoint_every=2), "--data", dataset_dir, "--out", run,
         "--keep-models")
@@ -252,7 +252,7 @@ def test_export_refuses_a_vae_the_denoiser_was_not_trained_on(tmp_path, dataset_
 
 
 def test_denoiser_warm_starts_from_an_exported_checkpoint(tmp_path, dataset_dir):
-    from motion_core.checkpoint import load_checkpoint, read_config
+    from motion_core.formats.checkpoint import load_checkpoint, read_config
     first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     fit("--config", tiny_config(tmp_path, max_steps=2), "--data", dataset_dir, "--out", first)
     shipped = first / "denoiser" / "model"

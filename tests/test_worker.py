@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from motion_core.engine import Engine, tiny_config
-from motion_core.motion import Motion
+from motion_core.formats.motion import Motion
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120.0
@@ -201,8 +201,8 @@ def _slow_saving_worker(log_path: Path, checkpoint: str) -> WorkerProcess:
     script = textwrap.dedent(f"""
         import time
         from motion_core.engine import Engine
-        from motion_core.motion import Motion
-        from motion_core.worker import serve_stdio
+        from motion_core.formats.motion import Motion
+        from motion_core.interfaces.worker import serve_stdio
 
         save = Motion.save
         def slow_save(self, path):
@@ -250,7 +250,7 @@ def test_stray_stdout_writes_go_to_stderr(checkpoint, tmp_path):
     script = textwrap.dedent(f"""
         import os
         from motion_core.engine import Engine
-        from motion_core.worker import serve_stdio
+        from motion_core.interfaces.worker import serve_stdio
 
         def noisy_loader(checkpoint, device):
             print("python print noise")
@@ -282,7 +282,7 @@ def test_shutdown_exits_zero(worker):
 def test_every_event_stays_one_line_for_unicode_aware_readers():
     """An id or message holding U+0085 / U+2028 must not split the event for a reader using str.splitlines."""
     import io
-    from motion_core.worker import _LineWriter
+    from motion_core.interfaces.worker import _LineWriter
     stream = io.StringIO()
     _LineWriter(stream).send({"event": "error", "id": "a\x85b\u2028c", "error": {"message": "人が歩く"}})
     lines = stream.getvalue().splitlines()

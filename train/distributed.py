@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 
-from motion_core.atomic_file import write_json
+from motion_core.formats.atomic_file import write_json
 
 
 @dataclass(frozen=True)

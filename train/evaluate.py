@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from motion_core.diffusion import SAMPLERS
+from motion_core.generation.diffusion import SAMPLERS
 from train.data import DatasetSpec, MotionTextDataset
 from train.data_order import SeededItems
 from train.evaluation import actions, metrics
@@ -93,7 +93,7 @@ def embed_texts(evaluator, captions: list[str], batch_size: int = 256) -> np.nda
 
 
 def action_results(dataset, meta: dict, drawn: dict, motions: list[np.ndarray]) -> dict:
-    from motion_core.representation import features_to_joints
+    from motion_core.kinematics.representation import features_to_joints
     results = []
     for index, features in zip(drawn["indices"], motions):
         sample = dataset.samples[index]

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from motion_core.checkpoint import load_checkpoint, read_config, save_checkpoint
+from motion_core.formats.checkpoint import load_checkpoint, read_config, save_checkpoint
 from train.stages import differing_tensors
 
 MAX_BYTES = 50 * 1000 * 1000

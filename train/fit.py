@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from motion_core.skeleton import HUMANML3D
+from motion_core.kinematics.skeleton import HUMANML3D
 from train.config import STAGES, load_config
 from train.data import DatasetSpec, MotionTextDataset, compute_mean_std, load_mean_std, load_samples
 from train.distributed import DistEnv, init_distributed, shutdown_distributed
@@ -72,7 +72,7 @@ def per_process_batch(global_batch: int, world_size: int) -> int:
 
 
 def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, root: Path) -> dict:
-    from motion_core.normalization import FeatureNormalizer
+    from motion_core.generation.normalization import FeatureNormalizer
     from train.stages import DenoiserStage, VAEStage
     data = config["data"]
     spec = dataset_spec(data)

@@ -153,7 +153,7 @@ def train_length_predictor(engine: Engine, data_root: str | Path, steps: int = 4
 
 def write_checkpoint(source: str | Path, out: str | Path, predictor: LengthPredictor, metrics: dict) -> Path:
     """Copy checkpoint `source` to `out` (may be the same directory) with `predictor` added or replaced."""
-    from motion_core.checkpoint import load_checkpoint, save_checkpoint
+    from motion_core.formats.checkpoint import load_checkpoint, save_checkpoint
     config, tensors = load_checkpoint(source)
     tensors = {k: v for k, v in tensors.items() if not k.startswith("length.")}
     tensors.update({f"length.{k}": v for k, v in predictor.state_dict().items()})

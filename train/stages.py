@@ -9,7 +9,7 @@
 
 A stage exposes `objective`, the nn.Module whose forward returns the loss dict; the trainer wraps exactly that
 module in DistributedDataParallel, since DDP only synchronises gradients of work done inside its forward.
-Each stage exports a `motion_core.checkpoint` directory: the VAE stage a VAE + normaliser checkpoint, the
+Each stage exports a `motion_core.formats.checkpoint` directory: the VAE stage a VAE + normaliser checkpoint, the
 denoiser stage a complete engine checkpoint (`Engine.load` reads it).
 """
 from __future__ import annotations
@@ -20,11 +20,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from motion_core.checkpoint import load_checkpoint, module_shapes, save_checkpoint
-from motion_core.diffusion import NoiseSchedule, training_loss
+from motion_core.formats.checkpoint import load_checkpoint, module_shapes, save_checkpoint
+from motion_core.generation.diffusion import NoiseSchedule, training_loss
 from motion_core.models import build_denoiser, build_vae, denoiser_config_dict
-from motion_core.normalization import FeatureNormalizer
-from motion_core.skeleton import Skeleton
+from motion_core.generation.normalization import FeatureNormalizer
+from motion_core.kinematics.skeleton import Skeleton
 from motion_core.text import build_text_encoder
 
 
@@ -111,7 +111,7 @@ class VAEStage:
 
 def load_vae_checkpoint(path: str | Path, device: torch.device | str = "cpu"):
     """(frozen VAE in eval mode, its normaliser, its checkpoint config) from a VAE-stage model directory."""
-    from motion_core.checkpoint import read_config
+    from motion_core.formats.checkpoint import read_config
     config = read_config(path)
     if "vae" not in config["architecture"]:
         raise ValueError(f"{path} holds no VAE (architecture has {sorted(config['architecture'])})")

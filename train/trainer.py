@@ -11,7 +11,7 @@ Run directory of a stage (``<run>/<stage>/``):
     log.jsonl, loss_curve.png
 
 `state.pt` uses torch.save (pickle): it is our own file in our own run directory, never a downloaded artefact;
-shared models go through `motion_core.checkpoint` (safetensors) only.
+shared models go through `motion_core.formats.checkpoint` (safetensors) only.
 """
 from __future__ import annotations
 

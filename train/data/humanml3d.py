@@ -23,8 +23,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from motion_core.normalization import FeatureNormalizer
-from motion_core.skeleton import HUMANML3D, Skeleton
+from motion_core.generation.normalization import FeatureNormalizer
+from motion_core.kinematics.skeleton import HUMANML3D, Skeleton
 from train.data.texts import CaptionLine, mirror_caption_line, read_caption_file
 
 SPLITS = ("train", "val", "test")
@@ -215,7 +215,7 @@ class MotionTextDataset(torch.utils.data.Dataset):
 
     Each item draws one of the sample's captions at random and, with `crop=True`, a random window of
     `crop_length` frames (T2M/MLD style). `mirror_prob` > 0 additionally mirrors non-mirror samples on the
-    fly (features via `motion_core.representation.mirror_features`, captions with left/right swapped);
+    fly (features via `motion_core.kinematics.representation.mirror_features`, captions with left/right swapped);
     leave it 0 when the dataset already ships ``M<id>`` files. Randomness comes from torch's RNG, which
     DataLoader seeds per worker, so workers do not repeat each other.
     """
@@ -259,7 +259,7 @@ class MotionTextDataset(torch.utils.data.Dataset):
         crop = self.draw(index)
         features = self.samples[index].features[crop.first:crop.first + crop.length]
         if crop.mirrored:
-            from motion_core.representation import mirror_features
+            from motion_core.kinematics.representation import mirror_features
             features = mirror_features(features, self.spec.skeleton)
         normalised = self.normalizer.normalize(np.ascontiguousarray(features, dtype=np.float32))
         return torch.from_numpy(np.asarray(normalised, dtype=np.float32)), crop.caption, crop.length

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from motion_core.skeleton import KIT
+from motion_core.kinematics.skeleton import KIT
 from train.data.humanml3d import DatasetSpec, MotionTextDataset
 
 KIT_SPEC = DatasetSpec("kit", KIT, min_frames=24, max_frames=196, drop_frames=200)

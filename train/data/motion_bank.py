@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from motion_core.device import is_out_of_memory
+from motion_core.runtime.device import is_out_of_memory
 from train.data.humanml3d import Crop, MotionTextDataset
 
 

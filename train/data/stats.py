@@ -15,8 +15,8 @@ from typing import Iterable
 
 import numpy as np
 
-from motion_core.representation import feature_slices
-from motion_core.skeleton import HUMANML3D, Skeleton
+from motion_core.kinematics.representation import feature_slices
+from motion_core.kinematics.skeleton import HUMANML3D, Skeleton
 
 
 def _motions_of(source) -> Iterable[np.ndarray]:

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from motion_core.skeleton import HUMANML3D
+from motion_core.kinematics.skeleton import HUMANML3D
 
 PELVIS, HEAD, L_WRIST, R_WRIST, L_ANKLE, R_ANKLE = 0, 15, 20, 21, 7, 8
 JUMP_HEIGHT = 0.10          # pelvis peak above its typical height (m)

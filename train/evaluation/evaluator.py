@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from motion_core.normalization import FeatureNormalizer
+from motion_core.generation.normalization import FeatureNormalizer
 from motion_core.text import build_text_encoder
 
 WEIGHTS = "evaluator.safetensors"

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from motion_core.normalization import FeatureNormalizer
+from motion_core.generation.normalization import FeatureNormalizer
 from train.data import MotionTextDataset, collate_motion_text
 from train.evaluation.evaluator import EvaluatorConfig, TextMotionEvaluator
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from motion_core.diffusion import SAMPLERS, ddim_sample
+from motion_core.generation.diffusion import SAMPLERS, ddim_sample
 
 
 class BatchGenerator:

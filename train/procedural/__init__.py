@@ -2,7 +2,7 @@
 
 Pipeline: `generate.sample_sequence` picks actions (`actions.ACTIONS`) -> each fills control `timeline.Channels`
 -> `build.build_motion` integrates the root line, plants feet (`gait`), caps the pelvis to the stance legs'
-reach and solves IK (`body`) -> joints -> `motion_core.representation.joints_to_features`. Captions come from
+reach and solves IK (`body`) -> joints -> `motion_core.kinematics.representation.joints_to_features`. Captions come from
 `captions` (training and held-out phrasings). `export.generate_dataset` / ``python -m train.procedural``
 writes a dataset.
 """

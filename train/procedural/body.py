@@ -2,7 +2,7 @@
 
 Everything is vectorised over frames. A pose is authored as *targets* (pelvis placement, spine bend, ankle
 and wrist positions, where knees and elbows point); `solve_pose` turns the targets into local joint rotations
-(w, x, y, z) on `HUMANML3D.rest_offsets`, so `motion_core.rotations.forward_kinematics` reproduces every bone
+(w, x, y, z) on `HUMANML3D.rest_offsets`, so `motion_core.kinematics.rotations.forward_kinematics` reproduces every bone
 length exactly. Each limb bone is aimed with the shortest swing from its parent's frame: joint *positions* are
 all the HumanML3D representation keeps, and it re-derives rotations from them.
 
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from motion_core.quaternion import qbetween, qfrom_axis_angle, qidentity, qinv, qmul, qrot
-from motion_core.rotations import forward_kinematics
-from motion_core.skeleton import HUMANML3D
+from motion_core.kinematics.quaternion import qbetween, qfrom_axis_angle, qidentity, qinv, qmul, qrot
+from motion_core.kinematics.rotations import forward_kinematics
+from motion_core.kinematics.skeleton import HUMANML3D
 
 SKELETON = HUMANML3D
 OFFSETS = SKELETON.rest_offsets

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from motion_core.quaternion import qmul
+from motion_core.kinematics.quaternion import qmul
 from train.procedural.body import (DT, LEG_REACH, SIDES, STAND_HEIGHT, PoseTargets, axis_quat, euler_yxz,
                                    hip_offsets, solve_pose, yaw_quat)
 from train.procedural.gait import FootTrack, plan_feet

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from motion_core.representation import canonicalize, joints_to_features
-from motion_core.skeleton import HUMANML3D
+from motion_core.kinematics.representation import canonicalize, joints_to_features
+from motion_core.kinematics.skeleton import HUMANML3D
 from train.data.texts import CaptionLine
 from train.procedural.actions import ACTIONS
 from train.procedural.body import FPS, LEFT, RIGHT

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from motion_core.skeleton import Skeleton
+from motion_core.kinematics.skeleton import Skeleton
 
 __all__ = ["joint_jerk", "peak_jerk", "foot_skating_speed", "foot_skating", "root_continuity",
            "near_joins_mask", "transition_report"]

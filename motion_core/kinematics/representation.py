@@ -35,8 +35,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from motion_core import quaternion as Q
-from motion_core.skeleton import HUMANML3D, Skeleton
+from motion_core.kinematics import quaternion as Q
+from motion_core.kinematics.skeleton import HUMANML3D, Skeleton
 
 __all__ = ["features_to_joints", "joints_to_features", "canonicalize", "mirror_joints", "mirror_features",
            "FeatureSlices", "feature_slices"]

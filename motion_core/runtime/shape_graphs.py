@@ -2,7 +2,7 @@
 
 Why: around the sampling loop (itself one graph, `graph_sampler`), a batch-1 generation encodes the prompt
 (`Engine._encode`), decodes the latents (`Engine._decode`) and turns features into joints and rotations
-(`motion_core.ik_graph`): tens, hundreds and ~2,700 small kernels, whose launches cost more than their work.
+(`motion_core.kinematics.ik_graph`): tens, hundreds and ~2,700 small kernels, whose launches cost more than their work.
 Measured on an H100: 1.1, 1.3 and 6-8 ms before (the IK on the host), 0.3, 0.3 and 1.4 ms replayed and
 compiled. A capture costs three eager runs (two warm-ups and the capture itself), so a shape is captured on
 its `capture_after`-th use, when it is likely to come again (a user iterating on prompts of one length);
@@ -23,8 +23,8 @@ from typing import Callable, Hashable
 
 import torch
 
-from motion_core.device import is_out_of_memory
-from motion_core.graph_sampler import CompiledForCapture
+from motion_core.runtime.device import is_out_of_memory
+from motion_core.runtime.graph_sampler import CompiledForCapture
 
 __all__ = ["ShapeGraphs", "CAPTURE_AFTER"]
 

@@ -43,7 +43,7 @@ def _finite_float(text: str) -> float:
     return value
 
 
-# motion_core.diffusion.SAMPLERS' names, spelled out so that parsing arguments needs no torch (a test ties them)
+# motion_core.generation.diffusion.SAMPLERS' names, spelled out so that parsing arguments needs no torch (a test ties them)
 SAMPLER_NAMES = ("ddim", "dpm_solver_pp")
 
 
@@ -150,7 +150,7 @@ def parse_timeline(prompts: Sequence[str]) -> list[tuple[str, float]] | None:
 
 
 def _run_generate(args: argparse.Namespace) -> int:
-    from motion_core.atomic_file import remove_stale_partials
+    from motion_core.formats.atomic_file import remove_stale_partials
     from motion_core.engine import Engine, InputError, check_seeds
 
     args.prompt = list(args.text) + list(args.prompt)
@@ -218,7 +218,7 @@ def _check_destination(folder: Path, out: Path, out_file: Path | None) -> None:
     """Refuse an --out that cannot be written (InputError: exit 2) before minutes of generating, not after.
 
     The folder is created and a probe file written in it; a path component that is a file is named as such."""
-    from motion_core.atomic_file import file_in_the_way, probe_writable
+    from motion_core.formats.atomic_file import file_in_the_way, probe_writable
     from motion_core.engine import InputError
 
     blocker = file_in_the_way(folder)
@@ -246,7 +246,7 @@ def _write_single(motion, path: Path) -> None:
 def _write_all(motions, out: Path, fmt: str) -> None:
     """Every file of the run, or (on a failure or a kill while writing) none: they are written into a
     `.partial_*` folder in `out` first and moved into `out` together at the end."""
-    from motion_core.atomic_file import publish_files
+    from motion_core.formats.atomic_file import publish_files
 
     out.mkdir(parents=True, exist_ok=True)
     suffixes = {"npz": [".npz"], "bvh": [".bvh"], "both": [".npz", ".bvh"]}[fmt]
@@ -270,7 +270,7 @@ def _write_all(motions, out: Path, fmt: str) -> None:
 def _info(args: argparse.Namespace) -> dict:
     import torch
     from motion_core import __version__
-    from motion_core.device import available_backends, best_device
+    from motion_core.runtime.device import available_backends, best_device
     from motion_core.engine import Engine, ModelNotFoundError
 
     report = {"motion_core": __version__, "torch": torch.__version__, "backends": available_backends()}
@@ -320,7 +320,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "generate":
         return _run_generate(args)
     if args.command == "serve":
-        from motion_core.worker import serve_stdio
+        from motion_core.interfaces.worker import serve_stdio
         return serve_stdio()
     return _run_info(args)
 
@@ -328,7 +328,7 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with status 2 and a usage message on bad arguments
-    from motion_core.worker import raise_terminated_on_sigterm
+    from motion_core.interfaces.worker import raise_terminated_on_sigterm
     previous = raise_terminated_on_sigterm()
     try:
         return _run_reporting_errors(args)
@@ -338,10 +338,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_reporting_errors(args: argparse.Namespace) -> int:
-    from motion_core.checkpoint import CheckpointError
+    from motion_core.formats.checkpoint import CheckpointError
     from motion_core.engine import InputError, ModelNotFoundError
-    from motion_core.device import DeviceError
-    from motion_core.worker import Terminated
+    from motion_core.runtime.device import DeviceError
+    from motion_core.interfaces.worker import Terminated
     try:
         return _run(args)
     except KeyboardInterrupt:

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from motion_core.engine import Cancelled, InputError, ProgressFn, _Progress, _seeds, check_prompt
-from motion_core.motion import Motion
+from motion_core.formats.motion import Motion
 
 __all__ = ["TimelineSegment", "Window", "check_timeline", "plan_windows", "generate_timeline",
            "decode_latents_chunked", "decoder_radius", "timeline_segments", "segment_index_per_frame",

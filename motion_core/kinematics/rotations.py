@@ -19,10 +19,10 @@ Twist angles are unwrapped in time and quaternion signs made consistent frame to
 never jump between q and -q or spin a limb by a full turn.
 
 The inverse runs once per generated clip, so it is written for speed: everything that depends only on the
-skeleton is worked out once (`_plan`), the quaternion algebra is plain numpy (`motion_core.component_first`;
-the torch-backed `motion_core.quaternion` costs a conversion per call), every step covers all frames of all
+skeleton is worked out once (`_plan`), the quaternion algebra is plain numpy (`motion_core.kinematics.component_first`;
+the torch-backed `motion_core.kinematics.quaternion` costs a conversion per call), every step covers all frames of all
 clips of a batch at once, and Kabsch fits use Horn's quaternion method in closed form instead of one SVD per
-frame (`motion_core.rigid_fit`).
+frame (`motion_core.kinematics.rigid_fit`).
 """
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from motion_core import component_first as cf
-from motion_core.quaternion import qmul, qrot
-from motion_core.rigid_fit import kabsch_quaternion
-from motion_core.skeleton import Skeleton
+from motion_core.kinematics import component_first as cf
+from motion_core.kinematics.quaternion import qmul, qrot
+from motion_core.kinematics.rigid_fit import kabsch_quaternion
+from motion_core.kinematics.skeleton import Skeleton
 
 __all__ = ["forward_kinematics", "global_rotations", "joints_to_rotations", "continuous_quaternions",
            "measured_offsets", "batch_forward_kinematics"]

@@ -1,8 +1,8 @@
 """Torch port of the positions -> rotations inverse kinematics, so generation can solve it on the GPU.
 
-`joints_to_rotations_torch` computes what `motion_core.rotations.joints_to_rotations` computes, for a batch of
+`joints_to_rotations_torch` computes what `motion_core.kinematics.rotations.joints_to_rotations` computes, for a batch of
 equally long clips, on the input's device and in its dtype. *What* is solved is defined once, in
-`motion_core.rotations` (read its docstrings for the why): this module reuses its per-skeleton plan (`_plan`)
+`motion_core.kinematics.rotations` (read its docstrings for the why): this module reuses its per-skeleton plan (`_plan`)
 and twist-reference tables, converts their index arrays to cached device tensors, and mirrors its steps one
 for one (`_measured_offsets`, `_solve_global`, `_twist_angle`, `_fill_unreliable`, `continuous_quaternions`),
 in the same component-first layout: joints (3, J, B, T), quaternions (w, x, y, z) as (4, ...).
@@ -29,13 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from motion_core import rotations as _np_ik
-from motion_core.rigid_fit import _COFACTOR_SIGNS, _HORN, _MINOR_COLS, _MINOR_ROWS
-from motion_core.skeleton import Skeleton
+from motion_core.kinematics import rotations as _np_ik
+from motion_core.kinematics.rigid_fit import _COFACTOR_SIGNS, _HORN, _MINOR_COLS, _MINOR_ROWS
+from motion_core.kinematics.skeleton import Skeleton
 
 __all__ = ["joints_to_rotations_torch", "solve_with_plan", "torch_plan"]
 
-TINY = 1e-12     # as motion_core.component_first.TINY
+TINY = 1e-12     # as motion_core.kinematics.component_first.TINY
 _BEND_RELIABLE = tuple(float(np.sin(np.radians(a))) for a in (10, 30))   # as _BoundBend.vector
 
 # Horn's largest eigenvalue by Newton's method from an upper bound: a fixed count, since a data-dependent
@@ -52,7 +52,7 @@ FALLBACK_SQUARINGS = 16
 
 
 # --------------------------------------------------------------------------------------------------------
-# Component-first torch kernels (mirror motion_core.component_first)
+# Component-first torch kernels (mirror motion_core.kinematics.component_first)
 # --------------------------------------------------------------------------------------------------------
 
 def _dot(a, b):
@@ -106,7 +106,7 @@ def _ramp(x, lo: float, hi: float):
 
 
 # --------------------------------------------------------------------------------------------------------
-# Kabsch (mirror motion_core.rigid_fit.kabsch_quaternion, without its data-dependent branches)
+# Kabsch (mirror motion_core.kinematics.rigid_fit.kabsch_quaternion, without its data-dependent branches)
 # --------------------------------------------------------------------------------------------------------
 
 def _det3(m):
@@ -323,7 +323,7 @@ def torch_plan(skeleton: Skeleton, dtype: torch.dtype, device: torch.device) -> 
 
 
 # --------------------------------------------------------------------------------------------------------
-# The solver, step for step as motion_core.rotations (joints (3, J, B, T))
+# The solver, step for step as motion_core.kinematics.rotations (joints (3, J, B, T))
 # --------------------------------------------------------------------------------------------------------
 
 def _median_last(x):
@@ -496,7 +496,7 @@ def _continuous_quaternions(q):
 def _check_joints(joints, skeleton: Skeleton, validate: bool) -> None:
     """ValueErrors like rotations._checked_joints'; the finiteness check (a read-back) only if `validate`."""
     if not isinstance(joints, torch.Tensor):
-        raise TypeError(f"joints must be a torch.Tensor (numpy input: motion_core.rotations.joints_to_rotations), "
+        raise TypeError(f"joints must be a torch.Tensor (numpy input: motion_core.kinematics.rotations.joints_to_rotations), "
                         f"got {type(joints).__name__}")
     if joints.ndim != 4 or tuple(joints.shape[-2:]) != (skeleton.num_joints, 3):
         raise ValueError(f"joints must be (B, T, {skeleton.num_joints}, 3), a batch of equally long clips, for "
@@ -516,7 +516,7 @@ def _check_joints(joints, skeleton: Skeleton, validate: bool) -> None:
 
 def joints_to_rotations_torch(joints: torch.Tensor, skeleton: Skeleton, validate: bool = True,
                               body_frames: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """`motion_core.rotations.joints_to_rotations` of a batch of equally long clips (B, T, J, 3) in torch:
+    """`motion_core.kinematics.rotations.joints_to_rotations` of a batch of equally long clips (B, T, J, 3) in torch:
     (local_rotations (B, T, J, 4), root_translation (B, T, 3), offsets (B, J, 3)), on the input's device
     and in its dtype (float64 gives numpy's results to ~1e-12; float32 works but is less exact).
 
@@ -531,7 +531,7 @@ def joints_to_rotations_torch(joints: torch.Tensor, skeleton: Skeleton, validate
 def solve_with_plan(joints: torch.Tensor, tp: _TorchPlan, body_frames: int | None = None
                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The arithmetic of `joints_to_rotations_torch`, given the skeleton's plan (`torch_plan`, built on the host).
-    Only tensor work: this is what a CUDA graph captures and `torch.compile` traces (motion_core.ik_graph)."""
+    Only tensor work: this is what a CUDA graph captures and `torch.compile` traces (motion_core.kinematics.ik_graph)."""
     with torch.no_grad():
         points = joints.permute(3, 2, 0, 1).contiguous()                       # (3, J, B, T)
         offsets = _measured_offsets(points if body_frames is None else points[..., :body_frames].contiguous(), tp)

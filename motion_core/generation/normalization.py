@@ -2,7 +2,7 @@
 
 The VAE and the denoiser work on normalised features; the engine de-normalises what the VAE decodes. The same
 statistics must therefore travel with the checkpoint, so the normaliser converts to and from the flat tensor
-dictionary that `motion_core.checkpoint` stores (keys ``normalizer.mean`` / ``normalizer.std``).
+dictionary that `motion_core.formats.checkpoint` stores (keys ``normalizer.mean`` / ``normalizer.std``).
 """
 from __future__ import annotations
 

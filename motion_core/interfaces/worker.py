@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from motion_core.atomic_file import file_in_the_way, probe_writable, publish_folder, remove_stale_partials
+from motion_core.formats.atomic_file import file_in_the_way, probe_writable, publish_folder, remove_stale_partials
 
 __all__ = ["Worker", "serve_stdio", "ProtocolError", "Terminated", "raise_terminated_on_sigterm"]
 
@@ -285,7 +285,7 @@ class Worker:
             return exc.kind, str(exc)
         if isinstance(exc, engine_module.ModelNotFoundError):
             return "model_not_found", str(exc)
-        from motion_core.checkpoint import CheckpointError
+        from motion_core.formats.checkpoint import CheckpointError
         if isinstance(exc, CheckpointError):
             return "invalid_checkpoint", str(exc)
         if isinstance(exc, engine_module.DeviceError):
@@ -430,7 +430,7 @@ def _segments(params: dict) -> list[tuple]:
 
 
 def _load_motion(params: dict):
-    from motion_core.motion import Motion
+    from motion_core.formats.motion import Motion
     path = _required_str(params, "motion_path")
     try:
         return Motion.load(path)

@@ -89,7 +89,7 @@ def qinv(q):
     """Conjugate, which is the inverse of a unit quaternion."""
     _check_last(q, 4, "q")
     # Negation, not a product with a (1, -1, -1, -1) tensor: same values, and no host-to-device copy of that
-    # tensor, which a CUDA-graph capture forbids (motion_core.ik_graph captures this).
+    # tensor, which a CUDA-graph capture forbids (motion_core.kinematics.ik_graph captures this).
     return torch.cat((q[..., :1], -q[..., 1:]), dim=-1)
 
 

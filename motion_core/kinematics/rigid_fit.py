@@ -1,15 +1,15 @@
 """Best-fit rotations between point sets (the Kabsch problem), batched over frames.
 
 `kabsch_quaternion` solves it in closed form with Horn's quaternion method (component-first arrays, see
-`motion_core.component_first`); `kabsch_matrix` is the textbook SVD solution, its fallback for the frames
+`motion_core.kinematics.component_first`); `kabsch_matrix` is the textbook SVD solution, its fallback for the frames
 where the closed form is ill-conditioned.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from motion_core import component_first as cf
-from motion_core.quaternion import qfrom_matrix
+from motion_core.kinematics import component_first as cf
+from motion_core.kinematics.quaternion import qfrom_matrix
 
 # Cofactor (i, k) of a 4x4 matrix is the determinant of the 3x3 minor without row i and column k.
 _MINOR_ROWS = np.array([[r for r in range(4) if r != i] for i in range(4)])[:, None, :, None]

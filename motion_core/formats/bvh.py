@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_core.atomic_file import atomic_write
+from motion_core.formats.atomic_file import atomic_write
 
-from motion_core.quaternion import qto_matrix
+from motion_core.kinematics.quaternion import qto_matrix
 
 __all__ = ["write_bvh", "read_bvh", "BvhData", "BvhError", "matrix_to_euler", "euler_to_matrix"]
 

@@ -1,9 +1,9 @@
 """Component-first numpy vector and quaternion kernels: vectors (3, ...), quaternions (w, x, y, z) as (4, ...).
 
-The inverse kinematics (`motion_core.rotations`) runs once per generated clip over every frame of a batch, so
+The inverse kinematics (`motion_core.kinematics.rotations`) runs once per generated clip over every frame of a batch, so
 its arithmetic is plain numpy. With the component axis first, every step runs over contiguous per-component
 blocks (with it last, strided gathers made a batch's cross product several times slower). Conventions are
-those of `motion_core.quaternion` (active rotations, ``qmul(a, b)`` applies b first), whose torch round trip
+those of `motion_core.kinematics.quaternion` (active rotations, ``qmul(a, b)`` applies b first), whose torch round trip
 per call cost more than the arithmetic here.
 """
 from __future__ import annotations

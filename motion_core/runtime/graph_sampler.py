@@ -6,7 +6,7 @@ Mamba U-Net take 60.8 ms eagerly and 6.4 ms replayed as one graph). Capturing th
 and replaying it removes the launch cost entirely.
 
 How: `GraphSampler` runs the engine's own sampler (`ddim_sample` / `dpm_solver_pp_sample` from
-`motion_core.diffusion`) under `torch.cuda.graph` on static buffers: starting noise, text tokens and
+`motion_core.generation.diffusion`) under `torch.cuda.graph` on static buffers: starting noise, text tokens and
 token masks (cond and uncond stacked, padded to a multiple of `TOKEN_BUCKET` tokens, padding masked
 out) and the guidance scale as a 0-d tensor, so a new prompt, seed or guidance needs only copies into
 those buffers and one replay. The denoiser runs under bfloat16 autocast (sampler arithmetic stays
@@ -40,7 +40,7 @@ from typing import Callable, NamedTuple
 
 import torch
 
-from motion_core.device import is_out_of_memory
+from motion_core.runtime.device import is_out_of_memory
 
 __all__ = ["GraphSampler", "GraphKey", "TOKEN_BUCKET", "CompiledForCapture", "capture", "compile_for_capture",
            "graphs_supported", "pad_tokens"]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import torch
 
-from motion_core.representation import features_to_joints
-from motion_core.rotations_torch import solve_with_plan, torch_plan
-from motion_core.shape_graphs import ShapeGraphs
-from motion_core.skeleton import Skeleton
+from motion_core.kinematics.representation import features_to_joints
+from motion_core.kinematics.rotations_torch import solve_with_plan, torch_plan
+from motion_core.runtime.shape_graphs import ShapeGraphs
+from motion_core.kinematics.skeleton import Skeleton
 
 __all__ = ["features_to_rotations_fn", "ik_graphs"]
 
