@@ -16,7 +16,7 @@ predictor's, 1 s, 4 s, 9.8 s) and prints, per take:
   decoded joints rebuilt on their median bone lengths): whether the IK or the joints are at fault.
 
 Takes come from the engine's own steps (`_sample`, `_decode`, then `Motion.batch_from_features` with the
-engine's `_body_frames`, exactly what `generate` runs on a CPU), so the decoded joints are at hand; ``--time``
+engine's `body_frames`, exactly what `generate` runs on a CPU), so the decoded joints are at hand; ``--time``
 also times `Engine.generate`.
 
     nice -n 19 python benchmarks/fk_consistency.py [--seeds 0 1] [--time] [--threads 1] [--out FILE.json]
@@ -36,7 +36,11 @@ import torch  # noqa: E402
 
 from motion_core.formats.atomic_file import write_json  # noqa: E402
 from motion_core.interfaces.bench import environment  # noqa: E402
-from motion_core.engine import Engine, _Progress  # noqa: E402
+from motion_core.engine import Engine  # noqa: E402
+from motion_core.generation.decoding import body_frames, decode_latents  # noqa: E402
+from motion_core.generation.progress import Progress  # noqa: E402
+from motion_core.generation.requests import sampling_settings  # noqa: E402
+from motion_core.generation.sampling import sample_latents  # noqa: E402
 from motion_core.formats.motion import Motion  # noqa: E402
 from motion_core.kinematics.representation import features_to_joints  # noqa: E402
 from motion_core.kinematics.rotations import forward_kinematics, joints_to_rotations  # noqa: E402
@@ -59,12 +63,12 @@ def rigid_version(joints: np.ndarray, skeleton) -> np.ndarray:
 
 
 def measure(engine: Engine, prompts, seeds, frames: int, tail: int):
-    guidance, steps = engine._sampling(None, None)
-    latents = engine._sample(prompts, seeds, frames, guidance, steps, _Progress(None), None)
-    features = engine._decode(latents, frames)
+    guidance, steps = sampling_settings(engine, None, None)
+    latents = sample_latents(engine, prompts, seeds, frames, guidance, steps, Progress(None), None)
+    features = decode_latents(engine, latents, frames)
     decoded = np.asarray(features_to_joints(features, engine.skeleton), dtype=np.float64)
     motions = Motion.batch_from_features(features, engine.skeleton, engine.fps,
-                                         body_frames=engine._body_frames(frames))
+                                         body_frames=body_frames(engine.vae, frames))
     kept = Motion.batch_from_features(features, engine.skeleton, engine.fps, rigid=False)   # before issue 22
     parents, names = engine.skeleton.parents, engine.skeleton.joint_names
     rows = []

@@ -6,11 +6,14 @@ The tests trace with the "eager"/"aot_eager" backends: they check what TorchDyna
 without paying for code generation (minutes on two cores); the compiled kernels are checked on a GPU
 (`tests/test_graph_sampler.py`, marked cuda).
 """
+import functools
+
 import numpy as np
 import pytest
 import torch
 
 from motion_core.engine import Engine, tiny_config
+from motion_core.generation import decoding, sampling
 from motion_core.kinematics.ik_graph import features_to_rotations_fn
 from motion_core.runtime.shape_graphs import CAPTURE_AFTER, ShapeGraphs
 from motion_core.kinematics.representation import features_to_joints, joints_to_features
@@ -92,8 +95,8 @@ def test_shape_graphs_capture_a_shape_on_its_second_use():
 def test_engine_solves_small_passes_on_the_host_without_a_gpu():
     engine = Engine.random(tiny_config(), seed=0)
     assert not engine.ik_graphs and not engine.compile
-    assert engine._graphs_of("ik") is None and engine._graphs_of("decode") is None
-    assert not engine._ik_on_device(1, 196)
+    assert decoding.ik_stage_graphs(engine) is None and decoding.decoder_graphs(engine) is None
+    assert not decoding.ik_on_device(engine, 1, 196)
 
 
 def test_traceable_mamba_forward_is_the_eager_forward():
@@ -114,9 +117,10 @@ def test_decoder_traces_as_one_graph():
     engine = Engine.random(tiny_config(), seed=0)
     latents = torch.randn(1, 5, engine.vae.config.latent_dim)
     with torch.inference_mode():
-        want = engine._decoded_features(latents, 20)
+        want = decoding.decoded_features(engine, latents, 20)
         torch._dynamo.reset()
-        got = torch.compile(engine._decoded_features, backend="eager", fullgraph=True)(latents, 20)
+        decode = functools.partial(decoding.decoded_features, engine)
+        got = torch.compile(decode, backend="eager", fullgraph=True)(latents, 20)
     torch.testing.assert_close(got, want)
 
 
@@ -145,7 +149,7 @@ def test_engine_uses_text_graphs_only_for_encoders_that_split():
     assert not Whole().splits_encoding
     engine = Engine.random(tiny_config(), seed=0)
     engine.cuda_graphs = True          # still no graphs without a CUDA device
-    assert engine._graphs_of("text") is None
+    assert sampling.text_graphs(engine) is None
 
 
 def test_a_failed_compiled_capture_falls_back_to_the_plain_function_once(monkeypatch, caplog):

@@ -11,7 +11,8 @@ import torch
 
 from motion_core.formats.checkpoint import CheckpointError
 from motion_core.runtime.device import DeviceError, available_backends, best_device
-from motion_core.engine import Cancelled, Engine, InputError, ModelNotFoundError, tiny_config, _yaw
+from motion_core.engine import Cancelled, Engine, InputError, ModelNotFoundError, tiny_config
+from motion_core.generation.extend import facing_yaw, turn_about_y
 from motion_core.formats.motion import Motion
 from motion_core.kinematics.skeleton import HUMANML3D
 
@@ -147,8 +148,7 @@ def test_seed_none_picks_and_records_a_seed(engine):
 
 def _placed(motion: Motion, angle: float, shift) -> Motion:
     """The same motion turned about +y and moved, as if an animator had placed it in a scene."""
-    from motion_core.engine import _turn
-    joints = _turn(motion.joints.astype(np.float64), angle) + np.asarray(shift)
+    joints = turn_about_y(motion.joints.astype(np.float64), angle) + np.asarray(shift)
     return Motion.from_joints(joints, motion.skeleton, fps=motion.fps, meta={"prompt": "walk"})
 
 
@@ -169,7 +169,7 @@ def test_extend_continues_from_the_last_frame(engine, sample_motion):
     first_new, last_old = result.joints[old.num_frames], old.joints[-1]
     assert np.linalg.norm(first_new[0] - last_old[0]) < 0.05  # root within 5 cm
     assert np.abs(first_new - last_old).max() < 0.10            # whole pose within 10 cm
-    turn = (_yaw(first_new, HUMANML3D) - _yaw(last_old, HUMANML3D) + math.pi) % (2 * math.pi) - math.pi
+    turn = (facing_yaw(first_new, HUMANML3D) - facing_yaw(last_old, HUMANML3D) + math.pi) % (2 * math.pi) - math.pi
     assert abs(turn) < math.radians(10)
     assert result.meta["extend_start_frame"] == old.num_frames
     assert result.meta["prompt"] == "walk | then the person runs" and result.meta["seed"] == 5
@@ -230,8 +230,8 @@ def test_random_engines_are_reproducible():
 
 
 def test_missing_models_give_clear_errors(tmp_path, monkeypatch):
-    import motion_core.engine as engine_module
-    monkeypatch.setattr(engine_module, "DEFAULT_MODEL_DIR", tmp_path / "default_model")
+    from motion_core.generation import loading
+    monkeypatch.setattr(loading, "DEFAULT_MODEL_DIR", tmp_path / "default_model")
     with pytest.raises(ModelNotFoundError, match="no default model is installed"):
         Engine.load()
     with pytest.raises(ModelNotFoundError, match="not found"):

@@ -35,6 +35,7 @@ from motion_core.formats.bvh import BvhError, read_bvh, write_bvh  # noqa: E402
 from motion_core.runtime.device import best_device  # noqa: E402
 from motion_core.engine import Engine, tiny_config  # noqa: E402
 from motion_core.formats.motion import Motion  # noqa: E402
+from motion_core.generation import batching, extend, sampling, timeline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 INPUTS: collections.Counter = collections.Counter()
@@ -54,16 +55,22 @@ def teardown_module(module):
 @pytest.fixture(scope="module")
 def fast_engine():
     engine = Engine.random(tiny_config(), seed=0)
+    real_sample = sampling.sample_latents
 
-    def fast_sample(prompts, seeds, num_frames, guidance, steps, report, should_cancel, known=None):
+    def fast_sample(caller, prompts, seeds, num_frames, guidance, steps, report, should_cancel, known=None):
+        if caller is not engine:
+            return real_sample(caller, prompts, seeds, num_frames, guidance, steps, report, should_cancel, known)
         engine.text_encoder.encode(prompts)           # random Unicode goes through the real tokenizer/encoder
         report(0.5, "denoising step 1/1")
         length = engine.vae.latent_length(num_frames)
         generator = torch.Generator().manual_seed(seeds[0])
         return 0.1 * torch.randn(len(prompts), length, engine.vae.config.latent_dim, generator=generator)
 
-    engine._sample = fast_sample
-    return engine
+    # Every part that samples (generate's passes, extend, timelines) gets the stub, for this engine only.
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (batching, extend, timeline):
+            patch.setattr(module, "sample_latents", fast_sample)
+        yield engine
 
 
 def _loader(engine):

@@ -13,7 +13,10 @@ import torch
 
 from motion_core.runtime import graph_sampler
 from motion_core.generation.diffusion import ddim_sample, dpm_solver_pp_sample
-from motion_core.engine import Engine, _Progress, tiny_config
+from motion_core.engine import Engine, tiny_config
+from motion_core.generation import decoding, sampling
+from motion_core.generation.progress import Progress
+from motion_core.generation.sampling import sample_latents, unconditional
 from motion_core.runtime.graph_sampler import GraphSampler, _CapturedLoop, pad_tokens
 
 PROMPTS = ["a person walks forward", "a person jumps twice"]
@@ -26,7 +29,7 @@ def engine():
 
 def _latents(engine, prompts=PROMPTS, frames=40, guidance=3.0, steps=4, seed=0):
     seeds = [seed + i for i in range(len(prompts))]
-    return engine._sample(list(prompts), seeds, frames, guidance, steps, _Progress(None), None)
+    return sample_latents(engine, list(prompts), seeds, frames, guidance, steps, Progress(None), None)
 
 
 # ---- CPU ------------------------------------------------------------------------------------------------
@@ -69,7 +72,7 @@ def test_captured_loop_computes_what_the_sampler_computes(engine, sample_fn, gui
     x_T = torch.randn(2, 10, 8)
     with torch.inference_mode():
         cond = engine.text_encoder.encode(PROMPTS)
-        uncond = engine._unconditional(2)
+        uncond = unconditional(engine, 2)
         sampler = GraphSampler(engine.denoiser, engine.schedule, torch.device("cpu"), dtype=torch.float32)
         key = sampler.key(sample_fn, x_T, cond, uncond, 5, guidance)
         assert key.tokens > cond[0].shape[1]            # the loop really runs on padded tokens
@@ -87,7 +90,7 @@ def test_graphs_are_not_used_on_the_cpu(engine):
     forced = Engine.random(tiny_config(), seed=0, cuda_graphs=True)
     assert forced.cuda_graphs and not engine.cuda_graphs
     torch.testing.assert_close(_latents(forced), _latents(engine), rtol=0, atol=0)
-    assert forced._graphs is None
+    assert forced.graphs.sampler is None
 
 
 def test_capture_failure_falls_back_to_eager_with_one_warning(monkeypatch, caplog):
@@ -98,7 +101,7 @@ def test_capture_failure_falls_back_to_eager_with_one_warning(monkeypatch, caplo
     def failing_capture(self, *args, **kwargs):
         attempts.append(args[0])
         raise RuntimeError("operation not permitted when stream is capturing")
-    monkeypatch.setattr(graph_sampler, "graphs_supported", lambda device: True)
+    monkeypatch.setattr(sampling, "graphs_supported", lambda device: True)   # as if on CUDA
     monkeypatch.setattr(GraphSampler, "_capture", failing_capture)
     with caplog.at_level(logging.WARNING, logger="motion_core.runtime.graph_sampler"):
         first = _latents(engine)
@@ -106,7 +109,7 @@ def test_capture_failure_falls_back_to_eager_with_one_warning(monkeypatch, caplo
     torch.testing.assert_close(first, expected, rtol=0, atol=0)
     torch.testing.assert_close(second, expected, rtol=0, atol=0)
     assert len(attempts) == 1                                  # disabled after the first failure
-    assert "not permitted" in engine._graphs.disabled_reason
+    assert "not permitted" in engine.graphs.sampler.disabled_reason
     sampler_warnings = [r for r in caplog.records if r.name == "motion_core.runtime.graph_sampler"]
     assert sum("falling back" in r.message or "eagerly" in r.message for r in sampler_warnings) == 1
 
@@ -146,10 +149,10 @@ def test_empty_prompt_is_encoded_once_and_refreshed_after_training(engine, monke
     calls = []
     encode = engine.text_encoder.encode
     monkeypatch.setattr(engine.text_encoder, "encode", lambda prompts: calls.append(list(prompts)) or encode(prompts))
-    engine._empty_prompt = None
+    engine.graphs.empty_prompt = None
     with torch.inference_mode():
-        tokens, mask = engine._unconditional(3)
-        again, _ = engine._unconditional(5)
+        tokens, mask = unconditional(engine, 3)
+        again, _ = unconditional(engine, 5)
     assert calls == [[""]]
     reference, reference_mask = encode(["", "", ""])
     torch.testing.assert_close(tokens, reference)
@@ -157,7 +160,7 @@ def test_empty_prompt_is_encoded_once_and_refreshed_after_training(engine, monke
     with torch.no_grad():                                     # an optimiser step changes weights in place
         next(engine.text_encoder.parameters()).add_(0.0)
     with torch.inference_mode():
-        engine._unconditional(1)
+        unconditional(engine, 1)
     assert calls == [[""], [""]]
 
 
@@ -186,7 +189,7 @@ def test_cuda_graph_matches_eager_within_bf16_tolerance(cuda_engines, sampler):
     for e in cuda_engines:
         e.sampler = sampler
     got = _latents(graphed, steps=10)
-    assert graphed._graphs is not None and graphed._graphs.disabled_reason is None
+    assert graphed.graphs.sampler is not None and graphed.graphs.sampler.disabled_reason is None
     assert _rel(got, _latents(eager, steps=10)) < 2e-2      # same precision, same kernels up to padding
     assert _rel(got, _latents(eager32, steps=10)) < 1e-1    # bf16 vs fp32 over ten steps
 
@@ -197,13 +200,13 @@ def test_cuda_graph_is_reused_for_new_prompts_seeds_and_guidance(cuda_engines):
     graphed, eager, _ = cuda_engines
     graphed.sampler = eager.sampler = "ddim"
     _latents(graphed, steps=6)
-    captures = graphed._graphs.captures
+    captures = graphed.graphs.sampler.captures
     got = _latents(graphed, prompts=["someone crawls", "a dancer spins"], guidance=5.0, steps=6, seed=9)
-    assert graphed._graphs.captures == captures
+    assert graphed.graphs.sampler.captures == captures
     want = _latents(eager, prompts=["someone crawls", "a dancer spins"], guidance=5.0, steps=6, seed=9)
     assert _rel(got, want) < 2e-2
     _latents(graphed, prompts=["one prompt"], steps=6)     # a new batch size is a new shape
-    assert graphed._graphs.captures == captures + 1
+    assert graphed.graphs.sampler.captures == captures + 1
 
 
 @pytest.mark.cuda
@@ -221,12 +224,11 @@ def test_cuda_generate_end_to_end_with_graphs(cuda_engines):
 def test_cuda_generate_solves_the_ik_on_the_gpu_like_the_host(cuda_engines, monkeypatch):
     """On CUDA the engine keeps decoded features of big passes on the GPU and solves features -> rotations
     there (rotations_torch); the motions must be those of the host's numpy IK on the same features."""
-    from motion_core import engine as engine_module
     graphed, _, _ = cuda_engines
     monkeypatch.setattr(graphed, "ik_graphs", False)    # eager GPU kernels only (graphs: the next test)
-    assert graphed.gpu_ik and graphed._ik_on_device(1, engine_module.GPU_IK_MIN_FRAMES)
-    assert not graphed._ik_on_device(1, engine_module.GPU_IK_MIN_FRAMES - 1)
-    monkeypatch.setattr(engine_module, "GPU_IK_MIN_FRAMES", 1)    # this test's small pass too
+    assert graphed.gpu_ik and decoding.ik_on_device(graphed, 1, decoding.GPU_IK_MIN_FRAMES)
+    assert not decoding.ik_on_device(graphed, 1, decoding.GPU_IK_MIN_FRAMES - 1)
+    monkeypatch.setattr(decoding, "GPU_IK_MIN_FRAMES", 1)    # this test's small pass too
     prompts = ["a person waves", "someone jumps"]
     on_gpu = graphed.generate(prompts, seconds=2.0, steps=6, seed=3)
     graphed.gpu_ik = False
@@ -250,14 +252,14 @@ def _assert_same_motions(got, want, atol=1e-5):
 def test_cuda_small_passes_replay_text_decoder_and_ik_as_graphs_from_their_second_use(cuda_engines, monkeypatch):
     graphed, _, _ = cuda_engines
     monkeypatch.setattr(graphed, "ik_graphs", True)
-    monkeypatch.setattr(graphed, "_shape_graphs", {})
+    monkeypatch.setattr(graphed.graphs, "stages", {})
     prompts = ["a person waves"]
     first = graphed.generate(prompts, seconds=2.0, steps=6, seed=5)       # eager text, decoder; host IK; counted
-    assert all(g.captures == 0 for g in graphed._shape_graphs.values())
+    assert all(g.captures == 0 for g in graphed.graphs.stages.values())
     second = graphed.generate(prompts, seconds=2.0, steps=6, seed=5)      # captured, replayed
     third = graphed.generate(prompts, seconds=2.0, steps=6, seed=5)       # replayed
     for stage in ("text", "decode", "ik"):
-        graphs = graphed._shape_graphs[stage]
+        graphs = graphed.graphs.stages[stage]
         assert graphs.captures == 1 and graphs.disabled_reason is None, stage
     _assert_same_motions(second, first)
     _assert_same_motions(third, first)
@@ -270,10 +272,10 @@ def test_cuda_compiled_engine_matches_the_uncompiled_one():
     compiled = Engine.random(tiny_config(), seed=0, device="cuda", precision="bf16", cuda_graphs=True, compile=True)
     plain = Engine.random(tiny_config(), seed=0, device="cuda", precision="bf16", cuda_graphs=True)
     assert _rel(_latents(compiled, steps=6), _latents(plain, steps=6)) < 2e-2
-    assert compiled._graphs.compile and compiled._graphs.disabled_reason is None
+    assert compiled.graphs.sampler.compile and compiled.graphs.sampler.disabled_reason is None
     prompts = ["a person waves"]
     runs = [compiled.generate(prompts, seconds=2.0, steps=6, seed=1) for _ in range(3)]
     for stage in ("text", "decode", "ik"):
-        graphs = compiled._shape_graphs[stage]
+        graphs = compiled.graphs.stages[stage]
         assert graphs.compile and graphs.captures == 1 and graphs.disabled_reason is None, stage
     _assert_same_motions(runs[2], runs[0], atol=1e-5)   # compiled graphs vs eager decoder and the host's IK

@@ -20,6 +20,7 @@ import torch
 
 from motion_core.interfaces import cli
 from motion_core import engine as engine_module
+from motion_core.generation import batching, loading
 from motion_core.formats import atomic_file
 from motion_core.formats.bvh import BvhError, read_bvh, write_bvh
 from motion_core.formats.checkpoint import CheckpointError
@@ -228,7 +229,7 @@ def _oom(message="CUDA out of memory. Tried to allocate 2.00 GiB"):
 def test_out_of_memory_retries_in_smaller_batches(engine, monkeypatch):
     prompts = ["walk", "run", "jump", "sit", "wave"]
     expected = engine.generate(prompts, seed=4, **FAST)
-    original, passes = Engine._sample, []
+    original, passes = batching.sample_latents, []
 
     def flaky(self, batch_prompts, *args, **kwargs):
         passes.append(len(batch_prompts))
@@ -236,7 +237,7 @@ def test_out_of_memory_retries_in_smaller_batches(engine, monkeypatch):
             raise _oom()
         return original(self, batch_prompts, *args, **kwargs)
 
-    monkeypatch.setattr(Engine, "_sample", flaky)
+    monkeypatch.setattr(batching, "sample_latents", flaky)
     events = []
     motions = engine.generate(prompts, seed=4, progress=lambda f, m: events.append((f, m)), **FAST)
     assert passes == [5, 3, 2, 2, 1]                      # 5 -> 3 -> 2 per pass, then the rest in twos
@@ -258,16 +259,16 @@ def test_out_of_memory_on_one_prompt_falls_back_to_the_cpu_and_back(monkeypatch)
         moves.append(torch.device(device).type)
         self.device = torch.device(device)
 
-    monkeypatch.setattr(Engine, "_to_device", fake_move)
+    monkeypatch.setattr(Engine, "move_to", fake_move)
     gpu_engine.device = torch.device("cuda")             # pretend: it was loaded on a GPU
-    original = Engine._sample
+    original = batching.sample_latents
 
     def gpu_too_small(self, *args, **kwargs):
         if self.device.type == "cuda":
             raise RuntimeError("CUDA error: out of memory")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Engine, "_sample", gpu_too_small)
+    monkeypatch.setattr(batching, "sample_latents", gpu_too_small)
     events = []
     (motion,) = gpu_engine.generate(["walk"], progress=lambda f, m: events.append(m), **FAST)
     assert moves == ["cpu", "cuda"] and gpu_engine.device.type == "cuda"
@@ -282,7 +283,7 @@ def test_out_of_memory_on_the_cpu_is_a_clear_error_and_other_errors_pass_through
         calls.append(1)
         raise _oom("DefaultCPUAllocator: can't allocate memory: you tried to allocate 99 GB")
 
-    monkeypatch.setattr(Engine, "_sample", always_oom)
+    monkeypatch.setattr(batching, "sample_latents", always_oom)
     with pytest.raises(MemoryError, match="even for a single prompt"):
         engine.generate(["walk", "run"], **FAST)
     assert len(calls) == 2                                # two prompts, then one, then give up
@@ -292,7 +293,7 @@ def test_out_of_memory_on_the_cpu_is_a_clear_error_and_other_errors_pass_through
         raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
 
     calls.clear()
-    monkeypatch.setattr(Engine, "_sample", broken)
+    monkeypatch.setattr(batching, "sample_latents", broken)
     with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
         engine.generate(["walk", "run"], **FAST)
     assert len(calls) == 1                                # not mistaken for out-of-memory: no retry
@@ -472,7 +473,7 @@ def _set(path, value):
 def no_model_building(monkeypatch):
     """Fail the test if a model would be built or weights read: rejection must come before allocation."""
     import safetensors.torch
-    monkeypatch.setattr(engine_module, "_build_modules", lambda *a: pytest.fail("modules built"))
+    monkeypatch.setattr(loading, "build_modules", lambda *a: pytest.fail("modules built"))
     monkeypatch.setattr(safetensors.torch, "load_file", lambda *a, **k: pytest.fail("tensors loaded"))
 
 

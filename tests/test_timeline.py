@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 
+from motion_core.generation import decoding
 from motion_core.generation import timeline as tl
 from motion_core.generation.diffusion import Cancelled
 from motion_core.engine import Engine, InputError, tiny_config
@@ -89,14 +90,14 @@ def test_timeline_length_meta_and_per_frame_segments(engine, four_segments, tmp_
 def test_each_window_continues_from_the_previous_latents(engine, monkeypatch):
     """The core mechanism: every window but the first gets the latents already made as known context,
     and is conditioned on the prompt of the segment that owns its new latents."""
-    calls, original = [], engine._sample
+    calls, original = [], tl.sample_latents
 
-    def spy(prompts, seeds, num_frames, guidance, steps, report, should_cancel, known=None):
-        out = original(prompts, seeds, num_frames, guidance, steps, report, should_cancel, known=known)
+    def spy(engine, prompts, seeds, num_frames, guidance, steps, report, should_cancel, known=None):
+        out = original(engine, prompts, seeds, num_frames, guidance, steps, report, should_cancel, known=known)
         calls.append((prompts[0], num_frames, None if known is None else known.clone(), out.clone()))
         return out
 
-    monkeypatch.setattr(engine, "_sample", spy)
+    monkeypatch.setattr(tl, "sample_latents", spy)
     engine.generate_timeline([("walk", 10.0), ("jump", 1.0)], seed=1, steps=1, guidance=1.0)
     # 10 s = 50 latents: a 49-latent window, then 1 more with 10 known; then the jump's 5 with 10 known.
     assert [(p, n // 4, k is None or k.shape[1]) for p, n, k, _ in calls] == \
@@ -112,7 +113,7 @@ def test_later_segments_never_change_earlier_frames(engine):
     mixes with the new latents (its receptive radius)."""
     short = engine.generate_timeline([("walk", 4.0)], seed=2, **FAST)
     longer = engine.generate_timeline([("walk", 4.0), ("turn around", 2.0)], seed=2, **FAST)
-    safe = 80 - 4 * tl.decoder_radius(engine.vae)
+    safe = 80 - 4 * decoding.decoder_radius(engine.vae)
     np.testing.assert_allclose(longer.joints[:safe], short.joints[:safe], atol=1e-5)
 
 
@@ -167,7 +168,7 @@ def test_progress_rises_to_one_and_cancel_stops(engine):
 # ---- decoding -------------------------------------------------------------------------------------------------
 
 def test_decoder_radius_bounds_the_reach_of_one_latent(engine):
-    radius = tl.decoder_radius(engine.vae)
+    radius = decoding.decoder_radius(engine.vae)
     z = torch.randn(1, 60, engine.vae.config.latent_dim)
     bumped = z.clone()
     bumped[0, 30] += 3.0
@@ -179,8 +180,8 @@ def test_decoder_radius_bounds_the_reach_of_one_latent(engine):
 
 def test_chunked_decoding_equals_one_decode(engine):
     latents = torch.randn(300, engine.vae.config.latent_dim)
-    chunked = tl.decode_latents_chunked(engine, latents, 1198, chunk=37)
-    whole = engine._decode(latents[None], 1198)[0]
+    chunked = decoding.decode_latents_chunked(engine, latents, 1198, chunk=37)
+    whole = decoding.decode_latents(engine, latents[None], 1198)[0]
     assert chunked.shape == whole.shape == (1198, 263)
     np.testing.assert_allclose(chunked, whole, atol=1e-5)
 

@@ -35,17 +35,21 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from motion_core.engine import Cancelled, InputError, ProgressFn, _Progress, _seeds, check_prompt
 from motion_core.formats.motion import Motion
+from motion_core.generation.decoding import body_frames, decode_latents_chunked
+from motion_core.generation.diffusion import Cancelled
+from motion_core.generation.meta import motion_meta
+from motion_core.generation.progress import Progress, ProgressFn
+from motion_core.generation.requests import InputError, check_prompt, sampling_settings, seed_list
+from motion_core.generation.sampling import sample_latents
 
 __all__ = ["TimelineSegment", "Window", "check_timeline", "plan_windows", "generate_timeline",
-           "decode_latents_chunked", "decoder_radius", "timeline_segments", "segment_index_per_frame",
+           "timeline_segments", "segment_index_per_frame",
            "MAX_SEGMENTS", "MAX_TOTAL_SECONDS", "MIN_SEGMENT_SECONDS"]
 
 MAX_SEGMENTS = 1000              # a timeline is edited by hand; thousands of segments is a bug upstream
 MAX_TOTAL_SECONDS = 3600.0       # one hour; 72,000 frames at 20 fps
 MIN_SEGMENT_SECONDS = 0.5        # shorter segments are below anything the model saw in training
-DECODE_CHUNK_LATENTS = 256       # latents kept per decoder chunk (1024 frames): bounded decoder memory
 _SAMPLING_SHARE = 0.9            # of the progress bar; decoding and joint rotations take the rest
 
 
@@ -166,14 +170,14 @@ def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | 
     factor = engine.vae.config.downsample_factor
     minimum = max(factor, math.ceil(MIN_SEGMENT_SECONDS * engine.fps))
     resolved = check_timeline(segments, engine.fps, min_frames=minimum)
-    guidance, steps = engine._sampling(guidance, steps)
-    (seed,) = _seeds(seed, 1)
+    guidance, steps = sampling_settings(engine, guidance, steps)
+    (seed,) = seed_list(seed, 1)
     window, context = engine.max_frames // factor, engine.context_frames // factor
     if not 0 < context < window:
         raise ValueError(f"this model's window ({engine.max_frames} frames) leaves no room past its context "
                          f"({engine.context_frames} frames) for new frames")
     windows = plan_windows(latent_bounds(resolved, factor), window, context)
-    report = _Progress(progress)
+    report = Progress(progress)
     latents = _sample_windows(engine, resolved, windows, seed, guidance, steps, report, should_cancel)
     num_frames = resolved[-1].end_frame
     report(_SAMPLING_SHARE, "decoding")
@@ -185,13 +189,13 @@ def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | 
     # segments cannot change, exactly as `generate` measures a take of that length: appending never changes
     # earlier frames, and a one-window timeline stays a plain `generate`.
     motion = Motion.from_features(features, engine.skeleton, fps=engine.fps, meta=meta,
-                                  body_frames=engine._body_frames(resolved[0].end_frame))
+                                  body_frames=body_frames(engine.vae, resolved[0].end_frame))
     report(1.0, "done")
     return motion
 
 
 def _sample_windows(engine, segments: list[TimelineSegment], windows: list[Window], seed: int, guidance: float,
-                    steps: int, report: _Progress, should_cancel) -> torch.Tensor:
+                    steps: int, report: Progress, should_cancel) -> torch.Tensor:
     """All latents (L, C) on the CPU, window after window; each window's context comes from the previous."""
     total = windows[-1].end
     latents = torch.zeros(total, engine.vae.config.latent_dim)
@@ -205,8 +209,8 @@ def _sample_windows(engine, segments: list[TimelineSegment], windows: list[Windo
             known = (latents[w.start:w.new_start] * engine.latent_scale)[None].to(engine.device)
         prompt = segments[w.segment].prompt
         label = f"window {j + 1}/{len(windows)} ({prompt[:30]}): "
-        sub = _Progress(report.callback, cost[j], cost[j + 1], label)
-        out = engine._sample([prompt], [_window_seed(seed, j)], w.length * factor, guidance, steps, sub,
+        sub = Progress(report.callback, cost[j], cost[j + 1], label)
+        out = sample_latents(engine, [prompt], [_window_seed(seed, j)], w.length * factor, guidance, steps, sub,
                              should_cancel, known=known)
         latents[w.new_start:w.end] = out[0, w.new_start - w.start:].float().cpu()
     return latents
@@ -218,56 +222,12 @@ def _window_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1, np.uint64)[0]) >> 1
 
 
-# ---- decoding -------------------------------------------------------------------------------------------------
-
-def decoder_radius(vae) -> int | None:
-    """How many latents on each side can influence a decoded frame (None: unknown, decode in one piece).
-
-    The decoder runs one conv stack per rate (latent rate, then each upsampled rate); a stack of residual
-    units with dilations 1, 3, 9, ... and kernel k reaches ``(k // 2) * sum(dilations)`` steps at its own
-    rate, i.e. that many / 2**i latents at the i-th upsampled rate. Upsampling and the linear maps are per-frame.
-    """
-    config = getattr(vae, "config", None)
-    try:
-        reach = (config.kernel_size // 2) * sum(3 ** i for i in range(config.res_blocks))
-        rates = config.num_down + 1
-    except AttributeError:
-        return None
-    return math.ceil(sum(reach / 2 ** i for i in range(rates))) + 1
-
-
-@torch.inference_mode()
-def decode_latents_chunked(engine, latents: torch.Tensor, num_frames: int,
-                           chunk: int = DECODE_CHUNK_LATENTS) -> np.ndarray:
-    """De-normalised features (num_frames, F) float64 from latents (L, C), decoded chunk by chunk.
-
-    Each chunk is decoded with `decoder_radius` extra latents on both sides and only its own frames are kept,
-    so the result equals a single decode of the whole sequence (up to float rounding) at bounded memory.
-    """
-    factor = engine.vae.config.downsample_factor
-    radius = decoder_radius(engine.vae)
-    total = latents.shape[0]
-    if radius is None or total <= chunk + 2 * radius:
-        spans = [(0, total)]
-        radius = 0
-    else:
-        spans = [(start, min(start + chunk, total)) for start in range(0, total, chunk)]
-    pieces = []
-    for start, stop in spans:
-        low, high = max(0, start - radius), min(total, stop + radius)
-        z = latents[low:high].to(engine.device)[None]
-        frames = engine.vae.decode(z)[0]
-        keep = frames[(start - low) * factor:(stop - low) * factor]
-        pieces.append(engine.normalizer.denormalize(keep).double().cpu().numpy())
-    return np.concatenate(pieces, axis=0)[:num_frames]
-
-
 # ---- metadata -------------------------------------------------------------------------------------------------
 
 def _timeline_meta(engine, segments: list[TimelineSegment], seed: int, guidance: float, steps: int,
                    window_frames: int, context_frames: int, num_windows: int) -> dict:
     prompt = " | ".join(s.prompt for s in segments)
-    meta = engine._meta(prompt, seed, guidance, steps, segments[-1].end_frame)
+    meta = motion_meta(engine, prompt, seed, guidance, steps, segments[-1].end_frame)
     meta.update(timeline=json.dumps([asdict(s) for s in segments]), timeline_segments=len(segments),
                 window_frames=window_frames, context_frames=context_frames, windows=num_windows)
     return meta

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from motion_core.text import TextEncoder
+from motion_core.text.base import TextEncoder
 from motion_core.text.hash_tokenizer import HashTokenizer, TokenizedBatch
 
 

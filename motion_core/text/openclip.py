@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from motion_core.text import TextEncoder
+from motion_core.text.base import TextEncoder
 
 WEIGHTS_ENV = "MOTION_CORE_CLIP_WEIGHTS"
 WEIGHTS_DIR_ENV = "MOTION_CORE_CLIP_DIR"

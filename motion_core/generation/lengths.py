@@ -1,0 +1,78 @@
+"""Length planning: how many frames each motion gets.
+
+The caller's request (seconds or frames, checked against the model's window), else the checkpoint's length
+predictor (a length per prompt, from its text), else `DEFAULT_SECONDS`. See "Length policy" in
+`motion_core.engine`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from motion_core.generation.requests import InputError, check_prompts
+from motion_core.generation.sampling import encode_prompts
+
+MIN_SECONDS = 0.5                 # shorter clips are below anything the model saw in training
+DEFAULT_SECONDS = 4.0
+
+
+def min_frames(fps: float) -> int:
+    """Shortest motion `generate` and `extend` accept (MIN_SECONDS at `fps`)."""
+    return max(1, math.ceil(MIN_SECONDS * fps))
+
+
+def resolve_frames(seconds, frames, fps: float, limit: int, what: str) -> int:
+    """Validate the requested length and return it in frames (seconds are rounded to whole frames)."""
+    if seconds is not None and frames is not None:
+        raise InputError("give either seconds or frames, not both")
+    minimum = min_frames(fps)
+    if frames is None:
+        value = DEFAULT_SECONDS if seconds is None else seconds
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InputError(f"seconds must be a finite number, got {value!r}")
+        if value <= 0:
+            raise InputError(f"seconds must be positive, got {value}")
+        frames = max(1, round(value * fps))
+    elif isinstance(frames, bool) or not isinstance(frames, (int, np.integer)):
+        raise InputError(f"frames must be an integer, got {frames!r}")
+    frames = int(frames)
+    if frames < minimum:
+        raise InputError(f"{what}: {frames} frame(s) is too short; the minimum is {minimum} frames "
+                         f"({MIN_SECONDS} s at {fps:g} fps)")
+    if frames > limit:
+        hint = ("; for longer motions generate up to that length and continue with extend" if what == "generate"
+                else "; call extend repeatedly to add more")
+        raise InputError(f"{what}: {frames} frames ({frames / fps:.2f} s) exceeds the {limit} frames "
+                         f"({limit / fps:.2f} s) this model supports{hint}")
+    return frames
+
+
+def predict_frames(engine, prompts) -> list[int]:
+    """The length (frames) `generate` gives each prompt when the caller names none.
+
+    With a length predictor: its estimate from the prompt's text, within the lengths `generate` accepts.
+    Without one: `DEFAULT_SECONDS` for every prompt. Deterministic (no sampling).
+    """
+    prompts = check_prompts(prompts)
+    default = resolve_frames(None, None, engine.fps, limit=engine.max_frames, what="generate")
+    if engine.length_predictor is None:
+        return [default] * len(prompts)
+    frames: list[int] = []
+    shortest = min_frames(engine.fps)
+    with torch.inference_mode():
+        for start in range(0, len(prompts), engine.max_batch):
+            tokens, mask = encode_prompts(engine, prompts[start:start + engine.max_batch])
+            predicted = engine.length_predictor.frames(tokens, mask)
+            frames.extend(min(max(int(f), shortest), engine.max_frames) for f in predicted.tolist())
+    return frames
+
+
+def plan_lengths(engine, prompts: list[str], seconds, frames) -> tuple[list[int], str]:
+    """(frames per prompt, length source) for `generate`: the request, else the predictor, else the default."""
+    if seconds is not None or frames is not None:
+        return [resolve_frames(seconds, frames, engine.fps, limit=engine.max_frames, what="generate")] \
+            * len(prompts), "requested"
+    source = "predicted" if engine.length_predictor is not None else "default"
+    return predict_frames(engine, prompts), source

@@ -1,0 +1,33 @@
+"""What a motion records about how it was made (``Motion.meta``): prompt, seed, settings, model, warnings."""
+from __future__ import annotations
+
+from motion_core import __version__
+from motion_core.formats.motion import Motion
+
+TRUNCATED_NOTE = "the prompt is longer than the text encoder reads; only its beginning was used"
+
+
+def motion_meta(engine, prompt: str, seed: int, guidance: float, steps: int, frames: int,
+                length_source: str = "requested") -> dict:
+    return {"prompt": prompt, "seed": seed, "guidance": guidance, "steps": steps, "frames": frames,
+            "seconds": frames / engine.fps, "model": engine.model_version, "sampler": engine.sampler,
+            "length_source": length_source, "motion_core": __version__}
+
+
+def extend_meta(engine, motion: Motion, prompt: str, seed: int, guidance: float, steps: int,
+                frames: int, length_source: str) -> dict:
+    """The meta of `motion` continued by `frames` new frames of `prompt`: prompts joined with " | "."""
+    meta = dict(motion.meta)
+    previous = str(meta.get("prompt", ""))
+    meta.update(motion_meta(engine, prompt, seed, guidance, steps, motion.num_frames + frames, length_source))
+    meta.update(prompt=f"{previous} | {prompt}" if previous else prompt, extend_prompt=prompt,
+                extend_start_frame=motion.num_frames)
+    return meta
+
+
+def truncated_prompts(engine, prompts: list[str]) -> list[bool]:
+    """Which prompts the text encoder will shorten (encoders without a tokenizer report none)."""
+    tokenize = getattr(engine.text_encoder, "tokenize", None)
+    if tokenize is None:
+        return [False] * len(prompts)
+    return list(tokenize(prompts).truncated)

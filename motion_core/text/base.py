@@ -1,0 +1,43 @@
+"""The interface every text encoder implements (its own module, so encoders import it without a circle)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class TextEncoder(nn.Module):
+    """Interface of all text encoders. Subclasses set `dim` (E) and `trainable`, and implement the methods."""
+
+    dim: int
+    trainable: bool
+
+    def encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode a batch of prompts to (tokens (B, N, dim), mask (B, N) bool, True = real token)."""
+        return self.forward_prepared(*self.prepare(prompts))
+
+    # Encoders may split `encode` in two: `prepare` does the host work (tokenising) and returns tensors on the
+    # encoder's device; `forward_prepared` is tensor work only, which the engine can replay as a CUDA graph.
+    def prepare(self, prompts: list[str]) -> tuple[torch.Tensor, ...]:
+        """The host half of `encode`: tensors on this encoder's device for `forward_prepared`."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement prepare()")
+
+    def forward_prepared(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The device half of `encode`: no host work, no read-back (capturable)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward_prepared()")
+
+    @property
+    def splits_encoding(self) -> bool:
+        """Whether this encoder implements `prepare` and `forward_prepared`."""
+        return type(self).prepare is not TextEncoder.prepare
+
+    def config(self) -> dict:
+        """JSON-serialisable dict, including "type", that `build_text_encoder` turns back into this encoder."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement config()")
+
+    @property
+    def device(self) -> torch.device:
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return torch.device("cpu")
