@@ -1,6 +1,6 @@
 """Quality of each sampling speed setting: FID, R-precision and action checks per (sampler, steps).
 
-The speed side is `python -m motion_core.interfaces.bench latency` (it times the same settings); this is the quality side,
+The speed side is `python -m motion_core.bench latency` (it times the same settings); this is the quality side,
 so that no speed is bought with silent quality loss. Every setting scores the same drawn test-split captions
 and lengths with the same evaluator and seed (`train.evaluate`), the checkpoint's guidance throughout.
 
