@@ -89,8 +89,8 @@ class Motion:
         offsets: (J, 3) rest offsets to solve on (e.g. those of a motion this one continues), instead of the
         body measured from the joints: median bone lengths over all frames, or over the first `body_frames`.
         """
-        from motion_core.kinematics.rotations import _checked_joints
-        joints = _checked_joints(joints, skeleton)
+        from motion_core.kinematics.rotations import checked_joints
+        joints = checked_joints(joints, skeleton)
         if joints.ndim != 3:
             raise ValueError(f"joints must be (T, {skeleton.num_joints}, 3) for one clip (batch_from_joints takes "
                              f"(B, T, {skeleton.num_joints}, 3)), got {joints.shape}")
