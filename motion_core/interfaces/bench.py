@@ -1,9 +1,9 @@
 """Speed benchmarks of the whole text-to-motion pipeline, next to the published anchors.
 
-    python -m motion_core.interfaces.bench latency    [--device cuda] [--checkpoint DIR] [--steps 20] [--dpm-steps 10]
-    python -m motion_core.interfaces.bench throughput [--batches 64 256]
-    python -m motion_core.interfaces.bench scaling    [--scale-frames 196 2000 12000 72000] [--no-graphs]
-    python -m motion_core.interfaces.bench cpu        [--threads 2] [--frames 200] [--steps 20]
+    python -m motion_core.bench latency    [--device cuda] [--checkpoint DIR] [--steps 20] [--dpm-steps 10]
+    python -m motion_core.bench throughput [--batches 64 256]
+    python -m motion_core.bench scaling    [--scale-frames 196 2000 12000 72000] [--no-graphs]
+    python -m motion_core.bench cpu        [--threads 2] [--frames 200] [--steps 20]
 
 Each prints a table and writes ``benchmarks/results/<name>_<device>_<date>.json`` (``--out`` changes the
 folder). Models are ``--checkpoint DIR`` or, by default, untrained ones at the default training sizes
@@ -149,7 +149,7 @@ COMMANDS: dict[str, tuple[Callable, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m motion_core.interfaces.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m motion_core.bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text)
