@@ -123,7 +123,8 @@ def test_scaling_command_writes_plot_and_records_out_of_memory(checkpoint, tmp_p
         if length > 10:
             raise RuntimeError("CUDA out of memory. Tried to allocate 80 GiB")
         return real(engine, length, dtype, repeats, warmup)
-    monkeypatch.setattr(bench, "denoiser_forward_seconds", forward_seconds)
+    from motion_core.interfaces import bench_scaling
+    monkeypatch.setattr(bench_scaling, "denoiser_forward_seconds", forward_seconds)   # as the scaling command calls it
     bench.main(["scaling", *TINY_ARGS, "--checkpoint", str(checkpoint), "--scale-frames", "40", "80", "120",
                 "--out", str(tmp_path)])
     data, path = _result(tmp_path, "scaling")

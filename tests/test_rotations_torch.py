@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+import motion_core.kinematics.component_first_torch as CFT
 import motion_core.kinematics.rigid_fit as RF
+import motion_core.kinematics.rigid_fit_torch as RFT
 import motion_core.kinematics.rotations as R
 import motion_core.kinematics.rotations_torch as RT
 from motion_core.kinematics import quaternion as Q
@@ -148,7 +150,7 @@ def _kabsch_both(source, target):
     first = lambda a: np.ascontiguousarray(a.transpose(2, 1, 0))   # noqa: E731 - component-first (3, C, frames)
     expected = np.moveaxis(RF.kabsch_quaternion(first(source), first(target)), 0, -1)
     consts = RT.torch_plan(HUMANML3D, torch.float64, torch.device("cpu")).consts
-    got = RT._kabsch_quaternion(torch.from_numpy(first(source)), torch.from_numpy(first(target)), consts)
+    got = RFT.kabsch_quaternion(torch.from_numpy(first(source)), torch.from_numpy(first(target)), consts)
     return expected, got.numpy().T
 
 
@@ -172,11 +174,11 @@ def test_kabsch_fallback_alone_is_optimal(monkeypatch):
     """With no Newton steps every frame is 'unconverged' and takes the squaring fallback: it must still be
     the best rotation (same fit cost as numpy's) on every frame, collinear ones included."""
     source, target = _point_sets(np.random.default_rng(3))
-    monkeypatch.setattr(RT, "NEWTON_ITERATIONS", 0)
+    monkeypatch.setattr(RFT, "NEWTON_ITERATIONS", 0)
     expected, got = _kabsch_both(source, target)
     cost, best = _fit_cost(got, source, target), _fit_cost(expected, source, target)
     assert (cost <= best + 1e-9 * (1 + best)).all(), np.abs(cost - best).max()
-    monkeypatch.setattr(RT, "FALLBACK_SQUARINGS", 2)       # the squarings are what makes it converge
+    monkeypatch.setattr(RFT, "FALLBACK_SQUARINGS", 2)       # the squarings are what makes it converge
     _, coarse = _kabsch_both(source, target)
     assert (_fit_cost(coarse, source, target) > best + 1e-6).any()
 
@@ -190,8 +192,8 @@ def _unconverged_frames(monkeypatch, run) -> list[int]:
         counts.append(int(unconverged.sum()))
         return x, unconverged
 
-    root = RT._largest_root
-    monkeypatch.setattr(RT, "_largest_root", spy)
+    root = RFT._largest_root
+    monkeypatch.setattr(RFT, "_largest_root", spy)
     run()
     assert counts, "Newton never ran"
     return counts
@@ -200,20 +202,20 @@ def _unconverged_frames(monkeypatch, run) -> list[int]:
 def test_fixed_newton_count_is_enough(monkeypatch):
     """Real and synthetic clips never need the fallback: Newton converges even with 3 steps fewer than
     NEWTON_ITERATIONS. Random point sets may (their result is checked in the Kabsch tests above)."""
-    monkeypatch.setattr(RT, "NEWTON_ITERATIONS", RT.NEWTON_ITERATIONS - 3)
+    monkeypatch.setattr(RFT, "NEWTON_ITERATIONS", RFT.NEWTON_ITERATIONS - 3)
     for skeleton in (HUMANML3D, KIT):
         clips = np.concatenate([synthetic_clips(skeleton, 2, 40), _straight_limb_clips(skeleton, 1, 40)])
         clips = torch.from_numpy(clips)
         counts = _unconverged_frames(monkeypatch, lambda: joints_to_rotations_torch(clips, skeleton))
         assert max(counts) == 0, counts
-    monkeypatch.setattr(RT, "NEWTON_ITERATIONS", 2)          # the check itself can fail
+    monkeypatch.setattr(RFT, "NEWTON_ITERATIONS", 2)          # the check itself can fail
     assert max(_unconverged_frames(monkeypatch, lambda: joints_to_rotations_torch(clips, KIT))) > 0
 
 
 def test_real_sample_needs_no_fallback(humanml3d_sample, monkeypatch):
     _, joints = humanml3d_sample
     clips = torch.from_numpy(joints[None].astype(np.float64))
-    monkeypatch.setattr(RT, "NEWTON_ITERATIONS", RT.NEWTON_ITERATIONS - 3)
+    monkeypatch.setattr(RFT, "NEWTON_ITERATIONS", RFT.NEWTON_ITERATIONS - 3)
     assert max(_unconverged_frames(monkeypatch, lambda: joints_to_rotations_torch(clips, HUMANML3D))) == 0
 
 
@@ -227,11 +229,11 @@ def test_quaternion_kernels_match_component_first_numpy():
     angle = rng.uniform(-4, 4, 50)
     t = torch.from_numpy
     eye3 = torch.eye(3, dtype=torch.float64)
-    np.testing.assert_allclose(RT._qmul(t(a), t(b)).numpy(), CF.qmul(a, b), atol=1e-15)
-    np.testing.assert_allclose(RT._qrot(t(a), t(u)).numpy(), CF.qrot(a, u), atol=1e-14)
-    np.testing.assert_allclose(RT._qbetween(t(u), t(v), eye3).numpy(), CF.qbetween(u, v), atol=1e-14)
+    np.testing.assert_allclose(CFT.qmul(t(a), t(b)).numpy(), CF.qmul(a, b), atol=1e-15)
+    np.testing.assert_allclose(CFT.qrot(t(a), t(u)).numpy(), CF.qrot(a, u), atol=1e-14)
+    np.testing.assert_allclose(CFT.qbetween(t(u), t(v), eye3).numpy(), CF.qbetween(u, v), atol=1e-14)
     unit = CF.unit(u)
-    np.testing.assert_allclose(RT._qfrom_axis_angle(t(unit), t(angle)).numpy(), CF.qfrom_axis_angle(unit, angle),
+    np.testing.assert_allclose(CFT.qfrom_axis_angle(t(unit), t(angle)).numpy(), CF.qfrom_axis_angle(unit, angle),
                                atol=1e-15)
 
 

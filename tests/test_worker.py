@@ -282,9 +282,9 @@ def test_shutdown_exits_zero(worker):
 def test_every_event_stays_one_line_for_unicode_aware_readers():
     """An id or message holding U+0085 / U+2028 must not split the event for a reader using str.splitlines."""
     import io
-    from motion_core.interfaces.worker import _LineWriter
+    from motion_core.interfaces.worker_protocol import LineWriter
     stream = io.StringIO()
-    _LineWriter(stream).send({"event": "error", "id": "a\x85b\u2028c", "error": {"message": "人が歩く"}})
+    LineWriter(stream).send({"event": "error", "id": "a\x85b\u2028c", "error": {"message": "人が歩く"}})
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1
     assert json.loads(lines[0])["id"] == "a\x85b\u2028c"

@@ -89,8 +89,8 @@ class Motion:
         offsets: (J, 3) rest offsets to solve on (e.g. those of a motion this one continues), instead of the
         body measured from the joints: median bone lengths over all frames, or over the first `body_frames`.
         """
-        from motion_core.kinematics.rotations import _checked_joints
-        joints = _checked_joints(joints, skeleton)
+        from motion_core.kinematics.rotations import checked_joints
+        joints = checked_joints(joints, skeleton)
         if joints.ndim != 3:
             raise ValueError(f"joints must be (T, {skeleton.num_joints}, 3) for one clip (batch_from_joints takes "
                              f"(B, T, {skeleton.num_joints}, 3)), got {joints.shape}")
@@ -151,7 +151,7 @@ class Motion:
         joints, rotations, root, offsets = solution
         metas = [None] * len(joints) if metas is None else metas
         if rigid:   # the joints a rig keyed with these rotations shows (from the stored float32 rotations)
-            from motion_core.kinematics.rotations import batch_forward_kinematics
+            from motion_core.kinematics.forward_kinematics import batch_forward_kinematics
             joints = batch_forward_kinematics(np.asarray(rotations, dtype=np.float32), root, offsets,
                                               skeleton.parents)
         return [cls(fps=fps, joints=joints[b], rotations=rotations[b], root_translation=root[b], offsets=offsets[b],
@@ -187,7 +187,7 @@ class Motion:
 
     def forward_kinematics(self) -> np.ndarray:
         """(T, J, 3) positions rebuilt from rotations, root and offsets: what a rig will show."""
-        from motion_core.kinematics.rotations import forward_kinematics
+        from motion_core.kinematics.forward_kinematics import forward_kinematics
         return forward_kinematics(self.rotations.astype(np.float64), self.root_translation.astype(np.float64),
                                   self.offsets.astype(np.float64), self.skeleton.parents)
 

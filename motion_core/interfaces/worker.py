@@ -39,69 +39,39 @@ own, so they appear all at once; a failed, cancelled or killed job (even by SIGK
 A killed worker's `.partial_*` folder is removed by the next job that writes there. SIGTERM ends the worker
 like "shutdown" (the running job is cancelled), with exit status 143.
 stdout carries protocol lines only: everything else that writes to stdout, Python or C, lands on stderr.
+
+This module holds the dispatcher (`Worker`: requests in, one job thread at a time, events out) and the process
+entry (`serve_stdio`); line framing is `worker_protocol`, params checks `worker_params`, result files
+`worker_results`.
 """
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
-import re
 import signal
 import sys
-import tempfile
 import threading
 import traceback
-import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from motion_core.formats.atomic_file import file_in_the_way, probe_writable, publish_folder, remove_stale_partials
+from motion_core.interfaces.worker_params import (JOB_PARAMS, MAX_PROMPTS, input_motion, optional_int, optional_number,
+                                                  optional_str, output_folder, prompt_list, required_str,
+                                                  timeline_segments)
+from motion_core.interfaces.worker_protocol import (MAX_REQUEST_CHARS, LineWriter, ProtocolError, bounded_lines,
+                                                    parse_request)
+from motion_core.interfaces.worker_results import write_motions
 
-__all__ = ["Worker", "serve_stdio", "ProtocolError", "Terminated", "raise_terminated_on_sigterm"]
+__all__ = ["Worker", "serve_stdio", "ProtocolError", "Terminated", "raise_terminated_on_sigterm",
+           "MAX_REQUEST_CHARS", "MAX_PROMPTS"]
 
-_COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"}
-_GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"}
-_EXTEND_PARAMS = _COMMON_PARAMS | {"motion_path", "prompt"}
-_TIMELINE_PARAMS = {"segments", "seed", "guidance", "steps", "checkpoint", "device", "out_dir"}
-_JOB_PARAMS = {"generate": _GENERATE_PARAMS, "extend": _EXTEND_PARAMS, "timeline": _TIMELINE_PARAMS}
 _JOIN_TIMEOUT_S = 30.0
-MAX_REQUEST_CHARS = 1 << 20   # a request is a few hundred bytes; a megabyte line is garbage or an attack
-MAX_PROMPTS = 256             # prompts per generate request (the add-on sends at most 16)
 
 
 class Terminated(BaseException):
     """Raised in the main thread by SIGTERM (see `serve_stdio`); a BaseException so that no handler of
     ordinary errors swallows it."""
-
-
-class ProtocolError(Exception):
-    """A request the worker can answer only with an error event; `kind` is the event's error type."""
-
-    def __init__(self, kind: str, message: str, request_id: str | None = None):
-        super().__init__(message)
-        self.kind = kind
-        self.request_id = request_id  # set when the error is found after the request's id was read
-
-
-class _LineWriter:
-    """Serialises events from the reader and job threads onto one stream, one complete line at a time."""
-
-    def __init__(self, stream: TextIO):
-        self._stream = stream
-        self._lock = threading.Lock()
-
-    def send(self, event: dict[str, Any]) -> None:
-        # ASCII escapes keep every event on one line for any reader: raw U+0085 or U+2028 in an echoed id or
-        # prompt would split the line for readers that honour Unicode line breaks (Python's str.splitlines).
-        line = json.dumps(event, ensure_ascii=True, allow_nan=False)
-        with self._lock:
-            try:
-                self._stream.write(line + "\n")
-                self._stream.flush()
-            except (BrokenPipeError, ValueError):
-                pass  # the client went away; the reader sees end of input and shuts us down
 
 
 @dataclass
@@ -123,7 +93,7 @@ class Worker:
 
     def __init__(self, writer: TextIO, engine_loader: Callable[[str | None, str], Any] = _default_engine_loader,
                  log: TextIO | None = None):
-        self._out = _LineWriter(writer)
+        self._out = LineWriter(writer)
         self._log = log if log is not None else sys.stderr
         self._load_engine = engine_loader
         self._engine = None
@@ -137,7 +107,7 @@ class Worker:
         """Handle request lines until shutdown or end of input; returns the process exit status."""
         status = 0
         try:
-            for line in _bounded_lines(reader, MAX_REQUEST_CHARS):
+            for line in bounded_lines(reader, MAX_REQUEST_CHARS):
                 if line is None:
                     self._error(None, "parse_error",
                                 f"request line longer than {MAX_REQUEST_CHARS} characters; skipped")
@@ -156,7 +126,7 @@ class Worker:
         """Answer one request line; False means "shut down"."""
         request_id = None
         try:
-            request = _parse_request(line)
+            request = parse_request(line)
             request_id = request["id"]
             return self._dispatch(request_id, request["method"], request.get("params") or {})
         except ProtocolError as exc:
@@ -173,8 +143,8 @@ class Worker:
             self._cancel(request_id, params)
         elif method == "shutdown":
             return False
-        elif method in _JOB_PARAMS:
-            allowed = _JOB_PARAMS[method]
+        elif method in JOB_PARAMS:
+            allowed = JOB_PARAMS[method]
             unknown = sorted(set(params) - allowed)
             if unknown:
                 print(f"motion-core worker: ignoring unknown {method} params {unknown}", file=self._log)
@@ -235,29 +205,31 @@ class Worker:
         progress = self._progress_reporter(job)
         if job.method == "timeline":
             return self._execute_timeline(job, progress)
-        options = dict(seconds=_opt_number(params, "seconds"), frames=_opt_int(params, "frames"),
+        options = dict(seconds=optional_number(params, "seconds"), frames=optional_int(params, "frames"),
                        **_sampling_options(job, progress))
-        out_dir = _out_dir(params)
+        out_dir = output_folder(params)
         if job.method == "generate":
-            prompts = _prompts(params)
+            prompts = prompt_list(params)
         else:
-            motion, prompt = _load_motion(params), _required_str(params, "prompt")
-        engine = self._engine_for(_opt_str(params, "checkpoint"), _opt_str(params, "device") or "auto", progress)
+            motion, prompt = input_motion(params), required_str(params, "prompt")
+        engine = self._engine_for(optional_str(params, "checkpoint"), optional_str(params, "device") or "auto",
+                                  progress)
         if job.method == "generate":
             motions = engine.generate(prompts, **options)
         else:
             motions = [engine.extend(motion, prompt, **options)]
-        return _write_motions(motions, job, out_dir)
+        return write_motions(motions, job.id, job.cancel, out_dir)
 
     def _execute_timeline(self, job: _Job, progress: Callable[[float, str], None]) -> list[str]:
         """One continuous motion from params.segments, ``[[prompt, seconds], ...]`` (or objects with those
         keys); the engine validates the segments themselves."""
         params = job.params
-        segments = _segments(params)
+        segments = timeline_segments(params)
         options = _sampling_options(job, progress)
-        out_dir = _out_dir(params)
-        engine = self._engine_for(_opt_str(params, "checkpoint"), _opt_str(params, "device") or "auto", progress)
-        return _write_motions([engine.generate_timeline(segments, **options)], job, out_dir)
+        out_dir = output_folder(params)
+        engine = self._engine_for(optional_str(params, "checkpoint"), optional_str(params, "device") or "auto",
+                                  progress)
+        return write_motions([engine.generate_timeline(segments, **options)], job.id, job.cancel, out_dir)
 
     def _engine_for(self, checkpoint: str | None, device: str, progress: Callable[[float, str], None]):
         """The warm engine, reloaded only when the request names another checkpoint or device."""
@@ -301,171 +273,13 @@ class Worker:
         self._out.send({"id": request_id, "event": "error", "error": {"type": kind, "message": message}})
 
 
-# -- request parsing -----------------------------------------------------------------------------------------
-
-def _bounded_lines(reader: TextIO, limit: int):
-    """Lines of `reader`, with None in place of any line over `limit` characters (read and dropped in chunks,
-    so one endless line cannot exhaust memory)."""
-    while True:
-        line = reader.readline(limit + 1)
-        if not line:
-            return
-        if len(line) <= limit:
-            yield line
-            continue
-        while line and not line.endswith("\n"):
-            line = reader.readline(limit)
-        yield None
-
-
-def _parse_request(line: str) -> dict[str, Any]:
-    try:
-        request = json.loads(line)
-    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON or an integer of thousands of digits
-        raise ProtocolError("parse_error", f"request is not valid JSON: {exc!s:.200}") from None
-    if not isinstance(request, dict):
-        raise ProtocolError("invalid_request", "request must be a JSON object")
-    request_id = request.get("id")
-    if isinstance(request_id, (int, float)) and not isinstance(request_id, bool):
-        request_id = str(request_id)  # be forgiving about numeric ids; replies always carry strings
-    if not isinstance(request_id, str) or not request_id:
-        raise ProtocolError("invalid_request", "request needs a non-empty string \"id\"")
-    request["id"] = request_id
-    method = request.get("method")
-    if not isinstance(method, str):
-        raise ProtocolError("invalid_request", "request needs a string \"method\"", request_id)
-    if not isinstance(request.get("params") or {}, dict):
-        raise ProtocolError("invalid_request", "\"params\" must be a JSON object", request_id)
-    return request
-
-
-def _opt_str(params: dict, key: str) -> str | None:
-    value = params.get(key)
-    if value is not None and not isinstance(value, str):
-        raise ProtocolError("invalid_params", f"params.{key} must be a string or null, got {value!r:.60}")
-    return value or None
-
-
-def _out_dir(params: dict) -> str | None:
-    """params.out_dir, refused before any work when no folder can ever be there (not after minutes of it)."""
-    out_dir = _opt_str(params, "out_dir")
-    if out_dir is None:
-        return None
-    if "\0" in out_dir:
-        raise ProtocolError("invalid_params", f"params.out_dir {out_dir!r:.300} contains a NUL byte")
-    target = Path(out_dir).expanduser()
-    blocker = file_in_the_way(target)
-    if blocker is not None:
-        raise ProtocolError("invalid_params", f"params.out_dir: {str(blocker)!r:.300} exists and is not a folder")
-    try:
-        probe_writable(target)
-    except OSError as exc:
-        raise ProtocolError("io_error", f"params.out_dir: cannot write into {str(target)!r:.300}: "
-                                        f"{exc.strerror or exc}") from None
-    return out_dir
-
-
-def _required_str(params: dict, key: str) -> str:
-    value = params.get(key)
-    if not isinstance(value, str):
-        raise ProtocolError("invalid_params", f"params.{key} must be a string, got {value!r:.60}")
-    return value
-
+# -- request options ---------------------------------------------------------------------------------------
 
 def _sampling_options(job: "_Job", progress: Callable[[float, str], None]) -> dict:
     """Seed, guidance and steps (None: the model's defaults), progress and cancellation: what every method takes."""
     params = job.params
-    return dict(seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance"),
-                steps=_opt_int(params, "steps"), progress=progress, should_cancel=job.cancel.is_set)
-
-
-def _opt_number(params: dict, key: str, default: float | None = None) -> float | None:
-    value = params.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ProtocolError("invalid_params", f"params.{key} must be a number, got {value!r:.60}")
-    try:
-        return float(value)
-    except OverflowError:  # a JSON integer of hundreds of digits
-        raise ProtocolError("invalid_params", f"params.{key} is far too large") from None
-
-
-def _opt_int(params: dict, key: str, default: int | None = None) -> int | None:
-    value = params.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ProtocolError("invalid_params", f"params.{key} must be an integer, got {value!r:.60}")
-    return value
-
-
-def _prompts(params: dict) -> list[str]:
-    prompts = params.get("prompts")
-    if prompts is None and isinstance(params.get("prompt"), str):
-        prompts = [params["prompt"]]
-    if not isinstance(prompts, list):
-        raise ProtocolError("invalid_params", "generate needs params.prompts, a list of strings")
-    if len(prompts) > MAX_PROMPTS:
-        raise ProtocolError("invalid_params", f"params.prompts has {len(prompts)} prompts; at most {MAX_PROMPTS} "
-                                              "per request")
-    return prompts
-
-
-def _segments(params: dict) -> list[tuple]:
-    segments = params.get("segments")
-    if not isinstance(segments, list):
-        raise ProtocolError("invalid_params", "timeline needs params.segments, a list of [prompt, seconds] pairs")
-    pairs = []
-    for item in segments:
-        if isinstance(item, dict):
-            item = [item.get("prompt"), item.get("seconds")]
-        if not isinstance(item, list):
-            raise ProtocolError("invalid_params", f"each timeline segment must be [prompt, seconds] or "
-                                                  f"{{\"prompt\": ..., \"seconds\": ...}}, got {item!r:.60}")
-        pairs.append(tuple(item))
-    return pairs
-
-
-def _load_motion(params: dict):
-    from motion_core.formats.motion import Motion
-    path = _required_str(params, "motion_path")
-    try:
-        return Motion.load(path)
-    except FileNotFoundError:
-        raise ProtocolError("invalid_params", f"params.motion_path {path!r:.300} does not exist") from None
-    except (ValueError, TypeError) as exc:  # not a Motion file (or a path with a NUL byte): the caller's to fix
-        raise ProtocolError("invalid_params", f"params.motion_path: {exc}") from None
-
-
-# -- result files ------------------------------------------------------------------------------------------
-
-def _slug(text: str, limit: int = 40) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
-    return slug[:limit].rstrip("_") or "motion"
-
-
-def _write_motions(motions: list, job: _Job, out_dir: str | None) -> list[str]:
-    """Save the job's motions as .npz files in a folder of their own, published by one rename: a failed or
-    killed job leaves none of its files, only a `.partial_*` folder that the next job there removes."""
-    target = Path(out_dir).expanduser() if out_dir else Path(tempfile.gettempdir())
-    target.mkdir(parents=True, exist_ok=True)
-    remove_stale_partials(target)
-    # Request ids restart with every client session, so names carry a random token too: a new take must
-    # never overwrite an older one that a saved .blend file still points to.
-    token = uuid.uuid4().hex[:8]
-    folder = target / f"{'' if out_dir else 'motion_core_job_'}{_slug(job.id, 16)}_{token}"
-    names = [f"{_slug(job.id, 16)}_{index:02d}_{_slug(str(motion.meta.get('prompt', '')))}_{token}.npz"
-             for index, motion in enumerate(motions)]
-    with publish_folder(folder) as scratch:
-        for motion, name in zip(motions, names):
-            if job.cancel.is_set():   # shutdown or SIGTERM while writing hundreds of takes: stop, publish nothing
-                from motion_core.engine import Cancelled
-                raise Cancelled("cancelled while writing the results")
-            motion.save(scratch / name)
-    return [str((folder / name).resolve()) for name in names]
+    return dict(seed=optional_int(params, "seed", default=0), guidance=optional_number(params, "guidance"),
+                steps=optional_int(params, "steps"), progress=progress, should_cancel=job.cancel.is_set)
 
 
 # -- process entry -----------------------------------------------------------------------------------------

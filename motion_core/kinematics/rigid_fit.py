@@ -11,10 +11,13 @@ import numpy as np
 from motion_core.kinematics import component_first as cf
 from motion_core.kinematics.quaternion import qfrom_matrix
 
-# Cofactor (i, k) of a 4x4 matrix is the determinant of the 3x3 minor without row i and column k.
-_MINOR_ROWS = np.array([[r for r in range(4) if r != i] for i in range(4)])[:, None, :, None]
-_MINOR_COLS = np.array([[c for c in range(4) if c != k] for k in range(4)])[None, :, None, :]
-_COFACTOR_SIGNS = (-1.0) ** np.add.outer(np.arange(4), np.arange(4))
+__all__ = ["kabsch_quaternion", "kabsch_matrix", "HORN", "MINOR_ROWS", "MINOR_COLS", "COFACTOR_SIGNS"]
+
+# Cofactor (i, k) of a 4x4 matrix is the determinant of the 3x3 minor without row i and column k: MINOR_ROWS and
+# MINOR_COLS index the minors of all 16 at once, COFACTOR_SIGNS are their signs (shared with rigid_fit_torch).
+MINOR_ROWS = np.array([[r for r in range(4) if r != i] for i in range(4)])[:, None, :, None]
+MINOR_COLS = np.array([[c for c in range(4) if c != k] for k in range(4)])[None, :, None, :]
+COFACTOR_SIGNS = (-1.0) ** np.add.outer(np.arange(4), np.arange(4))
 
 
 def _det3(m) -> np.ndarray:
@@ -33,8 +36,8 @@ def _horn_entries(s) -> list:
             xy - yx, zx + xz, yz + zy, zz - xx - yy]
 
 
-# N is linear in S: one tensordot with this (4, 4, 3, 3) map builds it for all frames at once.
-_HORN = np.array(_horn_entries(np.eye(9).reshape(3, 3, 9))).reshape(4, 4, 3, 3)
+# N is linear in S: one tensordot with this (4, 4, 3, 3) map (HORN) builds it for all frames at once.
+HORN = np.array(_horn_entries(np.eye(9).reshape(3, 3, 9))).reshape(4, 4, 3, 3)
 
 
 def kabsch_quaternion(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -51,7 +54,7 @@ def kabsch_quaternion(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     rotation ill-defined; those frames take the SVD solution instead.
     """
     s = (source[:, None] * target[None]).sum(2)             # (3, 3, ...) cross-covariance
-    n = np.tensordot(_HORN, s, axes=2)                       # (4, 4, ...)
+    n = np.tensordot(HORN, s, axes=2)                       # (4, 4, ...)
     m = (s[:, :, None] * s[:, None, :]).sum(0)               # M = S^T S
     s_sq = m[0, 0] + m[1, 1] + m[2, 2]                        # |S|^2 = tr(M)
     c2, c1, c0 = -2 * s_sq, -8 * _det3(s), 2 * (m * m).sum((0, 1)) - s_sq * s_sq
@@ -70,8 +73,8 @@ def kabsch_quaternion(source: np.ndarray, target: np.ndarray) -> np.ndarray:
         if np.all(step <= tolerance):
             break
     shifted = n - x * np.eye(4).reshape((4, 4) + (1,) * x.ndim)
-    minors = shifted[_MINOR_ROWS, _MINOR_COLS]                # (4, 4, 3, 3, ...)
-    cofactors = _COFACTOR_SIGNS.reshape((4, 4) + (1,) * x.ndim) * _det3(np.moveaxis(minors, (2, 3), (0, 1)))
+    minors = shifted[MINOR_ROWS, MINOR_COLS]                # (4, 4, 3, 3, ...)
+    cofactors = COFACTOR_SIGNS.reshape((4, 4) + (1,) * x.ndim) * _det3(np.moveaxis(minors, (2, 3), (0, 1)))
     diagonal = np.abs(np.stack([cofactors[k, k] for k in range(4)]))
     q = np.take_along_axis(cofactors, diagonal.argmax(0)[None, None], axis=1)[:, 0]   # symmetric: a column
     q = q / np.maximum(cf.norm(q), cf.TINY)

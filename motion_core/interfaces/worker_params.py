@@ -1,0 +1,123 @@
+"""Worker request parameters: each ``params`` value of a request checked and converted, or a ProtocolError.
+
+`JOB_PARAMS` lists the keys each job method reads; the functions here read one value each (numbers, strings,
+prompts, timeline segments, the input motion of an extend, the output folder), so that a bad request fails
+before any model is loaded. Used by `motion_core.interfaces.worker`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from motion_core.formats.atomic_file import file_in_the_way, probe_writable
+from motion_core.interfaces.worker_protocol import ProtocolError
+
+__all__ = ["MAX_PROMPTS", "JOB_PARAMS", "optional_str", "output_folder", "required_str", "optional_number",
+           "optional_int", "prompt_list", "timeline_segments", "input_motion"]
+
+_COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"}
+_GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"}
+_EXTEND_PARAMS = _COMMON_PARAMS | {"motion_path", "prompt"}
+_TIMELINE_PARAMS = {"segments", "seed", "guidance", "steps", "checkpoint", "device", "out_dir"}
+JOB_PARAMS = {"generate": _GENERATE_PARAMS, "extend": _EXTEND_PARAMS, "timeline": _TIMELINE_PARAMS}
+MAX_PROMPTS = 256             # prompts per generate request (the add-on sends at most 16)
+
+
+def optional_str(params: dict, key: str) -> str | None:
+    """params[key]: a string, or None where it is missing, null or empty."""
+    value = params.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ProtocolError("invalid_params", f"params.{key} must be a string or null, got {value!r:.60}")
+    return value or None
+
+
+def output_folder(params: dict) -> str | None:
+    """params.out_dir, refused before any work when no folder can ever be there (not after minutes of it)."""
+    out_dir = optional_str(params, "out_dir")
+    if out_dir is None:
+        return None
+    if "\0" in out_dir:
+        raise ProtocolError("invalid_params", f"params.out_dir {out_dir!r:.300} contains a NUL byte")
+    target = Path(out_dir).expanduser()
+    blocker = file_in_the_way(target)
+    if blocker is not None:
+        raise ProtocolError("invalid_params", f"params.out_dir: {str(blocker)!r:.300} exists and is not a folder")
+    try:
+        probe_writable(target)
+    except OSError as exc:
+        raise ProtocolError("io_error", f"params.out_dir: cannot write into {str(target)!r:.300}: "
+                                        f"{exc.strerror or exc}") from None
+    return out_dir
+
+
+def required_str(params: dict, key: str) -> str:
+    """params[key], which must be a string."""
+    value = params.get(key)
+    if not isinstance(value, str):
+        raise ProtocolError("invalid_params", f"params.{key} must be a string, got {value!r:.60}")
+    return value
+
+
+def optional_number(params: dict, key: str, default: float | None = None) -> float | None:
+    """params[key] as a float (JSON integers too), or `default` where it is missing or null."""
+    value = params.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProtocolError("invalid_params", f"params.{key} must be a number, got {value!r:.60}")
+    try:
+        return float(value)
+    except OverflowError:  # a JSON integer of hundreds of digits
+        raise ProtocolError("invalid_params", f"params.{key} is far too large") from None
+
+
+def optional_int(params: dict, key: str, default: int | None = None) -> int | None:
+    """params[key] as an int (whole floats too), or `default` where it is missing or null."""
+    value = params.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError("invalid_params", f"params.{key} must be an integer, got {value!r:.60}")
+    return value
+
+
+def prompt_list(params: dict) -> list[str]:
+    """A generate request's prompts: params.prompts (or a lone params.prompt), at most `MAX_PROMPTS`."""
+    prompts = params.get("prompts")
+    if prompts is None and isinstance(params.get("prompt"), str):
+        prompts = [params["prompt"]]
+    if not isinstance(prompts, list):
+        raise ProtocolError("invalid_params", "generate needs params.prompts, a list of strings")
+    if len(prompts) > MAX_PROMPTS:
+        raise ProtocolError("invalid_params", f"params.prompts has {len(prompts)} prompts; at most {MAX_PROMPTS} "
+                                              "per request")
+    return prompts
+
+
+def timeline_segments(params: dict) -> list[tuple]:
+    """A timeline request's params.segments as (prompt, seconds) tuples; the engine checks their values."""
+    segments = params.get("segments")
+    if not isinstance(segments, list):
+        raise ProtocolError("invalid_params", "timeline needs params.segments, a list of [prompt, seconds] pairs")
+    pairs = []
+    for item in segments:
+        if isinstance(item, dict):
+            item = [item.get("prompt"), item.get("seconds")]
+        if not isinstance(item, list):
+            raise ProtocolError("invalid_params", f"each timeline segment must be [prompt, seconds] or "
+                                                  f"{{\"prompt\": ..., \"seconds\": ...}}, got {item!r:.60}")
+        pairs.append(tuple(item))
+    return pairs
+
+
+def input_motion(params: dict):
+    """The `Motion` that params.motion_path names (an extend request's input)."""
+    from motion_core.formats.motion import Motion
+    path = required_str(params, "motion_path")
+    try:
+        return Motion.load(path)
+    except FileNotFoundError:
+        raise ProtocolError("invalid_params", f"params.motion_path {path!r:.300} does not exist") from None
+    except (ValueError, TypeError) as exc:  # not a Motion file (or a path with a NUL byte): the caller's to fix
+        raise ProtocolError("invalid_params", f"params.motion_path: {exc}") from None
