@@ -1,6 +1,6 @@
 """How the benchmarks time: wall seconds of whole generate calls split by stage, and of single forwards.
 
-`StageClock` wraps the engine's own stage methods while active, so `time_generate` times the real
+`StageClock` wraps the generation parts' stage functions while active, so `time_generate` times the real
 `Engine.generate` path per stage (`STAGES`); `denoiser_forward_seconds` times one denoiser forward eagerly, as a
 CUDA-graph replay (`captured`) or compiled; `median_seconds` and `synchronize` are the shared clockwork.
 """
@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import torch
 
 from motion_core.engine import Engine
+from motion_core.generation import batching, sampling
 from motion_core.interfaces.bench_models import PROMPT
 from motion_core.runtime.graph_sampler import capture, compile_for_capture
 
@@ -31,36 +32,41 @@ def synchronize(device: torch.device) -> None:
 
 
 class StageClock:
-    """Seconds spent in each stage of `Engine.generate`, by wrapping the engine's stage methods while active."""
+    """Seconds spent in each stage of `Engine.generate`, by wrapping the generation parts' stage functions while
+    active (text encoding, the sampling pass, the VAE decode), for calls made on this clock's engine."""
 
     def __init__(self, engine: Engine):
         self.engine = engine
         self.seconds: dict[str, float] = defaultdict(float)
-        self._patched: list[tuple[object, str]] = []
+        self._patched: list[tuple[object, str, Callable]] = []
 
     def _wrap(self, owner: object, name: str, stage: str) -> None:
         original = getattr(owner, name)
 
-        def timed(*args, **kwargs):
-            synchronize(self.engine.device)
+        def timed(engine, *args, **kwargs):
+            if engine is not self.engine:
+                return original(engine, *args, **kwargs)
+            synchronize(engine.device)
             start = time.perf_counter()
             try:
-                return original(*args, **kwargs)
+                return original(engine, *args, **kwargs)
             finally:
-                synchronize(self.engine.device)
+                synchronize(engine.device)
                 self.seconds[stage] += time.perf_counter() - start
-        setattr(owner, name, timed)   # an instance attribute shadows the method until __exit__ removes it
-        self._patched.append((owner, name))
+        setattr(owner, name, timed)   # the module's own name is put back by __exit__
+        self._patched.append((owner, name, original))
 
     def __enter__(self) -> "StageClock":
-        self._wrap(self.engine, "_encode", "text")
-        self._wrap(self.engine, "_sample", "text+sampling")
-        self._wrap(self.engine, "_decode", "decode")
+        # Patched where they are looked up: `generate`'s passes call sample_latents and decode_latents from
+        # batching's namespace, and sample_latents calls encode_prompts from sampling's.
+        self._wrap(sampling, "encode_prompts", "text")
+        self._wrap(batching, "sample_latents", "text+sampling")
+        self._wrap(batching, "decode_latents", "decode")
         return self
 
     def __exit__(self, *exc) -> None:
-        for owner, name in reversed(self._patched):
-            delattr(owner, name)
+        for owner, name, original in reversed(self._patched):
+            setattr(owner, name, original)
         self._patched.clear()
 
     def stages(self, total: float) -> dict[str, float]:
