@@ -173,6 +173,8 @@ def _item_phrases(item: str) -> tuple[str, ...]:
                 return tuple(f"{p.split()[0]} {rest}" for p in phrases[:1]) + tuple(
                     f"{p} {rest}" for p in phrases[1:2] if not p.endswith(("forward", "up", "down", "around", "ahead")))
             return phrases
+    if len(words) == 1 and words[0].endswith("s") and not words[0].endswith("ss"):
+        return (words[0],)                                  # already conjugated ("resists")
     if len(words) == 1 and words[0].endswith("ing"):
         return (f"is {words[0]}",)
     return (f"does {item}",)

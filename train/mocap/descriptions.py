@@ -41,7 +41,7 @@ def parse_index(text: str) -> dict[str, TrialInfo]:
     """Descriptions from any of the three formats (detected per line)."""
     out: dict[str, TrialInfo] = {}
     first = text.lstrip("\ufeff").splitlines()[:1]
-    if first and "," in first[0] and "description" in first[0].lower():
+    if first and first[0].lstrip('"').lower().startswith("subject") and "," in first[0]:
         reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
         header = [h.strip().lower() for h in next(reader)]
         col = {name: k for k, name in enumerate(header)}
