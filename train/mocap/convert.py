@@ -21,7 +21,8 @@ from motion_core.representation import canonicalize, joints_to_features
 from motion_core.skeleton import HUMANML3D
 from train.mocap.asf_amc import AsfSkeleton, read_amc, read_asf
 from train.mocap.kinematics import forward_kinematics
-from train.mocap.mapping import cmu_to_humanml3d, retarget
+from motion_core.bvh import read_bvh
+from train.mocap.mapping import bvh_to_humanml3d, cmu_to_humanml3d, retarget
 from train.mocap.resample import resample
 
 TARGET_FPS = HUMANML3D.fps
@@ -44,6 +45,14 @@ def trial_joints(skeleton: AsfSkeleton, amc_path: str | Path, source_fps: float 
     return retarget(resample(joints, source_fps, TARGET_FPS))
 
 
+def bvh_trial_joints(path: str | Path) -> tuple[np.ndarray, float]:
+    """(joints (T, 22, 3) at 20 fps on HumanML3D's skeleton, source fps) of a BVH conversion of a CMU trial,
+    at the frame rate its ``Frame Time`` states. Y up is assumed (as in every CMU conversion)."""
+    bvh = read_bvh(path)
+    fps = 1.0 / bvh.frame_time
+    return retarget(resample(bvh_to_humanml3d(bvh.names, bvh.positions), fps, TARGET_FPS)), fps
+
+
 def cut(num_frames: int, max_frames: int = MAX_FRAMES) -> list[tuple[int, int]]:
     """Equal [start, stop) pieces of at most `max_frames` covering `num_frames`."""
     if num_frames <= 0:
@@ -62,9 +71,12 @@ def make_clip(joints: np.ndarray, start: int = 0, source_fps: float = 120.0) -> 
                 source_frames=(int(round(start * ratio)) + 1, int(round(last * ratio)) + 1))
 
 
-def convert_trial(asf_path: str | Path, amc_path: str | Path, source_fps: float = 120.0,
+def convert_trial(asf_path: str | Path | None, motion_path: str | Path, source_fps: float = 120.0,
                   max_frames: int = MAX_FRAMES, min_frames: int = 1) -> list[Clip]:
-    """Clips of one trial; pieces shorter than `min_frames` are left out."""
-    skeleton = read_asf(asf_path)
-    joints = trial_joints(skeleton, amc_path, source_fps)
+    """Clips of one trial (ASF + AMC, or a .bvh with `asf_path` None, whose own frame time then sets
+    the frame rate); pieces shorter than `min_frames` are left out."""
+    if Path(motion_path).suffix.lower() == ".bvh":
+        joints, source_fps = bvh_trial_joints(motion_path)
+    else:
+        joints = trial_joints(read_asf(asf_path), motion_path, source_fps)
     return [make_clip(joints[a:b], a, source_fps) for a, b in cut(len(joints), max_frames) if b - a >= min_frames]

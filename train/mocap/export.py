@@ -39,9 +39,10 @@ def split_of(trial: str) -> str:
     return "test" if bucket == 0 else "val" if bucket == 1 else "train"
 
 
-def find_trials(source: str | Path) -> list[tuple[str, Path, Path]]:
-    """(trial id, asf, amc) for every .amc under `source` whose subject's .asf sits beside it."""
-    found = []
+def find_trials(source: str | Path) -> list[tuple[str, Path | None, Path]]:
+    """(trial id, asf, amc) for every .amc under `source` whose subject's .asf sits beside it, then
+    (trial id, None, bvh) for every .bvh of a trial not found as AMC (the original format wins)."""
+    found: list[tuple[str, Path | None, Path]] = []
     for amc in sorted(Path(source).rglob("*.amc")):
         tid = trial_id(amc.stem)
         if tid is None:
@@ -51,6 +52,12 @@ def find_trials(source: str | Path) -> list[tuple[str, Path, Path]]:
         asf = next((c for c in candidates if c.is_file()), None)
         if asf is not None:
             found.append((tid, asf, amc))
+    have = {t for t, _, _ in found}
+    for bvh in sorted(Path(source).rglob("*.bvh")):
+        tid = trial_id(bvh.stem)
+        if tid is not None and tid not in have:
+            found.append((tid, None, bvh))
+            have.add(tid)
     return found
 
 
@@ -78,7 +85,7 @@ def build_dataset(source: str | Path, out: str | Path, index_files=(), exclude=D
             continue
         try:
             clips = convert_trial(asf, amc, info.fps, max_frames=max_frames, min_frames=min_frames)
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, OSError) as exc:
             skipped[tid] = f"unreadable: {exc}"
             log(f"  skip {tid}: {exc}")
             continue
@@ -89,9 +96,10 @@ def build_dataset(source: str | Path, out: str | Path, index_files=(), exclude=D
             write_captions(root, cid, caption_lines(captions))
             splits[split_of(tid)].append(cid)
             seconds += len(clip.joints) / 20.0
-            meta_clips[cid] = {"trial": tid, "description": info.description, "source_fps": info.fps,
+            meta_clips[cid] = {"trial": tid, "description": info.description, "source_fps": info.fps if asf else "bvh Frame Time",
                                "frames": len(clip.joints), "source_frames": list(clip.source_frames),
-                               "asf": asf.name, "amc": amc.name, "split": split_of(tid)}
+                               "asf": asf.name if asf else None, "motion_file": amc.name,
+                               "split": split_of(tid)}
     if not meta_clips:
         raise SystemExit(f"no usable trials under {source} (skipped: {len(skipped)})")
     for name in SPLITS:

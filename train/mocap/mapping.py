@@ -77,3 +77,46 @@ def retarget(joints: np.ndarray, skeleton: Skeleton = HUMANML3D) -> np.ndarray:
         direction = np.where(norm > 1e-9, bone / np.maximum(norm, 1e-9), skeleton.raw_offsets[j])
         out[:, j] = out[:, parent] + direction * skeleton.bone_lengths[j]
     return out
+
+
+# BVH conversions of CMU: HumanML3D joint -> BVH joint whose origin it is. Collars: (start, end) of the
+# clavicle as above. One table per naming scheme; `bvh_to_humanml3d` picks the one the file matches.
+BVH_SCHEMES = {
+    # cgspeed's (B. Hahne's) conversions of the whole database
+    "cgspeed": ({
+        "pelvis": "Hips", "left_hip": "LeftUpLeg", "right_hip": "RightUpLeg",
+        "spine1": "Spine", "spine2": "Spine1", "spine3": "Neck",
+        "left_knee": "LeftLeg", "right_knee": "RightLeg", "left_ankle": "LeftFoot", "right_ankle": "RightFoot",
+        "left_foot": "LeftToeBase", "right_foot": "RightToeBase", "neck": "Neck1", "head": "Head",
+        "left_shoulder": "LeftArm", "right_shoulder": "RightArm", "left_elbow": "LeftForeArm",
+        "right_elbow": "RightForeArm", "left_wrist": "LeftHand", "right_wrist": "RightHand",
+    }, {"left_collar": ("Neck", "LeftArm"), "right_collar": ("Neck", "RightArm")}),
+    # Reallusion Character Creator rig (DragonForgedTheArtist/IClone-CMU-Mocap)
+    "cc_base": ({
+        "pelvis": "CC_Base_Hip", "left_hip": "CC_Base_L_Thigh", "right_hip": "CC_Base_R_Thigh",
+        "spine1": "CC_Base_Waist", "spine2": "CC_Base_Spine01", "spine3": "CC_Base_Spine02",
+        "left_knee": "CC_Base_L_Calf", "right_knee": "CC_Base_R_Calf", "left_ankle": "CC_Base_L_Foot",
+        "right_ankle": "CC_Base_R_Foot", "left_foot": "CC_Base_L_ToeBase", "right_foot": "CC_Base_R_ToeBase",
+        "neck": "CC_Base_NeckTwist01", "head": "CC_Base_Head", "left_collar": "CC_Base_L_Clavicle",
+        "right_collar": "CC_Base_R_Clavicle", "left_shoulder": "CC_Base_L_Upperarm",
+        "right_shoulder": "CC_Base_R_Upperarm", "left_elbow": "CC_Base_L_Forearm",
+        "right_elbow": "CC_Base_R_Forearm", "left_wrist": "CC_Base_L_Hand", "right_wrist": "CC_Base_R_Hand",
+    }, {}),
+}
+
+
+def bvh_to_humanml3d(names: list[str], positions: np.ndarray, skeleton: Skeleton = HUMANML3D) -> np.ndarray:
+    """(T, 22, 3) joints from a BVH's joint origins (T, N, 3) in any unit (retargeting removes the scale)."""
+    index = {n: k for k, n in enumerate(names)}
+    for scheme, (table, collars) in BVH_SCHEMES.items():
+        needed = set(table.values()) | {b for pair in collars.values() for b in pair}
+        if needed <= set(index):
+            out = np.zeros((positions.shape[0], skeleton.num_joints, 3))
+            for j, joint in enumerate(skeleton.joint_names):
+                if joint in collars:
+                    start, end = (positions[:, index[b]] for b in collars[joint])
+                    out[:, j] = start + COLLAR_FRACTION * (end - start)
+                else:
+                    out[:, j] = positions[:, index[table[joint]]]
+            return out
+    raise KeyError(f"BVH joints match none of the known CMU conversions ({', '.join(BVH_SCHEMES)})")
