@@ -91,6 +91,9 @@ def build_dataset(source: str | Path, out: str | Path, index_files=(), exclude=D
             continue
         for piece, clip in enumerate(clips):
             cid = _clip_id(tid, piece)
+            if len(clip.joints) >= 20 and float(clip.joints[:, 0, 1].std()) < 1e-4:
+                skipped[cid] = "pelvis height locked (an edited conversion, not raw capture)"
+                continue
             captions = describe(info.description, cid, captions_per_clip)
             write_motion(root, cid, clip.features, clip.joints)
             write_captions(root, cid, caption_lines(captions))
