@@ -95,7 +95,10 @@ _VERB_PHRASES = {
     "paint": ("paints",),
     "navigate": ("navigates",),
 }
-_THIRD_PERSON = {p.split()[0]: lemma for lemma, phrases in _VERB_PHRASES.items() for p in phrases}
+_THIRD_PERSON = {phrases[0].split()[0]: lemma for lemma, phrases in _VERB_PHRASES.items()}
+for _lemma, _phrases in _VERB_PHRASES.items():
+    for _p in _phrases[1:]:
+        _THIRD_PERSON.setdefault(_p.split()[0], _lemma)
 _THIRD_PERSON.update({"is": "be", "does": "do", "takes": "take", "keeps": "keep", "comes": "come", "throws": "throw",
                       "makes": "make", "plays": "play", "lets": "let", "straightens": "straighten",
                       "curves": "curve", "limps": "limp", "stops": "stop", "walking": "walk", "running": "run",
