@@ -132,9 +132,25 @@ def test_canonical_clip_on_floor_facing_z_and_features_round_trip(skeleton):
     assert np.abs(features_to_joints(clip.features) - j).max() < 1e-5
 
 
-def test_convert_bvh_and_asf_paths_agree_on_shape(tmp_path):
+def test_convert_trial_reports_source_frames():
     clips = convert_trial(ASF, AMC, 120.0)
     assert len(clips) == 1 and clips[0].source_frames == (1, 31)
+
+
+def test_bvh_conversion_cgspeed_names():
+    from motion_core.bvh import read_bvh
+    from train.mocap.mapping import bvh_scheme
+    bvh = read_bvh(DATA / "131_03_first12.bvh")
+    assert bvh_scheme(bvh.names) == "cgspeed_max"
+    clips = convert_trial(None, DATA / "131_03_first12.bvh")
+    assert len(clips) == 1 and clips[0].joints.shape == (2, 22, 3)   # 12 frames at 120 fps -> 0, 6
+    j, s = clips[0].joints, HUMANML3D
+    for left, right in ((1, 2), (13, 14), (16, 17)):
+        assert (j[:, left, 0] > j[:, right, 0]).all()
+    assert j[:, s.index("head"), 1].min() > 1.3 and j[..., 1].min() == pytest.approx(0.0, abs=1e-9)
+    for k, p in enumerate(s.parents):
+        if p >= 0:
+            assert np.allclose(np.linalg.norm(j[:, k] - j[:, p], axis=-1), s.bone_lengths[k], atol=1e-9)
 
 
 def test_descriptions_index_formats():

@@ -94,6 +94,7 @@ _VERB_PHRASES = {
     "screw": ("screws",),
     "paint": ("paints",),
     "navigate": ("navigates",),
+    "duck": ("ducks", "ducks down"),
 }
 _THIRD_PERSON = {phrases[0].split()[0]: lemma for lemma, phrases in _VERB_PHRASES.items()}
 for _lemma, _phrases in _VERB_PHRASES.items():
@@ -147,6 +148,7 @@ _TOPICS = {
 }
 _DEGREES = re.compile(r"^(\d+)-degree (left|right) turns?$")
 _VEER = re.compile(r"^veer (left|right)$")
+_START_STOP = re.compile(r"^(start )?(.+?)( stop)$|^(start )(.+)$")
 
 
 def _item_phrases(item: str) -> tuple[str, ...]:
@@ -157,6 +159,15 @@ def _item_phrases(item: str) -> tuple[str, ...]:
     if m:
         return (f"turns {m.group(1)} degrees to the {m.group(2)}", f"makes a {m.group(1)}-degree {m.group(2)} turn",
                 f"turns {m.group(2)} by {m.group(1)} degrees")
+    m = _START_STOP.match(item)
+    if m:
+        core = m.group(2) or m.group(5)
+        started, stops = bool(m.group(1) or m.group(4)), bool(m.group(3))
+        inner = _item_phrases(core)
+        if stops:
+            return tuple(f"{p} and then stops" for p in inner[:2]) + tuple(
+                f"starts to move, {p} and stops" for p in inner[:1] if started)
+        return tuple(f"starts from standing and {p}" for p in inner[:2])
     m = _VEER.match(item)
     if m:
         return (f"veers {m.group(1)}", f"curves to the {m.group(1)}", f"bears {m.group(1)}")

@@ -79,20 +79,34 @@ def retarget(joints: np.ndarray, skeleton: Skeleton = HUMANML3D) -> np.ndarray:
     return out
 
 
-# BVH conversions of CMU: HumanML3D joint -> BVH joint whose origin it is. Collars: (start, end) of the
-# clavicle as above. One table per naming scheme; `bvh_to_humanml3d` picks the one the file matches.
-BVH_SCHEMES = {
-    # cgspeed's (B. Hahne's) conversions of the whole database
-    "cgspeed": ({
+# BVH conversions of CMU: HumanML3D joint -> the BVH joint whose origin it is, or (a, b, f): the point a
+# fraction f of the way from joint a to joint b. One table per naming scheme; `bvh_to_humanml3d` picks the
+# one whose joints the file has.
+BVH_SCHEMES: dict[str, dict[str, str | tuple[str, str, float]]] = {
+    # cgspeed's MotionBuilder-friendly conversions ("cmuconvert-mb2-*"): the clavicles start at Spine1, and
+    # Neck sits on Spine1 (zero offset), so spine2 is taken between Spine and Spine1.
+    "cgspeed_mb": {
         "pelvis": "Hips", "left_hip": "LeftUpLeg", "right_hip": "RightUpLeg",
-        "spine1": "Spine", "spine2": "Spine1", "spine3": "Neck",
+        "spine1": "Spine", "spine2": ("Spine", "Spine1", 0.7), "spine3": "Spine1",
         "left_knee": "LeftLeg", "right_knee": "RightLeg", "left_ankle": "LeftFoot", "right_ankle": "RightFoot",
         "left_foot": "LeftToeBase", "right_foot": "RightToeBase", "neck": "Neck1", "head": "Head",
+        "left_collar": ("Spine1", "LeftArm", COLLAR_FRACTION), "right_collar": ("Spine1", "RightArm", COLLAR_FRACTION),
         "left_shoulder": "LeftArm", "right_shoulder": "RightArm", "left_elbow": "LeftForeArm",
         "right_elbow": "RightForeArm", "left_wrist": "LeftHand", "right_wrist": "RightHand",
-    }, {"left_collar": ("Neck", "LeftArm"), "right_collar": ("Neck", "RightArm")}),
+    },
+    # cgspeed's 3ds Max-friendly conversions ("cmuconvert-max-*"): CMU's bones renamed one for one.
+    "cgspeed_max": {
+        "pelvis": "Hips", "left_hip": "LeftHip", "right_hip": "RightHip",
+        "spine1": "Chest", "spine2": "Chest2", "spine3": "lowerneck",
+        "left_knee": "LeftKnee", "right_knee": "RightKnee", "left_ankle": "LeftAnkle", "right_ankle": "RightAnkle",
+        "left_foot": "LeftToe", "right_foot": "RightToe", "neck": "Neck", "head": "Head",
+        "left_collar": ("LeftCollar", "LeftShoulder", COLLAR_FRACTION),
+        "right_collar": ("RightCollar", "RightShoulder", COLLAR_FRACTION),
+        "left_shoulder": "LeftShoulder", "right_shoulder": "RightShoulder", "left_elbow": "LeftElbow",
+        "right_elbow": "RightElbow", "left_wrist": "LeftWrist", "right_wrist": "RightWrist",
+    },
     # Reallusion Character Creator rig (DragonForgedTheArtist/IClone-CMU-Mocap)
-    "cc_base": ({
+    "cc_base": {
         "pelvis": "CC_Base_Hip", "left_hip": "CC_Base_L_Thigh", "right_hip": "CC_Base_R_Thigh",
         "spine1": "CC_Base_Waist", "spine2": "CC_Base_Spine01", "spine3": "CC_Base_Spine02",
         "left_knee": "CC_Base_L_Calf", "right_knee": "CC_Base_R_Calf", "left_ankle": "CC_Base_L_Foot",
@@ -101,22 +115,32 @@ BVH_SCHEMES = {
         "right_collar": "CC_Base_R_Clavicle", "left_shoulder": "CC_Base_L_Upperarm",
         "right_shoulder": "CC_Base_R_Upperarm", "left_elbow": "CC_Base_L_Forearm",
         "right_elbow": "CC_Base_R_Forearm", "left_wrist": "CC_Base_L_Hand", "right_wrist": "CC_Base_R_Hand",
-    }, {}),
+    },
 }
+
+
+def _needed(table: dict) -> set[str]:
+    return {n for v in table.values() for n in ((v,) if isinstance(v, str) else v[:2])}
+
+
+def bvh_scheme(names: list[str]) -> str:
+    """The name of the `BVH_SCHEMES` table a BVH's joint names match."""
+    for scheme, table in BVH_SCHEMES.items():
+        if _needed(table) <= set(names):
+            return scheme
+    raise KeyError(f"BVH joints match none of the known CMU conversions ({', '.join(BVH_SCHEMES)})")
 
 
 def bvh_to_humanml3d(names: list[str], positions: np.ndarray, skeleton: Skeleton = HUMANML3D) -> np.ndarray:
     """(T, 22, 3) joints from a BVH's joint origins (T, N, 3) in any unit (retargeting removes the scale)."""
+    table = BVH_SCHEMES[bvh_scheme(names)]
     index = {n: k for k, n in enumerate(names)}
-    for scheme, (table, collars) in BVH_SCHEMES.items():
-        needed = set(table.values()) | {b for pair in collars.values() for b in pair}
-        if needed <= set(index):
-            out = np.zeros((positions.shape[0], skeleton.num_joints, 3))
-            for j, joint in enumerate(skeleton.joint_names):
-                if joint in collars:
-                    start, end = (positions[:, index[b]] for b in collars[joint])
-                    out[:, j] = start + COLLAR_FRACTION * (end - start)
-                else:
-                    out[:, j] = positions[:, index[table[joint]]]
-            return out
-    raise KeyError(f"BVH joints match none of the known CMU conversions ({', '.join(BVH_SCHEMES)})")
+    out = np.zeros((positions.shape[0], skeleton.num_joints, 3))
+    for j, joint in enumerate(skeleton.joint_names):
+        source = table[joint]
+        if isinstance(source, str):
+            out[:, j] = positions[:, index[source]]
+        else:
+            a, b, f = source
+            out[:, j] = positions[:, index[a]] + f * (positions[:, index[b]] - positions[:, index[a]])
+    return out
