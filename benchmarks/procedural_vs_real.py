@@ -46,7 +46,7 @@ PROCEDURAL_ACTIONS = {"walk": "walk", "jog": "run/jog", "run": "run/jog", "jump_
                       "jump_forward": "jump", "turn_left": "turn", "turn_right": "turn", "sit_down": "sit",
                       "stand_up": "sit", "squat": "squat", "sneak": "sneak", "walk_backward": "walk backward"}
 # CMU description (whole, lower case) -> shared action name; only single-action descriptions.
-REAL_ACTIONS = [(re.compile(r"^(slow |brisk )?walk$|^start walk stop$"), "walk"), (re.compile(r"^(run/jog|run|jog)$"), "run/jog"),
+REAL_ACTIONS = [(re.compile(r"^(slow |brisk )?walk$"), "walk"), (re.compile(r"^(run/jog|run|jog)$"), "run/jog"),
                 (re.compile(r"^(forward jump|jump|high jump|jump, balance|jump stop)$"), "jump"),
                 (re.compile(r"^walk, (90-degree )?(left|right) turns?$"), "turn"),
                 (re.compile(r"^sit on .*stand up$"), "sit"), (re.compile(r"^walk stealthily$"), "sneak"),

@@ -106,6 +106,15 @@ def test_resample_picks_every_sixth_frame_and_interpolates():
     assert np.allclose(resample(x, 30, 20)[:, 0], [0, 1.5, 3, 4.5, 6, 7.5, 9, 10.5, 12])
 
 
+def test_drop_leading_pose_removes_a_teleporting_first_frame():
+    from train.mocap.convert import drop_leading_pose
+    joints = np.zeros((5, 22, 3))
+    joints[:, :, 1] = np.linspace(0, 1.7, 22)
+    joints[1:, :, 2] += 3.0            # frame 0 is a rest pose 3 m away from where the motion starts
+    assert len(drop_leading_pose(joints)) == 4
+    assert len(drop_leading_pose(joints[1:])) == 4
+
+
 def test_cut_makes_equal_pieces_within_the_limit():
     assert cut(150) == [(0, 150)]
     pieces = cut(500, 196)

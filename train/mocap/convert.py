@@ -50,7 +50,19 @@ def bvh_trial_joints(path: str | Path) -> tuple[np.ndarray, float]:
     at the frame rate its ``Frame Time`` states. Y up is assumed (as in every CMU conversion)."""
     bvh = read_bvh(path)
     fps = 1.0 / bvh.frame_time
-    return retarget(resample(bvh_to_humanml3d(bvh.names, bvh.positions), fps, TARGET_FPS)), fps
+    joints = drop_leading_pose(bvh_to_humanml3d(bvh.names, bvh.positions))
+    return retarget(resample(joints, fps, TARGET_FPS)), fps
+
+
+def drop_leading_pose(joints: np.ndarray, jump: float = 0.25) -> np.ndarray:
+    """Joints without a leading calibration pose: some BVH conversions prepend a T-pose at the origin as
+    frame 0 (DragonForgedTheArtist/IClone-CMU-Mocap does), and the motion proper starts elsewhere. A first
+    frame whose root lies more than `jump` body heights from the next frame's (no one moves that far in one
+    capture frame) is dropped."""
+    height = np.ptp(joints[0, :, 1]) or 1.0
+    while len(joints) > 1 and np.linalg.norm(joints[1, 0] - joints[0, 0]) > jump * height:
+        joints = joints[1:]
+    return joints
 
 
 def cut(num_frames: int, max_frames: int = MAX_FRAMES) -> list[tuple[int, int]]:
