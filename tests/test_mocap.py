@@ -198,3 +198,21 @@ def test_build_dataset_writes_humanml3d_layout(tmp_path):
     assert (out / "Mean.npy").is_file() and (out / "Std.npy").is_file()
     ids = sum(((out / f"{s}.txt").read_text().split() for s in ("train", "val", "test")), [])
     assert ids == ["cmu02_01_00"]
+
+
+def test_append_adds_clips_to_an_existing_corpus(tmp_path):
+    from train.data.writer import prepare_layout, write_captions, write_motion, write_split
+    from train.mocap.captions import caption_lines
+    source = tmp_path / "raw"
+    source.mkdir()
+    (source / "02.asf").write_bytes(ASF.read_bytes())
+    (source / "02_01.amc").write_bytes(AMC.read_bytes())
+    corpus = prepare_layout(tmp_path / "corpus")
+    write_motion(corpus, "p000000", np.ones((50, 263)))
+    write_captions(corpus, "p000000", caption_lines(["a person waves"]))
+    for split in ("train", "val", "test"):
+        write_split(corpus, split, ["p000000"] if split == "train" else [])
+    build_dataset(source, corpus, min_frames=2, append=True, log=lambda *a: None)
+    listed = {s: (corpus / f"{s}.txt").read_text().split() for s in ("train", "val", "test")}
+    assert listed["train"] == ["cmu02_01_00", "p000000"]     # trial 02_01 hashes into train
+    assert not np.allclose(np.load(corpus / "Mean.npy"), 1.0)   # recomputed over both corpora
