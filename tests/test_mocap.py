@@ -216,3 +216,17 @@ def test_append_adds_clips_to_an_existing_corpus(tmp_path):
     listed = {s: (corpus / f"{s}.txt").read_text().split() for s in ("train", "val", "test")}
     assert listed["train"] == ["cmu02_01_00", "p000000"]     # trial 02_01 hashes into train
     assert not np.allclose(np.load(corpus / "Mean.npy"), 1.0)   # recomputed over both corpora
+
+
+@pytest.mark.parametrize("description, caption", [
+    ("walking backwards", "a person walks backwards"),
+    ("JumpForward", "a person jumps forward"),
+    ("elephant (human subject)", "a person moves like an elephant"),
+    ("walk sideways and turn (opposite direction)", "a person walks sideways"),
+    ("playground - climb, swing", "a person climbs"),
+    ("Start Hop Stop", "a person hops and then stops"),
+])
+def test_caption_rules_for_other_cmu_wordings(description, caption):
+    first = describe(description, 0, 1)[0]
+    assert first.startswith(caption), first
+    assert " does " not in first

@@ -146,13 +146,57 @@ _TOPICS = {
     "hand signals": ("making hand signals", "with hand signals"),
     "nursery rhyme": ("", ""),
 }
+# Verbs outside the phrase table that CMU descriptions begin with: conjugated by rule.
+_COMMON_VERBS = set("""answer bounce brush chop clean comb cook crouch cry dig draw dust eat fall fly gesture
+    hammer hit iron kneel limp listen pace play pose pray read roll row salute saw scrub search shuffle shrug
+    skip slide sleep spin stagger stir stomp swim sway swat talk tap think tie trip twist type vacuum wait
+    wipe write yawn bow cartwheel crawl flip lie lay lean lift load lunge mime open close peek pivot pour
+    press pretend prowl rotate serve shadow shovel signal skate ski skip slap sprint stumble suitcase
+    swing tickle toss tumble wander watch wiggle wobble wring""".split())
+_ANIMALS = set("""elephant dinosaur monkey cat dog snake mouse bear chicken penguin frog kangaroo gorilla
+    bird duck horse lion tiger rabbit bunny crab fish giraffe turtle""".split())
 _DEGREES = re.compile(r"^(\d+)-degree (left|right) turns?$")
 _VEER = re.compile(r"^veer (left|right)$")
 _START_STOP = re.compile(r"^(start )?(.+?)( stop)$|^(start )(.+)$")
 
 
+def third_person(verb: str) -> str:
+    """English third person singular of a verb lemma ("walk" -> "walks", "reach" -> "reaches")."""
+    if verb in _VERB_PHRASES:
+        return _VERB_PHRASES[verb][0].split()[0]
+    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if len(verb) > 2 and verb.endswith("y") and verb[-2] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def gerund_lemma(word: str) -> str | None:
+    """Lemma of an -ing form ("walking" -> "walk", "putting" -> "put", "dancing" -> "dance"), or None."""
+    if not word.endswith("ing") or len(word) < 5 or word in _VERB_PHRASES or word in _COMMON_VERBS:
+        return None
+    stem = word[:-3]
+    if not re.search(r"[aeiouy]", stem):     # "swing", "bring": not a gerund of "sw"
+        return None
+    candidates = [stem, stem + "e"]
+    if len(stem) > 2 and stem[-1] == stem[-2]:
+        candidates.insert(0, stem[:-1])
+    for c in candidates:
+        if c in _VERB_PHRASES:
+            return c
+    if len(stem) > 2 and stem[-1] == stem[-2] and stem[-1] not in "lsz":
+        return stem[:-1]
+    if stem.endswith(("bl", "gl", "kl", "tl", "dl", "zl", "pl", "c", "v", "at", "iz", "ur")):
+        return stem + "e"
+    return stem
+
+
 def _item_phrases(item: str) -> tuple[str, ...]:
     item = item.strip().lower()
+    words = item.split()
+    if words and gerund_lemma(words[0]) and words[0] not in _ITEM_PHRASES:
+        # "walking backwards" -> "walk backwards": conjugated like any other item below
+        item = " ".join([gerund_lemma(words[0])] + words[1:])
     if item in _ITEM_PHRASES:
         return _ITEM_PHRASES[item]
     m = _DEGREES.match(item)
@@ -189,20 +233,26 @@ def _item_phrases(item: str) -> tuple[str, ...]:
             return phrases
     if len(words) == 1 and words[0].endswith("s") and not words[0].endswith("ss"):
         return (words[0],)                                  # already conjugated ("resists")
-    if len(words) == 1 and words[0].endswith("ing"):
-        return (f"is {words[0]}",)
+    if len(words) == 1 and head in _ANIMALS:
+        article = "an" if head[0] in "aeiou" else "a"
+        return (f"moves like {article} {head}", f"imitates {article} {head}")
+    if head in _COMMON_VERBS:
+        return (" ".join([third_person(head)] + words[1:]),)
     return (f"does {item}",)
 
 
 def parse_description(description: str) -> tuple[str | None, list[str]]:
     """(topic or None, action items) of a CMU description."""
-    text = re.sub(r"\([^)]*\)", "", description).strip().strip(",; ")
+    text = re.sub(r"\([^)]*\)", "", description)
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text).replace("_", " ")       # "JumpForward" -> "Jump Forward"
+    text = re.sub(r"(?<=[a-z])\d+\b", "", text).strip().strip(",; ")          # "Sequence001" -> "Sequence"
     topic = None
     if " - " in text:
         head, tail = text.split(" - ", 1)
         if head.strip().lower() in _TOPICS:
             topic, text = head.strip().lower(), tail
-    items = [i.strip() for i in re.split(r"[;,]", text) if i.strip()]
+    items = [i.strip() for i in re.split(r"[;,]|\s+and then\s+|\s+then\s+|\s+and\s+(?=\w+ing\b|walk|run|jump|turn|sit|stand)",
+                                         text, flags=re.IGNORECASE) if i and i.strip()]
     # "A pulls B" style two-person notes read poorly as one person's motion; keep the verbs only.
     items = [re.sub(r"^(a|b) ", "", i, flags=re.IGNORECASE) for i in items]
     merged: list[str] = []
