@@ -309,6 +309,9 @@ for _pos, _words in _LEXICON_SPEC.items():
 for _w, _lemma in _THIRD_PERSON.items():
     LEXICON[_w] = f"{_lemma}/AUX" if _lemma == "be" else f"{_lemma}/VERB"
 LEXICON["does"] = "do/VERB"
+for _w, _lemma in (("starts", "start"), ("move", "move"), ("moves", "move"), ("imitates", "imitate"),
+                   ("bears", "bear"), ("standing", "stand"), ("playing", "play"), ("dancing", "dance")):
+    LEXICON[_w] = f"{_lemma}/VERB"
 _WORD = re.compile(r"[a-z0-9\-]+")
 
 
