@@ -294,7 +294,7 @@ def describe(description: str, seed: int | str, count: int = 4) -> list[str]:
 _LEXICON_SPEC = {
     "DET": "a an the this some several",
     "PRON": "someone somebody something themself",
-    "ADP": "on with to by in of as while from for at into over under against",
+    "ADP": "on with to by in of as while from for at into over under against like",
     "CCONJ": "and",
     "ADV": "then after that forward forwards ahead up down around back suddenly abruptly slowly quickly briskly "
            "high aimlessly along together away",
