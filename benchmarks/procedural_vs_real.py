@@ -11,7 +11,7 @@ segment, mocap per clip whose description names one action. Both use the canonic
   between the first and the last one: steps / time, and the root's horizontal path / steps (0 and NaN
   with fewer than two touch-downs);
 * ``pelvis_range``: max - min pelvis height (m); for jumps, how high the body goes;
-* ``jerk_mean``, ``jerk_p95``: joint jerk magnitude (m/s^3, `motion_core.motion_metrics.joint_jerk`);
+* ``jerk_mean``, ``jerk_p95``: joint jerk magnitude (m/s^3, `motion_core.kinematics.motion_metrics.joint_jerk`);
 * ``skating_ratio``: the literature's foot-skating ratio: share of frame steps in which a foot joint (ankle
   or toe) within 5 cm of the ground moves more than 2.5 cm (0.5 m/s at 20 fps), over all frame steps
   (`motion_metrics.foot_skating_speed`, ground = the clip's lowest foot point); ``skating_share_contact``:
@@ -33,8 +33,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.motion_metrics import foot_skating, foot_skating_speed, joint_jerk  # noqa: E402
-from motion_core.skeleton import HUMANML3D  # noqa: E402
+from motion_core.kinematics.motion_metrics import foot_skating, foot_skating_speed, joint_jerk  # noqa: E402
+from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 
 FPS = 20.0
 CONTACT_HEIGHT = 0.05

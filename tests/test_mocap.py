@@ -4,8 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from motion_core.representation import canonicalize, features_to_joints
-from motion_core.skeleton import HUMANML3D
+from motion_core.kinematics.representation import canonicalize, features_to_joints
+from motion_core.kinematics.skeleton import HUMANML3D
 from train.data.texts import read_caption_file
 from train.mocap.asf_amc import AsfAmcError, parse_amc, read_amc, read_asf
 from train.mocap.captions import describe, parse_description, tokens
@@ -147,7 +147,7 @@ def test_convert_trial_reports_source_frames():
 
 
 def test_bvh_conversion_cgspeed_names():
-    from motion_core.bvh import read_bvh
+    from motion_core.formats.bvh import read_bvh
     from train.mocap.mapping import bvh_scheme
     bvh = read_bvh(DATA / "131_03_first12.bvh")
     assert bvh_scheme(bvh.names) == "cgspeed_max"

@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.procedural_vs_real import measure, real_action  # noqa: E402
-from motion_core.skeleton import HUMANML3D  # noqa: E402
+from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 
 
 def _standing(frames: int) -> np.ndarray:

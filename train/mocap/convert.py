@@ -7,7 +7,7 @@ The steps, in order:
 3. resampling to 20 fps (`resample`);
 4. retargeting onto HumanML3D's bone lengths (`mapping.retarget`);
 5. cutting into clips of at most `max_frames` frames (equal pieces, so no short tail);
-6. per clip, HumanML3D's canonical frame (`motion_core.representation.canonicalize`: lowest joint on y = 0,
+6. per clip, HumanML3D's canonical frame (`motion_core.kinematics.representation.canonicalize`: lowest joint on y = 0,
    the first frame's root above the origin, facing +z) and its 263-dim features.
 """
 from __future__ import annotations
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from motion_core.representation import canonicalize, joints_to_features
-from motion_core.skeleton import HUMANML3D
+from motion_core.kinematics.representation import canonicalize, joints_to_features
+from motion_core.kinematics.skeleton import HUMANML3D
 from train.mocap.asf_amc import AsfSkeleton, read_amc, read_asf
 from train.mocap.kinematics import forward_kinematics
-from motion_core.bvh import read_bvh
+from motion_core.formats.bvh import read_bvh
 from train.mocap.mapping import bvh_to_humanml3d, cmu_to_humanml3d, retarget
 from train.mocap.resample import resample
 

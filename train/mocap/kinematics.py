@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from motion_core.bvh import euler_to_matrix
+from motion_core.formats.bvh import euler_to_matrix
 from train.mocap.asf_amc import AmcMotion, AsfSkeleton
 
 _AXIS_INDEX = {"x": 0, "y": 1, "z": 2}

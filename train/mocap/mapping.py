@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from motion_core.skeleton import HUMANML3D, Skeleton
+from motion_core.kinematics.skeleton import HUMANML3D, Skeleton
 
 # HumanML3D joint -> the CMU bone whose end point it is ("root": the CMU root itself).
 CMU_TO_HUMANML3D = {
