@@ -252,7 +252,15 @@ OPENCLIP_TEXT_SPEC = Obj(
     fields={"type": Str(("openclip",)), "model_name": Str(max_len=64, pattern=r"[A-Za-z0-9][A-Za-z0-9_.\-]*"),
             "weights_path": Str(max_len=1024)},
     required=frozenset({"type", "model_name"}))
-TEXT_SPECS = {"offline": OFFLINE_TEXT_SPEC, "openclip": OPENCLIP_TEXT_SPEC}
+# "vectors" (a training-time path to the word-vector file) is never saved: the table travels as text.* tensors.
+WORDVEC_TEXT_SPEC = Obj(
+    fields={"type": Str(("wordvec",)), "dim": Int(8, MAX_WIDTH), "layers": Int(0, MAX_LAYERS),
+            "heads": Int(1, 256), "ff_dim": Int(1, 4 * MAX_WIDTH), "max_tokens": Int(1, 1024),
+            "dropout": Float(0.0, 0.9), "vocab_size": Int(1, 1 << 18), "word_dim": Int(1, MAX_WIDTH),
+            "tokenizer_bytes": Int(1, 1 << 24), "notice": Str(max_len=1024)},
+    required=frozenset({"type", "vocab_size", "tokenizer_bytes"}))
+TEXT_SPECS = {"offline": OFFLINE_TEXT_SPEC, "wordvec": WORDVEC_TEXT_SPEC, "openclip": OPENCLIP_TEXT_SPEC}
+TRAINABLE_TEXT_TYPES = ("offline", "wordvec")
 
 
 @dataclass(frozen=True)
@@ -289,6 +297,9 @@ CONFIG_SPEC = Obj(
         # optional (see motion_core.models.length_predictor): its architecture and how well it was fitted
         "length_predictor": Obj(fields={"architecture": ArchConfig(max_depth=1), "metrics": JsonData(max_depth=2)},
                                 required=frozenset({"architecture"})),
+        # optional (see motion_core.vocabulary): the training captions' words and the actions the model knows
+        "vocabulary": Obj(fields={"words": JsonData(max_depth=1, max_items=65536, max_str=64),
+                                  "actions": JsonData(max_depth=2, max_items=65536, max_str=64)}),
     },
     required=frozenset({"format_version", "architecture"}))
 
@@ -321,8 +332,8 @@ def _check_consistency(config: dict) -> None:
         declared = config.get("text_encoder_type")
         if declared is not None and declared != text["type"]:
             _fail("text_encoder_type", f"{declared!r} disagrees with architecture.text.type {text['type']!r}")
-        if text["type"] == "offline":
-            defaults = _offline_defaults()
+        if text["type"] in TRAINABLE_TEXT_TYPES:
+            defaults = _offline_defaults(text["type"])
             dim, heads = text.get("dim", defaults["dim"]), text.get("heads", defaults["heads"])
             if dim % heads:
                 _fail("architecture.text.heads", f"dim {dim} is not divisible by heads {heads}")
@@ -347,11 +358,14 @@ def _length_predictor_config(arch: dict):
         _fail("length_predictor.architecture", str(error))
 
 
-def _offline_defaults() -> dict:
-    # The offline encoder's own defaults, read from its signature so the two never drift apart.
+def _offline_defaults(kind: str = "offline") -> dict:
+    # The trainable encoder's own defaults, read from its signature so the two never drift apart.
     import inspect
-    from motion_core.text.offline import OfflineTextEncoder
-    params = inspect.signature(OfflineTextEncoder.__init__).parameters
+    if kind == "wordvec":
+        from motion_core.text.wordvec import WordVecTextEncoder as encoder
+    else:
+        from motion_core.text.offline import OfflineTextEncoder as encoder
+    params = inspect.signature(encoder.__init__).parameters
     return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
 
 
@@ -366,6 +380,11 @@ def estimate_parameters(config: dict) -> int:
         c = {**_offline_defaults(), **text}
         per_layer = 4 * c["dim"] ** 2 + 2 * c["dim"] * c["ff_dim"]
         total += c["num_buckets"] * c["dim"] + c["layers"] * per_layer + (c["max_tokens"] + 1) * c["dim"]
+    if text is not None and text.get("type") == "wordvec":
+        c = {**_offline_defaults("wordvec"), **text}
+        per_layer = 4 * c["dim"] ** 2 + 2 * c["dim"] * c["ff_dim"]
+        total += (c["vocab_size"] + c["dim"]) * c["word_dim"] + c["tokenizer_bytes"] // 8 + c["layers"] * per_layer \
+            + (c["max_tokens"] + 1) * c["dim"]
     return int(total)
 
 
@@ -415,7 +434,7 @@ def expected_shapes(config: dict, built: dict[str, torch.nn.Module] | None = Non
         groups["normalizer."] = {"normalizer.mean": (d,), "normalizer.std": (d,)}
     text = config["architecture"].get("text")
     if text is not None:
-        if text["type"] == "offline":
+        if text["type"] in TRAINABLE_TEXT_TYPES:
             from motion_core.text import build_text_encoder
             groups["text."] = module_shapes("text.", _built_or_meta(built.get("text"),
                                                                     lambda: build_text_encoder(text)))
