@@ -77,6 +77,14 @@ class WordVecTextEncoder(TextEncoder):
 
     # ---- tokenising (host) ---------------------------------------------------------------------------------
 
+    def _apply(self, fn, recurse=True):
+        # `.to(torch.float32)` / `.float()` (the engine's, EMA's) must not widen the frozen table: it is stored and
+        # kept as float16 (half the checkpoint bytes); rows are widened where they are read.
+        super()._apply(fn, recurse)
+        if self.table.is_floating_point() and self.table.dtype != torch.float16:
+            self.table = self.table.to(torch.float16)
+        return self
+
     def _load_from_state_dict(self, *args, **kwargs):
         super()._load_from_state_dict(*args, **kwargs)
         self._tokenizer, self._vectors = None, None   # new buffers: the cached tokenizer may be stale
