@@ -172,6 +172,7 @@ class Engine:
         self._graphs = None                  # GraphSampler, made on first use on CUDA
         self._shape_graphs: dict = {}        # stage -> ShapeGraphs of the text encoder, decoder and IK, likewise
         self._empty_prompt: tuple | None = None   # (key, tokens, mask): see _unconditional
+        self._vocabulary = False             # VocabularyCheck or None once made (see `vocabulary`)
         self._check_consistency()
 
     # ---- construction ----------------------------------------------------------------------------------
@@ -311,7 +312,38 @@ class Engine:
             "skeleton": self.skeleton.name, "fps": self.fps, "max_seconds": self.max_seconds,
             "sampler": self.sampler, "prediction": self.schedule.prediction,
             "default_length": self._default_length_description(),
+            "actions": self._actions_description(),
         }
+
+    def _actions_description(self) -> str:
+        actions = self.known_actions()
+        if actions is None:
+            return "not recorded in this checkpoint"
+        from motion_core.vocabulary import action_label
+        return f"{len(actions)}: " + ", ".join(action_label(a) for a in actions)
+
+    # ---- vocabulary (issue 21: say so when a prompt is outside what the model learned) ------------------------
+
+    @property
+    def vocabulary(self):
+        """The `motion_core.vocabulary.VocabularyCheck` of this model (None: its checkpoint records no vocabulary)."""
+        if self._vocabulary is False:
+            from motion_core.vocabulary import check_for
+            bundled = self.source is not None and Path(self.source).resolve() == DEFAULT_MODEL_DIR
+            self._vocabulary = check_for(self.config, self.text_encoder,
+                                         model_name="the bundled model" if bundled else "the model")
+        return self._vocabulary
+
+    def vocabulary_warning(self, prompt: str) -> str | None:
+        """"the bundled model has not learned 'cartwheel'; nearest: spin, jump" or None (also recorded in
+        ``meta["warnings"]`` of the motions `generate` and `extend` make)."""
+        check = self.vocabulary
+        return None if check is None or not prompt.strip() else check.warning(prompt)
+
+    def known_actions(self) -> list[str] | None:
+        """The actions this model was trained on (None: its checkpoint records no vocabulary)."""
+        check = self.vocabulary
+        return None if check is None else check.known_actions()
 
     def _default_length_description(self) -> str:
         if self.length_predictor is None:
@@ -374,7 +406,8 @@ class Engine:
                 metas = []
                 for i in batch:
                     meta = self._meta(prompts[i], seeds[i], guidance, steps, lengths[i], source)
-                    warnings = notes + ([_TRUNCATED_NOTE] if truncated[i] else [])
+                    vocabulary = self.vocabulary_warning(prompts[i])
+                    warnings = notes + ([_TRUNCATED_NOTE] if truncated[i] else []) + ([vocabulary] if vocabulary else [])
                     if warnings:
                         meta["warnings"] = "; ".join(warnings)
                     metas.append(meta)
@@ -506,6 +539,9 @@ class Engine:
                                       blend=max(1, round(BLEND_SECONDS * self.fps)))
         source = "default" if seconds is None and frames is None else "requested"
         meta = self._extend_meta(motion, prompt, seed, guidance, steps, new_frames, source)
+        vocabulary = self.vocabulary_warning(prompt)
+        if vocabulary:
+            meta["warnings"] = "; ".join(w for w in (meta.get("warnings"), vocabulary) if w)
         joints = np.concatenate([motion.joints.astype(np.float64), new_joints], axis=0)
         # Solved on the old motion's body: the continuation keeps its bone lengths, and the old frames (the FK of
         # its rotations) come back as they were.

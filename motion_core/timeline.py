@@ -270,6 +270,10 @@ def _timeline_meta(engine, segments: list[TimelineSegment], seed: int, guidance:
     meta = engine._meta(prompt, seed, guidance, steps, segments[-1].end_frame)
     meta.update(timeline=json.dumps([asdict(s) for s in segments]), timeline_segments=len(segments),
                 window_frames=window_frames, context_frames=context_frames, windows=num_windows)
+    check = getattr(engine, "vocabulary_warning", None)
+    vocabulary = [w for w in (check(s.prompt) for s in segments) if w] if check is not None else []
+    if vocabulary:   # one per segment prompt that leaves the training vocabulary (issue 21)
+        meta["warnings"] = "; ".join(w for w in [meta.get("warnings"), *dict.fromkeys(vocabulary)] if w)
     return meta
 
 
