@@ -40,6 +40,8 @@ might must shall to of in on at by for with from into onto over under up down ou
 and or but so if while when after before again also just very really quite too more most less least much
 there here where what which who whom how why not no yes please now once twice times time thrice
 repeatedly continuously slightly little bit few several many lot lots
+toward towards using across along through behind beside besides between beyond against within without upon via
+among near onto together meanwhile afterwards subsequently still even
 """.split())
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")

@@ -168,3 +168,26 @@ def test_checkpoint_with_a_wrong_table_size_is_rejected(tmp_path, encoder):
 def test_tokenizer_tensor_is_utf8_bytes():
     t = tokenizer_tensor('{"é": 1}')
     assert t.dtype == torch.uint8 and bytes(t.tolist()).decode("utf-8") == '{"é": 1}'
+
+
+def test_training_configs_choose_the_encoder():
+    from train.config import TrainConfigError, load_config, resolve_config
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / "train" / "configs" / "v2.json", word_vectors=FIXTURE)
+    assert config["denoiser"]["text"]["type"] == "wordvec"
+    assert config["denoiser"]["text"]["vectors"] == str(FIXTURE)
+    encoder = build_text_encoder(config["denoiser"]["text"])
+    assert encoder.dim == 256 and "vectors" not in encoder.config()
+    with pytest.raises(TrainConfigError, match="wordvec"):
+        load_config(root / "train" / "configs" / "default.json", word_vectors=FIXTURE)
+    with pytest.raises(TrainConfigError, match="vectors"):
+        resolve_config({"denoiser": {"text": {"type": "wordvec"}}})
+    with pytest.raises(TrainConfigError, match="text.type"):
+        resolve_config({"denoiser": {"text": {"type": "openclip"}}})
+
+
+def test_exported_tensors_keep_float16_and_uint8(encoder):
+    from train.stages import _prefixed
+    tensors = _prefixed(encoder, "text.")
+    assert tensors["text.table"].dtype == torch.float16 and tensors["text.tokenizer_json"].dtype == torch.uint8
+    assert tensors["text.project.weight"].dtype == torch.float32
