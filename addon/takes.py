@@ -19,6 +19,7 @@ FILE_PROP = "motion_file"
 START_PROP = "motion_start_frame"
 SECONDS_PROP = "motion_seconds"          # the generated length (the model's choice when none was requested)
 LENGTH_SOURCE_PROP = "motion_length_source"   # engine's meta: "predicted", "requested" or "default"
+WARNINGS_PROP = "motion_warnings"   # engine's meta["warnings"], e.g. "the bundled model has not learned 'cartwheel'; ..."
 STASH_PREFIX = "[Stash] "
 ROOT_JOINT = retarget.SMPL_JOINTS[0]
 
@@ -153,9 +154,18 @@ def apply_takes(obj, motions, prompt: str, seed, start_frame: float, scene, file
 def _record_length(action, motion) -> None:
     """Store the motion's length on its take: with Auto length it is known only once the engine has chosen."""
     action[SECONDS_PROP] = motion.num_frames / float(motion.fps)
-    source = getattr(motion, "meta", {}).get("length_source")
+    meta = getattr(motion, "meta", {})
+    source = meta.get("length_source")
     if source:
         action[LENGTH_SOURCE_PROP] = str(source)
+    if meta.get("warnings"):   # part of the take's report: shown in the Takes panel while the take is active
+        action[WARNINGS_PROP] = str(meta["warnings"])
+
+
+def take_warnings(actions) -> list[str]:
+    """The distinct engine warnings recorded on `actions` (see WARNINGS_PROP), in order."""
+    found = (action.get(WARNINGS_PROP) for action in actions if hasattr(action, "get"))
+    return list(dict.fromkeys(str(w) for w in found if w))
 
 
 class _AnimationState:

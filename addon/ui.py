@@ -93,6 +93,11 @@ class VIEW3D_PT_motion_takes(_MotionPanel, bpy.types.Panel):
             op = row.operator("motion.use_take", text=action.name,
                               icon="RADIOBUT_ON" if action == active else "RADIOBUT_OFF", depress=action == active)
             op.action = action.name
+        warning = active.get(takes.WARNINGS_PROP) if active is not None else None
+        if warning:   # the active take's report: e.g. "the bundled model has not learned 'cartwheel'; ..."
+            box = self.layout.box()
+            for part in str(warning).split("; "):
+                box.label(text=part, icon="ERROR")
 
 
 class VIEW3D_PT_motion_timeline(_MotionPanel, bpy.types.Panel):

@@ -60,6 +60,7 @@ from motion_core.generation.timeline import generate_timeline
 from motion_core.kinematics.skeleton import Skeleton, get_skeleton
 from motion_core.runtime.device import DeviceError, best_device
 from motion_core.runtime.graph_cache import GraphCache
+from motion_core.text.vocabulary import VocabularyCheck, action_label, check_for
 
 # The names users and front ends import from here (this module was the whole engine before issue 19).
 __all__ = ["Engine", "InputError", "ModelNotFoundError", "Cancelled", "DeviceError", "DEFAULT_MODEL_DIR",
@@ -128,6 +129,7 @@ class Engine:
         # graph likewise, with `cuda_graphs`.)
         self.ik_graphs = self.device.type == "cuda"
         self.graphs = GraphCache()   # the sampler's, text encoder's, decoder's and IK's CUDA graphs
+        self._vocabulary: list = []  # [VocabularyCheck or None] once made (see `vocabulary`)
         loading.check_components(self)
 
     # ---- construction ----------------------------------------------------------------------------------
@@ -228,7 +230,28 @@ class Engine:
             "skeleton": self.skeleton.name, "fps": self.fps, "max_seconds": self.max_seconds,
             "sampler": self.sampler, "prediction": self.schedule.prediction,
             "default_length": self._default_length_description(),
+            "actions": self._actions_description(),
         }
+
+    @property
+    def vocabulary(self) -> VocabularyCheck | None:
+        """What this model was trained to understand (None: its checkpoint records no vocabulary): warns about
+        prompt words outside it, in ``meta["warnings"]`` of the motions made (issue 21)."""
+        if not self._vocabulary:
+            bundled = self.source is not None and Path(self.source).resolve() == DEFAULT_MODEL_DIR.resolve()
+            self._vocabulary.append(check_for(self.config, self.text_encoder,
+                                              model_name="the bundled model" if bundled else "the model"))
+        return self._vocabulary[0]
+
+    def known_actions(self) -> list[str] | None:
+        """The actions this model was trained on (None: its checkpoint records no vocabulary)."""
+        return None if self.vocabulary is None else self.vocabulary.known_actions()
+
+    def _actions_description(self) -> str:
+        actions = self.known_actions()
+        if actions is None:
+            return "not recorded in this checkpoint"
+        return f"{len(actions)}: " + ", ".join(action_label(a) for a in actions)
 
     def _default_length_description(self) -> str:
         if self.length_predictor is None:

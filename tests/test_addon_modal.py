@@ -210,3 +210,17 @@ def test_end_to_end_with_the_real_worker_and_a_tiny_model(scene, tmp_path):
     files = [a[takes.FILE_PROP] for a in task.actions]
     # a job's files share a folder of their own in the takes folder (published by one rename: all or nothing)
     assert all(Path(f).parent.parent == tmp_path and Path(f).is_file() for f in files)
+
+
+def test_engine_warnings_reach_the_take_and_the_report(scene):
+    """meta["warnings"] (e.g. words the model never learned, issue 21) are stored on the take and reported."""
+    scn, _ = scene
+    motion = walking_motion()
+    motion.meta["warnings"] = "the bundled model has not learned 'cartwheel'; nearest: spin, jump"
+    job = ec.Job("9", "generate", canceller=lambda j: None)
+    task = modal.GenerationTask(job, "“does a cartwheel”", lambda results: takes.apply_takes(
+        scn.motion_settings.target, results, "does a cartwheel", 0, 1, scn))
+    job.events.put({"id": "9", "event": "result", "motions": [motion]})
+    assert task.step() == modal.FINISHED, task.error
+    assert task.actions[0][takes.WARNINGS_PROP] == motion.meta["warnings"]
+    assert task.warnings == [motion.meta["warnings"]]

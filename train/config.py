@@ -7,7 +7,7 @@ Layout (see train/configs/default.json):
                   "device_bank" (true: every training window lives on the training device, see
                   train/data/motion_bank.py; false: batches are built on the host by loader workers)},
      "vae":      {"model": VAEConfig fields, "optim": {...}},
-     "denoiser": {"model": build_denoiser dict, "text": offline text encoder config, "diffusion": NoiseSchedule
+     "denoiser": {"model": build_denoiser dict, "text": text encoder config ("offline" or "wordvec"), "diffusion": NoiseSchedule
                   config (+ sampler/sample_steps/guidance for export), "cond_drop": 0.1, "optim": {...}}}
 
 Every optim block takes the keys of OPTIM_DEFAULTS. Unknown keys are errors: a typo ("max_step") must not
@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 STAGES = ("vae", "denoiser")
+# "offline": hashed words, knows nothing before training; "wordvec": frozen pretrained word vectors (WordLlama,
+# see train/word_vectors.py) under a trained transformer; its "vectors" key names the file train.word_vectors wrote.
+TRAINED_TEXT_TYPES = ("offline", "wordvec")
 DDP_GRAD_DTYPES = ("float32", "bfloat16")
 
 OPTIM_DEFAULTS: dict[str, Any] = {
@@ -67,7 +70,9 @@ class TrainConfigError(ValueError):
     """The training config is malformed; the message names the offending key."""
 
 
-def load_config(path: str | Path) -> dict:
+def load_config(path: str | Path, word_vectors: str | Path | None = None) -> dict:
+    """The config at `path`, resolved; `word_vectors` (a train.word_vectors directory or file) sets
+    denoiser.text.vectors."""
     path = Path(path)
     if not path.is_file():
         raise TrainConfigError(f"training config {path} not found")
@@ -75,7 +80,16 @@ def load_config(path: str | Path) -> dict:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise TrainConfigError(f"{path} is not valid JSON: {error}") from error
-    return resolve_config(raw)
+    if word_vectors is not None:
+        file = Path(word_vectors)
+        if file.is_dir():
+            file = file / "word_vectors.safetensors"
+        raw.setdefault("denoiser", {}).setdefault("text", {})["vectors"] = str(file)
+    config = resolve_config(raw)
+    if word_vectors is not None and config["denoiser"]["text"]["type"] != "wordvec":
+        raise TrainConfigError(f"word vectors given, but {path} trains a {config['denoiser']['text']['type']!r} "
+                               "text encoder (denoiser.text.type must be 'wordvec')")
+    return config
 
 
 def resolve_config(raw: dict) -> dict:
@@ -133,5 +147,10 @@ def _check(config: dict) -> None:
             raise TrainConfigError(f"{stage}.optim.lr must be positive, got {optim['lr']}")
     if not 0.0 <= float(config["denoiser"]["cond_drop"]) < 1.0:
         raise TrainConfigError(f"denoiser.cond_drop must be in [0, 1), got {config['denoiser']['cond_drop']}")
-    if config["denoiser"]["text"].get("type") != "offline":
-        raise TrainConfigError("denoiser.text.type must be 'offline': it is the encoder trained jointly here")
+    text = config["denoiser"]["text"]
+    if text.get("type") not in TRAINED_TEXT_TYPES:
+        raise TrainConfigError(f"denoiser.text.type must be one of {list(TRAINED_TEXT_TYPES)}: the encoders trained "
+                               "jointly here")
+    if text["type"] == "wordvec" and not isinstance(text.get("vectors"), str):
+        raise TrainConfigError("denoiser.text.vectors must name the word-vector file (python -m train.word_vectors "
+                               "--out DIR; then DIR/word_vectors.safetensors, or pass --word-vectors DIR to train.fit)")

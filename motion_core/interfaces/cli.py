@@ -101,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                      help="show tracebacks on errors")
     _add_model_args(info)
+
+    vocab = sub.add_parser("vocabulary", help="list the actions the model was trained on; check prompts against them")
+    vocab.add_argument("prompts", nargs="*", metavar="PROMPT",
+                       help="say for each whether the model knows its words (the warning generate would give)")
+    vocab.add_argument("--words", action="store_true", help="also list every word of the training captions")
+    vocab.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks on errors")
+    _add_model_args(vocab)
     return parser
 
 
@@ -183,6 +191,7 @@ def _run_generate(args: argparse.Namespace) -> int:
         prompts = [p for p in args.prompt for _ in range(args.takes)]
         motions = engine.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance,
                                   steps=args.steps, progress=_stderr_progress(not args.quiet))
+    _print_warnings(motions)
     if out_file is not None:
         _write_single(motions[0], out_file)
     else:
@@ -191,6 +200,16 @@ def _run_generate(args: argparse.Namespace) -> int:
         print(f"{len(motions)} motion(s) in {time.perf_counter() - started:.1f}s on {engine.device}",
               file=sys.stderr)
     return EXIT_OK
+
+
+def _print_warnings(motions) -> None:
+    """Each distinct meta["warnings"] once, on stderr (also with --quiet: they say the result may be wrong)."""
+    seen = set()
+    for motion in motions:
+        text = motion.meta.get("warnings")
+        if text and text not in seen:
+            seen.add(text)
+            print(f"warning: {motion.meta.get('prompt', '')!r}: {text}", file=sys.stderr)
 
 
 _FILE_SUFFIXES = (".bvh", ".npz")
@@ -314,6 +333,27 @@ def _run_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- vocabulary ---------------------------------------------------------------------------------------------------
+
+def _run_vocabulary(args: argparse.Namespace) -> int:
+    from motion_core.engine import Engine
+    from motion_core.generation.meta import vocabulary_warning
+    from motion_core.text.vocabulary import action_label
+    engine = Engine.load(args.checkpoint, device=args.device)
+    check = engine.vocabulary
+    if check is None:
+        print("this checkpoint records no training vocabulary (exported before issue 21: "
+              "python -m train.vocabulary can add it)")
+        return EXIT_OK
+    actions = check.known_actions()
+    print(f"{len(actions)} actions: " + ", ".join(action_label(a) for a in actions))
+    if args.words:
+        print(f"{len(check.words)} words: " + " ".join(check.words))
+    for prompt in args.prompts:
+        print(f"{prompt!r}: {vocabulary_warning(engine, prompt) or 'ok: every word is known'}")
+    return EXIT_OK
+
+
 # -- entry ------------------------------------------------------------------------------------------------------
 
 def _run(args: argparse.Namespace) -> int:
@@ -322,6 +362,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from motion_core.interfaces.worker import serve_stdio
         return serve_stdio()
+    if args.command == "vocabulary":
+        return _run_vocabulary(args)
     return _run_info(args)
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from motion_core.text.base import TextEncoder
 
-ENCODER_TYPES = ("offline", "openclip")
+ENCODER_TYPES = ("offline", "wordvec", "openclip")
 
 
 def build_text_encoder(config: dict) -> TextEncoder:
-    """Build the encoder `config["type"]` names ("offline" or "openclip") from the rest of the config's keys."""
+    """Build the encoder `config["type"]` names ("offline", "wordvec" or "openclip") from the rest of the config's keys."""
     if not isinstance(config, dict):
         raise TypeError(f"text encoder config must be a dict, got {type(config).__name__}")
     kind = config.get("type")
@@ -23,6 +23,9 @@ def build_text_encoder(config: dict) -> TextEncoder:
     if kind == "offline":
         from motion_core.text.offline import OfflineTextEncoder
         return OfflineTextEncoder(**kwargs)
+    if kind == "wordvec":
+        from motion_core.text.wordvec import WordVecTextEncoder
+        return WordVecTextEncoder(**kwargs)
     if kind == "openclip":
         from motion_core.text.openclip import OpenCLIPTextEncoder
         return OpenCLIPTextEncoder(**kwargs)

@@ -8,6 +8,8 @@
 #   INIT          an engine checkpoint whose denoiser and text encoder the denoiser stage starts from (continue
 #                 training the shipped model: VAE=motion_core/default_model INIT=motion_core/default_model)
 #   KEEP_MODELS   set (to anything): keep every checkpoint's EMA weights (RUN/denoiser/models/step_N/) to evaluate the curve
+#   CONFIG        training config (default train/configs/default.json; model v2: train/configs/v2.json)
+#   WORD_VECTORS  with a "wordvec" config: the directory python -m train.word_vectors wrote (made here if unset)
 # The shipped model is two sittings of this recipe on the same 20,000-clip corpus (seed 0):
 #   2026-11-25: VAE=<the model before it> NPROC=2 ... WORK 20000 - 3400          (2 H100s, 822 s)
 #   2026-12-04: VAE=<that model> INIT=<that model> KEEP_MODELS=1 ... WORK 20000 0 4000   (1 H200, 475 s)
@@ -20,17 +22,24 @@ nproc=${NPROC:-1}; global=${GLOBAL_BATCH:-512}; workers=${WORKERS:-$(nproc)}
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1  # NVLink multicast off
 mkdir -p "$work"
 stamp() { echo "[$(date +%H:%M:%S)] $*"; }
+config=${CONFIG:-train/configs/default.json}
+vectors_arg=()
+if grep -q '"wordvec"' "$config"; then
+  vectors=${WORD_VECTORS:-$work/word_vectors}
+  [ -f "$vectors/word_vectors.safetensors" ] || python -m train.word_vectors --out "$vectors"
+  vectors_arg=(--word-vectors "$vectors")
+fi
 
 stamp "corpus: $clips clips"
 python -m train.procedural --out "$work/corpus" --num "$clips" --seed 0 --workers "$workers"
 vae=${VAE:-$work/run/vae/model}
 if [ -z "${VAE:-}" ]; then
   stamp "VAE: $vae_steps steps"
-  python -m train.fit --config train/configs/default.json --data "$work/corpus" --out "$work/run" \
+  python -m train.fit --config "$config" "${vectors_arg[@]}" --data "$work/corpus" --out "$work/run" \
     --stage vae --max-steps "$vae_steps" --precision bf16
 fi
 stamp "denoiser: $den_steps steps on $nproc GPU(s), global batch $global"
-torchrun --standalone --nproc_per_node="$nproc" -m train.fit --config train/configs/default.json \
+torchrun --standalone --nproc_per_node="$nproc" -m train.fit --config "$config" "${vectors_arg[@]}" \
   --data "$work/corpus" --out "$work/run" --stage denoiser --vae "$vae" --global-batch "$global" \
   --max-steps "$den_steps" --precision bf16 ${INIT:+--init-from "$INIT"} ${KEEP_MODELS:+--keep-models}
 stamp "export"

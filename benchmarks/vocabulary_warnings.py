@@ -1,0 +1,168 @@
+"""How well the vocabulary warning (motion_core.text.vocabulary) tells unknown content from known content.
+
+    python -m train.word_vectors --out runs/word_vectors
+    python benchmarks/vocabulary_warnings.py --vectors runs/word_vectors --clips 300 \
+        --out benchmarks/results/vocabulary_warnings_$(date +%Y%m%d)
+
+Three prompt sets, against the training vocabulary of the procedural corpus (the first --clips clips of seed 0,
+training captions only: what `train.vocabulary` records at export):
+
+- held-out synonyms (must stay quiet): a corpus verb taken out of the vocabulary ("hops"), the prompt using it
+  while its synonyms stay in ("jumps", "leaps"): exactly the situation of a synonym the corpus holds out. If
+  `train.procedural.captions` defines HELDOUT_SYNONYMS ({action: [words]}), those are used as well;
+- held-out paraphrases (must stay quiet): the held-out captions of the same clips (texts_heldout/);
+- 30 out-of-corpus prompts (must speak): actions the corpus has none of ("does a cartwheel", "swims").
+
+Modes: "exact" (training words and their inflections only; what the hashing-encoder model uses) and "vectors"
+at each threshold (a word also counts as known when its word vector's cosine to a training word reaches it;
+the wordvec model). Writes results.json with per-threshold rates and every prompt's warning.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from motion_core.text.word_vectors import WordVectors  # noqa: E402
+from motion_core.text.vocabulary import VocabularyCheck, forms  # noqa: E402
+
+# (word held out, prompt using it): each word's synonyms stay in the corpus vocabulary.
+SYNONYMS = [
+    ("hops", "someone hops in place"), ("leaps", "a person leaps forward"), ("strolls", "a man strolls forward"),
+    ("sprints", "a woman sprints forward"), ("dashes", "someone dashes forward"), ("tiptoes", "a person tiptoes forward"),
+    ("creeps", "someone creeps forward"), ("twirls", "a person twirls around"), ("applauds", "the man applauds"),
+    ("crouches", "someone crouches down and gets back up"), ("jabs", "a person jabs with the left hand"),
+    ("shuffles", "someone shuffles to the right"), ("rotates", "a person rotates to the left"),
+    ("jogging", "a woman is jogging"), ("sprinting", "a man is sprinting"), ("hopping", "someone is hopping"),
+    ("leaping", "a person is leaping forward"), ("strolling", "someone is strolling forward"),
+    ("lifts", "a person lifts the left arm up"), ("dashing", "someone is dashing ahead"),
+]
+
+OUT_OF_CORPUS = [
+    "a person does a cartwheel", "someone dances happily", "a man swims forward", "someone climbs a ladder",
+    "a person crawls on the floor", "someone does a backflip", "a woman juggles three balls",
+    "a man dribbles a basketball", "someone skates on ice", "a person rows a boat", "someone does push-ups",
+    "a woman practices yoga", "a man plays the guitar", "someone rides a bicycle", "a person drinks from a cup",
+    "someone eats a sandwich", "a person sweeps the floor with a broom", "someone digs with a shovel",
+    "a man swings a golf club", "someone fences with a sword", "a woman shoots an arrow",
+    "someone carries a heavy box", "a person picks something up from the ground", "someone falls down",
+    "a man slips on ice", "a person kneels and prays", "someone types on a keyboard", "a woman paints a wall",
+    "a man does a somersault", "someone moonwalks backwards",
+]
+
+
+def clips(num: int, seed: int = 0):
+    from train.procedural.generate import generate_clip
+    return [generate_clip(seed, i) for i in range(num)]
+
+
+def vocabulary_of(generated) -> dict:
+    from motion_core.text.vocabulary import vocabulary_from_captions
+    return vocabulary_from_captions([(c.caption, list(clip.meta["actions"])) for clip in generated
+                                     for c in clip.captions])
+
+
+def without(vocabulary: dict, word: str) -> dict:
+    """The vocabulary with `word` and every word sharing a base form with it taken out."""
+    gone = forms(word)
+    keep = [w for w in vocabulary["words"] if not (forms(w) & gone)]
+    actions = {a: [w for w in ws if not (forms(w) & gone)] for a, ws in vocabulary["actions"].items()}
+    return {"words": keep, "actions": actions}
+
+
+def heldout_synonyms() -> list[tuple[str, str]]:
+    """Extra (word, prompt) pairs from the corpus's own held-out synonym lists, where it has them."""
+    from train.procedural import captions
+    table = getattr(captions, "HELDOUT_SYNONYMS", None)
+    if not isinstance(table, dict):
+        return []
+    return [(w, f"someone {w}") for words in table.values() for w in words if isinstance(w, str) and " " not in w]
+
+
+def corpus_heldout(root: Path) -> list[str]:
+    from train.data.texts import parse_caption_line
+    out = set()
+    for file in sorted((root / "texts_heldout").glob("*.txt")):
+        for line in file.read_text(encoding="utf-8").splitlines():
+            try:
+                out.add(parse_caption_line(line).caption)
+            except ValueError:
+                continue
+    return sorted(out)
+
+
+def run(vectors_path: Path, num_clips: int, thresholds: list[float], data: Path | None = None) -> dict:
+    started = time.perf_counter()
+    if data is not None:   # a corpus on disk (python -m train.procedural --out DIR): its train split's vocabulary
+        from train.vocabulary import corpus_vocabulary
+        vocabulary, paraphrases = corpus_vocabulary(data), corpus_heldout(data)
+    else:
+        generated = clips(num_clips)
+        vocabulary = vocabulary_of(generated)
+        paraphrases = sorted({c.caption for clip in generated for c in clip.heldout_captions})
+    synonyms = SYNONYMS + [p for p in heldout_synonyms() if p not in SYNONYMS]
+    vectors = WordVectors.load(vectors_path)
+    modes = [("exact", None)] + [(f"vectors@{t:.2f}", t) for t in thresholds]
+    results = {}
+    for name, threshold in modes:
+        def check(vocab):
+            return VocabularyCheck(vocab, vectors.vectors, vectors=threshold is not None,
+                                   threshold=1.0 if threshold is None else threshold, model_name="the model")
+        full = check(vocabulary)
+        syn = []
+        for word, prompt in synonyms:
+            vocab = without(vocabulary, word) if word in vocabulary["words"] else vocabulary
+            syn.append({"word": word, "prompt": prompt, "warning": check(vocab).warning(prompt)})
+        para = [{"prompt": p, "warning": full.warning(p)} for p in paraphrases]
+        oov = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS]
+        results[name] = {
+            "threshold": threshold,
+            "synonyms_quiet": sum(r["warning"] is None for r in syn) / len(syn),
+            "paraphrases_quiet": sum(r["warning"] is None for r in para) / len(para),
+            "out_of_corpus_speaks": sum(r["warning"] is not None for r in oov) / len(oov),
+            "synonyms": syn, "paraphrases": para, "out_of_corpus": oov,
+        }
+    # per-prompt warnings of the exact mode and the shipped threshold only (the others: rates)
+    from motion_core.text.vocabulary import DEFAULT_THRESHOLD
+    detailed = {"exact", f"vectors@{DEFAULT_THRESHOLD:.2f}"}
+    for name, row in results.items():
+        if name not in detailed:
+            for key in ("synonyms", "paraphrases", "out_of_corpus"):
+                row.pop(key)
+    summary = {name: {k: round(r[k], 3) for k in ("synonyms_quiet", "paraphrases_quiet", "out_of_corpus_speaks")}
+               for name, r in results.items()}
+    return {"vectors": str(vectors_path), "vector_tokens": len(vectors), "clips": num_clips,
+            "data": None if data is None else str(data),
+            "vocabulary_words": len(vocabulary["words"]), "actions": len(vocabulary["actions"]),
+            "synonym_prompts": len(synonyms), "paraphrase_prompts": len(paraphrases),
+            "out_of_corpus_prompts": len(OUT_OF_CORPUS), "default_threshold": DEFAULT_THRESHOLD, "summary": summary,
+            "seconds": round(time.perf_counter() - started, 1), "results": results}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--vectors", type=Path, default=Path("runs/word_vectors"),
+                        help="word_vectors.safetensors or its directory (python -m train.word_vectors)")
+    parser.add_argument("--clips", type=int, default=300, help="procedural clips the vocabulary comes from")
+    parser.add_argument("--data", type=Path, help="read a procedural corpus on disk instead of generating clips "
+                        "(its train split's captions and meta.json, and texts_heldout/)")
+    parser.add_argument("--thresholds", default="0.2,0.25,0.3,0.35,0.4,0.45,0.5,0.6")
+    parser.add_argument("--out", type=Path, help="write OUT/results.json")
+    args = parser.parse_args(argv)
+    report = run(args.vectors, args.clips, [float(t) for t in args.thresholds.split(",")], args.data)
+    for name, row in report["summary"].items():
+        print(f"{name:>14}: synonyms quiet {row['synonyms_quiet']:.2f}, paraphrases quiet "
+              f"{row['paraphrases_quiet']:.2f}, out-of-corpus speaks {row['out_of_corpus_speaks']:.2f}")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "results.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.out / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Honesty about the vocabulary: which words of a prompt the model never learned, and what it knows instead.
+
+A checkpoint records the vocabulary it was trained on (``config["vocabulary"]``, written from the corpus at
+training/export time by `train.vocabulary`):
+
+    {"words": [every word of the training captions], "actions": {action name: [its characteristic words]}}
+
+`VocabularyCheck.warning(prompt)` finds the prompt's content words (stop words and numbers are skipped) that
+are neither training words (up to inflection: "hopping" ~ "hops") nor, when word vectors are available, close
+to one (cosine of mean-of-token vectors >= `threshold`, measured in benchmarks/vocabulary_warnings.py). It names
+them with the nearest known actions: "the bundled model has not learned 'cartwheel'; nearest: spin, jump".
+
+Which vectors: a model with the "wordvec" encoder brings its own pretrained table, so synonyms it was never
+shown ("strides") count as known: its encoder places them next to the words it learned. A model with the
+hashing encoder ("offline", the current bundled one) knows nothing about a word it has not seen, so only the
+exact vocabulary (with inflections) counts; its nearest actions are ranked by its own text encoder, i.e. by
+what it will most likely do with the word.
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable, Iterable
+
+import torch
+
+from motion_core.text.hash_tokenizer import normalize_text
+
+# The lowest threshold at which >= 90 % of the 30 out-of-corpus prompts warn (benchmarks/vocabulary_warnings.py,
+# results in benchmarks/results/vocabulary_warnings_20261204): lower ones let "climbs"/"dances" pass as known.
+DEFAULT_THRESHOLD = 0.35
+NEAREST = 2
+
+# Function words and fillers that say nothing about the motion: never reported, never needed.
+STOP_WORDS = frozenset("""
+a an the this that these those some any each every both all one two three four five six seven eight nine ten
+i me my you your he him his she her it its we us our they them their themselves themself himself herself itself
+someone somebody person people man woman men women guy girl boy figure human individual character subject
+is are was were be been being am do does did doing done has have had having will would can could should may
+might must shall to of in on at by for with from into onto over under up down out off about as than then
+and or but so if while when after before again also just very really quite too more most less least much
+there here where what which who whom how why not no yes please now once twice times time thrice
+repeatedly continuously slightly little bit few several many lot lots
+toward towards using across along through behind beside besides between beyond against within without upon via
+among near onto together meanwhile afterwards subsequently still even
+""".split())
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def content_words(prompt: str) -> list[str]:
+    """Lower-case words of a prompt, in order, without stop words, numbers or duplicates."""
+    words = _WORD.findall(normalize_text(prompt))
+    return list(dict.fromkeys(w for w in words if w not in STOP_WORDS and len(w) > 1 and "'" not in w))
+
+
+def forms(word: str) -> set[str]:
+    """The word and its plausible base forms: hops -> hop, hopping -> hop, danced -> dance, carries -> carry."""
+    out = {word}
+    if word.endswith("ies") and len(word) > 4:
+        out.add(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 3:
+        out.add(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 2:
+        out.add(word[:-1])
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            base = word[: -len(suffix)]
+            out.update({base, base + "e"})
+            if len(base) > 2 and base[-1] == base[-2]:
+                out.add(base[:-1])
+            if base.endswith("i"):
+                out.add(base[:-1] + "y")
+    if word.endswith("ly") and len(word) > 4:
+        out.add(word[:-2])
+    return {f for f in out if len(f) > 1}
+
+
+def action_label(action: str) -> str:
+    """'jump_in_place' -> 'jump in place'."""
+    return action.replace("_", " ")
+
+
+class VocabularyCheck:
+    """Reports prompt words far from a model's training vocabulary (see the module docstring).
+
+    `embed(texts) -> (N, D)` unit vectors ranks actions for the "nearest" hint (and, with `vectors=True`,
+    decides which unseen words are close enough to a known one to count as known).
+    """
+
+    def __init__(self, vocabulary: dict, embed: Callable[[list[str]], torch.Tensor] | None = None,
+                 vectors: bool = False, threshold: float = DEFAULT_THRESHOLD, model_name: str = "the model"):
+        self.words = sorted({w for w in vocabulary.get("words", []) if isinstance(w, str)})
+        actions = vocabulary.get("actions", {})
+        if isinstance(actions, list):   # a plain list of names: the names' own words describe them
+            actions = {a: [] for a in actions}
+        self.actions: dict[str, list[str]] = {a: sorted(set(ws) | set(_name_words(a))) for a, ws in actions.items()}
+        self.embed, self.vectors, self.threshold = embed, vectors and embed is not None, float(threshold)
+        self.model_name = model_name
+        self.known_forms = {f for w in self.words for f in forms(w)} | {f for ws in self.actions.values()
+                                                                       for w in ws for f in forms(w)}
+        self._known_matrix: torch.Tensor | None = None
+        self._action_rows: list[tuple[str, torch.Tensor]] | None = None
+
+    # ---- what is known -------------------------------------------------------------------------------
+
+    def _known(self) -> torch.Tensor:
+        if self._known_matrix is None:
+            self._known_matrix = self.embed(sorted(self.known_forms))
+        return self._known_matrix
+
+    def closeness(self, word: str) -> float:
+        """1.0 for a training word (or inflection of one); else the best cosine to one (0 without vectors)."""
+        variants = forms(word)
+        if variants & self.known_forms:
+            return 1.0
+        if not self.vectors or not self.known_forms:
+            return 0.0
+        return float((self.embed(sorted(variants)) @ self._known().T).max())
+
+    def unknown_words(self, prompt: str) -> list[str]:
+        if not self.words and not self.actions:
+            return []   # a checkpoint without a recorded vocabulary: nothing to compare against
+        return [w for w in content_words(prompt) if self.closeness(w) < self.threshold]
+
+    # ---- what to suggest ------------------------------------------------------------------------------
+
+    def nearest_actions(self, words: list[str], k: int = NEAREST) -> list[str]:
+        """The `k` actions whose words are closest to any of `words` (by `embed`)."""
+        if not self.actions or self.embed is None or not words:
+            return sorted(self.actions)[:k]
+        if self._action_rows is None:
+            self._action_rows = [(a, self.embed(ws or [action_label(a)])) for a, ws in self.actions.items()]
+        query = self.embed(sorted({f for w in words for f in forms(w)}))
+        scores = {a: float((query @ rows.T).max()) for a, rows in self._action_rows}
+        ranked = sorted(scores, key=lambda a: (-scores[a], a))
+        # one entry per action family: "kick_left" and "kick_right" are one suggestion, "kick"
+        out: list[str] = []
+        for action in ranked:
+            label = _family(action)
+            if label not in out:
+                out.append(label)
+            if len(out) == k:
+                break
+        return out
+
+    def warning(self, prompt: str) -> str | None:
+        unknown = self.unknown_words(prompt)
+        if not unknown:
+            return None
+        names = ", ".join(f"'{w}'" for w in unknown)
+        nearest = self.nearest_actions(unknown)
+        hint = f"; nearest: {', '.join(nearest)}" if nearest else ""
+        return f"{self.model_name} has not learned {names}{hint}"
+
+    def known_actions(self) -> list[str]:
+        return sorted(self.actions)
+
+
+def _name_words(action: str) -> list[str]:
+    return [w for w in action.split("_") if w not in STOP_WORDS and w not in ("left", "right", "both")]
+
+
+def _family(action: str) -> str:
+    parts = [p for p in action.split("_") if p not in ("left", "right")]
+    return " ".join(parts) if parts else action
+
+
+def vocabulary_from_captions(captions: Iterable[tuple[str, list[str]]], max_share: float = 0.25) -> dict:
+    """{"words", "actions"} from (caption, action names of its clip) pairs.
+
+    Every caption word joins "words". An action's characteristic words are the content words of captions of
+    single-action clips, less those shared by more than `max_share` of all actions ("hand", "forward").
+    """
+    words: set[str] = set()
+    per_action: dict[str, set[str]] = {}
+    for caption, actions in captions:
+        found = _WORD.findall(normalize_text(caption))
+        words.update(found)
+        for action in actions:
+            per_action.setdefault(action, set())
+        if len(set(actions)) == 1:
+            per_action[actions[0]].update(content_words(caption))
+    counts: dict[str, int] = {}
+    for ws in per_action.values():
+        for w in ws:
+            counts[w] = counts.get(w, 0) + 1
+    limit = max(1, int(max_share * len(per_action)))
+    actions = {a: sorted(w for w in ws if counts[w] <= limit) for a, ws in sorted(per_action.items())}
+    return {"words": sorted(words), "actions": actions}
+
+
+def embed_with_encoder(encoder: torch.nn.Module) -> Callable[[list[str]], torch.Tensor]:
+    """Unit vectors of texts as a text encoder sees them: the mean of its token outputs (summary token left out)."""
+    cache: dict[str, torch.Tensor] = {}
+
+    @torch.inference_mode()
+    def embed(texts: list[str]) -> torch.Tensor:
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        for start in range(0, len(missing), 256):
+            chunk = missing[start: start + 256]
+            tokens, mask = encoder.encode(chunk)
+            tokens, mask = tokens.float().cpu(), mask.cpu()
+            mask = mask.clone()
+            if mask.shape[1] > 1:
+                mask[:, 0] = False
+            pooled = (tokens * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
+            pooled = pooled / pooled.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+            for text, row in zip(chunk, pooled):
+                cache[text] = row
+        return torch.stack([cache[t] for t in texts]) if texts else torch.zeros(0, 1)
+
+    return embed
+
+
+def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: str = "the model",
+              threshold: float | None = None) -> VocabularyCheck | None:
+    """The check for a model with this checkpoint config and encoder; None when it records no vocabulary."""
+    vocabulary = config.get("vocabulary")
+    if not vocabulary:
+        return None
+    word_vectors = getattr(text_encoder, "word_vectors", None)
+    if word_vectors is not None:
+        vectors = word_vectors()
+        return VocabularyCheck(vocabulary, vectors.vectors, vectors=True, model_name=model_name,
+                               threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+    embed = embed_with_encoder(text_encoder) if text_encoder is not None else None
+    # Without vectors only the exact vocabulary counts; any threshold in (0, 1] means "a training word".
+    return VocabularyCheck(vocabulary, embed, vectors=False, model_name=model_name, threshold=1.0)
+
+
+__all__ = ["VocabularyCheck", "content_words", "forms", "vocabulary_from_captions", "embed_with_encoder",
+           "check_for", "STOP_WORDS", "DEFAULT_THRESHOLD", "action_label"]

@@ -1,0 +1,128 @@
+"""Vocabulary warnings (issue 21): prompt words the model never learned are named, with the nearest actions."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from motion_core.formats.checkpoint import CheckpointError, validate_config
+from motion_core.text.vocabulary import (VocabularyCheck, check_for, content_words, forms, vocabulary_from_captions)
+
+FIXTURE = Path(__file__).parent / "data" / "word_vectors_tiny.safetensors"
+
+PAIRS = [("a person jumps in place", ["jump_in_place"]), ("someone hops in place twice", ["jump_in_place"]),
+         ("a man walks forward", ["walk"]), ("the woman strolls forward slowly", ["walk"]),
+         ("someone runs fast", ["run"]), ("a person spins around", ["spin"]),
+         ("someone walks forward, then jumps", ["walk", "jump_in_place"])]
+
+
+def test_content_words_skip_stop_words_numbers_and_repeats():
+    assert content_words("Someone jumps, then jumps 3 times!") == ["jumps"]
+    assert content_words("a person does a cartwheel") == ["cartwheel"]
+
+
+@pytest.mark.parametrize("word, base", [("hops", "hop"), ("hopping", "hop"), ("danced", "dance"),
+                                        ("carries", "carry"), ("walks", "walk"), ("quickly", "quick")])
+def test_forms_include_the_base(word, base):
+    assert base in forms(word)
+
+
+def test_vocabulary_comes_from_the_captions():
+    vocab = vocabulary_from_captions(PAIRS)
+    assert {"jumps", "hops", "strolls", "then"} <= set(vocab["words"])
+    assert set(vocab["actions"]) == {"jump_in_place", "walk", "run", "spin"}
+    assert "strolls" in vocab["actions"]["walk"] and "hops" in vocab["actions"]["jump_in_place"]
+    # a multi-action caption describes no single action
+    assert "then" not in vocab["actions"]["walk"]
+
+
+def test_exact_check_names_unknown_words_and_stays_quiet_on_known_ones():
+    check = VocabularyCheck(vocabulary_from_captions(PAIRS), model_name="the bundled model")
+    assert check.warning("a woman is hopping in place") is None       # inflection of a training word
+    assert check.warning("Someone WALKS forward.") is None
+    message = check.warning("someone does a cartwheel")
+    assert message.startswith("the bundled model has not learned 'cartwheel'")
+    assert check.unknown_words("a man climbs a ladder") == ["climbs", "ladder"]
+
+
+def test_nearest_actions_follow_the_vectors():
+    from motion_core.text.word_vectors import WordVectors
+    vectors = WordVectors.load(FIXTURE)
+    vocab = vocabulary_from_captions([(c, a) for c, a in PAIRS if "hops" not in c])
+    check = VocabularyCheck(vocab, vectors.vectors, vectors=True, threshold=0.9)
+    # "leap" is no training word: reported, and its nearest action is the jump (cos 0.46), not the walk
+    assert check.unknown_words("someone leaps") == ["leaps"]
+    assert check.nearest_actions(["leap"], k=1) == ["jump in place"]
+    # with a lower threshold a close synonym counts as known
+    assert VocabularyCheck(vocab, vectors.vectors, vectors=True, threshold=0.3).warning("someone leaps") is None
+
+
+def test_check_for_uses_the_model_encoder(tmp_path):
+    from motion_core.engine import Engine
+    engine = Engine.random(seed=0)
+    assert check_for(engine.config, engine.text_encoder) is None    # no vocabulary recorded: no check
+    config = {**engine.config, "vocabulary": vocabulary_from_captions(PAIRS)}
+    check = check_for(config, engine.text_encoder)
+    assert check is not None and not check.vectors
+    assert len(check.nearest_actions(["cartwheel"])) == 2
+
+
+def test_config_validation_accepts_vocabulary_and_rejects_junk():
+    from motion_core.engine import tiny_config
+    config = {**tiny_config(), "vocabulary": vocabulary_from_captions(PAIRS)}
+    validate_config(config)
+    with pytest.raises(CheckpointError, match="vocabulary"):
+        validate_config({**tiny_config(), "vocabulary": {"words": ["x" * 100]}})
+    with pytest.raises(CheckpointError, match="vocabulary"):
+        validate_config({**tiny_config(), "vocabulary": {"other": []}})
+
+
+@pytest.fixture
+def model_with_vocabulary(tmp_path):
+    from motion_core.engine import Engine
+    engine = Engine.random(seed=0)
+    engine.config = {**engine.config, "vocabulary": vocabulary_from_captions(PAIRS)}
+    return engine.save(tmp_path / "model")
+
+
+def test_engine_records_the_warning_in_meta(model_with_vocabulary):
+    from motion_core.engine import Engine
+    engine = Engine.load(model_with_vocabulary, device="cpu")
+    known, unknown = engine.generate(["someone jumps in place", "someone does a cartwheel"], seconds=1.0, steps=1)
+    assert "warnings" not in known.meta
+    assert "has not learned 'cartwheel'; nearest:" in unknown.meta["warnings"]
+    assert engine.known_actions() == ["jump_in_place", "run", "spin", "walk"]
+    assert engine.describe()["actions"].startswith("4: jump in place")
+    longer = engine.extend(known, "then swims", seconds=1.0, steps=1)
+    assert "'swims'" in longer.meta["warnings"]
+
+
+def test_cli_prints_the_warning_and_lists_actions(model_with_vocabulary, tmp_path, capsys):
+    from motion_core.interfaces.cli import main
+    code = main(["generate", "someone does a cartwheel", "--seconds", "1", "--steps", "1", "--checkpoint",
+                 str(model_with_vocabulary), "--device", "cpu", "--quiet", "--out", str(tmp_path / "out")])
+    assert code == 0
+    assert "has not learned 'cartwheel'" in capsys.readouterr().err
+    assert main(["vocabulary", "--checkpoint", str(model_with_vocabulary), "--device", "cpu",
+                 "someone hops", "a person juggles"]) == 0
+    out = capsys.readouterr().out
+    assert "4 actions: jump in place, run, spin, walk" in out
+    assert "'someone hops': ok" in out and "has not learned 'juggles'" in out
+
+
+def test_train_vocabulary_reads_a_corpus(tmp_path):
+    from train.vocabulary import corpus_vocabulary, record
+    root = tmp_path / "corpus"
+    (root / "texts").mkdir(parents=True)
+    (root / "texts" / "p000000.txt").write_text("a person hops#a/DET person/NOUN hop/VERB#0#0\n")
+    (root / "texts" / "p000001.txt").write_text("someone walks forward, then sits#x#0#0\n")
+    (root / "train.txt").write_text("p000000\np000001\n")
+    (root / "meta.json").write_text(json.dumps({"clips": {"p000000": {"actions": ["jump_in_place"]},
+                                                          "p000001": {"actions": ["walk", "sit_down"]}}}))
+    vocab = corpus_vocabulary(root)
+    assert set(vocab["actions"]) == {"jump_in_place", "walk", "sit_down"}
+    assert "hops" in vocab["actions"]["jump_in_place"] and "sits" in vocab["words"]
+    from motion_core.engine import Engine
+    model = Engine.random(seed=0).save(tmp_path / "model")
+    record(model, vocab)
+    assert Engine.load(model, device="cpu").known_actions() == ["jump_in_place", "sit_down", "walk"]

@@ -1,0 +1,89 @@
+"""The training vocabulary a checkpoint records: caption words and actions, taken from the corpus itself.
+
+    python -m train.vocabulary --data CORPUS --checkpoint MODEL_DIR     # record CORPUS's vocabulary in MODEL_DIR
+    python -m train.vocabulary --procedural 3000 --checkpoint MODEL_DIR # from 3000 procedural clips, in memory
+
+The denoiser stage records it when it exports (see `train.stages.DenoiserStage.export`); this command adds it to
+a checkpoint exported before that existed (the bundled default model). The engine uses it to warn about prompt
+words the model never learned (`motion_core.text.vocabulary`). Nothing here is a hard-coded list: the words come from
+the corpus's training captions (texts/), the actions from its meta.json (procedural corpora) or, for the
+procedural generator, from the clips it generates.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from motion_core.text.vocabulary import vocabulary_from_captions
+
+
+def corpus_vocabulary(root: str | Path, texts_dir: str = "texts", split: str | None = "train") -> dict:
+    """Vocabulary of a corpus in HumanML3D layout: its `split`'s captions, and the actions of its meta.json."""
+    from train.data.texts import parse_caption_line
+    root = Path(root)
+    ids = None
+    if split is not None and (root / f"{split}.txt").is_file():
+        ids = [line.strip() for line in (root / f"{split}.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
+    clips = {}
+    if (root / "meta.json").is_file():
+        clips = json.loads((root / "meta.json").read_text(encoding="utf-8")).get("clips", {})
+    files = [root / texts_dir / f"{i}.txt" for i in ids] if ids is not None else sorted((root / texts_dir).glob("*.txt"))
+    pairs = []
+    for file in files:
+        if not file.is_file():
+            continue
+        actions = list(clips.get(file.stem, {}).get("actions", []))
+        for line in file.read_text(encoding="utf-8").splitlines():
+            try:
+                pairs.append((parse_caption_line(line).caption, actions))
+            except ValueError:
+                continue
+    return vocabulary_from_captions(pairs)
+
+
+def procedural_vocabulary(num: int, seed: int = 0) -> dict:
+    """Vocabulary of the first `num` clips the procedural generator makes for `seed` (training captions only)."""
+    from train.procedural.generate import generate_clip
+    pairs = []
+    for index in range(num):
+        clip = generate_clip(seed, index)
+        pairs.extend((line.caption, list(clip.meta["actions"])) for line in clip.captions)
+    return vocabulary_from_captions(pairs)
+
+
+def record(checkpoint: str | Path, vocabulary: dict) -> Path:
+    """Write `vocabulary` into a checkpoint's config.json (validated; the tensors are untouched)."""
+    from motion_core.formats.checkpoint import CONFIG_NAME, read_config, validate_config
+    path = Path(checkpoint)
+    config = read_config(path)
+    config["vocabulary"] = vocabulary
+    validate_config(config)
+    tmp = path / (CONFIG_NAME + ".tmp")
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.replace(path / CONFIG_NAME)
+    return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.vocabulary", description=__doc__.split("\n")[0])
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="corpus in HumanML3D layout (texts/, train.txt, meta.json)")
+    source.add_argument("--procedural", type=int, metavar="N", help="generate N procedural clips in memory")
+    parser.add_argument("--seed", type=int, default=0, help="procedural seed (default 0, as the shipped corpus)")
+    parser.add_argument("--texts-dir", default="texts")
+    parser.add_argument("--checkpoint", type=Path, help="record the vocabulary in this checkpoint's config.json")
+    args = parser.parse_args(argv)
+    vocabulary = (corpus_vocabulary(args.data, args.texts_dir) if args.data is not None
+                  else procedural_vocabulary(args.procedural, args.seed))
+    print(f"{len(vocabulary['words'])} words, {len(vocabulary['actions'])} actions: "
+          f"{', '.join(vocabulary['actions'])}")
+    if args.checkpoint is not None:
+        record(args.checkpoint, vocabulary)
+        print(f"recorded in {args.checkpoint / 'config.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
