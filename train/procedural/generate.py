@@ -35,9 +35,9 @@ class Clip:
 
 
 def _next_action(rng: np.random.Generator, previous: str | None) -> str:
-    if previous is not None and ACTIONS[previous].ends_seated:
-        return "stand_up"
-    names = [n for n in ACTIONS if not ACTIONS[n].starts_seated and n != previous]
+    """Any action but the previous one; after one that ends in a posture (seated), one that starts in it."""
+    posture = ACTIONS[previous].ends_in if previous is not None else None
+    names = [n for n in ACTIONS if ACTIONS[n].starts_in == posture and n != previous]
     return str(rng.choice(names))
 
 
@@ -64,7 +64,8 @@ def sample_sequence(rng: np.random.Generator) -> list[tuple[str, dict]]:
             previous = _next_action(rng, previous)
             segments.append((previous, _sample_params(rng, previous)))
         if ACTIONS[segments[-1][0]].ends_seated and count < 3 and rng.random() < 0.5:
-            segments.append(("stand_up", ACTIONS["stand_up"].sample(rng)))
+            up = _next_action(rng, segments[-1][0])
+            segments.append((up, ACTIONS[up].sample(rng)))
         if sum(p["frames"] for _, p in segments) + 8 <= MAX_FRAMES:
             return segments
     raise RuntimeError("could not fit an action sequence into the clip length")
