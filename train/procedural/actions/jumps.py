@@ -17,7 +17,7 @@ from train.procedural.timeline import Channels, FootEvent
 CROUCH, PUSH, LAND = 6, 5, 9        # frames: going down, pushing up, absorbing the landing
 
 
-def _sample(counts=(1,), flight=(8, 11), travel=None, depth=(0.12, 0.18)):
+def _sample(counts=(1,), flight=(9, 11), travel=None, depth=(0.12, 0.18)):
     def sample(rng):
         count = int(rng.choice(counts))
         fl = int(rng.integers(*flight))

@@ -85,7 +85,8 @@ GAITS = {
 def _sample(gait: Gait, name: str):
     def sample(rng):
         speed = float(rng.uniform(*gait.speed))
-        low, high = (2.5, 5.0) if speed < 4.5 else (2.0, 3.0)
+        # Fast gaits need time to reach speed (about 1 s to run, as people accelerate) and to slow down.
+        low, high = (2.5, 5.0) if speed < 2.5 else (3.5, 5.5) if speed < 4.5 else (3.2, 4.2)
         p = {"speed": round(speed, 3), "frames": frames(rng, low, high), "curve": 0.0}
         if gait.curves and rng.random() < 0.3:
             p["curve"] = round(float(rng.choice([-1, 1]) * rng.uniform(0.35, 0.8)), 3)  # rad/s, + = left
