@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -40,12 +41,39 @@ def _stance_drift(clip) -> float:
     return worst
 
 
+def _planted_step_mm(clip) -> float:
+    """Largest per-frame move (mm) of a foot joint on a frame pair its contact label calls planted."""
+    worst = 0.0
+    for column, joint in enumerate(CONTACT_JOINTS):
+        both = clip.contacts[1:, column] & clip.contacts[:-1, column]
+        if both.any():
+            step = np.linalg.norm(np.diff(clip.joints[:, joint].astype(np.float64), axis=0), axis=-1)
+            worst = max(worst, float(step[both].max()))
+    return 1000 * worst
+
+
+def _knee_behind_cm(j) -> float:
+    """Worst knee position behind the hip-ankle line along the facing direction: > 0 is hyperextension."""
+    across = j[:, 2] - j[:, 1]
+    forward = np.cross([0.0, 1.0, 0.0], across)
+    forward /= np.linalg.norm(forward, axis=-1, keepdims=True)
+    worst = -1.0
+    for hip, knee, ankle in ((1, 4, 7), (2, 5, 8)):
+        axis = j[:, ankle] - j[:, hip]
+        axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+        off = (j[:, knee] - j[:, hip]) - ((j[:, knee] - j[:, hip]) * axis).sum(-1, keepdims=True) * axis
+        worst = max(worst, float(-(off * forward).sum(-1).max()))
+    return 100 * worst
+
+
 def _check_physics(clip) -> None:
     j = clip.joints.astype(np.float64)
     bones = np.linalg.norm(j[:, 1:] - j[:, list(S.parents[1:])], axis=-1)
     np.testing.assert_allclose(bones, np.broadcast_to(S.bone_lengths[1:], bones.shape), atol=1e-4)
     assert _stance_drift(clip) < 0.02
-    assert j[..., 1].min() > -0.02, "floor penetration"
+    assert _planted_step_mm(clip) < 5.0, "a planted foot slides"
+    assert j[..., 1].min() > -0.01, "floor penetration"
+    assert _knee_behind_cm(j) < 1.0, "knee bends backwards"
     assert MIN_FRAMES <= len(j) <= MAX_FRAMES and clip.features.shape == (len(j), 263)
     assert np.isfinite(clip.features).all()
 
@@ -150,8 +178,10 @@ def test_generation_is_deterministic_under_a_seed():
 def _all_phrases():
     """(train, held-out) phrase sets over every action and parameter variant the samplers can produce."""
     train, held = set(), set()
+    from train.procedural.styles import STYLES
     variants = [{"count": c, "angle_deg": a, "curve": cv, "speed": sp}
-                for c in (1, 2, 3) for a in (90.0, 180.0) for cv in (0.0, 0.5, -0.5) for sp in (0.8, 1.3)]
+                for c in (1, 2, 3) for a in (45.0, 90.0, 135.0, 180.0) for cv in (0.0, 0.5, -0.5) for sp in (0.8, 1.3)]
+    variants += [{"count": 1, "angle_deg": 90.0, "curve": 0.0, "style": st} for st in STYLES]
     variants += [{"curve": 0.0, "overlay": {"action": o, "params": {}}} for o in OVERLAY_ACTIONS]
     for name in ACTIONS:
         for v in variants:
@@ -185,7 +215,7 @@ def test_captions_name_the_sequence_in_order():
     segments = [("walk", {"speed": 1.2, "curve": 0.0}), ("turn_left", {"angle_deg": 90.0}),
                 ("wave_left", {"rate_hz": 2.0})]
     for heldout in (False, True):
-        for caption in describe(rng, segments, 3 if not heldout else 2, heldout=heldout):
+        for caption in describe(rng, segments, 3 if not heldout else 2, heldout=heldout, typos=False):
             position = 0
             for action, params in segments:
                 position = _first_position(caption.lower(), phrases(action, params)[int(heldout)], position) + 1
@@ -249,3 +279,80 @@ def test_output_does_not_depend_on_worker_count(written, tmp_path):
         np.testing.assert_array_equal(np.load(root / "new_joint_vecs" / f"{motion_id}.npy"),
                                       np.load(tmp_path / "new_joint_vecs" / f"{motion_id}.npy"))
     assert (root / "train.txt").read_text() == (tmp_path / "train.txt").read_text()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Corpus v2 (issue 20): vocabulary size, physical rules on the corpus itself, held-out synonyms.
+
+def test_vocabulary_has_at_least_100_actions_in_every_family():
+    from train.procedural.actions import FAMILIES
+    assert len(ACTIONS) >= 100
+    assert {"locomotion", "turns", "jumps", "postures", "arms", "combat", "sports", "dance", "exercise"} <= set(FAMILIES)
+
+
+@pytest.mark.parametrize("action", ["jump_in_place", "jump_forward", "tuck_jump", "long_jump"])
+def test_jumps_are_ballistic_with_human_heights(action):
+    from train.procedural.actions.base import GRAVITY
+    clip = _clip(action, count=1)
+    pelvis = clip.joints[:, PELVIS, 1].astype(np.float64)
+    airborne = ~clip.contacts.any(axis=1)
+    flight = np.flatnonzero(airborne)
+    assert len(flight) >= 6
+    inner = flight[1:-1]
+    inner = inner[airborne[inner - 1] & airborne[inner + 1]]
+    accel = (pelvis[inner + 1] - 2 * pelvis[inner] + pelvis[inner - 1]) * 20.0 ** 2
+    np.testing.assert_allclose(accel, -GRAVITY, atol=0.5)          # the pelvis follows g in flight
+    rise = pelvis.max() - pelvis[0]
+    assert 0.25 <= rise <= 0.45, rise
+    before = pelvis[: flight[0]]
+    assert before.min() < pelvis[0] - 0.08, "a take-off crouch"
+    after = pelvis[flight[-1] + 1:]
+    assert after.min() < pelvis[0] - 0.05, "a landing that absorbs"
+
+
+def _cruise_speed(clip) -> float:
+    """Best 1-second average pelvis speed (m/s): the gait's speed once it has accelerated."""
+    xz = clip.joints[:, PELVIS][:, [0, 2]].astype(np.float64)
+    step = np.linalg.norm(np.diff(xz, axis=0), axis=-1)
+    return float(np.convolve(step, np.ones(20), mode="valid").max())
+
+
+@pytest.mark.parametrize("gait, low, high", [("walk", 1.1, 1.6), ("run", 3.0, 4.5), ("sprint", 4.5, 7.0)])
+def test_gait_speeds_are_human(gait, low, high):
+    for seed in range(3):
+        assert low <= _cruise_speed(_clip(gait, seed, curve=0.0)) <= high
+
+
+@pytest.mark.parametrize("angle", [45.0, 90.0, 135.0, 180.0])
+def test_turns_end_at_their_angle(angle):
+    left = _final_heading_deg(_clip("turn_left", angle_deg=angle))
+    right = _final_heading_deg(_clip("turn_right", angle_deg=angle))
+    wrap = lambda d: (d + 180) % 360 - 180  # noqa: E731
+    assert abs(wrap(left - angle)) < 20 and abs(wrap(right + angle)) < 20
+
+
+def test_corpus_foot_skating_is_at_most_real_mocap():
+    from motion_core.motion_metrics import foot_skating
+    shares = [foot_skating(generate_clip(11, i).joints, S, 20.0)["skating_share"] for i in range(40)]
+    assert float(np.mean(shares)) <= 0.04
+
+
+def test_heldout_synonyms_never_appear_in_training_phrasings():
+    import re
+    from train.procedural.heldout_words import HELDOUT_WORDS, swap_synonyms
+    train, held = _all_phrases()
+    words = {w for t in train for w in re.findall(r"[a-z\-]+", t.lower())}
+    assert not words & HELDOUT_WORDS
+    assert "strolls" in HELDOUT_WORDS and "hops" not in HELDOUT_WORDS
+    assert swap_synonyms("A person walks forward", np.random.default_rng(0)).split()[2] in ("strolls", "saunters")
+    assert swap_synonyms("a person waves", np.random.default_rng(0)) is None
+
+
+def test_heldout_synonym_captions_are_written(written):
+    root, _ = written
+    from train.procedural.heldout_words import HELDOUT_WORDS
+    files = list((root / "texts_heldout_synonyms").glob("*.txt"))
+    assert files
+    for f in files:
+        for line in f.read_text().lower().splitlines():
+            assert set(re.findall(r"[a-z\-]+", line.split("#")[0])) & HELDOUT_WORDS

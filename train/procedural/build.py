@@ -14,7 +14,7 @@ from motion_core.kinematics.quaternion import qmul
 from train.procedural.body import (DT, LEG_REACH, SIDES, STAND_HEIGHT, PoseTargets, axis_quat, euler_yxz,
                                    hip_offsets, solve_pose, yaw_quat)
 from train.procedural.gait import FootTrack, plan_feet
-from train.procedural.signal import smooth_below
+from train.procedural.signal import smooth_above
 from train.procedural.timeline import Channels
 
 SPINE_CURVE = 0.05     # resting forward curvature per spine joint, radians
@@ -42,7 +42,11 @@ def root_line(ch: Channels) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _pelvis_height(nominal: np.ndarray, pelvis_xz: np.ndarray, pelvis_rot: np.ndarray, feet: dict) -> np.ndarray:
-    """Nominal height, lowered wherever a planted foot would otherwise be out of its leg's reach."""
+    """Nominal height, lowered wherever a planted foot would otherwise be out of its leg's reach.
+
+    Only the *deficit* below nominal is smoothed (never below the true deficit): frames far from a cap keep the
+    nominal height exactly, so a jump's ballistic flight is not blurred.
+    """
     cap = nominal.copy()
     hips = hip_offsets(pelvis_rot)
     for s, track in feet.items():
@@ -51,7 +55,7 @@ def _pelvis_height(nominal: np.ndarray, pelvis_xz: np.ndarray, pelvis_rot: np.nd
         reach_y = np.sqrt(np.maximum(LEG_REACH[s] ** 2 - horizontal ** 2, 0.0))
         limit = track.ankle[:, 1] - hips[s][:, 1] + reach_y
         cap = np.where(planted, np.minimum(cap, limit), cap)
-    return smooth_below(cap, 2)
+    return nominal - smooth_above(nominal - cap, 2)
 
 
 def _arm_targets(ch: Channels, feet: dict, pelvis_xz: np.ndarray, yaw: np.ndarray):

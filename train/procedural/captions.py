@@ -14,6 +14,8 @@ import re
 import numpy as np
 
 from train.data.texts import CaptionLine
+from train.procedural.heldout_words import swap_synonyms
+from train.procedural.phrasebook import ALIASES, PHRASES
 
 COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
 TIMES = {1: "once", 2: "twice", 3: "three times"}
@@ -25,7 +27,7 @@ CONNECTORS = (", then ", " and then ", ", and then ", " then ", ", after that ")
 HELDOUT_CONNECTORS = (" and afterwards ", ", subsequently ")
 
 _LOCOMOTION = {
-    "walk": (["walks forward", "walks ahead", "walks forwards", "is walking forward", "strolls forward",
+    "walk": (["walks forward", "walks ahead", "walks forwards", "is walking forward",
               "walks straight ahead", "takes a few steps forward", "walks in a straight line", "moves forward"],
              ["paces ahead", "proceeds forward on foot", "ambles onward"],
              ["walks forward while curving to the {side}", "walks in a curve to the {side}", "walks and veers {side}",
@@ -36,7 +38,7 @@ _LOCOMOTION = {
             ["trots ahead at an easy pace", "lopes forward"],
             ["jogs in a curve to the {side}", "jogs while turning {side}"],
             ["lopes along an arc bearing {side}"]),
-    "run": (["runs forward", "is running", "runs ahead", "sprints forward", "runs quickly forward", "dashes forward",
+    "run": (["runs forward", "is running", "runs ahead", "runs quickly forward",
              "runs fast"],
             ["races ahead at full speed", "bolts forward"],
             ["runs in a curve to the {side}", "runs and curves {side}"],
@@ -65,6 +67,10 @@ _SIDED = {
 }
 
 _TURN = {
+    45.0: (["turns slightly to the {side}", "turns 45 degrees to the {side}", "turns a little to the {side}",
+            "makes a small turn {side}"], ["angles the body partly toward the {side}"]),
+    135.0: (["turns sharply to the {side}", "turns 135 degrees to the {side}", "turns most of the way around to the {side}"],
+            ["swings round steeply toward the {side}"]),
     90.0: (["turns {side}", "turns to the {side}", "turns 90 degrees to the {side}", "makes a {side} turn",
             "rotates to the {side}", "turns to face {side}"],
            ["pivots toward the {side}", "swivels {side}ward"]),
@@ -73,11 +79,11 @@ _TURN = {
 }
 
 _COUNTED = {
-    "jump_in_place": {1: (["jumps", "jumps up", "jumps in place", "hops in place", "does a jump", "jumps straight up"],
+    "jump_in_place": {1: (["jumps", "jumps up", "jumps in place", "does a jump", "jumps straight up"],
                           ["leaps upward on the spot"]),
-                      2: (["jumps twice", "jumps up and down twice", "jumps two times", "hops in place twice"],
+                      2: (["jumps twice", "jumps up and down twice", "jumps two times"],
                           ["springs into the air two times"]),
-                      3: (["jumps three times", "jumps up and down three times", "hops in place three times"],
+                      3: (["jumps three times", "jumps up and down three times"],
                           ["bounces upward thrice"])},
     "squat": {1: (["squats", "squats down and stands back up", "does a squat", "performs a squat",
                    "crouches down and gets back up"],
@@ -96,9 +102,9 @@ _COUNTED = {
 }
 
 _PLAIN = {
-    "spin": (["spins around", "spins in a circle", "turns in a full circle", "does a full turn", "twirls around",
-              "spins 360 degrees"], ["whirls about once", "pirouettes"]),
-    "jump_forward": (["jumps forward", "leaps forward", "jumps ahead", "hops forward", "does a forward jump",
+    "spin": (["spins around", "spins in a circle", "turns in a full circle", "does a full turn",
+              "spins 360 degrees"], ["whirls about once", "rotates a whole revolution"]),
+    "jump_forward": (["jumps forward", "jumps ahead", "does a forward jump",
                       "jumps forwards"], ["bounds ahead in one leap", "springs forward"]),
     "sit_down": (["sits down", "sits down on a chair", "takes a seat", "lowers themself into a seat", "sits"],
                  ["settles into a chair", "plants themself down on a seat"]),
@@ -108,7 +114,7 @@ _PLAIN = {
                   ["greets with both palms overhead"]),
     "raise_both": (["raises both arms", "lifts both hands up", "puts both arms up", "raises both hands above the head"],
                    ["reaches skyward with both hands"]),
-    "clap": (["claps", "claps their hands", "claps hands", "is clapping", "claps a few times", "applauds"],
+    "clap": (["claps", "claps their hands", "claps hands", "is clapping", "claps a few times"],
              ["strikes the palms together repeatedly", "gives a round of applause"]),
     "bow": (["bows", "bows forward", "takes a bow", "bends forward at the waist and stands back up", "bows politely"],
             ["inclines the upper body respectfully"]),
@@ -124,7 +130,27 @@ _OVERLAY = {
     "wave_both": (["while waving both hands", "waving both arms"], ["all the while greeting with both palms"]),
     "raise_both": (["with both arms raised", "while holding both hands up"], ["keeping both hands lifted skyward"]),
     "clap": (["while clapping", "clapping their hands"], ["all the while striking the palms together"]),
+    "carry": (["while carrying a box", "carrying something in both hands", "holding a box"],
+              ["all the while hauling a package"]),
 }
+
+# Manner phrases for `styles` (training, held-out); placed after the action's phrase.
+_STYLE = {
+    "happily": (["happily", "in a happy way", "cheerfully", "with a spring in their step"], ["joyfully"]),
+    "sadly": (["sadly", "in a sad way", "looking sad", "with the head hanging"], ["dejectedly"]),
+    "angrily": (["angrily", "in an angry way", "looking angry", "furiously"], ["in a rage"]),
+    "tiredly": (["tiredly", "looking tired", "as if exhausted", "wearily"], ["in a worn-out manner"]),
+    "nervously": (["nervously", "looking nervous", "anxiously", "glancing around nervously"], ["jittery"]),
+    "proudly": (["proudly", "confidently", "with the chest out", "in a proud way"], ["haughtily"]),
+    "old": (["like an old person", "like an elderly man", "hunched like an old man", "like a senior"],
+            ["as a frail pensioner would"]),
+    "zombie": (["like a zombie", "as if they were a zombie", "like the walking dead"], ["in an undead shamble"]),
+    "drunk": (["drunkenly", "like a drunk person", "as if drunk", "unsteadily like a drunk"], ["tipsily"]),
+    "slowly": (["slowly", "at a slow pace", "very slowly", "leisurely"], ["unhurriedly"]),
+    "quickly": (["quickly", "fast", "at a quick pace", "in a hurry"], ["briskly"]),
+}
+# Actions whose "count" is worth saying ("nods twice"); jump/squat/punch have their own counted tables.
+_SAY_COUNT = {"nod", "hook", "uppercut", "push", "pull", "toe_touches", "tuck_jump", "shake_head", "torso_twists"}
 
 
 def _with_overlay(train: list[str], held: list[str], overlay: dict) -> tuple[list[str], list[str]]:
@@ -163,19 +189,54 @@ def phrases(action: str, params: dict) -> tuple[list[str], list[str]]:
         train, held = _SIDED[base]
     elif action in _PLAIN:
         train, held = _PLAIN[action]
+    elif action in PHRASES or base in PHRASES or action in ALIASES:
+        train, held = PHRASES.get(action) or PHRASES.get(ALIASES.get(action, "")) or PHRASES[base]
+        if base in _SAY_COUNT and params.get("count", 1) > 1:
+            train = train + [f"{p} {{times}}" for p in train[:2]]
+            held = [f"{p} {{times}}" for p in held]
     else:
         raise KeyError(f"no captions for action {action!r}")
     fill = {"side": side or "", "times": TIMES.get(params.get("count", 1), "")}
     train, held = [p.format(**fill) for p in train], [p.format(**fill) for p in held]
     if "overlay" in params:
         train, held = _with_overlay(train, held, params["overlay"])
+    if "style" in params:
+        manner_train, manner_held = _STYLE[params["style"]]
+        train = [f"{p} {m}" for p in train for m in manner_train]
+        held = [f"{p} {m}" for p in held for m in manner_held]
     return train, held
 
 
+TYPO_PROBABILITY = 0.06       # share of training captions with one slip of the keyboard, as people type
+
+
+def typo(rng: np.random.Generator, text: str) -> str:
+    """`text` with one typo in a word of 5+ letters: two letters swapped, one dropped, or one doubled."""
+    words = [m for m in re.finditer(r"[a-z]{5,}", text)]
+    if not words:
+        return text
+    m = words[int(rng.integers(len(words)))]
+    w, i = m.group(0), int(rng.integers(1, len(m.group(0)) - 1))
+    kind = int(rng.integers(3))
+    if kind == 0:
+        w = w[:i] + w[i + 1] + w[i] + w[i + 2:]
+    elif kind == 1:
+        w = w[:i] + w[i + 1:]
+    else:
+        w = w[:i] + w[i] + w[i:]
+    return text[:m.start()] + w + text[m.end():]
+
+
 def _sentence(rng, subject: str, parts: list[str], connectors) -> str:
+    # Word order: most captions lead with the subject; some name the subject in a framing clause.
+    frame = rng.random()
     text = subject + " " + parts[0]
     for part in parts[1:]:
         text += str(rng.choice(connectors)) + part
+    if frame < 0.05:
+        text = "in this clip " + text
+    elif frame < 0.1:
+        text = "here, " + text
     if rng.random() < 0.4:
         text = text[0].upper() + text[1:]
     if rng.random() < 0.5:
@@ -183,15 +244,33 @@ def _sentence(rng, subject: str, parts: list[str], connectors) -> str:
     return text
 
 
-def describe(rng: np.random.Generator, segments: list[tuple[str, dict]], count: int = 3, heldout: bool = False) -> list[str]:
-    """`count` distinct-as-possible captions of a sequence of (action, params) segments."""
+def describe(rng: np.random.Generator, segments: list[tuple[str, dict]], count: int = 3, heldout: bool = False,
+             typos: bool = True) -> list[str]:
+    """`count` distinct-as-possible captions of a sequence of (action, params) segments.
+
+    Training captions (not held-out ones) get an occasional typo so the model meets the way people type.
+    """
     subjects, connectors = (HELDOUT_SUBJECTS, HELDOUT_CONNECTORS) if heldout else (SUBJECTS, CONNECTORS)
     options = [phrases(a, p)[1 if heldout else 0] for a, p in segments]
     out: list[str] = []
     for _ in range(count * 4):
         text = _sentence(rng, str(rng.choice(subjects)), [str(rng.choice(o)) for o in options], connectors)
+        if typos and not heldout and rng.random() < TYPO_PROBABILITY:
+            text = typo(rng, text)
         if text not in out:
             out.append(text)
+        if len(out) == count:
+            break
+    return out
+
+
+def describe_heldout_synonyms(rng: np.random.Generator, segments: list[tuple[str, dict]], count: int = 2) -> list[str]:
+    """Training-style captions with held-out synonyms swapped in (`heldout_words`); [] if no word applies."""
+    out = []
+    for text in describe(rng, segments, count * 3, typos=False):
+        swapped = swap_synonyms(text, rng)
+        if swapped is not None and swapped not in out:
+            out.append(swapped)
         if len(out) == count:
             break
     return out
@@ -229,6 +308,47 @@ _VERBS = ("walks:walk walking:walk strolls:stroll takes:take moves:move paces:pa
           "punches:punch throws:throw jabs:jab strikes:strike lands:land sits:sit settles:settle plants:plant "
           "pushes:push standing:stand holding:hold keeping:keep greeting:greet lifted:lift raised:raise striking:strike raising:raise claps:clap clapping:clap applauds:applaud gives:give bows:bow inclines:incline "
           "does:do")
+# Words of the v2 vocabulary (phrasebook, styles): verbs as form:lemma, other words by part of speech.
+_VERBS += (" agree:agree balances:balance blocks:block bobs:bob bouncing:bounce bringing:bring carries:carry "
+           "catches:catch celebrates:celebrate cheers:cheer circles:circle clears:clear continuing:continue "
+           "covers:cover crosses:cross dances:dance dancing:dance dipping:dip doing:do dribbles:dribble "
+           "dribbling:dribble drinks:drink drives:drive drops:drop elongates:elongate extends:extend "
+           "favouring:favour folds:fold gazes:gaze glances:glance glancing:glance grabs:grab grooves:groove "
+           "halts:halt hauls:haul heads:head hits:hit hobbles:hobble holds:hold hooks:hook hugging:hug "
+           "hunkers:hunker indicates:indicate keeps:keep kneels:kneel launches:launch leans:lean limps:limp "
+           "limping:limp lobs:lob looking:look looks:look loosen:loosen lunges:lunge lurches:lurch "
+           "marches:march marching:march nods:nod offers:offer parades:parade pauses:pause peers:peer "
+           "picks:pick pitches:pitch places:place plays:play points:point pulls:pull pumps:pump resumes:resume "
+           "rests:rest retrieves:retrieve returns:return ripples:ripple rocks:rock rubs:rub salutes:salute "
+           "say:say scratches:scratch sets:set shakes:shake shields:shield shoots:shoot shoves:shove "
+           "shrugs:shrug sips:sip sprinting:sprint squares:square staggers:stagger starts:start stays:stay "
+           "stops:stop stretches:stretch stumbles:stumble surveys:survey sways:sway tears:tear thrown:throw "
+           "thrusts:thrust tilts:tilt touches:touch treads:tread twists:twist weaves:weave whips:whip "
+           "moving:move hanging:hang held:hold crossed:cross folded:fold know:know jumping:jump "
+           "carrying:carry hauling:haul walking:walk angles:angle zigzags:zigzag")
+_LEXICON_SPEC["NOUN"] += (" angle ball ballerina ballet balls barrier baseball basket basketball bat beat belly blow box "
+                          "ceiling chest chin club confusion court cup dancer disagreement agreement distance "
+                          "fastball finger fingers fists floor football footwork forearms forehand backhand glass "
+                          "goal golf ground guard hips hoop hurdle hurry item jacks knee loop loops manner mound "
+                          "mug music object obstacle package pattern pensioner pitcher prizefighter rage rear "
+                          "rhythm rim room rope scalp senior shamble shelf shin shot shoulder shoulders sky slant "
+                          "soldier something stance star surroundings tee tennis toe toes top torso track trunk "
+                          "uncertainty zigzag zig zag lunge spin salute shrug stretch twist wave dance drink hook "
+                          "cut heel balance uppercut crouch limp march tuck strike swing roundhouse index zombie "
+                          "pitch palms block bound hit pirouette racket revolution salsa spring")
+_LEXICON_SPEC["ADJ"] += (" angry basic big circular close closer curved deep diagonal dominant drunk elderly far flat "
+                         "frail happy heavy high imaginary incoming latin little long low military most nervous old "
+                         "outstretched overhand underhand underarm possible proud quick sad single single-leg "
+                         "sixties slow small soccer star-shaped tired undead wavy whole worn-out boxing fighting "
+                         "kneeling hunched dead jittery 45 135 exhausted split")
+_LEXICON_SPEC["ADV"] += (" angrily anxiously briskly cheerfully confidently dejectedly diagonally drunkenly furiously "
+                         "gently happily haughtily joyfully leisurely nervously proudly rhythmically sadly sharply "
+                         "slightly steeply tipsily tiredly unhurriedly unsteadily very wearily wildly forth off out "
+                         "away briefly mid-way yes no partly")
+_LEXICON_SPEC["ADP"] += " across against as before below like over under without onto"
+_LEXICON_SPEC["PRON"] += " them they i"
+_LEXICON_SPEC["SCONJ"] = "if"
+_LEXICON_SPEC["AUX"] += " were would"
 LEXICON: dict[str, str] = {}
 for _pos, _words in _LEXICON_SPEC.items():
     for _w in _words.split():

@@ -2,6 +2,8 @@
 
     new_joints/<id>.npy         (T, 22, 3) joint positions in the canonical frame
     texts_heldout/<id>.txt      held-out paraphrases (never used by texts/); evaluate with texts_dir="texts_heldout"
+    texts_heldout_synonyms/<id>.txt  training-style captions with held-out synonyms swapped in (only clips whose
+                                captions contain a word that has one; see `heldout_words`)
     meta.json                   per-clip action labels, frame spans and parameters, and the generation settings
 
 Clips are generated and written inside worker processes (only small metadata travels back); clip i depends only
@@ -19,6 +21,7 @@ import numpy as np
 from train.data.stats import compute_mean_std
 from train.data.writer import prepare_layout, write_captions, write_mean_std, write_motion, write_split
 from train.procedural.generate import generate_clip
+from train.procedural.heldout_words import TEXTS_DIR as SYNONYMS_DIR
 
 SPLIT_FRACTIONS = (("train", 0.8), ("val", 0.1), ("test", 0.1))
 
@@ -34,6 +37,8 @@ def _write_one(job: tuple[str, int, int]) -> tuple[str, dict]:
     write_motion(root, motion_id, clip.features, clip.joints)
     write_captions(root, motion_id, clip.captions)
     write_captions(root, motion_id, clip.heldout_captions, texts_dir="texts_heldout")
+    if clip.heldout_synonym_captions:
+        write_captions(root, motion_id, clip.heldout_synonym_captions, texts_dir=SYNONYMS_DIR)
     return motion_id, clip.meta
 
 
@@ -57,7 +62,7 @@ def generate_dataset(out: str | Path, num: int, seed: int = 0, workers: int = 1,
     """Generate `num` clips into `out`; returns a summary {"clips", "seconds", "clips_per_second", "splits"}."""
     if num < 1:
         raise ValueError(f"num must be >= 1, got {num}")
-    root = prepare_layout(out, extra_text_dirs=("texts_heldout",))
+    root = prepare_layout(out, extra_text_dirs=("texts_heldout", SYNONYMS_DIR))
     jobs = [(str(root), seed, i) for i in range(num)]
     start = time.perf_counter()
     metas: dict[str, dict] = {}
@@ -82,6 +87,7 @@ def generate_dataset(out: str | Path, num: int, seed: int = 0, workers: int = 1,
                "splits": {k: len(v) for k, v in splits.items()}}
     meta = {"generator": "train.procedural", "seed": seed, "fps": 20.0, "skeleton": "humanml3d",
             "per_block_std": per_block_std, "heldout_texts_dir": "texts_heldout",
+            "heldout_synonyms_dir": SYNONYMS_DIR,
             "clips": {k: metas[k] for k in sorted(metas)}}
     (root / "meta.json").write_text(json.dumps(meta, separators=(",", ":")), encoding="utf-8")
     return summary

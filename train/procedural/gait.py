@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from train.procedural.body import ANKLE_HEIGHT, DT, FOOT, FOOT_PITCH, LEFT, SIDES, foot_direction
+from train.procedural.body import ANKLE_HEIGHT, DT, FOOT, FOOT_PITCH, LEFT, SIDES, TOE_HEIGHT, foot_direction
 from train.procedural.signal import smoothstep
 from train.procedural.timeline import Channels
 
 TOE_OUT = np.radians(6.0)
 HEEL_ROLL = np.radians(28.0)       # extra toe-down pitch reached at lift-off
 SETTLE_FRAMES = 7
+LIFT_SHARE = 0.18                  # share of a swing at each end spent lifting / lowering before moving
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,10 @@ class Swing:
     side: int
     start: int          # first airborne frame
     stop: int           # first frame planted again
-    kind: str = "step"  # step | jump | kick
+    kind: str = "step"  # step | jump | kick | place
     height: float = 0.08
     reach: float = 0.0  # kick only
+    offset: tuple = (0.0, 0.0)   # jump / place: landing offset (lateral * side, forward), heading frame
 
 
 @dataclass
@@ -77,9 +79,12 @@ def _event_swings(ch: Channels) -> list[Swing]:
     swings = []
     for e in ch.events:
         if e.kind == "jump":
-            swings += [Swing(s, e.start, e.stop, "jump", height=0.06) for s in SIDES]
+            feet = (e.side,) if e.side else SIDES
+            swings += [Swing(s, e.start, e.stop, "jump", height=e.height or 0.06, offset=e.offset) for s in feet]
+        elif e.kind == "place":
+            swings.append(Swing(e.side, e.start, e.stop, "place", height=e.height or 0.06, offset=e.offset))
         elif e.kind == "kick":
-            swings.append(Swing(e.side, e.start, e.stop, "kick", height=e.height, reach=e.reach))
+            swings.append(Swing(e.side, e.start, e.stop, "kick", height=e.height, reach=e.reach, offset=e.offset))
         else:
             raise ValueError(f"unknown foot event {e.kind!r}")
     return swings
@@ -119,7 +124,12 @@ def _settle_swings(ch: Channels, swings: list[Swing], holds: _Footholds) -> list
 def _landing(swing: Swing, holds: _Footholds, ch: Channels) -> tuple[np.ndarray, float]:
     """Foothold a swing lands on: mid-stance of the coming stance for gait steps, just after landing otherwise."""
     if swing.kind != "step":
-        return holds.at(swing.side, swing.stop + 2)
+        xz, yaw = holds.at(swing.side, swing.stop + 2)
+        lateral, forward = swing.offset
+        if lateral or forward:
+            h = holds.yaw[int(np.clip(swing.stop + 2, 0, len(holds.yaw) - 1))]
+            xz = xz + lateral * swing.side * np.array([np.cos(h), -np.sin(h)]) + forward * np.array([np.sin(h), np.cos(h)])
+        return xz, yaw
     f = min(swing.stop, ch.num_frames - 1)
     stance = int(round(ch.duty[f] / max(ch.cadence[f], 0.3) / DT))
     return holds.at(swing.side, swing.stop + stance // 2)
@@ -192,19 +202,25 @@ def _stance(ankle, pitch, yaw, ankle_contact, start, stop, xz, foot_yaw, ankle_h
 def _swing(ankle, pitch, yaw, w: Swing, start_ankle, start_pitch, start_yaw, land_xz, land_yaw, ankle_h, ch):
     n = w.stop - w.start
     u = (np.arange(1, n + 1)) / (n + 1)
-    s = smoothstep(u)[:, None]
+    # The foot rises before it travels and travels before it comes down (horizontal progress starts late and
+    # ends early), so a foot near the floor is never also moving fast: that is what foot skating measures.
+    s = smoothstep((u - LIFT_SHARE) / (1 - 2 * LIFT_SHARE))[:, None] if w.kind != "kick" else smoothstep(u)[:, None]
     end = np.array([land_xz[0], ankle_h, land_xz[1]])
     path = start_ankle * (1 - s) + end * s
     if w.kind == "kick":
         heading = np.array([np.sin(start_yaw), 0.0, np.cos(start_yaw)])
+        outward = w.side * np.array([np.cos(start_yaw), 0.0, -np.sin(start_yaw)])   # side kicks go this way
         out = np.sin(np.pi * u) ** 2
-        path = path + out[:, None] * (w.reach * heading + np.array([0.0, w.height, 0.0]))
+        path = path + out[:, None] * (w.reach * heading + w.offset[0] * outward + np.array([0.0, w.height, 0.0]))
         pitch_path = start_pitch * (1 - out) + np.radians(-10) * out
     else:
-        path[:, 1] += w.height * np.sin(np.pi * u)
+        path[:, 1] += w.height * np.sin(np.pi * u) ** 0.6
         if w.kind == "jump":
             path[:, 1] += ch.lift[w.start:w.stop]
         pitch_path = start_pitch + (FOOT_PITCH - start_pitch) * smoothstep(2 * u)
+    # Keep the toe above the floor while the foot pitches (a rolled-off foot dropping back, a kick's return).
+    toe_floor = TOE_HEIGHT + FOOT[w.side] * np.sin(pitch_path)
+    path[:, 1] = np.maximum(path[:, 1], toe_floor)
     ankle[w.start:w.stop] = path
     pitch[w.start:w.stop] = pitch_path
     dyaw = (land_yaw - start_yaw + np.pi) % (2 * np.pi) - np.pi

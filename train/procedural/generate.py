@@ -15,7 +15,8 @@ from train.data.texts import CaptionLine
 from train.procedural.actions import ACTIONS
 from train.procedural.body import FPS, LEFT, RIGHT
 from train.procedural.build import build_motion
-from train.procedural.captions import caption_lines, describe
+from train.procedural.captions import caption_lines, describe, describe_heldout_synonyms
+from train.procedural.styles import STYLE_GAITS, STYLE_PROBABILITY, STYLE_SPEED, STYLES, apply_style
 from train.procedural.timeline import Channels
 
 MIN_FRAMES, MAX_FRAMES = 40, 199          # 2 s .. just under 10 s (HumanML3D drops clips of 200+ frames)
@@ -30,26 +31,31 @@ class Clip:
     features: np.ndarray               # (T, 263)
     captions: list[CaptionLine]        # training captions (whole clip and per-action sub-clips)
     heldout_captions: list[CaptionLine]
+    heldout_synonym_captions: list[CaptionLine]   # training captions with held-out synonyms swapped in
     contacts: np.ndarray               # (T, 4) bool planted flags: left ankle, left toe, right ankle, right toe
     meta: dict                         # {"actions": [...], "segments": [...], "num_frames": T}
 
 
 def _next_action(rng: np.random.Generator, previous: str | None) -> str:
-    if previous is not None and ACTIONS[previous].ends_seated:
-        return "stand_up"
-    names = [n for n in ACTIONS if not ACTIONS[n].starts_seated and n != previous]
+    """Any action but the previous one; after one that ends in a posture (seated), one that starts in it."""
+    posture = ACTIONS[previous].ends_in if previous is not None else None
+    names = [n for n in ACTIONS if ACTIONS[n].starts_in == posture and n != previous]
     return str(rng.choice(names))
 
 
 # Arm actions that may ride on top of a calm gait ("walks forward while waving"), and how often they do.
-OVERLAY_ACTIONS = ("wave_left", "wave_right", "wave_both", "raise_left", "raise_right", "raise_both", "clap")
+OVERLAY_ACTIONS = ("wave_left", "wave_right", "wave_both", "raise_left", "raise_right", "raise_both", "clap", "carry")
 OVERLAY_GAITS = ("walk", "walk_backward", "sneak", "sidestep_left", "sidestep_right")
 OVERLAY_PROBABILITY = 0.25
 
 
 def _sample_params(rng: np.random.Generator, name: str) -> dict:
     params = ACTIONS[name].sample(rng)
-    if name in OVERLAY_GAITS and rng.random() < OVERLAY_PROBABILITY:
+    if name in STYLE_GAITS and rng.random() < STYLE_PROBABILITY:
+        style = str(rng.choice(STYLES))
+        params["style"] = style
+        params["speed"] = round(params["speed"] * STYLE_SPEED[style], 3)
+    elif name in OVERLAY_GAITS and rng.random() < OVERLAY_PROBABILITY:
         overlay = str(rng.choice(OVERLAY_ACTIONS))
         params["overlay"] = {"action": overlay, "params": ACTIONS[overlay].sample(rng)}
     return params
@@ -64,7 +70,8 @@ def sample_sequence(rng: np.random.Generator) -> list[tuple[str, dict]]:
             previous = _next_action(rng, previous)
             segments.append((previous, _sample_params(rng, previous)))
         if ACTIONS[segments[-1][0]].ends_seated and count < 3 and rng.random() < 0.5:
-            segments.append(("stand_up", ACTIONS["stand_up"].sample(rng)))
+            up = _next_action(rng, segments[-1][0])
+            segments.append((up, ACTIONS[up].sample(rng)))
         if sum(p["frames"] for _, p in segments) + 8 <= MAX_FRAMES:
             return segments
     raise RuntimeError("could not fit an action sequence into the clip length")
@@ -97,6 +104,8 @@ def render_sequence(segments: list[tuple[str, dict]], rng: np.random.Generator, 
         ACTIONS[name].fill(channels, a, b, params)
         if "overlay" in params:    # arms only: the gait's arm swing gives way to the overlay's weights
             ACTIONS[params["overlay"]["action"]].fill(channels, a, b, params["overlay"]["params"])
+        if "style" in params:
+            apply_style(channels, a, b, params["style"])
     built = build_motion(channels, rng)
     joints = canonicalize(built.joints, HUMANML3D)
     features = joints_to_features(joints, HUMANML3D)
@@ -106,12 +115,13 @@ def render_sequence(segments: list[tuple[str, dict]], rng: np.random.Generator, 
             if b - a >= SUBCLIP_MIN_FRAMES:
                 captions += caption_lines(describe(rng, [(name, params)], 1), _seconds(a), _seconds(b))
     heldout = caption_lines(describe(rng, segments, heldout_per_clip, heldout=True))
+    synonyms = caption_lines(describe_heldout_synonyms(rng, segments, heldout_per_clip))
     contacts = np.stack([f for s in (LEFT, RIGHT) for f in (built.feet[s].ankle_contact, built.feet[s].toe_contact)], -1)
     meta = {"actions": [a for n, p in segments for a in (n, p.get("overlay", {}).get("action")) if a],
             "num_frames": total,
             "segments": [{"action": n, "start_frame": a, "end_frame": b, "params": p}
                          for (n, p), (a, b) in zip(segments, spans)]}
-    return Clip(joints.astype(np.float32), features.astype(np.float32), captions, heldout, contacts, meta)
+    return Clip(joints.astype(np.float32), features.astype(np.float32), captions, heldout, synonyms, contacts, meta)
 
 
 def generate_clip(seed: int, index: int, captions_per_clip: int = 3, heldout_per_clip: int = 2) -> Clip:

@@ -33,6 +33,23 @@ def smooth_below(x: np.ndarray, radius: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(padded, 2 * radius + 1).mean(axis=1)[:n]
 
 
+def smooth_above(x: np.ndarray, radius: int) -> np.ndarray:
+    """A smooth curve that never falls below x (the mirror image of `smooth_below`)."""
+    return -smooth_below(-x, radius)
+
+
+def hermite(n: int, y0: float, v0: float, y1: float, v1: float, dt: float) -> np.ndarray:
+    """n samples (excluding the start, including the end) of the cubic from (y0, slope v0) to (y1, slope v1).
+
+    Jumps use it so the pelvis leaves the crouch with the flight's take-off speed and meets the landing with
+    the flight's touch-down speed: no velocity jumps at take-off or touch-down.
+    """
+    T = n * dt
+    t = np.arange(1, n + 1) * dt / T
+    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
+    return h00 * y0 + h10 * T * v0 + h01 * y1 + h11 * T * v1
+
+
 def smoothstep(u: np.ndarray) -> np.ndarray:
     u = np.clip(u, 0.0, 1.0)
     return u * u * (3 - 2 * u)

@@ -1,0 +1,15 @@
+"""The action library: one registry (`ACTIONS`, name -> `Action`) filled by one module per family.
+
+Families: locomotion (gaits and paths), turns (turning, spinning, looking), jumps, postures (sitting,
+kneeling, squats, lunges), arms (gestures), combat, sports, dance, exercise. Importing this package registers
+them all; `FAMILIES` maps each family to its action names.
+"""
+from train.procedural.actions import arms, combat, dance, exercise, jumps, locomotion, postures, sports, turns  # noqa: F401
+from train.procedural.actions.base import ACTIONS, GRAVITY, SIDE_NAMES, Action
+from train.procedural.actions.locomotion import GAITS
+
+FAMILIES: dict[str, list[str]] = {}
+for _a in ACTIONS.values():
+    FAMILIES.setdefault(_a.family, []).append(_a.name)
+
+__all__ = ["ACTIONS", "Action", "FAMILIES", "GAITS", "GRAVITY", "SIDE_NAMES"]
