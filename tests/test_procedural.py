@@ -346,6 +346,8 @@ def test_heldout_synonyms_never_appear_in_training_phrasings():
     assert "strolls" in HELDOUT_WORDS and "hops" not in HELDOUT_WORDS
     assert swap_synonyms("A person walks forward", np.random.default_rng(0)).split()[2] in ("strolls", "saunters")
     assert swap_synonyms("a person waves", np.random.default_rng(0)) is None
+    assert not [w for w in HELDOUT_WORDS if tokens(w)[0].endswith("/X")]
+    assert not [t for t in tokens("here, in this clip a person walks") if t.endswith("/X")]
 
 
 def test_heldout_synonym_captions_are_written(written):
