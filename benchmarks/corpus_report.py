@@ -14,6 +14,7 @@ Definitions (20 fps, metres):
   jump_rise_m     pelvis peak above its height at the segment start (jumps)
   cruise_speed    best 1-second average pelvis speed of a locomotion segment (m/s), style-free segments
   min_joint_y     lowest joint height (floor at 0; penetration if < 0)
+  penetration_cm  how far the clip's lowest joint is below its planted toes (floor penetration)
   knee_back_cm    worst knee position behind the hip-ankle line (hyperextension if clearly > 0)
 """
 from __future__ import annotations
@@ -61,6 +62,13 @@ def _knee_back_cm(joints: np.ndarray) -> float:
     return 100 * worst
 
 
+def _penetration_cm(joints: np.ndarray, contacts: np.ndarray) -> float:
+    """How far the clip's lowest joint lies below where its planted toes stand (canonical clips put the lowest
+    joint on y = 0, so a dip below the floor lifts the planted feet instead)."""
+    toes = np.concatenate([joints[contacts[:, c], t, 1] for c, t in ((1, 10), (3, 11))])
+    return 100 * float(np.median(toes) - joints[..., 1].min()) if toes.size else 0.0
+
+
 def _segment_stats(job):
     seed, index = job
     from train.procedural.actions import ACTIONS
@@ -76,7 +84,8 @@ def _segment_stats(job):
         row = {"action": name, "family": ACTIONS[name].family, "frames": b - a,
                "skating_share": foot_skating(w, HUMANML3D, 20.0)["skating_share"],
                "planted_mm_max": _planted_mm(w, clip.contacts[a:b]), "min_joint_y": float(w[..., 1].min()),
-               "knee_back_cm": _knee_back_cm(w), "style": seg["params"].get("style")}
+               "knee_back_cm": _knee_back_cm(w), "style": seg["params"].get("style"),
+               "penetration_cm": _penetration_cm(j, clip.contacts)}
         if ACTIONS[name].family == "jumps":
             row["jump_rise_m"] = float(w[:, 0, 1].max() - w[0, 0, 1])
         if ACTIONS[name].family == "locomotion" and b - a > 20:
@@ -117,7 +126,8 @@ def main(argv=None) -> None:
                  "skating_share": _summary([r["skating_share"] for r in rows]),
                  "planted_mm_max": round(max(r["planted_mm_max"] for r in rows), 2),
                  "min_joint_y": round(min(r["min_joint_y"] for r in rows), 4),
-                 "knee_back_cm_max": round(max(r["knee_back_cm"] for r in rows), 2)}
+                 "knee_back_cm_max": round(max(r["knee_back_cm"] for r in rows), 2),
+                 "penetration_cm_max": round(max(r["penetration_cm"] for r in rows), 2)}
         for key in ("jump_rise_m", "cruise_speed"):
             values = [r[key] for r in rows if key in r and not r["style"]]
             if values:
@@ -137,6 +147,7 @@ def main(argv=None) -> None:
                    "planted_mm_max": round(max(a["planted_mm_max"] for a in actions.values()), 2),
                    "min_joint_y": round(min(a["min_joint_y"] for a in actions.values()), 4),
                    "knee_back_cm_max": round(max(a["knee_back_cm_max"] for a in actions.values()), 2),
+                   "penetration_cm_max": round(max(a["penetration_cm_max"] for a in actions.values()), 2),
                    "distinct_training_captions": len(captions),
                    "clips_with_heldout_synonym_captions": int(sum(r[3] for r in results))},
         "actions": actions,

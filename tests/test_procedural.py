@@ -73,6 +73,9 @@ def _check_physics(clip) -> None:
     assert _stance_drift(clip) < 0.02
     assert _planted_step_mm(clip) < 5.0, "a planted foot slides"
     assert j[..., 1].min() > -0.01, "floor penetration"
+    # Canonical clips put the lowest joint on y = 0, so penetration shows as planted toes standing above it.
+    planted_toes = np.concatenate([j[clip.contacts[:, c], t, 1] for c, t in ((1, 10), (3, 11))])
+    assert planted_toes.size == 0 or np.median(planted_toes) < 0.01, "something goes > 1 cm below the floor"
     assert _knee_behind_cm(j) < 1.0, "knee bends backwards"
     assert MIN_FRAMES <= len(j) <= MAX_FRAMES and clip.features.shape == (len(j), 263)
     assert np.isfinite(clip.features).all()
@@ -346,6 +349,8 @@ def test_heldout_synonyms_never_appear_in_training_phrasings():
     assert "strolls" in HELDOUT_WORDS and "hops" not in HELDOUT_WORDS
     assert swap_synonyms("A person walks forward", np.random.default_rng(0)).split()[2] in ("strolls", "saunters")
     assert swap_synonyms("a person waves", np.random.default_rng(0)) is None
+    assert not [w for w in HELDOUT_WORDS if tokens(w)[0].endswith("/X")]
+    assert not [t for t in tokens("here, in this clip a person walks") if t.endswith("/X")]
 
 
 def test_heldout_synonym_captions_are_written(written):

@@ -20,7 +20,7 @@ PELVIS, HEAD, L_WRIST, R_WRIST, L_ANKLE, R_ANKLE = 0, 15, 20, 21, 7, 8
 JUMP_HEIGHT = 0.10          # pelvis peak above its typical height (m)
 MIN_TRAVEL = 0.3            # net root displacement for locomotion (m)
 MIN_SIDESTEP = 0.15
-MIN_TURN = np.radians(45.0)
+MIN_TURN = np.radians(30.0)          # the corpus turns 45-180 degrees; 45-degree turns must pass
 MIN_SPIN = np.radians(180.0)
 MIN_DROP = 0.15             # pelvis lowering for squat / sit (m)
 KICK_HEIGHT = 0.25          # ankle rise above its standing height (m)
@@ -155,6 +155,39 @@ ACTION_CHECKS: dict[str, Check] = {
     "punch_left": _punch("left"), "punch_right": _punch("right"),
     "clap": _clap, "bow": _bow,
 }
+
+
+def _jump_travel(sign: int, sideways: bool, min_travel: float = MIN_TRAVEL / 2) -> Check:
+    """A jump that also travels: backward (sign -1, not sideways) or to the left (+1) / right (-1)."""
+    def check(j):
+        fwd, side = displacement(j)
+        along = side if sideways else fwd
+        return _jump(j) and sign * along > min_travel and abs(along) > abs(side if not sideways else fwd)
+    return check
+
+
+def _wrist_low(j) -> bool:
+    """A hand comes down near the floor (picking up, putting down): below knee height (~0.5 m)."""
+    return float(j[:, [L_WRIST, R_WRIST], 1].min()) < 0.5
+
+
+# Corpus v2 actions (issue 20) with a simple physical signature; the rest have no check (None).
+ACTION_CHECKS.update({
+    **{name: _forward(MIN_TRAVEL) for name in ("sprint", "march", "limp", "stagger", "walk_zigzag",
+                                                "walk_stop_go")},
+    "tiptoe": _forward(MIN_TRAVEL / 2), "jog_backward": _backward,
+    "jump_backward": _jump_travel(-1, False), "jump_left": _jump_travel(+1, True),
+    "jump_right": _jump_travel(-1, True), "long_jump": lambda j: _forward(1.0)(j) and _jump(j),
+    "jump_over": _jump_forward, "tuck_jump": _jump, "jumping_jacks": _jump,
+    "crouch": _lowers, "sit_ground": _lowers, "kneel_both": _lowers, "kneel_left": _lowers,
+    "kneel_right": _lowers, "lunge_left": _lowers, "lunge_right": _lowers, "get_up_ground": _rises,
+    "reach_up_left": _hand_up("left"), "reach_up_right": _hand_up("right"), "reach_up_both": _both_hands_up,
+    "cheer": _both_hands_up, "stretch_up": _both_hands_up, "pick_up": _wrist_low, "put_down": _wrist_low,
+    "hook_left": _punch("left"), "hook_right": _punch("right"),
+    "side_kick_left": _kick("left"), "side_kick_right": _kick("right"),
+    "roundhouse_kick_left": _kick("left"), "roundhouse_kick_right": _kick("right"), "soccer_kick": _kick("right"),
+    "toe_touches": _bow,
+})
 
 
 def check_action(label: str, joints: np.ndarray) -> bool | None:

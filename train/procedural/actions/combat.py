@@ -5,13 +5,13 @@ extend one wrist from a guard while the trunk rotates into the strike.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from train.procedural.actions.base import SIDE_NAMES, arm, frames, register
 from train.procedural.actions.keys import Key, keyframed
 from train.procedural.body import RIGHT, SIDES
 from train.procedural.signal import bumps, envelope
 from train.procedural.timeline import Channels, FootEvent
-
-import numpy as np
 
 GUARD_POLE = (0.4, -1.0, -0.2)
 GUARD = {"B": (-0.1, 0.02, 0.2), "poleB": GUARD_POLE}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from train.procedural.actions.base import GRAVITY, frames, register
+from train.procedural.actions.base import GRAVITY, register
 from train.procedural.body import DT, LEFT, RIGHT, SIDES
 from train.procedural.signal import bumps, hermite
 from train.procedural.timeline import Channels, FootEvent

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from train.procedural.actions.base import frames
-from train.procedural.body import FPS, SIDES
+from train.procedural.body import FPS
 from train.procedural.signal import smoothstep
 from train.procedural.timeline import Channels
 

@@ -117,7 +117,7 @@ register("sit_down", _sample_seat, _fill_sit(CHAIR), "postures", ends_in="chair"
 register("stand_up", _sample_seat, _fill_stand(CHAIR), "postures", starts_in="chair")
 register("sit_ground", _sample_seat, _fill_sit(GROUND), "postures", ends_in="ground")
 register("get_up_ground", _sample_seat, _fill_stand(GROUND), "postures", starts_in="ground")
-register("kneel_both", _sample_step_down, _fill_step_down(SIDES[0], -0.42, 1.45, both=True), "postures")
+register("kneel_both", _sample_step_down, _fill_step_down(SIDES[0], -0.42, 1.3, both=True), "postures")
 for _side in SIDES:
     _n = SIDE_NAMES[_side]
     register(f"lunge_{_n}", _sample_step_down, _fill_step_down(_side, 0.6, 1.0), "postures")
