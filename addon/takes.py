@@ -7,9 +7,11 @@ actions made so far and leaves the armature as it was.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import bpy
 
-from . import keyframes, retarget
+from . import keyframes, retarget, rigify
 from .armature import rig_rest
 
 TAKE_PROP = "motion_take"          # custom properties stored on each take's action
@@ -67,8 +69,16 @@ def options_for(obj) -> retarget.RetargetOptions:
 def build_take(obj, motion, name: str, start_frame: float, fps: float, mapping=None, options=None):
     """A complete, unassigned action that makes armature `obj` perform `motion` from `start_frame`."""
     src = retarget.resample(retarget.SourceMotion.from_motion(motion), fps)
-    pose = retarget.retarget(src, rig_rest(obj), mapping if mapping is not None else bone_map(obj),
-                             options if options is not None else options_for(obj))
+    mapping = mapping if mapping is not None else bone_map(obj)
+    options = options if options is not None else options_for(obj)
+    if rigify.is_generated_rigify(obj):
+        # Keys on a generated Rigify rig's DEF bones would be overridden by its constraints: solve its controls
+        # so the evaluated deform bones reach the same targets (root motion rides on the torso control).
+        options = dataclasses.replace(options, root_bone=None)
+        targets = retarget.pose_targets(src, rig_rest(obj), mapping, options)
+        pose = rigify.solve(obj, targets, mapping, src.fps)
+    else:
+        pose = retarget.retarget(src, rig_rest(obj), mapping, options)
     return keyframes.build_action(obj, name, pose, start_frame)
 
 
