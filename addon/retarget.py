@@ -74,6 +74,13 @@ NAME_MAPS: dict[str, dict[str, str]] = {
         "*_foot": "ORG-toe.{s}", "neck": "ORG-spine.004", "*_collar": "ORG-shoulder.{s}",
         "head": "ORG-spine.006", "*_shoulder": "ORG-upper_arm.{s}", "*_elbow": "ORG-forearm.{s}",
         "*_wrist": "ORG-hand.{s}"}, "L", "R"),
+    # UE5 (Manny/Quinn): five spine bones and two neck bones; the clavicles hang from spine_05. Listed before
+    # UE4 so a UE5 rig (which also has spine_01..03) takes it; a UE4 rig lacks spine_05 and takes the next.
+    "Unreal mannequin (UE5)": _sided({
+        "pelvis": "pelvis", "*_hip": "thigh_{s}", "spine1": "spine_01", "*_knee": "calf_{s}",
+        "spine2": "spine_03", "*_ankle": "foot_{s}", "spine3": "spine_05", "*_foot": "ball_{s}",
+        "neck": "neck_01", "*_collar": "clavicle_{s}", "head": "head", "*_shoulder": "upperarm_{s}",
+        "*_elbow": "lowerarm_{s}", "*_wrist": "hand_{s}"}, "l", "r"),
     "Unreal mannequin": _sided({
         "pelvis": "pelvis", "*_hip": "thigh_{s}", "spine1": "spine_01", "*_knee": "calf_{s}",
         "spine2": "spine_02", "*_ankle": "foot_{s}", "spine3": "spine_03", "*_foot": "ball_{s}",

@@ -82,15 +82,22 @@ def mixamo_spec(prefix="mixamorig:"):
 
 
 def mixamo_fbx_rig(workdir=None):
-    """A Mixamo-named armature round-tripped through Blender's FBX exporter and importer."""
-    src = _build("MixamoSource", mixamo_spec(), rolls=np.random.default_rng(5).uniform(-np.pi, np.pi, 22))
+    """A Mixamo-named armature round-tripped through Blender's FBX exporter and importer, laid out as Mixamo's
+    files are (centimetre bones, y up inside the armature, object turned 90 degrees about x and scaled 0.01),
+    with random bone rolls. The re-import has the same object transform and adds `_end` leaf bones."""
+    def y_up_cm(p):
+        return (100 * p[0], 100 * p[2], -100 * p[1])
+
+    spec = [(b, p, y_up_cm(h), y_up_cm(t)) for b, p, h, t in mixamo_spec()]
+    src = _build("MixamoSource", spec, rolls=np.random.default_rng(5).uniform(-np.pi, np.pi, len(spec)))
+    src.rotation_euler = (np.pi / 2, 0.0, 0.0)
+    src.scale = (0.01,) * 3
     workdir = workdir or tempfile.mkdtemp()
     path = os.path.join(workdir, "mixamo.fbx")
     bpy.ops.object.select_all(action="DESELECT")
     src.select_set(True)
     bpy.context.view_layer.objects.active = src
-    bpy.ops.export_scene.fbx(filepath=path, use_selection=True, object_types={"ARMATURE"}, add_leaf_bones=True,
-                             global_scale=100.0, apply_unit_scale=False)   # centimetres, like Mixamo's files
+    bpy.ops.export_scene.fbx(filepath=path, use_selection=True, object_types={"ARMATURE"}, add_leaf_bones=True)
     bpy.data.objects.remove(src)
     before = set(bpy.data.objects)
     bpy.ops.import_scene.fbx(filepath=path)
