@@ -33,6 +33,7 @@ CONTROLS: dict[str, str] = _sided({
     "L", "R")
 ROOT_CONTROL = "torso"
 HELD_AT_REST = ("hips",)          # would turn the pelvis under the torso: keyed at rest so the take owns it
+BEND_CONTROL, BEND_JOINT, BEND_ITERATIONS = "spine_fk.002", "spine3", 3   # see `solve`'s `bend`
 SWITCH_PROP = "IK_FK"             # 0 = IK, 1 = FK on Rigify's limb '*_parent' bones
 MAP_NAME = "Rigify controls"
 
@@ -74,6 +75,26 @@ def _levels(items, parents, names):
             p = parents[p]
         levels.setdefault(depth, []).append(item)
     return [levels[k] for k in sorted(levels)]
+
+
+def _set_pose_matrix(obj, pb, m: np.ndarray, keep_location: bool) -> None:
+    """Give pose bone `pb` the armature-space pose matrix `m` through its local channels, against its parent's
+    evaluated pose; rotation-only controls keep their (rest) location."""
+    local = obj.convert_space(pose_bone=pb, matrix=Matrix(m.tolist()), from_space="POSE", to_space="LOCAL")
+    loc, rot, _scale = local.decompose()
+    if keep_location:
+        loc = pb.matrix_basis.to_translation()
+    pb.matrix_basis = Matrix.LocRotScale(loc, rot, pb.matrix_basis.to_scale())
+
+
+def _spine_heads(obj, targets: PoseTargets, mapping, hips_rest) -> np.ndarray:
+    """(T, 3) where the chest's deform bone starts when pelvis, spine1 and spine2 take their target rotations
+    (the plain-rig FK of the same targets, on this rig's rest spine)."""
+    heads = [np.array(obj.data.bones[mapping[j]].head_local) for j in ("pelvis", "spine1", "spine2", "spine3")]
+    p = hips_rest + targets.hips_offset
+    for j, a, b in zip(("pelvis", "spine1", "spine2"), heads[:-1], heads[1:]):
+        p = p + targets.deltas[mapping[j]] @ (b - a)
+    return p
 
 
 def _measured(obj, deform: str) -> str:
@@ -140,9 +161,11 @@ def solve(obj, targets: PoseTargets, mapping: dict[str, str], fps: float, view_l
     n = next(iter(targets.deltas.values())).shape[0]
     rest_rot = {d: _rotation(np.array(obj.data.bones[d].matrix_local)) for _, d, _ in items}
     hips_rest = np.array(obj.data.bones[targets.hips_bone].head_local)
+    pbs = obj.pose.bones
+    if BEND_CONTROL in pbs and all(j in mapping for j in ("pelvis", "spine1", "spine2", "spine3")):
+        held = held + [BEND_CONTROL]
     quats = {c: np.empty((n, 4)) for c in controls + held}
     torso_loc = np.empty((n, 3))
-    pbs = obj.pose.bones
     with _Isolated(obj, controls + held, switches):
         # The switch is keyed (see below), so it is solved as it will play: FK.
         for b in switches:
@@ -150,27 +173,50 @@ def solve(obj, targets: PoseTargets, mapping: dict[str, str], fps: float, view_l
         for b in controls + held:
             pbs[b].matrix_basis = Matrix.Identity(4)
         view_layer.update()
+        def place(t, joint, dname, cname):
+            """Pose control `cname` so that deform bone `dname` takes its target rotation on frame t."""
+            pd, pc = pbs[_measured(obj, dname)], pbs[cname]
+            md, mc = np.array(pd.matrix), np.array(pc.matrix)
+            rd, rc = _rotation(md), _rotation(mc)
+            rc_new = targets.deltas[dname][t] @ rest_rot[dname] @ rd.T @ rc
+            m = np.eye(4)
+            m[:3, :3] = rc_new * np.linalg.norm(mc[:3, :3], axis=0)
+            if cname == ROOT_CONTROL:    # place the control so its deform bone's head lands on target
+                m[:3, 3] = hips_rest + targets.hips_offset[t] - rc_new @ rc.T @ (md[:3, 3] - mc[:3, 3])
+            else:
+                m[:3, 3] = mc[:3, 3]
+            _set_pose_matrix(obj, pc, m, keep_location=cname != ROOT_CONTROL)
+
+        bend = None
+        spine_bend = BEND_CONTROL in pbs and all(j in mapping for j in ("pelvis", "spine1", "spine2", "spine3"))
+        if spine_bend:
+            chest_item = next(item for item in items if item[0] == BEND_JOINT)
+            chest_head = _spine_heads(obj, targets, mapping, hips_rest)
+
+            def bend(t, level):
+                """Rigify bends its spine only through the chest and the FK spine: turn `spine_fk.002` about the
+                spine's pivot until the chest's deform bone starts where the engine's spine puts it, re-solving
+                the chest (half of which follows spine_fk.002) after each turn."""
+                pivot_bone = pbs[BEND_CONTROL]
+                for _ in range(BEND_ITERATIONS):
+                    pivot = np.array(pivot_bone.head)
+                    cur = np.array(pbs[_measured(obj, chest_item[1])].head) - pivot
+                    want = chest_head[t] - pivot
+                    turn = qmath.rotation_between(cur, want)
+                    m = np.array(pivot_bone.matrix)
+                    m[:3, :3] = turn @ m[:3, :3]
+                    _set_pose_matrix(obj, pivot_bone, m, keep_location=True)
+                    view_layer.update()
+                    place(t, *chest_item)
+                    view_layer.update()
+
         for t in range(n):
             for level in levels:
-                for _joint, dname, cname in level:
-                    pd, pc = pbs[_measured(obj, dname)], pbs[cname]
-                    md, mc = np.array(pd.matrix), np.array(pc.matrix)
-                    rd, rc = _rotation(md), _rotation(mc)
-                    want = targets.deltas[dname][t] @ rest_rot[dname]
-                    rc_new = want @ rd.T @ rc
-                    m = np.eye(4)
-                    m[:3, :3] = rc_new * np.linalg.norm(mc[:3, :3], axis=0)
-                    if cname == ROOT_CONTROL:    # place the control so its deform bone's head lands on target
-                        m[:3, 3] = hips_rest + targets.hips_offset[t] - rc_new @ rc.T @ (md[:3, 3] - mc[:3, 3])
-                    else:
-                        m[:3, 3] = mc[:3, 3]
-                    local = obj.convert_space(pose_bone=pc, matrix=Matrix(m.tolist()), from_space="POSE",
-                                              to_space="LOCAL")
-                    loc, rot, _scale = local.decompose()
-                    if cname != ROOT_CONTROL:
-                        loc = pc.matrix_basis.to_translation()
-                    pc.matrix_basis = Matrix.LocRotScale(loc, rot, pc.matrix_basis.to_scale())
+                for item in level:
+                    place(t, *item)
                 view_layer.update()
+                if bend is not None and any(j == BEND_JOINT for j, _, _ in level):
+                    bend(t, level)
             for c in controls + held:
                 quats[c][t] = tuple(pbs[c].matrix_basis.to_quaternion())
             torso_loc[t] = tuple(pbs[ROOT_CONTROL].matrix_basis.to_translation())

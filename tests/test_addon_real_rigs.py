@@ -23,6 +23,7 @@ pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "config.json").is_file(
 ARMS, WALK = "a person raises both arms above the head", "a person walks forward"
 RIGS = ("rigify", "mixamo_fbx", "ue4", "ue5")
 LIMIT = 0.05   # body heights (issue 22)
+MEASURED = 0.02   # every rig measured <= 0.006 (benchmarks/rig_accuracy.py): a regression guard well above that
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def test_rigs_are_what_they_claim(rigs):
 def test_evaluated_pose_follows_the_engine(evaluated, rig, prompt):
     result = evaluated(rig, prompt)
     s = real_rigs.summary(result)
-    assert s["all"]["max"] <= LIMIT, s
+    assert s["all"]["max"] <= min(LIMIT, MEASURED), s
     assert not s["sides_swapped"], s
     assert abs(s["root_distance_ratio"] - 1) < 0.05, s
     if np.linalg.norm(result["engine_path"]) > 0.3:      # a path long enough to have a direction
