@@ -224,7 +224,8 @@ def evaluate(obj, motion, scene=None, mapping=None, start_frame=1) -> dict:
     names = [j for j in retarget.SMPL_JOINTS if j in mapping]
     rest_rig = dict(zip(names, _world_heads(obj, [mapping[j] for j in names], rest=True)))
     rest_rig = {j: v @ C for j, v in rest_rig.items()}     # Blender -> motion axes (rest lengths only)
-    eng_rest = dict(zip(retarget.SMPL_JOINTS, motion.skeleton.rest_positions()))
+    # The take's own rest body (a Motion carries its offsets: the rigid skeleton its joints are the FK of).
+    eng_rest = dict(zip(retarget.SMPL_JOINTS, retarget.SourceMotion.from_motion(motion).rest_positions()))
     h_rig = _height({j: v @ C.T for j, v in rest_rig.items()})
     h_eng = _height({j: v @ C.T for j, v in eng_rest.items()})
     leg_rig, leg_eng = _leg(rest_rig), _leg(eng_rest)
