@@ -129,7 +129,8 @@ def unreal_spec(ue5=False):
         wr = el + 26 * a * [s, 1, 1]
         spec += [(f"clavicle_{side}", parent, (s * 3, 3, 146), (s * 3, 3, 154)),
                  (f"upperarm_{side}", f"clavicle_{side}", tuple(sh), tuple(sh + [0, 0, 8])),
-                 (f"upperarm_twist_01_{side}", f"upperarm_{side}", tuple((sh + el) / 2), tuple((sh + el) / 2 + [0, 0, 5])),
+                 (f"upperarm_twist_01_{side}", f"upperarm_{side}", tuple((sh + el) / 2),
+                  tuple((sh + el) / 2 + [0, 0, 5])),
                  (f"lowerarm_{side}", f"upperarm_{side}", tuple(el), tuple(el + [0, 8, 0])),
                  (f"hand_{side}", f"lowerarm_{side}", tuple(wr), tuple(wr + [0, 0, 6])),
                  (f"thigh_{side}", "pelvis", (s * 10, 0, 94), (s * 10, 8, 94)),
