@@ -148,11 +148,14 @@ class VIEW3D_PT_motion_retarget(_MotionPanel, bpy.types.Panel):
         layout = self.layout
         row = layout.row()
         row.operator("motion.auto_map", icon="AUTOMERGE_ON")
-        if r.map_name:
+        name, why, warnings = takes.map_explanation(obj)
+        if r.map_name:      # the stored map (Auto Map Bones, maybe edited since)
             row.label(text=r.map_name)
-            if r.map_reason:
-                _wrapped(layout, r.map_reason, "INFO")
-        for warning in takes.map_explanation(obj)[2]:
+            _wrapped(layout, r.map_reason or why, "INFO")
+        else:               # nothing stored yet: takes use the automatic map, say which
+            row.label(text=f"{name} (automatic)")
+            _wrapped(layout, why, "INFO")
+        for warning in warnings:
             _wrapped(layout, warning, "ERROR")
         layout.template_list("MOTION_UL_bone_map", "", r, "bone_map", r, "bone_map_index", rows=6)
         layout.prop_search(r, "root_bone", obj.data, "bones")

@@ -174,6 +174,15 @@ def test_panel_says_which_map_and_warns_about_constraint_driven_bones(rigs):
         assert not any(icon == "ERROR" for _, icon in log)
         if name == "rigify":
             assert "IK/FK" in text and "constraints" in text
+    # Before Auto Map Bones has run, the panel names the automatic map the takes will use.
+    ue = rigs["ue4"]
+    ue.motion_retarget.bone_map.clear()
+    ue.motion_retarget.map_name = ue.motion_retarget.map_reason = ""
+    log = []
+    ui.VIEW3D_PT_motion_retarget.draw(type("P", (), {"layout": _Labels(log)})(), bpy.context)
+    assert "Unreal mannequin (automatic)" in [t for t, _ in log]
+    assert any("22/22 joints" in t for t, _ in log)
+    operators.fill_bone_map(ue)
     # A rig whose mapped bones copy other bones' transforms (what Rigify's DEF bones do, without the controls):
     ue = rigs["ue4"]
     con = ue.pose.bones["hand_l"].constraints.new("COPY_TRANSFORMS")
