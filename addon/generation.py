@@ -62,6 +62,7 @@ def preflight(armature) -> list[str]:
     if unmapped:
         warnings.append(f"{len(unmapped)} of 22 joints have no bone on {armature.name!r} and are not animated: "
                         f"{', '.join(unmapped)}")
+    warnings += takes.map_explanation(armature, mapping)[2]
     scale = [abs(s) for s in armature.matrix_world.to_scale()]
     if max(scale) > min(scale) * (1 + 1e-4):
         warnings.append(f"{armature.name!r} has non-uniform scale ({', '.join(f'{s:.3g}' for s in scale)}): "

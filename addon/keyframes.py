@@ -115,6 +115,9 @@ def pose_channels(obj, pose: PoseChannels) -> list[Channel]:
     for bone, loc in pose.locations.items():
         path = pose_bone_path(bone, "location")
         channels += [Channel(path, i, bone, loc[:, i]) for i in range(3)]
+    for (bone, prop), values in pose.properties.items():
+        path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"]["{bpy.utils.escape_identifier(prop)}"]'
+        channels.append(Channel(path, 0, bone, values))
     return channels
 
 

@@ -221,9 +221,13 @@ def fill_bone_map(obj) -> str:
     for joint in SMPL_JOINTS:
         item = settings.bone_map.add()
         item.joint, item.bone = joint, mapping.get(joint, "")
-    settings.map_name = name
     rig = armature.rig_rest(obj)
     settings.root_bone = find_root_bone(rig.bone_names, rig.parents, mapping.get("pelvis")) or ""
+    from .rigify import is_generated_rigify
+    if is_generated_rigify(obj):
+        settings.root_bone = ""    # root motion rides on the torso control
+    name, why, _warnings = takes.map_explanation(obj, mapping)
+    settings.map_name, settings.map_reason = name, why
     return name
 
 

@@ -25,6 +25,7 @@ class MotionRetargetSettings(bpy.types.PropertyGroup):
     bone_map: CollectionProperty(type=MotionBoneMapItem)
     bone_map_index: IntProperty(default=0)
     map_name: StringProperty(name="Map", description="Which naming convention the automatic map recognised")
+    map_reason: StringProperty(name="Why", description="Why the automatic map chose this convention")
     in_place: BoolProperty(name="In place", description="Drop horizontal root motion (keep the hips height)",
                            default=False)
     root_bone: StringProperty(name="Root bone",

@@ -74,6 +74,13 @@ NAME_MAPS: dict[str, dict[str, str]] = {
         "*_foot": "ORG-toe.{s}", "neck": "ORG-spine.004", "*_collar": "ORG-shoulder.{s}",
         "head": "ORG-spine.006", "*_shoulder": "ORG-upper_arm.{s}", "*_elbow": "ORG-forearm.{s}",
         "*_wrist": "ORG-hand.{s}"}, "L", "R"),
+    # UE5 (Manny/Quinn): five spine bones and two neck bones; the clavicles hang from spine_05. Listed before
+    # UE4 so a UE5 rig (which also has spine_01..03) takes it; a UE4 rig lacks spine_05 and takes the next.
+    "Unreal mannequin (UE5)": _sided({
+        "pelvis": "pelvis", "*_hip": "thigh_{s}", "spine1": "spine_01", "*_knee": "calf_{s}",
+        "spine2": "spine_03", "*_ankle": "foot_{s}", "spine3": "spine_05", "*_foot": "ball_{s}",
+        "neck": "neck_01", "*_collar": "clavicle_{s}", "head": "head", "*_shoulder": "upperarm_{s}",
+        "*_elbow": "lowerarm_{s}", "*_wrist": "hand_{s}"}, "l", "r"),
     "Unreal mannequin": _sided({
         "pelvis": "pelvis", "*_hip": "thigh_{s}", "spine1": "spine_01", "*_knee": "calf_{s}",
         "spine2": "spine_02", "*_ankle": "foot_{s}", "spine3": "spine_03", "*_foot": "ball_{s}",
@@ -365,6 +372,7 @@ class PoseChannels:
     rotations: dict[str, np.ndarray]   # bone -> (T, 4) w, x, y, z, sign-continuous
     locations: dict[str, np.ndarray]   # bone -> (T, 3) in the bone's rest frame
     scale: float
+    properties: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (bone, custom prop) -> (T,)
 
     @property
     def num_frames(self) -> int:
@@ -414,11 +422,18 @@ def _heading(rig: RigRest, mapping: dict[str, str]) -> np.ndarray:
     return qmath.axis_angle_to_matrix([0.0, 0.0, 1.0], angle)
 
 
-def retarget(src: SourceMotion, rig: RigRest, mapping: dict[str, str],
-             options: RetargetOptions | None = None) -> PoseChannels:
-    """Pose channels that make `rig` perform `src` (already at the frame rate to key)."""
-    options = options or RetargetOptions()
-    src.validate()
+@dataclass
+class PoseTargets:
+    """Where each mapped bone should be, before any rig-specific way of getting it there: armature-space rest
+    -> pose rotations (``world(t) = deltas[b] @ rest_b``) and the hips' armature-space offset from rest."""
+    deltas: dict[str, np.ndarray]      # bone -> (T, 3, 3)
+    hips_bone: str
+    hips_offset: np.ndarray            # (T, 3) armature space: hips head = rest head + offset
+    scale: float
+    to_arm: np.ndarray                 # (3, 3) motion coordinates -> armature space
+
+
+def _check_map(src: SourceMotion, rig: RigRest, mapping: dict[str, str]) -> dict[str, int]:
     jidx = {n: i for i, n in enumerate(src.joint_names)}
     unknown_joints = [j for j in mapping if j not in jidx]
     missing_bones = [b for b in mapping.values() if b not in rig.index]
@@ -431,32 +446,65 @@ def retarget(src: SourceMotion, rig: RigRest, mapping: dict[str, str],
     pelvis = src.joint_names[0]
     if pelvis not in mapping:
         raise ValueError(f"the root joint {pelvis!r} must be mapped to a bone (the hips)")
+    return jidx
 
+
+def _rest_direction(src: SourceMotion, rig: RigRest, mapping: dict[str, str], j: int, b: int) -> np.ndarray:
+    """The rig bone's rest direction matching `_source_direction`: towards the head of the bone mapped to the
+    same child joint when there is one, else head -> tail. Rigs imported from FBX (Unreal's X-along-bone
+    convention, importers that do not re-orient bones) may have tails pointing anywhere; the child's head is
+    where the limb really goes."""
+    children = [c for c, p in enumerate(src.parents) if p == j]
+    if children:
+        c = min(children, key=lambda c: abs(src.offsets[c, 0]))
+        child_bone = mapping.get(src.joint_names[c])
+        if child_bone is not None:
+            d = rig.head(child_bone) - rig.rest[b, :3, 3]
+            if np.linalg.norm(d) > 1e-6 * max(1.0, float(np.abs(rig.rest[:, :3, 3]).max())):
+                return d / np.linalg.norm(d)
+    return rig.rotation(b)[:, 1]
+
+
+def pose_targets(src: SourceMotion, rig: RigRest, mapping: dict[str, str],
+                 options: RetargetOptions | None = None) -> PoseTargets:
+    """Armature-space rotations of every mapped bone and the hips' offset, frame by frame."""
+    options = options or RetargetOptions()
+    src.validate()
+    jidx = _check_map(src, rig, mapping)
+    pelvis = src.joint_names[0]
     heading = _heading(rig, mapping) if options.match_facing else np.eye(3)
     to_arm = rig.object_rotation.T @ heading @ MOTION_TO_BLENDER      # motion coords -> armature space
     glob = _global_matrices(src)
     glob_arm = to_arm @ glob @ to_arm.T                                # (T, J, 3, 3)
+    deltas = {}
+    for joint, bone in mapping.items():
+        j, b = jidx[joint], rig.index[bone]
+        align = qmath.rotation_between(_rest_direction(src, rig, mapping, j, b), to_arm @ _source_direction(src, j))
+        deltas[bone] = glob_arm[:, j] @ align
+    scale = options.scale if options.scale is not None else _root_scale(src, rig, mapping, to_arm)
+    return PoseTargets(deltas, mapping[pelvis], _root_offset(src, options, to_arm, scale), scale, to_arm)
 
-    by_bone = {bone: jidx[joint] for joint, bone in mapping.items()}
+
+def retarget(src: SourceMotion, rig: RigRest, mapping: dict[str, str],
+             options: RetargetOptions | None = None) -> PoseChannels:
+    """Pose channels that make `rig` perform `src` (already at the frame rate to key)."""
+    options = options or RetargetOptions()
+    targets = pose_targets(src, rig, mapping, options)
     deltas: list[np.ndarray | None] = [None] * len(rig.bone_names)     # armature-space delta per bone
     rotations = {}
-    eye = np.broadcast_to(np.eye(3), glob.shape[:1] + (3, 3))
+    eye = np.broadcast_to(np.eye(3), (src.num_frames, 3, 3))
     for b, name in enumerate(rig.bone_names):
         p = rig.parents[b]
         parent_delta = eye if p < 0 else deltas[p]
-        if name not in by_bone:
+        if name not in targets.deltas:
             deltas[b] = parent_delta
             continue
-        j = by_bone[name]
         rest_b = rig.rotation(b)
-        align = qmath.rotation_between(rest_b[:, 1], to_arm @ _source_direction(src, j))
-        deltas[b] = glob_arm[:, j] @ align
+        deltas[b] = targets.deltas[name]
         basis = rest_b.T @ np.swapaxes(parent_delta, -1, -2) @ deltas[b] @ rest_b
         rotations[name] = qmath.quat_make_continuous(qmath.matrix_to_quat(basis))
-
-    scale = options.scale if options.scale is not None else _root_scale(src, rig, mapping, to_arm)
-    locations = _root_locations(src, rig, mapping[pelvis], options, to_arm, scale)
-    return PoseChannels(src.fps, rotations, locations, scale)
+    locations = _root_locations(rig, targets.hips_bone, targets.hips_offset, options, targets.to_arm)
+    return PoseChannels(src.fps, rotations, locations, targets.scale)
 
 
 def _root_scale(src: SourceMotion, rig: RigRest, mapping, to_arm) -> float:
@@ -476,8 +524,8 @@ def _root_scale(src: SourceMotion, rig: RigRest, mapping, to_arm) -> float:
     return rig_height / src_height if src_height > 1e-6 and rig_height > 1e-6 else 1.0
 
 
-def _root_locations(src, rig, hips_bone, options, to_arm, scale) -> dict[str, np.ndarray]:
-    """Hips (and root bone) locations, in their rest frames, that follow the motion's root trajectory.
+def _root_offset(src, options, to_arm, scale) -> np.ndarray:
+    """(T, 3) armature-space offset of the hips from their rest position, following the motion's root.
 
     The motion's rest pelvis height is the reference (its floor is y = 0), and the first frame's horizontal
     position maps to the rig's rest position, so a take starts where the character stands."""
@@ -488,7 +536,11 @@ def _root_locations(src, rig, hips_bone, options, to_arm, scale) -> dict[str, np
         ref[:, [0, 2]] = p[:, [0, 2]]
     else:
         ref[:, [0, 2]] = p[:1, [0, 2]] if options.origin is None else np.asarray(options.origin, np.float64)
-    delta = scale * (p - ref) @ to_arm.T                # (T, 3) armature space
+    return scale * (p - ref) @ to_arm.T
+
+
+def _root_locations(rig, hips_bone, delta, options, to_arm) -> dict[str, np.ndarray]:
+    """Hips (and root bone) locations, in their rest frames, for the hips offset `delta`."""
     locations = {}
     if options.root_bone:
         if options.root_bone not in rig.index:

@@ -7,9 +7,11 @@ actions made so far and leaves the armature as it was.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import bpy
 
-from . import keyframes, retarget
+from . import keyframes, retarget, rigify
 from .armature import rig_rest
 
 TAKE_PROP = "motion_take"          # custom properties stored on each take's action
@@ -58,6 +60,39 @@ def unmapped_joints(obj, mapping=None) -> list[str]:
     return [joint for joint in retarget.SMPL_JOINTS if joint not in mapping]
 
 
+def keyed_bones(obj, mapping=None) -> list[str]:
+    """The bones a take on `obj` keys: Rigify's controls on a generated Rigify rig, else the mapped bones."""
+    mapping = bone_map(obj) if mapping is None else mapping
+    if rigify.is_generated_rigify(obj):
+        return [c for _, _, c in rigify.driven(obj, mapping)]
+    settings = getattr(obj, "motion_retarget", None)
+    root = [settings.root_bone] if settings is not None and settings.root_bone in obj.data.bones else []
+    return list(mapping.values()) + root
+
+
+def map_explanation(obj, mapping=None) -> tuple[str, str, list[str]]:
+    """(map name, why it was chosen, warnings) for the panel and the take's report.
+
+    Warns when a keyed bone is constraint-driven (copy transforms, IK, ...): its keys would not show."""
+    mapping = bone_map(obj) if mapping is None else mapping
+    if rigify.is_generated_rigify(obj):
+        name = rigify.MAP_NAME
+        why = ("generated Rigify rig: its DEF bones follow constraints, so keys go on the torso, chest, neck, "
+               "head, shoulder and FK limb controls, with the limbs' IK/FK switch keyed to FK")
+    else:
+        name, known = retarget.match_known_map(obj.data.bones.keys())
+        if name is None:
+            name, why = "heuristic", "no naming convention matched half the joints: guessed from names and hierarchy"
+        else:
+            why = f"{len(known)}/22 joints found under {name} bone names"
+    warnings = []
+    driven = rigify.constraint_driven(obj, keyed_bones(obj, mapping))
+    if driven:
+        warnings.append(f"{len(driven)} keyed bone(s) are driven by constraints, so their keys will not show: "
+                        f"{', '.join(driven[:6])}{' ...' if len(driven) > 6 else ''}")
+    return name, why, warnings
+
+
 def options_for(obj) -> retarget.RetargetOptions:
     settings = getattr(obj, "motion_retarget", None)
     if settings is None:
@@ -68,8 +103,16 @@ def options_for(obj) -> retarget.RetargetOptions:
 def build_take(obj, motion, name: str, start_frame: float, fps: float, mapping=None, options=None):
     """A complete, unassigned action that makes armature `obj` perform `motion` from `start_frame`."""
     src = retarget.resample(retarget.SourceMotion.from_motion(motion), fps)
-    pose = retarget.retarget(src, rig_rest(obj), mapping if mapping is not None else bone_map(obj),
-                             options if options is not None else options_for(obj))
+    mapping = mapping if mapping is not None else bone_map(obj)
+    options = options if options is not None else options_for(obj)
+    if rigify.is_generated_rigify(obj):
+        # Keys on a generated Rigify rig's DEF bones would be overridden by its constraints: solve its controls
+        # so the evaluated deform bones reach the same targets (root motion rides on the torso control).
+        options = dataclasses.replace(options, root_bone=None)
+        targets = retarget.pose_targets(src, rig_rest(obj), mapping, options)
+        pose = rigify.solve(obj, targets, mapping, src.fps)
+    else:
+        pose = retarget.retarget(src, rig_rest(obj), mapping, options)
     return keyframes.build_action(obj, name, pose, start_frame)
 
 

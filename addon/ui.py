@@ -32,6 +32,20 @@ class MOTION_UL_timeline(bpy.types.UIList):
         sub.prop(item, "seconds", text="")
 
 
+def _wrapped(layout, text: str, icon: str, width: int = 48) -> None:
+    """A long message as several labels (panels do not wrap text), the icon on the first line."""
+    col = layout.column(align=True)
+    words, line, first = text.split(), "", True
+    for word in words:
+        if line and len(line) + len(word) + 1 > width:
+            col.label(text=line, icon=icon if first else "BLANK1")
+            line, first = word, False
+        else:
+            line = f"{line} {word}".strip()
+    if line:
+        col.label(text=line, icon=icon if first else "BLANK1")
+
+
 class _MotionPanel:
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
@@ -139,8 +153,15 @@ class VIEW3D_PT_motion_retarget(_MotionPanel, bpy.types.Panel):
         layout = self.layout
         row = layout.row()
         row.operator("motion.auto_map", icon="AUTOMERGE_ON")
-        if r.map_name:
+        name, why, warnings = takes.map_explanation(obj)
+        if r.map_name:      # the stored map (Auto Map Bones, maybe edited since)
             row.label(text=r.map_name)
+            _wrapped(layout, r.map_reason or why, "INFO")
+        else:               # nothing stored yet: takes use the automatic map, say which
+            row.label(text=f"{name} (automatic)")
+            _wrapped(layout, why, "INFO")
+        for warning in warnings:
+            _wrapped(layout, warning, "ERROR")
         layout.template_list("MOTION_UL_bone_map", "", r, "bone_map", r, "bone_map_index", rows=6)
         layout.prop_search(r, "root_bone", obj.data, "bones")
         layout.prop(r, "in_place")
