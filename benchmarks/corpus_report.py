@@ -8,7 +8,7 @@ action segment on its own frames, and writes one JSON:
     python benchmarks/corpus_report.py --num 2000 --seed 0 --workers 2 --out benchmarks/results/corpus_report_<date>/report.json
 
 Definitions (20 fps, metres):
-  skating_share   motion_core.motion_metrics.foot_skating on the segment: share of frames with a foot joint
+  skating_share   motion_core.kinematics.motion_metrics.foot_skating on the segment: share of frames with a foot joint
                   within 5 cm of the floor that moves > 2.5 cm/frame (real CMU walk: 0.04)
   planted_mm_max  largest per-frame move of a foot joint the corpus's own contact labels call planted
   jump_rise_m     pelvis peak above its height at the segment start (jumps)
@@ -29,9 +29,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.atomic_file import write_json  # noqa: E402
-from motion_core.motion_metrics import foot_skating  # noqa: E402
-from motion_core.skeleton import HUMANML3D  # noqa: E402
+from motion_core.formats.atomic_file import write_json  # noqa: E402
+from motion_core.kinematics.motion_metrics import foot_skating  # noqa: E402
+from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 
 CONTACT_JOINTS = (7, 10, 8, 11)          # columns of Clip.contacts
 LEGS = ((1, 4, 7), (2, 5, 8))            # hip, knee, ankle

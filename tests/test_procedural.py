@@ -335,7 +335,7 @@ def test_turns_end_at_their_angle(angle):
 
 
 def test_corpus_foot_skating_is_at_most_real_mocap():
-    from motion_core.motion_metrics import foot_skating
+    from motion_core.kinematics.motion_metrics import foot_skating
     shares = [foot_skating(generate_clip(11, i).joints, S, 20.0)["skating_share"] for i in range(40)]
     assert float(np.mean(shares)) <= 0.04
 
