@@ -12,6 +12,7 @@ as separate clips do, i.e. continuing from the previous segment must not wash ou
     python benchmarks/action_checks.py [--checkpoint DIR] [--timelines 12] [--out results.json]
     python benchmarks/action_checks.py --alone 8 [--checkpoint DIR]
     python benchmarks/action_checks.py --alone 4 --phrasing unseen     (2 unseen phrasings per action)
+    python benchmarks/action_checks.py --alone 4 --phrasing v2         (actions only the v2 corpus has)
 """
 from __future__ import annotations
 
@@ -66,7 +67,25 @@ UNSEEN_PROMPTS = {
     "sidestep_left": ["someone shifts sideways toward his left", "the dancer shuffles a few steps to her left side"],
     "spin": ["a dancer turns all the way round on the spot", "someone rotates a full 360 degrees where they stand"],
 }
-PHRASINGS = {"training": {label: [prompt] for label, prompt in PROMPTS.items()}, "unseen": UNSEEN_PROMPTS}
+# One plain phrasing per checked action that only the v2 corpus (issue 20) has: how far a model's vocabulary
+# reaches beyond the first corpus's 27 actions.
+V2_PROMPTS = {
+    "sprint": "a person sprints forward", "march": "a person marches forward", "limp": "a person limps forward",
+    "stagger": "a person staggers forward", "tiptoe": "a person tiptoes forward",
+    "jog_backward": "a person jogs backwards", "jump_backward": "a person jumps backward",
+    "jump_left": "a person jumps to the left", "jump_right": "a person jumps to the right",
+    "long_jump": "a person does a long jump", "jump_over": "a person jumps over an obstacle",
+    "tuck_jump": "a person does a tuck jump", "jumping_jacks": "a person does jumping jacks",
+    "crouch": "a person crouches down", "sit_ground": "a person sits down on the ground",
+    "kneel_both": "a person kneels down on both knees", "lunge_right": "a person lunges with the right leg",
+    "reach_up_both": "a person reaches up with both hands", "cheer": "a person cheers",
+    "pick_up": "a person picks something up from the floor", "put_down": "a person puts a box down on the floor",
+    "hook_left": "a person throws a left hook", "side_kick_right": "a person does a side kick with the right leg",
+    "roundhouse_kick_left": "a person does a roundhouse kick with the left leg",
+    "soccer_kick": "a person kicks a soccer ball", "toe_touches": "a person touches their toes",
+}
+PHRASINGS = {"training": {label: [prompt] for label, prompt in PROMPTS.items()}, "unseen": UNSEEN_PROMPTS,
+             "v2": {label: [prompt] for label, prompt in V2_PROMPTS.items()}}
 
 
 def random_timelines(count: int, segments: int, seed: int) -> list[list[str]]:
@@ -151,7 +170,8 @@ def main(argv=None) -> dict:
                              "choose each prompt's length")
     parser.add_argument("--alone", type=int, metavar="N", help="generate each prompt N times on its own instead")
     parser.add_argument("--phrasing", choices=sorted(PHRASINGS), default="training",
-                        help="with --alone: the training-style prompt per action, or two unseen phrasings each")
+                        help="with --alone: the training-style prompt per action, two unseen phrasings each, or one "
+                             "prompt per action only the v2 corpus has (v2)")
     parser.add_argument("--steps", type=int, default=None, help="default: the checkpoint's")
     parser.add_argument("--guidance", type=float, default=None, help="default: the checkpoint's")
     parser.add_argument("--sampler", choices=("ddim", "dpm_solver_pp"), default=None, help="default: the checkpoint's")

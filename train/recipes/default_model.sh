@@ -10,11 +10,16 @@
 #   KEEP_MODELS   set (to anything): keep every checkpoint's EMA weights (RUN/denoiser/models/step_N/) to evaluate the curve
 #   CONFIG        training config (default train/configs/default.json; model v2: train/configs/v2.json)
 #   WORD_VECTORS  with a "wordvec" config: the directory python -m train.word_vectors wrote (made here if unset)
+#   MOCAP         a folder of raw CMU mocap (ASF/AMC, BVH; train/mocap/README.md): its clips join the corpus
 # The shipped model is two sittings of this recipe on the same 20,000-clip corpus (seed 0):
 #   2026-11-25: VAE=<the model before it> NPROC=2 ... WORK 20000 - 3400          (2 H100s, 822 s)
 #   2026-12-04: VAE=<that model> INIT=<that model> KEEP_MODELS=1 ... WORK 20000 0 4000   (1 H200, 475 s)
 # so its denoiser has seen 7,400 steps at global batch 512 (a warm restart: warm-up to lr 3e-4, cosine down).
 # Its length predictor: python -m train.length on the same corpus (CPU, 3.5 min), after the last export.
+# Model v2 (issue 21, not yet the default): checkpoints/model_v2_sitting1, one sitting of two device calls (1 H200):
+#   CONFIG=train/configs/v2.json MOCAP=<CMU folder> ... WORK 20000 2000 2287, then the denoiser continued with
+#   INIT=<that export> for 2,958 more steps (5,245 in all); corpus generator at commit 29db345. Continue it with
+#   CONFIG=train/configs/v2.json VAE=checkpoints/model_v2_sitting1 INIT=checkpoints/model_v2_sitting1 ... WORK 20000 0 N
 set -euo pipefail
 work=${1:?usage: default_model.sh WORK_DIR [NUM_CLIPS] [VAE_STEPS] [DENOISER_STEPS]}
 clips=${2:-20000}; vae_steps=${3:-2500}; den_steps=${4:-3400}
@@ -32,6 +37,10 @@ fi
 
 stamp "corpus: $clips clips"
 python -m train.procedural --out "$work/corpus" --num "$clips" --seed 0 --workers "$workers"
+if [ -n "${MOCAP:-}" ]; then
+  stamp "CMU mocap from $MOCAP"
+  python -m train.mocap --source "$MOCAP" --out "$work/corpus" --append
+fi
 vae=${VAE:-$work/run/vae/model}
 if [ -z "${VAE:-}" ]; then
   stamp "VAE: $vae_steps steps"
