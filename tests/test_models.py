@@ -407,3 +407,26 @@ def test_chunked_temporal_scans_match_whole_sequence_scans():
     assert torch.allclose(whole, chunked, atol=1e-5)
     with pytest.raises(ValueError, match="chunk_len"):
         model.set_scan_chunk_len(0)
+
+
+def test_fused_temporal_scans_match_per_scan_with_shipped_weights():
+    """The grouped selective scan of a level's temporal Mambas (the CUDA path, forced here on the CPU) computes
+    what the per-scan path computes, with the shipped checkpoint's weights: whole denoiser, padded batch."""
+    from motion_core.engine import Engine
+    from motion_core.models.mamba_blocks import HierarchicalTemporalMamba
+    denoiser = Engine.load(device="cpu").denoiser
+    torch.manual_seed(0)
+    b, length = 2, 37
+    z = torch.randn(b, length, denoiser.config.latent_dim)
+    t = torch.tensor([10, 700])
+    text = torch.randn(b, 5, denoiser.config.text_dim)
+    latent_mask = lengths_to_mask(torch.tensor([37, 23]), length)
+    outs = {}
+    for fused in (False, True):
+        for module in denoiser.modules():
+            if isinstance(module, HierarchicalTemporalMamba):
+                module.fused = fused
+        with torch.no_grad():
+            outs[fused] = denoiser(z, t, text, None, latent_mask)
+    err = ((outs[True] - outs[False]).norm() / outs[False].norm()).item()
+    assert err < 1e-5, err

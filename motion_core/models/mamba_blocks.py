@@ -100,16 +100,144 @@ class HierarchicalTemporalMamba(nn.Module):
         self.scans = nn.ModuleList(make_mamba(width, d_state, d_conv, expand) for _ in self.kinds)
         self.gate = nn.Linear(width, len(self.kinds)) if len(self.kinds) > 1 else None
         self.chunk_len: int | None = None  # run-time setting (not a config field): see run_scan
+        # Run-time setting: run all k scans as one grouped selective scan (fused_temporal_scans). None: on CUDA
+        # only (there a long scan leaves most of the GPU idle; on the CPU the per-scan path is as fast).
+        self.fused: bool | None = None
         if self.gate is not None:
             nn.init.zeros_(self.gate.weight)  # start as the plain average of the scans
             nn.init.zeros_(self.gate.bias)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        if self._fuses(x):
+            return fused_temporal_scans(self, x, mask)
         outputs = [run_scan(m, x, mask, k, self.chunk_len) for m, k in zip(self.scans, self.kinds)]
         if self.gate is None:
             return outputs[0]
         weights = torch.softmax(self.gate(x), dim=-1)
         return sum(weights[..., i:i + 1] * y for i, y in enumerate(outputs))
+
+
+    def _fuses(self, x: torch.Tensor) -> bool:
+        if len(self.scans) < 2 or self.chunk_len is not None or self.fused is False:
+            return False
+        if any(m.in_proj.bias is not None or m.out_proj.bias is not None for m in self.scans):
+            return False
+        return bool(self.fused) or x.is_cuda
+
+
+def _scan_layout(kind: ScanKind, length: int, mask: torch.Tensor | None, batch: int, sep: int,
+                 device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where one scan kind reads its steps from, as one causal row.
+
+    Returns `source` (B, T_k): the frame each step of the row reads (`length` = a zero frame), `is_sep`
+    (B, T_k): the steps that separate two interleaved subsequences, and `where` (B, L): the step at which
+    each frame's output lies. A stride-s scan lays its s subsequences end to end, each followed by `sep`
+    zero steps (at least the causal convolution's reach, so the next subsequence's convolution starts from
+    rest; the scan's state is reset there, see fused_temporal_scans).
+    """
+    pos = torch.arange(length, device=device).unsqueeze(0).expand(batch, length)
+    if kind.reverse:
+        n = (mask.sum(dim=1, keepdim=True) if mask is not None
+             else torch.full((batch, 1), length, device=device, dtype=torch.long))
+        order = torch.where(pos < n, n - 1 - pos, pos)     # an involution: frame <-> position
+    else:
+        order = pos
+    s = kind.stride
+    if s == 1:
+        return order, torch.zeros_like(order, dtype=torch.bool), order
+    per = -(-length // s)                                  # steps per subsequence
+    padded = torch.nn.functional.pad(order, (0, per * s - length), value=length)
+    sub = padded.view(batch, per, s).transpose(1, 2)       # (B, s, per): subsequence j = positions j, j+s, ...
+    source = torch.nn.functional.pad(sub, (0, sep), value=length).reshape(batch, s * (per + sep))
+    is_sep = (torch.arange(per + sep, device=device) >= per).repeat(s).unsqueeze(0).expand(batch, -1)
+    where = (order % s) * (per + sep) + order // s         # frame f sits at position order[f] of the sequence
+    return source, is_sep, where
+
+
+def fused_temporal_scans(htm: "HierarchicalTemporalMamba", x: torch.Tensor,
+                         mask: torch.Tensor | None) -> torch.Tensor:
+    """HierarchicalTemporalMamba.forward with its k Mambas run as one grouped selective scan (same weights,
+    same function to rounding).
+
+    Each Mamba's steps are laid out as one causal row (its own order: forward, reversed within length, or
+    interleaved subsequences end to end), the k rows are stacked along channels, and one kernel call scans
+    all k * d_inner channels with grouped B and C (group i = scan i). A long scan is serial in time and gives
+    the GPU only batch * d_inner thread blocks; k scans side by side give it k times as many and take the time
+    of the longest instead of the sum. Around it: one batched GEMM for the k in_projs, one depthwise conv, one
+    batched x_proj and dt_proj, and the gate-weighted sum of the k out_projs as one GEMM.
+
+    Separators between interleaved subsequences: `sep` >= d_conv - 1 zero input steps, so the convolution of
+    the next subsequence sees only zeros before it, as from rest; at those steps u is set to 0 (so B = 0) and
+    delta to packing.RESET_DELTA, which makes exp(delta * A) = 0: the state is exactly 0 when the next
+    subsequence starts (ssm/packing.py explains the reset).
+    """
+    from motion_core.ssm import packing
+    from motion_core.ssm.backends import selective_scan
+    from motion_core.ssm.scan_op import selective_scan_op
+
+    mambas, kinds = list(htm.scans), htm.kinds
+    m0 = mambas[0]
+    k, di, n_state, rank, dc = len(mambas), m0.d_inner, m0.d_state, m0.dt_rank, m0.d_conv
+    b, length, d = x.shape
+    sep = max(dc - 1, 1)
+    layouts = [_scan_layout(kind, length, mask, b, sep, x.device) for kind in kinds]
+    steps = max(src.shape[1] for src, _, _ in layouts)
+    source = torch.stack([torch.nn.functional.pad(src, (0, steps - src.shape[1]), value=length)
+                          for src, _, _ in layouts])                                   # (k, B, T)
+    is_sep = torch.stack([torch.nn.functional.pad(flag, (0, steps - flag.shape[1]))
+                          for _, flag, _ in layouts], dim=1)                           # (B, k, T)
+    where = torch.stack([w for _, _, w in layouts], dim=1)                             # (B, k, L)
+
+    # in_proj of every scan's row: gather the frames (a zero frame for separators and padding), one bmm.
+    frames = torch.nn.functional.pad(apply_mask(x, mask), (0, 0, 0, 1))                # (B, L+1, d)
+    rows = frames[torch.arange(b, device=x.device).view(1, b, 1), source]              # (k, B, T, d)
+    w_in = torch.stack([m.in_proj.weight for m in mambas]).transpose(1, 2)             # (k, d, 2 di)
+    xz = torch.bmm(rows.reshape(k, b * steps, d), w_in).view(k, b, steps, 2, di)
+    xz = xz.permute(3, 1, 0, 4, 2)                                                     # (2, B, k, di, T)
+    u, z = xz[0].reshape(b, k * di, steps), xz[1].reshape(b, k * di, steps)
+
+    # causal depthwise conv + SiLU in float32 outside autocast, as Mamba._conv_full_precision
+    conv_w = torch.cat([m.conv1d.weight for m in mambas])
+    conv_b = None if m0.conv1d.bias is None else torch.cat([m.conv1d.bias for m in mambas])
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        dtype = torch.promote_types(u.dtype, torch.float32)
+        conv = torch.nn.functional.conv1d(torch.nn.functional.pad(u.to(dtype), (dc - 1, 0)), conv_w.to(dtype),
+                                          None if conv_b is None else conv_b.to(dtype), groups=k * di)
+        u = torch.nn.functional.silu(conv).to(u.dtype)
+    keep = (~is_sep).to(u.dtype).unsqueeze(2)                                           # (B, k, 1, T)
+    u = (u.view(b, k, di, steps) * keep)
+
+    # selection: x_proj and dt_proj of the k scans as two bmms
+    w_x = torch.stack([m.x_proj.weight for m in mambas]).transpose(1, 2)               # (k, di, R + 2N)
+    x_dbl = torch.bmm(u.permute(1, 0, 3, 2).reshape(k, b * steps, di), w_x)            # (k, B*T, R + 2N)
+    dt, bb, cc = torch.split(x_dbl, [rank, n_state, n_state], dim=-1)
+    w_dt = torch.stack([m.dt_proj.weight for m in mambas])                             # (k, di, R)
+    dt = torch.bmm(w_dt.to(dt.dtype), dt.transpose(1, 2))
+    dt = dt.view(k, di, b, steps).permute(2, 0, 1, 3)                                  # (B, k, di, T)
+    dt = torch.where(is_sep.unsqueeze(2), torch.full_like(dt, packing.RESET_DELTA), dt).reshape(b, k * di, steps)
+    bb = bb.view(k, b, steps, n_state).permute(1, 0, 3, 2).contiguous()               # (B, k, N, T)
+    cc = cc.view(k, b, steps, n_state).permute(1, 0, 3, 2).contiguous()
+    u = u.reshape(b, k * di, steps)
+
+    A = -torch.exp(torch.cat([m.A_log for m in mambas]).float())
+    D = torch.cat([m.D for m in mambas]).float()
+    delta_bias = torch.cat([m.dt_proj.bias for m in mambas]).float()
+    if torch.compiler.is_compiling():
+        y = selective_scan_op(u, dt.contiguous(), A, bb, cc, D, z.contiguous(), delta_bias, True,
+                              m0.packed_length, m0.backend or "")
+    else:
+        y = selective_scan(u, dt, A, bb, cc, D, z=z, delta_bias=delta_bias, delta_softplus=True,
+                           backend=m0.backend, packed_length=m0.packed_length)          # (B, k di, T)
+
+    # back to frame order, gate-weighted, and the k out_projs as one GEMM on the weighted outputs
+    y = y.view(b, k, di, steps)
+    y = y[torch.arange(b, device=x.device).view(b, 1, 1), torch.arange(k, device=x.device).view(1, k, 1), :,
+          where]                                                                       # (B, k, L, di)
+    weights = torch.softmax(htm.gate(x), dim=-1)                                       # (B, L, k)
+    y = y * weights.transpose(1, 2).unsqueeze(-1).to(y.dtype)
+    y = y.permute(0, 2, 1, 3).reshape(b, length, k * di)
+    w_out = torch.cat([m.out_proj.weight for m in mambas], dim=1)                      # (d, k di)
+    return apply_mask(torch.nn.functional.linear(y, w_out), mask)
 
 
 class BidirectionalSpatialMamba(nn.Module):
