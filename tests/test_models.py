@@ -409,11 +409,12 @@ def test_chunked_temporal_scans_match_whole_sequence_scans():
         model.set_scan_chunk_len(0)
 
 
-def test_fused_temporal_scans_match_per_scan_with_shipped_weights():
-    """The grouped selective scan of a level's temporal Mambas (the CUDA path, forced here on the CPU) computes
-    what the per-scan path computes, with the shipped checkpoint's weights: whole denoiser, padded batch."""
+def test_fused_scans_match_per_scan_with_shipped_weights():
+    """The grouped selective scan of a level's temporal Mambas (the CUDA path, forced here on the CPU) and the
+    spatial blocks' out_proj folded into merge compute what the per-scan, unfolded blocks compute, with the
+    shipped checkpoint's weights: whole denoiser, padded batch."""
     from motion_core.engine import Engine
-    from motion_core.models.mamba_blocks import HierarchicalTemporalMamba
+    from motion_core.models.mamba_blocks import BidirectionalSpatialMamba, HierarchicalTemporalMamba
     denoiser = Engine.load(device="cpu").denoiser
     torch.manual_seed(0)
     b, length = 2, 37
@@ -426,7 +427,33 @@ def test_fused_temporal_scans_match_per_scan_with_shipped_weights():
         for module in denoiser.modules():
             if isinstance(module, HierarchicalTemporalMamba):
                 module.fused = fused
+            if isinstance(module, BidirectionalSpatialMamba):
+                module.fold_out_proj = fused
         with torch.no_grad():
             outs[fused] = denoiser(z, t, text, None, latent_mask)
     err = ((outs[True] - outs[False]).norm() / outs[False].norm()).item()
     assert err < 1e-5, err
+
+
+@pytest.mark.parametrize("kinds", [("fwd", "rev", "fwd_s2"), ("rev_s3", "fwd")])
+def test_fused_temporal_scans_forward_and_backward(kinds):
+    """Grouped scan = per-scan scans (padded batch, odd lengths, strides > 2), gradients included."""
+    from motion_core.models.mamba_blocks import HierarchicalTemporalMamba
+    torch.manual_seed(0)
+    htm = HierarchicalTemporalMamba(32, kinds, 4, 4, 1)
+    nn.init.normal_(htm.gate.weight)
+    x = torch.randn(3, 19, 32)
+    mask = lengths_to_mask(torch.tensor([19, 16, 9]), 19)
+    results = []
+    for fused in (False, True):
+        htm.fused = fused
+        xi = x.clone().requires_grad_(True)
+        htm.zero_grad()
+        y = htm(xi, mask)
+        (y * torch.linspace(-1, 1, y.numel()).view_as(y)).sum().backward()
+        results.append((y.detach(), xi.grad, [p.grad.clone() for p in htm.parameters()]))
+    (y0, g0, p0), (y1, g1, p1) = results
+    assert torch.allclose(y1, y0, atol=1e-5, rtol=1e-4)
+    assert torch.allclose(g1, g0, atol=1e-5, rtol=1e-4)
+    for a, b in zip(p1, p0):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-3)

@@ -257,6 +257,8 @@ class BidirectionalSpatialMamba(nn.Module):
         self.groups = groups
         self.scan = make_mamba(width // groups, d_state, d_conv, expand)
         self.merge = nn.Linear(2 * width, width)
+        # Run-time setting: merge(out_proj(.)) as one linear map of the scan's output, see _merge_folded.
+        self.fold_out_proj: bool = True
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None,
                 frame_index: torch.Tensor | None = None) -> torch.Tensor:
@@ -270,11 +272,28 @@ class BidirectionalSpatialMamba(nn.Module):
         flat = x.reshape(b * length, d)
         frames = flat if frame_index is None else flat.index_select(0, frame_index)
         tokens = frames.view(-1, self.groups, d // self.groups)
-        y = self.scan(torch.cat([tokens, tokens.flip(1)], dim=0))
-        forward, backward = y.chunk(2, dim=0)
-        y = self.merge(torch.cat([forward, backward.flip(1)], dim=-1).reshape(-1, 2 * d))
+        if self.fold_out_proj and self.scan.out_proj.bias is None:
+            y = self._merge_folded(self.scan.forward_unprojected(torch.cat([tokens, tokens.flip(1)], dim=0)))
+        else:
+            y = self.scan(torch.cat([tokens, tokens.flip(1)], dim=0))
+            forward, backward = y.chunk(2, dim=0)
+            y = self.merge(torch.cat([forward, backward.flip(1)], dim=-1).reshape(-1, 2 * d))
         if frame_index is None:
             y = y.view(b, length, d)
             return y if mask is None else y * mask.unsqueeze(-1).to(y.dtype)
         # y's dtype: under autocast it is bf16 while x may be fp32
         return y.new_zeros(b * length, d).index_copy(0, frame_index, y).view(b, length, d)
+
+    def _merge_folded(self, y: torch.Tensor) -> torch.Tensor:
+        """merge(cat[out_proj(forward), out_proj(backward).flip]) from the scan's unprojected output y
+        (2n, d_inner, G): out_proj and the flip are folded into two (d, d_inner * G) maps, applied to y's two
+        halves as they lie in memory (no out_proj GEMM, no flip or concatenation of its output)."""
+        d, g = self.merge.out_features, self.groups
+        w_out = self.scan.out_proj.weight                                    # (d / G, d_inner)
+        merge = self.merge.weight.view(d, g, 2, d // g)                      # columns: group, direction, channel
+        fwd = torch.einsum("ogj,jc->ocg", merge[:, :, 0], w_out)             # (d, d_inner, G)
+        bwd = torch.einsum("ogj,jc->ocg", merge[:, :, 1], w_out).flip(-1)    # scan step p is group G-1-p
+        n = y.shape[0] // 2
+        flat = y.reshape(2, n, -1)
+        out = torch.nn.functional.linear(flat[0], fwd.reshape(d, -1), self.merge.bias)
+        return torch.addmm(out, flat[1], bwd.reshape(d, -1).t().to(out.dtype))
