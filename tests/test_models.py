@@ -457,3 +457,22 @@ def test_fused_temporal_scans_forward_and_backward(kinds):
     assert torch.allclose(g1, g0, atol=1e-5, rtol=1e-4)
     for a, b in zip(p1, p0):
         assert torch.allclose(a, b, atol=1e-4, rtol=1e-3)
+
+
+def test_spatial_fold_matches_unfolded_and_follows_weight_changes():
+    """BidirectionalSpatialMamba with out_proj folded into merge = unfolded, also after the weights change in
+    place between two no-grad calls (the folded maps are cached without autograd)."""
+    from motion_core.models.mamba_blocks import BidirectionalSpatialMamba
+    torch.manual_seed(0)
+    block = BidirectionalSpatialMamba(32, 4, 4, 4, 1)
+    x = torch.randn(2, 9, 32)
+    mask = lengths_to_mask(torch.tensor([9, 5]), 9)
+    for step in range(2):
+        with torch.no_grad():
+            outs = []
+            for fold in (False, True):
+                block.fold_out_proj = fold
+                outs.append(block(x, mask))
+            assert torch.allclose(outs[1], outs[0], atol=1e-5, rtol=1e-4)
+            block.merge.weight.mul_(1.5)
+            block.scan.out_proj.weight.add_(0.1)

@@ -100,9 +100,11 @@ class HierarchicalTemporalMamba(nn.Module):
         self.scans = nn.ModuleList(make_mamba(width, d_state, d_conv, expand) for _ in self.kinds)
         self.gate = nn.Linear(width, len(self.kinds)) if len(self.kinds) > 1 else None
         self.chunk_len: int | None = None  # run-time setting (not a config field): see run_scan
-        # Run-time setting: run all k scans as one grouped selective scan (fused_temporal_scans). None: on CUDA
-        # only (there a long scan leaves most of the GPU idle; on the CPU the per-scan path is as fast).
-        self.fused: bool | None = None
+        # Run-time setting: run all k scans as one grouped selective scan (fused_temporal_scans). Off by default:
+        # measured on an H200 (bf16, CUDA graph, batch 1, benchmarks/results/speed_part2_20261204) its scan kernels
+        # took 0.85 ms where the per-scan ones took 1.01, but its layout copies cost more than that in eager
+        # PyTorch: the forward at 18,000 latents took 9.76 ms against 8.58 (3000: 3.22 / 2.88, 49: 1.77 / 1.62).
+        self.fused: bool = False
         if self.gate is not None:
             nn.init.zeros_(self.gate.weight)  # start as the plain average of the scans
             nn.init.zeros_(self.gate.bias)
@@ -118,11 +120,9 @@ class HierarchicalTemporalMamba(nn.Module):
 
 
     def _fuses(self, x: torch.Tensor) -> bool:
-        if len(self.scans) < 2 or self.chunk_len is not None or self.fused is False:
+        if not self.fused or len(self.scans) < 2 or self.chunk_len is not None:
             return False
-        if any(m.in_proj.bias is not None or m.out_proj.bias is not None for m in self.scans):
-            return False
-        return bool(self.fused) or x.is_cuda
+        return all(m.in_proj.bias is None and m.out_proj.bias is None for m in self.scans)
 
 
 def _scan_layout(kind: ScanKind, length: int, mask: torch.Tensor | None, batch: int, sep: int,
@@ -258,7 +258,10 @@ class BidirectionalSpatialMamba(nn.Module):
         self.scan = make_mamba(width // groups, d_state, d_conv, expand)
         self.merge = nn.Linear(2 * width, width)
         # Run-time setting: merge(out_proj(.)) as one linear map of the scan's output, see _merge_folded.
+        # Measured on an H200 at 18,000 latents: the six spatial blocks 4.24 -> 3.57 ms (out_proj was a
+        # K = N = 32 GEMM over 288,000 tokens, 0.16 ms per call at level 0).
         self.fold_out_proj: bool = True
+        self._folded_cache: tuple | None = None
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None,
                 frame_index: torch.Tensor | None = None) -> torch.Tensor:
@@ -288,12 +291,24 @@ class BidirectionalSpatialMamba(nn.Module):
         """merge(cat[out_proj(forward), out_proj(backward).flip]) from the scan's unprojected output y
         (2n, d_inner, G): out_proj and the flip are folded into two (d, d_inner * G) maps, applied to y's two
         halves as they lie in memory (no out_proj GEMM, no flip or concatenation of its output)."""
-        d, g = self.merge.out_features, self.groups
-        w_out = self.scan.out_proj.weight                                    # (d / G, d_inner)
-        merge = self.merge.weight.view(d, g, 2, d // g)                      # columns: group, direction, channel
-        fwd = torch.einsum("ogj,jc->ocg", merge[:, :, 0], w_out)             # (d, d_inner, G)
-        bwd = torch.einsum("ogj,jc->ocg", merge[:, :, 1], w_out).flip(-1)    # scan step p is group G-1-p
+        fwd, bwd = self._folded_weights()
         n = y.shape[0] // 2
         flat = y.reshape(2, n, -1)
-        out = torch.nn.functional.linear(flat[0], fwd.reshape(d, -1), self.merge.bias)
-        return torch.addmm(out, flat[1], bwd.reshape(d, -1).t().to(out.dtype))
+        out = torch.nn.functional.linear(flat[0], fwd, self.merge.bias)
+        return torch.addmm(out, flat[1], bwd.t().to(out.dtype))
+
+    def _folded_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two (d, d_inner * G) maps of `_merge_folded`. Without autograd they are kept until a weight changes
+        (in place: its version counter moves; or replaced), so sampling loops and graph replays skip the folding."""
+        w_out, w_merge = self.scan.out_proj.weight, self.merge.weight
+        caching = not torch.is_grad_enabled() and not torch.compiler.is_compiling()
+        key = (w_out.data_ptr(), w_out._version, w_merge.data_ptr(), w_merge._version, w_out.device)
+        if caching and self._folded_cache is not None and self._folded_cache[0] == key:
+            return self._folded_cache[1]
+        d, g = self.merge.out_features, self.groups
+        merge = w_merge.view(d, g, 2, d // g)                                # columns: group, direction, channel
+        fwd = torch.einsum("ogj,jc->ocg", merge[:, :, 0], w_out)             # (d, d_inner, G)
+        bwd = torch.einsum("ogj,jc->ocg", merge[:, :, 1], w_out).flip(-1)    # scan step p is group G-1-p
+        folded = (fwd.reshape(d, -1), bwd.reshape(d, -1))
+        self._folded_cache = (key, folded) if caching else None
+        return folded
