@@ -407,3 +407,72 @@ def test_chunked_temporal_scans_match_whole_sequence_scans():
     assert torch.allclose(whole, chunked, atol=1e-5)
     with pytest.raises(ValueError, match="chunk_len"):
         model.set_scan_chunk_len(0)
+
+
+def test_fused_scans_match_per_scan_with_shipped_weights():
+    """The grouped selective scan of a level's temporal Mambas (the CUDA path, forced here on the CPU) and the
+    spatial blocks' out_proj folded into merge compute what the per-scan, unfolded blocks compute, with the
+    shipped checkpoint's weights: whole denoiser, padded batch."""
+    from motion_core.engine import Engine
+    from motion_core.models.mamba_blocks import BidirectionalSpatialMamba, HierarchicalTemporalMamba
+    denoiser = Engine.load(device="cpu").denoiser
+    torch.manual_seed(0)
+    b, length = 2, 37
+    z = torch.randn(b, length, denoiser.config.latent_dim)
+    t = torch.tensor([10, 700])
+    text = torch.randn(b, 5, denoiser.config.text_dim)
+    latent_mask = lengths_to_mask(torch.tensor([37, 23]), length)
+    outs = {}
+    for fused in (False, True):
+        for module in denoiser.modules():
+            if isinstance(module, HierarchicalTemporalMamba):
+                module.fused = fused
+            if isinstance(module, BidirectionalSpatialMamba):
+                module.fold_out_proj = fused
+        with torch.no_grad():
+            outs[fused] = denoiser(z, t, text, None, latent_mask)
+    err = ((outs[True] - outs[False]).norm() / outs[False].norm()).item()
+    assert err < 1e-5, err
+
+
+@pytest.mark.parametrize("kinds", [("fwd", "rev", "fwd_s2"), ("rev_s3", "fwd")])
+def test_fused_temporal_scans_forward_and_backward(kinds):
+    """Grouped scan = per-scan scans (padded batch, odd lengths, strides > 2), gradients included."""
+    from motion_core.models.mamba_blocks import HierarchicalTemporalMamba
+    torch.manual_seed(0)
+    htm = HierarchicalTemporalMamba(32, kinds, 4, 4, 1)
+    nn.init.normal_(htm.gate.weight)
+    x = torch.randn(3, 19, 32)
+    mask = lengths_to_mask(torch.tensor([19, 16, 9]), 19)
+    results = []
+    for fused in (False, True):
+        htm.fused = fused
+        xi = x.clone().requires_grad_(True)
+        htm.zero_grad()
+        y = htm(xi, mask)
+        (y * torch.linspace(-1, 1, y.numel()).view_as(y)).sum().backward()
+        results.append((y.detach(), xi.grad, [p.grad.clone() for p in htm.parameters()]))
+    (y0, g0, p0), (y1, g1, p1) = results
+    assert torch.allclose(y1, y0, atol=1e-5, rtol=1e-4)
+    assert torch.allclose(g1, g0, atol=1e-5, rtol=1e-4)
+    for a, b in zip(p1, p0):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-3)
+
+
+def test_spatial_fold_matches_unfolded_and_follows_weight_changes():
+    """BidirectionalSpatialMamba with out_proj folded into merge = unfolded, also after the weights change in
+    place between two no-grad calls (the folded maps are cached without autograd)."""
+    from motion_core.models.mamba_blocks import BidirectionalSpatialMamba
+    torch.manual_seed(0)
+    block = BidirectionalSpatialMamba(32, 4, 4, 4, 1)
+    x = torch.randn(2, 9, 32)
+    mask = lengths_to_mask(torch.tensor([9, 5]), 9)
+    for step in range(2):
+        with torch.no_grad():
+            outs = []
+            for fold in (False, True):
+                block.fold_out_proj = fold
+                outs.append(block(x, mask))
+            assert torch.allclose(outs[1], outs[0], atol=1e-5, rtol=1e-4)
+            block.merge.weight.mul_(1.5)
+            block.scan.out_proj.weight.add_(0.1)

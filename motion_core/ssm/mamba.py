@@ -122,7 +122,24 @@ class Mamba(nn.Module):
         out = self.out_proj(y.transpose(1, 2))
         return (out, MambaState(conv_state, ssm_state)) if return_state else out
 
-    def _traceable_forward(self, hidden_states):
+    def forward_unprojected(self, hidden_states):
+        """`forward` from rest without out_proj: the scan's gated output y (batch, d_inner, L), which `forward`
+        returns as out_proj(y.transpose(1, 2)). For callers that fold out_proj into a linear map of their own."""
+        self._check_input(hidden_states, None)
+        if torch.compiler.is_compiling():
+            return self._traceable_forward(hidden_states, project_out=False)
+        backend = resolve_backend(hidden_states.device, self.backend)
+        ops = cuda_ops() if backend == "cuda" else None
+        xz = self._in_projection(hidden_states)
+        packs = packing.applies(hidden_states.shape[1], self.packed_length, hidden_states.shape[0])
+        x, z = xz.chunk(2, dim=1)
+        x, _ = self._causal_conv(x, None, ops, short=packs)
+        dt, B, C = self._selection(x)
+        return selective_scan(x, dt, -torch.exp(self.A_log.float()), B, C, self.D.float(), z=z,
+                              delta_bias=self.dt_proj.bias.float(), delta_softplus=True, backend=backend,
+                              packed_length=self.packed_length)
+
+    def _traceable_forward(self, hidden_states, project_out: bool = True):
         """`forward` from rest as torch.compile can trace it: the scan is one opaque operator (ssm/scan_op.py)
         that picks its backend when it runs, and the convolution is written out tap by tap (causal-conv1d's and
         mamba_ssm's fused paths are extension calls it cannot trace)."""
@@ -132,7 +149,7 @@ class Mamba(nn.Module):
         dt, B, C = self._selection(x)
         y = selective_scan_op(x, dt, -torch.exp(self.A_log.float()), B, C, self.D.float(), z.contiguous(),
                               self.dt_proj.bias.float(), True, self.packed_length, self.backend or "")
-        return self.out_proj(y.transpose(1, 2))
+        return self.out_proj(y.transpose(1, 2)) if project_out else y
 
     def _selection(self, x):
         """The input-dependent scan parameters from conv output x (batch, d_inner, L):
