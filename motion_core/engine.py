@@ -347,8 +347,8 @@ class Engine:
 
     def generate(self, prompts: Sequence[str], seconds: float | None = None, frames: int | None = None,
                  seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
-                 progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None
-                 ) -> list[Motion]:
+                 progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
+                 foot_cleanup: bool = True) -> list[Motion]:
         """One Motion per prompt, all `seconds` long (or `frames`), sampled in batched passes.
 
         With neither, each prompt gets its own length from the checkpoint's length predictor (`predict_frames`;
@@ -357,6 +357,7 @@ class Engine:
         Prompt i uses seed ``seed + i`` (seed None: a random base seed, recorded in each motion's meta).
         `progress(fraction, message)` is called as work advances; when `should_cancel()` returns True the
         call stops at the next denoising step and raises `Cancelled`.
+        `foot_cleanup`: lock planted feet and keep them above the ground (`motion_core.controls.foot_cleanup`).
         """
         prompts = _check_prompts(prompts)
         lengths, source = self._generate_lengths(prompts, seconds, frames)
@@ -385,6 +386,9 @@ class Engine:
                 solved = Motion.batch_from_features(features, self.skeleton, self.fps, metas,
                                                     solver=None if graphs is None else graphs.run,
                                                     body_frames=self._body_frames(features.shape[1]))
+                if foot_cleanup:   # issue 23 hook: planted feet locked by leg IK, rotations re-solved
+                    from motion_core.controls.foot_cleanup import clean_feet_batch, contacts_from_features
+                    solved = clean_feet_batch(solved, contacts_from_features(features, self.skeleton))
                 for i, motion in zip(batch, solved):
                     motions[i] = motion
         finally:
@@ -483,7 +487,8 @@ class Engine:
 
     def extend(self, motion: Motion, prompt: str, seconds: float | None = None, frames: int | None = None,
                seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
-               progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None) -> Motion:
+               progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
+               foot_cleanup: bool = True) -> Motion:
         """Continue `motion` with `prompt` for `seconds` more (default 4 s); returns old + new frames.
 
         The last frames of `motion` (the context) are encoded to latents and held fixed while the new
@@ -507,6 +512,11 @@ class Engine:
         source = "default" if seconds is None and frames is None else "requested"
         meta = self._extend_meta(motion, prompt, seed, guidance, steps, new_frames, source)
         joints = np.concatenate([motion.joints.astype(np.float64), new_joints], axis=0)
+        if foot_cleanup:   # issue 23 hook: the new frames' planted feet locked; the old frames stay as they are
+            from motion_core.controls.foot_cleanup import clean_feet_joints, contacts_from_features
+            contacts = np.zeros((len(joints), 4), dtype=bool)
+            contacts[motion.num_frames:] = contacts_from_features(window, self.skeleton)[context:]
+            joints = clean_feet_joints(joints, contacts, self.skeleton, motion.offsets, keep_before=motion.num_frames)
         # Solved on the old motion's body: the continuation keeps its bone lengths, and the old frames (the FK of
         # its rotations) come back as they were.
         result = Motion.from_joints(joints, self.skeleton, fps=self.fps, meta=meta, offsets=motion.offsets)
@@ -515,7 +525,7 @@ class Engine:
 
     def generate_timeline(self, segments: Sequence[tuple[str, float]], seed: int | None = 0,
                           guidance: float | None = None, steps: int | None = None, progress: ProgressFn | None = None,
-                          should_cancel: Callable[[], bool] | None = None) -> Motion:
+                          should_cancel: Callable[[], bool] | None = None, foot_cleanup: bool = True) -> Motion:
         """One continuous Motion playing ``[(prompt, seconds), ...]`` in order, of any length up to an hour.
 
         Sampled in windows of the model's training length, each continuing the previous one's last latents
@@ -524,7 +534,7 @@ class Engine:
         """
         from motion_core.timeline import generate_timeline
         return generate_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, progress=progress,
-                                 should_cancel=should_cancel)
+                                 should_cancel=should_cancel, foot_cleanup=foot_cleanup)
 
     # ---- internals ---------------------------------------------------------------------------------------------
 
