@@ -15,6 +15,7 @@ requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person wal
           {"id": "3", "method": "cancel", "params": {"target": "1"}}
           {"id": "4", "method": "ping"}
           {"id": "5", "method": "shutdown"}
+          generate/extend/timeline also take "foot_cleanup": true/false (default true: planted feet locked).
           guidance/steps may be omitted or null: the model's own defaults apply. A generate request without
           seconds/frames gets each prompt's length from the model's length predictor (4 s without one).
 replies   {"id": "1", "event": "progress", "fraction": 0.35, "message": "denoising step 7/20"}
@@ -61,10 +62,11 @@ from motion_core.atomic_file import file_in_the_way, probe_writable, publish_fol
 
 __all__ = ["Worker", "serve_stdio", "ProtocolError", "Terminated", "raise_terminated_on_sigterm"]
 
-_COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"}
+_CONTROL_PARAMS = {"foot_cleanup"}   # issue 23: animator controls, see _control_options
+_COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"} | _CONTROL_PARAMS
 _GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"}
 _EXTEND_PARAMS = _COMMON_PARAMS | {"motion_path", "prompt"}
-_TIMELINE_PARAMS = {"segments", "seed", "guidance", "steps", "checkpoint", "device", "out_dir"}
+_TIMELINE_PARAMS = {"segments", "seed", "guidance", "steps", "checkpoint", "device", "out_dir"} | _CONTROL_PARAMS
 _JOB_PARAMS = {"generate": _GENERATE_PARAMS, "extend": _EXTEND_PARAMS, "timeline": _TIMELINE_PARAMS}
 _JOIN_TIMEOUT_S = 30.0
 MAX_REQUEST_CHARS = 1 << 20   # a request is a few hundred bytes; a megabyte line is garbage or an attack
@@ -376,7 +378,19 @@ def _sampling_options(job: "_Job", progress: Callable[[float, str], None]) -> di
     """Seed, guidance and steps (None: the model's defaults), progress and cancellation: what every method takes."""
     params = job.params
     return dict(seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance"),
-                steps=_opt_int(params, "steps"), progress=progress, should_cancel=job.cancel.is_set)
+                steps=_opt_int(params, "steps"), progress=progress, should_cancel=job.cancel.is_set,
+                **_control_options(params))
+
+
+def _control_options(params: dict) -> dict:
+    """Animator controls given in the request (issue 23); absent ones keep the engine's defaults."""
+    options = {}
+    if params.get("foot_cleanup") is not None:
+        if not isinstance(params["foot_cleanup"], bool):
+            raise ProtocolError("invalid_params", f"params.foot_cleanup must be true or false, got "
+                                                  f"{params['foot_cleanup']!r:.60}")
+        options["foot_cleanup"] = params["foot_cleanup"]
+    return options
 
 
 def _opt_number(params: dict, key: str, default: float | None = None) -> float | None:
