@@ -83,8 +83,15 @@ def checked_seconds(seconds, optional: bool) -> float | None:
     return float(seconds)
 
 
+def control_params(foot_cleanup: bool = True) -> dict:
+    """Request params of the animator controls (issue 23). Only departures from the engine's defaults are
+    sent (foot cleanup is on by default), so requests without controls stay as they were."""
+    return {} if foot_cleanup else {"foot_cleanup": False}
+
+
 def submit_generate(engine, settings, armature, scene, prompt: str, seconds: float | None, seed: int,
-                    guidance: float, steps: int, num_takes: int, start_frame: float) -> GenerationTask:
+                    guidance: float, steps: int, num_takes: int, start_frame: float, *,
+                    foot_cleanup: bool = True) -> GenerationTask:
     """Start generating `num_takes` takes of `prompt` for `armature`; returns the task to step.
 
     seconds=None leaves the length to the model (its prediction for the prompt); the takes' actions record
@@ -98,7 +105,8 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
     modal.ensure_idle()
     warnings = preflight(armature)
     params = session.request_params(settings, prompts=[prompt] * num_takes, seconds=seconds,
-                                    seed=int(seed), guidance=float(guidance), steps=int(steps))
+                                    seed=int(seed), guidance=float(guidance), steps=int(steps),
+                                    **control_params(foot_cleanup))
     job = engine.submit("generate", params)
     obj_name, scene_name = armature.name, scene.name
 
@@ -118,7 +126,7 @@ def timeline_label(segments) -> str:
 
 
 def submit_timeline(engine, settings, armature, scene, segments, seed: int, guidance: float, steps: int,
-                    start_frame: float) -> GenerationTask:
+                    start_frame: float, *, foot_cleanup: bool = True) -> GenerationTask:
     """Start one continuous take playing `segments` (``[(prompt, seconds), ...]``) in order."""
     segments = [(str(prompt).strip(), float(seconds)) for prompt, seconds in segments]
     if not segments:
@@ -129,7 +137,7 @@ def submit_timeline(engine, settings, armature, scene, segments, seed: int, guid
     if armature is None or armature.type != "ARMATURE":
         raise ValueError("choose a target armature (or create the SMPL armature)")
     params = session.request_params(settings, segments=[list(s) for s in segments], seed=int(seed),
-                                    guidance=float(guidance), steps=int(steps))
+                                    guidance=float(guidance), steps=int(steps), **control_params(foot_cleanup))
     job = engine.submit("timeline", params)
     obj_name, scene_name, label = armature.name, scene.name, timeline_label(segments)
 
@@ -148,7 +156,7 @@ def active_take(armature):
 
 
 def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float, seed: int, guidance: float,
-                  steps: int) -> GenerationTask:
+                  steps: int, *, foot_cleanup: bool = True) -> GenerationTask:
     """Continue the armature's active take by `seconds` with a new prompt."""
     prompt = prompt.strip()
     if not prompt:
@@ -163,7 +171,8 @@ def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float
     if not path or not os.path.isfile(path):
         raise ValueError(f"the motion file of take {source.name!r} is missing ({path or 'never saved'})")
     params = session.request_params(settings, motion_path=path, prompt=prompt, seconds=seconds,
-                                    seed=int(seed), guidance=float(guidance), steps=int(steps))
+                                    seed=int(seed), guidance=float(guidance), steps=int(steps),
+                                    **control_params(foot_cleanup))
     job = engine.submit("extend", params)
     obj_name, scene_name, source_name = armature.name, scene.name, source.name
     label = f"{source.get(takes.PROMPT_PROP, '')}, then {prompt}"

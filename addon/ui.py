@@ -57,6 +57,7 @@ class VIEW3D_PT_motion(_MotionPanel, bpy.types.Panel):
         col.prop(s, "guidance")
         col.prop(s, "steps")
         col.prop(s, "takes")
+        col.prop(s, "foot_cleanup")
         layout.prop(s, "target")
         if s.target is None:
             layout.operator("motion.create_smpl_armature", icon="ARMATURE_DATA")
