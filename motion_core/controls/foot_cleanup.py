@@ -33,6 +33,7 @@ __all__ = ["clean_feet", "clean_feet_batch", "contacts_from_features", "clean_fe
 BLEND_FRAMES = 4          # frames over which a lock eases in before a contact and out after it (0.2 s at 20 fps)
 GROUND_HEIGHT = 0.0       # y of the floor in the HumanML3D frame (its data is put on the floor at y = 0)
 CONTACT_THRESHOLD = 0.5   # a contact channel above this counts as a planted foot joint
+MAX_DRIFT = 0.30          # m a planted joint may have slid in the model's motion before it is re-planted
 LOW_HEIGHT = 0.05         # m above the ground: a foot joint this low next to a contact is held with it
 _EPS = 1e-6
 
@@ -87,7 +88,7 @@ def _locked_targets(path: np.ndarray, contact: np.ndarray, blend: int, keep_befo
     num = len(path)
     runs = []
     near_floor = path[:, 1] < low
-    for core_start, core_stop in _runs(_clean_runs(contact)):
+    for core_start, core_stop in _split_drifting(path, _runs(_clean_runs(contact)), blend):
         start, stop = core_start, core_stop
         while start > max(0, core_start - blend) and near_floor[start - 1]:
             start -= 1
@@ -119,6 +120,24 @@ def _locked_targets(path: np.ndarray, contact: np.ndarray, blend: int, keep_befo
     target[:keep_before] = path[:keep_before]
     locked[:keep_before] = False
     return target, locked.astype(np.float64)
+
+
+def _split_drifting(path: np.ndarray, runs, gap: int, max_drift: float = None) -> list[tuple[int, int]]:
+    """Contact runs cut where the joint has slid more than `max_drift` (horizontally) from where the run
+    began: a foot the body keeps travelling away from is re-planted rather than stretched after it, the slide
+    spread over `gap` free frames."""
+    max_drift = MAX_DRIFT if max_drift is None else max_drift
+    out = []
+    for start, stop in runs:
+        while start < stop:
+            drift = np.linalg.norm(path[start:stop, [0, 2]] - path[start, [0, 2]], axis=-1)
+            beyond = np.flatnonzero(drift > max_drift)
+            if not len(beyond):
+                out.append((start, stop))
+                break
+            out.append((start, start + int(beyond[0])))
+            start = start + int(beyond[0]) + gap
+    return [(a, b) for a, b in out if b > a]
 
 
 def _two_bone(hip, knee, ankle, goal, upper: float, lower: float):
