@@ -488,7 +488,7 @@ class Engine:
     def extend(self, motion: Motion, prompt: str, seconds: float | None = None, frames: int | None = None,
                seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
                progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-               foot_cleanup: bool = True) -> Motion:
+               foot_cleanup: bool = True, smooth_joins: bool = True) -> Motion:
         """Continue `motion` with `prompt` for `seconds` more (default 4 s); returns old + new frames.
 
         The last frames of `motion` (the context) are encoded to latents and held fixed while the new
@@ -512,6 +512,9 @@ class Engine:
         source = "default" if seconds is None and frames is None else "requested"
         meta = self._extend_meta(motion, prompt, seed, guidance, steps, new_frames, source)
         joints = np.concatenate([motion.joints.astype(np.float64), new_joints], axis=0)
+        if smooth_joins:   # issue 23 hook: no velocity pop at the seam (motion_core.controls.joins)
+            from motion_core.controls.joins import smooth_joins_joints
+            joints = smooth_joins_joints(joints, [motion.num_frames], keep_before=motion.num_frames)
         if foot_cleanup:   # issue 23 hook: the new frames' planted feet locked; the old frames stay as they are
             from motion_core.controls.foot_cleanup import clean_feet_joints, contacts_from_features
             contacts = np.zeros((len(joints), 4), dtype=bool)
@@ -525,7 +528,8 @@ class Engine:
 
     def generate_timeline(self, segments: Sequence[tuple[str, float]], seed: int | None = 0,
                           guidance: float | None = None, steps: int | None = None, progress: ProgressFn | None = None,
-                          should_cancel: Callable[[], bool] | None = None, foot_cleanup: bool = True) -> Motion:
+                          should_cancel: Callable[[], bool] | None = None, foot_cleanup: bool = True,
+                          smooth_joins: bool = True) -> Motion:
         """One continuous Motion playing ``[(prompt, seconds), ...]`` in order, of any length up to an hour.
 
         Sampled in windows of the model's training length, each continuing the previous one's last latents
@@ -534,7 +538,7 @@ class Engine:
         """
         from motion_core.timeline import generate_timeline
         return generate_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, progress=progress,
-                                 should_cancel=should_cancel, foot_cleanup=foot_cleanup)
+                                 should_cancel=should_cancel, foot_cleanup=foot_cleanup, smooth_joins=smooth_joins)
 
     # ---- internals ---------------------------------------------------------------------------------------------
 
