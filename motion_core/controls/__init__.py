@@ -1,4 +1,5 @@
 """Animator controls (issue 23): post-processing steps that take and return joint arrays or `Motion`s.
 
 * `foot_cleanup`: lock planted feet with leg IK, keep feet above the ground.
+* `joins`: take the pop out of timeline joins and `extend` seams.
 """
