@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--no-foot-cleanup", dest="foot_cleanup", action="store_false",
                      help="keep the model's feet as decoded (by default planted feet are locked with leg IK and "
                           "kept above the ground)")
+    gen.add_argument("--loop", action="store_true",
+                     help="make each take seamless on repeat (walk cycles, idles, dances; not for timelines)")
     gen.add_argument("--quiet", action="store_true", help="no progress on stderr")
     gen.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                      help="show tracebacks on errors")
@@ -187,7 +189,7 @@ def _run_generate(args: argparse.Namespace) -> int:
         prompts = [p for p in args.prompt for _ in range(args.takes)]
         motions = engine.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance,
                                   steps=args.steps, progress=_stderr_progress(not args.quiet),
-                                  foot_cleanup=args.foot_cleanup)
+                                  foot_cleanup=args.foot_cleanup, loop=args.loop)
     if out_file is not None:
         _write_single(motions[0], out_file)
     else:

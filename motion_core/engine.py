@@ -348,7 +348,7 @@ class Engine:
     def generate(self, prompts: Sequence[str], seconds: float | None = None, frames: int | None = None,
                  seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
                  progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-                 foot_cleanup: bool = True) -> list[Motion]:
+                 foot_cleanup: bool = True, loop: bool = False) -> list[Motion]:
         """One Motion per prompt, all `seconds` long (or `frames`), sampled in batched passes.
 
         With neither, each prompt gets its own length from the checkpoint's length predictor (`predict_frames`;
@@ -358,6 +358,7 @@ class Engine:
         `progress(fraction, message)` is called as work advances; when `should_cancel()` returns True the
         call stops at the next denoising step and raises `Cancelled`.
         `foot_cleanup`: lock planted feet and keep them above the ground (`motion_core.controls.foot_cleanup`).
+        `loop`: make each take seamless on repeat (`motion_core.controls.loop`; for cyclic motions).
         """
         prompts = _check_prompts(prompts)
         lengths, source = self._generate_lengths(prompts, seconds, frames)
@@ -389,6 +390,9 @@ class Engine:
                 if foot_cleanup:   # issue 23 hook: planted feet locked by leg IK, rotations re-solved
                     from motion_core.controls.foot_cleanup import clean_feet_batch, contacts_from_features
                     solved = clean_feet_batch(solved, contacts_from_features(features, self.skeleton))
+                if loop:   # issue 23 hook: the last frame flows into the first
+                    from motion_core.controls.loop import make_loop
+                    solved = [make_loop(motion) for motion in solved]
                 for i, motion in zip(batch, solved):
                     motions[i] = motion
         finally:

@@ -15,7 +15,8 @@ requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person wal
           {"id": "3", "method": "cancel", "params": {"target": "1"}}
           {"id": "4", "method": "ping"}
           {"id": "5", "method": "shutdown"}
-          generate/extend/timeline also take "foot_cleanup": true/false (default true: planted feet locked).
+          generate/extend/timeline also take "foot_cleanup": true/false (default true: planted feet locked);
+          generate takes "loop": true/false (default false: seamless on repeat).
           guidance/steps may be omitted or null: the model's own defaults apply. A generate request without
           seconds/frames gets each prompt's length from the model's length predictor (4 s without one).
 replies   {"id": "1", "event": "progress", "fraction": 0.35, "message": "denoising step 7/20"}
@@ -64,7 +65,7 @@ __all__ = ["Worker", "serve_stdio", "ProtocolError", "Terminated", "raise_termin
 
 _CONTROL_PARAMS = {"foot_cleanup"}   # issue 23: animator controls, see _control_options
 _COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"} | _CONTROL_PARAMS
-_GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"}
+_GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt", "loop"}
 _EXTEND_PARAMS = _COMMON_PARAMS | {"motion_path", "prompt"}
 _TIMELINE_PARAMS = {"segments", "seed", "guidance", "steps", "checkpoint", "device", "out_dir"} | _CONTROL_PARAMS
 _JOB_PARAMS = {"generate": _GENERATE_PARAMS, "extend": _EXTEND_PARAMS, "timeline": _TIMELINE_PARAMS}
@@ -379,17 +380,18 @@ def _sampling_options(job: "_Job", progress: Callable[[float, str], None]) -> di
     params = job.params
     return dict(seed=_opt_int(params, "seed", default=0), guidance=_opt_number(params, "guidance"),
                 steps=_opt_int(params, "steps"), progress=progress, should_cancel=job.cancel.is_set,
-                **_control_options(params))
+                **_control_options(params, job.method))
 
 
-def _control_options(params: dict) -> dict:
+def _control_options(params: dict, method: str = "generate") -> dict:
     """Animator controls given in the request (issue 23); absent ones keep the engine's defaults."""
     options = {}
-    if params.get("foot_cleanup") is not None:
-        if not isinstance(params["foot_cleanup"], bool):
-            raise ProtocolError("invalid_params", f"params.foot_cleanup must be true or false, got "
-                                                  f"{params['foot_cleanup']!r:.60}")
-        options["foot_cleanup"] = params["foot_cleanup"]
+    for key in sorted(_CONTROL_PARAMS & set(params) | ({"loop"} & set(params) if method == "generate" else set())):
+        if params[key] is None:
+            continue
+        if not isinstance(params[key], bool):
+            raise ProtocolError("invalid_params", f"params.{key} must be true or false, got {params[key]!r:.60}")
+        options[key] = params[key]
     return options
 
 

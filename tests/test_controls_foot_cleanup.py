@@ -108,3 +108,9 @@ def test_cli_no_foot_cleanup(tmp_path):
                          "--checkpoint", checkpoint, "--device", "cpu", *flag)
         assert result.returncode == 0, result.stderr
         assert Motion.load(out).meta.get("foot_cleanup") == expected
+
+
+def test_worker_reads_loop_for_generate_only():
+    from motion_core.worker import _control_options
+    assert _control_options({"loop": True}) == {"loop": True}
+    assert _control_options({"loop": True}, "extend") == {}
