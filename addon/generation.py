@@ -83,15 +83,15 @@ def checked_seconds(seconds, optional: bool) -> float | None:
     return float(seconds)
 
 
-def control_params(foot_cleanup: bool = True) -> dict:
+def control_params(foot_cleanup: bool = True, loop: bool = False) -> dict:
     """Request params of the animator controls (issue 23). Only departures from the engine's defaults are
-    sent (foot cleanup is on by default), so requests without controls stay as they were."""
-    return {} if foot_cleanup else {"foot_cleanup": False}
+    sent (foot cleanup is on by default, loops off), so requests without controls stay as they were."""
+    return {**({} if foot_cleanup else {"foot_cleanup": False}), **({"loop": True} if loop else {})}
 
 
 def submit_generate(engine, settings, armature, scene, prompt: str, seconds: float | None, seed: int,
                     guidance: float, steps: int, num_takes: int, start_frame: float, *,
-                    foot_cleanup: bool = True) -> GenerationTask:
+                    foot_cleanup: bool = True, loop: bool = False) -> GenerationTask:
     """Start generating `num_takes` takes of `prompt` for `armature`; returns the task to step.
 
     seconds=None leaves the length to the model (its prediction for the prompt); the takes' actions record
@@ -106,13 +106,20 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
     warnings = preflight(armature)
     params = session.request_params(settings, prompts=[prompt] * num_takes, seconds=seconds,
                                     seed=int(seed), guidance=float(guidance), steps=int(steps),
-                                    **control_params(foot_cleanup))
+                                    **control_params(foot_cleanup, loop))
     job = engine.submit("generate", params)
     obj_name, scene_name = armature.name, scene.name
 
     def apply(results):
         obj, scn = _lookup(obj_name, scene_name)
         motions, files = resolve_results(results)
+        if loop:   # issue 23: seamless takes repeat through Cycles modifiers (addon/loops.py)
+            from . import loops
+            actions = takes.apply_takes(obj, [loops.closed_loop(m) for m in motions], prompt, seed, start_frame,
+                                        scn, files=files)
+            for action in actions:
+                loops.add_cycles(action)
+            return actions
         return takes.apply_takes(obj, motions, prompt, seed, start_frame, scn, files=files)
 
     return GenerationTask(job, f"“{prompt}”", apply, getattr(engine, "release", None), warnings)

@@ -107,7 +107,8 @@ class MOTION_OT_generate(_JobOperator, bpy.types.Operator):
         engine, settings = _engine(context)
         seconds = None if s.auto_length else s.seconds   # None: the model predicts each prompt's length
         return generation.submit_generate(engine, settings, s.target, context.scene, s.prompt, seconds, s.seed,
-                                          s.guidance, s.steps, s.takes, s.start_frame, foot_cleanup=s.foot_cleanup)
+                                          s.guidance, s.steps, s.takes, s.start_frame, foot_cleanup=s.foot_cleanup,
+                                          loop=s.loop)
 
 
 class MOTION_OT_extend(_JobOperator, bpy.types.Operator):

@@ -59,6 +59,9 @@ class MotionSceneSettings(bpy.types.PropertyGroup):
     foot_cleanup: BoolProperty(name="Clean feet", default=True,
                                description="Lock planted feet with leg IK and keep them above the ground "
                                            "(off: the feet exactly as the model made them)")
+    loop: BoolProperty(name="Loop", default=False,
+                       description="Make takes seamless on repeat and add Cycles modifiers to their F-curves "
+                                   "(walk cycles, idles, dances)")
     target: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
                             description="Armature receiving the motion")
     start_frame: IntProperty(name="Start frame", default=1)

@@ -1,5 +1,6 @@
 """Animator controls in the add-on (issue 23): the Clean feet option reaches the engine from the panel, the
-operators and the scripting API; left on, requests stay exactly as before (no extra param)."""
+operators and the scripting API; left on, requests stay exactly as before (no extra param). Loop takes get
+one closing key and Cycles modifiers on every F-curve."""
 import numpy as np
 import pytest
 
@@ -29,7 +30,11 @@ class RecordingModel:
     def generate(self, prompts, seconds=None, seed=0, guidance=7.5, steps=20, progress=None, should_cancel=None,
                  **controls):
         self.controls.append(("generate", controls))
-        return [_standing(round((seconds or 1.0) * 20)) for _ in prompts]
+        motions = [_standing(round((seconds or 1.0) * 20)) for _ in prompts]
+        if controls.get("loop"):
+            for motion in motions:
+                motion.meta.update(loop=1, loop_offset_x=0.0, loop_offset_z=0.5)
+        return motions
 
     def generate_timeline(self, segments, seed=0, guidance=7.5, steps=20, progress=None, should_cancel=None,
                           **controls):
@@ -66,3 +71,23 @@ def test_api_passes_foot_cleanup(scene):
     api.generate("a person walks", armature=scn.motion_settings.target, seconds=1.0, seed=1)
     assert model.controls == [("generate", {"foot_cleanup": False}), ("timeline", {"foot_cleanup": False}),
                               ("generate", {})]
+
+
+def test_loop_takes_repeat_through_cycles_modifiers(scene):
+    scn, model = scene
+    s = scn.motion_settings
+    s.auto_length, s.seconds, s.loop = False, 1.0, True
+    assert bpy.ops.motion.generate() == {"FINISHED"}
+    assert model.controls[-1] == ("generate", {"loop": True})
+    from addon import loops
+    action = s.target.animation_data.action
+    curves = loops.action_fcurves(action)
+    assert curves and all(any(m.type == "CYCLES" for m in fc.modifiers) for fc in curves)
+    modes = {fc.data_path.endswith("location"): fc.modifiers[0].mode_after for fc in curves}
+    assert modes == {True: "REPEAT_OFFSET", False: "REPEAT"}
+    assert len(curves[0].keyframe_points) == 21          # 20 frames and the closing one (the first, shifted)
+    assert loops.add_cycles(action) == len(curves)       # idempotent: still one modifier per curve
+    assert all(len(fc.modifiers) == 1 for fc in curves)
+    import motion_addon.api as api
+    api.generate("a person walks", armature=s.target, seconds=1.0, seed=1, loop=True)
+    assert model.controls[-1] == ("generate", {"loop": True})
