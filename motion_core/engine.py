@@ -498,7 +498,8 @@ class Engine:
         The last frames of `motion` (the context) are encoded to latents and held fixed while the new
         latents are sampled (inpainting), so the new part starts from the old pose. The new part is then
         re-anchored onto the old last frame (root position and facing) and its remaining pose mismatch is
-        faded out over `BLEND_SECONDS`, so the seam is continuous.
+        faded out over `BLEND_SECONDS`, so the seam is continuous. `smooth_joins` takes the remaining velocity pop
+        out of the seam (`motion_core.controls.joins`); `foot_cleanup` as in `generate`, for the new frames.
         """
         _check_motion(motion, self.skeleton, self.fps)
         (prompt,) = _check_prompts([prompt])
