@@ -187,12 +187,12 @@ def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | 
     # earlier frames, and a one-window timeline stays a plain `generate`.
     motion = Motion.from_features(features, engine.skeleton, fps=engine.fps, meta=meta,
                                   body_frames=engine._body_frames(resolved[0].end_frame))
-    if smooth_joins:   # issue 23 hook: no pop where segments meet (motion_core.controls.joins)
-        from motion_core.controls.joins import smooth_joins as smoothed
-        motion = smoothed(motion, [s.start_frame for s in resolved[1:]])
     if foot_cleanup:   # issue 23 hook: planted feet locked by leg IK (motion_core.controls.foot_cleanup)
         from motion_core.controls.foot_cleanup import clean_feet, contacts_from_features
         motion = clean_feet(motion, contacts_from_features(features, engine.skeleton))
+    if smooth_joins:   # issue 23 hook: no pop where segments meet (motion_core.controls.joins), after the feet
+        from motion_core.controls.joins import smooth_joins as smoothed
+        motion = smoothed(motion, [s.start_frame for s in resolved[1:]])
     report(1.0, "done")
     return motion
 
