@@ -39,42 +39,46 @@ def _engine(engine):
 
 def generate(prompt: str, armature, seconds: float | None = None, takes: int = 1, seed: int | None = None,
              guidance: float = 7.5, steps: int = 10, start_frame: int | None = None, scene=None, engine=None,
-             timeout: float | None = None) -> list:
+             timeout: float | None = None, foot_cleanup: bool = True, loop: bool = False) -> list:
     """Generate `takes` takes of `prompt` onto `armature`; returns their actions (take 1 is active).
 
     seconds=None lets the model choose the length from the prompt (its length predictor; 4 s for models
     without one), like the panel's Auto length; a positive number asks for exactly that many seconds (zero,
     negative or non-numbers raise ValueError). Each action stores the length it got in
     ``action["motion_seconds"]``. seed=None picks a random seed; start_frame=None uses the scene's start
-    frame."""
+    frame. foot_cleanup=False keeps the feet exactly as the model made them (default: planted feet locked).
+    loop=True makes the takes seamless on repeat, with Cycles modifiers on their F-curves."""
     scene = scene or bpy.context.scene
     engine, settings = _engine(engine)
     seed = generation.new_seed() if seed is None else int(seed)
     start = scene.frame_start if start_frame is None else start_frame
     task = generation.submit_generate(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps,
-                                      int(takes), start)
+                                      int(takes), start, foot_cleanup=bool(foot_cleanup), loop=bool(loop))
     return _run(task, timeout)
 
 
 def extend(prompt: str, armature, seconds: float = 2.0, seed: int | None = None, guidance: float = 7.5,
-           steps: int = 10, scene=None, engine=None, timeout: float | None = None) -> list:
+           steps: int = 10, scene=None, engine=None, timeout: float | None = None,
+           foot_cleanup: bool = True) -> list:
     """Continue the armature's active take by `seconds` with a new prompt; returns the new take's actions."""
     scene = scene or bpy.context.scene
     engine, settings = _engine(engine)
     seed = generation.new_seed() if seed is None else int(seed)
-    task = generation.submit_extend(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps)
+    task = generation.submit_extend(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps,
+                                    foot_cleanup=bool(foot_cleanup))
     return _run(task, timeout)
 
 
 def timeline(segments, armature, seed: int | None = None, guidance: float = 7.5, steps: int = 10,
-             start_frame: int | None = None, scene=None, engine=None, timeout: float | None = None) -> list:
+             start_frame: int | None = None, scene=None, engine=None, timeout: float | None = None,
+             foot_cleanup: bool = True) -> list:
     """One continuous take playing ``[(prompt, seconds), ...]`` in order; returns its action (in a list)."""
     scene = scene or bpy.context.scene
     engine, settings = _engine(engine)
     seed = generation.new_seed() if seed is None else int(seed)
     start = scene.frame_start if start_frame is None else start_frame
     task = generation.submit_timeline(engine, settings, armature, scene, list(segments), seed, guidance, steps,
-                                      start)
+                                      start, foot_cleanup=bool(foot_cleanup))
     return _run(task, timeout)
 
 

@@ -186,7 +186,8 @@ class InProcessEngine:
             if self._engine is None:
                 progress(0.0, "loading model")
                 self._engine = self._loader(self.checkpoint, self.device)
-            options = {k: params[k] for k in ("seconds", "seed", "guidance", "steps") if k in params}
+            options = {k: params[k] for k in ("seconds", "seed", "guidance", "steps", "foot_cleanup", "loop")
+                       if k in params}
             if method == "generate":
                 motions = self._engine.generate(list(params["prompts"]), progress=progress,
                                                 should_cancel=should_cancel, **options)

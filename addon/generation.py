@@ -84,8 +84,15 @@ def checked_seconds(seconds, optional: bool) -> float | None:
     return float(seconds)
 
 
+def control_params(foot_cleanup: bool = True, loop: bool = False) -> dict:
+    """Request params of the animator controls (issue 23). Only departures from the engine's defaults are
+    sent (foot cleanup is on by default, loops off), so requests without controls stay as they were."""
+    return {**({} if foot_cleanup else {"foot_cleanup": False}), **({"loop": True} if loop else {})}
+
+
 def submit_generate(engine, settings, armature, scene, prompt: str, seconds: float | None, seed: int,
-                    guidance: float, steps: int, num_takes: int, start_frame: float) -> GenerationTask:
+                    guidance: float, steps: int, num_takes: int, start_frame: float, *,
+                    foot_cleanup: bool = True, loop: bool = False) -> GenerationTask:
     """Start generating `num_takes` takes of `prompt` for `armature`; returns the task to step.
 
     seconds=None leaves the length to the model (its prediction for the prompt); the takes' actions record
@@ -99,13 +106,21 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
     modal.ensure_idle()
     warnings = preflight(armature)
     params = session.request_params(settings, prompts=[prompt] * num_takes, seconds=seconds,
-                                    seed=int(seed), guidance=float(guidance), steps=int(steps))
+                                    seed=int(seed), guidance=float(guidance), steps=int(steps),
+                                    **control_params(foot_cleanup, loop))
     job = engine.submit("generate", params)
     obj_name, scene_name = armature.name, scene.name
 
     def apply(results):
         obj, scn = _lookup(obj_name, scene_name)
         motions, files = resolve_results(results)
+        if loop:   # issue 23: seamless takes repeat through Cycles modifiers (addon/loops.py)
+            from . import loops
+            actions = takes.apply_takes(obj, [loops.closed_loop(m) for m in motions], prompt, seed, start_frame,
+                                        scn, files=files)
+            for action in actions:
+                loops.add_cycles(action)
+            return actions
         return takes.apply_takes(obj, motions, prompt, seed, start_frame, scn, files=files)
 
     return GenerationTask(job, f"“{prompt}”", apply, getattr(engine, "release", None), warnings)
@@ -119,7 +134,7 @@ def timeline_label(segments) -> str:
 
 
 def submit_timeline(engine, settings, armature, scene, segments, seed: int, guidance: float, steps: int,
-                    start_frame: float) -> GenerationTask:
+                    start_frame: float, *, foot_cleanup: bool = True) -> GenerationTask:
     """Start one continuous take playing `segments` (``[(prompt, seconds), ...]``) in order."""
     segments = [(str(prompt).strip(), float(seconds)) for prompt, seconds in segments]
     if not segments:
@@ -130,7 +145,7 @@ def submit_timeline(engine, settings, armature, scene, segments, seed: int, guid
     if armature is None or armature.type != "ARMATURE":
         raise ValueError("choose a target armature (or create the SMPL armature)")
     params = session.request_params(settings, segments=[list(s) for s in segments], seed=int(seed),
-                                    guidance=float(guidance), steps=int(steps))
+                                    guidance=float(guidance), steps=int(steps), **control_params(foot_cleanup))
     job = engine.submit("timeline", params)
     obj_name, scene_name, label = armature.name, scene.name, timeline_label(segments)
 
@@ -149,7 +164,7 @@ def active_take(armature):
 
 
 def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float, seed: int, guidance: float,
-                  steps: int) -> GenerationTask:
+                  steps: int, *, foot_cleanup: bool = True) -> GenerationTask:
     """Continue the armature's active take by `seconds` with a new prompt."""
     prompt = prompt.strip()
     if not prompt:
@@ -164,7 +179,8 @@ def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float
     if not path or not os.path.isfile(path):
         raise ValueError(f"the motion file of take {source.name!r} is missing ({path or 'never saved'})")
     params = session.request_params(settings, motion_path=path, prompt=prompt, seconds=seconds,
-                                    seed=int(seed), guidance=float(guidance), steps=int(steps))
+                                    seed=int(seed), guidance=float(guidance), steps=int(steps),
+                                    **control_params(foot_cleanup))
     job = engine.submit("extend", params)
     obj_name, scene_name, source_name = armature.name, scene.name, source.name
     label = f"{source.get(takes.PROMPT_PROP, '')}, then {prompt}"

@@ -107,7 +107,8 @@ class MOTION_OT_generate(_JobOperator, bpy.types.Operator):
         engine, settings = _engine(context)
         seconds = None if s.auto_length else s.seconds   # None: the model predicts each prompt's length
         return generation.submit_generate(engine, settings, s.target, context.scene, s.prompt, seconds, s.seed,
-                                          s.guidance, s.steps, s.takes, s.start_frame)
+                                          s.guidance, s.steps, s.takes, s.start_frame, foot_cleanup=s.foot_cleanup,
+                                          loop=s.loop)
 
 
 class MOTION_OT_extend(_JobOperator, bpy.types.Operator):
@@ -119,7 +120,7 @@ class MOTION_OT_extend(_JobOperator, bpy.types.Operator):
         s = context.scene.motion_settings
         engine, settings = _engine(context)
         return generation.submit_extend(engine, settings, s.target, context.scene, s.prompt, s.extend_seconds,
-                                        s.seed, s.guidance, s.steps)
+                                        s.seed, s.guidance, s.steps, foot_cleanup=s.foot_cleanup)
 
 
 class MOTION_OT_generate_timeline(_JobOperator, bpy.types.Operator):
@@ -132,7 +133,7 @@ class MOTION_OT_generate_timeline(_JobOperator, bpy.types.Operator):
         engine, settings = _engine(context)
         segments = [(item.prompt, item.seconds) for item in s.timeline]
         return generation.submit_timeline(engine, settings, s.target, context.scene, segments, s.seed,
-                                          s.guidance, s.steps, s.start_frame)
+                                          s.guidance, s.steps, s.start_frame, foot_cleanup=s.foot_cleanup)
 
 
 class MOTION_OT_timeline_add(bpy.types.Operator):

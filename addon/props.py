@@ -57,6 +57,12 @@ class MotionSceneSettings(bpy.types.PropertyGroup):
     steps: IntProperty(name="Steps", description="Denoising steps (more: slower; the bundled model needs 10)",
                        default=10, min=1, max=1000)
     takes: IntProperty(name="Takes", description="Variations to generate", default=1, min=1, max=16)
+    foot_cleanup: BoolProperty(name="Clean feet", default=True,
+                               description="Lock planted feet with leg IK and keep them above the ground "
+                                           "(off: the feet exactly as the model made them)")
+    loop: BoolProperty(name="Loop", default=False,
+                       description="Make takes seamless on repeat and add Cycles modifiers to their F-curves "
+                                   "(walk cycles, idles, dances)")
     target: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
                             description="Armature receiving the motion")
     start_frame: IntProperty(name="Start frame", default=1)

@@ -71,6 +71,9 @@ class VIEW3D_PT_motion(_MotionPanel, bpy.types.Panel):
         col.prop(s, "guidance")
         col.prop(s, "steps")
         col.prop(s, "takes")
+        row = col.row(align=True)
+        row.prop(s, "foot_cleanup")
+        row.prop(s, "loop")
         layout.prop(s, "target")
         if s.target is None:
             layout.operator("motion.create_smpl_armature", icon="ARMATURE_DATA")

@@ -273,8 +273,8 @@ class Engine:
 
     def generate(self, prompts: Sequence[str], seconds: float | None = None, frames: int | None = None,
                  seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
-                 progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None
-                 ) -> list[Motion]:
+                 progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
+                 foot_cleanup: bool = True, loop: bool = False) -> list[Motion]:
         """One Motion per prompt, all `seconds` long (or `frames`), sampled in batched passes.
 
         With neither, each prompt gets its own length from the checkpoint's length predictor (`predict_frames`;
@@ -282,27 +282,34 @@ class Engine:
         back in prompt order either way. ``meta["length_source"]`` records where a motion's length came from.
         Prompt i uses seed ``seed + i`` (seed None: a random base seed, recorded in each motion's meta).
         `progress(fraction, message)` is called as work advances; when `should_cancel()` returns True the
-        call stops at the next denoising step and raises `Cancelled`.
+        call stops at the next denoising step and raises `Cancelled`. `foot_cleanup`: planted feet locked and
+        kept above the ground (`controls.foot_cleanup`); `loop`: each take seamless on repeat (`controls.loop`).
         """
-        return generate_motions(self, prompts, seconds, frames, seed, guidance, steps, progress, should_cancel)
+        return generate_motions(self, prompts, seconds, frames, seed, guidance, steps, progress, should_cancel,
+                                foot_cleanup=foot_cleanup, loop=loop)
 
     def extend(self, motion: Motion, prompt: str, seconds: float | None = None, frames: int | None = None,
                seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
-               progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None) -> Motion:
+               progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
+               foot_cleanup: bool = True, smooth_joins: bool = True) -> Motion:
         """Continue `motion` with `prompt` for `seconds` more (default 4 s); returns old + new frames.
 
-        The new part starts from the old pose and its seam is continuous (see `motion_core.generation.extend`).
+        The new part starts from the old pose and its seam is continuous (see `motion_core.generation.extend`);
+        `smooth_joins` takes the velocity pop out of the seam, `foot_cleanup` as in `generate`, new frames only.
         """
-        return extend_motion(self, motion, prompt, seconds, frames, seed, guidance, steps, progress, should_cancel)
+        return extend_motion(self, motion, prompt, seconds, frames, seed, guidance, steps, progress, should_cancel,
+                             foot_cleanup=foot_cleanup, smooth_joins=smooth_joins)
 
     def generate_timeline(self, segments: Sequence[tuple[str, float]], seed: int | None = 0,
                           guidance: float | None = None, steps: int | None = None, progress: ProgressFn | None = None,
-                          should_cancel: Callable[[], bool] | None = None) -> Motion:
+                          should_cancel: Callable[[], bool] | None = None, foot_cleanup: bool = True,
+                          smooth_joins: bool = True) -> Motion:
         """One continuous Motion playing ``[(prompt, seconds), ...]`` in order, of any length up to an hour.
 
         Sampled in windows of the model's training length, each continuing the previous one's last latents
         (see `motion_core.generation.timeline`), so cost grows linearly with the total duration. The segments are
         recorded in ``meta["timeline"]`` (JSON; read it with `motion_core.generation.timeline.timeline_segments`).
+        `foot_cleanup` as in `generate`; `smooth_joins` takes the pop out of the joins between segments.
         """
         return generate_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, progress=progress,
-                                 should_cancel=should_cancel)
+                                 should_cancel=should_cancel, foot_cleanup=foot_cleanup, smooth_joins=smooth_joins)

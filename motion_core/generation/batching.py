@@ -12,6 +12,8 @@ from typing import Callable, Sequence
 
 import torch
 
+from motion_core.controls.foot_cleanup import clean_feet_batch, contacts_from_features
+from motion_core.controls.loop import make_loop
 from motion_core.formats.motion import Motion
 from motion_core.generation.decoding import decode_latents, ik_on_device, solve_motions
 from motion_core.generation.lengths import plan_lengths
@@ -24,7 +26,8 @@ from motion_core.runtime.device import is_out_of_memory
 
 
 def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guidance, steps,
-                     progress: ProgressFn | None, should_cancel: Callable[[], bool] | None) -> list[Motion]:
+                     progress: ProgressFn | None, should_cancel: Callable[[], bool] | None,
+                     foot_cleanup: bool = True, loop: bool = False) -> list[Motion]:
     """`Engine.generate`: one Motion per prompt, in prompt order (see its docstring)."""
     prompts = check_prompts(prompts)
     lengths, source = plan_lengths(engine, prompts, seconds, frames)
@@ -44,7 +47,12 @@ def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guid
                 meta = motion_meta(engine, prompts[i], seeds[i], guidance, steps, lengths[i], source)
                 metas.append(with_warnings(meta, *notes, TRUNCATED_NOTE if truncated[i] else None,
                                            vocabulary_warning(engine, prompts[i])))
-            for i, motion in zip(batch, solve_motions(engine, features, metas)):
+            solved = solve_motions(engine, features, metas)
+            if foot_cleanup:   # planted feet locked by leg IK, rotations re-solved (controls.foot_cleanup)
+                solved = clean_feet_batch(solved, contacts_from_features(features, engine.skeleton))
+            if loop:           # the last frame flows into the first (controls.loop)
+                solved = [make_loop(motion) for motion in solved]
+            for i, motion in zip(batch, solved):
                 motions[i] = motion
     finally:
         _return_to(engine, home, report)

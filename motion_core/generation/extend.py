@@ -12,6 +12,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from motion_core.controls.foot_cleanup import clean_feet_joints, contacts_from_features
+from motion_core.controls.joins import smooth_joins_joints
 from motion_core.formats.motion import Motion
 from motion_core.generation.decoding import decode_latents
 from motion_core.generation.lengths import resolve_frames
@@ -27,7 +29,8 @@ BLEND_SECONDS = 0.5               # extend fades the seam's pose mismatch out ov
 
 
 def extend_motion(engine, motion: Motion, prompt: str, seconds, frames, seed, guidance, steps,
-                  progress: ProgressFn | None, should_cancel: Callable[[], bool] | None) -> Motion:
+                  progress: ProgressFn | None, should_cancel: Callable[[], bool] | None,
+                  foot_cleanup: bool = True, smooth_joins: bool = True) -> Motion:
     """`Engine.extend`: old + new frames (see its docstring)."""
     check_motion(motion, engine.skeleton, engine.fps)
     (prompt,) = check_prompts([prompt])
@@ -46,6 +49,12 @@ def extend_motion(engine, motion: Motion, prompt: str, seconds, frames, seed, gu
     meta = with_warnings(extend_meta(engine, motion, prompt, seed, guidance, steps, new_frames, source),
                          vocabulary_warning(engine, prompt))
     joints = np.concatenate([motion.joints.astype(np.float64), new_joints], axis=0)
+    if smooth_joins:   # no velocity pop at the seam (controls.joins); the old frames stay as they are
+        joints = smooth_joins_joints(joints, [motion.num_frames], keep_before=motion.num_frames)
+    if foot_cleanup:   # the new frames' planted feet locked (controls.foot_cleanup)
+        contacts = np.zeros((len(joints), 4), dtype=bool)
+        contacts[motion.num_frames:] = contacts_from_features(window, engine.skeleton)[context:]
+        joints = clean_feet_joints(joints, contacts, engine.skeleton, motion.offsets, keep_before=motion.num_frames)
     # Solved on the old motion's body: the continuation keeps its bone lengths, and the old frames (the FK of
     # its rotations) come back as they were.
     result = Motion.from_joints(joints, engine.skeleton, fps=engine.fps, meta=meta, offsets=motion.offsets)

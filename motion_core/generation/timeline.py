@@ -35,6 +35,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from motion_core.controls.foot_cleanup import clean_feet, contacts_from_features
+from motion_core.controls.joins import smooth_joins as smoothed_joins
 from motion_core.formats.motion import Motion
 from motion_core.generation.decoding import body_frames, decode_latents_chunked
 from motion_core.generation.diffusion import Cancelled
@@ -165,7 +167,8 @@ def plan_windows(bounds: list[int], window: int, context: int) -> list[Window]:
 def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | None = None,
                       steps: int | None = None,
                       progress: ProgressFn | None = None,
-                      should_cancel: Callable[[], bool] | None = None) -> Motion:
+                      should_cancel: Callable[[], bool] | None = None, foot_cleanup: bool = True,
+                      smooth_joins: bool = True) -> Motion:
     """One continuous Motion playing `segments` (``[(prompt, seconds), ...]``) in order; see the module doc."""
     factor = engine.vae.config.downsample_factor
     minimum = max(factor, math.ceil(MIN_SEGMENT_SECONDS * engine.fps))
@@ -190,6 +193,10 @@ def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | 
     # earlier frames, and a one-window timeline stays a plain `generate`.
     motion = Motion.from_features(features, engine.skeleton, fps=engine.fps, meta=meta,
                                   body_frames=body_frames(engine.vae, resolved[0].end_frame))
+    if foot_cleanup:   # planted feet locked by leg IK (motion_core.controls.foot_cleanup)
+        motion = clean_feet(motion, contacts_from_features(features, engine.skeleton))
+    if smooth_joins:   # no pop where segments meet (motion_core.controls.joins), after the feet
+        motion = smoothed_joins(motion, [s.start_frame for s in resolved[1:]])
     report(1.0, "done")
     return motion
 

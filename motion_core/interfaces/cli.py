@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", type=Path, default=Path("motion_out"), metavar="DIR|FILE",
                      help="output folder, or a file ending in .bvh or .npz when the run makes one motion")
     gen.add_argument("--format", choices=("npz", "bvh", "both"), default="npz", help="file format(s) to write")
+    gen.add_argument("--no-foot-cleanup", dest="foot_cleanup", action="store_false",
+                     help="keep the model's feet as decoded (by default planted feet are locked with leg IK and "
+                          "kept above the ground)")
+    gen.add_argument("--loop", action="store_true",
+                     help="make each take seamless on repeat (walk cycles, idles, dances; not for timelines)")
     gen.add_argument("--quiet", action="store_true", help="no progress on stderr")
     gen.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                      help="show tracebacks on errors")
@@ -185,12 +190,14 @@ def _run_generate(args: argparse.Namespace) -> int:
         engine.max_batch = 1
     if timeline is not None:  # take k of a timeline uses seed + k, like take k of a prompt batch
         motions = [engine.generate_timeline(timeline, seed=args.seed + take, guidance=args.guidance,
-                                            steps=args.steps, progress=_stderr_progress(not args.quiet))
+                                            steps=args.steps, progress=_stderr_progress(not args.quiet),
+                                            foot_cleanup=args.foot_cleanup)
                    for take in range(args.takes)]
     else:
         prompts = [p for p in args.prompt for _ in range(args.takes)]
         motions = engine.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance,
-                                  steps=args.steps, progress=_stderr_progress(not args.quiet))
+                                  steps=args.steps, progress=_stderr_progress(not args.quiet),
+                                  foot_cleanup=args.foot_cleanup, loop=args.loop)
     _print_warnings(motions)
     if out_file is not None:
         _write_single(motions[0], out_file)

@@ -15,6 +15,8 @@ requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person wal
           {"id": "3", "method": "cancel", "params": {"target": "1"}}
           {"id": "4", "method": "ping"}
           {"id": "5", "method": "shutdown"}
+          generate/extend/timeline also take "foot_cleanup": true/false (default true: planted feet locked);
+          generate takes "loop": true/false (default false: seamless on repeat).
           guidance/steps may be omitted or null: the model's own defaults apply. A generate request without
           seconds/frames gets each prompt's length from the model's length predictor (4 s without one).
 replies   {"id": "1", "event": "progress", "fraction": 0.35, "message": "denoising step 7/20"}
@@ -56,9 +58,9 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, TextIO
 
-from motion_core.interfaces.worker_params import (JOB_PARAMS, MAX_PROMPTS, input_motion, optional_int, optional_number,
-                                                  optional_str, output_folder, prompt_list, required_str,
-                                                  timeline_segments)
+from motion_core.interfaces.worker_params import (JOB_PARAMS, MAX_PROMPTS, control_options, input_motion,
+                                                  optional_int, optional_number, optional_str, output_folder,
+                                                  prompt_list, required_str, timeline_segments)
 from motion_core.interfaces.worker_protocol import (MAX_REQUEST_CHARS, LineWriter, ProtocolError, bounded_lines,
                                                     parse_request)
 from motion_core.interfaces.worker_results import write_motions
@@ -279,7 +281,8 @@ def _sampling_options(job: "_Job", progress: Callable[[float, str], None]) -> di
     """Seed, guidance and steps (None: the model's defaults), progress and cancellation: what every method takes."""
     params = job.params
     return dict(seed=optional_int(params, "seed", default=0), guidance=optional_number(params, "guidance"),
-                steps=optional_int(params, "steps"), progress=progress, should_cancel=job.cancel.is_set)
+                steps=optional_int(params, "steps"), progress=progress, should_cancel=job.cancel.is_set,
+                **control_options(params, job.method))
 
 
 # -- process entry -----------------------------------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""Foot cleanup (issue 23, item 4): foot skating, ground penetration and the cost of cleaning, before/after.
+
+Samples the bundled model on the CPU for many prompts, seeds and lengths through the engine's own steps
+(`_sample`, `_decode`, `Motion.batch_from_features` with the engine's `_body_frames`: what `generate` runs
+with ``foot_cleanup=False``), then cleans the same takes with `controls.foot_cleanup.clean_feet_batch` (what
+``foot_cleanup=True`` adds), so before and after are the very same takes. Per take and pooled:
+
+* ``skating_share``: the share of steps with a foot joint within 5 cm of the take's lowest foot position in
+  which such a foot joint moves more than 2.5 cm per frame at 20 fps (`motion_metrics.foot_skating`, the
+  literature's foot-skating ratio as this repo has always reported it: pooled over steps with a foot down);
+* ``skating_frames``: the same count over all steps of the take (the other common normalisation);
+* ``penetration_cm``: how far the lowest foot joint goes below the floor (y = 0), worst frame;
+* ``leg_change_cm``: how far the cleanup moved knees, ankles and toes (mean over leg joints and frames, max);
+  ``other_change_cm``: the largest move of any other joint (the cleanup only edits legs: ~0);
+* ``fk_cm``: max |FK(rotations) - joints| after cleanup (issue 22: still one motion);
+* ``cleanup_ms``: CPU time of the cleanup per take (batched as in `generate`), beside the sampling time.
+
+A HumanML3D sample (tests/data, motion 012314) is measured the same way as a mocap reference row.
+
+    nice -n 5 python benchmarks/foot_cleanup.py [--seeds 0 1 2 3 4] [--frames 80 196] [--out DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from motion_core.formats.atomic_file import write_json  # noqa: E402
+from motion_core.bench import environment  # noqa: E402
+from motion_core.controls.foot_cleanup import clean_feet_batch, contacts_from_features, foot_chains  # noqa: E402
+from motion_core.engine import Engine, _Progress  # noqa: E402
+from motion_core.formats.motion import Motion  # noqa: E402
+from motion_core.kinematics.motion_metrics import CONTACT_HEIGHT, SKATING_SPEED, foot_skating, foot_skating_speed  # noqa: E402
+from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
+
+PROMPTS = ["a person walks forward", "a person walks backwards", "a person jumps in place",
+           "a person waves with the left hand", "a person raises both arms", "a person sits down",
+           "a person kicks with the right leg", "a person punches with the left hand", "a person claps",
+           "a person sidesteps to the left", "a person spins around", "a person jogs forward",
+           "a person runs in a circle", "a person walks in a circle", "a person sneaks forward slowly",
+           "a person dances"]
+FEET = list(HUMANML3D.left_foot) + list(HUMANML3D.right_foot)
+LEGS = sorted({j for chain in foot_chains(HUMANML3D) for j in chain[1:]})
+OTHERS = [j for j in range(HUMANML3D.num_joints) if j not in LEGS]
+
+
+def skating(joints: np.ndarray, fps: float) -> dict:
+    s = foot_skating(joints, HUMANML3D, fps)
+    speed = foot_skating_speed(joints, HUMANML3D, fps)
+    return {"skating_share": s["skating_share"], "contact_steps": s["contact_steps"],
+            "skating_steps": int((speed > SKATING_SPEED).sum()), "steps": len(speed), "mean_speed": s["mean"],
+            "penetration_cm": max(0.0, -float(joints[:, FEET, 1].min()) * 100)}
+
+
+def pooled(rows: list[dict]) -> dict:
+    contact = sum(r["contact_steps"] for r in rows)
+    return {"skating_share": sum(r["skating_steps"] for r in rows) / max(contact, 1),
+            "skating_frames": sum(r["skating_steps"] for r in rows) / max(sum(r["steps"] for r in rows), 1),
+            "penetration_cm_max": max(r["penetration_cm"] for r in rows),
+            "penetration_cm_mean": float(np.mean([r["penetration_cm"] for r in rows])), "takes": len(rows)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--frames", type=int, nargs="+", default=[80, 196])
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
+    out = args.out or ROOT / "benchmarks" / "results" / f"foot_cleanup_{date}"
+    engine = Engine.load(None, device="cpu")
+    guidance, steps = engine._sampling(None, None)
+    takes, before_rows, after_rows, sample_s, cleanup_s = [], [], [], 0.0, 0.0
+    for frames in args.frames:
+        for seed in args.seeds:
+            seeds = [seed * 1000 + i for i in range(len(PROMPTS))]
+            started = time.perf_counter()
+            latents = engine._sample(PROMPTS, seeds, frames, guidance, steps, _Progress(None), None)
+            features = engine._decode(latents, frames)
+            raw = Motion.batch_from_features(features, HUMANML3D, engine.fps, None,
+                                             body_frames=engine._body_frames(frames))
+            sample_s += time.perf_counter() - started
+            started = time.perf_counter()
+            cleaned = clean_feet_batch(raw, contacts_from_features(features, HUMANML3D))
+            cleanup_s += time.perf_counter() - started
+            for prompt, s, before, after in zip(PROMPTS, seeds, raw, cleaned):
+                b, a = skating(before.joints, engine.fps), skating(after.joints, engine.fps)
+                change = np.linalg.norm(after.joints - before.joints, axis=-1)
+                takes.append({"prompt": prompt, "seed": s, "frames": frames, "before": b, "after": a,
+                              "leg_change_cm_mean": float(change[:, LEGS].mean() * 100),
+                              "leg_change_cm_max": float(change[:, LEGS].max() * 100),
+                              "other_change_cm_max": float(change[:, OTHERS].max() * 100),
+                              "fk_cm": float(np.abs(after.forward_kinematics() - after.joints).max() * 100)})
+                before_rows.append(b)
+                after_rows.append(a)
+            print(f"frames {frames} seed {seed}: before {pooled(before_rows[-len(PROMPTS):])['skating_share']:.3f} "
+                  f"after {pooled(after_rows[-len(PROMPTS):])['skating_share']:.3f}", flush=True)
+    reference = np.load(ROOT / "tests" / "data" / "humanml3d_sample" / "new_joints_012314.npy").astype(np.float64)
+    summary = {"before": pooled(before_rows), "after": pooled(after_rows),
+               "leg_change_cm_mean": float(np.mean([t["leg_change_cm_mean"] for t in takes])),
+               "leg_change_cm_max": float(max(t["leg_change_cm_max"] for t in takes)),
+               "other_change_cm_max": float(max(t["other_change_cm_max"] for t in takes)),
+               "fk_cm_max": float(max(t["fk_cm"] for t in takes)),
+               "cleanup_ms_per_take": cleanup_s / len(takes) * 1000,
+               "sampling_ms_per_take": sample_s / len(takes) * 1000,
+               "humanml3d_sample_012314": pooled([skating(reference, 20.0)])}
+    per_prompt = {}
+    for prompt in PROMPTS:
+        mine = [t for t in takes if t["prompt"] == prompt]
+        per_prompt[prompt] = {"before": pooled([t["before"] for t in mine])["skating_share"],
+                              "after": pooled([t["after"] for t in mine])["skating_share"],
+                              "leg_change_cm_mean": float(np.mean([t["leg_change_cm_mean"] for t in mine]))}
+    for prompt, row in per_prompt.items():
+        print(f"{prompt[:34]:34} skating {row['before']:.3f} -> {row['after']:.3f}  legs moved "
+              f"{row['leg_change_cm_mean']:.1f} cm")
+    for key in ("before", "after"):
+        print(f"{key:6}: {summary[key]}")
+    print({k: v for k, v in summary.items() if k not in ("before", "after")})
+    result = {"benchmark": "foot_cleanup", "command": " ".join(sys.argv), "environment": environment(engine.device),
+              "threads": torch.get_num_threads(), "definition": f"foot joint within {CONTACT_HEIGHT} m of the take's "
+              f"lowest foot position moving faster than {SKATING_SPEED} m/s", "model": engine.model_version,
+              "guidance": guidance, "steps": steps, "summary": summary, "per_prompt": per_prompt, "takes": takes}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "foot_cleanup.json", result)
+    print(f"wrote {out / 'foot_cleanup.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Smoother joins (issue 23, item 6): the step into a join frame brought in line with its neighbours."""
+import numpy as np
+import pytest
+
+from motion_core.controls.joins import join_step_ratio, smooth_joins, smooth_joins_joints
+from motion_core.engine import Engine, tiny_config
+from motion_core.formats.motion import Motion
+from motion_core.kinematics.skeleton import HUMANML3D
+
+
+def popping_joints(frames: int = 40, join: int = 20, pop: float = 0.06) -> np.ndarray:
+    """The rest pose walking +z at 2 cm a frame, jumping `pop` m forward between frames join - 1 and join."""
+    z = np.arange(frames) * 0.02 + np.where(np.arange(frames) >= join, pop, 0.0)
+    return HUMANML3D.rest_positions()[None] + z[:, None, None] * np.array([0.0, 0.0, 1.0])
+
+
+def test_the_pop_is_spread_over_the_neighbouring_frames():
+    joints = popping_joints()
+    assert join_step_ratio(joints, [20])["ratio"] > 3.5
+    smoothed = smooth_joins_joints(joints, [20])
+    assert join_step_ratio(smoothed, [20])["ratio"] <= 1.2 + 1e-9
+    np.testing.assert_allclose(smoothed[0], joints[0]) and np.testing.assert_allclose(smoothed[-1], joints[-1])
+    step = np.linalg.norm(np.diff(smoothed, axis=0), axis=-1).max(axis=1)
+    assert step.max() < 0.02 + 0.06 / 6 * 1.6          # no new pop: the jump spread over ~2 x 6 frames
+
+
+def test_keep_before_changes_only_the_new_frames():
+    joints = popping_joints()
+    smoothed = smooth_joins_joints(joints, [20], keep_before=20)
+    np.testing.assert_array_equal(smoothed[:20], joints[:20])
+    assert np.linalg.norm(smoothed[20, 0] - smoothed[19, 0]) == pytest.approx(0.02, abs=1e-9)
+
+
+def test_smooth_joins_keeps_the_motion_one_motion():
+    motion = Motion.from_joints(popping_joints(), HUMANML3D)
+    smoothed = smooth_joins(motion, [20])
+    np.testing.assert_allclose(smoothed.forward_kinematics(), smoothed.joints, atol=1e-4)
+    assert smoothed.meta["smooth_joins"] == 1 and smooth_joins(motion, []) is motion
+
+
+def test_engine_smooths_timeline_joins_and_extend_seams_by_default():
+    engine = Engine.random(tiny_config(), seed=0)
+    segments = [("a person walks", 1.0), ("a person jumps", 1.0)]
+    assert engine.generate_timeline(segments, seed=2, steps=2).meta.get("smooth_joins") == 1
+    assert "smooth_joins" not in engine.generate_timeline(segments, seed=2, steps=2, smooth_joins=False).meta
+    (first,) = engine.generate(["a person walks"], frames=20, seed=1, steps=2)
+    extended = engine.extend(first, "then jumps", frames=20, seed=1, steps=2)
+    np.testing.assert_allclose(extended.joints[:20], first.joints, atol=1e-4)
