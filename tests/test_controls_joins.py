@@ -46,3 +46,30 @@ def test_engine_smooths_timeline_joins_and_extend_seams_by_default():
     (first,) = engine.generate(["a person walks"], frames=20, seed=1, steps=2)
     extended = engine.extend(first, "then jumps", frames=20, seed=1, steps=2)
     np.testing.assert_allclose(extended.joints[:20], first.joints, atol=1e-4)
+
+
+def test_worker_reads_smooth_joins_for_extend_and_timelines_only():
+    from motion_core.interfaces.worker_params import JOB_PARAMS, control_options
+    from motion_core.interfaces.worker_protocol import ProtocolError
+    assert control_options({"smooth_joins": False}, "timeline") == {"smooth_joins": False}
+    assert control_options({"smooth_joins": False}, "extend") == {"smooth_joins": False}
+    assert "smooth_joins" not in JOB_PARAMS["generate"]     # a single take has no joins: an unknown param there
+    with pytest.raises(ProtocolError, match="true or false"):
+        control_options({"smooth_joins": 0}, "timeline")
+
+
+def test_cli_no_smooth_joins_keeps_the_timeline_joins_as_sampled(tmp_path):
+    from test_cli import run_cli
+    checkpoint = Engine.random(tiny_config(), seed=0).save(tmp_path / "tiny")
+    joints = {}
+    for flag in ((), ("--no-smooth-joins",)):
+        out = tmp_path / f"take{len(flag)}.npz"
+        result = run_cli("generate", "--prompt", "a person walks:2", "--prompt", "a person jumps:2", "--steps", "2",
+                         "--no-foot-cleanup", "--out", out, "--checkpoint", checkpoint, "--device", "cpu", *flag)
+        assert result.returncode == 0, result.stderr
+        joints[flag] = Motion.load(out).joints
+    smoothed, raw = joints[()], joints[("--no-smooth-joins",)]
+    assert smoothed.shape == raw.shape
+    change = np.abs(smoothed - raw).max(axis=(1, 2))
+    assert change[34:47].max() > 1e-4                                 # the join (frame 40) was smoothed by default,
+    assert change[:10].max() < 0.1 * change[34:47].max()             # far less away from it

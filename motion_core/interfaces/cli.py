@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--no-foot-cleanup", dest="foot_cleanup", action="store_false",
                      help="keep the model's feet as decoded (by default planted feet are locked with leg IK and "
                           "kept above the ground)")
+    gen.add_argument("--no-smooth-joins", dest="smooth_joins", action="store_false",
+                     help="timelines: keep the joins between segments as sampled (by default the step into each "
+                          "join is smoothed so it does not pop)")
     gen.add_argument("--loop", action="store_true",
                      help="make each take seamless on repeat (walk cycles, idles, dances; not for timelines)")
     gen.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -191,7 +194,7 @@ def _run_generate(args: argparse.Namespace) -> int:
     if timeline is not None:  # take k of a timeline uses seed + k, like take k of a prompt batch
         motions = [engine.generate_timeline(timeline, seed=args.seed + take, guidance=args.guidance,
                                             steps=args.steps, progress=_stderr_progress(not args.quiet),
-                                            foot_cleanup=args.foot_cleanup)
+                                            foot_cleanup=args.foot_cleanup, smooth_joins=args.smooth_joins)
                    for take in range(args.takes)]
     else:
         prompts = [p for p in args.prompt for _ in range(args.takes)]

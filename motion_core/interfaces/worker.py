@@ -16,7 +16,8 @@ requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person wal
           {"id": "4", "method": "ping"}
           {"id": "5", "method": "shutdown"}
           generate/extend/timeline also take "foot_cleanup": true/false (default true: planted feet locked);
-          generate takes "loop": true/false (default false: seamless on repeat).
+          generate takes "loop": true/false (default false: seamless on repeat); extend/timeline take
+          "smooth_joins": true/false (default true: no pop at seams and joins).
           guidance/steps may be omitted or null: the model's own defaults apply. A generate request without
           seconds/frames gets each prompt's length from the model's length predictor (4 s without one).
 replies   {"id": "1", "event": "progress", "fraction": 0.35, "message": "denoising step 7/20"}

@@ -11,22 +11,23 @@ from pathlib import Path
 from motion_core.formats.atomic_file import file_in_the_way, probe_writable
 from motion_core.interfaces.worker_protocol import ProtocolError
 
-__all__ = ["MAX_PROMPTS", "JOB_PARAMS", "control_options", "optional_str", "output_folder", "required_str", "optional_number",
+__all__ = ["MAX_PROMPTS", "JOB_PARAMS", "CONTROLS", "control_options", "optional_str", "output_folder", "required_str", "optional_number",
            "optional_int", "prompt_list", "timeline_segments", "input_motion"]
 
-_CONTROL_PARAMS = {"foot_cleanup"}   # animator controls (issue 23), see control_options
-_COMMON_PARAMS = ({"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"}
-                  | _CONTROL_PARAMS)
-_GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt", "loop"}
-_EXTEND_PARAMS = _COMMON_PARAMS | {"motion_path", "prompt"}
-_TIMELINE_PARAMS = {"segments", "seed", "guidance", "steps", "checkpoint", "device", "out_dir"} | _CONTROL_PARAMS
+# Animator controls (issue 23) each method takes, as the engine's keywords of the same names (see control_options).
+CONTROLS = {"generate": {"foot_cleanup", "loop"}, "extend": {"foot_cleanup", "smooth_joins"},
+            "timeline": {"foot_cleanup", "smooth_joins"}}
+_COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"}
+_GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"} | CONTROLS["generate"]
+_EXTEND_PARAMS = _COMMON_PARAMS | {"motion_path", "prompt"} | CONTROLS["extend"]
+_TIMELINE_PARAMS = {"segments", "seed", "guidance", "steps", "checkpoint", "device", "out_dir"} | CONTROLS["timeline"]
 JOB_PARAMS = {"generate": _GENERATE_PARAMS, "extend": _EXTEND_PARAMS, "timeline": _TIMELINE_PARAMS}
 MAX_PROMPTS = 256             # prompts per generate request (the add-on sends at most 16)
 
 
 def control_options(params: dict, method: str = "generate") -> dict:
     """Animator controls given in the request (issue 23): booleans; absent or null ones keep the engine's defaults."""
-    keys = _CONTROL_PARAMS | ({"loop"} if method == "generate" else set())
+    keys = CONTROLS.get(method, set())
     options = {}
     for key in sorted(keys & set(params)):
         if params[key] is None:
