@@ -59,26 +59,28 @@ def generate(prompt: str, armature, seconds: float | None = None, takes: int = 1
 
 def extend(prompt: str, armature, seconds: float = 2.0, seed: int | None = None, guidance: float = 7.5,
            steps: int = 10, scene=None, engine=None, timeout: float | None = None,
-           foot_cleanup: bool = True) -> list:
-    """Continue the armature's active take by `seconds` with a new prompt; returns the new take's actions."""
+           foot_cleanup: bool = True, smooth_joins: bool = True) -> list:
+    """Continue the armature's active take by `seconds` with a new prompt; returns the new take's actions.
+    smooth_joins=False keeps the seam's step as sampled (default: smoothed, no pop)."""
     scene = scene or bpy.context.scene
     engine, settings = _engine(engine)
     seed = generation.new_seed() if seed is None else int(seed)
     task = generation.submit_extend(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps,
-                                    foot_cleanup=bool(foot_cleanup))
+                                    foot_cleanup=bool(foot_cleanup), smooth_joins=bool(smooth_joins))
     return _run(task, timeout)
 
 
 def timeline(segments, armature, seed: int | None = None, guidance: float = 7.5, steps: int = 10,
              start_frame: int | None = None, scene=None, engine=None, timeout: float | None = None,
-             foot_cleanup: bool = True) -> list:
-    """One continuous take playing ``[(prompt, seconds), ...]`` in order; returns its action (in a list)."""
+             foot_cleanup: bool = True, smooth_joins: bool = True) -> list:
+    """One continuous take playing ``[(prompt, seconds), ...]`` in order; returns its action (in a list).
+    smooth_joins=False keeps the joins between segments as sampled (default: smoothed, no pop)."""
     scene = scene or bpy.context.scene
     engine, settings = _engine(engine)
     seed = generation.new_seed() if seed is None else int(seed)
     start = scene.frame_start if start_frame is None else start_frame
     task = generation.submit_timeline(engine, settings, armature, scene, list(segments), seed, guidance, steps,
-                                      start, foot_cleanup=bool(foot_cleanup))
+                                      start, foot_cleanup=bool(foot_cleanup), smooth_joins=bool(smooth_joins))
     return _run(task, timeout)
 
 

@@ -186,7 +186,8 @@ class InProcessEngine:
             if self._engine is None:
                 progress(0.0, "loading model")
                 self._engine = self._loader(self.checkpoint, self.device)
-            options = {k: params[k] for k in ("seconds", "seed", "guidance", "steps", "foot_cleanup", "loop")
+            options = {k: params[k] for k in ("seconds", "seed", "guidance", "steps", "foot_cleanup", "loop",
+                                               "smooth_joins")
                        if k in params}
             if method == "generate":
                 motions = self._engine.generate(list(params["prompts"]), progress=progress,

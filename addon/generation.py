@@ -84,10 +84,12 @@ def checked_seconds(seconds, optional: bool) -> float | None:
     return float(seconds)
 
 
-def control_params(foot_cleanup: bool = True, loop: bool = False) -> dict:
+def control_params(foot_cleanup: bool = True, loop: bool = False, smooth_joins: bool = True) -> dict:
     """Request params of the animator controls (issue 23). Only departures from the engine's defaults are
-    sent (foot cleanup is on by default, loops off), so requests without controls stay as they were."""
-    return {**({} if foot_cleanup else {"foot_cleanup": False}), **({"loop": True} if loop else {})}
+    sent (foot cleanup and smoothed joins on by default, loops off), so requests without controls stay as
+    they were."""
+    return {**({} if foot_cleanup else {"foot_cleanup": False}), **({"loop": True} if loop else {}),
+            **({} if smooth_joins else {"smooth_joins": False})}
 
 
 def submit_generate(engine, settings, armature, scene, prompt: str, seconds: float | None, seed: int,
@@ -134,7 +136,7 @@ def timeline_label(segments) -> str:
 
 
 def submit_timeline(engine, settings, armature, scene, segments, seed: int, guidance: float, steps: int,
-                    start_frame: float, *, foot_cleanup: bool = True) -> GenerationTask:
+                    start_frame: float, *, foot_cleanup: bool = True, smooth_joins: bool = True) -> GenerationTask:
     """Start one continuous take playing `segments` (``[(prompt, seconds), ...]``) in order."""
     segments = [(str(prompt).strip(), float(seconds)) for prompt, seconds in segments]
     if not segments:
@@ -145,7 +147,8 @@ def submit_timeline(engine, settings, armature, scene, segments, seed: int, guid
     if armature is None or armature.type != "ARMATURE":
         raise ValueError("choose a target armature (or create the SMPL armature)")
     params = session.request_params(settings, segments=[list(s) for s in segments], seed=int(seed),
-                                    guidance=float(guidance), steps=int(steps), **control_params(foot_cleanup))
+                                    guidance=float(guidance), steps=int(steps),
+                                    **control_params(foot_cleanup, smooth_joins=smooth_joins))
     job = engine.submit("timeline", params)
     obj_name, scene_name, label = armature.name, scene.name, timeline_label(segments)
 
@@ -164,7 +167,7 @@ def active_take(armature):
 
 
 def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float, seed: int, guidance: float,
-                  steps: int, *, foot_cleanup: bool = True) -> GenerationTask:
+                  steps: int, *, foot_cleanup: bool = True, smooth_joins: bool = True) -> GenerationTask:
     """Continue the armature's active take by `seconds` with a new prompt."""
     prompt = prompt.strip()
     if not prompt:
@@ -180,7 +183,7 @@ def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float
         raise ValueError(f"the motion file of take {source.name!r} is missing ({path or 'never saved'})")
     params = session.request_params(settings, motion_path=path, prompt=prompt, seconds=seconds,
                                     seed=int(seed), guidance=float(guidance), steps=int(steps),
-                                    **control_params(foot_cleanup))
+                                    **control_params(foot_cleanup, smooth_joins=smooth_joins))
     job = engine.submit("extend", params)
     obj_name, scene_name, source_name = armature.name, scene.name, source.name
     label = f"{source.get(takes.PROMPT_PROP, '')}, then {prompt}"

@@ -120,7 +120,8 @@ class MOTION_OT_extend(_JobOperator, bpy.types.Operator):
         s = context.scene.motion_settings
         engine, settings = _engine(context)
         return generation.submit_extend(engine, settings, s.target, context.scene, s.prompt, s.extend_seconds,
-                                        s.seed, s.guidance, s.steps, foot_cleanup=s.foot_cleanup)
+                                        s.seed, s.guidance, s.steps, foot_cleanup=s.foot_cleanup,
+                                        smooth_joins=s.smooth_joins)
 
 
 class MOTION_OT_generate_timeline(_JobOperator, bpy.types.Operator):
@@ -133,7 +134,8 @@ class MOTION_OT_generate_timeline(_JobOperator, bpy.types.Operator):
         engine, settings = _engine(context)
         segments = [(item.prompt, item.seconds) for item in s.timeline]
         return generation.submit_timeline(engine, settings, s.target, context.scene, segments, s.seed,
-                                          s.guidance, s.steps, s.start_frame, foot_cleanup=s.foot_cleanup)
+                                          s.guidance, s.steps, s.start_frame, foot_cleanup=s.foot_cleanup,
+                                          smooth_joins=s.smooth_joins)
 
 
 class MOTION_OT_timeline_add(bpy.types.Operator):

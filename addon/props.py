@@ -60,6 +60,9 @@ class MotionSceneSettings(bpy.types.PropertyGroup):
     foot_cleanup: BoolProperty(name="Clean feet", default=True,
                                description="Lock planted feet with leg IK and keep them above the ground "
                                            "(off: the feet exactly as the model made them)")
+    smooth_joins: BoolProperty(name="Smooth joins", default=True,
+                               description="Take the pop out of timeline joins and extend seams (off: the steps "
+                                           "there exactly as sampled)")
     loop: BoolProperty(name="Loop", default=False,
                        description="Make takes seamless on repeat and add Cycles modifiers to their F-curves "
                                    "(walk cycles, idles, dances)")

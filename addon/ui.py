@@ -73,6 +73,7 @@ class VIEW3D_PT_motion(_MotionPanel, bpy.types.Panel):
         col.prop(s, "takes")
         row = col.row(align=True)
         row.prop(s, "foot_cleanup")
+        row.prop(s, "smooth_joins")
         row.prop(s, "loop")
         layout.prop(s, "target")
         if s.target is None:

@@ -91,3 +91,19 @@ def test_loop_takes_repeat_through_cycles_modifiers(scene):
     import motion_addon.api as api
     api.generate("a person walks", armature=s.target, seconds=1.0, seed=1, loop=True)
     assert model.controls[-1] == ("generate", {"loop": True})
+
+
+def test_smooth_joins_is_on_by_default_and_reaches_timelines_only_when_off(scene):
+    scn, model = scene
+    s = scn.motion_settings
+    assert s.smooth_joins is True
+    item = s.timeline.add()
+    item.prompt, item.seconds = "walks", 1.0
+    assert bpy.ops.motion.generate_timeline() == {"FINISHED"}
+    s.smooth_joins = False
+    assert bpy.ops.motion.generate_timeline() == {"FINISHED"}
+    import motion_addon.api as api
+    api.timeline([("walks", 1.0)], armature=s.target, seed=1, smooth_joins=False)
+    assert model.controls == [("timeline", {}), ("timeline", {"smooth_joins": False}),
+                              ("timeline", {"smooth_joins": False})]
+    assert generation.control_params(smooth_joins=False) == {"smooth_joins": False}
