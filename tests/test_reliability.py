@@ -577,6 +577,18 @@ def test_npz_declaring_a_huge_array_is_refused_before_allocation(tmp_path):
     assert time.perf_counter() - started < 1.0
 
 
+def test_npz_from_a_zip_version_zipfile_cannot_read_is_a_value_error(engine, clip, tmp_path):
+    # Found by test_fuzz: one flipped byte in the central directory's "version needed to extract" made zipfile
+    # raise NotImplementedError ("zip file version 6.4"), which escaped Motion.load's ValueError contract.
+    path = clip.save(tmp_path / "take.npz")
+    data = bytearray(path.read_bytes())
+    central = data.index(b"PK\x01\x02")
+    data[central + 6] = 64                        # needs version 6.4 to extract
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="not a readable .npz Motion file"):
+        Motion.load(path)
+
+
 def test_npz_with_object_arrays_is_refused_from_its_header(tmp_path):
     path = tmp_path / "pickle.npz"
     _npz_with_header(path, (1,), dtype="|O")

@@ -233,7 +233,8 @@ class Motion:
                 raise ValueError(f"{path} holds pickled objects; refusing to load it (Motion files are "
                                  f"plain arrays)") from None
             raise
-        except (OSError, EOFError, zipfile.BadZipFile) as err:   # BadZipFile: e.g. a CRC mismatch
+        # BadZipFile: e.g. a CRC mismatch; NotImplementedError: a zip version or compression zipfile lacks
+        except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as err:
             raise ValueError(f"{path} is not a readable .npz Motion file: {err}") from None
         try:
             return cls._from_fields(path, fields)
@@ -346,7 +347,7 @@ def _check_members(path: Path) -> None:
                 if int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
                     raise ValueError(f"{path}: member {info.filename!r:.80} declares shape {shape} but holds only "
                                      f"{info.file_size} bytes")
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as err:   # see Motion.load
         raise ValueError(f"{path} is not a readable .npz Motion file: {err}") from None
 
 
