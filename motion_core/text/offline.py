@@ -10,11 +10,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from motion_core.text.base import TextEncoder
+from motion_core.text.token_transformer import TokenTransformerEncoder
 from motion_core.text.hash_tokenizer import HashTokenizer, TokenizedBatch
 
 
-class OfflineTextEncoder(TextEncoder):
+class OfflineTextEncoder(TokenTransformerEncoder):
     trainable = True
 
     def __init__(self, dim: int = 256, layers: int = 2, heads: int = 4, ff_dim: int = 1024,
@@ -30,13 +30,7 @@ class OfflineTextEncoder(TextEncoder):
         # mode="mean" with padding_idx averages only the features a word actually has (short words have
         # fewer trigrams), so the embedding scale does not depend on word length.
         self.embedding = nn.EmbeddingBag(num_buckets, dim, mode="mean", padding_idx=0)
-        self.pooled_token = nn.Parameter(torch.zeros(dim))
-        self.position = nn.Parameter(torch.zeros(max_tokens + 1, dim))
-        layer = nn.TransformerEncoderLayer(dim, heads, ff_dim, dropout=dropout, activation="gelu",
-                                           batch_first=True, norm_first=True)
-        # Nested tensors would return padded positions in a different layout on the fast path; keep it simple.
-        self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.final_norm = nn.LayerNorm(dim)
+        self.build_token_transformer(dim, heads, ff_dim, layers, dropout, max_tokens)
         self.last_truncated: list[bool] = []
         self._reset_parameters()
 
@@ -76,11 +70,6 @@ class OfflineTextEncoder(TextEncoder):
         """Encode already tokenised (B, n, S) ids; lets data loaders tokenise in worker processes."""
         b, n, slots = ids.shape
         words = self.embedding(ids.reshape(b * n, slots)).reshape(b, n, self.dim)
-        x = torch.cat([self.pooled_token.expand(b, 1, self.dim), words], dim=1) + self.position[: n + 1]
-        full_mask = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=mask.device), mask], dim=1)
-        x = self.transformer(x, src_key_padding_mask=~full_mask)
-        # Zero the padding so downstream code that forgets the mask at least sees no garbage.
-        x = self.final_norm(x) * full_mask.unsqueeze(-1)
-        return x, full_mask
+        return self.contextualize(words, mask)
 
     forward = encode

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from motion_core.text.base import TextEncoder
+from motion_core.text.token_transformer import TokenTransformerEncoder
 from motion_core.text.word_vectors import NOTICE, WordVectors, load_tokenizer, normalize_prompt, tokenizer_tensor
 
 
@@ -31,7 +31,7 @@ class WordVecBatch:
     truncated: list[bool]    # per prompt: longer than max_tokens, cut
 
 
-class WordVecTextEncoder(TextEncoder):
+class WordVecTextEncoder(TokenTransformerEncoder):
     trainable = True
 
     def __init__(self, dim: int = 256, layers: int = 2, heads: int = 4, ff_dim: int = 768, max_tokens: int = 64,
@@ -60,12 +60,7 @@ class WordVecTextEncoder(TextEncoder):
             self.tokenizer_json.copy_(tokenizer_tensor(source.tokenizer_json))
         self.word_norm = nn.LayerNorm(word_dim)
         self.project = nn.Linear(word_dim, dim)
-        self.pooled_token = nn.Parameter(torch.zeros(dim))
-        self.position = nn.Parameter(torch.zeros(max_tokens + 1, dim))
-        layer = nn.TransformerEncoderLayer(dim, heads, ff_dim, dropout=dropout, activation="gelu",
-                                           batch_first=True, norm_first=True)
-        self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.final_norm = nn.LayerNorm(dim)
+        self.build_token_transformer(dim, heads, ff_dim, layers, dropout, max_tokens)
         self.last_truncated: list[bool] = []
         self._tokenizer = None
         self._vectors: WordVectors | None = None
@@ -132,13 +127,8 @@ class WordVecTextEncoder(TextEncoder):
     # ---- encoding (device) ---------------------------------------------------------------------------------
 
     def forward_prepared(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        b, n = ids.shape
         words = self.project(self.word_norm(self.table[ids].float()))
-        x = torch.cat([self.pooled_token.expand(b, 1, self.dim), words], dim=1) + self.position[: n + 1]
-        full_mask = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=mask.device), mask], dim=1)
-        x = self.transformer(x, src_key_padding_mask=~full_mask)
-        x = self.final_norm(x) * full_mask.unsqueeze(-1)
-        return x, full_mask
+        return self.contextualize(words, mask)
 
     def encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         return self.forward_prepared(*self.prepare(prompts))
