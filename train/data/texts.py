@@ -39,6 +39,24 @@ class CaptionLine:
         return f"{self.caption}#{' '.join(self.tokens)}#{self.start:g}#{self.end:g}"
 
 
+_CAPTION_WORD = re.compile(r"[a-z0-9\-]+")
+
+
+def caption_words(caption: str) -> list[str]:
+    """The lower-case words (letters, digits, hyphens) a caption's tokens are made from."""
+    return _CAPTION_WORD.findall(caption.lower())
+
+
+def lexicon_from_spec(spec: dict[str, str]) -> dict[str, str]:
+    """``word -> "word/POS"`` from ``{POS: "space-separated words"}``; a word listed twice keeps its first POS.
+    Caption generators add the inflected words (``"walks" -> "walk/VERB"``) to the result."""
+    lexicon: dict[str, str] = {}
+    for pos, words in spec.items():
+        for word in words.split():
+            lexicon.setdefault(word, f"{word}/{pos}")
+    return lexicon
+
+
 def parse_caption_line(line: str) -> CaptionLine:
     """Parse one ``caption#tokens#start#end`` line; raises ValueError saying what is wrong."""
     parts = line.strip().rsplit("#", 3)  # rsplit: a stray '#' inside the caption stays in the caption

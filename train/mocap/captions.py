@@ -21,7 +21,7 @@ import zlib
 
 import numpy as np
 
-from train.data.texts import CaptionLine
+from train.data.texts import CaptionLine, caption_words, lexicon_from_spec
 
 SUBJECTS = ("a person", "someone", "the person", "a man", "somebody", "a human", "the figure", "a woman")
 CONNECTORS = (", then ", " and then ", ", and then ", " and ", ", after that ")
@@ -302,23 +302,19 @@ _LEXICON_SPEC = {
            "sideways backward",
     "AUX": "is",
 }
-LEXICON: dict[str, str] = {}
-for _pos, _words in _LEXICON_SPEC.items():
-    for _w in _words.split():
-        LEXICON.setdefault(_w, f"{_w}/{_pos}")
+LEXICON: dict[str, str] = lexicon_from_spec(_LEXICON_SPEC)
 for _w, _lemma in _THIRD_PERSON.items():
     LEXICON[_w] = f"{_lemma}/AUX" if _lemma == "be" else f"{_lemma}/VERB"
 LEXICON["does"] = "do/VERB"
 for _w, _lemma in (("starts", "start"), ("move", "move"), ("moves", "move"), ("imitates", "imitate"),
                    ("bears", "bear"), ("standing", "stand"), ("playing", "play"), ("dancing", "dance")):
     LEXICON[_w] = f"{_lemma}/VERB"
-_WORD = re.compile(r"[a-z0-9\-]+")
 
 
 def tokens(caption: str) -> tuple[str, ...]:
     """HumanML3D-style ``lemma/POS`` tokens; numbers are NUM, words outside the lexicon NOUN."""
     out = []
-    for w in _WORD.findall(caption.lower()):
+    for w in caption_words(caption):
         if w in LEXICON:
             out.append(LEXICON[w])
         elif w.isdigit():

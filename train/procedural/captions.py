@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from train.data.texts import CaptionLine
+from train.data.texts import CaptionLine, caption_words, lexicon_from_spec
 from train.procedural.heldout_words import swap_synonyms
 from train.procedural.phrasebook import ALIASES, PHRASES
 
@@ -351,10 +351,7 @@ _LEXICON_SPEC["ADP"] += " across against as before below like over under without
 _LEXICON_SPEC["PRON"] += " them they i"
 _LEXICON_SPEC["SCONJ"] = "if"
 _LEXICON_SPEC["AUX"] += " were would"
-LEXICON: dict[str, str] = {}
-for _pos, _words in _LEXICON_SPEC.items():
-    for _w in _words.split():
-        LEXICON.setdefault(_w, f"{_w}/{_pos}")
+LEXICON: dict[str, str] = lexicon_from_spec(_LEXICON_SPEC)
 for _pair in _VERBS.split():
     _w, _lemma = _pair.split(":")
     LEXICON[_w] = f"{_lemma}/VERB"
@@ -363,12 +360,9 @@ for _side in ("left", "right"):
     LEXICON[f"{_side}ward"] = f"{_side}ward/ADV"
 LEXICON["is"], LEXICON["does"] = "be/AUX", "do/VERB"
 
-_WORD = re.compile(r"[a-z0-9\-]+")
-
-
 def tokens(caption: str) -> tuple[str, ...]:
     """HumanML3D-style tokens; a word outside the lexicon is tagged X (the tests keep that from happening)."""
-    return tuple(LEXICON.get(w, f"{w}/X") for w in _WORD.findall(caption.lower()))
+    return tuple(LEXICON.get(w, f"{w}/X") for w in caption_words(caption))
 
 
 def caption_lines(captions: list[str], start: float = 0.0, end: float = 0.0) -> list[CaptionLine]:

@@ -18,7 +18,8 @@
 # Its length predictor: python -m train.length on the same corpus (CPU, 3.5 min), after the last export.
 # Model v2 (issue 21, not yet the default) had one sitting of two device calls (1 H200), weights not kept in git:
 #   CONFIG=train/configs/v2.json MOCAP=<CMU folder> ... WORK 20000 2000 2287, then the denoiser continued with
-#   INIT=<that export> for 2,958 more steps (5,245 in all); corpus generator at commit 29db345. A later sitting continues an export with CONFIG=train/configs/v2.json VAE=<it> INIT=<it> ... WORK 20000 0 N
+#   INIT=<that export> for 2,958 more steps (5,245 in all); corpus generator at commit 29db345. A later sitting
+#   continues an export with CONFIG=train/configs/v2.json VAE=<it> INIT=<it> ... WORK 20000 0 N
 set -euo pipefail
 work=${1:?usage: default_model.sh WORK_DIR [NUM_CLIPS] [VAE_STEPS] [DENOISER_STEPS]}
 clips=${2:-20000}; vae_steps=${3:-2500}; den_steps=${4:-3400}
