@@ -204,6 +204,20 @@ def test_resume_after_kill_is_bit_exact(tmp_path, dataset_dir):
         assert steps == [1, 2, 3, 4, 5, 6]  # the lost step's log line was cut on resume
 
 
+def test_time_limit_checkpoints_then_resume_finishes(tmp_path, dataset_dir):
+    """Out of time: the run saves at the first log step past the limit (no step lost), and --resume finishes the
+    same LR schedule (a machine lent for a fixed time)."""
+    config = tiny_config(tmp_path, max_steps=6, checkpoint_every=100, log_every=2)
+    common = ("--config", config, "--data", dataset_dir, "--out", tmp_path / "r", "--stage", "vae")
+    fit(*common, "--time-limit", "0")
+    state = load_state(tmp_path / "r", "vae")
+    assert state["step"] == 2                                   # first log step, though no checkpoint was due
+    assert state["scheduler"]["last_epoch"] == 2
+    assert (tmp_path / "r" / "vae" / "model" / "config.json").is_file()    # exported, usable as it stands
+    fit(*common, "--resume", "--time-limit", "3600")
+    assert load_state(tmp_path / "r", "vae")["step"] == 6
+
+
 # ---- torchrun ----------------------------------------------------------------------------------------------
 
 @pytest.mark.slow

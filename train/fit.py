@@ -43,6 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true", help="continue from OUT's checkpoints")
     parser.add_argument("--stop-after", type=int, help="exit after this many steps of a stage, as if killed "
                                                        "(tests resumption; the LR schedule still spans max_steps)")
+    parser.add_argument("--time-limit", type=float, help="seconds: at the first log step past it, checkpoint and "
+                        "stop (continue with --resume; the LR schedule still spans max_steps)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
                         help="GPU autocast precision (fp32 still allows TF32 matmuls); CPU always runs fp32")
@@ -114,7 +116,7 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
         print(f"[{name}] training windows on {env.device}: {trainer.bank.nbytes / 2**30:.2f} GiB", file=sys.stderr)
     if trainer.state_path.is_file() and not args.resume:
         raise FileExistsError(f"{trainer.state_path} exists: pass --resume to continue it or pick another --out")
-    return trainer.fit(resume=args.resume, stop_after=args.stop_after)
+    return trainer.fit(resume=args.resume, stop_after=args.stop_after, time_limit=args.time_limit)
 
 
 def _wordvec_from_init(config: dict, init_from: Path | None) -> dict:
@@ -153,7 +155,7 @@ def main(argv=None) -> int:
                 print(f"[{name}] step {result['step']} in {result['seconds']:.1f}s -> "
                       f"{args.out / name / MODEL_DIR}", file=sys.stderr)
             if not result["done"]:
-                break  # stopped early (--stop-after): later stages need this one finished
+                break  # stopped early (--stop-after, --time-limit): later stages need this one finished
     finally:
         shutdown_distributed()
     return 0

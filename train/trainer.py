@@ -180,8 +180,11 @@ class Trainer:
         self.stage.load_extra_state(broadcast_object(self.env, self.stage.extra_state()))
         self.stage.prepare([], self.env.device)  # moves frozen parts to the device on every rank
 
-    def fit(self, resume: bool = False, stop_after: int | None = None) -> dict:
-        """Train up to max_steps (or stop early after `stop_after` total steps, as a kill would)."""
+    def fit(self, resume: bool = False, stop_after: int | None = None, time_limit: float | None = None) -> dict:
+        """Train up to max_steps (or stop early after `stop_after` total steps, as a kill would).
+
+        `time_limit` (seconds of this call): at the first log step past it, checkpoint and stop, so a machine
+        lent for a fixed time loses nothing and `--resume` continues the same LR schedule."""
         max_steps = int(self.optim["max_steps"])
         resumed = self.load() if resume else False
         if not resumed:
@@ -218,7 +221,10 @@ class Trainer:
                                    "time": round(time.time() - started, 2),
                                    "data_wait": round(waited / max(now - interval_start, 1e-9), 3), **record})
                         sums, count, waited, interval_start = {}, 0, 0.0, now
-                    if self.step % self.optim["checkpoint_every"] == 0 or self.step == max_steps:
+                    out_of_time = self._out_of_time(started, time_limit)
+                    if out_of_time:
+                        end = self.step
+                    if self.step % self.optim["checkpoint_every"] == 0 or self.step == max_steps or out_of_time:
                         self.save()
                         if time.time() - last_plot > PLOT_INTERVAL_S:  # drawing costs seconds: throttle it
                             log.plot()
@@ -230,6 +236,13 @@ class Trainer:
             log.close()
         log.plot()
         return {"step": self.step, "seconds": time.time() - started, "done": self.step >= max_steps}
+
+    def _out_of_time(self, started: float, time_limit: float | None) -> bool:
+        """Past the time limit, decided at log steps only (the decision is a collective: every rank must stop
+        at the same step, and a per-step broadcast would cost a host sync each step)."""
+        if time_limit is None or self.step % self.optim["log_every"]:
+            return False
+        return bool(broadcast_object(self.env, time.time() - started >= time_limit))
 
     def train_step(self, batch: dict) -> dict[str, torch.Tensor]:
         self.model.train()
