@@ -39,12 +39,15 @@ class Gait:
     head: float = 0.0                # head nod (+ down)
     bob: float = 0.0                 # extra pelvis bob per step (marching knees, limping, staggering)
     sway: float = 0.0                # side-to-side trunk lean amplitude (stagger, drunk)
+    seconds: tuple | None = None     # clip length range; default by speed (see `_sample`)
 
 
-_walk_cadence = lambda v: 0.75 + 0.2 * v          # noqa: E731  1.0-1.05 strides/s at 1.2-1.5 m/s
+# Real walkers lengthen the step more than they quicken it: ~0.9 strides/s (108 steps/min, 0.72 m steps) at
+# 1.3 m/s, ~0.95 at 1.5 m/s, ~0.77 (0.52 m steps) at a slow 0.8 m/s.
+_walk_cadence = lambda v: 0.55 + 0.27 * v         # noqa: E731
 _run_cadence = lambda v: 1.15 + 0.07 * v          # noqa: E731  1.4-1.45 strides/s at 3.5-4.5 m/s
 GAITS = {
-    "walk": Gait((1.15, 1.5), (0, 1), _walk_cadence, 0.6, 0.07, height=-0.02),
+    "walk": Gait((1.22, 1.48), (0, 1), _walk_cadence, 0.6, 0.07, height=-0.02, seconds=(4.0, 7.0)),
     "jog": Gait((2.0, 2.8), (0, 1), lambda v: 1.15 + 0.05 * v, 0.42, 0.10, height=-0.04, lean=0.12,
                 swing=0.5, bend=0.8),
     "run": Gait((3.0, 4.2), (0, 1), _run_cadence, 0.36, 0.14, height=-0.06, lean=0.22, swing=0.6, bend=1.0),
@@ -87,6 +90,8 @@ def _sample(gait: Gait, name: str):
         speed = float(rng.uniform(*gait.speed))
         # Fast gaits need time to reach speed (about 1 s to run, as people accelerate) and to slow down.
         low, high = (2.5, 5.0) if speed < 2.5 else (3.5, 5.5) if speed < 4.5 else (3.2, 4.2)
+        # A plain walk runs long enough that its start and stop (~1.2 s) do not dominate its average speed.
+        low, high = gait.seconds or (low, high)
         p = {"speed": round(speed, 3), "frames": frames(rng, low, high), "curve": 0.0}
         if gait.curves and rng.random() < 0.3:
             p["curve"] = round(float(rng.choice([-1, 1]) * rng.uniform(0.35, 0.8)), 3)  # rad/s, + = left
