@@ -55,3 +55,20 @@ def test_slow_and_quick_walks_keep_their_order():
     walk = np.mean(GAITS["walk"].speed)
     for slow in ("sneak", "tiptoe", "limp", "stagger"):
         assert max(GAITS[slow].speed) < 0.7 * walk
+
+
+def _airborne_frames(clip) -> np.ndarray:
+    return ~clip.contacts.any(axis=1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_skip_has_a_flight_per_step_hop_and_travels_forward(seed):
+    clip = _clip("skip", seed)
+    air = _airborne_frames(clip)
+    flights = int(np.sum(air[1:] & ~air[:-1]))
+    count = ACTIONS["skip"].sample(np.random.default_rng([seed, 99]))["count"]
+    assert flights == count, "one flight (both feet off the ground) per step-hop"
+    xz = clip.joints[:, PELVIS][:, [0, 2]].astype(np.float64)
+    assert xz[-1, 1] - xz[0, 1] > 0.6 * count * 0.5 * 1.4, "forward travel of ~speed x time"
+    pelvis = clip.joints[:, PELVIS, 1]
+    assert pelvis[air].mean() > np.median(pelvis) + 0.02, "the body rises during the flights"

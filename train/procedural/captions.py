@@ -351,6 +351,11 @@ _LEXICON_SPEC["ADP"] += " across against as before below like over under without
 _LEXICON_SPEC["PRON"] += " them they i"
 _LEXICON_SPEC["SCONJ"] = "if"
 _LEXICON_SPEC["AUX"] += " were would"
+# Locomotion v2 (skipping, stairs, size words).
+_VERBS += " skips:skip skipping:skip hopping:hop"
+_LEXICON_SPEC["NOUN"] += " bounce"
+_LEXICON_SPEC["ADJ"] += " other"
+_LEXICON_SPEC["DET"] += " each"
 LEXICON: dict[str, str] = lexicon_from_spec(_LEXICON_SPEC)
 for _pair in _VERBS.split():
     _w, _lemma = _pair.split(":")

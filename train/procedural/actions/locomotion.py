@@ -11,10 +11,10 @@ from typing import Callable
 
 import numpy as np
 
-from train.procedural.actions.base import frames, register
-from train.procedural.body import FPS, SIDES
-from train.procedural.signal import envelope
-from train.procedural.timeline import Channels
+from train.procedural.actions.base import GRAVITY, frames, register
+from train.procedural.body import DT, FPS, SIDES
+from train.procedural.signal import envelope, hermite
+from train.procedural.timeline import Channels, FootEvent
 
 SETTLE_S = 0.7
 MAX_ACTION_FRAMES = 185          # leaves room for the lead-in inside a clip of < 200 frames
@@ -168,3 +168,46 @@ def _soft_gate(gate: np.ndarray, ramp: int) -> np.ndarray:
 
 for _name, _gait in GAITS.items():
     register(_name, _sample(_gait, _name), _fill(_gait), "locomotion")
+
+
+# Skipping: step-hop, step-hop on alternating feet. Each half-cycle (one foot's step and hop) lasts SKIP_HALF
+# frames: the foot lands from its step, pushes off 2 frames later into a short hop on the same foot while the
+# other foot swings forward (both feet airborne: the flight phase), lands the hop, and the other foot's step
+# lands as the next half-cycle begins. Children and adults skip at ~2 step-hops/s and 1.4-2 m/s.
+SKIP_HALF = 10
+SKIP_PUSH = 2
+SKIP_DIP = 0.04                   # pelvis dip absorbing each landing, m
+
+
+def _skip_sample(rng):
+    count = int(rng.integers(4, 9))
+    return {"speed": round(float(rng.uniform(1.4, 1.9)), 3), "count": count,
+            "flight_frames": int(rng.integers(4, 6)), "frames": count * SKIP_HALF + 8 + int(SETTLE_S * FPS)}
+
+
+def _skip_fill(ch: Channels, a: int, b: int, p: dict) -> None:
+    half, fl, count = SKIP_HALF, p["flight_frames"], p["count"]
+    v0 = GRAVITY * (fl + 1) * DT / 2          # take-off speed of a ballistic hop lasting fl + 1 frames
+    start, first = a + 4, SIDES[0] if p["count"] % 2 else SIDES[1]
+    stop = start + count * half
+    ch.lift[a:start] = hermite(start - a, 0.0, 0.0, -SKIP_DIP, 0.0, DT)
+    for k in range(count):
+        side, t = first * (-1) ** k, start + k * half
+        takeoff, land = t + SKIP_PUSH, t + SKIP_PUSH + fl
+        ch.lift[t:takeoff] = hermite(SKIP_PUSH, -SKIP_DIP, 0.0, 0.0, v0, DT)
+        tau = np.arange(1, fl + 1) * DT
+        ch.lift[takeoff:land] = v0 * tau - 0.5 * GRAVITY * tau ** 2
+        ch.lift[land:t + half] = hermite(t + half - land, 0.0, -v0, -SKIP_DIP, 0.0, DT)
+        ch.events.append(FootEvent("jump", takeoff, land, side, 0.04))
+        # The free foot leaves as this one lands its step and comes down as this hop's stance ends.
+        ch.events.append(FootEvent("place", t + 1, t + half, -side, 0.12))
+    ch.lift[stop:stop + 6] = hermite(6, -SKIP_DIP, 0.0, 0.0, 0.0, DT)
+    env = envelope(stop - start, half, half)
+    ch.vel[start:stop] = np.array([0.0, p["speed"]]) * env[:, None]
+    ch.settle[stop + 2:b] = 1.0
+    ch.spine[start:stop, 1] += 0.08 * env
+    ch.arm_swing[start:stop] = 0.9 * env
+    ch.arm_bend[start:stop] = 0.7 * env
+
+
+register("skip", _skip_sample, _skip_fill, "locomotion")
