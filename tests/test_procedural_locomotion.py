@@ -8,7 +8,8 @@ import pytest
 from train.procedural import ACTIONS
 from train.procedural.actions import GAITS
 from train.procedural.generate import render_sequence
-from train.procedural.styles import STYLE_SPEED
+from train.procedural.captions import phrases
+from train.procedural.styles import STYLE_SPEED, apply_size
 
 PELVIS = 0
 
@@ -72,3 +73,42 @@ def test_skip_has_a_flight_per_step_hop_and_travels_forward(seed):
     assert xz[-1, 1] - xz[0, 1] > 0.6 * count * 0.5 * 1.4, "forward travel of ~speed x time"
     pelvis = clip.joints[:, PELVIS, 1]
     assert pelvis[air].mean() > np.median(pelvis) + 0.02, "the body rises during the flights"
+
+
+def _step_length(clip) -> float:
+    """Mean distance between consecutive landings of either ankle (m), from the contact labels."""
+    spots = []
+    for column, joint in ((0, 7), (2, 8)):
+        planted = clip.contacts[:, column]
+        downs = np.flatnonzero(planted[1:] & ~planted[:-1]) + 1
+        spots += [(t, clip.joints[t, joint][[0, 2]]) for t in downs]
+    spots = [xz for _, xz in sorted(spots, key=lambda s: s[0])]
+    return float(np.mean([np.linalg.norm(b - a) for a, b in zip(spots[1:-2], spots[2:-1])]))
+
+
+def test_small_and_big_steps_change_the_step_length():
+    rng = np.random.default_rng(5)
+    base = {**ACTIONS["walk"].sample(rng), "curve": 0.0, "speed": 1.3}
+    lengths = {size: _step_length(render_sequence([("walk", apply_size(base, "walk", size))], np.random.default_rng(1)))
+               for size in ("small", "big")}
+    normal = _step_length(render_sequence([("walk", base)], np.random.default_rng(1)))
+    assert lengths["small"] < 0.8 * normal < normal < 0.9 * lengths["big"]
+
+
+def test_high_and_low_jumps_change_the_height():
+    rng = np.random.default_rng(3)
+    base = {**ACTIONS["jump_in_place"].sample(rng), "count": 1}
+    base["frames"] = 40
+    rise = {}
+    for size in ("low", None, "high"):
+        params = apply_size(base, "jump_in_place", size) if size else base
+        pelvis = render_sequence([("jump_in_place", params)], np.random.default_rng(1)).joints[:, PELVIS, 1]
+        rise[size] = pelvis.max() - pelvis[0]
+    assert rise["low"] < 0.8 * rise[None] < rise[None] < 0.9 * rise["high"]
+
+
+def test_size_words_reach_the_captions():
+    train, held = phrases("walk", {"speed": 1.3, "curve": 0.0, "size": "big"})
+    assert all("steps" in p or "strides" in p for p in train) and held
+    train, _ = phrases("jump_in_place", {"count": 1, "size": "high"})
+    assert all("high" in p for p in train)

@@ -14,6 +14,7 @@ import numpy as np
 from train.procedural.actions.base import GRAVITY, frames, register
 from train.procedural.body import DT, FPS, SIDES
 from train.procedural.signal import envelope, hermite
+from train.procedural.styles import STEP_SIZE
 from train.procedural.timeline import Channels, FootEvent
 
 SETTLE_S = 0.7
@@ -140,7 +141,8 @@ def _fill(gait: Gait):
         # Stepping stops only where the body stands still (the stop of "stop and go").
         ch.stepping[a:moving] = (env > 0.05) | (np.arange(n) < ramp) | (np.arange(n) > n - ramp)
         ch.settle[moving:b] = 1.0
-        ch.cadence[a:b] = gait.cadence(p["speed"])
+        # "small steps" / "big steps" (styles.apply_size): the same gait with a quicker or slower cadence.
+        ch.cadence[a:b] = gait.cadence(p["speed"]) * STEP_SIZE.get(p.get("size"), (1.0, 1.0))[1]
         ch.duty[a:b], ch.step_height[a:b], ch.stance_width[a:b] = gait.duty, gait.step_height, gait.width
         ch.height[a:moving] += gait.height * env
         ch.spine[a:moving, 1] += gait.lean * env
