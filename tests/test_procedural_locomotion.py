@@ -7,6 +7,7 @@ import pytest
 
 from train.procedural import ACTIONS
 from train.procedural.actions import GAITS
+from train.procedural.actions.locomotion import STAIR_TREAD, stair_levels
 from train.procedural.generate import render_sequence
 from train.procedural.captions import phrases
 from train.procedural.styles import STYLE_SPEED, apply_size
@@ -112,3 +113,27 @@ def test_size_words_reach_the_captions():
     assert all("steps" in p or "strides" in p for p in train) and held
     train, _ = phrases("jump_in_place", {"count": 1, "size": "high"})
     assert all("high" in p for p in train)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_stairs_land_each_foot_one_tread_on_and_one_rise_up_then_down(seed):
+    clip = _clip("stairs", seed)
+    p = clip.meta["segments"][0]["params"]
+    levels = stair_levels(p["steps"], p["rise"])
+    landings = []
+    for column, joint in ((0, 7), (2, 8)):
+        planted = clip.contacts[:, column]
+        landings += [(t, clip.joints[t, joint]) for t in np.flatnonzero(planted[1:] & ~planted[:-1]) + 1]
+    landings = [pos for _, pos in sorted(landings, key=lambda x: x[0])][:len(levels)]
+    heights = np.array([pos[1] for pos in landings]) - landings[-1][1]     # the last landing is on the floor
+    np.testing.assert_allclose(heights, levels, atol=0.01)
+    forward = np.diff([pos[2] for pos in landings[:-1]])
+    np.testing.assert_allclose(forward[1:], STAIR_TREAD, atol=0.03)     # the first step starts from rest
+    # The body rises one rise per step up the flight (it rides between the feet, so it peaks half a rise below
+    # the top tread) and comes back down to standing height.
+    pelvis = clip.joints[:, PELVIS, 1]
+    assert pelvis.max() - pelvis[0] == pytest.approx((p["steps"] - 0.5) * p["rise"], abs=0.05)
+    downs = sorted(t for c in (0, 2) for t in np.flatnonzero(clip.contacts[1:, c] & ~clip.contacts[:-1, c]) + 1)
+    up = np.diff(pelvis[np.array(downs[:p["steps"]]) + 4])
+    np.testing.assert_allclose(up, p["rise"], atol=0.04)
+    assert abs(pelvis[-1] - pelvis[0]) < 0.03

@@ -369,12 +369,12 @@ _LEXICON_SPEC["SCONJ"] = "if"
 _LEXICON_SPEC["AUX"] += " were would"
 # Locomotion v2 (skipping, stairs, size words).
 _VERBS += " skips:skip skipping:skip hopping:hop"
-_LEXICON_SPEC["NOUN"] += " bounce strides paces height span margin"
+_LEXICON_SPEC["NOUN"] += " stairs staircase flight bounce strides paces height span margin"
 _LEXICON_SPEC["ADV"] += " really barely just only"
 _LEXICON_SPEC["ADJ"] += " short tiny mincing huge great"
-_VERBS += " leaving:leave taking:take bounding:bound"
+_VERBS += " leaving:leave taking:take bounding:bound climbs:climb comes:come ascends:ascend descends:descend"
 _LEXICON_SPEC["ADJ"] += " other"
-_LEXICON_SPEC["DET"] += " each"
+_LEXICON_SPEC["DET"] += " each some"
 LEXICON: dict[str, str] = lexicon_from_spec(_LEXICON_SPEC)
 for _pair in _VERBS.split():
     _w, _lemma = _pair.split(":")

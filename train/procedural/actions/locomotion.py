@@ -13,7 +13,7 @@ import numpy as np
 
 from train.procedural.actions.base import GRAVITY, frames, register
 from train.procedural.body import DT, FPS, SIDES
-from train.procedural.signal import envelope, hermite
+from train.procedural.signal import envelope, gaussian_smooth, hermite
 from train.procedural.styles import STEP_SIZE
 from train.procedural.timeline import Channels, FootEvent
 
@@ -213,3 +213,46 @@ def _skip_fill(ch: Channels, a: int, b: int, p: dict) -> None:
 
 
 register("skip", _skip_sample, _skip_fill, "locomotion")
+
+
+# Stairs: the corpus floor is flat, so a stairs clip climbs a short flight and goes down the far side, ending
+# on the floor it started on (any action may follow). Step over step: each landing is one tread further and
+# one rise higher (then lower); the root moves one tread per step, so the treads are where the feet land.
+# Rise and tread follow building codes (0.15-0.18 m rise, 0.28 m tread); ~95 steps/min on stairs.
+STAIR_TREAD = 0.28
+STAIR_STEP = 13                    # frames per step
+STAIR_SWING = 8                    # of which the foot is in the air
+
+
+def _stairs_sample(rng):
+    steps = int(rng.integers(2, 5))
+    return {"steps": steps, "rise": round(float(rng.uniform(0.15, 0.18)), 3),
+            "frames": (2 * steps + 1) * STAIR_STEP + 6 + int(SETTLE_S * FPS)}
+
+
+def stair_levels(steps: int, rise: float) -> list[float]:
+    """Heights of the successive landings: up the flight, down the far side, the last foot beside the other."""
+    up = list(range(1, steps + 1)) + list(range(steps - 1, -1, -1)) + [0]
+    return [round(k * rise, 4) for k in up]
+
+
+def _stairs_fill(ch: Channels, a: int, b: int, p: dict) -> None:
+    levels = stair_levels(p["steps"], p["rise"])
+    start, first = a + 4, SIDES[p["steps"] % 2]
+    walk_end = start + (len(levels) - 1) * STAIR_STEP
+    ch.vel[start:walk_end, 1] = STAIR_TREAD / (STAIR_STEP * DT)
+    support = np.zeros(ch.num_frames)          # the pelvis rides on the mean height of the two feet
+    feet = {s: 0.0 for s in SIDES}
+    for k, level in enumerate(levels):
+        side, t = first * (-1) ** k, start + k * STAIR_STEP
+        clearance = 0.08 + max(level - feet[side], 0.0)
+        ch.events.append(FootEvent("place", t, t + STAIR_SWING, side, clearance, level=level))
+        feet[side] = level
+        support[t + STAIR_SWING:] = (feet[SIDES[0]] + feet[SIDES[1]]) / 2
+    ch.lift[a:b] += gaussian_smooth(support[a:b], 3.0)
+    ch.settle[walk_end + STAIR_STEP:b] = 1.0
+    ch.spine[start:walk_end, 1] += 0.1
+    ch.arm_swing[start:walk_end] = 0.3
+
+
+register("stairs", _stairs_sample, _stairs_fill, "locomotion")
