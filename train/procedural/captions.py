@@ -373,6 +373,7 @@ _LEXICON_SPEC["NOUN"] += " stairs staircase flight bounce strides paces height s
 _LEXICON_SPEC["ADV"] += " really barely just only"
 _LEXICON_SPEC["ADJ"] += " short tiny mincing huge great"
 _VERBS += " leaving:leave taking:take bounding:bound climbs:climb comes:come ascends:ascend descends:descend"
+_VERBS += " scales:scale"          # held-out synonym of "climbs"
 _LEXICON_SPEC["ADJ"] += " other"
 _LEXICON_SPEC["DET"] += " each some"
 LEXICON: dict[str, str] = lexicon_from_spec(_LEXICON_SPEC)

@@ -3,6 +3,7 @@
 Each gait is a row of numbers (speed, direction, cadence, stance share, clearance, posture). Speeds and
 cadences follow published human ranges: walking 1.2-1.5 m/s at ~1 stride/s, running 3-4.5 m/s at ~1.4
 strides/s with a flight phase (stance share < 0.5), sprinting 5-6.5 m/s. Paths may curve, circle or zigzag.
+Skipping (step-hops) and stairs are scripted foot events rather than gait rows (see their sections below).
 """
 from __future__ import annotations
 
