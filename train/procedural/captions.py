@@ -149,6 +149,18 @@ _STYLE = {
     "slowly": (["slowly", "at a slow pace", "very slowly", "leisurely"], ["unhurriedly"]),
     "quickly": (["quickly", "fast", "at a quick pace", "in a hurry"], ["briskly"]),
 }
+# Size manners (`styles.apply_size`), by (action, size); placed after the action's phrase.
+_SIZE = {
+    ("walk", "small"): (["with small steps", "taking small steps", "with short steps", "in tiny steps"],
+                        ["on little mincing feet"]),
+    ("walk", "big"): (["with big steps", "taking big steps", "with long steps", "taking long strides"],
+                      ["in huge bounding paces"]),
+    ("jump_in_place", "high"): (["high", "high into the air", "really high"], ["to a great height"]),
+    ("jump_in_place", "low"): (["just a little off the ground", "not very high", "low"], ["barely leaving the floor"]),
+    ("jump_forward", "big"): (["a long way", "far", "a big distance"], ["over a great span"]),
+    ("jump_forward", "small"): (["a short distance", "just a little way", "only a small distance"],
+                                ["by a tiny margin"]),
+}
 # Actions whose "count" is worth saying ("nods twice"); jump/squat/punch have their own counted tables.
 _SAY_COUNT = {"nod", "hook", "uppercut", "push", "pull", "toe_touches", "tuck_jump", "shake_head", "torso_twists"}
 
@@ -204,6 +216,10 @@ def phrases(action: str, params: dict) -> tuple[list[str], list[str]]:
         manner_train, manner_held = _STYLE[params["style"]]
         train = [f"{p} {m}" for p in train for m in manner_train]
         held = [f"{p} {m}" for p in held for m in manner_held]
+    if "size" in params:
+        size_train, size_held = _SIZE[(action, params["size"])]
+        train = [f"{p} {m}" for p in train for m in size_train]
+        held = [f"{p} {m}" for p in held for m in size_held]
     return train, held
 
 
@@ -351,6 +367,15 @@ _LEXICON_SPEC["ADP"] += " across against as before below like over under without
 _LEXICON_SPEC["PRON"] += " them they i"
 _LEXICON_SPEC["SCONJ"] = "if"
 _LEXICON_SPEC["AUX"] += " were would"
+# Locomotion v2 (skipping, stairs, size words).
+_VERBS += " skips:skip skipping:skip hopping:hop"
+_LEXICON_SPEC["NOUN"] += " stairs staircase flight bounce strides paces height span margin"
+_LEXICON_SPEC["ADV"] += " really barely just only"
+_LEXICON_SPEC["ADJ"] += " short tiny mincing huge great"
+_VERBS += " leaving:leave taking:take bounding:bound climbs:climb comes:come ascends:ascend descends:descend"
+_VERBS += " scales:scale"          # held-out synonym of "climbs"
+_LEXICON_SPEC["ADJ"] += " other"
+_LEXICON_SPEC["DET"] += " each some"
 LEXICON: dict[str, str] = lexicon_from_spec(_LEXICON_SPEC)
 for _pair in _VERBS.split():
     _w, _lemma = _pair.split(":")

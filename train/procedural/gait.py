@@ -34,6 +34,7 @@ class Swing:
     height: float = 0.08
     reach: float = 0.0  # kick only
     offset: tuple = (0.0, 0.0)   # jump / place: landing offset (lateral * side, forward), heading frame
+    level: float = 0.0           # height of the landing spot above the floor (stairs), m
 
 
 @dataclass
@@ -82,7 +83,8 @@ def _event_swings(ch: Channels) -> list[Swing]:
             feet = (e.side,) if e.side else SIDES
             swings += [Swing(s, e.start, e.stop, "jump", height=e.height or 0.06, offset=e.offset) for s in feet]
         elif e.kind == "place":
-            swings.append(Swing(e.side, e.start, e.stop, "place", height=e.height or 0.06, offset=e.offset))
+            swings.append(Swing(e.side, e.start, e.stop, "place", height=e.height or 0.06, offset=e.offset,
+                                level=e.level))
         elif e.kind == "kick":
             swings.append(Swing(e.side, e.start, e.stop, "kick", height=e.height, reach=e.reach, offset=e.offset))
         else:
@@ -161,18 +163,21 @@ def _track(side: int, swings: list[Swing], holds: _Footholds, ch: Channels) -> F
     ankle_contact = np.ones(n, bool)
     toe_contact = np.ones(n, bool)
     xz, foot_yaw = holds.at(side, 0)
-    planted_from = 0
+    planted_from, level = 0, 0.0
     for w in swings:
         if w.start < planted_from:
             raise ValueError(f"overlapping swings of one foot at frame {w.start}")
-        _stance(ankle, pitch, yaw, ankle_contact, planted_from, w.start, xz, foot_yaw, ankle_h, foot_len)
+        # A foot stands on the floor or, on stairs, on the tread its last `place` swing landed on.
+        _stance(ankle, pitch, yaw, ankle_contact, planted_from, w.start, xz, foot_yaw, ankle_h + level, foot_len)
         land_xz, land_yaw = (xz, foot_yaw) if w.kind == "kick" else _landing(w, holds, ch)
+        land_level = level if w.kind == "kick" else w.level
         _swing(ankle, pitch, yaw, w, ankle[w.start - 1] if w.start > 0 else np.array([xz[0], ankle_h, xz[1]]),
-               pitch[w.start - 1] if w.start > 0 else FOOT_PITCH, foot_yaw, land_xz, land_yaw, ankle_h, ch)
+               pitch[w.start - 1] if w.start > 0 else FOOT_PITCH, foot_yaw, land_xz, land_yaw, ankle_h + land_level,
+               ch, min(level, land_level))
         ankle_contact[w.start:w.stop] = False
         toe_contact[w.start:w.stop] = False
-        xz, foot_yaw, planted_from = land_xz, land_yaw, w.stop
-    _stance(ankle, pitch, yaw, ankle_contact, planted_from, n, xz, foot_yaw, ankle_h, foot_len, roll=False)
+        xz, foot_yaw, planted_from, level = land_xz, land_yaw, w.stop, land_level
+    _stance(ankle, pitch, yaw, ankle_contact, planted_from, n, xz, foot_yaw, ankle_h + level, foot_len, roll=False)
     return FootTrack(ankle, foot_direction(yaw, pitch), ankle_contact, toe_contact)
 
 
@@ -199,7 +204,8 @@ def _stance(ankle, pitch, yaw, ankle_contact, start, stop, xz, foot_yaw, ankle_h
     ankle_contact[frames] = False
 
 
-def _swing(ankle, pitch, yaw, w: Swing, start_ankle, start_pitch, start_yaw, land_xz, land_yaw, ankle_h, ch):
+def _swing(ankle, pitch, yaw, w: Swing, start_ankle, start_pitch, start_yaw, land_xz, land_yaw, ankle_h, ch,
+           floor=0.0):
     n = w.stop - w.start
     u = (np.arange(1, n + 1)) / (n + 1)
     # The foot rises before it travels and travels before it comes down (horizontal progress starts late and
@@ -219,7 +225,7 @@ def _swing(ankle, pitch, yaw, w: Swing, start_ankle, start_pitch, start_yaw, lan
             path[:, 1] += ch.lift[w.start:w.stop]
         pitch_path = start_pitch + (FOOT_PITCH - start_pitch) * smoothstep(2 * u)
     # Keep the toe above the floor while the foot pitches (a rolled-off foot dropping back, a kick's return).
-    toe_floor = TOE_HEIGHT + FOOT[w.side] * np.sin(pitch_path)
+    toe_floor = floor + TOE_HEIGHT + FOOT[w.side] * np.sin(pitch_path)
     path[:, 1] = np.maximum(path[:, 1], toe_floor)
     ankle[w.start:w.stop] = path
     pitch[w.start:w.stop] = pitch_path

@@ -16,7 +16,8 @@ from train.procedural.actions import ACTIONS
 from train.procedural.body import FPS, LEFT, RIGHT
 from train.procedural.build import build_motion
 from train.procedural.captions import caption_lines, describe, describe_heldout_synonyms
-from train.procedural.styles import STYLE_GAITS, STYLE_PROBABILITY, STYLE_SPEED, STYLES, apply_style
+from train.procedural.styles import SIZE_ACTIONS, SIZE_PROBABILITY, STYLE_GAITS, STYLE_PROBABILITY, STYLE_SPEED, STYLES
+from train.procedural.styles import apply_size, apply_style
 from train.procedural.timeline import Channels
 
 MIN_FRAMES, MAX_FRAMES = 40, 199          # 2 s .. just under 10 s (HumanML3D drops clips of 200+ frames)
@@ -58,6 +59,9 @@ def _sample_params(rng: np.random.Generator, name: str) -> dict:
     elif name in OVERLAY_GAITS and rng.random() < OVERLAY_PROBABILITY:
         overlay = str(rng.choice(OVERLAY_ACTIONS))
         params["overlay"] = {"action": overlay, "params": ACTIONS[overlay].sample(rng)}
+    # Drawn last and only for the sized actions, so every other action samples as before.
+    if name in SIZE_ACTIONS and "style" not in params and rng.random() < SIZE_PROBABILITY:
+        params = apply_size(params, name, str(rng.choice(SIZE_ACTIONS[name])))
     return params
 
 

@@ -20,6 +20,7 @@ HELDOUT_SYNONYMS: dict[str, tuple[str, ...]] = {
     "claps": ("applauds",),
     "throws": ("tosses", "hurls"),
     "picks": ("scoops",),
+    "climbs": ("scales",),
 }
 HELDOUT_WORDS: frozenset[str] = frozenset(w for group in HELDOUT_SYNONYMS.values() for w in group)
 TEXTS_DIR = "texts_heldout_synonyms"

@@ -39,6 +39,11 @@ _SPEC = {
     "walk_stop_go": ("walks forward, stops, then keeps walking|walks, pauses, and walks on|"
                      "walks forward and stops briefly before continuing|starts walking, stops and starts again",
                      "halts mid-way and then resumes on foot"),
+    "skip": ("skips forward|skips along happily|is skipping ahead|skips forward hopping on each foot in turn",
+             "bounds ahead with a little bounce off one foot then the other"),
+    "stairs": ("walks up a few stairs and down the other side|climbs up some steps and walks back down|"
+               "goes up a short flight of stairs and comes down again|walks up the steps and then down the steps",
+               "ascends a small staircase and descends the far side"),
     # turns and looking
     "look": ("looks to the {side}|turns the head to the {side}|glances {side}|looks over to the {side}",
              "peers toward the {side}"),

@@ -54,3 +54,28 @@ def apply_style(ch: Channels, a: int, b: int, style: str) -> None:
         for s in SIDES:
             ch.arm_target[s][a:b] = [wrist[0] * s, wrist[1], wrist[2]]
             ch.arm_weight[s][a:b] = np.maximum(ch.arm_weight[s][a:b], env)
+
+
+# Size words: "walks with small steps", "jumps high", "jumps forward a long way". A size rescales the sampled
+# parameters (like `STYLE_SPEED`) and is captioned as a manner. Walk sizes change the step length at a similar
+# speed, as people do: small steps are quicker and slightly slower (cadence x1.2, speed x0.8: step x0.67),
+# big steps slower and a little faster (cadence x0.85, speed x1.05: step x1.24).
+SIZE_PROBABILITY = 0.2
+SIZE_ACTIONS = {"walk": ("small", "big"), "jump_in_place": ("low", "high"), "jump_forward": ("small", "big")}
+STEP_SIZE = {"small": (0.8, 1.2), "big": (1.05, 0.85)}        # size -> (speed scale, cadence scale)
+JUMP_FLIGHT = {"low": -4, "high": 2}                            # flight frames added: rise ~15 cm / ~50 cm
+JUMP_DISTANCE = {"small": 0.55, "big": 1.35}
+
+
+def apply_size(params: dict, action: str, size: str) -> dict:
+    """`params` of `action` resized to `size` (one of SIZE_ACTIONS[action]), with "size" recorded."""
+    p = {**params, "size": size}
+    if action == "walk":
+        p["speed"] = round(p["speed"] * STEP_SIZE[size][0], 3)
+    elif size in JUMP_FLIGHT:
+        extra = JUMP_FLIGHT[size]
+        p["flight_frames"] += extra
+        p["frames"] += extra * p["count"]
+    else:
+        p["distance"] = round(p["distance"] * JUMP_DISTANCE[size], 3)
+    return p

@@ -30,6 +30,7 @@ class FootEvent:
     height: float = 0.0           # kick: ankle height at full extension; others: swing clearance
     reach: float = 0.0            # kick: forward reach from the hip line
     offset: tuple = (0.0, 0.0)    # landing offset (lateral multiplied by the side's sign, forward)
+    level: float = 0.0            # place: height of the spot it lands on above the floor (a stair tread), m
 
 
 @dataclass
