@@ -366,3 +366,14 @@ def test_heldout_synonym_captions_are_written(written):
     for f in files:
         for line in f.read_text().lower().splitlines():
             assert set(re.findall(r"[a-z\-]+", line.split("#")[0])) & HELDOUT_WORDS
+
+
+def test_sitting_cross_legged_lowers_the_pelvis_and_crosses_the_feet_in():
+    sit = _clip("sit_cross_legged").joints
+    assert sit[-1, 0, 1] < sit[0, 0, 1] - 0.5                   # pelvis comes down to the floor
+    width = lambda j: abs(j[7, 0] - j[8, 0])                   # ankles' lateral distance
+    assert width(sit[-1]) < width(sit[0]) - 0.05                # feet drawn in towards the middle
+    rng = np.random.default_rng([0, 99])
+    steps = [(n, ACTIONS[n].sample(rng)) for n in ("sit_cross_legged", "stand_up_cross_legged")]
+    both = render_sequence(steps, rng).joints
+    assert both[-1, 0, 1] > both[:, 0, 1].min() + 0.5          # and back up to standing

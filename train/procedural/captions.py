@@ -343,7 +343,9 @@ _VERBS += (" agree:agree balances:balance blocks:block bobs:bob bouncing:bounce 
            "moving:move hanging:hang held:hold crossed:cross folded:fold know:know jumping:jump "
            "carrying:carry hauling:haul walking:walk angles:angle zigzags:zigzag "
            # held-out synonyms (never in training text) still get their lemma and part of speech
-           "saunters:saunter strolling:stroll tosses:toss hurls:hurl scoops:scoop")
+           "saunters:saunter strolling:stroll tosses:toss hurls:hurl scoops:scoop"
+           # floor actions
+           " comes:come sitting:sit uncrosses:uncross unfolds:unfold")
 _LEXICON_SPEC["NOUN"] += (" angle ball ballerina ballet balls barrier baseball basket basketball bat beat belly blow box "
                           "ceiling chest chin club confusion court cup dancer disagreement agreement distance "
                           "fastball finger fingers fists floor football footwork forearms forehand backhand glass "
@@ -365,6 +367,8 @@ _LEXICON_SPEC["ADV"] += (" angrily anxiously briskly cheerfully confidently deje
                          "away briefly mid-way yes no partly here")
 _LEXICON_SPEC["ADP"] += " across against as before below like over under without onto"
 _LEXICON_SPEC["PRON"] += " them they i"
+_LEXICON_SPEC["NOUN"] += " legs"          # floor actions
+_LEXICON_SPEC["ADV"] += " cross-legged"
 _LEXICON_SPEC["SCONJ"] = "if"
 _LEXICON_SPEC["AUX"] += " were would"
 # Locomotion v2 (skipping, stairs, size words).

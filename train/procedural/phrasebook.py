@@ -74,6 +74,11 @@ _SPEC = {
                    "settles onto the floor"),
     "get_up_ground": ("gets up from the floor|stands up from the ground|gets up off the ground|rises from the floor",
                       "pushes up off the floor to standing"),
+    "sit_cross_legged": ("sits down cross-legged|sits cross-legged on the floor|sits down on the ground with crossed legs|"
+                         "takes a cross-legged seat on the floor", "folds the legs under and settles on the floor"),
+    "stand_up_cross_legged": ("stands up from sitting cross-legged|uncrosses the legs and stands up|"
+                              "gets up from a cross-legged seat|rises from sitting cross-legged on the floor",
+                              "unfolds the crossed legs and comes up to standing"),
     "kneel_both": ("kneels down on both knees|gets down on their knees|kneels|goes down on both knees",
                    "drops to a kneeling position"),
     "kneel": ("kneels on the {side} knee|goes down on one knee|kneels on one knee|gets down on the {side} knee",

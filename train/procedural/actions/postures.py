@@ -124,3 +124,5 @@ for _side in SIDES:
     # Kneeling on the left knee: the left foot goes back and that knee comes down near the floor.
     register(f"kneel_{_n}", _sample_step_down, _fill_step_down(_side, -0.5, 1.35), "postures")
     register(f"balance_{_n}", _sample_balance, _fill_balance(_side), "postures")
+
+seat_curve = _seat_curve    # public for actions/floor.py (the architecture test forbids importing private names)
