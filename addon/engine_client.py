@@ -186,8 +186,10 @@ class InProcessEngine:
             if self._engine is None:
                 progress(0.0, "loading model")
                 self._engine = self._loader(self.checkpoint, self.device)
+            # path/pins (issue 23) go through as given: an engine without them refuses them (TypeError), and
+            # the add-on explains that, instead of silently generating without them.
             options = {k: params[k] for k in ("seconds", "seed", "guidance", "steps", "foot_cleanup", "loop",
-                                               "smooth_joins")
+                                               "smooth_joins", "path", "pins")
                        if k in params}
             if method == "generate":
                 motions = self._engine.generate(list(params["prompts"]), progress=progress,
