@@ -5,7 +5,7 @@ the rig's pose is read with (`inverse_retarget.BodyFit`): the rig's rest spot is
 facing the engine's +z. Takes that follow a path are keyed with that mapping (origin (0, 0)), so the character
 walks where the curve is drawn.
 
-* a curve: ``{"curve": [[x, z], ...]}``, points evenly spaced along it (at most `MAX_POINTS`);
+* a curve: ``{"curve": [[x, z], ...]}``, `MAX_POINTS` points evenly spaced along it;
 * an animated empty: ``{"waypoints": [{"frame": F, "x": X, "z": Z}, ...]}`` at its keyframes from the start
   frame on, F in engine frames (20 fps) after the start frame.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from . import takes
 from .inverse_retarget import BodyFit, engine_frames
 
-MAX_POINTS = 100
+MAX_POINTS = 100          # ~2 kB of JSON; enough for any path a take of a few seconds walks
 ENGINE_FPS = 20.0
 
 
@@ -41,12 +41,13 @@ def curve_points(curve) -> np.ndarray:
 
 
 def even_points(points: np.ndarray, count: int = MAX_POINTS) -> np.ndarray:
-    """At most `count` points evenly spaced by arc length along a polyline (its ends kept)."""
+    """`count` points evenly spaced by arc length along a polyline (its ends kept): the engine sees the shape
+    drawn, not where the curve happened to have its control points."""
     seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
     arc = np.concatenate(([0.0], np.cumsum(seg)))
     if arc[-1] <= 0:
         raise ValueError("the path has no length")
-    at = np.linspace(0.0, arc[-1], min(count, max(len(points), 2)))
+    at = np.linspace(0.0, arc[-1], count)
     return np.stack([np.interp(at, arc, points[:, k]) for k in range(points.shape[1])], axis=1)
 
 
