@@ -2,7 +2,6 @@
 that turns its results into actions. Shared by the panel's operators and the scripting API."""
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import random
@@ -241,8 +240,7 @@ def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float
         full = _is_full_extension(original, motions[0])
         if not full:   # a continuation starts on the frame after the original's last one
             start += original.num_frames / original.fps * takes.scene_fps(scn)
-        options = dataclasses.replace(takes.options_for(obj),
-                                      origin=tuple(original.root_translation[0, [0, 2]].tolist()))
+        options = takes.placement_options(obj, bpy.data.actions[source_name], original)
         actions = takes.apply_takes(obj, motions, label, seed, start, scn, files=files, options=options)
         if not full:
             _unmute_stash_of(obj, source_name)

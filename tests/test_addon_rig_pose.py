@@ -189,6 +189,27 @@ def test_from_pose_sends_the_context_to_extend(rigs):
     assert task.step() == "FINISHED"
 
 
+def test_extending_a_take_from_the_current_pose_keeps_its_place(rigs):
+    """A take placed in engine coordinates (from the pose, along a path) is extended in the same place."""
+    obj, scene = rigs["smpl"], bpy.context.scene
+    takes.apply_takes(obj, [_synthetic(40)], "old", 0, 1, scene)
+    first = _synthetic(30, seed=2)           # starts off the engine's origin: (0, 0.9, 0.3)
+    task = generation.submit_generate(FakeEngine(first), session.EngineSettings(), obj, scene, "waves", 1.0, 0,
+                                      7.5, 10, 1, 31, from_pose=True)
+    assert task.step() == "FINISHED"
+    hips = takes.bone_map(obj)["pelvis"]
+    placed = _world_points(obj, scene, [35])[0][list(takes.bone_map(obj).values()).index(hips)]
+    more = Motion(fps=20, joints=np.concatenate([first.joints, first.joints[-1:].repeat(10, 0)]),
+                  rotations=np.concatenate([first.rotations, first.rotations[-1:].repeat(10, 0)]),
+                  root_translation=np.concatenate([first.root_translation, first.root_translation[-1:].repeat(10, 0)]),
+                  offsets=first.offsets)
+    task = generation.submit_extend(FakeEngine(more), session.EngineSettings(), obj, scene, "then stands", 0.5, 0,
+                                    7.5, 10)
+    assert task.step() == "FINISHED"
+    again = _world_points(obj, scene, [35])[0][list(takes.bone_map(obj).values()).index(hips)]
+    np.testing.assert_allclose(again, placed, atol=1e-4)
+
+
 def _poly_curve(points, name="path"):
     data = bpy.data.curves.new(name, "CURVE")
     spline = data.splines.new("POLY")
