@@ -110,8 +110,11 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
     modal.ensure_idle()
     from . import continuation, rig_pose
     if from_pose and rig_pose.has_animation_before(armature, start_frame):
-        return submit_from_pose(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps,
+        task = submit_from_pose(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps,
                                 start_frame, foot_cleanup=foot_cleanup, guided=path is not None or bool(pins))
+        if num_takes > 1:
+            task.warnings.append("continuing from the current pose makes one take (the engine's extend)")
+        return task
     warnings = preflight(armature)
     guides, guide_warnings = continuation.guide_params(armature, scene, start_frame, path, pins)
     warnings += guide_warnings
