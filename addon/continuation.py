@@ -120,6 +120,21 @@ def check_pin(pin) -> dict:
     return {"frame": int(frame), "joints": joints.tolist()}
 
 
+def ignored_guides(engine, mark, sent) -> str | None:
+    """A warning when the worker said (on stderr) that it ignored the request's path or pins: a worker that
+    does not know them yet skips unknown params instead of refusing them, so the take was made without."""
+    since = getattr(engine, "stderr_since", None)
+    if since is None or mark is None:
+        return None
+    for line in since(mark):
+        named = [k for k in GUIDE_PARAMS if k in sent and re.search(rf"\b{k}\b", line)]
+        if named and "ignor" in line:
+            what = " and ".join(named)
+            return (f"the engine ignored the {what}: this motion-core does not support {what} yet (issue 23); "
+                    f"the take was generated without {'it' if len(named) == 1 else 'them'}. Update motion-core")
+    return None
+
+
 _REFUSAL = re.compile(r"unknown|unexpected|unsupported|not supported|not allowed|unrecognized", re.I)
 
 

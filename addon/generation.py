@@ -121,12 +121,16 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
     params = session.request_params(settings, prompts=[prompt] * num_takes, seconds=seconds,
                                     seed=int(seed), guidance=float(guidance), steps=int(steps),
                                     **control_params(foot_cleanup, loop), **guides)
+    mark = engine.stderr_mark() if hasattr(engine, "stderr_mark") else None
     job = engine.submit("generate", params)
     obj_name, scene_name = armature.name, scene.name
 
     def apply(results):
         obj, scn = _lookup(obj_name, scene_name)
         motions, files = resolve_results(results)
+        ignored = continuation.ignored_guides(engine, mark, guides)
+        if ignored:
+            task.warnings.append(ignored)
         # Paths and pins are engine coordinates read with the rig's body fit: key with the same placement.
         options = continuation.placed_options(obj, rig_pose.fit_for(obj)) if guides else None
         if loop:   # issue 23: seamless takes repeat through Cycles modifiers (addon/loops.py)
@@ -138,8 +142,9 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
             return actions
         return takes.apply_takes(obj, motions, prompt, seed, start_frame, scn, files=files, options=options)
 
-    return GenerationTask(job, f"“{prompt}”", apply, getattr(engine, "release", None), warnings,
+    task = GenerationTask(job, f"“{prompt}”", apply, getattr(engine, "release", None), warnings,
                           explain=continuation.unsupported_explainer(guides))
+    return task
 
 
 def submit_from_pose(engine, settings, armature, scene, prompt: str, seconds: float | None, seed: int,

@@ -340,8 +340,8 @@ def test_api_exposes_path_pins_and_pose(rigs):
 
 
 FAKE_WORKER = r'''
-import json, sys
-log = open(sys.argv[1], "a")
+import json, sys, time
+log, result = open(sys.argv[1], "a"), sys.argv[2]
 for line in sys.stdin:
     req = json.loads(line)
     if req["method"] == "shutdown":
@@ -349,8 +349,13 @@ for line in sys.stdin:
     log.write(line)
     log.flush()
     unknown = sorted(set(req.get("params", {})) & {"path", "pins"})
-    sys.stdout.write(json.dumps({"id": req["id"], "event": "error", "error": {
-        "type": "invalid_params", "message": f"unknown generate params {unknown}"}}) + "\n")
+    if result:      # a worker that skips params it does not know, saying so on stderr (as motion-core's does)
+        print(f"motion-core worker: ignoring unknown generate params {unknown}", file=sys.stderr, flush=True)
+        time.sleep(0.3)
+        reply = {"event": "result", "motions": [result]}
+    else:           # a worker that refuses them
+        reply = {"event": "error", "error": {"type": "invalid_params", "message": f"unknown generate params {unknown}"}}
+    sys.stdout.write(json.dumps({"id": req["id"], **reply}) + "\n")
     sys.stdout.flush()
 '''
 
@@ -361,7 +366,7 @@ def test_worker_request_carries_path_and_pins(rigs, tmp_path):
     obj, scene = rigs["smpl"], bpy.context.scene
     script, log = tmp_path / "worker.py", tmp_path / "requests.jsonl"
     script.write_text(FAKE_WORKER)
-    worker = ec.SubprocessEngine(command=[sys.executable, str(script), str(log)])
+    worker = ec.SubprocessEngine(command=[sys.executable, str(script), str(log), ""])
     try:
         pins = [{"frame": 8, "joints": np.zeros((22, 3)).tolist()}]
         task = generation.submit_generate(worker, session.EngineSettings(), obj, scene, "walks", 1.0, 0, 7.5, 10, 1,
@@ -372,5 +377,40 @@ def test_worker_request_carries_path_and_pins(rigs, tmp_path):
         assert request["method"] == "generate"
         assert request["params"]["path"] == {"curve": [[0, 0], [0, 2]]} and request["params"]["pins"] == pins
         assert "does not support path and pins" in task.error
+    finally:
+        worker.shutdown()
+
+
+def test_a_worker_that_ignores_pins_is_reported(rigs, tmp_path):
+    obj, scene = rigs["smpl"], bpy.context.scene
+    script, log = tmp_path / "worker.py", tmp_path / "requests.jsonl"
+    script.write_text(FAKE_WORKER)
+    result = _standing(20).save(tmp_path / "result.npz")
+    worker = ec.SubprocessEngine(command=[sys.executable, str(script), str(log), str(result)])
+    try:
+        pins = [{"frame": 8, "joints": np.zeros((22, 3)).tolist()}]
+        task = generation.submit_generate(worker, session.EngineSettings(), obj, scene, "walks", 1.0, 0, 7.5, 10, 1,
+                                          1, pins=pins)
+        while task.step() == "RUNNING":
+            pass
+        assert task.status == "FINISHED"
+        assert any("ignored the pins" in w and "Update motion-core" in w for w in task.warnings)
+    finally:
+        worker.shutdown()
+
+
+@needs_model
+def test_from_pose_through_the_real_worker(rigs):
+    """`motion_core serve --stdio` reads the context file and continues it; the take starts at the start frame."""
+    obj, scene = rigs["smpl"], bpy.context.scene
+    takes.apply_takes(obj, [_synthetic(40)], "old", 0, 1, scene)
+    worker = ec.SubprocessEngine(python=sys.executable)
+    try:
+        task = generation.submit_generate(worker, session.EngineSettings(), obj, scene, "a person waves", 1.0, 0,
+                                          7.5, 10, 1, 31, from_pose=True)
+        while task.step() == "RUNNING":
+            pass
+        assert task.status == "FINISHED", task.error
+        assert task.actions[0].frame_range[:] == (31.0, 50.0)
     finally:
         worker.shutdown()
