@@ -414,3 +414,17 @@ def test_from_pose_through_the_real_worker(rigs):
         assert task.actions[0].frame_range[:] == (31.0, 50.0)
     finally:
         worker.shutdown()
+
+
+def test_context_file_without_motion_core_in_blender(tmp_path, monkeypatch):
+    """Blender's Python usually has no motion_core (subprocess mode): the context is written as the joints
+    alone in the documented .npz layout, which is all `extend` reads of it."""
+    joints = _synthetic(20).joints
+    monkeypatch.setitem(sys.modules, "motion_core.formats.motion", None)     # import fails
+    unsolved = rig_pose.context_motion(joints)
+    path = unsolved.save(tmp_path / "context.npz")
+    monkeypatch.undo()
+    loaded = Motion.load(path)
+    np.testing.assert_allclose(loaded.joints, joints, atol=1e-6)
+    assert loaded.fps == 20 and loaded.meta["rotations"] == "unsolved"
+    np.testing.assert_allclose(loaded.offsets, HUMANML3D.rest_offsets, atol=1e-6)
