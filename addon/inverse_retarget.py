@@ -65,22 +65,36 @@ def body_fit(rig: retarget.RigRest, mapping: dict[str, str], skeleton, match_fac
     return BodyFit(to_arm, rig.head(mapping[pelvis]).copy(), float(scale), standing)
 
 
-def rig_joints(heads: dict[str, np.ndarray], fit: BodyFit, skeleton) -> np.ndarray:
+def rig_joints(heads: dict[str, np.ndarray], fit: BodyFit, skeleton, tails=None) -> np.ndarray:
     """(T, 22, 3) armature-space heads ``{joint: (T, 3)}`` of the mapped bones in engine coordinates, joints
-    the rig lacks filled in: still the rig's proportions."""
+    the rig lacks filled in: still the rig's proportions. `tails` (same form, optional): the mapped bones'
+    tails, where a missing end joint (a foot bone without a toe bone) is taken to be."""
     names = list(skeleton.joint_names)
     t = len(next(iter(heads.values())))
+
+    def engine(points):
+        return fit.to_engine(np.asarray(points, np.float64).reshape(t, 3))
+
     joints = np.full((t, len(names), 3), np.nan)
     for joint, points in heads.items():
-        joints[:, names.index(joint)] = fit.to_engine(np.asarray(points, np.float64).reshape(t, 3))
-    return fill_missing(joints, skeleton)
+        joints[:, names.index(joint)] = engine(points)
+    ends = {}
+    for joint, points in (tails or {}).items():
+        child = _central_child(skeleton, names.index(joint))
+        if child is not None and names[child] not in heads:
+            ends[child] = engine(points)
+    return fill_missing(joints, skeleton, ends)
 
 
 def joints_from_heads(heads: dict[str, np.ndarray], rest_heads: dict[str, np.ndarray], fit: BodyFit,
-                      skeleton) -> np.ndarray:
-    """(T, 22, 3) engine joints on the engine's body from the rig's posed and rest heads (armature space)."""
-    posed = rig_joints(heads, fit, skeleton)
-    rest = rig_joints({j: np.asarray(p, np.float64)[None] for j, p in rest_heads.items()}, fit, skeleton)[0]
+                      skeleton, tails=None, rest_tails=None) -> np.ndarray:
+    """(T, 22, 3) engine joints on the engine's body from the rig's posed and rest heads (armature space),
+    and optionally its bones' tails (see `rig_joints`)."""
+    posed = rig_joints(heads, fit, skeleton, tails)
+
+    def one_frame(points):
+        return None if points is None else {j: np.asarray(p, np.float64)[None] for j, p in points.items()}
+    rest = rig_joints(one_frame(rest_heads), fit, skeleton, one_frame(rest_tails))[0]
     return on_engine_body(posed, rest, skeleton)
 
 
@@ -138,11 +152,12 @@ def _central_child(skeleton, j: int) -> int | None:
     return min(children, key=lambda c: abs(offsets[c, 0]))
 
 
-def fill_missing(joints: np.ndarray, skeleton) -> np.ndarray:
+def fill_missing(joints: np.ndarray, skeleton, ends=None) -> np.ndarray:
     """Joints left NaN (no bone) placed from their neighbours: between the nearest known ancestor and the
     nearest known joint down the central chain, at the engine's rest-length fractions (a rig with two spine
-    bones gets its middle spine joint); a missing end joint (toe, head) follows its parent's bone, turned as
-    that bone turned from rest."""
+    bones gets its middle spine joint); a missing end joint (toe, head) at ``ends[j]`` (its parent bone's tail)
+    when given, else following its parent's bone, turned as that bone turned from rest (its twist unknown)."""
+    ends = ends or {}
     joints = np.array(joints, np.float64)
     parents = list(skeleton.parents)
     lengths = np.linalg.norm(np.asarray(skeleton.rest_offsets, np.float64), axis=1)
@@ -157,10 +172,12 @@ def fill_missing(joints: np.ndarray, skeleton) -> np.ndarray:
             chain.append(c)
             c = _central_child(skeleton, c)
         p = parents[j]
-        if c is not None:
+        if c is not None:     # inside a chain: a parent's tail is often the next *mapped* head, so not used
             total = sum(lengths[k] for k in chain) + lengths[c]
             w = lengths[j] / max(total, 1e-9)
             joints[:, j] = joints[:, p] + w * (joints[:, c] - joints[:, p])
+        elif j in ends:
+            joints[:, j] = ends[j]
         else:
             joints[:, j] = _follow_parent(joints, skeleton, j)
         known[j] = True

@@ -31,22 +31,23 @@ def _set_frame(scene, frame: float) -> None:
     scene.frame_set(whole, subframe=float(frame - whole))
 
 
-def sample_heads(obj, scene, frames, mapping=None) -> dict[str, np.ndarray]:
-    """{joint: (T, 3)} armature-space heads of the mapped bones at (fractional) scene `frames`, evaluated.
-    The scene's current frame is restored afterwards."""
+def sample_bones(obj, scene, frames, mapping=None) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """({joint: (T, 3)} heads, same for tails) of the mapped bones, armature space, at (fractional) scene
+    `frames`, evaluated. The scene's current frame is restored afterwards."""
     import bpy
     mapping = takes.bone_map(obj) if mapping is None else mapping
     current = (scene.frame_current, scene.frame_subframe)
-    out = {joint: np.empty((len(frames), 3)) for joint in mapping}
+    heads = {joint: np.empty((len(frames), 3)) for joint in mapping}
+    tails = {joint: np.empty((len(frames), 3)) for joint in mapping}
     try:
         for t, frame in enumerate(frames):
             _set_frame(scene, frame)
             bones = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).pose.bones
             for joint, bone in mapping.items():
-                out[joint][t] = tuple(bones[bone].head)
+                heads[joint][t], tails[joint][t] = tuple(bones[bone].head), tuple(bones[bone].tail)
     finally:
         scene.frame_set(current[0], subframe=current[1])
-    return out
+    return heads, tails
 
 
 def pose_joints(obj, scene, frames, mapping=None) -> np.ndarray:
@@ -54,8 +55,11 @@ def pose_joints(obj, scene, frames, mapping=None) -> np.ndarray:
     mapping = takes.bone_map(obj) if mapping is None else mapping
     rig = rig_rest(obj)
     fit = inv.body_fit(rig, mapping, humanml3d())
-    rest = {joint: rig.head(bone) for joint, bone in mapping.items()}
-    return inv.joints_from_heads(sample_heads(obj, scene, frames, mapping), rest, fit, humanml3d())
+    bones = obj.data.bones
+    rest_heads = {joint: np.array(bones[bone].head_local) for joint, bone in mapping.items()}
+    rest_tails = {joint: np.array(bones[bone].tail_local) for joint, bone in mapping.items()}
+    heads, tails = sample_bones(obj, scene, frames, mapping)
+    return inv.joints_from_heads(heads, rest_heads, fit, humanml3d(), tails, rest_tails)
 
 
 def context_joints(obj, scene, start_frame: float, frames: int = CONTEXT_FRAMES, mapping=None) -> np.ndarray:

@@ -127,6 +127,26 @@ def test_rig_pose_survives_inverse_then_forward(rigs, rig):
     assert error.mean() < 0.002 and error.max() < 0.01
 
 
+def test_joints_the_rig_lacks_are_filled_in(rigs):
+    """A rig without a middle spine bone or toes (here: the SMPL armature with those joints unmapped): the
+    spine joint is interpolated along the spine, a toe is put at the foot bone's tail."""
+    obj, scene, motion = rigs["smpl"], bpy.context.scene, _synthetic()
+    takes.apply_takes(obj, [motion], "full", 0, 301, scene, options=continuation.placed_options(obj, rig_pose.fit_for(obj)))
+    full = takes.bone_map(obj)
+    partial = {j: b for j, b in full.items() if j not in ("spine2", "left_foot", "right_foot")}
+    frames = _frames_of(motion, 301)
+    back = rig_pose.pose_joints(obj, scene, frames, mapping=partial)
+    names = list(HUMANML3D.joint_names)
+    error = np.linalg.norm(back - motion.joints, axis=-1)
+    print(f"\nfilled in: spine2 {error[:, names.index('spine2')].max() * 1000:.1f} mm, toes "
+          f"{error[:, names.index('left_foot')].max() * 1000:.1f} mm max")
+    assert np.isfinite(back).all()
+    assert error[:, names.index("spine2")].max() < 0.02     # between spine1 and spine3
+    assert error[:, names.index("left_foot")].max() < 1e-3  # the ankle bone's tail (the SMPL armature's is there)
+    known = [names.index(j) for j in partial]
+    assert error[:, known].max() < 1e-3
+
+
 def _world_points(obj, scene, frames):
     bones = list(takes.bone_map(obj).values())
     out = []
