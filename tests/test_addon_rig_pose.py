@@ -209,6 +209,25 @@ def test_from_pose_sends_the_context_to_extend(rigs):
     assert task.step() == "FINISHED"
 
 
+def test_panel_generate_continues_from_the_pose_when_asked(rigs):
+    obj, scene = rigs["smpl"], bpy.context.scene
+    s = scene.motion_settings
+    takes.apply_takes(obj, [_synthetic(40)], "old", 0, 1, scene)
+    s.target, s.start_frame, s.auto_length, s.seconds, s.path_object, s.use_pins = obj, 31, False, 1.0, None, False
+    fake = FakeEngine()
+    session.set_engine(fake)
+    try:
+        assert s.from_pose is False                  # off by default: Generate starts from rest as before
+        assert bpy.ops.motion.generate() == {"FINISHED"} and fake.calls[-1][0] == "generate"
+        takes.apply_takes(obj, [_synthetic(40)], "old", 0, 1, scene)   # (that take replaced the old animation)
+        s.from_pose = True
+        assert bpy.ops.motion.generate() == {"FINISHED"} and fake.calls[-1][0] == "extend"
+        assert obj.animation_data.action.frame_range[0] == 31
+    finally:
+        s.from_pose = False
+        session.shutdown_engine()
+
+
 def test_extending_a_take_from_the_current_pose_keeps_its_place(rigs):
     """A take placed in engine coordinates (from the pose, along a path) is extended in the same place."""
     obj, scene = rigs["smpl"], bpy.context.scene
