@@ -284,8 +284,12 @@ def test_path_from_a_curve_in_engine_ground_coordinates(rigs):
         np.testing.assert_allclose(points[0], [0, 0], atol=1e-3)   # the rig's spot is the engine's origin
         np.testing.assert_allclose(points[-1], [1, 2], atol=1e-3)  # +z forward, +x the character's left
         assert any(np.allclose(p, [0, 1], atol=0.05) for p in points)
+        obj.location, obj.rotation_euler = (0.0, 0.0, 0.0), (0.0, 0.0, np.pi / 2)   # now facing +x
+        ahead = _poly_curve([(0, 0, 0), (2, 0, 0)], "ahead")
+        params, _ = continuation.guide_params(obj, scene, 1, path=ahead)
+        np.testing.assert_allclose(params["path"]["curve"][-1], [0, 2], atol=1e-3)   # straight ahead: +z
     finally:
-        obj.location = (0.0, 0.0, 0.0)
+        obj.location, obj.rotation_euler = (0.0, 0.0, 0.0), (0.0, 0.0, 0.0)
 
 
 def test_waypoints_from_an_animated_empty(rigs):
