@@ -39,7 +39,8 @@ def _engine(engine):
 
 def generate(prompt: str, armature, seconds: float | None = None, takes: int = 1, seed: int | None = None,
              guidance: float = 7.5, steps: int = 10, start_frame: int | None = None, scene=None, engine=None,
-             timeout: float | None = None, foot_cleanup: bool = True, loop: bool = False) -> list:
+             timeout: float | None = None, foot_cleanup: bool = True, loop: bool = False, path=None, pins=None,
+             from_pose: bool = False) -> list:
     """Generate `takes` takes of `prompt` onto `armature`; returns their actions (take 1 is active).
 
     seconds=None lets the model choose the length from the prompt (its length predictor; 4 s for models
@@ -47,14 +48,45 @@ def generate(prompt: str, armature, seconds: float | None = None, takes: int = 1
     negative or non-numbers raise ValueError). Each action stores the length it got in
     ``action["motion_seconds"]``. seed=None picks a random seed; start_frame=None uses the scene's start
     frame. foot_cleanup=False keeps the feet exactly as the model made them (default: planted feet locked).
-    loop=True makes the takes seamless on repeat, with Cycles modifiers on their F-curves."""
+    loop=True makes the takes seamless on repeat, with Cycles modifiers on their F-curves.
+
+    Issue 23 guides (sent as the engine's generate params ``path`` and ``pins``; an engine without them
+    refuses the request with a message saying so):
+    path: a curve object, or an empty animated along the way (its keys from the start frame are waypoints),
+    or a ready ``{"curve": [[x, z], ...]}`` / ``{"waypoints": [...]}`` in engine ground coordinates.
+    pins: True for the poses pinned on the armature (`pin_pose`), or a list of
+    ``{"frame": F, "joints": [[x, y, z]] * 22}`` (F in engine frames, 20 fps, after the start frame).
+    from_pose=True: when the armature is already animated before the start frame, continue from its pose
+    there (one take; only the new frames are keyed, from the start frame, without a pop)."""
     scene = scene or bpy.context.scene
     engine, settings = _engine(engine)
     seed = generation.new_seed() if seed is None else int(seed)
     start = scene.frame_start if start_frame is None else start_frame
     task = generation.submit_generate(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps,
-                                      int(takes), start, foot_cleanup=bool(foot_cleanup), loop=bool(loop))
+                                      int(takes), start, foot_cleanup=bool(foot_cleanup), loop=bool(loop),
+                                      path=path, pins=pins, from_pose=bool(from_pose))
     return _run(task, timeout)
+
+
+def pin_pose(armature, frame: int | None = None, scene=None) -> dict:
+    """Pin the armature's evaluated pose at `frame` (default: the current one); `generate(..., pins=True)`
+    sends it. Returns the pin as ``{"frame": scene frame, "joints": 22 engine joints}``."""
+    import json
+    from . import rig_pose
+    pin = rig_pose.pin_pose(armature, scene or bpy.context.scene, frame)
+    return {"frame": pin.frame, "joints": json.loads(pin.joints)}
+
+
+def clear_pins(armature) -> None:
+    """Remove every pinned pose of the armature."""
+    armature.motion_retarget.pins.clear()
+
+
+def current_pose(armature, frame: int | None = None, scene=None):
+    """(22, 3) the armature's evaluated pose at `frame` as the engine's joints (metres, y up, engine body)."""
+    from . import rig_pose
+    scene = scene or bpy.context.scene
+    return rig_pose.pose_joints(armature, scene, [float(scene.frame_current if frame is None else frame)])[0]
 
 
 def extend(prompt: str, armature, seconds: float = 2.0, seed: int | None = None, guidance: float = 7.5,

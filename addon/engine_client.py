@@ -186,8 +186,10 @@ class InProcessEngine:
             if self._engine is None:
                 progress(0.0, "loading model")
                 self._engine = self._loader(self.checkpoint, self.device)
+            # path/pins (issue 23) go through as given: an engine without them refuses them (TypeError), and
+            # the add-on explains that, instead of silently generating without them.
             options = {k: params[k] for k in ("seconds", "seed", "guidance", "steps", "foot_cleanup", "loop",
-                                               "smooth_joins")
+                                               "smooth_joins", "path", "pins")
                        if k in params}
             if method == "generate":
                 motions = self._engine.generate(list(params["prompts"]), progress=progress,
@@ -248,6 +250,7 @@ class SubprocessEngine:
         self._write_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=30)
+        self._stderr_count = 0        # lines ever read, so callers can ask for those after a point
         self._pings: dict[str, threading.Event] = {}
 
     # -- process lifetime -----------------------------------------------------------------------------------
@@ -395,6 +398,17 @@ class SubprocessEngine:
     def _read_stderr(self, proc: subprocess.Popen) -> None:
         for line in proc.stderr:
             self._stderr_tail.append(line.rstrip())
+            self._stderr_count += 1
+
+    def stderr_mark(self) -> int:
+        """A point in the child's stderr, for `stderr_since`."""
+        return self._stderr_count
+
+    def stderr_since(self, mark: int) -> list[str]:
+        """The child's stderr lines after `mark` (those still in the kept tail), e.g. the worker's note that it
+        ignored params it does not know."""
+        new = self._stderr_count - mark
+        return list(self._stderr_tail)[-new:] if new > 0 else []
 
     def _fail_all(self, message: str) -> None:
         with self._lock:

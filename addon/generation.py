@@ -2,7 +2,6 @@
 that turns its results into actions. Shared by the panel's operators and the scripting API."""
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import random
@@ -94,11 +93,14 @@ def control_params(foot_cleanup: bool = True, loop: bool = False, smooth_joins: 
 
 def submit_generate(engine, settings, armature, scene, prompt: str, seconds: float | None, seed: int,
                     guidance: float, steps: int, num_takes: int, start_frame: float, *,
-                    foot_cleanup: bool = True, loop: bool = False) -> GenerationTask:
+                    foot_cleanup: bool = True, loop: bool = False, path=None, pins=None,
+                    from_pose: bool = False) -> GenerationTask:
     """Start generating `num_takes` takes of `prompt` for `armature`; returns the task to step.
 
     seconds=None leaves the length to the model (its prediction for the prompt); the takes' actions record
-    the length actually generated (`takes.SECONDS_PROP`)."""
+    the length actually generated (`takes.SECONDS_PROP`). path/pins: see `continuation.guide_params` (sent as
+    the generate params ``path`` and ``pins``). from_pose: when the armature is animated before
+    `start_frame`, continue from its pose there (`submit_from_pose`) instead of starting from rest."""
     prompt = prompt.strip()
     if not prompt:
         raise ValueError("type a prompt first")
@@ -106,26 +108,76 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
     if armature is None or armature.type != "ARMATURE":
         raise ValueError("choose a target armature (or create the SMPL armature)")
     modal.ensure_idle()
+    from . import continuation, rig_pose
+    if from_pose and rig_pose.has_animation_before(armature, start_frame):
+        task = submit_from_pose(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps,
+                                start_frame, foot_cleanup=foot_cleanup, guided=path is not None or bool(pins))
+        if num_takes > 1:
+            task.warnings.append("continuing from the current pose makes one take (the engine's extend)")
+        return task
     warnings = preflight(armature)
+    guides, guide_warnings = continuation.guide_params(armature, scene, start_frame, path, pins)
+    warnings += guide_warnings
     params = session.request_params(settings, prompts=[prompt] * num_takes, seconds=seconds,
                                     seed=int(seed), guidance=float(guidance), steps=int(steps),
-                                    **control_params(foot_cleanup, loop))
+                                    **control_params(foot_cleanup, loop), **guides)
+    mark = engine.stderr_mark() if hasattr(engine, "stderr_mark") else None
     job = engine.submit("generate", params)
     obj_name, scene_name = armature.name, scene.name
 
     def apply(results):
         obj, scn = _lookup(obj_name, scene_name)
         motions, files = resolve_results(results)
+        ignored = continuation.ignored_guides(engine, mark, guides)
+        if ignored:
+            task.warnings.append(ignored)
+        # Paths and pins are engine coordinates read with the rig's body fit: key with the same placement.
+        options = continuation.placed_options(obj, rig_pose.fit_for(obj)) if guides else None
         if loop:   # issue 23: seamless takes repeat through Cycles modifiers (addon/loops.py)
             from . import loops
             actions = takes.apply_takes(obj, [loops.closed_loop(m) for m in motions], prompt, seed, start_frame,
-                                        scn, files=files)
+                                        scn, files=files, options=options)
             for action in actions:
                 loops.add_cycles(action)
             return actions
-        return takes.apply_takes(obj, motions, prompt, seed, start_frame, scn, files=files)
+        return takes.apply_takes(obj, motions, prompt, seed, start_frame, scn, files=files, options=options)
 
-    return GenerationTask(job, f"“{prompt}”", apply, getattr(engine, "release", None), warnings)
+    task = GenerationTask(job, f"“{prompt}”", apply, getattr(engine, "release", None), warnings,
+                          explain=continuation.unsupported_explainer(guides))
+    return task
+
+
+def submit_from_pose(engine, settings, armature, scene, prompt: str, seconds: float | None, seed: int,
+                     guidance: float, steps: int, start_frame: float, *, foot_cleanup: bool = True,
+                     smooth_joins: bool = True, guided: bool = False) -> GenerationTask:
+    """One take of `prompt` continuing the armature's evaluated motion before `start_frame` (worker
+    ``extend`` on a context Motion read from the rig); only the new frames are keyed, from `start_frame`."""
+    from . import continuation
+    modal.ensure_idle()
+    warnings = preflight(armature)
+    if guided:
+        warnings.append("a path and pins are not used when continuing from the current pose (the engine's extend "
+                        "does not take them); turn off From current pose to use them")
+    context = continuation.write_context(armature, scene, start_frame)
+    params = session.request_params(settings, motion_path=context.path, prompt=prompt, seconds=seconds,
+                                    seed=int(seed), guidance=float(guidance), steps=int(steps),
+                                    **control_params(foot_cleanup, smooth_joins=smooth_joins))
+    job = engine.submit("extend", params)
+    obj_name, scene_name = armature.name, scene.name
+    previous = armature.animation_data.action.name if armature.animation_data.action is not None else None
+
+    def apply(results):
+        obj, scn = _lookup(obj_name, scene_name)
+        motions, files = resolve_results(results)
+        new = continuation.new_part(motions[0], context)
+        options = continuation.placed_options(obj, context.fit)
+        files = [continuation.save_new_part(new) or files[0]]
+        actions = takes.apply_takes(obj, [new], prompt, seed, start_frame, scn, files=files, options=options)
+        continuation.keep_old_playing(obj, previous)
+        return actions
+
+    return GenerationTask(job, f"“{prompt}” from the current pose", apply, getattr(engine, "release", None),
+                          warnings)
 
 
 def timeline_label(segments) -> str:
@@ -196,8 +248,7 @@ def submit_extend(engine, settings, armature, scene, prompt: str, seconds: float
         full = _is_full_extension(original, motions[0])
         if not full:   # a continuation starts on the frame after the original's last one
             start += original.num_frames / original.fps * takes.scene_fps(scn)
-        options = dataclasses.replace(takes.options_for(obj),
-                                      origin=tuple(original.root_translation[0, [0, 2]].tolist()))
+        options = takes.placement_options(obj, bpy.data.actions[source_name], original)
         actions = takes.apply_takes(obj, motions, label, seed, start, scn, files=files, options=options)
         if not full:
             _unmute_stash_of(obj, source_name)

@@ -44,7 +44,8 @@ class GenerationTask:
     `warnings` are problems found up front that did not stop the job (e.g. unmapped joints)."""
 
     def __init__(self, job, label: str, apply: Callable[[list], list],
-                 release: Callable[[object], None] | None = None, warnings: list[str] | None = None):
+                 release: Callable[[object], None] | None = None, warnings: list[str] | None = None,
+                 explain: Callable[[str], str] | None = None):
         global _active
         if active_task() is not None:
             raise ec.EngineError("a generation is already running; press Esc to cancel it first")
@@ -56,6 +57,7 @@ class GenerationTask:
         self.actions: list = []
         self.error: str | None = None
         self.warnings: list[str] = list(warnings or [])
+        self.explain = explain or (lambda error: error)   # engine error -> what the user should do about it
         _active = self
 
     @property
@@ -90,7 +92,7 @@ class GenerationTask:
         elif self.job.state == ec.CANCELLED:
             self.status = CANCELLED
         else:
-            self.error = self.job.error or "the engine failed"
+            self.error = self.explain(self.job.error or "the engine failed")
             self.status = FAILED
         return self.status
 

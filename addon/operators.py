@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import bpy
-from bpy.props import EnumProperty, StringProperty
+from bpy.props import EnumProperty, IntProperty, StringProperty
 
 from . import armature, generation, modal, session, takes
 from .props import target_armature
@@ -108,7 +108,8 @@ class MOTION_OT_generate(_JobOperator, bpy.types.Operator):
         seconds = None if s.auto_length else s.seconds   # None: the model predicts each prompt's length
         return generation.submit_generate(engine, settings, s.target, context.scene, s.prompt, seconds, s.seed,
                                           s.guidance, s.steps, s.takes, s.start_frame, foot_cleanup=s.foot_cleanup,
-                                          loop=s.loop)
+                                          loop=s.loop, path=s.path_object, pins=s.use_pins,
+                                          from_pose=s.from_pose)
 
 
 class MOTION_OT_extend(_JobOperator, bpy.types.Operator):
@@ -270,6 +271,46 @@ class MOTION_OT_use_take(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class MOTION_OT_pin_pose(bpy.types.Operator):
+    bl_idname = "motion.pin_pose"
+    bl_label = "Pin Current Pose"
+    bl_description = ("Store the target armature's pose at the current frame as a pin: Generate asks the engine "
+                      "to reach it at this frame")
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return target_armature(context) is not None
+
+    def execute(self, context):
+        from . import rig_pose
+        obj = target_armature(context)
+        try:
+            pin = rig_pose.pin_pose(obj, context.scene)
+        except ValueError as exc:       # e.g. the hips are not mapped
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"pinned the pose of {obj.name!r} at frame {pin.frame}")
+        return {"FINISHED"}
+
+
+class MOTION_OT_pin_remove(bpy.types.Operator):
+    bl_idname = "motion.pin_remove"
+    bl_label = "Remove Pin"
+    bl_description = "Remove this pinned pose"
+    bl_options = {"REGISTER", "UNDO"}
+
+    index: IntProperty(default=-1)
+
+    def execute(self, context):
+        obj = target_armature(context)
+        pins = obj.motion_retarget.pins if obj is not None else None
+        if pins is None or not 0 <= self.index < len(pins):
+            return {"CANCELLED"}
+        pins.remove(self.index)
+        return {"FINISHED"}
+
+
 CLASSES = (MOTION_OT_generate, MOTION_OT_extend, MOTION_OT_generate_timeline, MOTION_OT_timeline_add,
            MOTION_OT_timeline_remove, MOTION_OT_timeline_move, MOTION_OT_new_seed, MOTION_OT_create_smpl_armature,
-           MOTION_OT_auto_map, MOTION_OT_use_take)
+           MOTION_OT_auto_map, MOTION_OT_use_take, MOTION_OT_pin_pose, MOTION_OT_pin_remove)

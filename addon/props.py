@@ -21,6 +21,16 @@ class MotionBoneMapItem(bpy.types.PropertyGroup):
     bone: StringProperty(name="Bone", description="Bone of this armature driven by the joint (empty: unused)")
 
 
+def _is_path_source(_self, obj) -> bool:
+    return obj.type in ("CURVE", "EMPTY")
+
+
+class MotionPin(bpy.types.PropertyGroup):
+    """A pose the character must reach at a frame (issue 23): the armature's pose there, as engine joints."""
+    frame: IntProperty(name="Frame", description="Scene frame the pose is pinned at")
+    joints: StringProperty(name="Joints", description="22 engine joints [[x, y, z], ...] (metres, y up), JSON")
+
+
 class MotionRetargetSettings(bpy.types.PropertyGroup):
     bone_map: CollectionProperty(type=MotionBoneMapItem)
     bone_map_index: IntProperty(default=0)
@@ -30,6 +40,8 @@ class MotionRetargetSettings(bpy.types.PropertyGroup):
                            default=False)
     root_bone: StringProperty(name="Root bone",
                               description="Bone carrying the horizontal root motion (empty: on the hips)")
+    pins: CollectionProperty(type=MotionPin, description="Poses pinned at frames, sent with Generate")
+    pins_index: IntProperty(default=0)
 
 
 class MotionTimelineSegment(bpy.types.PropertyGroup):
@@ -69,6 +81,13 @@ class MotionSceneSettings(bpy.types.PropertyGroup):
     target: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
                             description="Armature receiving the motion")
     start_frame: IntProperty(name="Start frame", default=1)
+    from_pose: BoolProperty(name="From current pose", default=False,
+                            description="When the armature is already animated before the start frame, continue "
+                                        "from its pose there (keys only the new frames, no pop)")
+    path_object: PointerProperty(name="Path", type=bpy.types.Object, poll=_is_path_source,
+                                 description="Curve (or animated empty) the character follows (empty: no path)")
+    use_pins: BoolProperty(name="Use pins", default=True,
+                           description="Send the armature's pinned poses with Generate")
     extend_seconds: FloatProperty(name="Extend by", description="Seconds added by Extend", default=2.0,
                                   min=0.5, max=30.0, unit="TIME_ABSOLUTE", subtype="TIME_ABSOLUTE")
     timeline: CollectionProperty(type=MotionTimelineSegment,
@@ -76,7 +95,7 @@ class MotionSceneSettings(bpy.types.PropertyGroup):
     timeline_index: IntProperty(name="Active segment", default=0, min=0)
 
 
-CLASSES = (MotionBoneMapItem, MotionRetargetSettings, MotionTimelineSegment, MotionSceneSettings)
+CLASSES = (MotionBoneMapItem, MotionPin, MotionRetargetSettings, MotionTimelineSegment, MotionSceneSettings)
 
 
 def register_properties() -> None:

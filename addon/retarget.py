@@ -472,8 +472,7 @@ def pose_targets(src: SourceMotion, rig: RigRest, mapping: dict[str, str],
     src.validate()
     jidx = _check_map(src, rig, mapping)
     pelvis = src.joint_names[0]
-    heading = _heading(rig, mapping) if options.match_facing else np.eye(3)
-    to_arm = rig.object_rotation.T @ heading @ MOTION_TO_BLENDER      # motion coords -> armature space
+    to_arm = motion_axes(rig, mapping, options.match_facing)
     glob = _global_matrices(src)
     glob_arm = to_arm @ glob @ to_arm.T                                # (T, J, 3, 3)
     deltas = {}
@@ -481,7 +480,7 @@ def pose_targets(src: SourceMotion, rig: RigRest, mapping: dict[str, str],
         j, b = jidx[joint], rig.index[bone]
         align = qmath.rotation_between(_rest_direction(src, rig, mapping, j, b), to_arm @ _source_direction(src, j))
         deltas[bone] = glob_arm[:, j] @ align
-    scale = options.scale if options.scale is not None else _root_scale(src, rig, mapping, to_arm)
+    scale = options.scale if options.scale is not None else root_scale(src, rig, mapping, to_arm)
     return PoseTargets(deltas, mapping[pelvis], _root_offset(src, options, to_arm, scale), scale, to_arm)
 
 
@@ -507,7 +506,14 @@ def retarget(src: SourceMotion, rig: RigRest, mapping: dict[str, str],
     return PoseChannels(src.fps, rotations, locations, targets.scale)
 
 
-def _root_scale(src: SourceMotion, rig: RigRest, mapping, to_arm) -> float:
+def motion_axes(rig: RigRest, mapping: dict[str, str], match_facing: bool = True) -> np.ndarray:
+    """(3, 3) motion coordinates -> the rig's armature space (axis change, the rig's facing, the object's
+    rotation). Its transpose takes a posed rig back to motion axes (addon/inverse_retarget.py)."""
+    heading = _heading(rig, mapping) if match_facing else np.eye(3)
+    return rig.object_rotation.T @ heading @ MOTION_TO_BLENDER
+
+
+def root_scale(src: SourceMotion, rig: RigRest, mapping, to_arm) -> float:
     """Leg length of the rig (hip -> knee -> ankle heads) over the motion's; hips height ratio as fallback."""
     rest = src.rest_positions()
     for side in ("left", "right"):

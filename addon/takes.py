@@ -22,6 +22,8 @@ START_PROP = "motion_start_frame"
 SECONDS_PROP = "motion_seconds"          # the generated length (the model's choice when none was requested)
 LENGTH_SOURCE_PROP = "motion_length_source"   # engine's meta: "predicted", "requested" or "default"
 WARNINGS_PROP = "motion_warnings"   # engine's meta["warnings"], e.g. "the bundled model has not learned 'cartwheel'; ..."
+ORIGIN_PROP = "motion_origin"       # motion (x, z) keyed at the rig's rest spot, where not the first frame's
+SCALE_PROP = "motion_root_scale"    # root motion scale, where not the rig's leg length over the motion's
 STASH_PREFIX = "[Stash] "
 ROOT_JOINT = retarget.SMPL_JOINTS[0]
 
@@ -174,6 +176,7 @@ def apply_takes(obj, motions, prompt: str, seed, start_frame: float, scene, file
             action[TAKE_PROP], action[PROMPT_PROP], action[SEED_PROP] = k, prompt, str(take_seed)
             action[START_PROP] = float(start_frame)
             _record_length(action, motion)
+            _record_placement(action, options)
             if files and files[k - 1]:
                 action[FILE_PROP] = str(files[k - 1])
     except BaseException:
@@ -203,6 +206,26 @@ def _record_length(action, motion) -> None:
         action[LENGTH_SOURCE_PROP] = str(source)
     if meta.get("warnings"):   # part of the take's report: shown in the Takes panel while the take is active
         action[WARNINGS_PROP] = str(meta["warnings"])
+
+
+def _record_placement(action, options) -> None:
+    """Where a take was placed when that was not the default, so Extend continues it in the same place (a take
+    from the current pose, or along a path, is placed in the engine coordinates it was asked in)."""
+    if options is None:
+        return
+    if options.origin is not None:
+        action[ORIGIN_PROP] = [float(v) for v in options.origin]
+    if options.scale is not None:
+        action[SCALE_PROP] = float(options.scale)
+
+
+def placement_options(obj, action, motion) -> retarget.RetargetOptions:
+    """Retarget options that continue `action` (made from `motion`) in its place: its recorded origin and
+    scale, else its first frame at the rig's rest spot."""
+    origin = action.get(ORIGIN_PROP)
+    origin = tuple(origin) if origin is not None else tuple(motion.root_translation[0, [0, 2]].tolist())
+    scale = action.get(SCALE_PROP)
+    return dataclasses.replace(options_for(obj), origin=origin, scale=None if scale is None else float(scale))
 
 
 def take_warnings(actions) -> list[str]:

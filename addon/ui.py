@@ -142,6 +142,32 @@ class VIEW3D_PT_motion_timeline(_MotionPanel, bpy.types.Panel):
         row.enabled = len(s.timeline) > 0
 
 
+class VIEW3D_PT_motion_guides(_MotionPanel, bpy.types.Panel):
+    """Issue 23: start from the character's pose, follow a path, reach pinned poses."""
+    bl_label = "Pose, Path and Pins"
+    bl_parent_id = "VIEW3D_PT_motion"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        s = context.scene.motion_settings
+        layout = self.layout
+        layout.prop(s, "from_pose")
+        layout.prop(s, "path_object")
+        obj = target_armature(context)
+        row = layout.row(align=True)
+        row.operator("motion.pin_pose", icon="PINNED")
+        row.prop(s, "use_pins", text="Use")
+        if obj is None:
+            return
+        pins = obj.motion_retarget.pins
+        if not pins:
+            layout.label(text="No pinned poses")
+        for i, pin in enumerate(pins):
+            row = layout.row(align=True)
+            row.label(text=f"Frame {pin.frame}", icon="PINNED")
+            row.operator("motion.pin_remove", text="", icon="X").index = i
+
+
 class VIEW3D_PT_motion_retarget(_MotionPanel, bpy.types.Panel):
     bl_label = "Bone Map"
     bl_parent_id = "VIEW3D_PT_motion"
@@ -172,4 +198,4 @@ class VIEW3D_PT_motion_retarget(_MotionPanel, bpy.types.Panel):
 
 
 CLASSES = (MOTION_UL_bone_map, MOTION_UL_timeline, VIEW3D_PT_motion, VIEW3D_PT_motion_takes,
-           VIEW3D_PT_motion_timeline, VIEW3D_PT_motion_retarget)
+           VIEW3D_PT_motion_timeline, VIEW3D_PT_motion_guides, VIEW3D_PT_motion_retarget)
