@@ -14,7 +14,9 @@ from typing import Callable
 
 import numpy as np
 
-from motion_core.kinematics.skeleton import HUMANML3D
+from train.evaluation.body_frame import displacement, facing, heading_change, own_travel
+from train.evaluation.gestures import GESTURE_CHECKS
+from train.evaluation.whole_body import WHOLE_BODY_CHECKS
 
 PELVIS, HEAD, L_WRIST, R_WRIST, L_ANKLE, R_ANKLE = 0, 15, 20, 21, 7, 8
 JUMP_HEIGHT = 0.10          # pelvis peak above its typical height (m)
@@ -29,34 +31,11 @@ CLAP_DISTANCE = 0.25        # wrist joints this close at least once (m; palms to
 Check = Callable[[np.ndarray], bool]
 
 
-def facing(joints: np.ndarray) -> np.ndarray:
-    """Unit horizontal facing direction per frame (T, 3) from the hip and shoulder lines."""
-    r_hip, l_hip, r_sho, l_sho = HUMANML3D.face_joints
-    across = (joints[:, r_hip] - joints[:, l_hip]) + (joints[:, r_sho] - joints[:, l_sho])
-    forward = np.cross(np.array([0.0, 1.0, 0.0]), across)
-    forward[:, 1] = 0.0
-    return forward / np.maximum(np.linalg.norm(forward, axis=1, keepdims=True), 1e-8)
-
-
-def heading_change(joints: np.ndarray) -> float:
-    """Unwrapped yaw change first -> last frame (radians); positive turns towards the character's left (+x)."""
-    f = facing(joints)
-    yaw = np.unwrap(np.arctan2(f[:, 0], f[:, 2]))
-    return float(yaw[-1] - yaw[0])
-
-
-def displacement(joints: np.ndarray) -> tuple[float, float]:
-    """Net root travel (forward, leftward) in the character's initial frame."""
-    f0 = facing(joints[:1])[0]
-    left0 = np.cross(np.array([0.0, 1.0, 0.0]), f0)
-    delta = joints[-1, PELVIS] - joints[0, PELVIS]
-    delta[1] = 0.0
-    return float(delta @ f0), float(delta @ left0)
-
-
 def _forward(min_travel: float) -> Check:
+    """Travel the way the body faces, counted along the path: the corpus's walks and runs may curve (the net
+    displacement in the initial frame failed a quarter of its curved walks)."""
     def check(j):
-        fwd, side = displacement(j)
+        fwd, side = own_travel(j)
         return fwd > min_travel and fwd > abs(side)
     return check
 
@@ -188,6 +167,9 @@ ACTION_CHECKS.update({
     "roundhouse_kick_left": _kick("left"), "roundhouse_kick_right": _kick("right"), "soccer_kick": _kick("right"),
     "toe_touches": _bow,
 })
+# Every other corpus action (issue 21): gestures, combat, sports and look checks, then whole-body ones.
+ACTION_CHECKS.update(GESTURE_CHECKS)
+ACTION_CHECKS.update(WHOLE_BODY_CHECKS)
 
 
 def check_action(label: str, joints: np.ndarray) -> bool | None:

@@ -1,0 +1,205 @@
+"""How a model does on every corpus action, asked in words its training captions never use (issue 21, item 4).
+
+For each action of the procedural corpus (`--actions all`, read from its registry; `v1`: the first corpus's 27):
+prompts in the corpus's held-out phrasings (`--paraphrases` held-out paraphrases, the texts_heldout/ kind, and
+`--synonyms` training-style captions with a held-out synonym swapped in where one applies), each generated with
+`--seeds` seeds at the length the engine predicts (`Engine.generate(seconds=None)`). Reported per action and
+overall: the pass rate of the action's physical check (`train.evaluation.actions`) next to the ground truth's
+pass rate of the same check on clips the corpus generator renders (the calibration: a check ground truth fails is
+a bad check), and physical quality against the ground truth's:
+
+    skating      share of steps with a planted foot sliding faster than 0.5 m/s (pooled over steps)
+    penetration  how far the lowest joint goes below the floor (y = 0), m, mean over clips
+    jump peak    pelvis rise above its median height, m, mean over clips of jump actions
+
+Prompts of many actions go through one `Engine.generate` call (`--batch`; prompts of equal predicted length
+share sampling passes). Prompt k of the run uses seed k, so a run is reproducible whatever the batch size.
+
+    python benchmarks/model_report.py --checkpoint DIR [--seeds 8] [--actions all|v1] [--out JSON]
+    python benchmarks/model_report.py --seeds 4 --threads 2 --out report.json     (~25 min on 2 CPU cores)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from motion_core.engine import Engine  # noqa: E402
+from motion_core.formats.atomic_file import write_json  # noqa: E402
+from motion_core.kinematics.motion_metrics import foot_skating  # noqa: E402
+from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
+from train.evaluation.actions import check_action  # noqa: E402
+from train.evaluation.reference_clips import (V1_ACTIONS, corpus_actions, family_of, heldout_prompts,  # noqa: E402
+                                              reference_clips, synonym_prompts)
+
+FPS = 20.0
+
+
+def physical(joints: np.ndarray, fps: float = FPS) -> dict:
+    """Per-clip physical measures: skating (share and the steps it is over), penetration, pelvis peak."""
+    joints = np.asarray(joints, dtype=np.float64)
+    skating = foot_skating(joints, HUMANML3D, fps)
+    pelvis = joints[:, 0, 1]
+    return {"skating_share": skating["skating_share"], "contact_steps": skating["contact_steps"],
+            "penetration": float(max(0.0, -joints[..., 1].min())),
+            "peak": float(pelvis.max() - np.median(pelvis))}
+
+
+def summarise(label: str, passes: list[bool], measures: list[dict]) -> dict:
+    """Pass rate and mean physical measures of one action's clips (generated or ground truth)."""
+    steps = sum(m["contact_steps"] for m in measures)
+    out = {"n": len(passes), "pass_rate": float(np.mean(passes)) if passes else None,
+           "skating": sum(m["skating_share"] * m["contact_steps"] for m in measures) / max(steps, 1),
+           "contact_steps": steps, "penetration": float(np.mean([m["penetration"] for m in measures]))}
+    if family_of(label) == "jumps":
+        out["jump_peak"] = float(np.mean([m["peak"] for m in measures]))
+    return out
+
+
+def plan(labels: list[str], seeds: int, paraphrases: int, synonyms: int) -> list[dict]:
+    """One job per (action, prompt, seed), in a fixed order: job k is generated with seed k."""
+    jobs = []
+    for label in labels:
+        prompts = [("paraphrase", p) for p in heldout_prompts(label, paraphrases)]
+        prompts += [("synonym", p) for p in synonym_prompts(label, synonyms)] if synonyms else []
+        jobs += [{"label": label, "kind": kind, "prompt": prompt} for kind, prompt in prompts for _ in range(seeds)]
+    for k, job in enumerate(jobs):
+        job["seed"] = k
+    return jobs
+
+
+def generate(engine: Engine, jobs: list[dict], batch: int, steps: int | None, guidance: float | None) -> None:
+    """Fill each job's "passed" and physical measures; `batch` prompts per `Engine.generate` call."""
+    started = time.time()
+    for start in range(0, len(jobs), batch):
+        chunk = jobs[start:start + batch]
+        motions = engine.generate([j["prompt"] for j in chunk], seconds=None, seed=chunk[0]["seed"],
+                                  steps=steps, guidance=guidance)
+        for job, motion in zip(chunk, motions):
+            job["passed"] = bool(check_action(job["label"], motion.joints))
+            job["frames"] = int(len(motion.joints))
+            job.update(physical(motion.joints, engine.fps))
+        done = start + len(chunk)
+        print(f"  {done}/{len(jobs)} clips, {(time.time() - started) / done:.2f} s/clip", flush=True)
+
+
+def report(labels: list[str], jobs: list[dict], gt_clips: int) -> dict:
+    per_action = {}
+    for label in labels:
+        mine = [j for j in jobs if j["label"] == label]
+        row = summarise(label, [j["passed"] for j in mine], mine)
+        for kind in ("paraphrase", "synonym"):
+            of_kind = [j["passed"] for j in mine if j["kind"] == kind]
+            row[f"{kind}_pass_rate"] = float(np.mean(of_kind)) if of_kind else None
+        row["prompts"] = sorted({j["prompt"] for j in mine})
+        row["mean_seconds"] = float(np.mean([j["frames"] for j in mine])) / FPS
+        truth = reference_clips(label, gt_clips)
+        row["ground_truth"] = summarise(label, [bool(check_action(label, t)) for t in truth],
+                                        [physical(t) for t in truth])
+        row["family"] = family_of(label)
+        per_action[label] = row
+    return {"per_action": per_action, "overall": overall(per_action, jobs), "by_family": by_family(per_action)}
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
+def overall(per_action: dict, jobs: list[dict]) -> dict:
+    rows, truth = list(per_action.values()), [r["ground_truth"] for r in per_action.values()]
+    jumps = [r for r in rows if "jump_peak" in r]
+
+    def pooled_skating(items):
+        return sum(i["skating"] * i["contact_steps"] for i in items) / max(sum(i["contact_steps"] for i in items), 1)
+
+    return {"actions": len(rows), "clips": len(jobs),
+            "pass_rate": _mean(r["pass_rate"] for r in rows),              # mean over actions
+            "paraphrase_pass_rate": _mean(r["paraphrase_pass_rate"] for r in rows),
+            "synonym_pass_rate": _mean(r["synonym_pass_rate"] for r in rows),
+            "ground_truth_pass_rate": _mean(t["pass_rate"] for t in truth),
+            "skating": pooled_skating(rows), "ground_truth_skating": pooled_skating(truth),
+            "penetration": _mean(r["penetration"] for r in rows),
+            "ground_truth_penetration": _mean(t["penetration"] for t in truth),
+            "jump_peak": _mean(r["jump_peak"] for r in jumps),
+            "ground_truth_jump_peak": _mean(r["ground_truth"]["jump_peak"] for r in jumps)}
+
+
+def by_family(per_action: dict) -> dict:
+    families: dict[str, list[dict]] = {}
+    for row in per_action.values():
+        families.setdefault(row["family"], []).append(row)
+    return {f: {"actions": len(rows), "pass_rate": _mean(r["pass_rate"] for r in rows),
+                "ground_truth_pass_rate": _mean(r["ground_truth"]["pass_rate"] for r in rows)}
+            for f, rows in sorted(families.items())}
+
+
+def _fmt(value, spec=".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def print_table(result: dict) -> None:
+    print(f"{'action':>22} {'pass':>5} {'para':>5} {'syn':>5} {'GT':>5} {'skate':>6} {'GTsk':>6} {'pen':>6} "
+          f"{'GTpen':>6} {'jump':>5} {'GTjmp':>5}")
+    for label, r in result["per_action"].items():
+        t = r["ground_truth"]
+        print(f"{label:>22} {_fmt(r['pass_rate']):>5} {_fmt(r['paraphrase_pass_rate']):>5} "
+              f"{_fmt(r['synonym_pass_rate']):>5} {_fmt(t['pass_rate']):>5} {_fmt(r['skating'], '.3f'):>6} "
+              f"{_fmt(t['skating'], '.3f'):>6} {_fmt(r['penetration'], '.3f'):>6} {_fmt(t['penetration'], '.3f'):>6} "
+              f"{_fmt(r.get('jump_peak')):>5} {_fmt(t.get('jump_peak')):>5}")
+    print("by family:", {f: (_fmt(v["pass_rate"]), _fmt(v["ground_truth_pass_rate"]))
+                         for f, v in result["by_family"].items()})
+    o = result["overall"]
+    print(f"overall over {o['actions']} actions, {o['clips']} clips: pass {_fmt(o['pass_rate'])} "
+          f"(paraphrases {_fmt(o['paraphrase_pass_rate'])}, synonyms {_fmt(o['synonym_pass_rate'])}) vs ground "
+          f"truth {_fmt(o['ground_truth_pass_rate'])}; skating {_fmt(o['skating'], '.3f')} vs "
+          f"{_fmt(o['ground_truth_skating'], '.3f')}; penetration {_fmt(o['penetration'], '.3f')} vs "
+          f"{_fmt(o['ground_truth_penetration'], '.3f')} m; jump peak {_fmt(o['jump_peak'])} vs "
+          f"{_fmt(o['ground_truth_jump_peak'])} m", flush=True)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", default=None, help="model folder (default: the bundled model)")
+    parser.add_argument("--seeds", type=int, default=8, help="generations per prompt")
+    parser.add_argument("--actions", choices=("all", "v1"), default="all",
+                        help="every corpus action, or the first corpus's 27 (what the bundled model knows)")
+    parser.add_argument("--only", nargs="*", default=None, help="just these action labels (quick looks)")
+    parser.add_argument("--paraphrases", type=int, default=2, help="held-out paraphrases per action")
+    parser.add_argument("--synonyms", type=int, default=1, help="held-out-synonym captions per action (where any)")
+    parser.add_argument("--gt-clips", type=int, default=8, help="ground-truth clips per action")
+    parser.add_argument("--batch", type=int, default=32, help="prompts per Engine.generate call")
+    parser.add_argument("--steps", type=int, default=None, help="default: the checkpoint's")
+    parser.add_argument("--guidance", type=float, default=None, help="default: the checkpoint's")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    labels = args.only or (corpus_actions() if args.actions == "all" else list(V1_ACTIONS))
+    unknown = sorted(set(labels) - set(corpus_actions()))
+    if unknown:
+        parser.error(f"not corpus actions: {unknown}")
+    engine = Engine.load(args.checkpoint, device=args.device)
+    started = time.time()
+    jobs = plan(labels, args.seeds, args.paraphrases, args.synonyms)
+    print(f"{len(labels)} actions, {len(jobs)} clips to generate", flush=True)
+    generate(engine, jobs, args.batch, args.steps, args.guidance)
+    result = report(labels, jobs, args.gt_clips)
+    print_table(result)
+    result.update(benchmark="model_report", date=time.strftime("%Y-%m-%d"), model=engine.describe()["name"],
+                  arguments={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+                  seconds=round(time.time() - started, 1))
+    if args.out:
+        write_json(args.out, result)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""benchmarks/model_report.py end to end on a tiny untrained model: the plumbing, not the figures."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from motion_core.engine import Engine, tiny_config
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import model_report  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tiny_model")
+    Engine.random(tiny_config("mamba_unet"), seed=0).save(directory)
+    return directory
+
+
+def test_report_on_a_tiny_model(checkpoint, tmp_path):
+    out = tmp_path / "report.json"
+    result = model_report.main(["--checkpoint", str(checkpoint), "--only", "walk", "jump_in_place",
+                                "--seeds", "2", "--steps", "2", "--gt-clips", "2", "--batch", "3",
+                                "--threads", "1", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved["overall"]["actions"] == 2 and saved["overall"]["clips"] == result["overall"]["clips"]
+    walk, jump = saved["per_action"]["walk"], saved["per_action"]["jump_in_place"]
+    assert walk["ground_truth"]["pass_rate"] == 1.0 and jump["ground_truth"]["pass_rate"] == 1.0
+    assert walk["n"] == 2 * len(walk["prompts"]) and walk["synonym_pass_rate"] is not None   # "walks" has synonyms
+    assert "jump_peak" in jump and "jump_peak" not in walk and jump["ground_truth"]["jump_peak"] > 0.1
+    assert 0.0 <= saved["overall"]["skating"] <= 1.0 and saved["overall"]["penetration"] >= 0.0
+
+
+def test_jobs_get_their_own_seeds_whatever_the_batch():
+    jobs = model_report.plan(["clap", "bow"], seeds=3, paraphrases=2, synonyms=1)
+    assert [j["seed"] for j in jobs] == list(range(len(jobs)))
+    assert {j["kind"] for j in jobs if j["label"] == "clap"} == {"paraphrase", "synonym"}   # "claps" -> applauds
+    assert {j["kind"] for j in jobs if j["label"] == "bow"} == {"paraphrase"}
+
+
+def test_unknown_action_is_refused(checkpoint):
+    with pytest.raises(SystemExit):
+        model_report.main(["--checkpoint", str(checkpoint), "--only", "moonwalk"])
