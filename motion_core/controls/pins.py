@@ -34,7 +34,8 @@ __all__ = ["PosePin", "PinError", "parse_pins", "apply_pins", "pin_errors", "pin
 FALLOFF_SECONDS = 0.5     # a key pose eases in and out over this long on each side
 MAX_PINS = 1000
 _POSE_PULL = 1e-3         # damping of a joint's turn per fitting step (m^2/rad^2): small steps, small changes
-_ROOT_PULL = 1e-2         # shifting the whole body is damped more than bending a limb, so effectors bend limbs first
+_ROOT_PULL = 1.0          # moving or turning the whole body is damped far more than bending a limb (per step; it
+                          # still converges), so a wrist pin bends the arm and spine and leaves the planted legs be
 
 
 class PinError(ValueError):
@@ -160,7 +161,7 @@ def _fit_frame(rotations: np.ndarray, root: np.ndarray, offsets: np.ndarray, par
     q, r = np.array(rotations, dtype=np.float64), np.array(root, dtype=np.float64)
     below = _descendants(parents)
     num = len(parents)
-    damping = np.concatenate((np.full(3 * num, _POSE_PULL), np.full(3, _ROOT_PULL)))
+    damping = np.concatenate((np.full(3, _ROOT_PULL), np.full(3 * num - 3, _POSE_PULL), np.full(3, _ROOT_PULL)))
     for _ in range(iterations):
         pos = forward_kinematics(q[None], r[None], offsets, parents)[0]
         error = (pos[joints] - goals).reshape(-1)

@@ -7,8 +7,8 @@ uses it. The step size is Polyak's (error / |gradient|^2, halved): the linearise
 whatever the scale of the latents, so no learning rate has to be tuned per model.
 
 The decoded motion lives in the canonical frame (starts at the origin facing +z); the path may start elsewhere
-and head anywhere. So at the first guided step the path is turned (about its start) so that its initial
-direction is the direction the prediction travels in, and moved to the origin: the model is steered to bend
+and head anywhere. So at each guided step the path is turned (about its start) so that its initial
+direction is the direction the current prediction travels in, and moved to the origin: the model is steered to bend
 its motion like the path, not to turn on the spot first. `controls.path` later puts the result exactly on the
 path (turning it as a whole back), and `controls.pins` meets the pins exactly; guidance makes those final
 corrections small, so feet keep their plants and the prompt's action survives (`benchmarks/paths.py`).
@@ -67,8 +67,9 @@ class Guide:
         return z - scale * grad
 
     def _loss(self, joints: torch.Tensor) -> torch.Tensor:
-        if self.frames is None:
-            self.frames = [self.placement(j) for j in joints.detach().cpu().double().numpy()]
+        # Re-placed on every call: the first predictions are blurry, and the final correction turns the whole
+        # take onto the path anyway; what guidance must shape is the path's form, relative to the motion's start.
+        self.frames = [self.placement(j) for j in joints.detach().cpu().double().numpy()]
         loss = joints.new_zeros(joints.shape[0])
         for b, clip in enumerate(joints):
             start, angle = self.frames[b]
