@@ -45,6 +45,7 @@ from motion_core.engine import Engine  # noqa: E402
 from motion_core.formats.atomic_file import write_json  # noqa: E402
 from motion_core.generation.constraints import Constraints, finish, guide_for  # noqa: E402
 from motion_core.generation.decoding import decode_latents, solve_motions  # noqa: E402
+from motion_core.generation.guidance import Guide  # noqa: E402
 from motion_core.generation.progress import Progress  # noqa: E402
 from motion_core.generation.sampling import sample_latents  # noqa: E402
 from motion_core.kinematics.motion_metrics import foot_skating  # noqa: E402
@@ -73,9 +74,10 @@ def make_path(track: np.ndarray, frames: int, fps: float, as_curve: bool) -> Roo
 
 
 def takes(engine, prompts, seeds, frames, constraints: Constraints, guided: bool, cleanup: bool = True):
-    """(final motions, raw motions, guide or None, seconds): one sampling pass the way `generate` runs it."""
+    """(final motions, raw motions, guide or None, seconds): one sampling pass the way `generate` runs it, with
+    `guided` steering towards the path and (unlike `generate`, see `constraints.GUIDE_PINS`) the pins too."""
     started = time.perf_counter()
-    guide = guide_for(engine, constraints, frames, len(prompts)) if guided else None
+    guide = Guide(engine, constraints.path, constraints.pins, frames, len(prompts)) if guided else None
     guidance, steps = engine.default_guidance, engine.default_steps
     latents = sample_latents(engine, prompts, seeds, frames, guidance, steps, Progress(None), None, guide=guide)
     features = decode_latents(engine, latents, frames)
@@ -109,9 +111,10 @@ def run_paths(engine, args, frames) -> dict:
         seeds = [1000 * p + i for i in range(len(prompts))]
         base, _, _, t_base = takes(engine, prompts, seeds, frames, Constraints(), False)
         for label, motion in zip(labels, base):
+            steps_m = np.linalg.norm(np.diff(motion.joints[:, 0, [0, 2]], axis=0), axis=1)
             reference.setdefault(label, []).append({"check": check_action(label, motion.joints),
                                                     "skating": skating(motion.joints, engine),
-                                                    "travel": float(np.linalg.norm(np.diff(motion.joints[:, 0, [0, 2]], axis=0), axis=1).sum())})
+                                                    "travel": float(steps_m.sum())})
         rng = np.random.default_rng(p)
         paths = []
         for label in labels:   # each prompt's path is as long as it travels (mean over the takes so far)
@@ -220,6 +223,7 @@ def main() -> None:
     parser.add_argument("--pin-takes", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--latency-repeats", type=int, default=3)
+    parser.add_argument("--name", default="paths", help="result file name (without .json)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
@@ -241,8 +245,8 @@ def main() -> None:
               "latency": timing, "path_takes": paths["rows"], "reference_takes": paths["reference"],
               "pin_takes": pins["rows"]}
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "paths.json", result)
-    print(f"wrote {out / 'paths.json'}")
+    write_json(out / f"{args.name}.json", result)
+    print(f"wrote {out / f'{args.name}.json'}")
 
 
 if __name__ == "__main__":

@@ -286,8 +286,8 @@ class Engine:
         kept above the ground (`controls.foot_cleanup`); `loop`: each take seamless on repeat (`controls.loop`).
         `path` (`controls.path.RootPath` or its JSON: waypoints or a curve, world frame: start at the origin
         facing +z, y up) makes every take's root follow it, facing along it; `pins` (`controls.pins`: whole poses
-        or named joints at frames) are met exactly. Both steer sampling and are recorded in ``meta``; with no
-        length given, clips are made long enough to reach the last waypoint or pin.
+        or named joints at frames) are met exactly. The path steers sampling too; both are recorded in ``meta``;
+        with no length given, clips are made long enough to reach the last waypoint or pin.
         """
         return generate_motions(self, prompts, seconds, frames, seed, guidance, steps, progress, should_cancel,
                                 foot_cleanup=foot_cleanup, loop=loop, path=path, pins=pins)

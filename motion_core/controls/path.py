@@ -19,7 +19,7 @@ the character keeps its own facing relative to where it goes: a walk faces along
 backs along it, a sidestep goes sideways along it. Where either does not travel (standing still), the angle is
 carried over from the nearest frames that do. The result is exact on the root; planted feet are then re-locked
 by `controls.foot_cleanup` (the engine runs it after this), since turning a pose about its root slides its feet.
-The engine first steers sampling towards the path (`generation.guidance`), so this correction stays small.
+The engine first steers sampling towards the path (`generation.guidance`), so this correction stays smaller.
 """
 from __future__ import annotations
 
@@ -163,7 +163,8 @@ def _catmull_rom(frames: np.ndarray, points: np.ndarray, num: int) -> np.ndarray
     h = f1 - f0
     s = np.clip((t - f0) / h, 0.0, 1.0)[:, None]
     h00, h10, h01, h11 = 2 * s ** 3 - 3 * s ** 2 + 1, s ** 3 - 2 * s ** 2 + s, -2 * s ** 3 + 3 * s ** 2, s ** 3 - s ** 2
-    return h00 * points[seg] + h10 * h[:, None] * tangents[seg] + h01 * points[seg + 1] + h11 * h[:, None] * tangents[seg + 1]
+    return (h00 * points[seg] + h10 * h[:, None] * tangents[seg] + h01 * points[seg + 1]
+            + h11 * h[:, None] * tangents[seg + 1])
 
 
 def _along_curve(curve: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,8 +10,9 @@ The decoded motion lives in the canonical frame (starts at the origin facing +z)
 and head anywhere. So at each guided step the path is turned (about its start) so that its initial
 direction is the direction the current prediction travels in, and moved to the origin: the model is steered to bend
 its motion like the path, not to turn on the spot first. `controls.path` later puts the result exactly on the
-path (turning it as a whole back), and `controls.pins` meets the pins exactly; guidance makes those final
-corrections small, so feet keep their plants and the prompt's action survives (`benchmarks/paths.py`).
+path (turning it as a whole back), and `controls.pins` meets the pins exactly. Guidance makes the path's final
+correction 2-3x smaller (`benchmarks/paths.py`). Pins can be guided too, but `generate` does not: measured worse
+(`generation.constraints.GUIDE_PINS`).
 """
 from __future__ import annotations
 

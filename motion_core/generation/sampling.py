@@ -85,8 +85,9 @@ def sample_latents(engine, prompts: list[str], seeds: list[int], num_frames: int
             return engine.denoiser(x, t, tokens, token_mask, mask).float()
 
     sampler = SAMPLERS.get(engine.sampler, ddim_sample)
-    latents = None if known is not None or guide is not None else _sample_in_graph(engine, sampler, x_T, cond, uncond, steps, guidance,
-                                                              report, should_cancel)
+    graph = known is None and guide is None   # inpainting and guidance run eagerly
+    latents = None if not graph else _sample_in_graph(engine, sampler, x_T, cond, uncond, steps, guidance,
+                                                      report, should_cancel)
     if latents is None:
         extra = {"eta": 0.0} if sampler is ddim_sample else {}
         if guide is not None:

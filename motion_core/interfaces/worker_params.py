@@ -11,7 +11,8 @@ from pathlib import Path
 from motion_core.formats.atomic_file import file_in_the_way, probe_writable
 from motion_core.interfaces.worker_protocol import ProtocolError
 
-__all__ = ["MAX_PROMPTS", "JOB_PARAMS", "CONTROLS", "SPATIAL_CONTROLS", "control_options", "spatial_controls", "optional_str", "output_folder", "required_str", "optional_number",
+__all__ = ["MAX_PROMPTS", "JOB_PARAMS", "CONTROLS", "SPATIAL_CONTROLS", "control_options", "spatial_controls",
+           "optional_str", "output_folder", "required_str", "optional_number",
            "optional_int", "prompt_list", "timeline_segments", "input_motion"]
 
 # Animator controls (issue 23) each method takes, as the engine's keywords of the same names (see control_options).
