@@ -177,9 +177,9 @@ def run_pins(engine, args, frames) -> dict:
             for mode in ("posthoc", "guided"):
                 (motion,), _, _, took = takes(engine, [prompt], [seed], frames, Constraints(None, pins),
                                               mode == "guided")
-                errors = pin_errors(motion.joints, pins)
-                rows.append({"action": label, "seed": seed, "mode": mode, "pose_pin_cm": errors[0] * 100,
-                             "effector_pin_cm": errors[1] * 100, "skating": skating(motion.joints, engine),
+                errors = {p.whole: e for p, e in zip(pins, pin_errors(motion.joints, pins))}
+                rows.append({"action": label, "seed": seed, "mode": mode, "pose_pin_cm": errors[True] * 100,
+                             "effector_pin_cm": errors[False] * 100, "skating": skating(motion.joints, engine),
                              "skating_without_pins": skating(own.joints, engine),
                              "check": check_action(label, motion.joints),
                              "check_without_pins": check_action(label, own.joints), "seconds": took})

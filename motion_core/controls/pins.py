@@ -14,7 +14,8 @@ How (`apply_pins`), on the motion's rotations, so bone lengths never change and 
    `FALLOFF_SECONDS` it is interpolated (slerp) from one to the other, elsewhere it fades with a cosine over
    `FALLOFF_SECONDS` on each side, so the motion eases into and out of the key pose without a pop.
 
-The engine does not steer sampling towards pins (measured worse for foot skating: `generation.constraints`);
+A whole-pose pin also sets the take's body (bone lengths, `pinned_body`), so that pose can be met joint for
+joint. The engine does not steer sampling towards pins (measured worse for foot skating: `generation.constraints`);
 the foot cleanup runs again after the pins, and the pins are met once more on its result.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ from motion_core.kinematics import quaternion as Q
 from motion_core.kinematics.forward_kinematics import forward_kinematics, global_rotations
 from motion_core.kinematics.skeleton import Skeleton
 
-__all__ = ["PosePin", "PinError", "parse_pins", "apply_pins", "pin_errors", "pin_targets", "FALLOFF_SECONDS",
+__all__ = ["PosePin", "PinError", "parse_pins", "apply_pins", "pin_errors", "pin_targets", "pinned_body", "FALLOFF_SECONDS",
            "MAX_PINS"]
 
 FALLOFF_SECONDS = 0.5     # a key pose eases in and out over this long on each side
@@ -180,17 +181,31 @@ def _fit_frame(rotations: np.ndarray, root: np.ndarray, offsets: np.ndarray, par
     return q, r
 
 
-def _start_pose(motion: Motion, pin: PosePin) -> tuple[np.ndarray, np.ndarray]:
+def _start_pose(motion: Motion, pin: PosePin, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rotations and root to fit from: the frame's own, or for a whole-pose pin the IK of that pose on this body."""
     if not pin.whole:
         return motion.rotations[pin.frame].astype(np.float64), motion.root_translation[pin.frame].astype(np.float64)
     from motion_core.kinematics.rotations import joints_to_rotations
     pose = np.asarray([p for _, p in sorted(pin.targets)], dtype=np.float64)[None]
-    rotations, root = joints_to_rotations(pose, motion.skeleton, offsets=motion.offsets.astype(np.float64))[:2]
+    rotations, root = joints_to_rotations(pose, motion.skeleton, offsets=offsets)[:2]
     return rotations[0], root[0]
 
 
 # ---- spreading in time ---------------------------------------------------------------------------------------------
+
+def pinned_body(motion: Motion, pins: list[PosePin]) -> np.ndarray:
+    """(J, 3) rest offsets for the pinned take: the motion's own, or, when whole poses are pinned, its bone
+    directions with the pinned poses' bone lengths (median over them). A whole pose fixes the body: another
+    body's pose cannot be met joint for joint (bodies of different takes differ by cm per bone)."""
+    offsets = motion.offsets.astype(np.float64)
+    poses = [np.asarray([p for _, p in sorted(pin.targets)]) for pin in pins if pin.whole]
+    if not poses:
+        return offsets
+    parents = np.asarray(motion.skeleton.parents)
+    lengths = np.median([np.linalg.norm(pose[1:] - pose[parents[1:]], axis=-1) for pose in poses], axis=0)
+    directions = offsets[1:] / np.maximum(np.linalg.norm(offsets[1:], axis=-1, keepdims=True), 1e-9)
+    return np.concatenate((offsets[:1], directions * lengths[:, None]))
+
 
 def _weights(num_frames: int, frames: list[int], radius: int) -> list[tuple[int, int, float]]:
     """Per frame (pin a, pin b, s): the change is slerp(change_a, change_b, s); b = -1 means "fade a by s"."""
@@ -213,11 +228,11 @@ def apply_pins(motion: Motion, pins: list[PosePin], falloff_seconds: float = FAL
     if not pins:
         return motion
     parents = motion.skeleton.parents
-    offsets = motion.offsets.astype(np.float64)
+    offsets = pinned_body(motion, pins)
     own_q, own_root = motion.rotations.astype(np.float64), motion.root_translation.astype(np.float64)
     rot_deltas, root_deltas = [], []
     for pin in pins:
-        start_q, start_root = _start_pose(motion, pin)
+        start_q, start_root = _start_pose(motion, pin, offsets)
         q, root = _fit_frame(start_q, start_root, offsets, parents, [j for j, _ in pin.targets],
                              np.asarray([p for _, p in pin.targets]))
         rot_deltas.append(Q.qmul(Q.qinv(own_q[pin.frame]), q))       # own * delta = fitted
@@ -238,7 +253,7 @@ def apply_pins(motion: Motion, pins: list[PosePin], falloff_seconds: float = FAL
     meta["pins"] = json.dumps([p.to_json(motion.skeleton) for p in pins], separators=(",", ":"))
     joints = forward_kinematics(rotations, root, offsets, parents)
     return Motion(fps=motion.fps, joints=joints, rotations=rotations, root_translation=root,
-                  offsets=motion.offsets, skeleton=motion.skeleton, meta=meta)
+                  offsets=offsets, skeleton=motion.skeleton, meta=meta)
 
 
 def pin_errors(joints: np.ndarray, pins: list[PosePin]) -> list[float]:
