@@ -130,7 +130,7 @@ def run_paths(engine, args, frames) -> dict:
                 dev = path_deviation(motion.joints, path, engine.fps)
                 rows.append({"path": p, "form": "curve" if path.curve else "waypoints", "mode": mode, "action": label,
                              "seed": seed, "mean_cm": dev["mean_cm"], "max_cm": dev["max_cm"],
-                             "waypoint_max_cm": dev.get("waypoint_max_cm"),
+                             "waypoint_max_cm": dev.get("waypoint_max_cm"), "past_end_share": dev.get("past_end_share"),
                              "before_correction_mean_cm": raw_deviation(raw, guide, path, engine.fps),
                              "check": check_action(label, motion.joints), "skating": skating(motion.joints, engine),
                              "seconds": took, "decoder_calls": getattr(guide, "calls", 0) if mode == "guided" else 0})

@@ -11,7 +11,8 @@ frame HumanML3D's features are decoded in). A path is given in that frame, as on
   turned to the direction it arrived in;
 * a curve ``{"curve": [[x, z], ...]}``: a dense polyline starting where the motion starts, followed at the
   pace the prompt implies: the distance the generated root travels by frame t is laid along the curve (so
-  the clip's length and the prompt set how far along it the character gets; past its end it goes straight on).
+  the clip's length and the prompt set how far along it the character gets; a take that travels farther
+  carries on past the curve's end as it was generated, turned to the direction it arrived in).
 
 How (`follow_path_joints`): each frame's pose, relative to its root's ground point, is moved to the path's
 point and turned about +y by the angle between the path's direction of travel there and the motion's own. So
@@ -190,13 +191,14 @@ def _along_curve(curve: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, n
 def path_targets(path: RootPath, root_xz: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """(target (T, 2), on_path (T,) bool): where the path puts the root's ground point at each frame, for a
     motion whose own root track is `root_xz` (T, 2) (used by curves for the pace). Frames after a waypoint
-    path's last waypoint are not on it (their target is the last waypoint)."""
+    path's last waypoint, or once a take has travelled a curve's whole length, are not on it."""
     root_xz = np.asarray(root_xz, dtype=np.float64)
     num = len(root_xz)
     if path.curve:
         curve = np.asarray(path.curve, dtype=np.float64)
         travelled = np.concatenate(([0.0], np.cumsum(np.linalg.norm(np.diff(root_xz, axis=0), axis=1))))
-        return _along_curve(curve, travelled)[0], np.ones(num, dtype=bool)
+        length = np.linalg.norm(np.diff(curve, axis=0), axis=1).sum()
+        return _along_curve(curve, travelled)[0], travelled <= length
     frames = np.asarray(path.frames(fps, num))
     points = np.asarray([(x, z) for _, _, x, z in path.waypoints], dtype=np.float64)
     if frames[0] != 0:
@@ -311,11 +313,14 @@ def _json_text(path: RootPath) -> str:
 
 def path_deviation(joints: np.ndarray, path: RootPath, fps: float) -> dict:
     """How far the root's ground point is from the path: mean and max over the frames on it (cm), and, for
-    waypoints, the largest miss at a waypoint (cm). For a curve: distance to the nearest point of the polyline."""
+    waypoints, the largest miss at a waypoint (cm). For a curve: distance to the nearest point of the polyline,
+    over the frames before the take has travelled its length (`past_end_share`: the share of frames after)."""
     root = np.asarray(joints, dtype=np.float64)[:, 0, _GROUND]
     if path.curve:
-        dist = _distance_to_polyline(root, np.asarray(path.curve, dtype=np.float64))
-        return {"mean_cm": float(dist.mean() * 100), "max_cm": float(dist.max() * 100)}
+        on_path = path_targets(path, _smooth(root), fps)[1]
+        dist = _distance_to_polyline(root[on_path], np.asarray(path.curve, dtype=np.float64))
+        return {"mean_cm": float(dist.mean() * 100), "max_cm": float(dist.max() * 100),
+                "past_end_share": float(1.0 - on_path.mean())}
     target, on_path = path_targets(path, root, fps)
     dist = np.linalg.norm(root - target, axis=1)[on_path]
     frames = path.frames(fps, len(root))
