@@ -274,7 +274,7 @@ class Engine:
     def generate(self, prompts: Sequence[str], seconds: float | None = None, frames: int | None = None,
                  seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
                  progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-                 foot_cleanup: bool = True, loop: bool = False) -> list[Motion]:
+                 foot_cleanup: bool = True, loop: bool = False, path=None, pins=None) -> list[Motion]:
         """One Motion per prompt, all `seconds` long (or `frames`), sampled in batched passes.
 
         With neither, each prompt gets its own length from the checkpoint's length predictor (`predict_frames`;
@@ -284,9 +284,13 @@ class Engine:
         `progress(fraction, message)` is called as work advances; when `should_cancel()` returns True the
         call stops at the next denoising step and raises `Cancelled`. `foot_cleanup`: planted feet locked and
         kept above the ground (`controls.foot_cleanup`); `loop`: each take seamless on repeat (`controls.loop`).
+        `path` (`controls.path.RootPath` or its JSON: waypoints or a curve, world frame: start at the origin
+        facing +z, y up) makes every take's root follow it, facing along it; `pins` (`controls.pins`: whole poses
+        or named joints at frames) are met exactly. The path steers sampling too; both are recorded in ``meta``;
+        with no length given, clips are made long enough to reach the last waypoint or pin.
         """
         return generate_motions(self, prompts, seconds, frames, seed, guidance, steps, progress, should_cancel,
-                                foot_cleanup=foot_cleanup, loop=loop)
+                                foot_cleanup=foot_cleanup, loop=loop, path=path, pins=pins)
 
     def extend(self, motion: Motion, prompt: str, seconds: float | None = None, frames: int | None = None,
                seed: int | None = 0, guidance: float | None = None, steps: int | None = None,

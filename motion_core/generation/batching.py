@@ -12,9 +12,8 @@ from typing import Callable, Sequence
 
 import torch
 
-from motion_core.controls.foot_cleanup import clean_feet_batch, contacts_from_features
-from motion_core.controls.loop import make_loop
 from motion_core.formats.motion import Motion
+from motion_core.generation.constraints import Constraints, check_constraints, finish, guide_for
 from motion_core.generation.decoding import decode_latents, ik_on_device, solve_motions
 from motion_core.generation.lengths import plan_lengths
 from motion_core.generation.meta import (TRUNCATED_NOTE, motion_meta, truncated_prompts, vocabulary_warning,
@@ -27,10 +26,11 @@ from motion_core.runtime.device import is_out_of_memory
 
 def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guidance, steps,
                      progress: ProgressFn | None, should_cancel: Callable[[], bool] | None,
-                     foot_cleanup: bool = True, loop: bool = False) -> list[Motion]:
+                     foot_cleanup: bool = True, loop: bool = False, path=None, pins=None) -> list[Motion]:
     """`Engine.generate`: one Motion per prompt, in prompt order (see its docstring)."""
     prompts = check_prompts(prompts)
     lengths, source = plan_lengths(engine, prompts, seconds, frames)
+    constraints, lengths = check_constraints(engine, path, pins, lengths, requested=source == "requested")
     guidance, steps = sampling_settings(engine, guidance, steps)
     seeds = seed_list(seed, len(prompts))
     report = Progress(monotonic(progress))
@@ -41,17 +41,14 @@ def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guid
     motions: list[Motion | None] = [None] * len(prompts)
     try:
         for batch, features in batched_features(engine, prompts, seeds, lengths, guidance, steps, report,
-                                                should_cancel, notes):
+                                                should_cancel, notes, constraints):
             metas = []
             for i in batch:
                 meta = motion_meta(engine, prompts[i], seeds[i], guidance, steps, lengths[i], source)
                 metas.append(with_warnings(meta, *notes, TRUNCATED_NOTE if truncated[i] else None,
                                            vocabulary_warning(engine, prompts[i])))
-            solved = solve_motions(engine, features, metas)
-            if foot_cleanup:   # planted feet locked by leg IK, rotations re-solved (controls.foot_cleanup)
-                solved = clean_feet_batch(solved, contacts_from_features(features, engine.skeleton))
-            if loop:           # the last frame flows into the first (controls.loop)
-                solved = [make_loop(motion) for motion in solved]
+            solved = finish(solve_motions(engine, features, metas), features, constraints, engine.skeleton,
+                            foot_cleanup, loop)   # path, foot cleanup, loop, pins (generation.constraints)
             for i, motion in zip(batch, solved):
                 motions[i] = motion
     finally:
@@ -60,14 +57,15 @@ def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guid
     return motions
 
 
-def batched_features(engine, prompts, seeds, lengths, guidance, steps, report: Progress, should_cancel, notes):
+def batched_features(engine, prompts, seeds, lengths, guidance, steps, report: Progress, should_cancel, notes,
+                     constraints: Constraints | None = None):
     """Yield (prompt indices, decoded features) per sampling pass of at most `engine.max_batch` prompts.
 
     A pass holds prompts of one length (`lengths[i]` frames for prompt i); lengths are taken in order of
     first appearance, so a call with one length batches exactly as it always did. A prompt's seed, not
     its pass, fixes its noise, so grouping changes no result. On out-of-memory a pass is retried with half
     as many prompts (and later passes keep the smaller size); a single prompt that still does not fit
-    moves the engine to the CPU for the rest of the call.
+    moves the engine to the CPU for the rest of the call. `constraints` (a path, pins) steer the sampling.
     """
     limit, done, number = engine.max_batch, 0, 0
     groups: dict[int, list[int]] = {}
@@ -83,8 +81,9 @@ def batched_features(engine, prompts, seeds, lengths, guidance, steps, report: P
         label = f"batch {number}/{planned}: " if planned > 1 else ""
         span = (done / len(prompts), (done + len(batch)) / len(prompts))
         try:
+            guide = guide_for(engine, constraints or Constraints(), num_frames, len(batch))
             latents = sample_latents(engine, [prompts[i] for i in batch], [seeds[i] for i in batch], num_frames,
-                                     guidance, steps, report.sub(*span, label), should_cancel)
+                                     guidance, steps, report.sub(*span, label), should_cancel, guide=guide)
             features = decode_latents(engine, latents, num_frames,
                                       on_device=ik_on_device(engine, len(batch), num_frames))
         except Exception as exc:  # handled below, outside the except block, so the failed tensors are freed

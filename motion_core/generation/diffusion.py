@@ -11,7 +11,8 @@ and evaluates the model on the doubled batch in a single pass per step.
 
 Samplers: DDIM (`ddim_sample`, eta=0 is deterministic) and DPM-Solver++(2M) (`dpm_solver_pp_sample`, good
 quality in 10-20 steps). Both support RePaint-style inpainting of known latent positions, progress callbacks,
-cancellation and seeded determinism through a `torch.Generator`.
+cancellation and seeded determinism through a `torch.Generator`, and an optional `guide` that steers each
+step's predicted clean sample (x0) before the step uses it.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ BETA_SCHEDULES = ("scaled_linear", "linear", "cosine")
 _DEFAULT_BETA_RANGE = {"scaled_linear": (0.00085, 0.012), "linear": (1e-4, 0.02)}
 
 ModelFn = Callable[[torch.Tensor, torch.Tensor, Any, Optional[torch.Tensor]], torch.Tensor]
+# ``guide(x0, step, steps) -> x0``: called on each step's predicted clean sample (`generation.guidance`).
+Guide = Callable[[torch.Tensor, int, int], torch.Tensor]
 
 
 class Cancelled(Exception):
@@ -271,7 +274,8 @@ def ddim_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tuple[int, in
                 known: torch.Tensor | None = None, known_mask: torch.Tensor | None = None,
                 progress: Callable[[int, int], None] | None = None,
                 should_cancel: Callable[[], bool] | None = None, device: Any = None,
-                dtype: torch.dtype = torch.float32, x_T: torch.Tensor | None = None) -> torch.Tensor:
+                dtype: torch.dtype = torch.float32, x_T: torch.Tensor | None = None,
+                guide: Guide | None = None) -> torch.Tensor:
     """DDIM (Song et al. 2021). eta=0: deterministic given x_T; eta=1: DDPM-like ancestral noise.
 
     Randomness (x_T, eta noise, inpainting noise) comes only from `generator`, so a seed reproduces a sample on
@@ -286,6 +290,8 @@ def ddim_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tuple[int, in
         ctx.check_cancel()
         t_prev = timesteps[i + 1] if i + 1 < len(timesteps) else -1
         x0, eps = ctx.predict(x, t)
+        if guide is not None:   # the clean estimate steered (e.g. towards a path); the noise direction is kept
+            x0 = guide(x0, i, len(timesteps))
         a, a_prev = schedule.alpha_bar(t), schedule.alpha_bar(t_prev)
         sigma = eta * math.sqrt(max((1 - a_prev) / (1 - a) * (1 - a / a_prev), 0.0))
         x = math.sqrt(a_prev) * x0 + math.sqrt(max(1 - a_prev - sigma ** 2, 0.0)) * eps
@@ -303,7 +309,8 @@ def dpm_solver_pp_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tupl
                          known: torch.Tensor | None = None, known_mask: torch.Tensor | None = None,
                          progress: Callable[[int, int], None] | None = None,
                          should_cancel: Callable[[], bool] | None = None, device: Any = None,
-                         dtype: torch.dtype = torch.float32, x_T: torch.Tensor | None = None) -> torch.Tensor:
+                         dtype: torch.dtype = torch.float32, x_T: torch.Tensor | None = None,
+                         guide: Guide | None = None) -> torch.Tensor:
     """DPM-Solver++(2M) (Lu et al. 2022): second-order multistep in log-SNR, data prediction.
 
     With lambda = log(alpha / sigma) and h = lambda_next - lambda_cur, one step is
@@ -320,6 +327,8 @@ def dpm_solver_pp_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tupl
         ctx.check_cancel()
         t_next = timesteps[i + 1] if i + 1 < len(timesteps) else -1
         x0, _ = ctx.predict(x, t)
+        if guide is not None:
+            x0 = guide(x0, i, len(timesteps))
         if t_next < 0:
             x = x0
         else:

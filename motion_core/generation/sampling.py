@@ -59,8 +59,9 @@ def denoiser_autocast(engine):
 
 @torch.inference_mode()
 def sample_latents(engine, prompts: list[str], seeds: list[int], num_frames: int, guidance: float, steps: int,
-                   report: Progress, should_cancel, known: torch.Tensor | None = None) -> torch.Tensor:
-    """Latents (B, L, C) for `num_frames` frames; `known` (1, Lk, C) fixes the first Lk latents (inpainting)."""
+                   report: Progress, should_cancel, known: torch.Tensor | None = None, guide=None) -> torch.Tensor:
+    """Latents (B, L, C) for `num_frames` frames; `known` (1, Lk, C) fixes the first Lk latents (inpainting);
+    `guide` (a `generation.guidance.Guide`) steers each step's clean estimate (not in a CUDA graph)."""
     report(0.0, "encoding text")
     cond = encode_prompts(engine, prompts)
     uncond = unconditional(engine, len(prompts))
@@ -84,10 +85,13 @@ def sample_latents(engine, prompts: list[str], seeds: list[int], num_frames: int
             return engine.denoiser(x, t, tokens, token_mask, mask).float()
 
     sampler = SAMPLERS.get(engine.sampler, ddim_sample)
-    latents = None if known is not None else _sample_in_graph(engine, sampler, x_T, cond, uncond, steps, guidance,
-                                                              report, should_cancel)
+    graph = known is None and guide is None   # inpainting and guidance run eagerly
+    latents = None if not graph else _sample_in_graph(engine, sampler, x_T, cond, uncond, steps, guidance,
+                                                      report, should_cancel)
     if latents is None:
         extra = {"eta": 0.0} if sampler is ddim_sample else {}
+        if guide is not None:
+            extra["guide"] = guide
         generator = torch.Generator(device=engine.device).manual_seed(seeds[0])  # only inpainting noise uses it
         latents = sampler(engine.schedule, model_fn, shape, cond, uncond, steps=steps, guidance=guidance,
                           generator=generator, progress=lambda i, n: report(i / n, f"denoising step {i}/{n}"),

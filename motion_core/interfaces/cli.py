@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "join is smoothed so it does not pop)")
     gen.add_argument("--loop", action="store_true",
                      help="make each take seamless on repeat (walk cycles, idles, dances; not for timelines)")
+    gen.add_argument("--path", type=Path, default=None, metavar="FILE.json",
+                     help='root path to follow: {"waypoints": [{"frame" or "time", "x", "z"}, ...]} or {"curve": '
+                          '[[x, z], ...]} in metres (start at the origin facing +z; README)')
+    gen.add_argument("--pins", type=Path, default=None, metavar="FILE.json",
+                     help='key poses: [{"frame": F, "joints": [[x, y, z] x 22]} or {"frame": F, "effectors": '
+                          '{"left_wrist": [x, y, z]}}, ...]')
     gen.add_argument("--quiet", action="store_true", help="no progress on stderr")
     gen.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                      help="show tracebacks on errors")
@@ -181,6 +187,9 @@ def _run_generate(args: argparse.Namespace) -> int:
         raise InputError(f"this run would make {count} motions; at most {MAX_MOTIONS} per run (fewer --takes or "
                          "prompts; run again with another --seed for more)")
     check_seeds(args.seed, count)   # before generating, not at the last timeline take
+    controls = {"path": _read_json(args.path, "--path"), "pins": _read_json(args.pins, "--pins")}
+    if timeline is not None and (args.path or args.pins):
+        raise InputError("--path and --pins apply to separate motions, not to a TEXT:SECONDS timeline")
     folder = args.out if out_file is None else out_file.parent
     _check_destination(folder, args.out, out_file)
     # A run killed while writing left its work in progress there; its process is gone, so it can go.
@@ -200,7 +209,7 @@ def _run_generate(args: argparse.Namespace) -> int:
         prompts = [p for p in args.prompt for _ in range(args.takes)]
         motions = engine.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance,
                                   steps=args.steps, progress=_stderr_progress(not args.quiet),
-                                  foot_cleanup=args.foot_cleanup, loop=args.loop)
+                                  foot_cleanup=args.foot_cleanup, loop=args.loop, **controls)
     _print_warnings(motions)
     if out_file is not None:
         _write_single(motions[0], out_file)
@@ -210,6 +219,17 @@ def _run_generate(args: argparse.Namespace) -> int:
         print(f"{len(motions)} motion(s) in {time.perf_counter() - started:.1f}s on {engine.device}",
               file=sys.stderr)
     return EXIT_OK
+
+
+def _read_json(path: Path | None, flag: str):
+    """The JSON in `path` (None: None); InputError (exit 2) when it cannot be read or parsed."""
+    from motion_core.engine import InputError
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{flag} {path}: {exc}") from None
 
 
 def _print_warnings(motions) -> None:

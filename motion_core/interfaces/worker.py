@@ -17,7 +17,10 @@ requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person wal
           {"id": "5", "method": "shutdown"}
           generate/extend/timeline also take "foot_cleanup": true/false (default true: planted feet locked);
           generate takes "loop": true/false (default false: seamless on repeat); extend/timeline take
-          "smooth_joins": true/false (default true: no pop at seams and joins).
+          "smooth_joins": true/false (default true: no pop at seams and joins). generate also takes "path"
+          ({"waypoints": [{"frame" or "time", "x", "z"}, ...]} or {"curve": [[x, z], ...]}) and "pins"
+          ([{"frame", "joints": [[x, y, z] x 22]} or {"frame", "effectors": {"<joint>": [x, y, z]}}, ...]):
+          see motion_core.controls.path and .pins; bad ones get invalid_params before any model is loaded.
           guidance/steps may be omitted or null: the model's own defaults apply. A generate request without
           seconds/frames gets each prompt's length from the model's length predictor (4 s without one).
 replies   {"id": "1", "event": "progress", "fraction": 0.35, "message": "denoising step 7/20"}
@@ -61,7 +64,7 @@ from typing import Any, Callable, TextIO
 
 from motion_core.interfaces.worker_params import (JOB_PARAMS, MAX_PROMPTS, control_options, input_motion,
                                                   optional_int, optional_number, optional_str, output_folder,
-                                                  prompt_list, required_str, timeline_segments)
+                                                  prompt_list, required_str, spatial_controls, timeline_segments)
 from motion_core.interfaces.worker_protocol import (MAX_REQUEST_CHARS, LineWriter, ProtocolError, bounded_lines,
                                                     parse_request)
 from motion_core.interfaces.worker_results import write_motions
@@ -213,6 +216,7 @@ class Worker:
         out_dir = output_folder(params)
         if job.method == "generate":
             prompts = prompt_list(params)
+            options.update(spatial_controls(params, "generate"))
         else:
             motion, prompt = input_motion(params), required_str(params, "prompt")
         engine = self._engine_for(optional_str(params, "checkpoint"), optional_str(params, "device") or "auto",

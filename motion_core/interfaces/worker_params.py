@@ -11,14 +11,17 @@ from pathlib import Path
 from motion_core.formats.atomic_file import file_in_the_way, probe_writable
 from motion_core.interfaces.worker_protocol import ProtocolError
 
-__all__ = ["MAX_PROMPTS", "JOB_PARAMS", "CONTROLS", "control_options", "optional_str", "output_folder", "required_str", "optional_number",
+__all__ = ["MAX_PROMPTS", "JOB_PARAMS", "CONTROLS", "SPATIAL_CONTROLS", "control_options", "spatial_controls",
+           "optional_str", "output_folder", "required_str", "optional_number",
            "optional_int", "prompt_list", "timeline_segments", "input_motion"]
 
 # Animator controls (issue 23) each method takes, as the engine's keywords of the same names (see control_options).
 CONTROLS = {"generate": {"foot_cleanup", "loop"}, "extend": {"foot_cleanup", "smooth_joins"},
             "timeline": {"foot_cleanup", "smooth_joins"}}
+# Spatial controls (issue 23, items 1 and 3): JSON values, checked by spatial_controls.
+SPATIAL_CONTROLS = {"generate": {"path", "pins"}}
 _COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"}
-_GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"} | CONTROLS["generate"]
+_GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"} | CONTROLS["generate"] | SPATIAL_CONTROLS["generate"]
 _EXTEND_PARAMS = _COMMON_PARAMS | {"motion_path", "prompt"} | CONTROLS["extend"]
 _TIMELINE_PARAMS = {"segments", "seed", "guidance", "steps", "checkpoint", "device", "out_dir"} | CONTROLS["timeline"]
 JOB_PARAMS = {"generate": _GENERATE_PARAMS, "extend": _EXTEND_PARAMS, "timeline": _TIMELINE_PARAMS}
@@ -36,6 +39,43 @@ def control_options(params: dict, method: str = "generate") -> dict:
             raise ProtocolError("invalid_params", f"params.{key} must be true or false, got {params[key]!r:.60}")
         options[key] = params[key]
     return options
+
+
+def spatial_controls(params: dict, method: str = "generate") -> dict:
+    """params.path and params.pins (issue 23), parsed; absent or null ones are left out. Checked here, before a
+    model is loaded, against the bundled model's skeleton (HumanML3D joint names, 20 fps) and, when params give
+    the clip's length, against it; with params.checkpoint set, the engine checks the joint names itself."""
+    from motion_core.controls.path import PathError, RootPath
+    from motion_core.controls.pins import PinError, parse_pins
+    from motion_core.kinematics.skeleton import HUMANML3D
+    wanted = {key: params[key] for key in sorted(SPATIAL_CONTROLS.get(method, set()) & set(params))
+              if params[key] is not None}
+    if not wanted:
+        return {}
+    default_model = params.get("checkpoint") in (None, "")
+    frames = _requested_frames(params) if default_model else None
+    try:
+        if "path" in wanted:
+            wanted["path"] = RootPath.from_json(wanted["path"])
+            if wanted["path"].waypoints:
+                wanted["path"].frames(HUMANML3D.fps, frames)
+        if "pins" in wanted and default_model:
+            wanted["pins"] = parse_pins(wanted["pins"], HUMANML3D, frames)
+    except (PathError, PinError) as exc:
+        raise ProtocolError("invalid_params", f"params.{'path' if isinstance(exc, PathError) else 'pins'}: {exc}") \
+            from None
+    return wanted
+
+
+def _requested_frames(params: dict) -> int | None:
+    """The clip length params ask for at the bundled model's 20 fps (None: not given, or not a plain number)."""
+    value = params.get("frames")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    seconds = params.get("seconds")
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 < seconds < 1e6:
+        return int(round(seconds * 20.0))
+    return None
 
 
 def optional_str(params: dict, key: str) -> str | None:
