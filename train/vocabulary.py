@@ -16,10 +16,18 @@ import json
 import sys
 from pathlib import Path
 
+import re
+
 from motion_core.text.vocabulary import vocabulary_from_captions
 
+# A caption word counts as learned once the corpus shows it in this many different clips (see
+# vocabulary_from_captions): rare words of a few mocap descriptions would otherwise silence the warning.
+MIN_CLIPS = 3
+_REPEAT = re.compile(r"_rep\d+$")   # a clip repeated to weigh more in training is still one clip
 
-def corpus_vocabulary(root: str | Path, texts_dir: str = "texts", split: str | None = "train") -> dict:
+
+def corpus_vocabulary(root: str | Path, texts_dir: str = "texts", split: str | None = "train",
+                      min_clips: int = MIN_CLIPS) -> dict:
     """Vocabulary of a corpus in HumanML3D layout: its `split`'s captions, and the actions of its meta.json."""
     from train.data.texts import parse_caption_line
     root = Path(root)
@@ -37,20 +45,20 @@ def corpus_vocabulary(root: str | Path, texts_dir: str = "texts", split: str | N
         actions = list(clips.get(file.stem, {}).get("actions", []))
         for line in file.read_text(encoding="utf-8").splitlines():
             try:
-                pairs.append((parse_caption_line(line).caption, actions))
+                pairs.append((parse_caption_line(line).caption, actions, _REPEAT.sub("", file.stem)))
             except ValueError:
                 continue
-    return vocabulary_from_captions(pairs)
+    return vocabulary_from_captions(pairs, min_clips=min_clips)
 
 
-def procedural_vocabulary(num: int, seed: int = 0) -> dict:
+def procedural_vocabulary(num: int, seed: int = 0, min_clips: int = MIN_CLIPS) -> dict:
     """Vocabulary of the first `num` clips the procedural generator makes for `seed` (training captions only)."""
     from train.procedural.generate import generate_clip
     pairs = []
     for index in range(num):
         clip = generate_clip(seed, index)
-        pairs.extend((line.caption, list(clip.meta["actions"])) for line in clip.captions)
-    return vocabulary_from_captions(pairs)
+        pairs.extend((line.caption, list(clip.meta["actions"]), index) for line in clip.captions)
+    return vocabulary_from_captions(pairs, min_clips=min_clips)
 
 
 def record(checkpoint: str | Path, vocabulary: dict) -> Path:
@@ -74,9 +82,18 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="procedural seed (default 0, as the shipped corpus)")
     parser.add_argument("--texts-dir", default="texts")
     parser.add_argument("--checkpoint", type=Path, help="record the vocabulary in this checkpoint's config.json")
+    parser.add_argument("--threshold", type=float, help="word-vector closeness at which an unseen word counts as "
+                        "known, measured for this vocabulary (benchmarks/vocabulary_warnings.py --checkpoint); "
+                        "recorded with it (default: motion_core.text.vocabulary.DEFAULT_THRESHOLD)")
+    parser.add_argument("--min-clips", type=int, default=MIN_CLIPS,
+                        help=f"clips a caption word must appear in to count as learned (default {MIN_CLIPS})")
     args = parser.parse_args(argv)
-    vocabulary = (corpus_vocabulary(args.data, args.texts_dir) if args.data is not None
-                  else procedural_vocabulary(args.procedural, args.seed))
+    vocabulary = (corpus_vocabulary(args.data, args.texts_dir, min_clips=args.min_clips) if args.data is not None
+                  else procedural_vocabulary(args.procedural, args.seed, min_clips=args.min_clips))
+    if args.threshold is not None:
+        if not 0.0 < args.threshold <= 1.0:
+            raise SystemExit(f"--threshold must be in (0, 1], got {args.threshold}")
+        vocabulary["threshold"] = args.threshold
     print(f"{len(vocabulary['words'])} words, {len(vocabulary['actions'])} actions: "
           f"{', '.join(vocabulary['actions'])}")
     if args.checkpoint is not None:

@@ -82,7 +82,8 @@ CONFIG_SPEC = Obj(
                                 required=frozenset({"architecture"})),
         # optional (see motion_core.text.vocabulary): the training captions' words and the actions the model knows
         "vocabulary": Obj(fields={"words": JsonData(max_depth=1, max_items=65536, max_str=64),
-                                  "actions": JsonData(max_depth=2, max_items=65536, max_str=64)}),
+                                  "actions": JsonData(max_depth=2, max_items=65536, max_str=64),
+                                  "threshold": Float(0.0, 1.0)}),
     },
     required=frozenset({"format_version", "architecture"}))
 

@@ -165,17 +165,22 @@ def _family(action: str) -> str:
     return " ".join(parts) if parts else action
 
 
-def vocabulary_from_captions(captions: Iterable[tuple[str, list[str]]], max_share: float = 0.25) -> dict:
-    """{"words", "actions"} from (caption, action names of its clip) pairs.
+def vocabulary_from_captions(captions: Iterable[tuple], max_share: float = 0.25, min_clips: int = 1) -> dict:
+    """{"words", "actions"} from (caption, action names of its clip[, clip id]) tuples.
 
-    Every caption word joins "words". An action's characteristic words are the content words of captions of
-    single-action clips, less those shared by more than `max_share` of all actions ("hand", "forward").
+    "words" are the caption words met in at least `min_clips` different clips (a tuple without a clip id is a
+    clip of its own): a word seen in one or two clips, say a rare word of one mocap description ("cartwheel-like
+    start"), is something the model met, not something it learned, and must not silence the warning. An
+    action's characteristic words are the content words of captions of single-action clips, less those shared
+    by more than `max_share` of all actions ("hand", "forward").
     """
-    words: set[str] = set()
+    clips_of: dict[str, set] = {}
     per_action: dict[str, set[str]] = {}
-    for caption, actions in captions:
-        found = _WORD.findall(normalize_text(caption))
-        words.update(found)
+    for index, item in enumerate(captions):
+        caption, actions = item[0], item[1]
+        clip = item[2] if len(item) > 2 else ("caption", index)
+        for word in _WORD.findall(normalize_text(caption)):
+            clips_of.setdefault(word, set()).add(clip)
         for action in actions:
             per_action.setdefault(action, set())
         if len(set(actions)) == 1:
@@ -186,7 +191,8 @@ def vocabulary_from_captions(captions: Iterable[tuple[str, list[str]]], max_shar
             counts[w] = counts.get(w, 0) + 1
     limit = max(1, int(max_share * len(per_action)))
     actions = {a: sorted(w for w in ws if counts[w] <= limit) for a, ws in sorted(per_action.items())}
-    return {"words": sorted(words), "actions": actions}
+    words = sorted(w for w, clips in clips_of.items() if len(clips) >= min_clips)
+    return {"words": words, "actions": actions}
 
 
 def embed_with_encoder(encoder: torch.nn.Module) -> Callable[[list[str]], torch.Tensor]:
@@ -221,8 +227,11 @@ def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: st
     word_vectors = getattr(text_encoder, "word_vectors", None)
     if word_vectors is not None:
         vectors = word_vectors()
-        return VocabularyCheck(vocabulary, vectors.vectors, vectors=True, model_name=model_name,
-                               threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+        # A checkpoint may record the threshold measured on its own vocabulary (benchmarks/vocabulary_warnings.py
+        # --checkpoint): a larger vocabulary puts more words near any unknown one, so it needs a higher bar.
+        recorded = vocabulary.get("threshold")
+        chosen = threshold if threshold is not None else float(recorded) if recorded is not None else DEFAULT_THRESHOLD
+        return VocabularyCheck(vocabulary, vectors.vectors, vectors=True, model_name=model_name, threshold=chosen)
     embed = embed_with_encoder(text_encoder) if text_encoder is not None else None
     # Without vectors only the exact vocabulary counts; any threshold in (0, 1] means "a training word".
     return VocabularyCheck(vocabulary, embed, vectors=False, model_name=model_name, threshold=1.0)

@@ -162,6 +162,12 @@ def sit_cross_legged(j: np.ndarray) -> bool:
     return float(j[-k:, PELVIS, 1].mean()) < 0.4 and float(j[:k, PELVIS, 1].mean() - j[-k:, PELVIS, 1].mean()) > 0.3
 
 
+def stand_up_cross_legged(j: np.ndarray) -> bool:
+    """Starts seated on the floor and ends standing."""
+    k = max(len(j) // 5, 1)
+    return float(j[:k, PELVIS, 1].mean()) < 0.4 and float(j[-k:, PELVIS, 1].mean() - j[:k, PELVIS, 1].mean()) > 0.3
+
+
 def skip(j: np.ndarray) -> bool:
     """Travelling forward with a bounce in every step (the pelvis rising and falling more than walking's)."""
     return displacement(j)[0] > 0.5 and swings(j[:, PELVIS, 1], 0.06) >= 4
@@ -176,11 +182,21 @@ def stairs(sign: int) -> Check:
     return check
 
 
+def stairs_over(j: np.ndarray) -> bool:
+    """The corpus's flight of stairs: up at least two steps (0.15 m or more each) and down the far side, moving along all the while."""
+    k = max(len(j) // 5, 1)
+    height = j[:, PELVIS, 1]
+    peak = float(height.max())
+    above_ends = min(peak - float(height[:k].mean()), peak - float(height[-k:].mean()))
+    return above_ends > 0.18 and path_length(j) > 0.8
+
+
 WHOLE_BODY_CHECKS: dict[str, Check] = {
     "sway": sway, "twist": twist_dance, "bounce": bounce, "salsa_basic": salsa_basic, "pirouette": pirouette,
     "torso_twists": torso_twists, "march_in_place": march_in_place, "high_knees": high_knees,
     "run_circle": run_circle, "lie_down": lie_down, "crawl": crawl, "push_ups": push_ups, "sit_ups": sit_ups,
-    "sit_cross_legged": sit_cross_legged, "skip": skip, "stairs_up": stairs(+1), "stairs_down": stairs(-1),
+    "sit_cross_legged": sit_cross_legged, "stand_up_cross_legged": stand_up_cross_legged, "skip": skip,
+    "stairs": stairs_over, "stairs_up": stairs(+1), "stairs_down": stairs(-1),
 }
 for _name, _side in (("left", +1), ("right", -1)):
     WHOLE_BODY_CHECKS.update({
