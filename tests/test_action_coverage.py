@@ -31,7 +31,8 @@ LIKELY_NEW = ("lie_down", "crawl", "push_ups", "sit_ups", "sit_cross_legged", "s
 # (10 clips per action): punch_right / hook_right 0.68, punch_left / hook_left 0.32, clap 0.14,
 # jump_in_place / tuck_jump / jumping_jacks 0.13, soccer_kick 0.10.
 LEGACY_LOOSE = {"punch_left": 0.35, "punch_right": 0.7, "hook_left": 0.35, "hook_right": 0.7, "clap": 0.16,
-                "jump_in_place": 0.15, "tuck_jump": 0.15, "jumping_jacks": 0.15, "soccer_kick": 0.12}
+                # jump checks also pass skipping (locomotion), whose step-hops really leave the ground
+                "jump_in_place": 0.17, "tuck_jump": 0.17, "jumping_jacks": 0.17, "soccer_kick": 0.12}
 
 
 @pytest.fixture(scope="module")

@@ -471,3 +471,45 @@ def test_context_file_without_motion_core_in_blender(tmp_path, monkeypatch):
     np.testing.assert_allclose(loaded.joints, joints, atol=1e-6)
     assert loaded.fps == 20 and loaded.meta["rotations"] == "unsolved"
     np.testing.assert_allclose(loaded.offsets, HUMANML3D.rest_offsets, atol=1e-6)
+
+
+def _distance_to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Horizontal distance of each point (N, 2) to a polyline (M, 2)."""
+    a, b = line[:-1][None], line[1:][None]
+    p = points[:, None]
+    t = np.clip(((p - a) * (b - a)).sum(-1) / np.maximum(((b - a) ** 2).sum(-1), 1e-12), 0.0, 1.0)
+    return np.linalg.norm(p - (a + t[..., None] * (b - a)), axis=-1).min(axis=1)
+
+
+@needs_model
+def test_curve_path_and_pinned_pose_end_to_end(rigs, engine):
+    """Both halves together (add-on params -> the engine's path and pins): a walk keyed on the SMPL rig stays on
+    a Blender curve, and the pose pinned at a frame is the pose the take holds there."""
+    eng, walk = engine
+    obj, scene = rigs["smpl"], bpy.context.scene
+    session.set_engine(ec.InProcessEngine(loader=lambda ckpt, dev: eng))
+    import motion_addon.api as api
+    try:
+        obj.animation_data_clear()
+        takes.apply_takes(obj, [walk], "walk", 0, 1, scene)
+        api.clear_pins(obj)
+        pinned = api.pin_pose(obj, frame=21)                   # the walk's own pose at frame 21, as the pin
+        obj.animation_data_clear()
+        curve = _poly_curve([(0, 0, 0), (0, -1.5, 0), (1.0, -3.0, 0)], "bend")     # ahead, then bearing right
+        (action,) = api.generate("a person walks forward", armature=obj, seconds=3, seed=0, start_frame=1,
+                                 path=curve, pins=True)
+        bones = takes.bone_map(obj)
+        frames = range(1, int(action.frame_range[1]) + 1)
+        root = _world_points(obj, scene, frames)[:, list(bones).index(HUMANML3D.joint_names[0]), :2]
+        line = np.array([(0, 0), (0, -1.5), (1.0, -3.0)], dtype=float)
+        travelled = np.linalg.norm(np.diff(root, axis=0), axis=1).sum()
+        off = _distance_to_polyline(root[: max(2, int(len(root) * 0.9))], line)   # a take may walk past the end
+        print(f"\nhips off the curve: mean {off.mean():.3f} m, max {off.max():.3f} m over {travelled:.2f} m")
+        assert travelled > 1.0 and off.mean() < 0.10
+        now = np.array(api.current_pose(obj, frame=21))
+        error = np.linalg.norm(now - np.array(pinned["joints"]), axis=-1)
+        print(f"pinned frame: joint error mean {error.mean():.3f} m, max {error.max():.3f} m")
+        assert error.max() < 0.05
+    finally:
+        session.shutdown_engine()
+        api.clear_pins(obj)

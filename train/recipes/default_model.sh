@@ -11,15 +11,18 @@
 #   CONFIG        training config (default train/configs/default.json; model v2: train/configs/v2.json)
 #   WORD_VECTORS  with a "wordvec" config: the directory python -m train.word_vectors wrote (made here if unset)
 #   MOCAP         a folder of raw CMU mocap (ASF/AMC, BVH; train/mocap/README.md): its clips join the corpus
-# The shipped model is two sittings of this recipe on the same 20,000-clip corpus (seed 0):
+#   TIME_LIMIT    seconds: the denoiser stage checkpoints and stops at the first log step past it (a machine lent
+#                 for a fixed time); run the recipe again with RESUME=1 (and VAE=WORK/run/vae/model) to continue
+#                 the same LR schedule of DENOISER_STEPS
+# The shipped model (v2, 2026-12-04): CONFIG=train/configs/v2.json MOCAP=<CMU folder, clips repeated 5x>, one H200,
+#   WORK 20000 2000 8800 cut into three 10-minute device calls by TIME_LIMIT / RESUME=1 (8,700 steps done); the
+#   device job is benchmarks/results/model_v2_sitting2_20261204/device_job.sh. Its length predictor: python -m
+#   train.length on the first 3,000 clips; its vocabulary: python -m train.vocabulary --data CORPUS --checkpoint
+#   MODEL --threshold 0.45. Continue it with CONFIG=train/configs/v2.json VAE=motion_core/default_model
+#   INIT=motion_core/default_model ... WORK 20000 0 N.
+# Model v1 (the default until then) was two sittings of this recipe on the first corpus (27 actions), default config:
 #   2026-11-25: VAE=<the model before it> NPROC=2 ... WORK 20000 - 3400          (2 H100s, 822 s)
 #   2026-12-04: VAE=<that model> INIT=<that model> KEEP_MODELS=1 ... WORK 20000 0 4000   (1 H200, 475 s)
-# so its denoiser has seen 7,400 steps at global batch 512 (a warm restart: warm-up to lr 3e-4, cosine down).
-# Its length predictor: python -m train.length on the same corpus (CPU, 3.5 min), after the last export.
-# Model v2 (issue 21, not yet the default) had one sitting of two device calls (1 H200), weights not kept in git:
-#   CONFIG=train/configs/v2.json MOCAP=<CMU folder> ... WORK 20000 2000 2287, then the denoiser continued with
-#   INIT=<that export> for 2,958 more steps (5,245 in all); corpus generator at commit 29db345. A later sitting
-#   continues an export with CONFIG=train/configs/v2.json VAE=<it> INIT=<it> ... WORK 20000 0 N
 set -euo pipefail
 work=${1:?usage: default_model.sh WORK_DIR [NUM_CLIPS] [VAE_STEPS] [DENOISER_STEPS]}
 clips=${2:-20000}; vae_steps=${3:-2500}; den_steps=${4:-3400}
@@ -50,7 +53,8 @@ fi
 stamp "denoiser: $den_steps steps on $nproc GPU(s), global batch $global"
 torchrun --standalone --nproc_per_node="$nproc" -m train.fit --config "$config" "${vectors_arg[@]}" \
   --data "$work/corpus" --out "$work/run" --stage denoiser --vae "$vae" --global-batch "$global" \
-  --max-steps "$den_steps" --precision bf16 ${INIT:+--init-from "$INIT"} ${KEEP_MODELS:+--keep-models}
+  --max-steps "$den_steps" --precision bf16 ${INIT:+--init-from "$INIT"} ${KEEP_MODELS:+--keep-models} \
+  ${TIME_LIMIT:+--time-limit "$TIME_LIMIT"} ${RESUME:+--resume}
 stamp "export"
 python -m train.export --vae "$vae" --denoiser "$work/run" --out "$work/default_model"
 stamp "length predictor (CPU, a few minutes)"
