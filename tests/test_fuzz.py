@@ -57,9 +57,11 @@ def fast_engine():
     engine = Engine.random(tiny_config(), seed=0)
     real_sample = sampling.sample_latents
 
-    def fast_sample(caller, prompts, seeds, num_frames, guidance, steps, report, should_cancel, known=None):
+    def fast_sample(caller, prompts, seeds, num_frames, guidance, steps, report, should_cancel, known=None,
+                    guide=None):
         if caller is not engine:
-            return real_sample(caller, prompts, seeds, num_frames, guidance, steps, report, should_cancel, known)
+            return real_sample(caller, prompts, seeds, num_frames, guidance, steps, report, should_cancel, known,
+                               guide)
         engine.text_encoder.encode(prompts)           # random Unicode goes through the real tokenizer/encoder
         report(0.5, "denoising step 1/1")
         length = engine.vae.latent_length(num_frames)

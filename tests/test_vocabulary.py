@@ -119,10 +119,40 @@ def test_train_vocabulary_reads_a_corpus(tmp_path):
     (root / "train.txt").write_text("p000000\np000001\n")
     (root / "meta.json").write_text(json.dumps({"clips": {"p000000": {"actions": ["jump_in_place"]},
                                                           "p000001": {"actions": ["walk", "sit_down"]}}}))
-    vocab = corpus_vocabulary(root)
+    vocab = corpus_vocabulary(root, min_clips=1)
     assert set(vocab["actions"]) == {"jump_in_place", "walk", "sit_down"}
     assert "hops" in vocab["actions"]["jump_in_place"] and "sits" in vocab["words"]
+    assert corpus_vocabulary(root)["words"] == []      # by default a word must appear in 3 clips to count
     from motion_core.engine import Engine
     model = Engine.random(seed=0).save(tmp_path / "model")
     record(model, vocab)
     assert Engine.load(model, device="cpu").known_actions() == ["jump_in_place", "sit_down", "walk"]
+
+
+def test_words_seen_in_too_few_clips_do_not_count_as_learned():
+    """A typo or a rare word of one mocap description is not learned: it must not silence the warning."""
+    pairs = [("a person walks", ["walk"], i) for i in range(5)] + [("a person walks, cartwheel-like", ["walk"], 9)]
+    pairs += [("a person walks", ["walk"], "cmu_01_rep1"), ("a person wlaks", ["walk"], 3)]
+    vocab = vocabulary_from_captions(pairs, min_clips=3)
+    assert "walks" in vocab["words"] and "cartwheel" not in vocab["words"] and "wlaks" not in vocab["words"]
+    assert "cartwheel" in vocabulary_from_captions(pairs)["words"]       # min_clips=1: every caption word
+    check = VocabularyCheck(vocab, model_name="the model")
+    assert "has not learned 'cartwheel'" in check.warning("someone does a cartwheel")
+
+
+def test_a_checkpoint_records_its_own_threshold():
+    from motion_core.text.vocabulary import check_for
+
+    class Vectors:
+        def vectors(self, words):
+            return torch.nn.functional.normalize(torch.ones(len(words), 4), dim=-1)
+
+    class Encoder(torch.nn.Module):
+        def word_vectors(self):
+            return Vectors()
+    vocab = {**vocabulary_from_captions(PAIRS), "threshold": 0.6}
+    assert check_for({"vocabulary": vocab}, Encoder()).threshold == 0.6
+    assert check_for({"vocabulary": vocab}, Encoder(), threshold=0.3).threshold == 0.3
+    del vocab["threshold"]
+    from motion_core.text.vocabulary import DEFAULT_THRESHOLD
+    assert check_for({"vocabulary": vocab}, Encoder()).threshold == DEFAULT_THRESHOLD

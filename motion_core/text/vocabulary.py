@@ -190,8 +190,9 @@ def vocabulary_from_captions(captions: Iterable[tuple], max_share: float = 0.25,
         for w in ws:
             counts[w] = counts.get(w, 0) + 1
     limit = max(1, int(max_share * len(per_action)))
-    actions = {a: sorted(w for w in ws if counts[w] <= limit) for a, ws in sorted(per_action.items())}
     words = sorted(w for w, clips in clips_of.items() if len(clips) >= min_clips)
+    learned = set(words)
+    actions = {a: sorted(w for w in ws if counts[w] <= limit and w in learned) for a, ws in sorted(per_action.items())}
     return {"words": words, "actions": actions}
 
 
