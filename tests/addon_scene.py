@@ -1,10 +1,13 @@
 """A registered add-on in an empty scene with an SMPL armature, driven by an in-process engine whose model is
 a test fake. Shared by the add-on tests that run the generation loop (import after `importorskip("bpy")`)."""
 import bpy
+import numpy as np
 
 import addon
 from addon import engine_client as ec
 from addon import session
+from motion_core.formats.motion import Motion
+from motion_core.kinematics.skeleton import HUMANML3D
 
 
 def registered_scene(model, tmp_path, monkeypatch):
@@ -18,3 +21,13 @@ def registered_scene(model, tmp_path, monkeypatch):
     yield bpy.context.scene, model
     addon.unregister()
     bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def standing_motion(frames: int) -> Motion:
+    """A still body in the rest pose, feet on the floor: what fake engines return."""
+    root = np.zeros((frames, 3))
+    root[:, 1] = -HUMANML3D.rest_positions()[:, 1].min()
+    rotations = np.zeros((frames, 22, 4))
+    rotations[..., 0] = 1
+    return Motion(fps=20, joints=HUMANML3D.rest_positions()[None] + root[:, None], rotations=rotations,
+                  root_translation=root, offsets=HUMANML3D.rest_offsets, meta={"prompt": "stand"})

@@ -1,24 +1,12 @@
 """Animator controls in the add-on (issue 23): the Clean feet option reaches the engine from the panel, the
 operators and the scripting API; left on, requests stay exactly as before (no extra param). Loop takes get
 one closing key and Cycles modifiers on every F-curve."""
-import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
 
 from addon import generation  # noqa: E402
-from motion_core.formats.motion import Motion  # noqa: E402
-from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
-from addon_scene import registered_scene  # noqa: E402
-
-
-def _standing(frames: int) -> Motion:
-    root = np.zeros((frames, 3))
-    root[:, 1] = -HUMANML3D.rest_positions()[:, 1].min()
-    rotations = np.zeros((frames, 22, 4))
-    rotations[..., 0] = 1
-    return Motion(fps=20, joints=HUMANML3D.rest_positions()[None] + root[:, None], rotations=rotations,
-                  root_translation=root, offsets=HUMANML3D.rest_offsets, meta={"prompt": "stand"})
+from addon_scene import registered_scene, standing_motion  # noqa: E402
 
 
 class RecordingModel:
@@ -30,7 +18,7 @@ class RecordingModel:
     def generate(self, prompts, seconds=None, seed=0, guidance=7.5, steps=20, progress=None, should_cancel=None,
                  **controls):
         self.controls.append(("generate", controls))
-        motions = [_standing(round((seconds or 1.0) * 20)) for _ in prompts]
+        motions = [standing_motion(round((seconds or 1.0) * 20)) for _ in prompts]
         if controls.get("loop"):
             for motion in motions:
                 motion.meta.update(loop=1, loop_offset_x=0.0, loop_offset_z=0.5)
@@ -39,7 +27,7 @@ class RecordingModel:
     def generate_timeline(self, segments, seed=0, guidance=7.5, steps=20, progress=None, should_cancel=None,
                           **controls):
         self.controls.append(("timeline", controls))
-        return _standing(round(sum(s for _, s in segments) * 20))
+        return standing_motion(round(sum(s for _, s in segments) * 20))
 
 
 @pytest.fixture

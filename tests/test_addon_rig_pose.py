@@ -16,25 +16,18 @@ bpy = pytest.importorskip("bpy")
 
 import addon  # noqa: E402
 from addon import continuation, engine_client as ec, generation, operators, rig_pose, session, takes  # noqa: E402
+from motion_core.controls.path import distance_to_polyline  # noqa: E402
 from motion_core.engine import DEFAULT_MODEL_DIR, Engine  # noqa: E402
 from motion_core.formats.motion import Motion  # noqa: E402
 from motion_core.kinematics.forward_kinematics import batch_forward_kinematics  # noqa: E402
 from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 
 import real_rigs  # noqa: E402
+from addon_scene import standing_motion  # noqa: E402
 
 needs_model = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "config.json").is_file(), reason="no bundled model")
 RIGS = ("smpl", "simple", "rigify")
 ROUND_TRIP = {"smpl": 0.002, "simple": 0.002, "rigify": 0.03}   # metres, mean over joints and frames
-
-
-def _standing(frames: int) -> Motion:
-    root = np.zeros((frames, 3))
-    root[:, 1] = -HUMANML3D.rest_positions()[:, 1].min()
-    rotations = np.zeros((frames, 22, 4))
-    rotations[..., 0] = 1
-    return Motion(fps=20, joints=HUMANML3D.rest_positions()[None] + root[:, None], rotations=rotations,
-                  root_translation=root, offsets=HUMANML3D.rest_offsets, meta={"prompt": "stand"})
 
 
 def _synthetic(frames=30, seed=1) -> Motion:
@@ -54,7 +47,7 @@ class FakeEngine:
     """Records each request and answers at once: `motion` per prompt, or the error a worker gives."""
 
     def __init__(self, motion=None, error=None):
-        self.calls, self.motion, self.error = [], motion or _standing(20), error
+        self.calls, self.motion, self.error = [], motion or standing_motion(20), error
 
     def shutdown(self):
         pass
@@ -428,7 +421,7 @@ def test_a_worker_that_ignores_pins_is_reported(rigs, tmp_path):
     obj, scene = rigs["smpl"], bpy.context.scene
     script, log = tmp_path / "worker.py", tmp_path / "requests.jsonl"
     script.write_text(FAKE_WORKER)
-    result = _standing(20).save(tmp_path / "result.npz")
+    result = standing_motion(20).save(tmp_path / "result.npz")
     worker = ec.SubprocessEngine(command=[sys.executable, str(script), str(log), str(result)])
     try:
         pins = [{"frame": 8, "joints": np.zeros((22, 3)).tolist()}]
@@ -473,14 +466,6 @@ def test_context_file_without_motion_core_in_blender(tmp_path, monkeypatch):
     np.testing.assert_allclose(loaded.offsets, HUMANML3D.rest_offsets, atol=1e-6)
 
 
-def _distance_to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
-    """Horizontal distance of each point (N, 2) to a polyline (M, 2)."""
-    a, b = line[:-1][None], line[1:][None]
-    p = points[:, None]
-    t = np.clip(((p - a) * (b - a)).sum(-1) / np.maximum(((b - a) ** 2).sum(-1), 1e-12), 0.0, 1.0)
-    return np.linalg.norm(p - (a + t[..., None] * (b - a)), axis=-1).min(axis=1)
-
-
 @needs_model
 def test_curve_path_and_pinned_pose_end_to_end(rigs, engine):
     """Both halves together (add-on params -> the engine's path and pins): a walk keyed on the SMPL rig stays on
@@ -503,7 +488,7 @@ def test_curve_path_and_pinned_pose_end_to_end(rigs, engine):
         root = _world_points(obj, scene, frames)[:, list(bones).index(HUMANML3D.joint_names[0]), :2]
         line = np.array([(0, 0), (0, -1.5), (1.0, -3.0)], dtype=float)
         travelled = np.linalg.norm(np.diff(root, axis=0), axis=1).sum()
-        off = _distance_to_polyline(root[: max(2, int(len(root) * 0.9))], line)   # a take may walk past the end
+        off = distance_to_polyline(root[: max(2, int(len(root) * 0.9))], line)   # a take may walk past the end
         print(f"\nhips off the curve: mean {off.mean():.3f} m, max {off.max():.3f} m over {travelled:.2f} m")
         assert travelled > 1.0 and off.mean() < 0.10
         now = np.array(api.current_pose(obj, frame=21))

@@ -318,7 +318,7 @@ def path_deviation(joints: np.ndarray, path: RootPath, fps: float) -> dict:
     root = np.asarray(joints, dtype=np.float64)[:, 0, _GROUND]
     if path.curve:
         on_path = path_targets(path, _smooth(root), fps)[1]
-        dist = _distance_to_polyline(root[on_path], np.asarray(path.curve, dtype=np.float64))
+        dist = distance_to_polyline(root[on_path], np.asarray(path.curve, dtype=np.float64))
         return {"mean_cm": float(dist.mean() * 100), "max_cm": float(dist.max() * 100),
                 "past_end_share": float(1.0 - on_path.mean())}
     target, on_path = path_targets(path, root, fps)
@@ -330,7 +330,8 @@ def path_deviation(joints: np.ndarray, path: RootPath, fps: float) -> dict:
             "waypoint_max_cm": float(at_waypoints.max() * 100)}
 
 
-def _distance_to_polyline(points: np.ndarray, curve: np.ndarray) -> np.ndarray:
+def distance_to_polyline(points: np.ndarray, curve: np.ndarray) -> np.ndarray:
+    """Distance of each ground point (N, 2) to the nearest point of a polyline (M, 2)."""
     a, b = curve[:-1], curve[1:]
     ab = b - a
     t = np.clip(((points[:, None] - a[None]) * ab[None]).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12), 0, 1)
