@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from motion_core.runtime import graph_sampler
-from motion_core.generation.diffusion import ddim_sample, dpm_solver_pp_sample
+from motion_core.generation.diffusion import ddim_sample, draw_inpainting_noise, dpm_solver_pp_sample
 from motion_core.engine import Engine, tiny_config
 from motion_core.generation import decoding, sampling
 from motion_core.generation.progress import Progress
@@ -84,6 +84,68 @@ def test_captured_loop_computes_what_the_sampler_computes(engine, sample_fn, gui
             return engine.denoiser(x, t, condition[0], condition[1], mask)
         eager = sample_fn(engine.schedule, model_fn, x_T.shape, cond, uncond, steps=5, guidance=guidance, x_T=x_T)
     torch.testing.assert_close(graphed, eager, rtol=1e-4, atol=1e-5)
+
+
+def _inpainting(shape, steps, seed=3):
+    known = torch.zeros(shape)
+    known[:, :4] = torch.randn(shape[0], 4, shape[2], generator=torch.Generator().manual_seed(seed + 1))
+    known_mask = torch.zeros(shape[:2], dtype=torch.bool)
+    known_mask[:, :4] = True
+    return known, known_mask
+
+
+@pytest.mark.parametrize("sample_fn", [ddim_sample, dpm_solver_pp_sample])
+def test_inpainting_noise_drawn_up_front_gives_the_generators_sample(engine, sample_fn):
+    """`draw_inpainting_noise` draws what the samplers would draw step by step, so extend and timelines keep
+    their seeded results when their RePaint noise becomes a static graph buffer."""
+    shape, steps = (1, 10, 8), 5
+    known, known_mask = _inpainting(shape, steps)
+    x_T = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+
+    def model_fn(x, t, condition, mask):
+        return engine.denoiser(x, t, condition[0], condition[1], mask)
+    with torch.inference_mode():
+        cond = engine.text_encoder.encode(PROMPTS[:1])
+        common = dict(steps=steps, guidance=1.0, x_T=x_T, known=known, known_mask=known_mask)
+        drawn = sample_fn(engine.schedule, model_fn, shape, cond, None,
+                          generator=torch.Generator().manual_seed(7), **common)
+        noise = draw_inpainting_noise(steps, shape, torch.Generator().manual_seed(7), "cpu")
+        given = sample_fn(engine.schedule, model_fn, shape, cond, None, known_noise=noise, **common)
+        other = sample_fn(engine.schedule, model_fn, shape, cond, None, known_noise=torch.randn_like(noise), **common)
+    torch.testing.assert_close(given, drawn, rtol=0, atol=0)
+    assert not torch.equal(other, drawn)                      # the noise really is used
+    torch.testing.assert_close(given[:, :4], known[:, :4])    # the known latents come out as given
+    with pytest.raises(ValueError, match="known_noise"):
+        sample_fn(engine.schedule, model_fn, shape, cond, None, known_noise=noise[:, :, :3], **common)
+    with pytest.raises(ValueError, match="more"):
+        sample_fn(engine.schedule, model_fn, shape, cond, None, known_noise=noise[:2], **common)
+
+
+@pytest.mark.parametrize("sample_fn", [ddim_sample, dpm_solver_pp_sample])
+def test_captured_loop_inpaints_like_the_sampler(engine, sample_fn):
+    """The loop a graph records for extend and timeline windows: known latents, mask and noise as buffers."""
+    shape, steps, guidance = (1, 10, 8), 4, 3.0
+    known, known_mask = _inpainting(shape, steps)
+    noise = draw_inpainting_noise(steps, shape, torch.Generator().manual_seed(2), "cpu")
+    inpaint = {"known": known, "known_mask": known_mask, "known_noise": noise}
+    x_T = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        cond = engine.text_encoder.encode(PROMPTS[:1])
+        uncond = unconditional(engine, 1)
+        sampler = GraphSampler(engine.denoiser, engine.schedule, torch.device("cpu"), dtype=torch.float32)
+        key = sampler.key(sample_fn, x_T, cond, uncond, steps, guidance, inpaint=True)
+        assert key != sampler.key(sample_fn, x_T, cond, uncond, steps, guidance)   # its own graph
+        loop = _CapturedLoop(key, torch.device("cpu"))
+        loop.load(x_T, cond, uncond, guidance, inpaint)
+        graphed = sampler._loop_runner(key, sample_fn, loop)()
+
+        def model_fn(x, t, condition, mask):
+            return engine.denoiser(x, t, condition[0], condition[1], mask)
+        eager = sample_fn(engine.schedule, model_fn, shape, cond, uncond, steps=steps, guidance=guidance, x_T=x_T,
+                          **inpaint)
+    torch.testing.assert_close(graphed, eager, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="known_mask"):
+        sampler.sample(sample_fn, x_T, cond, uncond, steps, guidance, known=known)
 
 
 def test_graphs_are_not_used_on_the_cpu(engine):
@@ -215,8 +277,27 @@ def test_cuda_generate_end_to_end_with_graphs(cuda_engines):
     graphed, _, _ = cuda_engines
     motions = graphed.generate(["a person waves"], seconds=2.0, steps=6)
     assert motions[0].joints.shape == (40, 22, 3)
-    extended = graphed.extend(motions[0], "then sits down", seconds=1.0, steps=4)  # inpainting: eager path
+    extended = graphed.extend(motions[0], "then sits down", seconds=1.0, steps=4)
     assert extended.num_frames == 60
+
+
+@pytest.mark.cuda
+@cuda
+def test_cuda_inpainting_is_captured_and_matches_eager(cuda_engines):
+    """extend and timeline windows (inpainting) replay a captured loop and give what eager sampling gives."""
+    graphed, eager, _ = cuda_engines
+    graphed.sampler = eager.sampler = "ddim"
+    segments = [("a person walks forward", 6.0), ("a person waves", 6.0)]
+    want = eager.generate_timeline(segments, steps=6, seed=4)
+    captures = graphed.graphs.sampler.captures if graphed.graphs.sampler is not None else 0
+    got = graphed.generate_timeline(segments, steps=6, seed=4)
+    assert graphed.graphs.sampler.disabled_reason is None
+    assert graphed.graphs.sampler.captures > captures
+    assert any(key.inpaint for key in graphed.graphs.sampler._cache)
+    again = graphed.generate_timeline(segments, steps=6, seed=4)
+    np.testing.assert_allclose(again.joints, got.joints, atol=1e-5)     # replays are deterministic
+    error = np.abs(got.joints - want.joints).mean() / np.abs(want.joints).mean()
+    assert error < 5e-2                                                 # bf16 graph vs bf16 eager
 
 
 @pytest.mark.cuda

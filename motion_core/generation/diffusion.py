@@ -194,11 +194,20 @@ def sampling_timesteps(schedule: NoiseSchedule, steps: int) -> list[int]:
     return grid.tolist()
 
 
+def draw_inpainting_noise(steps: int, shape: tuple[int, int, int], generator: torch.Generator | None,
+                          device: Any, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(steps, *shape): the inpainting noise both samplers would draw from `generator` (one noising of the
+    known latents per step: the start, then after every step but the last, which keeps them clean), drawn in
+    the same order, so passing it as `known_noise` gives the sample a generator would have given (with no
+    other draws between: DDIM at eta 0, DPM-Solver++)."""
+    return torch.stack([torch.randn(shape, generator=generator, device=device, dtype=dtype) for _ in range(steps)])
+
+
 class _SamplingContext:
     """What both samplers share: guided model evaluation, masks, inpainting, progress and cancellation."""
 
     def __init__(self, schedule, model_fn, shape, cond, uncond, guidance, generator, mask, known, known_mask,
-                 progress, should_cancel, device, dtype):
+                 progress, should_cancel, device, dtype, known_noise=None):
         self.schedule, self.model_fn, self.guidance = schedule, model_fn, float(guidance)
         self.generator, self.progress, self.should_cancel = generator, progress, should_cancel
         self.device = torch.device(device) if device is not None else (
@@ -218,6 +227,7 @@ class _SamplingContext:
             if self.frame_mask is not None:
                 self.model_mask = torch.cat([self.frame_mask, self.frame_mask])
         self.known, self.known_mask = self._check_known(known, known_mask)
+        self.known_noise, self._noise_drawn = self._check_known_noise(known_noise), 0
 
     def _check_known(self, known, known_mask):
         if known is None and known_mask is None:
@@ -229,6 +239,25 @@ class _SamplingContext:
                              f"the sample shape {self.shape}")
         return known.to(self.device, self.dtype), known_mask.to(self.device, torch.bool).unsqueeze(-1)
 
+    def _check_known_noise(self, known_noise):
+        if known_noise is None:
+            return None
+        if self.known is None:
+            raise ValueError("known_noise is only used with `known` (inpainting)")
+        if known_noise.dim() != 4 or tuple(known_noise.shape[1:]) != self.shape:
+            raise ValueError(f"known_noise must be (steps, *{self.shape}), got {tuple(known_noise.shape)}")
+        return known_noise.to(self.device, self.dtype)
+
+    def inpainting_noise(self) -> torch.Tensor:
+        """The noise that puts the known latents at the next step's level: the next slice of `known_noise`
+        when given (a captured CUDA graph cannot draw from a seeded generator), else a draw from `generator`."""
+        if self.known_noise is None:
+            return self.randn()
+        if self._noise_drawn >= self.known_noise.shape[0]:
+            raise ValueError(f"known_noise has {self.known_noise.shape[0]} slices; this sampler needs more")
+        self._noise_drawn += 1
+        return self.known_noise[self._noise_drawn - 1]
+
     def randn(self) -> torch.Tensor:
         return torch.randn(self.shape, generator=self.generator, device=self.device, dtype=self.dtype)
 
@@ -239,7 +268,7 @@ class _SamplingContext:
     def constrain(self, x: torch.Tensor, t: int) -> torch.Tensor:
         """Put the known positions at their noise level t (RePaint) and zero the padding."""
         if self.known is not None:
-            known_t = self.known if t < 0 else self.schedule.q_sample(self.known, t, self.randn())
+            known_t = self.known if t < 0 else self.schedule.q_sample(self.known, t, self.inpainting_noise())
             x = torch.where(self.known_mask, known_t, x)
         if self.frame_mask is not None:
             x = x * self.frame_mask.unsqueeze(-1).to(x.dtype)
@@ -272,6 +301,7 @@ def ddim_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tuple[int, in
                 uncond: Any = None, *, steps: int = 20, guidance: float = 1.0, eta: float = 0.0,
                 generator: torch.Generator | None = None, mask: torch.Tensor | None = None,
                 known: torch.Tensor | None = None, known_mask: torch.Tensor | None = None,
+                known_noise: torch.Tensor | None = None,
                 progress: Callable[[int, int], None] | None = None,
                 should_cancel: Callable[[], bool] | None = None, device: Any = None,
                 dtype: torch.dtype = torch.float32, x_T: torch.Tensor | None = None,
@@ -279,11 +309,12 @@ def ddim_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tuple[int, in
     """DDIM (Song et al. 2021). eta=0: deterministic given x_T; eta=1: DDPM-like ancestral noise.
 
     Randomness (x_T, eta noise, inpainting noise) comes only from `generator`, so a seed reproduces a sample on
-    a given device. `progress(step, total)` is called after each of the `steps` model evaluations;
+    a given device. `known_noise` (steps, B, L, C), when given, is the inpainting noise instead: slice k for
+    the k-th noising of the known latents (`draw_inpainting_noise` draws them), as a captured graph needs. `progress(step, total)` is called after each of the `steps` model evaluations;
     `should_cancel()` is polled before each and raises `Cancelled` when it returns True.
     """
     ctx = _SamplingContext(schedule, model_fn, shape, cond, uncond, guidance, generator, mask, known, known_mask,
-                          progress, should_cancel, device, dtype)
+                          progress, should_cancel, device, dtype, known_noise)
     timesteps = sampling_timesteps(schedule, steps)
     x = ctx.initial(x_T, timesteps[0])
     for i, t in enumerate(timesteps):
@@ -307,6 +338,7 @@ def dpm_solver_pp_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tupl
                          cond: Any = None, uncond: Any = None, *, steps: int = 10, guidance: float = 1.0,
                          generator: torch.Generator | None = None, mask: torch.Tensor | None = None,
                          known: torch.Tensor | None = None, known_mask: torch.Tensor | None = None,
+                         known_noise: torch.Tensor | None = None,
                          progress: Callable[[int, int], None] | None = None,
                          should_cancel: Callable[[], bool] | None = None, device: Any = None,
                          dtype: torch.dtype = torch.float32, x_T: torch.Tensor | None = None,
@@ -319,7 +351,7 @@ def dpm_solver_pp_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tupl
     and guarantees as `ddim_sample` (deterministic: no eta).
     """
     ctx = _SamplingContext(schedule, model_fn, shape, cond, uncond, guidance, generator, mask, known, known_mask,
-                          progress, should_cancel, device, dtype)
+                          progress, should_cancel, device, dtype, known_noise)
     timesteps = sampling_timesteps(schedule, steps)
     x = ctx.initial(x_T, timesteps[0])
     previous_x0, previous_h = None, None

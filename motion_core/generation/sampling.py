@@ -11,7 +11,7 @@ from contextlib import nullcontext
 
 import torch
 
-from motion_core.generation.diffusion import SAMPLERS, Cancelled, ddim_sample
+from motion_core.generation.diffusion import SAMPLERS, Cancelled, ddim_sample, draw_inpainting_noise
 from motion_core.generation.progress import Progress
 from motion_core.runtime.graph_sampler import GraphSampler, graphs_supported
 from motion_core.runtime.shape_graphs import ShapeGraphs
@@ -69,14 +69,9 @@ def sample_latents(engine, prompts: list[str], seeds: list[int], num_frames: int
     shape = (len(prompts), length, engine.vae.config.latent_dim)
     x_T = torch.cat([torch.randn((1,) + shape[1:], generator=torch.Generator().manual_seed(s))
                      for s in seeds]).to(engine.device)
-    inpaint = {}
-    if known is not None:
-        known_full = torch.zeros(shape, device=engine.device)
-        known_full[:, : known.shape[1]] = known
-        known_mask = torch.zeros(shape[:2], dtype=torch.bool, device=engine.device)
-        known_mask[:, : known.shape[1]] = True
-        inpaint = {"known": known_full, "known_mask": known_mask}
-
+    # Only inpainting noise comes from this generator; drawn up front, so a CUDA graph can replay it.
+    generator = torch.Generator(device=engine.device).manual_seed(seeds[0])
+    inpaint = {} if known is None else inpainting(known, shape, steps, generator, engine.device)
     autocast = denoiser_autocast(engine)
 
     def model_fn(x, t, condition, mask):
@@ -85,14 +80,13 @@ def sample_latents(engine, prompts: list[str], seeds: list[int], num_frames: int
             return engine.denoiser(x, t, tokens, token_mask, mask).float()
 
     sampler = SAMPLERS.get(engine.sampler, ddim_sample)
-    graph = known is None and guide is None   # inpainting and guidance run eagerly
+    graph = guide is None   # guidance runs eagerly (it differentiates through the decoder each step)
     latents = None if not graph else _sample_in_graph(engine, sampler, x_T, cond, uncond, steps, guidance,
-                                                      report, should_cancel)
+                                                      report, should_cancel, inpaint)
     if latents is None:
         extra = {"eta": 0.0} if sampler is ddim_sample else {}
         if guide is not None:
             extra["guide"] = guide
-        generator = torch.Generator(device=engine.device).manual_seed(seeds[0])  # only inpainting noise uses it
         latents = sampler(engine.schedule, model_fn, shape, cond, uncond, steps=steps, guidance=guidance,
                           generator=generator, progress=lambda i, n: report(i / n, f"denoising step {i}/{n}"),
                           should_cancel=should_cancel, device=engine.device, x_T=x_T, **inpaint, **extra)
@@ -101,8 +95,19 @@ def sample_latents(engine, prompts: list[str], seeds: list[int], num_frames: int
     return latents / engine.latent_scale
 
 
+def inpainting(known: torch.Tensor, shape: tuple[int, int, int], steps: int, generator: torch.Generator,
+               device: torch.device) -> dict:
+    """The sampler's inpainting arguments for latents whose first ``known.shape[1]`` positions are `known`."""
+    known_full = torch.zeros(shape, device=device)
+    known_full[:, : known.shape[1]] = known
+    known_mask = torch.zeros(shape[:2], dtype=torch.bool, device=device)
+    known_mask[:, : known.shape[1]] = True
+    return {"known": known_full, "known_mask": known_mask,
+            "known_noise": draw_inpainting_noise(steps, shape, generator, device)}
+
+
 def _sample_in_graph(engine, sampler, x_T, cond, uncond, steps: int, guidance: float, report: Progress,
-                     should_cancel) -> torch.Tensor | None:
+                     should_cancel, inpaint: dict) -> torch.Tensor | None:
     """The sampling loop as one CUDA-graph replay, or None where graphs are off, unsupported or failing."""
     if not (engine.cuda_graphs and graphs_supported(engine.device)):
         return None
@@ -114,7 +119,7 @@ def _sample_in_graph(engine, sampler, x_T, cond, uncond, steps: int, guidance: f
                                      compile=engine.compile)
     if should_cancel is not None and should_cancel():
         raise Cancelled("sampling cancelled")
-    latents = cache.sampler.try_sample(sampler, x_T, cond, uncond, steps, guidance)
+    latents = cache.sampler.try_sample(sampler, x_T, cond, uncond, steps, guidance, **inpaint)
     if latents is not None:
         report(1.0, f"denoising step {steps}/{steps} (CUDA graph)")
     return latents

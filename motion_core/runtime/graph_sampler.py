@@ -21,8 +21,10 @@ seconds) and every replay faster; a compile failure turns compilation off and ca
 The compiled graphs treat the weights as constants ("freezing"): a denoiser whose weights change needs a new
 sampler, as it needs new graphs anyway.
 
-What it does not cover (the engine samples those eagerly): inpainting (`extend`, timelines: their
-RePaint noise comes from a seeded generator each step) and frame masks. A graph has no per-step
+Inpainting (`extend`, timeline windows) is captured too: the known latents, their mask and the RePaint noise
+of every step (drawn up front from the seeded generator, `diffusion.draw_inpainting_noise`) are static
+buffers like the starting noise. What it does not cover (the engine samples those eagerly): frame masks and
+guidance towards a path (`generation.guidance`, which differentiates through the decoder each step). A graph has no per-step
 hooks, so cancellation is checked before and after the replay and progress jumps to the end; a
 replay is milliseconds, which is finer than any UI needs.
 
@@ -63,6 +65,7 @@ class GraphKey(NamedTuple):
     guided: bool
     tokens: int
     text_dim: int
+    inpaint: bool = False
 
 
 def graphs_supported(device: torch.device) -> bool:
@@ -151,10 +154,14 @@ class _CapturedLoop:
         self.tokens = torch.zeros(rows, key.tokens, key.text_dim, device=device)
         self.token_mask = torch.zeros(rows, key.tokens, dtype=torch.bool, device=device)
         self.guidance = torch.ones((), device=device)
+        shape = (key.batch, key.length, key.channels)
+        self.known = torch.zeros(shape, device=device) if key.inpaint else None
+        self.known_mask = torch.zeros(shape[:2], dtype=torch.bool, device=device) if key.inpaint else None
+        self.known_noise = torch.zeros((key.steps,) + shape, device=device) if key.inpaint else None
         self.graph: torch.cuda.CUDAGraph | None = None
         self.out: torch.Tensor | None = None
 
-    def load(self, x_T: torch.Tensor, cond, uncond, guidance: float) -> None:
+    def load(self, x_T: torch.Tensor, cond, uncond, guidance: float, inpaint: dict | None = None) -> None:
         """Copy one call's inputs into the static buffers (cond rows first, then uncond rows)."""
         b, n = self.key.batch, self.key.tokens
         self.x_T.copy_(x_T)
@@ -164,6 +171,16 @@ class _CapturedLoop:
             self.tokens[i * b:(i + 1) * b].copy_(tokens)
             self.token_mask[i * b:(i + 1) * b].copy_(mask)
         self.guidance.fill_(guidance)
+        if self.key.inpaint:
+            self.known.copy_(inpaint["known"])
+            self.known_mask.copy_(inpaint["known_mask"])
+            self.known_noise.copy_(inpaint["known_noise"])
+
+    def inpainting(self) -> dict:
+        """The sampler's inpainting arguments, on the static buffers."""
+        if not self.key.inpaint:
+            return {}
+        return {"known": self.known, "known_mask": self.known_mask, "known_noise": self.known_noise}
 
 
 class GraphSampler:
@@ -197,22 +214,24 @@ class GraphSampler:
         """Whether captures use the compiled denoiser (off after a compile failure)."""
         return self._denoiser.active
 
-    def key(self, sample_fn: SampleFn, x_T: torch.Tensor, cond, uncond, steps: int, guidance: float) -> GraphKey:
+    def key(self, sample_fn: SampleFn, x_T: torch.Tensor, cond, uncond, steps: int, guidance: float,
+            inpaint: bool = False) -> GraphKey:
         guided = float(guidance) != 1.0
         if guided and uncond is None:
             raise ValueError("guidance != 1 needs `uncond` (e.g. the encoding of the empty prompt)")
         tokens = cond[0].shape[1] if not guided else max(cond[0].shape[1], uncond[0].shape[1])
         b, length, channels = x_T.shape
         return GraphKey(sample_fn.__name__, b, length, channels, int(steps), guided, _bucket(tokens),
-                        cond[0].shape[2])
+                        cond[0].shape[2], inpaint)
 
     def try_sample(self, sample_fn: SampleFn, x_T: torch.Tensor, cond, uncond, steps: int,
-                   guidance: float) -> torch.Tensor | None:
-        """Latents like `sample_fn(...)` would give, or None when graphs are off or capture failed."""
+                   guidance: float, **inpaint) -> torch.Tensor | None:
+        """Latents like `sample_fn(...)` would give, or None when graphs are off or capture failed.
+        `inpaint`: `known`, `known_mask` and `known_noise` as the samplers take them (all three, or none)."""
         if self.disabled_reason is not None:
             return None
         try:
-            return self.sample(sample_fn, x_T, cond, uncond, steps, guidance)
+            return self.sample(sample_fn, x_T, cond, uncond, steps, guidance, **inpaint)
         except Exception as exc:
             if is_out_of_memory(exc):
                 self._cache.clear()
@@ -223,22 +242,25 @@ class GraphSampler:
             return None
 
     def sample(self, sample_fn: SampleFn, x_T: torch.Tensor, cond, uncond, steps: int,
-               guidance: float) -> torch.Tensor:
+               guidance: float, **inpaint) -> torch.Tensor:
         """Replay (capturing first if this shape is new). Raises whatever capture raises."""
-        key = self.key(sample_fn, x_T, cond, uncond, steps, guidance)
+        if inpaint and set(inpaint) != {"known", "known_mask", "known_noise"}:
+            raise ValueError(f"inpainting needs known, known_mask and known_noise; got {sorted(inpaint)}")
+        key = self.key(sample_fn, x_T, cond, uncond, steps, guidance, inpaint=bool(inpaint))
         loop = self._cache.get(key)
         if loop is None:
-            loop = self._capture(key, sample_fn, x_T, cond, uncond, guidance)
+            loop = self._capture(key, sample_fn, x_T, cond, uncond, guidance, inpaint)
         self._cache.move_to_end(key)
-        loop.load(x_T, cond, uncond, guidance)
+        loop.load(x_T, cond, uncond, guidance, inpaint)
         loop.graph.replay()
         return loop.out.clone()
 
-    def _capture(self, key: GraphKey, sample_fn: SampleFn, x_T, cond, uncond, guidance) -> _CapturedLoop:
+    def _capture(self, key: GraphKey, sample_fn: SampleFn, x_T, cond, uncond, guidance,
+                 inpaint: dict) -> _CapturedLoop:
         while len(self._cache) >= self.max_graphs:
             self._cache.popitem(last=False)   # frees that graph's memory pool
         loop = _CapturedLoop(key, self.device)
-        loop.load(x_T, cond, uncond, guidance)
+        loop.load(x_T, cond, uncond, guidance, inpaint)
         loop.graph, loop.out = self._denoiser.capture(
             lambda denoiser: self._loop_runner(key, sample_fn, loop, denoiser), self.device)
         self._cache[key] = loop
@@ -264,5 +286,5 @@ class GraphSampler:
 
         def run() -> torch.Tensor:
             return sample_fn(self.schedule, model_fn, (b, key.length, key.channels), None, None,
-                             steps=key.steps, guidance=1.0, device=self.device, x_T=loop.x_T)
+                             steps=key.steps, guidance=1.0, device=self.device, x_T=loop.x_T, **loop.inpainting())
         return run
