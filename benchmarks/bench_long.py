@@ -17,13 +17,16 @@ benchmarks/results/bench_long_<model>.json. Run:
 
     /work/venv/bin/python benchmarks/bench_long.py                     # CPU (+ CUDA if present)
     python benchmarks/bench_long.py --checkpoint DIR --device cuda     # the trained model on a GPU
+    python benchmarks/bench_long.py --device cuda --modes eager default compiled --no-transitions --profile
 """
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import platform
+import pstats
 import resource
 import sys
 import time
@@ -42,6 +45,8 @@ from motion_core.generation.timeline import timeline_segments  # noqa: E402
 PROMPTS = ("a person walks forward", "a person jumps up and down", "a person turns around and walks back",
            "a person waves with the right hand", "a person jogs in a circle", "a person sits down and stands up")
 RESULTS = Path(__file__).resolve().parent / "results"
+# Engine settings `--modes` compares on CUDA (the CPU path has neither graphs nor compilation).
+MODES = {"default": {}, "eager": {"cuda_graphs": False}, "compiled": {"compile": True}}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -57,18 +62,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=2,
                         help="runs per duration; the fastest counts (other processes only ever slow a run down)")
     parser.add_argument("--out", type=Path, default=None, help="JSON path (default: benchmarks/results/...)")
+    parser.add_argument("--modes", nargs="+", default=["default"], choices=sorted(MODES),
+                        help="engine settings to compare in one run (CUDA): default (CUDA graphs), eager (none), "
+                             "compiled (torch.compile inside the graphs)")
+    parser.add_argument("--no-transitions", dest="transitions", action="store_false",
+                        help="cost only (skip the join-quality comparison, which generates the clips again)")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print where the longest timeline's time goes (cProfile, cumulative)")
     return parser.parse_args(argv)
 
 
-def load_engine(checkpoint: str | None, device: str) -> tuple[Engine, str]:
+def load_engine(checkpoint: str | None, device: str, **options) -> tuple[Engine, str]:
     """The engine and a label saying what it is (an untrained engine must never pass for the real model)."""
     if checkpoint is not None:
-        engine = Engine.load(checkpoint, device=device)
+        engine = Engine.load(checkpoint, device=device, **options)
         return engine, f"checkpoint {engine.model_version} ({checkpoint})"
     if (DEFAULT_MODEL_DIR / "config.json").is_file():
-        engine = Engine.load(None, device=device)
+        engine = Engine.load(None, device=device, **options)
         return engine, f"default model {engine.model_version}"
-    return (Engine.random(tiny_config(), seed=0, device=device),
+    return (Engine.random(tiny_config(), seed=0, device=device, **options),
             "RANDOM TINY ENGINE (untrained; no default model installed): cost scaling only, not quality")
 
 
@@ -135,23 +147,28 @@ def transitions(engine: Engine, motion, segments, args) -> dict:
             "naive_concatenation": transition_report(naive, motion.skeleton, motion.fps, naive_joins)}
 
 
-def bench_device(device: str, args) -> dict:
-    engine, label = load_engine(args.checkpoint, device)
-    print(f"\n== {engine.device}: {label}", flush=True)
+def bench_device(device: str, args, mode: str = "default") -> dict:
+    engine, label = load_engine(args.checkpoint, device, **(MODES[mode] if device.startswith("cuda") else {}))
+    print(f"\n== {engine.device} ({mode}): {label}", flush=True)
     engine.generate_timeline([(PROMPTS[0], 2.0)], steps=min(args.steps, 2))  # warm-up (lazy init, kernels)
     rows, motions = [], {}
     for seconds in args.durations:
         segments = timeline_for(seconds, args.segment_seconds)
+        engine.generate_timeline(segments[:3], seed=args.seed, guidance=args.guidance, steps=args.steps)  # shapes
         row, motion = time_timeline(engine, segments, args)
         rows.append(row)
         motions[seconds] = (motion, segments)
         print(f"  {row['seconds']:7.1f} s  {row['segments']:4d} segments  {row['windows']:5d} windows  "
               f"{row['wall_s']:8.2f} s wall  {row['s_per_generated_s']:.4f} s per generated s", flush=True)
-    result = {"device": str(engine.device), "model": label, "rows": rows}
+    result = {"device": str(engine.device), "mode": mode, "model": label, "rows": rows}
+    if args.profile:
+        result["profile"] = profile_timeline(engine, timeline_for(args.durations[-1], args.segment_seconds), args)
     if len(rows) > 1:
         result["ratio_longest_to_shortest"] = rows[-1]["s_per_generated_s"] / rows[0]["s_per_generated_s"]
         result["cpu_ratio_longest_to_shortest"] = (rows[-1]["cpu_s_per_generated_s"]
                                                    / rows[0]["cpu_s_per_generated_s"])
+    if not args.transitions:
+        return result
     middle = args.durations[len(args.durations) // 2]
     motion, segments = motions[middle]
     result["transitions"] = {"duration_s": middle, "radius_s": 0.5,
@@ -159,9 +176,27 @@ def bench_device(device: str, args) -> dict:
     return result
 
 
+def profile_timeline(engine: Engine, segments, args, top: int = 25) -> list[dict]:
+    """The functions the timeline spends most time in, cumulative (cProfile: host-side view; on CUDA a
+    function waiting for the GPU shows that wait)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    engine.generate_timeline(segments, seed=args.seed, guidance=args.guidance, steps=args.steps)
+    _sync(engine)
+    profiler.disable()
+    stats = pstats.Stats(profiler).sort_stats("cumulative")
+    rows = [{"function": f"{Path(file).name}:{line}({name})", "calls": calls, "cumulative_s": cumulative,
+             "own_s": own} for (file, line, name), (_, calls, own, cumulative, _) in stats.stats.items()]
+    rows.sort(key=lambda r: -r["cumulative_s"])
+    print(f"  profile of the {args.durations[-1]:.0f} s timeline (cumulative s):", flush=True)
+    for r in rows[:top]:
+        print(f"    {r['cumulative_s']:8.3f} {r['own_s']:8.3f} {r['calls']:7d}  {r['function']}", flush=True)
+    return rows[:top]
+
+
 def print_tables(results: list[dict]) -> None:
     for result in results:
-        print(f"\n{result['device']} - {result['model']}")
+        print(f"\n{result['device']} ({result.get('mode', 'default')}) - {result['model']}")
         print(f"{'duration (s)':>12} {'wall (s)':>10} {'s per gen. s':>13} {'CPU s per gen. s':>17} "
               f"{'windows':>8}")
         for row in result["rows"]:
@@ -170,6 +205,8 @@ def print_tables(results: list[dict]) -> None:
         if "ratio_longest_to_shortest" in result:
             print(f"ratio (longest / shortest, per generated second): wall {result['ratio_longest_to_shortest']:.2f}"
                   f", CPU time {result['cpu_ratio_longest_to_shortest']:.2f}")
+        if "transitions" not in result:
+            continue
         t = result["transitions"]
         print(f"transitions on the {t['duration_s']:.0f} s timeline (+-{t['radius_s']} s of joins vs inside):")
         print(f"{'':22} {'peak jerk m/s^3':>16} {'skating m/s':>12} {'root max m/s':>13} {'root max m/s^2':>15}")
@@ -186,7 +223,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) if args.device == "auto" else [args.device]
     load_before = os.getloadavg()
-    results = [bench_device(device, args) for device in devices]
+    results = [bench_device(device, args, mode) for device in devices
+               for mode in (args.modes if device.startswith("cuda") else ["default"])]
     print_tables(results)
     report = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "machine": {"torch": torch.__version__, "cpu_count": os.cpu_count(), "processor": platform.machine(),

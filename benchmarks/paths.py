@@ -22,6 +22,7 @@ skating, action check, with and without guidance. CPU latency of `Engine.generat
 pins, and both.
 
     nice -n 5 python benchmarks/paths.py [--paths 20] [--pin-takes 4] [--seconds 4] [--out DIR]
+    python benchmarks/paths.py --device cuda --paths 0 --pin-takes 0 --latency-repeats 10   # GPU latency only
 """
 from __future__ import annotations
 
@@ -200,11 +201,13 @@ def run_pins(engine, args, frames) -> dict:
 
 
 def latency(engine, frames, repeats: int) -> dict:
-    """Seconds per `Engine.generate` call of one prompt, with each control and without."""
+    """Seconds per `Engine.generate` call of one prompt, with each control and without ("none" includes foot
+    cleanup, which is on by default; "no foot cleanup" says what it costs)."""
     path = RootPath.from_json({"waypoints": [{"frame": frames // 2, "x": 0.8, "z": 1.8},
                                              {"frame": frames - 1, "x": 2.0, "z": 3.2}]})
     pins = [{"frame": frames // 2, "effectors": {"right_wrist": [0.9, 1.6, 2.0]}}]
-    options = {"none": {}, "path": {"path": path}, "pins": {"pins": pins}, "path+pins": {"path": path, "pins": pins}}
+    options = {"none": {}, "path": {"path": path}, "pins": {"pins": pins}, "path+pins": {"path": path, "pins": pins},
+               "no foot cleanup": {"foot_cleanup": False}, "loop": {"loop": True}}
     result = {}
     engine.generate([PROMPTS["walk"]], frames=frames, seed=0)   # warm-up
     for name, extra in options.items():
@@ -229,10 +232,11 @@ def main() -> None:
     parser.add_argument("--latency-repeats", type=int, default=3)
     parser.add_argument("--name", default="paths", help="result file name (without .json)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--device", default="cpu", help="cpu (the figures above) or cuda (latency on a GPU)")
     args = parser.parse_args()
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
     out = args.out or ROOT / "benchmarks" / "results" / f"paths_{date}"
-    engine = Engine.load(None, device="cpu")
+    engine = Engine.load(None, device=args.device)
     frames = int(round(args.seconds * engine.fps))
     started = time.perf_counter()
     paths = run_paths(engine, args, frames) if args.paths else {"rows": [], "reference": {}}

@@ -4,7 +4,11 @@ one denoiser forward replayed as a CUDA graph, as `python -m motion_core.bench s
 Levers are run-time switches of the same modules and weights:
   per-scan        every temporal Mamba scanned on its own (the engine before #25)
   fused-temporal  the k temporal Mambas of a level as one grouped selective scan (HierarchicalTemporalMamba.fused)
-  + spatial-fold  BidirectionalSpatialMamba: out_proj and the backward flip folded into merge (.fold_out_proj)
+  spatial-fold    BidirectionalSpatialMamba: out_proj and the backward flip folded into merge (.fold_out_proj)
+  packed N        the spatial scans' short sequences packed into rows of N steps (Mamba.packed_length; 128 is
+                  the engine's), timed on the engine's variant (per-scan+spatial-fold)
+`--compile`: every forward torch.compile'd first (static shapes, frozen weights), as the engine's compile option
+does, transformer included. `--variants` picks which variants run (default: all).
 Also: the transformer at the same sizes (the ratio), the busiest kernels of each variant at the longest size, and
 the shipped model's outputs of each variant against per-scan (relative error, bf16 autocast and float32).
 
@@ -24,8 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from motion_core.bench import (PROMPT, busiest_kernels, captured, denoiser_forward_seconds, environment,  # noqa: E402
                                make_engine)
 from motion_core.models.mamba_blocks import BidirectionalSpatialMamba, HierarchicalTemporalMamba  # noqa: E402
+from motion_core.ssm import packing  # noqa: E402
+from motion_core.ssm.mamba import Mamba  # noqa: E402
 
-VARIANTS = {"per-scan": (False, False), "fused-temporal": (True, False), "fused-temporal+spatial-fold": (True, True)}
+VARIANTS = {"per-scan": (False, False), "fused-temporal": (True, False), "per-scan+spatial-fold": (False, True),
+            "fused-temporal+spatial-fold": (True, True)}
+ENGINE_VARIANT = "per-scan+spatial-fold"     # the engine's run-time defaults
 
 
 def set_variant(denoiser: torch.nn.Module, name: str) -> None:
@@ -35,6 +43,12 @@ def set_variant(denoiser: torch.nn.Module, name: str) -> None:
             module.fused = fused
         if isinstance(module, BidirectionalSpatialMamba) and hasattr(module, "fold_out_proj"):
             module.fold_out_proj = fold
+
+
+def set_packed_length(denoiser: torch.nn.Module, length: int) -> None:
+    for module in denoiser.modules():
+        if isinstance(module, Mamba):
+            module.packed_length = length
 
 
 def kernels(engine, latents: int, top: int) -> dict:
@@ -86,9 +100,16 @@ def main(argv=None) -> dict:
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--top", type=int, default=15)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    p.add_argument("--packed-lengths", type=int, nargs="*", default=[],
+                   help="also time the engine's variant with spatial scans packed into rows of these lengths")
+    p.add_argument("--compile", action="store_true", help="torch.compile every forward first (static shapes)")
+    p.add_argument("--no-kernels", dest="kernels", action="store_false", help="skip the per-variant kernel table")
     args = p.parse_args(argv)
     longest = max(args.latents)
-    result = {"environment": environment(torch.device("cuda")), "latents": args.latents, "rows": [], "kernels": {}}
+    result = {"environment": environment(torch.device("cuda")), "latents": args.latents, "compiled": args.compile,
+              "rows": [], "kernels": {}}
+    timed = dict(repeats=args.repeats, warmup=args.warmup, graph=True, compiled=args.compile)
 
     def save():
         if args.out:
@@ -96,24 +117,30 @@ def main(argv=None) -> dict:
     with torch.inference_mode():
         transformer = make_engine("transformer", "cuda", None, 4 * longest)
         for n in args.latents:
-            ms = 1e3 * denoiser_forward_seconds(transformer, n, torch.bfloat16, args.repeats, args.warmup, graph=True)
+            ms = 1e3 * denoiser_forward_seconds(transformer, n, torch.bfloat16, **timed)
             result["rows"].append({"model": "transformer", "latents": n, "graph_ms": ms})
             print(f"transformer      {n:6d} latents {ms:8.3f} ms", flush=True)
         del transformer
         torch.cuda.empty_cache()
         engine = make_engine("mamba_unet", "cuda", None, 4 * longest)
-        for name in VARIANTS:
+        runs = [(name, None) for name in args.variants] + [(ENGINE_VARIANT, n) for n in args.packed_lengths]
+        for name, packed in runs:
             set_variant(engine.denoiser, name)
+            set_packed_length(engine.denoiser, packed or packing.PACKED_LENGTH)
+            label = name if packed is None else f"{name} packed {packed}"
             for n in args.latents:
-                ms = 1e3 * denoiser_forward_seconds(engine, n, torch.bfloat16, args.repeats, args.warmup, graph=True)
-                result["rows"].append({"model": "mamba_unet", "variant": name, "latents": n, "graph_ms": ms})
-                print(f"{name:28s} {n:6d} latents {ms:8.3f} ms", flush=True)
+                ms = 1e3 * denoiser_forward_seconds(engine, n, torch.bfloat16, **timed)
+                result["rows"].append({"model": "mamba_unet", "variant": label, "latents": n, "graph_ms": ms})
+                print(f"{label:28s} {n:6d} latents {ms:8.3f} ms", flush=True)
             save()
-            result["kernels"][name] = k = kernels(engine, longest, args.top)
-            print(f"  {name} at {longest}: {k['kernel_launches']} kernels, {k['kernel_ms']:.3f} ms in all", flush=True)
+            if not args.kernels:
+                continue
+            result["kernels"][label] = k = kernels(engine, longest, args.top)
+            print(f"  {label} at {longest}: {k['kernel_launches']} kernels, {k['kernel_ms']:.3f} ms in all", flush=True)
             for row in k["top"][:8]:
                 print(f"  {row['ms']:8.3f} ms {row['count']:5d}x  {row['kernel'][:100]}", flush=True)
             save()
+        set_packed_length(engine.denoiser, packing.PACKED_LENGTH)
     result["agreement_vs_per_scan"] = agreement(min(longest, 4500))
     print("agreement vs per-scan (rel. error):", json.dumps(result["agreement_vs_per_scan"]), flush=True)
     trans = {r["latents"]: r["graph_ms"] for r in result["rows"] if r["model"] == "transformer"}
