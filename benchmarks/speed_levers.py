@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.bench import (PROMPT, busiest_kernels, captured, denoiser_forward_seconds, environment,  # noqa: E402
+from motion_core.interfaces.bench import (PROMPT, busiest_kernels, captured, denoiser_forward_seconds, environment,  # noqa: E402
                                make_engine)
 from motion_core.models.mamba_blocks import BidirectionalSpatialMamba, HierarchicalTemporalMamba  # noqa: E402
 from motion_core.ssm import packing  # noqa: E402

@@ -476,3 +476,23 @@ def test_spatial_fold_matches_unfolded_and_follows_weight_changes():
             assert torch.allclose(outs[1], outs[0], atol=1e-5, rtol=1e-4)
             block.merge.weight.mul_(1.5)
             block.scan.out_proj.weight.add_(0.1)
+
+
+def test_spatial_fold_works_on_weights_made_in_inference_mode():
+    """A model built (or loaded) under torch.inference_mode has weights without version counters: the fold is
+    then recomputed each call instead of cached, and still follows in-place changes (found by the GPU sitting
+    of 2026-12-04: benchmarks/speed_levers.py loads the engine inside inference mode)."""
+    from motion_core.models.mamba_blocks import BidirectionalSpatialMamba
+    torch.manual_seed(0)
+    with torch.inference_mode():
+        block = BidirectionalSpatialMamba(32, 4, 4, 4, 1)
+        x = torch.randn(2, 9, 32)
+        mask = lengths_to_mask(torch.tensor([9, 5]), 9)
+        for _ in range(2):
+            outs = []
+            for fold in (False, True):
+                block.fold_out_proj = fold
+                outs.append(block(x, mask))
+            assert torch.allclose(outs[1], outs[0], atol=1e-5, rtol=1e-4)
+            block.merge.weight.mul_(1.5)
+        assert block._folded_cache is None

@@ -301,8 +301,11 @@ class BidirectionalSpatialMamba(nn.Module):
         """The two (d, d_inner * G) maps of `_merge_folded`. Without autograd they are kept until a weight changes
         (in place: its version counter moves; or replaced), so sampling loops and graph replays skip the folding."""
         w_out, w_merge = self.scan.out_proj.weight, self.merge.weight
-        caching = not torch.is_grad_enabled() and not torch.compiler.is_compiling()
-        key = (w_out.data_ptr(), w_out._version, w_merge.data_ptr(), w_merge._version, w_out.device)
+        # Weights made under torch.inference_mode (a model loaded there) have no version counter, so an in-place
+        # change could not be seen: those are folded on every call (two small einsums), never cached.
+        caching = (not torch.is_grad_enabled() and not torch.compiler.is_compiling()
+                   and not w_out.is_inference() and not w_merge.is_inference())
+        key = (w_out.data_ptr(), w_out._version, w_merge.data_ptr(), w_merge._version, w_out.device) if caching else None
         if caching and self._folded_cache is not None and self._folded_cache[0] == key:
             return self._folded_cache[1]
         d, g = self.merge.out_features, self.groups
