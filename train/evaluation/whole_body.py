@@ -140,20 +140,37 @@ def lie_down(j: np.ndarray) -> bool:
     return float(j[-k:, HEAD, 1].mean()) < 0.45 and float(j[-k:, PELVIS, 1].mean()) < 0.35
 
 
+def get_up(j: np.ndarray) -> bool:
+    """Starts lying (head and pelvis near the floor) and ends standing (the head a standing height up)."""
+    k = max(len(j) // 5, 1)
+    lying = float(j[:k, HEAD, 1].mean()) < 0.45 and float(j[:k, PELVIS, 1].mean()) < 0.35
+    return lying and float(j[-k:, HEAD, 1].mean()) > 1.3
+
+
 def crawl(j: np.ndarray) -> bool:
     """On hands and knees (head low, hands near the floor) and moving forward."""
     low = fraction((j[:, HEAD, 1] < 0.9) & (j[:, [L_WRIST, R_WRIST], 1].min(-1) < 0.25)) > 0.5
     return low and displacement(j)[0] > 0.3
 
 
+def _plank(j: np.ndarray) -> np.ndarray:
+    """(T,) bool: a body stretched out face down on its hands (wrists on the floor, far from the ankles)."""
+    wrists = j[:, [L_WRIST, R_WRIST]]
+    reach = np.linalg.norm((wrists.mean(1) - j[:, list(ANKLE.values())].mean(1))[:, [0, 2]], axis=-1)
+    return (wrists[..., 1].max(-1) < 0.15) & (j[:, PELVIS, 1] < 0.5) & (j[:, HEAD, 1] < 0.8) & (reach > 1.0)
+
+
 def push_ups(j: np.ndarray) -> bool:
-    """Body near the floor, the head going down and up repeatedly."""
-    return fraction(j[:, HEAD, 1] < 0.7) > 0.6 and swings(j[:, HEAD, 1], 0.1) >= 2
+    """Held in a plank for a while, the shoulders going down toward the floor and back up at least once."""
+    plank = _plank(j)
+    shoulders = j[plank][:, [16, 17], 1].mean(-1)
+    return fraction(plank) > 0.25 and len(shoulders) > 1 and swings(shoulders, 0.15) >= 1
 
 
 def sit_ups(j: np.ndarray) -> bool:
-    """Pelvis on the floor, the head rising and falling repeatedly."""
-    return fraction(j[:, PELVIS, 1] < 0.35) > 0.6 and swings(j[:, HEAD, 1], 0.2) >= 2
+    """Pelvis on the floor, lying at some point, and the head rising well up and back down at least once."""
+    head = j[:, HEAD, 1]
+    return fraction(j[:, PELVIS, 1] < 0.35) > 0.6 and head.min() < 0.35 and swings(head, 0.25) >= 1
 
 
 def sit_cross_legged(j: np.ndarray) -> bool:
@@ -194,7 +211,7 @@ def stairs_over(j: np.ndarray) -> bool:
 WHOLE_BODY_CHECKS: dict[str, Check] = {
     "sway": sway, "twist": twist_dance, "bounce": bounce, "salsa_basic": salsa_basic, "pirouette": pirouette,
     "torso_twists": torso_twists, "march_in_place": march_in_place, "high_knees": high_knees,
-    "run_circle": run_circle, "lie_down": lie_down, "crawl": crawl, "push_ups": push_ups, "sit_ups": sit_ups,
+    "run_circle": run_circle, "lie_down": lie_down, "get_up": get_up, "crawl": crawl, "push_ups": push_ups, "sit_ups": sit_ups,
     "sit_cross_legged": sit_cross_legged, "stand_up_cross_legged": stand_up_cross_legged, "skip": skip,
     "stairs": stairs_over, "stairs_up": stairs(+1), "stairs_down": stairs(-1),
 }

@@ -1,0 +1,70 @@
+"""Poses that rest on the floor: feet and hands placed relative to the root, blended over the gait's feet.
+
+The gait plants feet under a standing body. Lying, push-ups and sit-ups put the feet far from there (legs
+stretched out ahead, toes behind a plank) and the hands on the floor, so floor actions write where the ankles
+and wrists rest in the root's heading frame (`Channels.floor_*`, `hand_*`) and how much that pose counts
+(`floor`, `hand_weight`). The root does not move during floor actions, so these spots stay put in the world.
+
+Contact labels follow the result: a foot joint is planted on a floor frame only where it is low and still,
+which is how the corpus tests and the skating metric read contact.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from train.procedural.body import ANKLE_HEIGHT, SIDES, TOE_HEIGHT, foot_direction
+from train.procedural.gait import FootTrack
+from train.procedural.timeline import Channels
+
+CONTACT_SLACK = 0.03       # a foot joint this far above its standing height still touches the floor, m
+STILL = 0.002              # and moves less than this per frame (2 mm: 4 cm/s)
+
+
+def to_world(local: np.ndarray, xz: np.ndarray, yaw: np.ndarray) -> np.ndarray:
+    """(T, 3) heading-frame offsets (x left, y height, z forward) placed on the root line."""
+    left = np.stack([np.cos(yaw), -np.sin(yaw)], -1)
+    forward = np.stack([np.sin(yaw), np.cos(yaw)], -1)
+    ground = xz + local[:, :1] * left + local[:, 2:] * forward
+    return np.stack([ground[:, 0], local[:, 1], ground[:, 1]], -1)
+
+
+def blend_feet(ch: Channels, feet: dict, xz: np.ndarray, yaw: np.ndarray) -> dict:
+    """side -> FootTrack with the floor pose blended in by `ch.floor` (the gait's track where it is 0)."""
+    w = np.clip(ch.floor, 0.0, 1.0)[:, None]
+    out = {}
+    for s in SIDES:
+        track = feet[s]
+        ankle = (1 - w) * track.ankle + w * to_world(ch.floor_ankle[s], xz, yaw)
+        floor_dir = foot_direction(yaw + s * np.radians(6.0), ch.floor_foot_pitch[s])
+        direction = (1 - w) * track.direction + w * floor_dir
+        direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-9)
+        out[s] = FootTrack(ankle, direction, track.ankle_contact.copy(), track.toe_contact.copy())
+    return out
+
+
+def knee_poles(ch: Channels, gait_poles: dict, yaw: np.ndarray) -> dict:
+    """Knee poles: the gait's, turned toward the floor pose's (knees up when lying, down on all fours)."""
+    w = np.clip(ch.floor, 0.0, 1.0)[:, None]
+    return {s: (1 - w) * gait_poles[s] + w * to_world(ch.floor_knee_pole[s], np.zeros((len(yaw), 2)), yaw)
+            for s in SIDES}
+
+
+def hand_targets(ch: Channels, xz: np.ndarray, yaw: np.ndarray) -> tuple[dict, dict]:
+    """(side -> (T, 3) world wrist target, side -> (T,) weight) of hands resting on the floor."""
+    return ({s: to_world(ch.hand_floor[s], xz, yaw) for s in SIDES},
+            {s: np.clip(ch.hand_weight[s], 0.0, 1.0) for s in SIDES})
+
+
+def relabel_contacts(ch: Channels, feet: dict, joints: np.ndarray, legs: dict) -> None:
+    """On floor frames, a foot joint is planted only while it is low and still (lying toes point up)."""
+    on_floor = ch.floor > 1e-3
+    if not on_floor.any():
+        return
+    for s in SIDES:
+        _, _, ankle, toe = legs[s]
+        for joint, rest, flags in ((ankle, ANKLE_HEIGHT[s], feet[s].ankle_contact),
+                                   (toe, TOE_HEIGHT, feet[s].toe_contact)):
+            p = joints[:, joint]
+            step = np.linalg.norm(np.diff(p, axis=0), axis=-1)
+            still = np.concatenate([[step[0]], np.maximum(step[1:], step[:-1]), [step[-1]]]) < STILL
+            flags[on_floor] = ((p[:, 1] < rest + CONTACT_SLACK) & still)[on_floor]
