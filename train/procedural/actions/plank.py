@@ -15,28 +15,30 @@ from train.procedural.actions.floor_poses import play
 from train.procedural.body import FOOT, LEFT, TOE_HEIGHT
 from train.procedural.timeline import Channels
 
-TOE_PITCH = 1.2                                   # foot pitched toe-down onto the toes, rad
+TOE_PITCH = 1.95                                  # toes curled under, the foot pointing down and back, rad
 ON_TOES = TOE_HEIGHT + FOOT[LEFT] * np.sin(TOE_PITCH)
 LEG = 0.818                                       # hip to ankle with the legs straight (just short of locked)
 FEET_BACK = -0.62                                 # ankles behind where they stood, m
-HANDS = (0.2, 0.04, 0.57)                         # wrists on the floor under the shoulders, heading frame
-TOP, BOTTOM = 0.36, 0.09                          # body pitch with the arms straight / chest near the floor, rad
+HANDS = (0.24, 0.04, 0.57)                        # wrists on the floor under the shoulders, heading frame
+TOP, BOTTOM = 0.36, 0.12                          # body pitch with the arms straight / chest near the floor, rad
 
 
 def plank(angle: float) -> FloorPose:
     """The body straight from the toes at `angle` above the floor, hands planted."""
     return pose(pelvis=(FEET_BACK + LEG * np.cos(angle), ON_TOES + LEG * np.sin(angle)), pitch=np.pi / 2 - angle,
                 trunk=np.pi / 2 - angle, head=-0.6, feet=1.0, ankle=(0.12, ON_TOES, FEET_BACK), foot_pitch=TOE_PITCH,
-                knee_pole=(0.0, -1.0, 0.0), hands=1.0, hand=HANDS, elbow_pole=(0.5, 0.0, -1.0))
+                knee_pole=(0.0, -0.3, 1.0), hands=1.0, hand=HANDS, elbow_pole=(0.5, 0.0, -1.0))
 
 
 # Hands down in a deep squat, then the feet hop back into the plank: they leave the floor before they travel
 # and travel before they come down, so a foot near the floor never slides (what foot skating measures).
 SQUAT = pose(pelvis=(-0.1, 0.36), pitch=0.5, trunk=1.3, head=-0.4, hands=1.0, hand=HANDS, elbow_pole=(0.5, 0.0, -1.0),
              ankle=(0.11, 0.065, 0.0))
-LIFT = pose(SQUAT, pelvis=(-0.02, 0.45), pitch=0.8, feet=1.0, ankle=(0.11, 0.2, -0.05), foot_pitch=0.6,
-            knee_pole=(0.0, -1.0, 0.3))
-HOP = pose(LIFT, pelvis=(0.08, 0.45), pitch=1.1, trunk=1.25, ankle=(0.12, 0.22, -0.56), foot_pitch=1.0)
+LIFT = pose(SQUAT, pelvis=(-0.02, 0.45), pitch=0.8, feet=1.0, ankle=(0.11, 0.2, -0.05), foot_pitch=0.8,
+            knee_pole=(0.0, 0.1, 1.0))
+TUCK = pose(LIFT, pelvis=(0.03, 0.5), pitch=1.0, ankle=(0.12, 0.26, -0.3), foot_pitch=1.7)
+HOP = pose(LIFT, pelvis=(0.08, 0.5), pitch=1.1, trunk=1.25, ankle=(0.12, 0.25, -0.6), foot_pitch=1.9,
+           knee_pole=(0.0, -0.3, 1.0))
 
 
 def sample_push_ups(rng):
@@ -46,8 +48,8 @@ def sample_push_ups(rng):
 
 
 def _get_down(lead: int) -> list[tuple[int, FloorPose]]:
-    return list(zip([0, int(0.42 * lead), int(0.6 * lead), int(0.8 * lead), lead],
-                    [STAND, SQUAT, LIFT, HOP, plank(TOP)]))
+    return list(zip([0, int(0.4 * lead), int(0.55 * lead), int(0.68 * lead), int(0.82 * lead), lead],
+                    [STAND, SQUAT, LIFT, TUCK, HOP, plank(TOP)]))
 
 
 def fill_push_ups(ch: Channels, a: int, b: int, p: dict) -> None:
