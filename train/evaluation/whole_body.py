@@ -147,10 +147,17 @@ def get_up(j: np.ndarray) -> bool:
     return lying and float(j[-k:, HEAD, 1].mean()) > 1.3
 
 
+def _on_all_fours(j: np.ndarray) -> bool:
+    return fraction((j[:, HEAD, 1] < 0.9) & (j[:, [L_WRIST, R_WRIST], 1].min(-1) < 0.25)) > 0.5
+
+
 def crawl(j: np.ndarray) -> bool:
     """On hands and knees (head low, hands near the floor) and moving forward."""
-    low = fraction((j[:, HEAD, 1] < 0.9) & (j[:, [L_WRIST, R_WRIST], 1].min(-1) < 0.25)) > 0.5
-    return low and displacement(j)[0] > 0.3
+    return _on_all_fours(j) and displacement(j)[0] > 0.3
+
+
+def crawl_backward(j: np.ndarray) -> bool:
+    return _on_all_fours(j) and displacement(j)[0] < -0.3
 
 
 def _plank(j: np.ndarray) -> np.ndarray:
@@ -211,7 +218,7 @@ def stairs_over(j: np.ndarray) -> bool:
 WHOLE_BODY_CHECKS: dict[str, Check] = {
     "sway": sway, "twist": twist_dance, "bounce": bounce, "salsa_basic": salsa_basic, "pirouette": pirouette,
     "torso_twists": torso_twists, "march_in_place": march_in_place, "high_knees": high_knees,
-    "run_circle": run_circle, "lie_down": lie_down, "get_up": get_up, "crawl": crawl, "push_ups": push_ups, "sit_ups": sit_ups,
+    "run_circle": run_circle, "lie_down": lie_down, "get_up": get_up, "crawl": crawl, "crawl_backward": crawl_backward, "push_ups": push_ups, "sit_ups": sit_ups,
     "sit_cross_legged": sit_cross_legged, "stand_up_cross_legged": stand_up_cross_legged, "skip": skip,
     "stairs": stairs_over, "stairs_up": stairs(+1), "stairs_down": stairs(-1),
 }

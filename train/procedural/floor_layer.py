@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from train.procedural.body import ANKLE_HEIGHT, SIDES, TOE_HEIGHT, foot_direction
+from train.procedural.body import ANKLE_HEIGHT, SHIN, SIDES, THIGH, TOE_HEIGHT, foot_direction, hip_offsets
 from train.procedural.gait import FootTrack
+from train.procedural.plants import pin
+from train.procedural.signal import gaussian_smooth
 from train.procedural.timeline import Channels
 
 CONTACT_SLACK = 0.03       # a foot joint this far above its standing height still touches the floor, m
 STILL = 0.002              # and moves less than this per frame (2 mm: 4 cm/s)
+KNEE_HEIGHT = 0.09         # knee joint above the floor when kneeling on it, m
+FOOT_LIFT, HAND_LIFT = 0.1, 0.08    # swing clearance of a crawling knee / hand, m
 
 
 def to_world(local: np.ndarray, xz: np.ndarray, yaw: np.ndarray) -> np.ndarray:
@@ -34,7 +38,8 @@ def blend_feet(ch: Channels, feet: dict, xz: np.ndarray, yaw: np.ndarray) -> dic
     out = {}
     for s in SIDES:
         track = feet[s]
-        ankle = (1 - w) * track.ankle + w * to_world(ch.floor_ankle[s], xz, yaw)
+        floor_ankle = pin(to_world(ch.floor_ankle[s], xz, yaw), ch.foot_plant[s], FOOT_LIFT)
+        ankle = (1 - w) * track.ankle + w * floor_ankle
         floor_dir = foot_direction(yaw + s * np.radians(6.0), ch.floor_foot_pitch[s])
         direction = (1 - w) * track.direction + w * floor_dir
         direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-9)
@@ -51,8 +56,37 @@ def knee_poles(ch: Channels, gait_poles: dict, yaw: np.ndarray) -> dict:
 
 def hand_targets(ch: Channels, xz: np.ndarray, yaw: np.ndarray) -> tuple[dict, dict]:
     """(side -> (T, 3) world wrist target, side -> (T,) weight) of hands resting on the floor."""
-    return ({s: to_world(ch.hand_floor[s], xz, yaw) for s in SIDES},
+    return ({s: pin(to_world(ch.hand_floor[s], xz, yaw), ch.hand_plant[s], HAND_LIFT) for s in SIDES},
             {s: np.clip(ch.hand_weight[s], 0.0, 1.0) for s in SIDES})
+
+
+def knee_spot(ankle: np.ndarray, yaw: np.ndarray, side: int) -> np.ndarray:
+    """(T, 3) where the knee rests when the shin lies on the floor ahead of the ankle."""
+    along = np.sqrt(SHIN[side] ** 2 - (KNEE_HEIGHT - ankle[:, 1]) ** 2)
+    return np.stack([ankle[:, 0] + along * np.sin(yaw), np.full(len(yaw), KNEE_HEIGHT),
+                     ankle[:, 2] + along * np.cos(yaw)], -1)
+
+
+def kneeling_height(ch: Channels, height: np.ndarray, pelvis_xz: np.ndarray, pelvis_rot: np.ndarray, feet: dict,
+                    yaw: np.ndarray) -> np.ndarray:
+    """Pelvis height with the hips a thigh's length from the planted knees, blended in by `ch.on_knees`.
+
+    On all fours the thighs hold the pelvis up over knees that stay where they were put down, so the pelvis
+    rides a little arc over each one (as a crawling body does) instead of dragging the knees along.
+    """
+    w = np.clip(ch.on_knees, 0.0, 1.0)
+    if not w.any():
+        return height
+    hips = hip_offsets(pelvis_rot)
+    support, count = np.zeros(len(height)), np.zeros(len(height))
+    for s in SIDES:
+        knee = knee_spot(feet[s].ankle, yaw, s)
+        d = np.linalg.norm(pelvis_xz + hips[s][:, [0, 2]] - knee[:, [0, 2]], axis=-1)
+        planted = gaussian_smooth((ch.foot_plant[s] > 0.5).astype(float), 2.0)    # hand over from knee to knee
+        support += planted * (knee[:, 1] - hips[s][:, 1] + np.sqrt(np.maximum(THIGH[s] ** 2 - d ** 2, 0.0)))
+        count += planted
+    held = np.where(count > 1e-3, support / np.maximum(count, 1e-3), height)
+    return (1 - w) * height + w * held
 
 
 def relabel_contacts(ch: Channels, feet: dict, joints: np.ndarray, legs: dict) -> None:

@@ -191,6 +191,10 @@ _SPEC = {
                      "swivels the trunk with arms held out"),
     "side_stretch": ("does a side stretch to the {side}|stretches the {side} side|leans sideways with the {side} arm over the head",
                      "bends laterally with the {side} arm overhead"),
+    "crawl": ("crawls forward on all fours|crawls on hands and knees|crawls forward|gets down and crawls forward|"
+              "crawls along the floor on all fours", "creeps ahead like a baby"),
+    "crawl_backward": ("crawls backward on all fours|crawls backwards on hands and knees|crawls backward|"
+                       "gets down and crawls backwards", "creeps in reverse like a baby"),
     "march_in_place": ("marches in place|marches on the spot|walks in place|steps in place",
                        "treads on the spot without moving"),
     "high_knees": ("does high knees|runs in place with high knees|lifts the knees high in place",

@@ -62,6 +62,9 @@ class Channels:
     floor_knee_pole: dict = None      # side -> (T, 3) knee pole, heading frame
     hand_floor: dict = None           # side -> (T, 3) wrist relative to the root, heading frame, y = height
     hand_weight: dict = None          # side -> (T,) 0 = arm targets above, 1 = hand_floor
+    hand_plant: dict = None           # side -> (T,) 1 where the hand stays put in the world (crawling), not smoothed
+    foot_plant: dict = None           # side -> (T,) the same for the floor ankle
+    on_knees: np.ndarray = None       # (T,) weight of a pelvis height held up by the thighs over planted knees
     events: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -88,6 +91,9 @@ class Channels:
             self.floor_knee_pole = {s: np.tile([0.0, 1.0, 0.3], (n, 1)) for s in SIDES}
             self.hand_floor = {s: np.tile([0.2 * s, 0.04, 0.3], (n, 1)) for s in SIDES}
             self.hand_weight = {s: zeros() for s in SIDES}
+            self.hand_plant = {s: zeros() for s in SIDES}
+            self.foot_plant = {s: zeros() for s in SIDES}
+            self.on_knees = zeros()
 
     def smoothed(self, sigma_s: float = 0.12, vel_sigma_s: float = 0.2) -> "Channels":
         """A copy with continuous channels gaussian-smoothed in time (edges held); events and lift kept."""
@@ -102,7 +108,9 @@ class Channels:
         out.arm_target = {k: gaussian_smooth(v, s) for k, v in self.arm_target.items()}
         out.arm_pole = {k: gaussian_smooth(v, s) for k, v in self.arm_pole.items()}
         out.arm_weight = {k: gaussian_smooth(v, s) for k, v in self.arm_weight.items()}
-        out.floor = gaussian_smooth(self.floor, s)
+        out.floor, out.on_knees = gaussian_smooth(self.floor, s), gaussian_smooth(self.on_knees, s)
+        out.hand_plant = {k: v.copy() for k, v in self.hand_plant.items()}
+        out.foot_plant = {k: v.copy() for k, v in self.foot_plant.items()}
         for name in ("floor_ankle", "floor_foot_pitch", "floor_knee_pole", "hand_floor", "hand_weight"):
             setattr(out, name, {k: gaussian_smooth(v, s) for k, v in getattr(self, name).items()})
         return out
