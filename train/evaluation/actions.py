@@ -57,8 +57,12 @@ def _turn(sign: int) -> Check:
 
 
 def _jump(j) -> bool:
+    """The pelvis peaks above its typical height and above where the clip starts and ends: a body that lies
+    or crawls most of a clip has its standing start as a peak above its median, which is no jump."""
     height = j[:, PELVIS, 1]
-    return float(height.max() - np.median(height)) > JUMP_HEIGHT
+    k = max(len(height) // 5, 1)
+    rest = max(float(np.median(height)), float(np.median(height[:k])), float(np.median(height[-k:])))
+    return float(height.max()) - rest > JUMP_HEIGHT
 
 
 def _jump_forward(j) -> bool:
@@ -146,8 +150,10 @@ def _jump_travel(sign: int, sideways: bool, min_travel: float = MIN_TRAVEL / 2) 
 
 
 def _wrist_low(j) -> bool:
-    """A hand comes down near the floor (picking up, putting down): below knee height (~0.5 m)."""
-    return float(j[:, [L_WRIST, R_WRIST], 1].min()) < 0.5
+    """A hand comes down near the floor (picking up, putting down): below knee height (~0.5 m), reached from
+    the feet: the head stays above 0.65 m (the corpus bends to 0.77 m), where lying, crawling or push-ups
+    bring it down to the floor with the hands."""
+    return float(j[:, [L_WRIST, R_WRIST], 1].min()) < 0.5 and float(j[:, HEAD, 1].min()) > 0.65
 
 
 # Corpus v2 actions (issue 20) with a simple physical signature; the rest have no check (None).

@@ -13,7 +13,7 @@ import numpy as np
 from motion_core.kinematics.quaternion import qmul
 from train.procedural.body import (DT, LEG, LEG_REACH, SIDES, STAND_HEIGHT, PoseTargets, axis_quat, euler_yxz,
                                    hip_offsets, solve_pose, yaw_quat)
-from train.procedural.floor_layer import blend_feet, hand_targets, kneeling_height, knee_poles, relabel_contacts
+from train.procedural.floor_layer import blend_feet, hand_targets, kneeling_support, knee_poles, relabel_contacts
 from train.procedural.gait import FootTrack, plan_feet
 from train.procedural.signal import smooth_above
 from train.procedural.timeline import Channels
@@ -98,7 +98,8 @@ def build_motion(raw: Channels, rng: np.random.Generator) -> BuiltMotion:
     forward = np.stack([np.sin(yaw), np.cos(yaw)], -1)
     pelvis_xz = xz + ch.shift[:, :1] * left + ch.shift[:, 1:] * forward
     height = _pelvis_height(STAND_HEIGHT + ch.height + ch.lift, pelvis_xz, pelvis_rot, feet)
-    height = kneeling_height(ch, height, pelvis_xz, pelvis_rot, feet, yaw)
+    height, roll = kneeling_support(ch, height, pelvis_xz, pelvis_rot, xz, yaw)
+    pelvis_rot = qmul(heading, qmul(axis_quat([0.0, 0.0, 1.0], roll), axis_quat([1.0, 0.0, 0.0], ch.pelvis_pitch)))
     pelvis = np.stack([pelvis_xz[:, 0], height, pelvis_xz[:, 1]], -1)
     wrist, elbow_pole = _arm_targets(ch, feet, pelvis_xz, yaw)
     spine = euler_yxz(ch.spine[:, 0] / 3, ch.spine[:, 1] / 3 + SPINE_CURVE - ch.pelvis_pitch / 3, ch.spine[:, 2] / 3)

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from train.procedural.body import ANKLE_HEIGHT, SHIN, SIDES, THIGH, TOE_HEIGHT, foot_direction, hip_offsets
+from train.procedural.body import ANKLE_HEIGHT, LEFT, SHIN, SIDES, THIGH, TOE_HEIGHT, foot_direction, hip_offsets
 from train.procedural.gait import FootTrack
 from train.procedural.plants import pin
-from train.procedural.signal import gaussian_smooth
 from train.procedural.timeline import Channels
 
 CONTACT_SLACK = 0.03       # a foot joint this far above its standing height still touches the floor, m
 STILL = 0.002              # and moves less than this per frame (2 mm: 4 cm/s)
 KNEE_HEIGHT = 0.09         # knee joint above the floor when kneeling on it, m
-FOOT_LIFT, HAND_LIFT = 0.1, 0.08    # swing clearance of a crawling knee / hand, m
+KNEE_LIFT, HAND_LIFT = 0.04, 0.08   # swing clearance of a crawling knee / hand, m
+FOOT_RAISE = 1.5                    # a swinging foot rises this much more than its knee
 
 
 def to_world(local: np.ndarray, xz: np.ndarray, yaw: np.ndarray) -> np.ndarray:
@@ -32,14 +32,28 @@ def to_world(local: np.ndarray, xz: np.ndarray, yaw: np.ndarray) -> np.ndarray:
     return np.stack([ground[:, 0], local[:, 1], ground[:, 1]], -1)
 
 
+def knee_path(ch: Channels, side: int, xz: np.ndarray, yaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((T, 3) knee, (T, 3) ankle) of a leg resting on its knee with the shin on the floor.
+
+    A planted leg rests on its knee: the knee is pinned and the shin carried with it, so a swing lifts the knee
+    off the floor first instead of dragging it after a rising foot; the foot rises further than the knee
+    (`FOOT_RAISE`), so that the toes clear the floor as they travel.
+    """
+    free = to_world(ch.floor_ankle[side], xz, yaw)
+    rest = knee_spot(free, yaw, side)
+    knee = pin(rest, ch.foot_plant[side], KNEE_LIFT)
+    ankle = knee - (rest - free)
+    ankle[:, 1] += FOOT_RAISE * (knee[:, 1] - rest[:, 1])
+    return knee, ankle
+
+
 def blend_feet(ch: Channels, feet: dict, xz: np.ndarray, yaw: np.ndarray) -> dict:
     """side -> FootTrack with the floor pose blended in by `ch.floor` (the gait's track where it is 0)."""
     w = np.clip(ch.floor, 0.0, 1.0)[:, None]
     out = {}
     for s in SIDES:
         track = feet[s]
-        floor_ankle = pin(to_world(ch.floor_ankle[s], xz, yaw), ch.foot_plant[s], FOOT_LIFT)
-        ankle = (1 - w) * track.ankle + w * floor_ankle
+        ankle = (1 - w) * track.ankle + w * knee_path(ch, s, xz, yaw)[1]
         floor_dir = foot_direction(yaw + s * np.radians(6.0), ch.floor_foot_pitch[s])
         direction = (1 - w) * track.direction + w * floor_dir
         direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-9)
@@ -67,26 +81,27 @@ def knee_spot(ankle: np.ndarray, yaw: np.ndarray, side: int) -> np.ndarray:
                      ankle[:, 2] + along * np.cos(yaw)], -1)
 
 
-def kneeling_height(ch: Channels, height: np.ndarray, pelvis_xz: np.ndarray, pelvis_rot: np.ndarray, feet: dict,
-                    yaw: np.ndarray) -> np.ndarray:
-    """Pelvis height with the hips a thigh's length from the planted knees, blended in by `ch.on_knees`.
+def kneeling_support(ch: Channels, height: np.ndarray, pelvis_xz: np.ndarray, pelvis_rot: np.ndarray, xz: np.ndarray,
+                     yaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pelvis height, pelvis roll) with each hip a thigh's length from its knee, blended in by `ch.on_knees`.
 
-    On all fours the thighs hold the pelvis up over knees that stay where they were put down, so the pelvis
-    rides a little arc over each one (as a crawling body does) instead of dragging the knees along.
+    On all fours the thighs hold the pelvis up over the knees: a planted knee stays put and the pelvis rides a
+    little arc over it, and the hip over a swinging (lifted) knee rises, rolling the pelvis toward the planted
+    side, as a crawling body does. Roll is about the heading's forward axis, + lifts the left hip.
     """
     w = np.clip(ch.on_knees, 0.0, 1.0)
     if not w.any():
-        return height
+        return height, np.zeros(len(height))
     hips = hip_offsets(pelvis_rot)
-    support, count = np.zeros(len(height)), np.zeros(len(height))
+    hip_y = {}
     for s in SIDES:
-        knee = knee_spot(feet[s].ankle, yaw, s)
+        knee, _ = knee_path(ch, s, xz, yaw)
         d = np.linalg.norm(pelvis_xz + hips[s][:, [0, 2]] - knee[:, [0, 2]], axis=-1)
-        planted = gaussian_smooth((ch.foot_plant[s] > 0.5).astype(float), 2.0)    # hand over from knee to knee
-        support += planted * (knee[:, 1] - hips[s][:, 1] + np.sqrt(np.maximum(THIGH[s] ** 2 - d ** 2, 0.0)))
-        count += planted
-    held = np.where(count > 1e-3, support / np.maximum(count, 1e-3), height)
-    return (1 - w) * height + w * held
+        hip_y[s] = knee[:, 1] - hips[s][:, 1] + np.sqrt(np.maximum(THIGH[s] ** 2 - d ** 2, 0.0))
+    width = float(np.linalg.norm(hips[LEFT][0] - hips[-LEFT][0]))
+    roll = np.arcsin(np.clip((hip_y[LEFT] - hip_y[-LEFT]) / width, -0.5, 0.5))
+    held = (hip_y[LEFT] + hip_y[-LEFT]) / 2
+    return (1 - w) * height + w * held, w * roll
 
 
 def relabel_contacts(ch: Channels, feet: dict, joints: np.ndarray, legs: dict) -> None:

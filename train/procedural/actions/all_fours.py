@@ -79,5 +79,5 @@ def fill_crawl(direction: int):
     return fill
 
 
-register("crawl", sample_crawl, fill_crawl(+1), "exercise")
-register("crawl_backward", sample_crawl, fill_crawl(-1), "exercise")
+register("crawl", sample_crawl, fill_crawl(+1), "locomotion")
+register("crawl_backward", sample_crawl, fill_crawl(-1), "locomotion")
