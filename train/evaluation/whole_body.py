@@ -3,7 +3,7 @@ stances and hops, and the floor work other corpus branches add (lying, crawling,
 
 Same conventions as `gestures`: physical signatures on joint positions (T, 22, 3), thresholds set on the
 corpus's ground truth (tests/test_action_coverage.py) with margin. Checks for labels the corpus does not emit
-yet (lie_down, crawl, ...) are written from what those actions must look like; the coverage test calibrates
+yet (stairs_up, stairs_down) are written from what those actions must look like; the coverage test calibrates
 them once the labels are registered.
 """
 from __future__ import annotations
@@ -212,7 +212,8 @@ def stairs_over(j: np.ndarray) -> bool:
     height = j[:, PELVIS, 1]
     peak = float(height.max())
     above_ends = min(peak - float(height[:k].mean()), peak - float(height[-k:].mean()))
-    return above_ends > 0.18 and path_length(j) > 0.8
+    upright = float(j[:, HEAD, 1].min()) > 1.2        # on foot (a push-up's pelvis also rises above its ends)
+    return above_ends > 0.18 and path_length(j) > 0.8 and upright
 
 
 WHOLE_BODY_CHECKS: dict[str, Check] = {

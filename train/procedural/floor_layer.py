@@ -3,7 +3,8 @@
 The gait plants feet under a standing body. Lying, push-ups and sit-ups put the feet far from there (legs
 stretched out ahead, toes behind a plank) and the hands on the floor, so floor actions write where the ankles
 and wrists rest in the root's heading frame (`Channels.floor_*`, `hand_*`) and how much that pose counts
-(`floor`, `hand_weight`). The root does not move during floor actions, so these spots stay put in the world.
+(`floor`, `hand_weight`). Where the root moves (crawling), planted hands and knees are pinned to the world
+(`plants.pin`) and the thighs hold the pelvis over the knees (`kneeling_support`).
 
 Contact labels follow the result: a foot joint is planted on a floor frame only where it is low and still,
 which is how the corpus tests and the skating metric read contact.

@@ -1,7 +1,8 @@
 """The action library: one registry (`ACTIONS`, name -> `Action`) filled by one module per family.
 
-Families: locomotion (gaits and paths), turns (turning, spinning, looking), jumps, postures (sitting,
-kneeling, squats, lunges), arms (gestures), combat, sports, dance, exercise. Importing this package registers
+Families: locomotion (gaits and paths, crawling), turns (turning, spinning, looking), jumps, postures (sitting,
+kneeling, squats, lunges, lying down and getting up), arms (gestures), combat, sports, dance, exercise (with
+push-ups and sit-ups). Importing this package registers
 them all; `FAMILIES` maps each family to its action names.
 """
 from train.procedural.actions import arms, combat, dance, exercise, jumps, locomotion, postures, sports, turns  # noqa: F401

@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from train.procedural.actions.base import frames, register
-from train.procedural.actions.floor_poses import FloorPose, STAND, pose
-from train.procedural.actions.floor_poses import play
+from train.procedural.actions.floor_poses import STAND, FloorPose, play, pose
 from train.procedural.body import FOOT, LEFT, TOE_HEIGHT
 from train.procedural.timeline import Channels
 
@@ -42,12 +41,13 @@ HOP = pose(LIFT, pelvis=(0.08, 0.5), pitch=1.1, trunk=1.25, ankle=(0.12, 0.25, -
 
 
 def sample_push_ups(rng):
-    count = int(rng.choice([1, 2, 3, 4]))
+    count = int(rng.choice([1, 2, 3, 4]))          # 4 is captioned "repeatedly" / "does push-ups"
     cycle = frames(rng, 1.0, 1.4)
     return {"count": count, "cycle_frames": cycle, "frames": 2 * frames(rng, 1.6, 1.9) + count * cycle}
 
 
 def _get_down(lead: int) -> list[tuple[int, FloorPose]]:
+    """Standing to the top of the plank over `lead` frames; played backward, the way back up."""
     return list(zip([0, int(0.4 * lead), int(0.55 * lead), int(0.68 * lead), int(0.82 * lead), lead],
                     [STAND, SQUAT, LIFT, TUCK, HOP, plank(TOP)]))
 
