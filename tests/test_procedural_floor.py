@@ -13,7 +13,8 @@ from train.procedural import ACTIONS
 from train.procedural.captions import phrases
 from train.procedural.generate import render_sequence
 
-FLOOR_ACTIONS = ("lie_down", "get_up", "sit_ups", "push_ups", "crawl", "crawl_backward")
+FLOOR_ACTIONS = ("lie_down", "get_up", "lie_down_stomach", "get_up_stomach", "sit_ups", "push_ups", "crawl",
+                 "crawl_backward")
 PELVIS, SPINE3, NECK, HEAD = 0, 9, 12, 15
 L_KNEE, R_KNEE, L_WRIST, R_WRIST = 4, 5, 20, 21
 
@@ -62,6 +63,15 @@ def test_lying_down_ends_on_the_back_and_getting_up_ends_standing():
     assert lying[-1, HEAD, 2] < lying[-1, PELVIS, 2] - 0.4, "lying along the floor, head behind the pelvis"
     up = _clip("get_up").joints
     assert up[0, HEAD, 1] < 0.3 and up[-1, HEAD, 1] > 1.4
+
+
+def test_lying_on_the_stomach_faces_the_floor_and_rests_on_the_hips():
+    from train.evaluation.whole_body import lying_down
+    prone = _clip("lie_down_stomach").joints.astype(np.float64)
+    assert lying_down(-1)(prone) and not lying_down(+1)(prone)
+    assert prone[-1, HEAD, 2] > prone[-1, PELVIS, 2] + 0.4, "lying along the floor, head ahead of the pelvis"
+    up = _clip("get_up_stomach").joints
+    assert up[0, PELVIS, 1] < 0.2 and up[-1, HEAD, 1] > 1.4
 
 
 def test_lying_down_then_sit_ups_then_getting_up_is_one_continuous_motion():

@@ -12,8 +12,9 @@ from typing import Callable
 
 import numpy as np
 
-from train.evaluation.body_frame import (ANKLE, HEAD, L_WRIST, PELVIS, R_WRIST, arm, body, displacement, fraction,
-                                         heading_change, path_length, rise, swings, trunk, twist)
+from train.evaluation.body_frame import (ANKLE, HEAD, L_HIP, L_WRIST, NECK, PELVIS, R_HIP, R_WRIST, arm, body,
+                                         displacement, fraction, heading_change, path_length, rise, swings, trunk,
+                                         twist)
 
 Check = Callable[[np.ndarray], bool]
 FPS = 20.0
@@ -134,17 +135,29 @@ def balance(side: int) -> Check:
 
 # ---- floor work and stairs (actions other corpus branches add) -----------------------------------------------
 
-def lie_down(j: np.ndarray) -> bool:
-    """Ends lying: head and pelvis near the floor."""
-    k = max(len(j) // 5, 1)
-    return float(j[-k:, HEAD, 1].mean()) < 0.45 and float(j[-k:, PELVIS, 1].mean()) < 0.35
+def _front_up(j: np.ndarray) -> np.ndarray:
+    """(T,) how much the chest faces up: +1 lying on the back, -1 on the stomach, 0 upright."""
+    front = np.cross(j[:, NECK] - j[:, PELVIS], j[:, R_HIP] - j[:, L_HIP])
+    return front[:, 1] / np.maximum(np.linalg.norm(front, axis=-1), 1e-9)
 
 
-def get_up(j: np.ndarray) -> bool:
-    """Starts lying (head and pelvis near the floor) and ends standing (the head a standing height up)."""
-    k = max(len(j) // 5, 1)
-    lying = float(j[:k, HEAD, 1].mean()) < 0.45 and float(j[:k, PELVIS, 1].mean()) < 0.35
-    return lying and float(j[-k:, HEAD, 1].mean()) > 1.3
+def _lying(j: np.ndarray, frames: slice, face: int) -> bool:
+    """Head and pelvis near the floor over `frames`, the chest facing up (face +1) or down (-1)."""
+    low = float(j[frames, HEAD, 1].mean()) < 0.45 and float(j[frames, PELVIS, 1].mean()) < 0.35
+    return low and face * float(_front_up(j[frames]).mean()) > 0.5
+
+
+def lying_down(face: int) -> Check:
+    """Ends lying on the back (face +1) or the stomach (-1)."""
+    return lambda j: _lying(j, slice(-max(len(j) // 5, 1), None), face)
+
+
+def getting_up(face: int) -> Check:
+    """Starts lying on the back (face +1) or the stomach (-1) and ends standing (the head a standing height up)."""
+    def check(j):
+        k = max(len(j) // 5, 1)
+        return _lying(j, slice(0, k), face) and float(j[-k:, HEAD, 1].mean()) > 1.3
+    return check
 
 
 def _on_all_fours(j: np.ndarray) -> bool:
@@ -219,7 +232,8 @@ def stairs_over(j: np.ndarray) -> bool:
 WHOLE_BODY_CHECKS: dict[str, Check] = {
     "sway": sway, "twist": twist_dance, "bounce": bounce, "salsa_basic": salsa_basic, "pirouette": pirouette,
     "torso_twists": torso_twists, "march_in_place": march_in_place, "high_knees": high_knees,
-    "run_circle": run_circle, "lie_down": lie_down, "get_up": get_up, "crawl": crawl, "crawl_backward": crawl_backward, "push_ups": push_ups, "sit_ups": sit_ups,
+    "run_circle": run_circle, "lie_down": lying_down(+1), "get_up": getting_up(+1),
+    "lie_down_stomach": lying_down(-1), "get_up_stomach": getting_up(-1), "crawl": crawl, "crawl_backward": crawl_backward, "push_ups": push_ups, "sit_ups": sit_ups,
     "sit_cross_legged": sit_cross_legged, "stand_up_cross_legged": stand_up_cross_legged, "skip": skip,
     "stairs": stairs_over, "stairs_up": stairs(+1), "stairs_down": stairs(-1),
 }

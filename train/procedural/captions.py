@@ -374,8 +374,8 @@ _LEXICON_SPEC["SCONJ"] = "if"
 _LEXICON_SPEC["AUX"] += " were would"
 # Floor actions: lying down and up, floor exercises.
 _VERBS += " lies:lie lying:lie reclines:recline curls:curl presses:press drops:drop crawls:crawl"
-_LEXICON_SPEC["NOUN"] += " time push-up push-ups sit-up sit-ups crunch crunches press-ups curl-ups mat series baby fours"
-_LEXICON_SPEC["ADJ"] += " several supine"
+_LEXICON_SPEC["NOUN"] += " time push-up push-ups sit-up sit-ups crunch crunches press-ups curl-ups mat series baby fours stomach front"
+_LEXICON_SPEC["ADJ"] += " several supine prone"
 # Locomotion v2 (skipping, stairs, size words).
 _VERBS += " skips:skip skipping:skip hopping:hop"
 _LEXICON_SPEC["NOUN"] += " stairs staircase flight bounce strides paces height span margin"

@@ -85,6 +85,12 @@ _SPEC = {
     "get_up": ("gets up from lying on the floor|stands up after lying down|rises from lying down|"
                "gets back up from lying on their back|gets up off the floor after lying down",
                "comes up to standing from a supine position"),
+    "lie_down_stomach": ("lies down on their stomach|lies face down on the floor|lies down on the belly|"
+                         "gets down and lies on their stomach|lies down flat on their front",
+                         "goes prone on the ground"),
+    "get_up_stomach": ("gets up from lying on their stomach|gets up from lying face down|"
+                       "pushes up off the floor from their stomach and stands up|stands up after lying on their front",
+                       "rises from a prone position"),
     "kneel_both": ("kneels down on both knees|gets down on their knees|kneels|goes down on both knees",
                    "drops to a kneeling position"),
     "kneel": ("kneels on the {side} knee|goes down on one knee|kneels on one knee|gets down on the {side} knee",

@@ -6,7 +6,7 @@ push-ups and sit-ups). Importing this package registers
 them all; `FAMILIES` maps each family to its action names.
 """
 from train.procedural.actions import arms, combat, dance, exercise, jumps, locomotion, postures, sports, turns  # noqa: F401
-from train.procedural.actions import all_fours, floor, lying, plank  # noqa: F401  (last: new actions append to the registry order)
+from train.procedural.actions import all_fours, floor, lying, plank, prone  # noqa: F401  (last: new actions append to the registry order)
 from train.procedural.actions.base import ACTIONS, GRAVITY, SIDE_NAMES, Action
 from train.procedural.actions.locomotion import GAITS
 

@@ -35,9 +35,14 @@ def sample_crawl(rng):
             "cadence": round(float(rng.uniform(0.65, 0.85)), 3)}
 
 
+def onto_all_fours(down: int) -> list[tuple[int, FloorPose]]:
+    """Keys from standing onto hands and knees over `down` frames (played backward: back up to standing)."""
+    return list(zip(at([0.0, 0.35, 0.5, 0.72, 1.0], down + 1), [STAND, REACH, HOP, KNEEL, FOURS]))
+
+
 def _transitions(n: int, down: int) -> list[tuple[int, FloorPose]]:
     """Down onto all fours over `down` frames, hold until `down` frames from the end, then back up."""
-    keys = list(zip(at([0.0, 0.35, 0.5, 0.72, 1.0], down + 1), [STAND, REACH, HOP, KNEEL, FOURS]))
+    keys = onto_all_fours(down)
     return keys + [(n - 1 - t, k) for t, k in reversed(keys)]
 
 
