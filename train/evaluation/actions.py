@@ -27,6 +27,7 @@ MIN_SPIN = np.radians(180.0)
 MIN_DROP = 0.15             # pelvis lowering for squat / sit (m)
 KICK_HEIGHT = 0.25          # ankle rise above its standing height (m)
 CLAP_DISTANCE = 0.25        # wrist joints this close at least once (m; palms touch at ~0.18)
+PUNCH_MARGIN = 0.03         # the punching wrist reaches this much further forward than the other (m)
 
 Check = Callable[[np.ndarray], bool]
 
@@ -112,7 +113,8 @@ def _punch(side: str) -> Check:
         f = facing(j)
         return ((j[:, w] - j[:, PELVIS]) * f).sum(-1)
 
-    return lambda j: float(reach(j, wrist).max()) > float(reach(j, other).max())
+    # By a margin: with no margin any near-symmetric motion (a plank, a crawl) passed one side or the other.
+    return lambda j: float(reach(j, wrist).max()) > float(reach(j, other).max()) + PUNCH_MARGIN
 
 
 def _clap(j) -> bool:
