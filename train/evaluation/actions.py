@@ -61,8 +61,7 @@ def _jump(j) -> bool:
     """The pelvis peaks above its typical height and above where the clip starts and ends: a body that lies
     or crawls most of a clip has its standing start as a peak above its median, which is no jump."""
     height = j[:, PELVIS, 1]
-    k = max(len(height) // 5, 1)
-    rest = max(float(np.median(height)), float(np.median(height[:k])), float(np.median(height[-k:])))
+    rest = max(float(np.median(height)), float(height[:3].mean()), float(height[-3:].mean()))
     return float(height.max()) - rest > JUMP_HEIGHT
 
 
