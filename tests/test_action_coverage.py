@@ -29,7 +29,7 @@ LIKELY_NEW = ("lie_down", "crawl", "push_ups", "sit_ups", "sit_cross_legged", "s
 # one wrist reaches 3 cm further forward than the other, clap any moment the hands meet. Measured cross-family
 # rates (10 clips per action, with the floor actions): punch_right / hook_right 0.17, punch_left / hook_left
 # 0.12 (0.70 / 0.31 before the 3 cm margin), clap 0.14, soccer_kick 0.10. The jump check no longer counts a
-# seated (or lying, crawling) clip's standing start as a jump: 0.05 (it was 0.13).
+# seated (or lying, crawling) clip's drop from its standing start as a jump: 0.01 (it was 0.13).
 LEGACY_LOOSE = {"punch_left": 0.15, "punch_right": 0.2, "hook_left": 0.15, "hook_right": 0.2, "clap": 0.16,
                 "soccer_kick": 0.12}
 
