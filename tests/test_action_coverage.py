@@ -25,14 +25,13 @@ MAX_CROSS_FAMILY = 0.10         # per check: share of other families' clips that
 MAX_MEAN_CROSS_FAMILY = 0.05    # over all checks
 # Labels other corpus branches are adding; their checks exist already and are calibrated once registered.
 LIKELY_NEW = ("lie_down", "crawl", "push_ups", "sit_ups", "sit_cross_legged", "skip", "stairs_up", "stairs_down")
-# Checks that predate issue 21 and are kept as they were (only ground-truth failures were fixed). They pass on
-# many other actions: punch / hook only ask that one wrist reaches further forward than the other, the jump
-# check counts a seated clip's drop as a jump, clap any moment the hands meet. Measured cross-family rates
-# (10 clips per action): punch_right / hook_right 0.68, punch_left / hook_left 0.32, clap 0.14,
-# jump_in_place / tuck_jump / jumping_jacks 0.13, soccer_kick 0.10.
-LEGACY_LOOSE = {"punch_left": 0.35, "punch_right": 0.7, "hook_left": 0.35, "hook_right": 0.7, "clap": 0.16,
-                # jump checks also pass skipping (locomotion), whose step-hops really leave the ground
-                "jump_in_place": 0.17, "tuck_jump": 0.17, "jumping_jacks": 0.17, "soccer_kick": 0.12}
+# Checks that predate issue 21 and are kept loose. They pass on many other actions: punch / hook only ask that
+# one wrist reaches 3 cm further forward than the other, clap any moment the hands meet. Measured cross-family
+# rates (10 clips per action, with the floor actions): punch_right / hook_right 0.17, punch_left / hook_left
+# 0.12 (0.70 / 0.31 before the 3 cm margin), clap 0.14, soccer_kick 0.10. The jump check no longer counts a
+# seated (or lying, crawling) clip's drop from its standing start as a jump: 0.01 (it was 0.13).
+LEGACY_LOOSE = {"punch_left": 0.15, "punch_right": 0.2, "hook_left": 0.15, "hook_right": 0.2, "clap": 0.16,
+                "soccer_kick": 0.12}
 
 
 @pytest.fixture(scope="module")

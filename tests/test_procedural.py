@@ -17,6 +17,7 @@ from train.procedural.captions import LEXICON, describe, phrases, tokens
 from train.procedural.captions import CONNECTORS, HELDOUT_CONNECTORS, HELDOUT_SUBJECTS, SUBJECTS
 from train.procedural.actions.locomotion import stair_levels
 from train.procedural.generate import MAX_FRAMES, MIN_FRAMES, OVERLAY_ACTIONS, OVERLAY_GAITS, render_sequence
+from train.procedural.phrasebook import COUNTED
 
 PELVIS, HEAD, L_WRIST, R_WRIST = 0, 15, 20, 21
 CONTACT_JOINTS = (7, 10, 8, 11)        # order of Clip.contacts columns
@@ -188,12 +189,14 @@ def _all_phrases():
     train, held = set(), set()
     from train.procedural.styles import STYLES
     variants = [{"count": c, "angle_deg": a, "curve": cv, "speed": sp}
-                for c in (1, 2, 3) for a in (45.0, 90.0, 135.0, 180.0) for cv in (0.0, 0.5, -0.5) for sp in (0.8, 1.3)]
+                for c in (1, 2, 3, 4) for a in (45.0, 90.0, 135.0, 180.0) for cv in (0.0, 0.5, -0.5) for sp in (0.8, 1.3)]
     variants += [{"count": 1, "angle_deg": 90.0, "curve": 0.0, "style": st} for st in STYLES]
     variants += [{"curve": 0.0, "overlay": {"action": o, "params": {}}} for o in OVERLAY_ACTIONS]
     for name in ACTIONS:
         for v in variants:
             if "overlay" in v and name not in OVERLAY_GAITS:
+                continue
+            if v.get("count") == 4 and name not in COUNTED:     # only the floor exercises do "many" (four)
                 continue
             tr, he = phrases(name, v)
             train.update(tr)

@@ -27,6 +27,7 @@ MIN_SPIN = np.radians(180.0)
 MIN_DROP = 0.15             # pelvis lowering for squat / sit (m)
 KICK_HEIGHT = 0.25          # ankle rise above its standing height (m)
 CLAP_DISTANCE = 0.25        # wrist joints this close at least once (m; palms touch at ~0.18)
+PUNCH_MARGIN = 0.03         # the punching wrist reaches this much further forward than the other (m)
 
 Check = Callable[[np.ndarray], bool]
 
@@ -57,8 +58,11 @@ def _turn(sign: int) -> Check:
 
 
 def _jump(j) -> bool:
+    """The pelvis peaks above its typical height and above where the clip starts and ends: a body that lies
+    or crawls most of a clip has its standing start as a peak above its median, which is no jump."""
     height = j[:, PELVIS, 1]
-    return float(height.max() - np.median(height)) > JUMP_HEIGHT
+    rest = max(float(np.median(height)), float(height[:3].mean()), float(height[-3:].mean()))
+    return float(height.max()) - rest > JUMP_HEIGHT
 
 
 def _jump_forward(j) -> bool:
@@ -108,7 +112,8 @@ def _punch(side: str) -> Check:
         f = facing(j)
         return ((j[:, w] - j[:, PELVIS]) * f).sum(-1)
 
-    return lambda j: float(reach(j, wrist).max()) > float(reach(j, other).max())
+    # By a margin: with no margin any near-symmetric motion (a plank, a crawl) passed one side or the other.
+    return lambda j: float(reach(j, wrist).max()) > float(reach(j, other).max()) + PUNCH_MARGIN
 
 
 def _clap(j) -> bool:
@@ -146,8 +151,10 @@ def _jump_travel(sign: int, sideways: bool, min_travel: float = MIN_TRAVEL / 2) 
 
 
 def _wrist_low(j) -> bool:
-    """A hand comes down near the floor (picking up, putting down): below knee height (~0.5 m)."""
-    return float(j[:, [L_WRIST, R_WRIST], 1].min()) < 0.5
+    """A hand comes down near the floor (picking up, putting down): below knee height (~0.5 m), reached from
+    the feet: the head stays above 0.65 m (the corpus bends to 0.77 m), where lying, crawling or push-ups
+    bring it down to the floor with the hands."""
+    return float(j[:, [L_WRIST, R_WRIST], 1].min()) < 0.5 and float(j[:, HEAD, 1].min()) > 0.65
 
 
 # Corpus v2 actions (issue 20) with a simple physical signature; the rest have no check (None).

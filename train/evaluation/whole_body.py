@@ -3,7 +3,7 @@ stances and hops, and the floor work other corpus branches add (lying, crawling,
 
 Same conventions as `gestures`: physical signatures on joint positions (T, 22, 3), thresholds set on the
 corpus's ground truth (tests/test_action_coverage.py) with margin. Checks for labels the corpus does not emit
-yet (lie_down, crawl, ...) are written from what those actions must look like; the coverage test calibrates
+yet (stairs_up, stairs_down) are written from what those actions must look like; the coverage test calibrates
 them once the labels are registered.
 """
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Callable
 
 import numpy as np
 
-from train.evaluation.body_frame import (ANKLE, HEAD, L_WRIST, PELVIS, R_WRIST, arm, body, displacement, fraction,
-                                         heading_change, path_length, rise, swings, trunk, twist)
+from train.evaluation.body_frame import (ANKLE, HEAD, L_HIP, L_WRIST, NECK, PELVIS, R_HIP, R_WRIST, arm, body,
+                                         displacement, fraction, heading_change, path_length, rise, swings, trunk,
+                                         twist)
 
 Check = Callable[[np.ndarray], bool]
 FPS = 20.0
@@ -134,26 +135,62 @@ def balance(side: int) -> Check:
 
 # ---- floor work and stairs (actions other corpus branches add) -----------------------------------------------
 
-def lie_down(j: np.ndarray) -> bool:
-    """Ends lying: head and pelvis near the floor."""
-    k = max(len(j) // 5, 1)
-    return float(j[-k:, HEAD, 1].mean()) < 0.45 and float(j[-k:, PELVIS, 1].mean()) < 0.35
+def _front_up(j: np.ndarray) -> np.ndarray:
+    """(T,) how much the chest faces up: +1 lying on the back, -1 on the stomach, 0 upright."""
+    front = np.cross(j[:, NECK] - j[:, PELVIS], j[:, R_HIP] - j[:, L_HIP])
+    return front[:, 1] / np.maximum(np.linalg.norm(front, axis=-1), 1e-9)
+
+
+def _lying(j: np.ndarray, frames: slice, face: int) -> bool:
+    """Head and pelvis near the floor over `frames`, the chest facing up (face +1) or down (-1)."""
+    low = float(j[frames, HEAD, 1].mean()) < 0.45 and float(j[frames, PELVIS, 1].mean()) < 0.35
+    return low and face * float(_front_up(j[frames]).mean()) > 0.5
+
+
+def lying_down(face: int) -> Check:
+    """Ends lying on the back (face +1) or the stomach (-1)."""
+    return lambda j: _lying(j, slice(-max(len(j) // 5, 1), None), face)
+
+
+def getting_up(face: int) -> Check:
+    """Starts lying on the back (face +1) or the stomach (-1) and ends standing (the head a standing height up)."""
+    def check(j):
+        k = max(len(j) // 5, 1)
+        return _lying(j, slice(0, k), face) and float(j[-k:, HEAD, 1].mean()) > 1.3
+    return check
+
+
+def _on_all_fours(j: np.ndarray) -> bool:
+    return fraction((j[:, HEAD, 1] < 0.9) & (j[:, [L_WRIST, R_WRIST], 1].min(-1) < 0.25)) > 0.5
 
 
 def crawl(j: np.ndarray) -> bool:
     """On hands and knees (head low, hands near the floor) and moving forward."""
-    low = fraction((j[:, HEAD, 1] < 0.9) & (j[:, [L_WRIST, R_WRIST], 1].min(-1) < 0.25)) > 0.5
-    return low and displacement(j)[0] > 0.3
+    return _on_all_fours(j) and displacement(j)[0] > 0.3
+
+
+def crawl_backward(j: np.ndarray) -> bool:
+    return _on_all_fours(j) and displacement(j)[0] < -0.3
+
+
+def _plank(j: np.ndarray) -> np.ndarray:
+    """(T,) bool: a body stretched out face down on its hands (wrists on the floor, far from the ankles)."""
+    wrists = j[:, [L_WRIST, R_WRIST]]
+    reach = np.linalg.norm((wrists.mean(1) - j[:, list(ANKLE.values())].mean(1))[:, [0, 2]], axis=-1)
+    return (wrists[..., 1].max(-1) < 0.15) & (j[:, PELVIS, 1] < 0.5) & (j[:, HEAD, 1] < 0.8) & (reach > 1.0)
 
 
 def push_ups(j: np.ndarray) -> bool:
-    """Body near the floor, the head going down and up repeatedly."""
-    return fraction(j[:, HEAD, 1] < 0.7) > 0.6 and swings(j[:, HEAD, 1], 0.1) >= 2
+    """Held in a plank for a while, the shoulders going down toward the floor and back up at least once."""
+    plank = _plank(j)
+    shoulders = j[plank][:, [16, 17], 1].mean(-1)
+    return fraction(plank) > 0.25 and len(shoulders) > 1 and swings(shoulders, 0.15) >= 1
 
 
 def sit_ups(j: np.ndarray) -> bool:
-    """Pelvis on the floor, the head rising and falling repeatedly."""
-    return fraction(j[:, PELVIS, 1] < 0.35) > 0.6 and swings(j[:, HEAD, 1], 0.2) >= 2
+    """Pelvis on the floor, lying at some point, and the head rising well up and back down at least once."""
+    head = j[:, HEAD, 1]
+    return fraction(j[:, PELVIS, 1] < 0.35) > 0.6 and head.min() < 0.35 and swings(head, 0.25) >= 1
 
 
 def sit_cross_legged(j: np.ndarray) -> bool:
@@ -188,13 +225,15 @@ def stairs_over(j: np.ndarray) -> bool:
     height = j[:, PELVIS, 1]
     peak = float(height.max())
     above_ends = min(peak - float(height[:k].mean()), peak - float(height[-k:].mean()))
-    return above_ends > 0.18 and path_length(j) > 0.8
+    upright = float(j[:, HEAD, 1].min()) > 1.2        # on foot (a push-up's pelvis also rises above its ends)
+    return above_ends > 0.18 and path_length(j) > 0.8 and upright
 
 
 WHOLE_BODY_CHECKS: dict[str, Check] = {
     "sway": sway, "twist": twist_dance, "bounce": bounce, "salsa_basic": salsa_basic, "pirouette": pirouette,
     "torso_twists": torso_twists, "march_in_place": march_in_place, "high_knees": high_knees,
-    "run_circle": run_circle, "lie_down": lie_down, "crawl": crawl, "push_ups": push_ups, "sit_ups": sit_ups,
+    "run_circle": run_circle, "lie_down": lying_down(+1), "get_up": getting_up(+1),
+    "lie_down_stomach": lying_down(-1), "get_up_stomach": getting_up(-1), "crawl": crawl, "crawl_backward": crawl_backward, "push_ups": push_ups, "sit_ups": sit_ups,
     "sit_cross_legged": sit_cross_legged, "stand_up_cross_legged": stand_up_cross_legged, "skip": skip,
     "stairs": stairs_over, "stairs_up": stairs(+1), "stairs_down": stairs(-1),
 }

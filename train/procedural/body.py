@@ -109,6 +109,8 @@ class PoseTargets:
     heading: np.ndarray               # (T, 4) yaw-only rotation the arm targets are expressed in
     wrist: dict                       # side -> (T, 3) wrist target relative to the shoulder, heading frame
     elbow_pole: dict                  # side -> (T, 3) elbow pole, heading frame
+    wrist_world: dict | None = None   # side -> (T, 3) world wrist target (hands on the floor), blended in by
+    wrist_world_weight: dict | None = None   # side -> (T,) weight of wrist_world over `wrist`
 
 
 def solve_pose(t: PoseTargets) -> tuple[np.ndarray, np.ndarray]:
@@ -131,8 +133,12 @@ def solve_pose(t: PoseTargets) -> tuple[np.ndarray, np.ndarray]:
         collar, shoulder, elbow, _ = ARM[s]
         place(collar, np.broadcast_to(qbetween(_DOWN, _unit(_COLLAR_DIR[s])), (n, 4)).copy())
         shoulder_pos = pos[collar] + qrot(glob[collar], OFFSETS[shoulder])
-        elbow_pos, wrist_pos = two_bone(shoulder_pos, shoulder_pos + qrot(t.heading, t.wrist[s]), UPPER_ARM[s],
-                                        FOREARM[s], qrot(t.heading, t.elbow_pole[s]))
+        target = shoulder_pos + qrot(t.heading, t.wrist[s])
+        if t.wrist_world is not None:     # a hand resting on the floor stays where it rests, wherever the body is
+            w = t.wrist_world_weight[s][:, None]
+            target = (1 - w) * target + w * t.wrist_world[s]
+        elbow_pos, wrist_pos = two_bone(shoulder_pos, target, UPPER_ARM[s], FOREARM[s],
+                                        qrot(t.heading, t.elbow_pole[s]))
         place(shoulder, aim_local(glob[collar], _DOWN, elbow_pos - shoulder_pos))
         place(elbow, aim_local(glob[shoulder], _DOWN, wrist_pos - elbow_pos))
     for s in SIDES:

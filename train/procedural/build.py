@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from motion_core.kinematics.quaternion import qmul
-from train.procedural.body import (DT, LEG_REACH, SIDES, STAND_HEIGHT, PoseTargets, axis_quat, euler_yxz,
+from train.procedural.body import (DT, LEG, LEG_REACH, SIDES, STAND_HEIGHT, PoseTargets, axis_quat, euler_yxz,
                                    hip_offsets, solve_pose, yaw_quat)
+from train.procedural.floor_layer import blend_feet, hand_targets, kneeling_support, knee_poles, relabel_contacts
 from train.procedural.gait import FootTrack, plan_feet
 from train.procedural.signal import smooth_above
 from train.procedural.timeline import Channels
@@ -90,18 +91,23 @@ def arc_blend(a: np.ndarray, b: np.ndarray, w: np.ndarray, side: int) -> np.ndar
 def build_motion(raw: Channels, rng: np.random.Generator) -> BuiltMotion:
     ch = raw.smoothed()
     xz, yaw = root_line(ch)
-    feet: dict[int, FootTrack] = plan_feet(ch, xz, yaw, rng)
+    feet: dict[int, FootTrack] = blend_feet(ch, plan_feet(ch, xz, yaw, rng), xz, yaw)
     heading = yaw_quat(yaw)
     pelvis_rot = qmul(heading, axis_quat([1.0, 0.0, 0.0], ch.pelvis_pitch))
     left = np.stack([np.cos(yaw), -np.sin(yaw)], -1)
     forward = np.stack([np.sin(yaw), np.cos(yaw)], -1)
     pelvis_xz = xz + ch.shift[:, :1] * left + ch.shift[:, 1:] * forward
     height = _pelvis_height(STAND_HEIGHT + ch.height + ch.lift, pelvis_xz, pelvis_rot, feet)
+    height, roll = kneeling_support(ch, height, pelvis_xz, pelvis_rot, xz, yaw)
+    pelvis_rot = qmul(heading, qmul(axis_quat([0.0, 0.0, 1.0], roll), axis_quat([1.0, 0.0, 0.0], ch.pelvis_pitch)))
     pelvis = np.stack([pelvis_xz[:, 0], height, pelvis_xz[:, 1]], -1)
     wrist, elbow_pole = _arm_targets(ch, feet, pelvis_xz, yaw)
     spine = euler_yxz(ch.spine[:, 0] / 3, ch.spine[:, 1] / 3 + SPINE_CURVE - ch.pelvis_pitch / 3, ch.spine[:, 2] / 3)
     knee_pole = {s: feet[s].direction * np.array([1.0, 0.0, 1.0]) + np.array([0.0, 0.1, 0.0]) for s in SIDES}
+    knee_pole = knee_poles(ch, knee_pole, yaw)
     targets = PoseTargets(pelvis, pelvis_rot, spine, ch.head_pitch, {s: feet[s].ankle for s in SIDES},
-                          {s: feet[s].direction for s in SIDES}, knee_pole, heading, wrist, elbow_pole)
+                          {s: feet[s].direction for s in SIDES}, knee_pole, heading, wrist, elbow_pole,
+                          *hand_targets(ch, xz, yaw))
     local, joints = solve_pose(targets)
+    relabel_contacts(ch, feet, joints, LEG)
     return BuiltMotion(joints, local, pelvis, feet, yaw)

@@ -15,7 +15,7 @@ import numpy as np
 
 from train.data.texts import CaptionLine, caption_words, lexicon_from_spec
 from train.procedural.heldout_words import swap_synonyms
-from train.procedural.phrasebook import ALIASES, PHRASES
+from train.procedural.phrasebook import ALIASES, COUNTED, PHRASES
 
 COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
 TIMES = {1: "once", 2: "twice", 3: "three times"}
@@ -99,6 +99,7 @@ _COUNTED = {
                   ["strikes forward with the {side} fist two times"]),
               3: (["punches three times with the {side} hand", "throws three punches with the {side} arm"],
                   ["strikes forward with the {side} fist repeatedly"])},
+    **COUNTED,      # push-ups and sit-ups (phrasebook)
 }
 
 _PLAIN = {
@@ -371,6 +372,10 @@ _LEXICON_SPEC["NOUN"] += " legs"          # floor actions
 _LEXICON_SPEC["ADV"] += " cross-legged"
 _LEXICON_SPEC["SCONJ"] = "if"
 _LEXICON_SPEC["AUX"] += " were would"
+# Floor actions: lying down and up, floor exercises.
+_VERBS += " lies:lie lying:lie reclines:recline curls:curl presses:press drops:drop crawls:crawl"
+_LEXICON_SPEC["NOUN"] += " time push-up push-ups sit-up sit-ups crunch crunches press-ups curl-ups mat series baby fours stomach front"
+_LEXICON_SPEC["ADJ"] += " several supine prone"
 # Locomotion v2 (skipping, stairs, size words).
 _VERBS += " skips:skip skipping:skip hopping:hop"
 _LEXICON_SPEC["NOUN"] += " stairs staircase flight bounce strides paces height span margin"

@@ -89,6 +89,8 @@ def _layout(rng, segments) -> tuple[int, list[tuple[int, int]]]:
         spans.append((t, t + p["frames"]))
         t += p["frames"]
     total = max(MIN_FRAMES, t + int(rng.integers(0, 5)))
+    if ACTIONS[segments[0][0]].starts_seated:     # open in the posture rather than drop into it from standing
+        spans[0] = (0, spans[0][1])
     if ACTIONS[segments[-1][0]].ends_seated:      # stay seated to the end rather than pop back up
         spans[-1] = (spans[-1][0], total)
     return total, spans

@@ -79,6 +79,18 @@ _SPEC = {
     "stand_up_cross_legged": ("stands up from sitting cross-legged|uncrosses the legs and stands up|"
                               "gets up from a cross-legged seat|rises from sitting cross-legged on the floor",
                               "unfolds the crossed legs and comes up to standing"),
+    "lie_down": ("lies down on the floor|lies down on their back|lies down|lies down on the ground|"
+                 "gets down and lies flat on the floor|lies flat on their back on the ground",
+                 "reclines face up on the ground"),
+    "get_up": ("gets up from lying on the floor|stands up after lying down|rises from lying down|"
+               "gets back up from lying on their back|gets up off the floor after lying down",
+               "comes up to standing from a supine position"),
+    "lie_down_stomach": ("lies down on their stomach|lies face down on the floor|lies down on the belly|"
+                         "gets down and lies on their stomach|lies down flat on their front",
+                         "goes prone on the ground"),
+    "get_up_stomach": ("gets up from lying on their stomach|gets up from lying face down|"
+                       "pushes up off the floor from their stomach and stands up|stands up after lying on their front",
+                       "rises from a prone position"),
     "kneel_both": ("kneels down on both knees|gets down on their knees|kneels|goes down on both knees",
                    "drops to a kneeling position"),
     "kneel": ("kneels on the {side} knee|goes down on one knee|kneels on one knee|gets down on the {side} knee",
@@ -185,6 +197,10 @@ _SPEC = {
                      "swivels the trunk with arms held out"),
     "side_stretch": ("does a side stretch to the {side}|stretches the {side} side|leans sideways with the {side} arm over the head",
                      "bends laterally with the {side} arm overhead"),
+    "crawl": ("crawls forward on all fours|crawls on hands and knees|crawls forward|gets down and crawls forward|"
+              "crawls along the floor on all fours", "creeps ahead like a baby"),
+    "crawl_backward": ("crawls backward on all fours|crawls backwards on hands and knees|crawls backward|"
+                       "gets down and crawls backwards", "creeps in reverse like a baby"),
     "march_in_place": ("marches in place|marches on the spot|walks in place|steps in place",
                        "treads on the spot without moving"),
     "high_knees": ("does high knees|runs in place with high knees|lifts the knees high in place",
@@ -192,6 +208,28 @@ _SPEC = {
 }
 
 PHRASES: dict[str, tuple[list[str], list[str]]] = {name: _split(spec) for name, spec in _SPEC.items()}
+
+# Counted floor exercises: count -> phrasings; 4 stands for "many" (the corpus does four).
+_COUNTED_SPEC = {
+    "push_ups": {1: ("does a push-up|does one push-up|gets down and does a push-up|does a single push-up",
+                     "lowers the chest to the floor and presses back up one time"),
+                 2: ("does two push-ups|does push-ups twice|gets down and does two push-ups",
+                     "presses the body up from the floor two times"),
+                 3: ("does three push-ups|does push-ups three times|gets down and does three push-ups",
+                     "completes a set of three press-ups"),
+                 4: ("does push-ups|does several push-ups|keeps doing push-ups|does push-ups repeatedly|"
+                     "drops down and does push-ups", "performs a series of press-ups")},
+    "sit_ups": {1: ("does a sit-up|does one sit-up|does a crunch|does a single sit-up on the floor",
+                    "curls the torso up off the mat one time"),
+                2: ("does two sit-ups|does sit-ups twice|does two crunches",
+                    "curls the torso up off the mat two times"),
+                3: ("does three sit-ups|does sit-ups three times|does three crunches",
+                    "completes a set of three curl-ups"),
+                4: ("does sit-ups|does crunches|keeps doing sit-ups|does sit-ups repeatedly|"
+                    "does several sit-ups on the floor", "performs a series of curl-ups on the mat")},
+}
+COUNTED: dict[str, dict[int, tuple[list[str], list[str]]]] = {
+    name: {count: _split(spec) for count, spec in table.items()} for name, table in _COUNTED_SPEC.items()}
 # Base names whose registered actions carry a side suffix but whose side is not the x direction of travel.
 ALIASES = {"jump_left": "jump_sideways", "jump_right": "jump_sideways", "hop_left": "hop", "hop_right": "hop",
            "walk_circle_left": "walk_circle", "walk_circle_right": "walk_circle"}

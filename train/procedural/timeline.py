@@ -55,6 +55,16 @@ class Channels:
     arm_target: dict = None           # side -> (T, 3) wrist relative to shoulder, heading frame
     arm_pole: dict = None             # side -> (T, 3) elbow pole, heading frame
     arm_weight: dict = None           # side -> (T,) 0 = default carriage, 1 = arm_target
+    # Floor poses (`floor_layer`): where feet and hands rest relative to the root while lying, on all fours...
+    floor: np.ndarray = None          # (T,) 0 = feet from the gait, 1 = feet from floor_ankle / floor_foot_pitch
+    floor_ankle: dict = None          # side -> (T, 3) ankle relative to the root, heading frame, y = height
+    floor_foot_pitch: dict = None     # side -> (T,) toe-down foot pitch, rad (negative points the toes up)
+    floor_knee_pole: dict = None      # side -> (T, 3) knee pole, heading frame
+    hand_floor: dict = None           # side -> (T, 3) wrist relative to the root, heading frame, y = height
+    hand_weight: dict = None          # side -> (T,) 0 = arm targets above, 1 = hand_floor
+    hand_plant: dict = None           # side -> (T,) 1 where the hand stays put in the world (crawling), not smoothed
+    foot_plant: dict = None           # side -> (T,) the same for the floor ankle
+    on_knees: np.ndarray = None       # (T,) weight of a pelvis height held up by the thighs over planted knees
     events: list = field(default_factory=list)
 
     def __post_init__(self):
@@ -74,6 +84,16 @@ class Channels:
             self.arm_target = {s: np.tile([0.04 * s, -0.5, 0.03], (n, 1)) for s in SIDES}
             self.arm_pole = {s: np.tile([0.3 * s, -0.2, -1.0], (n, 1)) for s in SIDES}
             self.arm_weight = {s: zeros() for s in SIDES}
+        if self.floor is None:
+            self.floor = zeros()
+            self.floor_ankle = {s: np.tile([0.1 * s, 0.08, 0.0], (n, 1)) for s in SIDES}
+            self.floor_foot_pitch = {s: zeros() for s in SIDES}
+            self.floor_knee_pole = {s: np.tile([0.0, 1.0, 0.3], (n, 1)) for s in SIDES}
+            self.hand_floor = {s: np.tile([0.2 * s, 0.04, 0.3], (n, 1)) for s in SIDES}
+            self.hand_weight = {s: zeros() for s in SIDES}
+            self.hand_plant = {s: zeros() for s in SIDES}
+            self.foot_plant = {s: zeros() for s in SIDES}
+            self.on_knees = zeros()
 
     def smoothed(self, sigma_s: float = 0.12, vel_sigma_s: float = 0.2) -> "Channels":
         """A copy with continuous channels gaussian-smoothed in time (edges held); events and lift kept."""
@@ -88,4 +108,9 @@ class Channels:
         out.arm_target = {k: gaussian_smooth(v, s) for k, v in self.arm_target.items()}
         out.arm_pole = {k: gaussian_smooth(v, s) for k, v in self.arm_pole.items()}
         out.arm_weight = {k: gaussian_smooth(v, s) for k, v in self.arm_weight.items()}
+        out.floor, out.on_knees = gaussian_smooth(self.floor, s), gaussian_smooth(self.on_knees, s)
+        out.hand_plant = {k: v.copy() for k, v in self.hand_plant.items()}
+        out.foot_plant = {k: v.copy() for k, v in self.foot_plant.items()}
+        for name in ("floor_ankle", "floor_foot_pitch", "floor_knee_pole", "hand_floor", "hand_weight"):
+            setattr(out, name, {k: gaussian_smooth(v, s) for k, v in getattr(self, name).items()})
         return out

@@ -1,7 +1,6 @@
 """Standing exercises: toe touches, side stretches, torso twists, marching in place and high knees.
 
-Floor exercises (push-ups, sit-ups, crawling) need the pelvis to leave its upright frame, which the body
-model does not do yet; they are not in the vocabulary rather than faked.
+Floor exercises are whole-body floor poses: push-ups in plank.py, sit-ups in lying.py.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Floor actions: sitting down cross-legged on the ground and standing up from it.
 
 The seat is the ground seat of postures.py; what differs is the feet, which are placed in towards the
-middle line and forward, under the opposite knee, so the shins cross. Lying, crawling, push-ups and sit-ups
-need a pelvis that pitches to horizontal, which the body model does not do yet.
+middle line and forward, under the opposite knee, so the shins cross. Floor actions that pitch the whole body
+(lying, push-ups, sit-ups, crawling) are poses of `floor_poses`: lying.py, plank.py and all_fours.py.
 """
 from __future__ import annotations
 

@@ -57,6 +57,9 @@ def _ease(stations: list[tuple[int, np.ndarray]], n: int, offset: int) -> np.nda
     return out
 
 
+ease = _ease    # public for actions/floor_poses.py (the architecture test forbids importing private names)
+
+
 def keyframed(keys: list[Key], cycle_s=(0.8, 1.2), counts=(1,), lead_s=0.35, hold_s=(0.0, 0.0)):
     """(sample, fill_for_side) of an action that plays `keys` once per repetition between rest poses."""
     def sample(rng):
