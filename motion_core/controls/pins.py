@@ -16,7 +16,7 @@ How (`apply_pins`), on the motion's rotations, so bone lengths never change and 
 
 A whole-pose pin also sets the take's body (bone lengths, `pinned_body`), so that pose can be met joint for
 joint. The engine does not steer sampling towards pins (measured worse for foot skating: `generation.constraints`);
-the foot cleanup runs again after the pins, and the pins are met once more on its result.
+after the pins it re-plants the feet where the pins put them (`controls.pinned_feet`) and meets the pins again.
 """
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ from motion_core.kinematics import quaternion as Q
 from motion_core.kinematics.forward_kinematics import forward_kinematics, global_rotations
 from motion_core.kinematics.skeleton import Skeleton
 
-__all__ = ["PosePin", "PinError", "parse_pins", "apply_pins", "pin_errors", "pin_targets", "pinned_body", "FALLOFF_SECONDS",
-           "MAX_PINS"]
+__all__ = ["PosePin", "PinError", "parse_pins", "apply_pins", "pin_errors", "pin_targets", "pinned_body", "pin_reach",
+           "FALLOFF_SECONDS", "MAX_PINS"]
 
 FALLOFF_SECONDS = 0.5     # a key pose eases in and out over this long on each side
 MAX_PINS = 1000
@@ -221,6 +221,19 @@ def _weights(num_frames: int, frames: list[int], radius: int) -> list[tuple[int,
         gap = abs(frames[near] - t)
         plan.append((near, -1, 0.5 * (1 + math.cos(math.pi * gap / (radius + 1))) if gap <= radius else 0.0))
     return plan
+
+
+def pin_reach(num_frames: int, pins: list[PosePin], fps: float, falloff_seconds: float = FALLOFF_SECONDS
+              ) -> np.ndarray:
+    """(P, T) bool: the frames each pin's change reaches (its fade, and the span to a pin it is blended with)."""
+    radius = max(1, int(round(falloff_seconds * fps)))
+    reach = np.zeros((len(pins), num_frames), dtype=bool)
+    for t, (a, b, s) in enumerate(_weights(num_frames, [p.frame for p in pins], radius)):
+        if b < 0:
+            reach[a, t] = s > 0
+        else:
+            reach[a, t], reach[b, t] = s < 1, s > 0
+    return reach
 
 
 def apply_pins(motion: Motion, pins: list[PosePin], falloff_seconds: float = FALLOFF_SECONDS) -> Motion:
