@@ -295,25 +295,31 @@ class Engine:
     def extend(self, motion: Motion, prompt: str, seconds: float | None = None, frames: int | None = None,
                seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
                progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-               foot_cleanup: bool = True, smooth_joins: bool = True) -> Motion:
+               foot_cleanup: bool = True, smooth_joins: bool = True, path=None, pins=None) -> Motion:
         """Continue `motion` with `prompt` for `seconds` more (default 4 s); returns old + new frames.
 
         The new part starts from the old pose and its seam is continuous (see `motion_core.generation.extend`);
         `smooth_joins` takes the velocity pop out of the seam, `foot_cleanup` as in `generate`, new frames only.
+        `path` and `pins` as in `generate`, but in `motion`'s own coordinates with frames counted from the first
+        new frame; the path leads on from where the motion ends (`generation.continued_controls`). With no
+        length given, the new part is made long enough to reach the last waypoint or pin.
         """
         return extend_motion(self, motion, prompt, seconds, frames, seed, guidance, steps, progress, should_cancel,
-                             foot_cleanup=foot_cleanup, smooth_joins=smooth_joins)
+                             foot_cleanup=foot_cleanup, smooth_joins=smooth_joins, path=path, pins=pins)
 
     def generate_timeline(self, segments: Sequence[tuple[str, float]], seed: int | None = 0,
                           guidance: float | None = None, steps: int | None = None, progress: ProgressFn | None = None,
                           should_cancel: Callable[[], bool] | None = None, foot_cleanup: bool = True,
-                          smooth_joins: bool = True) -> Motion:
+                          smooth_joins: bool = True, path=None, pins=None) -> Motion:
         """One continuous Motion playing ``[(prompt, seconds), ...]`` in order, of any length up to an hour.
 
         Sampled in windows of the model's training length, each continuing the previous one's last latents
         (see `motion_core.generation.timeline`), so cost grows linearly with the total duration. The segments are
         recorded in ``meta["timeline"]`` (JSON; read it with `motion_core.generation.timeline.timeline_segments`).
-        `foot_cleanup` as in `generate`; `smooth_joins` takes the pop out of the joins between segments.
+        `foot_cleanup` as in `generate`; `smooth_joins` takes the pop out of the joins between segments. `path` and
+        `pins` as in `generate`, frames counted from the timeline's start (met by the final correction alone: the
+        path does not steer a timeline's sampling).
         """
         return generate_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, progress=progress,
-                                 should_cancel=should_cancel, foot_cleanup=foot_cleanup, smooth_joins=smooth_joins)
+                                 should_cancel=should_cancel, foot_cleanup=foot_cleanup, smooth_joins=smooth_joins,
+                                 path=path, pins=pins)

@@ -31,7 +31,7 @@ import numpy as np
 
 from motion_core.formats.motion import Motion
 
-__all__ = ["RootPath", "PathError", "follow_path_joints", "follow_path", "path_targets", "path_deviation",
+__all__ = ["RootPath", "PathError", "follow_path_joints", "follow_path", "path_json", "path_targets", "path_deviation",
            "MIN_SPEED", "MAX_WAYPOINTS", "MAX_CURVE_POINTS"]
 
 MIN_SPEED = 0.2            # m/s: slower than this, a track's direction is noise (standing, shifting weight)
@@ -302,11 +302,11 @@ def follow_path(motions: list[Motion], path: RootPath) -> list[Motion]:
     offsets = np.stack([m.offsets for m in motions]).astype(np.float64)
     moved = Motion.batch_from_joints(joints, skeleton, motions[0].fps, [m.meta for m in motions], offsets=offsets)
     for motion in moved:
-        motion.meta["path"] = _json_text(path)
+        motion.meta["path"] = path_json(path)
     return moved
 
 
-def _json_text(path: RootPath) -> str:
+def path_json(path: RootPath) -> str:
     import json
     return json.dumps(path.to_json(), separators=(",", ":"))
 

@@ -35,12 +35,13 @@ def _channels(skeleton) -> list[int]:
     return [*skeleton.left_foot, *skeleton.right_foot]
 
 
-def pinned_contacts(motion: Motion, contacts: np.ndarray, pins: list[PosePin]) -> tuple[np.ndarray, np.ndarray]:
-    """(contacts (T, 4), anchors (T, 4)) for the foot cleanup of `motion`, a motion the pins were applied to;
-    `contacts` are the model's (T, 4) bool."""
+def pinned_contacts(motion: Motion, contacts: np.ndarray, pins: list[PosePin], keep_before: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """(contacts (T, 4), anchors (T, 4)) for the foot cleanup of `motion`, a motion the pins were applied to
+    (with `keep_before`, as `pins.apply_pins`); `contacts` are the model's (T, 4) bool."""
     contacts = np.array(contacts, dtype=bool)
     anchors = np.zeros_like(contacts)
-    reach = pin_reach(motion.num_frames, pins, motion.fps)
+    reach = pin_reach(motion.num_frames, pins, motion.fps, keep_before=keep_before)
     low = motion.joints[:, _channels(motion.skeleton), 1] < GROUND_HEIGHT + PLANTED_HEIGHT    # (T, 4)
     for pin, frames in zip(pins, reach):
         pinned = {j for j, _ in pin.targets}

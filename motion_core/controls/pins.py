@@ -207,10 +207,14 @@ def pinned_body(motion: Motion, pins: list[PosePin]) -> np.ndarray:
     return np.concatenate((offsets[:1], directions * lengths[:, None]))
 
 
-def _weights(num_frames: int, frames: list[int], radius: int) -> list[tuple[int, int, float]]:
-    """Per frame (pin a, pin b, s): the change is slerp(change_a, change_b, s); b = -1 means "fade a by s"."""
+def _weights(num_frames: int, frames: list[int], radius: int, keep_before: int = 0) -> list[tuple[int, int, float]]:
+    """Per frame (pin a, pin b, s): the change is slerp(change_a, change_b, s); b = -1 means "fade a by s".
+    Frames before `keep_before` do not change; a pin closer to them eases in over the frames it has."""
     plan = []
     for t in range(num_frames):
+        if t < keep_before:
+            plan.append((0, -1, 0.0))
+            continue
         after = next((k for k, f in enumerate(frames) if f >= t), None)
         before = next((k for k in range(len(frames) - 1, -1, -1) if frames[k] <= t), None)
         between = before is not None and after is not None and before != after
@@ -219,16 +223,17 @@ def _weights(num_frames: int, frames: list[int], radius: int) -> list[tuple[int,
             continue
         near = min((k for k in (before, after) if k is not None), key=lambda k: abs(frames[k] - t))
         gap = abs(frames[near] - t)
-        plan.append((near, -1, 0.5 * (1 + math.cos(math.pi * gap / (radius + 1))) if gap <= radius else 0.0))
+        reach = min(radius, frames[near] - keep_before) if t < frames[near] else radius
+        plan.append((near, -1, 0.5 * (1 + math.cos(math.pi * gap / (reach + 1))) if gap <= reach else 0.0))
     return plan
 
 
-def pin_reach(num_frames: int, pins: list[PosePin], fps: float, falloff_seconds: float = FALLOFF_SECONDS
-              ) -> np.ndarray:
+def pin_reach(num_frames: int, pins: list[PosePin], fps: float, falloff_seconds: float = FALLOFF_SECONDS,
+              keep_before: int = 0) -> np.ndarray:
     """(P, T) bool: the frames each pin's change reaches (its fade, and the span to a pin it is blended with)."""
     radius = max(1, int(round(falloff_seconds * fps)))
     reach = np.zeros((len(pins), num_frames), dtype=bool)
-    for t, (a, b, s) in enumerate(_weights(num_frames, [p.frame for p in pins], radius)):
+    for t, (a, b, s) in enumerate(_weights(num_frames, [p.frame for p in pins], radius, keep_before)):
         if b < 0:
             reach[a, t] = s > 0
         else:
@@ -236,12 +241,18 @@ def pin_reach(num_frames: int, pins: list[PosePin], fps: float, falloff_seconds:
     return reach
 
 
-def apply_pins(motion: Motion, pins: list[PosePin], falloff_seconds: float = FALLOFF_SECONDS) -> Motion:
-    """`motion` with every pin met (see the module doc); ``meta["pins"]`` records them (JSON)."""
+def apply_pins(motion: Motion, pins: list[PosePin], falloff_seconds: float = FALLOFF_SECONDS,
+               keep_before: int = 0) -> Motion:
+    """`motion` with every pin met (see the module doc); ``meta["pins"]`` records them (JSON).
+
+    Frames before `keep_before` stay as they are (what `extend` continues), and so does the body: a whole pose
+    is then met as closely as this body allows."""
     if not pins:
         return motion
+    if any(p.frame < keep_before for p in pins):
+        raise PinError(f"a pin falls on the frames kept as they are (before frame {keep_before})")
     parents = motion.skeleton.parents
-    offsets = pinned_body(motion, pins)
+    offsets = motion.offsets.astype(np.float64) if keep_before else pinned_body(motion, pins)
     own_q, own_root = motion.rotations.astype(np.float64), motion.root_translation.astype(np.float64)
     rot_deltas, root_deltas = [], []
     for pin in pins:
@@ -252,7 +263,7 @@ def apply_pins(motion: Motion, pins: list[PosePin], falloff_seconds: float = FAL
         root_deltas.append(root - own_root[pin.frame])
     rot_deltas, root_deltas = np.stack(rot_deltas), np.stack(root_deltas)
     radius = max(1, int(round(falloff_seconds * motion.fps)))
-    plan = np.asarray(_weights(motion.num_frames, [p.frame for p in pins], radius))
+    plan = np.asarray(_weights(motion.num_frames, [p.frame for p in pins], radius, keep_before))
     a, b, s = plan[:, 0].astype(int), plan[:, 1].astype(int), plan[:, 2]
     fade = b < 0
     start = np.where(fade[:, None, None], Q.qidentity((len(parents),), like=own_q)[None], rot_deltas[a])

@@ -19,7 +19,7 @@ from motion_core.controls.pins import PinError, PosePin, apply_pins, parse_pins
 from motion_core.generation.guidance import Guide
 from motion_core.generation.requests import InputError
 
-__all__ = ["Constraints", "check_constraints", "guide_for", "finish", "GUIDE_PINS", "PIN_PASSES"]
+__all__ = ["Constraints", "check_constraints", "guide_for", "finish", "meet_pins", "GUIDE_PINS", "PIN_PASSES"]
 
 
 @dataclass
@@ -39,15 +39,18 @@ class Constraints:
         return max(frames, default=-1)
 
 
-def check_constraints(engine, path, pins, lengths: list[int], requested: bool) -> tuple[Constraints, list[int]]:
+def check_constraints(engine, path, pins, lengths: list[int], requested: bool, limit: int | None = None
+                      ) -> tuple[Constraints, list[int]]:
     """(constraints, lengths): `path` and `pins` parsed and checked against every clip's length. A clip whose
-    length was not requested is lengthened (up to the model's limit) to reach the last waypoint or pin."""
+    length was not requested is lengthened (up to `limit`, default the model's) to reach the last waypoint or
+    pin."""
+    limit = engine.max_frames if limit is None else limit
     try:
         constraints = Constraints(None if path is None else RootPath.from_json(path),
                                   [] if pins is None else parse_pins(pins, engine.skeleton))
         last = constraints.last_frame(engine.fps)
         if not requested and last >= 0:
-            lengths = [max(length, min(last + 1, engine.max_frames)) for length in lengths]
+            lengths = [max(length, min(last + 1, limit)) for length in lengths]
         for length in sorted(set(lengths))[:1]:   # the shortest clip is the one a frame can fall beyond
             if constraints.path is not None and constraints.path.waypoints:
                 constraints.path.frames(engine.fps, length)
@@ -87,17 +90,21 @@ def finish(motions: list, features, constraints: Constraints, skeleton, foot_cle
     if loop:           # the last frame flows into the first (controls.loop)
         motions = [make_loop(motion) for motion in motions]
     if constraints.pins:
-        motions = [apply_pins(motion, constraints.pins) for motion in motions]
-        if foot_cleanup:
-            motions = _plant_pinned(motions, contacts_from_features(features, skeleton), constraints.pins)
+        contacts = contacts_from_features(features, skeleton) if foot_cleanup else None
+        motions = meet_pins(motions, constraints.pins, contacts)
     return motions
 
 
-def _plant_pinned(motions: list, contacts, pins) -> list:
-    """Pinned motions with their feet planted where the pins put them (`controls.pinned_feet`) and the pins met
-    again on the result, `PIN_PASSES` times."""
+def meet_pins(motions: list, pins: list[PosePin], contacts=None, keep_before: int = 0) -> list:
+    """Equally long motions with `pins` met (`controls.pins`); given the model's `contacts` (B, T, 4), their feet
+    are then planted where the pins put them (`controls.pinned_feet`) and the pins met again, `PIN_PASSES`
+    times. Frames before `keep_before` stay as they are (`extend`)."""
+    motions = [apply_pins(motion, pins, keep_before=keep_before) for motion in motions]
+    if contacts is None:
+        return motions
     for _ in range(PIN_PASSES):
-        planted = [pinned_contacts(motion, c, pins) for motion, c in zip(motions, contacts)]
-        motions = clean_feet_batch(motions, [c for c, _ in planted], anchors=[a for _, a in planted])
-        motions = [apply_pins(motion, pins) for motion in motions]
+        planted = [pinned_contacts(motion, c, pins, keep_before) for motion, c in zip(motions, contacts)]
+        motions = clean_feet_batch(motions, [c for c, _ in planted], keep_before=keep_before,
+                                   anchors=[a for _, a in planted])
+        motions = [apply_pins(motion, pins, keep_before=keep_before) for motion in motions]
     return motions
