@@ -17,7 +17,9 @@ silently producing degraded motion; longer takes are made by chaining `extend`, 
 the window next to its context (``max_seconds - context``). When the caller gives no length, a checkpoint with a
 length predictor (``config["length_predictor"]``, `motion_core.models.length_predictor`) picks one per prompt
 from its text (a jump ~2 s, a walk-turn-sit ~8 s: the durations the model saw such prompts at); checkpoints
-without one use `DEFAULT_SECONDS`. ``meta["length_source"]`` says which: "requested", "predicted" or "default".
+without one use `DEFAULT_SECONDS`. A path drawn as a curve, given with no length, sets the length instead: long
+enough to walk the curve at the prompt's pace, measured on one cheap sample (`generation.curve_length`).
+``meta["length_source"]`` says which: "requested", "predicted", "default" or "path".
 
 Prompt policy: any Unicode text works ("une personne saute", "人が歩く", emoji). Empty or whitespace-only prompts
 are refused (they would silently give the unconditional motion), and so are prompts over `MAX_PROMPT_CHARS`
@@ -287,7 +289,8 @@ class Engine:
         `path` (`controls.path.RootPath` or its JSON: waypoints or a curve, world frame: start at the origin
         facing +z, y up) makes every take's root follow it, facing along it; `pins` (`controls.pins`: whole poses
         or named joints at frames) are met exactly. The path steers sampling too; both are recorded in ``meta``;
-        with no length given, clips are made long enough to reach the last waypoint or pin.
+        with no length given, clips are made long enough to reach the last waypoint or pin, and to walk a curve
+        at the prompt's pace (``meta["path_pace"]``, `generation.curve_length`).
         """
         return generate_motions(self, prompts, seconds, frames, seed, guidance, steps, progress, should_cancel,
                                 foot_cleanup=foot_cleanup, loop=loop, path=path, pins=pins)
