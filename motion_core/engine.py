@@ -303,9 +303,8 @@ class Engine:
 
         The new part starts from the old pose and its seam is continuous (see `motion_core.generation.extend`);
         `smooth_joins` takes the velocity pop out of the seam, `foot_cleanup` as in `generate`, new frames only.
-        `path` and `pins` as in `generate`, but in `motion`'s own coordinates with frames counted from the first
-        new frame; the path leads on from where the motion ends (`generation.continued_controls`). With no
-        length given, the new part is made long enough to reach the last waypoint or pin.
+        `path`, `pins`: as in `generate`, in `motion`'s coordinates, frames from the first new frame, the path
+        leading on from where it ends (`generation.continued_controls`).
         """
         return extend_motion(self, motion, prompt, seconds, frames, seed, guidance, steps, progress, should_cancel,
                              foot_cleanup=foot_cleanup, smooth_joins=smooth_joins, path=path, pins=pins)
@@ -320,8 +319,7 @@ class Engine:
         (see `motion_core.generation.timeline`), so cost grows linearly with the total duration. The segments are
         recorded in ``meta["timeline"]`` (JSON; read it with `motion_core.generation.timeline.timeline_segments`).
         `foot_cleanup` as in `generate`; `smooth_joins` takes the pop out of the joins between segments. `path` and
-        `pins` as in `generate`, frames counted from the timeline's start (met by the final correction alone: the
-        path does not steer a timeline's sampling).
+        `pins` as in `generate`, frames from the timeline's start (met afterwards only: no steered sampling).
         """
         return generate_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, progress=progress,
                                  should_cancel=should_cancel, foot_cleanup=foot_cleanup, smooth_joins=smooth_joins,

@@ -12,6 +12,9 @@ new frame (frame 0 is the frame right after the motion's last one).
   Unlike `generate`, the path does not steer sampling: this correction alone meets it.
 * Pins: moved past the old frames and met with those kept as they are (`constraints.meet_pins`); the old body is
   kept too, so a whole pose is met as closely as that body allows.
+
+With no length given, the new part is made long enough to reach the last waypoint or pin (within the model's
+window next to the context).
 """
 from __future__ import annotations
 
