@@ -20,6 +20,7 @@ after the pins it re-plants the feet where the pins put them (`controls.pinned_f
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ import numpy as np
 from motion_core.formats.motion import Motion
 from motion_core.kinematics import quaternion as Q
 from motion_core.kinematics.forward_kinematics import forward_kinematics, global_rotations
-from motion_core.kinematics.skeleton import Skeleton
+from motion_core.kinematics.skeleton import Skeleton, get_skeleton
 
 __all__ = ["PosePin", "PinError", "parse_pins", "apply_pins", "pin_errors", "pin_targets", "pinned_body", "pin_reach",
            "FALLOFF_SECONDS", "MAX_PINS"]
@@ -181,14 +182,29 @@ def _fit_frame(rotations: np.ndarray, root: np.ndarray, offsets: np.ndarray, par
     return q, r
 
 
-def _start_pose(motion: Motion, pin: PosePin, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rotations and root to fit from: the frame's own, or for a whole-pose pin the IK of that pose on this body."""
-    if not pin.whole:
-        return motion.rotations[pin.frame].astype(np.float64), motion.root_translation[pin.frame].astype(np.float64)
+def _fitted(motion: Motion, pin: PosePin, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(local rotations (J, 4), root (3,)) of `motion`'s body meeting `pin` at its frame.
+
+    An effector pin is fitted from the frame's own pose. A whole-pose pin is fitted from the IK of that pose on
+    this body, which does not depend on the motion: the fit is kept (`_whole_pose_fit`), as the engine meets the
+    same pins several times over (`generation.constraints.meet_pins`) and the fit is most of their cost."""
+    if pin.whole:
+        # keyed on the body to the micrometre: the same body comes back through float32 storage slightly changed
+        q, root = _whole_pose_fit(pin, motion.skeleton.name, np.round(offsets, 6).tobytes())
+        return q.copy(), root.copy()
+    return _fit_frame(motion.rotations[pin.frame].astype(np.float64),
+                      motion.root_translation[pin.frame].astype(np.float64), offsets, motion.skeleton.parents,
+                      [j for j, _ in pin.targets], np.asarray([p for _, p in pin.targets]))
+
+
+@functools.lru_cache(maxsize=64)
+def _whole_pose_fit(pin: PosePin, skeleton_name: str, offsets_bytes: bytes) -> tuple[np.ndarray, np.ndarray]:
     from motion_core.kinematics.rotations import joints_to_rotations
-    pose = np.asarray([p for _, p in sorted(pin.targets)], dtype=np.float64)[None]
-    rotations, root = joints_to_rotations(pose, motion.skeleton, offsets=offsets)[:2]
-    return rotations[0], root[0]
+    skeleton = get_skeleton(skeleton_name)
+    offsets = np.frombuffer(offsets_bytes, dtype=np.float64).reshape(skeleton.num_joints, 3).copy()
+    pose = np.asarray([p for _, p in sorted(pin.targets)], dtype=np.float64)
+    rotations, root = joints_to_rotations(pose[None], skeleton, offsets=offsets)[:2]
+    return _fit_frame(rotations[0], root[0], offsets, skeleton.parents, list(range(skeleton.num_joints)), pose)
 
 
 # ---- spreading in time ---------------------------------------------------------------------------------------------
@@ -256,9 +272,7 @@ def apply_pins(motion: Motion, pins: list[PosePin], falloff_seconds: float = FAL
     own_q, own_root = motion.rotations.astype(np.float64), motion.root_translation.astype(np.float64)
     rot_deltas, root_deltas = [], []
     for pin in pins:
-        start_q, start_root = _start_pose(motion, pin, offsets)
-        q, root = _fit_frame(start_q, start_root, offsets, parents, [j for j, _ in pin.targets],
-                             np.asarray([p for _, p in pin.targets]))
+        q, root = _fitted(motion, pin, offsets)
         rot_deltas.append(Q.qmul(Q.qinv(own_q[pin.frame]), q))       # own * delta = fitted
         root_deltas.append(root - own_root[pin.frame])
     rot_deltas, root_deltas = np.stack(rot_deltas), np.stack(root_deltas)
