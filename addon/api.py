@@ -57,7 +57,9 @@ def generate(prompt: str, armature, seconds: float | None = None, takes: int = 1
     pins: True for the poses pinned on the armature (`pin_pose`), or a list of
     ``{"frame": F, "joints": [[x, y, z]] * 22}`` (F in engine frames, 20 fps, after the start frame).
     from_pose=True: when the armature is already animated before the start frame, continue from its pose
-    there (one take; only the new frames are keyed, from the start frame, without a pop)."""
+    there (one take; only the new frames are keyed, from the start frame, without a pop); the path and pins go
+    with it (the engine's extend: the path leads on from where the character is, so an empty's key on the
+    start frame is not sent)."""
     scene = scene or bpy.context.scene
     engine, settings = _engine(engine)
     seed = generation.new_seed() if seed is None else int(seed)
@@ -104,15 +106,17 @@ def extend(prompt: str, armature, seconds: float = 2.0, seed: int | None = None,
 
 def timeline(segments, armature, seed: int | None = None, guidance: float = 7.5, steps: int = 10,
              start_frame: int | None = None, scene=None, engine=None, timeout: float | None = None,
-             foot_cleanup: bool = True, smooth_joins: bool = True) -> list:
+             foot_cleanup: bool = True, smooth_joins: bool = True, path=None, pins=None) -> list:
     """One continuous take playing ``[(prompt, seconds), ...]`` in order; returns its action (in a list).
-    smooth_joins=False keeps the joins between segments as sampled (default: smoothed, no pop)."""
+    smooth_joins=False keeps the joins between segments as sampled (default: smoothed, no pop). path/pins as in
+    `generate` (pin frames in engine frames after the start frame, the timeline's start)."""
     scene = scene or bpy.context.scene
     engine, settings = _engine(engine)
     seed = generation.new_seed() if seed is None else int(seed)
     start = scene.frame_start if start_frame is None else start_frame
     task = generation.submit_timeline(engine, settings, armature, scene, list(segments), seed, guidance, steps,
-                                      start, foot_cleanup=bool(foot_cleanup), smooth_joins=bool(smooth_joins))
+                                      start, foot_cleanup=bool(foot_cleanup), smooth_joins=bool(smooth_joins),
+                                      path=path, pins=pins)
     return _run(task, timeout)
 
 

@@ -110,6 +110,19 @@ def guide_params(armature, scene, start_frame: float, path=None, pins=None) -> t
     return params, warnings
 
 
+def continuation_guides(params: dict) -> dict:
+    """`guide_params` for an ``extend`` from the current pose: a continuation starts where the character is, so a
+    waypoint on its first frame (an animated empty keyed at the start frame) is left out; the engine would refuse
+    it rather than jump there."""
+    path = params.get("path")
+    if not path or "waypoints" not in path:
+        return params
+    later = [w for w in path["waypoints"] if w.get("frame", 1) != 0]
+    if not later:
+        return {k: v for k, v in params.items() if k != "path"}
+    return {**params, "path": {"waypoints": later}}
+
+
 def check_pin(pin) -> dict:
     """A pin dict as the worker expects it: an int frame >= 0 and 22 [x, y, z] joints."""
     frame, joints = pin.get("frame"), np.asarray(pin.get("joints"), np.float64)

@@ -111,7 +111,7 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
     from . import continuation, rig_pose
     if from_pose and rig_pose.has_animation_before(armature, start_frame):
         task = submit_from_pose(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps,
-                                start_frame, foot_cleanup=foot_cleanup, guided=path is not None or bool(pins))
+                                start_frame, foot_cleanup=foot_cleanup, path=path, pins=pins)
         if num_takes > 1:
             task.warnings.append("continuing from the current pose makes one take (the engine's extend)")
         return task
@@ -149,19 +149,22 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
 
 def submit_from_pose(engine, settings, armature, scene, prompt: str, seconds: float | None, seed: int,
                      guidance: float, steps: int, start_frame: float, *, foot_cleanup: bool = True,
-                     smooth_joins: bool = True, guided: bool = False) -> GenerationTask:
+                     smooth_joins: bool = True, path=None, pins=None) -> GenerationTask:
     """One take of `prompt` continuing the armature's evaluated motion before `start_frame` (worker
-    ``extend`` on a context Motion read from the rig); only the new frames are keyed, from `start_frame`."""
+    ``extend`` on a context Motion read from the rig); only the new frames are keyed, from `start_frame`.
+    path/pins as in `submit_generate`: the context, the path and the pins are all in the rig's engine
+    coordinates, and the pins' frames count from `start_frame`, which is the continuation's first frame."""
     from . import continuation
     modal.ensure_idle()
     warnings = preflight(armature)
-    if guided:
-        warnings.append("a path and pins are not used when continuing from the current pose (the engine's extend "
-                        "does not take them); turn off From current pose to use them")
+    guides, guide_warnings = continuation.guide_params(armature, scene, start_frame, path, pins)
+    guides = continuation.continuation_guides(guides)
+    warnings += guide_warnings
     context = continuation.write_context(armature, scene, start_frame)
     params = session.request_params(settings, motion_path=context.path, prompt=prompt, seconds=seconds,
                                     seed=int(seed), guidance=float(guidance), steps=int(steps),
-                                    **control_params(foot_cleanup, smooth_joins=smooth_joins))
+                                    **control_params(foot_cleanup, smooth_joins=smooth_joins), **guides)
+    mark = engine.stderr_mark() if hasattr(engine, "stderr_mark") else None
     job = engine.submit("extend", params)
     obj_name, scene_name = armature.name, scene.name
     previous = armature.animation_data.action.name if armature.animation_data.action is not None else None
@@ -169,6 +172,9 @@ def submit_from_pose(engine, settings, armature, scene, prompt: str, seconds: fl
     def apply(results):
         obj, scn = _lookup(obj_name, scene_name)
         motions, files = resolve_results(results)
+        ignored = continuation.ignored_guides(engine, mark, guides)
+        if ignored:
+            task.warnings.append(ignored)
         new = continuation.new_part(motions[0], context)
         options = continuation.placed_options(obj, context.fit)
         files = [continuation.save_new_part(new) or files[0]]
@@ -176,8 +182,9 @@ def submit_from_pose(engine, settings, armature, scene, prompt: str, seconds: fl
         continuation.keep_old_playing(obj, previous)
         return actions
 
-    return GenerationTask(job, f"“{prompt}” from the current pose", apply, getattr(engine, "release", None),
-                          warnings)
+    task = GenerationTask(job, f"“{prompt}” from the current pose", apply, getattr(engine, "release", None),
+                          warnings, explain=continuation.unsupported_explainer(guides))
+    return task
 
 
 def timeline_label(segments) -> str:
@@ -188,8 +195,11 @@ def timeline_label(segments) -> str:
 
 
 def submit_timeline(engine, settings, armature, scene, segments, seed: int, guidance: float, steps: int,
-                    start_frame: float, *, foot_cleanup: bool = True, smooth_joins: bool = True) -> GenerationTask:
-    """Start one continuous take playing `segments` (``[(prompt, seconds), ...]``) in order."""
+                    start_frame: float, *, foot_cleanup: bool = True, smooth_joins: bool = True, path=None,
+                    pins=None) -> GenerationTask:
+    """Start one continuous take playing `segments` (``[(prompt, seconds), ...]``) in order. path/pins as in
+    `submit_generate` (pin frames count from `start_frame`, the timeline's start)."""
+    from . import continuation, rig_pose
     segments = [(str(prompt).strip(), float(seconds)) for prompt, seconds in segments]
     if not segments:
         raise ValueError("the timeline is empty; add a segment first")
@@ -198,18 +208,22 @@ def submit_timeline(engine, settings, armature, scene, segments, seed: int, guid
         raise ValueError(f"timeline segment {blank[0]} has no prompt")
     if armature is None or armature.type != "ARMATURE":
         raise ValueError("choose a target armature (or create the SMPL armature)")
+    guides, warnings = continuation.guide_params(armature, scene, start_frame, path, pins)
     params = session.request_params(settings, segments=[list(s) for s in segments], seed=int(seed),
                                     guidance=float(guidance), steps=int(steps),
-                                    **control_params(foot_cleanup, smooth_joins=smooth_joins))
+                                    **control_params(foot_cleanup, smooth_joins=smooth_joins), **guides)
     job = engine.submit("timeline", params)
     obj_name, scene_name, label = armature.name, scene.name, timeline_label(segments)
 
     def apply(results):
         obj, scn = _lookup(obj_name, scene_name)
         motions, files = resolve_results(results)
-        return takes.apply_takes(obj, motions, label, seed, start_frame, scn, files=files)
+        # Paths and pins are engine coordinates read with the rig's body fit: key with the same placement.
+        options = continuation.placed_options(obj, rig_pose.fit_for(obj)) if guides else None
+        return takes.apply_takes(obj, motions, label, seed, start_frame, scn, files=files, options=options)
 
-    return GenerationTask(job, f"timeline “{label}”", apply, getattr(engine, "release", None))
+    return GenerationTask(job, f"timeline “{label}”", apply, getattr(engine, "release", None), warnings,
+                          explain=continuation.unsupported_explainer(guides))
 
 
 def active_take(armature):

@@ -136,7 +136,7 @@ class MOTION_OT_generate_timeline(_JobOperator, bpy.types.Operator):
         segments = [(item.prompt, item.seconds) for item in s.timeline]
         return generation.submit_timeline(engine, settings, s.target, context.scene, segments, s.seed,
                                           s.guidance, s.steps, s.start_frame, foot_cleanup=s.foot_cleanup,
-                                          smooth_joins=s.smooth_joins)
+                                          smooth_joins=s.smooth_joins, path=s.path_object, pins=s.use_pins)
 
 
 class MOTION_OT_timeline_add(bpy.types.Operator):

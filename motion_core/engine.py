@@ -17,7 +17,9 @@ silently producing degraded motion; longer takes are made by chaining `extend`, 
 the window next to its context (``max_seconds - context``). When the caller gives no length, a checkpoint with a
 length predictor (``config["length_predictor"]``, `motion_core.models.length_predictor`) picks one per prompt
 from its text (a jump ~2 s, a walk-turn-sit ~8 s: the durations the model saw such prompts at); checkpoints
-without one use `DEFAULT_SECONDS`. ``meta["length_source"]`` says which: "requested", "predicted" or "default".
+without one use `DEFAULT_SECONDS`. A path drawn as a curve, given with no length, sets the length instead: long
+enough to walk the curve at the prompt's pace, measured on one cheap sample (`generation.curve_length`).
+``meta["length_source"]`` says which: "requested", "predicted", "default" or "path".
 
 Prompt policy: any Unicode text works ("une personne saute", "人が歩く", emoji). Empty or whitespace-only prompts
 are refused (they would silently give the unconditional motion), and so are prompts over `MAX_PROMPT_CHARS`
@@ -287,7 +289,8 @@ class Engine:
         `path` (`controls.path.RootPath` or its JSON: waypoints or a curve, world frame: start at the origin
         facing +z, y up) makes every take's root follow it, facing along it; `pins` (`controls.pins`: whole poses
         or named joints at frames) are met exactly. The path steers sampling too; both are recorded in ``meta``;
-        with no length given, clips are made long enough to reach the last waypoint or pin.
+        with no length given, clips are made long enough to reach the last waypoint or pin, and to walk a curve
+        at the prompt's pace (``meta["path_pace"]``, `generation.curve_length`).
         """
         return generate_motions(self, prompts, seconds, frames, seed, guidance, steps, progress, should_cancel,
                                 foot_cleanup=foot_cleanup, loop=loop, path=path, pins=pins)
@@ -295,25 +298,29 @@ class Engine:
     def extend(self, motion: Motion, prompt: str, seconds: float | None = None, frames: int | None = None,
                seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
                progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-               foot_cleanup: bool = True, smooth_joins: bool = True) -> Motion:
+               foot_cleanup: bool = True, smooth_joins: bool = True, path=None, pins=None) -> Motion:
         """Continue `motion` with `prompt` for `seconds` more (default 4 s); returns old + new frames.
 
         The new part starts from the old pose and its seam is continuous (see `motion_core.generation.extend`);
         `smooth_joins` takes the velocity pop out of the seam, `foot_cleanup` as in `generate`, new frames only.
+        `path`, `pins`: as in `generate`, in `motion`'s coordinates, frames from the first new frame, the path
+        leading on from where it ends (`generation.continued_controls`).
         """
         return extend_motion(self, motion, prompt, seconds, frames, seed, guidance, steps, progress, should_cancel,
-                             foot_cleanup=foot_cleanup, smooth_joins=smooth_joins)
+                             foot_cleanup=foot_cleanup, smooth_joins=smooth_joins, path=path, pins=pins)
 
     def generate_timeline(self, segments: Sequence[tuple[str, float]], seed: int | None = 0,
                           guidance: float | None = None, steps: int | None = None, progress: ProgressFn | None = None,
                           should_cancel: Callable[[], bool] | None = None, foot_cleanup: bool = True,
-                          smooth_joins: bool = True) -> Motion:
+                          smooth_joins: bool = True, path=None, pins=None) -> Motion:
         """One continuous Motion playing ``[(prompt, seconds), ...]`` in order, of any length up to an hour.
 
         Sampled in windows of the model's training length, each continuing the previous one's last latents
         (see `motion_core.generation.timeline`), so cost grows linearly with the total duration. The segments are
         recorded in ``meta["timeline"]`` (JSON; read it with `motion_core.generation.timeline.timeline_segments`).
-        `foot_cleanup` as in `generate`; `smooth_joins` takes the pop out of the joins between segments.
+        `foot_cleanup` as in `generate`; `smooth_joins` takes the pop out of the joins between segments. `path` and
+        `pins` as in `generate`, frames from the timeline's start (met afterwards only: no steered sampling).
         """
         return generate_timeline(self, segments, seed=seed, guidance=guidance, steps=steps, progress=progress,
-                                 should_cancel=should_cancel, foot_cleanup=foot_cleanup, smooth_joins=smooth_joins)
+                                 should_cancel=should_cancel, foot_cleanup=foot_cleanup, smooth_joins=smooth_joins,
+                                 path=path, pins=pins)

@@ -202,6 +202,24 @@ def test_from_pose_sends_the_context_to_extend(rigs):
     assert task.step() == "FINISHED"
 
 
+def test_from_pose_sends_the_path_and_pins_to_extend(rigs):
+    """A continuation takes the guides too (issue 23): the curve and pins as given, an animated empty's key on the
+    start frame left out (the continuation starts where the character is)."""
+    obj, scene = rigs["smpl"], bpy.context.scene
+    takes.apply_takes(obj, [_synthetic(40)], "old", 0, 1, scene)
+    pose = HUMANML3D.rest_positions().tolist()
+    waypoints = {"waypoints": [{"frame": 0, "x": 0.0, "z": 0.0}, {"frame": 15, "x": 0.5, "z": 1.0}]}
+    for path, sent in (({"curve": [[0.0, 0.0], [0.0, 2.0]]}, {"curve": [[0.0, 0.0], [0.0, 2.0]]}),
+                       (waypoints, {"waypoints": [{"frame": 15, "x": 0.5, "z": 1.0}]})):
+        fake = FakeEngine()
+        task = generation.submit_generate(fake, session.EngineSettings(), obj, scene, "waves", 1.0, 0, 7.5, 10, 1,
+                                          31, path=path, pins=[{"frame": 5, "joints": pose}], from_pose=True)
+        method, params = fake.calls[0]
+        assert method == "extend" and params["path"] == sent and params["pins"][0]["frame"] == 5
+        assert not any("not used" in w for w in task.warnings)
+        assert task.step() == "FINISHED"
+
+
 def test_panel_generate_continues_from_the_pose_when_asked(rigs):
     obj, scene = rigs["smpl"], bpy.context.scene
     s = scene.motion_settings

@@ -24,8 +24,9 @@ class FakeTimelineModel:
     def __init__(self):
         self.calls = []
 
-    def generate_timeline(self, segments, seed=0, guidance=7.5, steps=20, progress=None, should_cancel=None):
-        self.calls.append((list(segments), seed))
+    def generate_timeline(self, segments, seed=0, guidance=7.5, steps=20, progress=None, should_cancel=None,
+                          **guides):
+        self.calls.append((list(segments), seed, guides))
         progress(0.5, "window 1/1")
         frames = round(sum(seconds for _, seconds in segments) * 20)
         root = np.zeros((frames, 3))
@@ -75,7 +76,7 @@ def test_generate_timeline_operator_makes_one_take(scene):
     s.seed, s.start_frame = 7, 5
     _fill(s, [("walks", 1.5), ("jumps", 1.0), ("waves", 0.5)])
     assert bpy.ops.motion.generate_timeline() == {"FINISHED"}
-    assert model.calls == [([("walks", 1.5), ("jumps", 1.0), ("waves", 0.5)], 7)]
+    assert model.calls == [([("walks", 1.5), ("jumps", 1.0), ("waves", 0.5)], 7, {})]
     (action,) = takes.takes_of(s.target)
     assert action.name == "walks → jumps → +1 · s7 · take1"
     assert tuple(action.frame_range) == (5.0, 64.0)      # 3 s at 20 fps
@@ -98,6 +99,16 @@ def test_api_timeline(scene):
     import motion_addon.api as api
     (action,) = api.timeline([("sits down", 1.0), ("stands up", 1.0)], armature=scn.motion_settings.target, seed=3)
     assert action.name == "sits down → stands up · s3 · take1" and model.calls[0][1] == 3
+
+
+def test_api_timeline_sends_a_path_and_pins(scene):
+    scn, model = scene
+    import motion_addon.api as api
+    pose = HUMANML3D.rest_positions().tolist()
+    api.timeline([("walks", 1.0), ("waves", 1.0)], armature=scn.motion_settings.target, seed=1,
+                 path={"curve": [[0.0, 0.0], [1.0, 2.0]]}, pins=[{"frame": 25, "joints": pose}])
+    guides = model.calls[-1][2]
+    assert guides["path"] == {"curve": [[0.0, 0.0], [1.0, 2.0]]} and guides["pins"][0]["frame"] == 25
 
 
 @pytest.mark.slow

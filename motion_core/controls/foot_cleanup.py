@@ -76,11 +76,12 @@ def _runs(contact: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
-def _locked_targets(path: np.ndarray, contact: np.ndarray, blend: int, keep_before: int, low: float
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _locked_targets(path: np.ndarray, contact: np.ndarray, blend: int, keep_before: int, low: float,
+                    anchor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(target (T, 3), locked (T,) 0/1): where one foot joint should be, and whether it is planted there.
 
-    A contact run is held at the joint's position on the run's first frame (the foot stays where it lands),
+    A contact run is held at the joint's position on the run's first frame (the foot stays where it lands), or
+    on its first `anchor` frame when it has one (a pinned foot stays where the pin put it),
     widened by up to `blend` frames on each side in which the joint is still below `low` (a foot sliding in or
     out near the floor is planted, to the eye). Between two locks, the correction (target - own path) moves
     linearly from the one to the other over the swing, so the swing absorbs the slide over many frames
@@ -88,7 +89,8 @@ def _locked_targets(path: np.ndarray, contact: np.ndarray, blend: int, keep_befo
     num = len(path)
     runs = []
     near_floor = path[:, 1] < low
-    for core_start, core_stop in _split_drifting(path, _runs(_clean_runs(contact)), blend):
+    cores = _with_anchors(_split_drifting(path, _runs(_clean_runs(contact)), blend), anchor)
+    for core_start, core_stop in cores:
         start, stop = core_start, core_stop
         while start > max(0, core_start - blend) and near_floor[start - 1]:
             start -= 1
@@ -102,7 +104,7 @@ def _locked_targets(path: np.ndarray, contact: np.ndarray, blend: int, keep_befo
     offset = np.zeros_like(path)
     locked = np.zeros(num, dtype=bool)
     for start, stop, core_start in runs:
-        point = path[max(core_start, keep_before - 1)] if start < keep_before <= stop else path[core_start]
+        point = path[_anchor_frame(start, stop, core_start, keep_before, anchor)]
         offset[start:stop] = point - path[start:stop]
         offset[start:stop, 1] = 0.0     # only sliding is locked: the heel and toe still rise and fall
         locked[start:stop] = True
@@ -120,6 +122,27 @@ def _locked_targets(path: np.ndarray, contact: np.ndarray, blend: int, keep_befo
     target[:keep_before] = path[:keep_before]
     locked[:keep_before] = False
     return target, locked.astype(np.float64)
+
+
+def _anchor_frame(start: int, stop: int, core_start: int, keep_before: int, anchor: np.ndarray | None) -> int:
+    """The frame whose position a run [start, stop) is held at: a kept frame's, an anchor's, else its landing."""
+    if start < keep_before <= stop:
+        return max(core_start, keep_before - 1)
+    if anchor is not None and anchor[start:stop].any():
+        return start + int(np.flatnonzero(anchor[start:stop])[0])
+    return core_start
+
+
+def _with_anchors(runs: list[tuple[int, int]], anchor: np.ndarray | None) -> list[tuple[int, int]]:
+    """`runs` plus a one-frame run at each anchor outside them: a pinned joint in the air is held where it is
+    too, so the corrections of the swings around it pass through zero at the pin instead of moving it."""
+    if anchor is None:
+        return runs
+    inside = np.zeros(len(anchor), dtype=bool)
+    for start, stop in runs:
+        inside[start:stop] = True
+    extra = [(int(f), int(f) + 1) for f in np.flatnonzero(anchor & ~inside)]
+    return sorted(runs + extra)
 
 
 def _split_drifting(path: np.ndarray, runs, gap: int, max_drift: float = None) -> list[tuple[int, int]]:
@@ -183,11 +206,12 @@ def _lift_toe(ankle: np.ndarray, toe: np.ndarray, length: float, ground: float) 
 
 def clean_feet_joints(joints: np.ndarray, contacts: np.ndarray, skeleton: Skeleton, offsets: np.ndarray,
                       blend: int = BLEND_FRAMES, ground: float = GROUND_HEIGHT, keep_before: int = 0,
-                      low: float = LOW_HEIGHT) -> np.ndarray:
+                      low: float = LOW_HEIGHT, anchors: np.ndarray | None = None) -> np.ndarray:
     """Joints (T, J, 3) with planted feet locked and feet kept above `ground`; see the module doc.
 
     `contacts` (T, 4) bool in channel order; `offsets` (J, 3) the rest offsets whose bone lengths the legs
-    keep; frames before `keep_before` come back unchanged.
+    keep; frames before `keep_before` come back unchanged. `anchors` (T, 4) bool: frames whose position a
+    contact run through them is held at (pinned feet, `controls.pinned_feet`), instead of where the run begins.
     """
     joints = np.array(joints, dtype=np.float64)
     contacts = np.asarray(contacts, dtype=bool)
@@ -197,11 +221,12 @@ def clean_feet_joints(joints: np.ndarray, contacts: np.ndarray, skeleton: Skelet
     keep_before = int(np.clip(keep_before, 0, num))
     lengths = np.linalg.norm(np.asarray(offsets, dtype=np.float64), axis=-1)
     free = slice(keep_before, num)
+    anchor = np.zeros((num, 4), dtype=bool) if anchors is None else np.asarray(anchors, dtype=bool)
     for side, (hip, knee, ankle, toe) in enumerate(foot_chains(skeleton)):
         ankle_goal, ankle_w = _locked_targets(joints[:, ankle], contacts[:, 2 * side], blend, keep_before,
-                                              ground + low)
+                                              ground + low, anchor[:, 2 * side])
         toe_goal, toe_w = _locked_targets(joints[:, toe], contacts[:, 2 * side + 1], blend, keep_before,
-                                          ground + low)
+                                          ground + low, anchor[:, 2 * side + 1])
         for goal in (ankle_goal, toe_goal):
             goal[free, 1] = np.maximum(goal[free, 1], ground)
         foot = lengths[toe]
@@ -222,14 +247,16 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), _EPS)
 
 
-def clean_feet_batch(motions: list[Motion], contacts, keep_before: int = 0, **options) -> list[Motion]:
-    """`clean_feet` for equally long motions with one batched rotation solve; contacts (B, T, 4)."""
+def clean_feet_batch(motions: list[Motion], contacts, keep_before: int = 0, anchors=None,
+                     **options) -> list[Motion]:
+    """`clean_feet` for equally long motions with one batched rotation solve; contacts (and anchors) (B, T, 4)."""
     if not motions:
         return []
     contacts = np.asarray(contacts, dtype=bool)
+    anchors = [None] * len(motions) if anchors is None else anchors
     skeleton = motions[0].skeleton
-    joints = np.stack([clean_feet_joints(m.joints, c, skeleton, m.offsets, keep_before=keep_before, **options)
-                       for m, c in zip(motions, contacts)])
+    joints = np.stack([clean_feet_joints(m.joints, c, skeleton, m.offsets, keep_before=keep_before, anchors=a,
+                                         **options) for m, c, a in zip(motions, contacts, anchors)])
     offsets = np.stack([m.offsets for m in motions]).astype(np.float64)
     cleaned = Motion.batch_from_joints(joints, skeleton, motions[0].fps, [m.meta for m in motions],
                                        offsets=offsets)

@@ -31,7 +31,7 @@ import numpy as np
 
 from motion_core.formats.motion import Motion
 
-__all__ = ["RootPath", "PathError", "follow_path_joints", "follow_path", "path_targets", "path_deviation",
+__all__ = ["RootPath", "PathError", "follow_path_joints", "follow_path", "path_json", "ground_travel", "path_targets", "path_deviation",
            "MIN_SPEED", "MAX_WAYPOINTS", "MAX_CURVE_POINTS"]
 
 MIN_SPEED = 0.2            # m/s: slower than this, a track's direction is noise (standing, shifting weight)
@@ -69,6 +69,12 @@ class RootPath:
             return {"curve": [list(p) for p in self.curve]}
         return {"waypoints": [{**({"frame": f} if f is not None else {"time": t}), "x": x, "z": z}
                               for f, t, x, z in self.waypoints]}
+
+    @property
+    def length(self) -> float:
+        """A curve's length (m); 0 for waypoints."""
+        return float(np.linalg.norm(np.diff(np.asarray(self.curve, dtype=np.float64), axis=0), axis=1).sum()) \
+            if len(self.curve) > 1 else 0.0
 
     def frames(self, fps: float, num_frames: int | None = None) -> list[int]:
         """Each waypoint's frame (times rounded to the nearest frame); PathError for one beyond the clip, or
@@ -188,6 +194,12 @@ def _along_curve(curve: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, n
     return points, tangents
 
 
+def ground_travel(root_xz: np.ndarray) -> float:
+    """How far (m) a root track (T, 2) travels, measured as a curve is paced (`path_targets`, `follow_path`)."""
+    track = _smooth(np.asarray(root_xz, dtype=np.float64))
+    return float(np.linalg.norm(np.diff(track, axis=0), axis=1).sum())
+
+
 def path_targets(path: RootPath, root_xz: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """(target (T, 2), on_path (T,) bool): where the path puts the root's ground point at each frame, for a
     motion whose own root track is `root_xz` (T, 2) (used by curves for the pace). Frames after a waypoint
@@ -197,7 +209,7 @@ def path_targets(path: RootPath, root_xz: np.ndarray, fps: float) -> tuple[np.nd
     if path.curve:
         curve = np.asarray(path.curve, dtype=np.float64)
         travelled = np.concatenate(([0.0], np.cumsum(np.linalg.norm(np.diff(root_xz, axis=0), axis=1))))
-        length = np.linalg.norm(np.diff(curve, axis=0), axis=1).sum()
+        length = path.length
         return _along_curve(curve, travelled)[0], travelled <= length
     frames = np.asarray(path.frames(fps, num))
     points = np.asarray([(x, z) for _, _, x, z in path.waypoints], dtype=np.float64)
@@ -302,11 +314,11 @@ def follow_path(motions: list[Motion], path: RootPath) -> list[Motion]:
     offsets = np.stack([m.offsets for m in motions]).astype(np.float64)
     moved = Motion.batch_from_joints(joints, skeleton, motions[0].fps, [m.meta for m in motions], offsets=offsets)
     for motion in moved:
-        motion.meta["path"] = _json_text(path)
+        motion.meta["path"] = path_json(path)
     return moved
 
 
-def _json_text(path: RootPath) -> str:
+def path_json(path: RootPath) -> str:
     import json
     return json.dumps(path.to_json(), separators=(",", ":"))
 

@@ -16,10 +16,11 @@ How (`apply_pins`), on the motion's rotations, so bone lengths never change and 
 
 A whole-pose pin also sets the take's body (bone lengths, `pinned_body`), so that pose can be met joint for
 joint. The engine does not steer sampling towards pins (measured worse for foot skating: `generation.constraints`);
-the foot cleanup runs again after the pins, and the pins are met once more on its result.
+after the pins it re-plants the feet where the pins put them (`controls.pinned_feet`) and meets the pins again.
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -28,10 +29,10 @@ import numpy as np
 from motion_core.formats.motion import Motion
 from motion_core.kinematics import quaternion as Q
 from motion_core.kinematics.forward_kinematics import forward_kinematics, global_rotations
-from motion_core.kinematics.skeleton import Skeleton
+from motion_core.kinematics.skeleton import Skeleton, get_skeleton
 
-__all__ = ["PosePin", "PinError", "parse_pins", "apply_pins", "pin_errors", "pin_targets", "pinned_body", "FALLOFF_SECONDS",
-           "MAX_PINS"]
+__all__ = ["PosePin", "PinError", "parse_pins", "apply_pins", "pin_errors", "pin_targets", "pinned_body", "pin_reach",
+           "FALLOFF_SECONDS", "MAX_PINS"]
 
 FALLOFF_SECONDS = 0.5     # a key pose eases in and out over this long on each side
 MAX_PINS = 1000
@@ -181,14 +182,29 @@ def _fit_frame(rotations: np.ndarray, root: np.ndarray, offsets: np.ndarray, par
     return q, r
 
 
-def _start_pose(motion: Motion, pin: PosePin, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rotations and root to fit from: the frame's own, or for a whole-pose pin the IK of that pose on this body."""
-    if not pin.whole:
-        return motion.rotations[pin.frame].astype(np.float64), motion.root_translation[pin.frame].astype(np.float64)
+def _fitted(motion: Motion, pin: PosePin, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(local rotations (J, 4), root (3,)) of `motion`'s body meeting `pin` at its frame.
+
+    An effector pin is fitted from the frame's own pose. A whole-pose pin is fitted from the IK of that pose on
+    this body, which does not depend on the motion: the fit is kept (`_whole_pose_fit`), as the engine meets the
+    same pins several times over (`generation.constraints.meet_pins`) and the fit is most of their cost."""
+    if pin.whole:
+        # keyed on the body to the micrometre: the same body comes back through float32 storage slightly changed
+        q, root = _whole_pose_fit(pin, motion.skeleton.name, np.round(offsets, 6).tobytes())
+        return q.copy(), root.copy()
+    return _fit_frame(motion.rotations[pin.frame].astype(np.float64),
+                      motion.root_translation[pin.frame].astype(np.float64), offsets, motion.skeleton.parents,
+                      [j for j, _ in pin.targets], np.asarray([p for _, p in pin.targets]))
+
+
+@functools.lru_cache(maxsize=64)
+def _whole_pose_fit(pin: PosePin, skeleton_name: str, offsets_bytes: bytes) -> tuple[np.ndarray, np.ndarray]:
     from motion_core.kinematics.rotations import joints_to_rotations
-    pose = np.asarray([p for _, p in sorted(pin.targets)], dtype=np.float64)[None]
-    rotations, root = joints_to_rotations(pose, motion.skeleton, offsets=offsets)[:2]
-    return rotations[0], root[0]
+    skeleton = get_skeleton(skeleton_name)
+    offsets = np.frombuffer(offsets_bytes, dtype=np.float64).reshape(skeleton.num_joints, 3).copy()
+    pose = np.asarray([p for _, p in sorted(pin.targets)], dtype=np.float64)
+    rotations, root = joints_to_rotations(pose[None], skeleton, offsets=offsets)[:2]
+    return _fit_frame(rotations[0], root[0], offsets, skeleton.parents, list(range(skeleton.num_joints)), pose)
 
 
 # ---- spreading in time ---------------------------------------------------------------------------------------------
@@ -207,10 +223,14 @@ def pinned_body(motion: Motion, pins: list[PosePin]) -> np.ndarray:
     return np.concatenate((offsets[:1], directions * lengths[:, None]))
 
 
-def _weights(num_frames: int, frames: list[int], radius: int) -> list[tuple[int, int, float]]:
-    """Per frame (pin a, pin b, s): the change is slerp(change_a, change_b, s); b = -1 means "fade a by s"."""
+def _weights(num_frames: int, frames: list[int], radius: int, keep_before: int = 0) -> list[tuple[int, int, float]]:
+    """Per frame (pin a, pin b, s): the change is slerp(change_a, change_b, s); b = -1 means "fade a by s".
+    Frames before `keep_before` do not change; a pin closer to them eases in over the frames it has."""
     plan = []
     for t in range(num_frames):
+        if t < keep_before:
+            plan.append((0, -1, 0.0))
+            continue
         after = next((k for k, f in enumerate(frames) if f >= t), None)
         before = next((k for k in range(len(frames) - 1, -1, -1) if frames[k] <= t), None)
         between = before is not None and after is not None and before != after
@@ -219,27 +239,45 @@ def _weights(num_frames: int, frames: list[int], radius: int) -> list[tuple[int,
             continue
         near = min((k for k in (before, after) if k is not None), key=lambda k: abs(frames[k] - t))
         gap = abs(frames[near] - t)
-        plan.append((near, -1, 0.5 * (1 + math.cos(math.pi * gap / (radius + 1))) if gap <= radius else 0.0))
+        reach = min(radius, frames[near] - keep_before) if t < frames[near] else radius
+        plan.append((near, -1, 0.5 * (1 + math.cos(math.pi * gap / (reach + 1))) if gap <= reach else 0.0))
     return plan
 
 
-def apply_pins(motion: Motion, pins: list[PosePin], falloff_seconds: float = FALLOFF_SECONDS) -> Motion:
-    """`motion` with every pin met (see the module doc); ``meta["pins"]`` records them (JSON)."""
+def pin_reach(num_frames: int, pins: list[PosePin], fps: float, falloff_seconds: float = FALLOFF_SECONDS,
+              keep_before: int = 0) -> np.ndarray:
+    """(P, T) bool: the frames each pin's change reaches (its fade, and the span to a pin it is blended with)."""
+    radius = max(1, int(round(falloff_seconds * fps)))
+    reach = np.zeros((len(pins), num_frames), dtype=bool)
+    for t, (a, b, s) in enumerate(_weights(num_frames, [p.frame for p in pins], radius, keep_before)):
+        if b < 0:
+            reach[a, t] = s > 0
+        else:
+            reach[a, t], reach[b, t] = s < 1, s > 0
+    return reach
+
+
+def apply_pins(motion: Motion, pins: list[PosePin], falloff_seconds: float = FALLOFF_SECONDS,
+               keep_before: int = 0) -> Motion:
+    """`motion` with every pin met (see the module doc); ``meta["pins"]`` records them (JSON).
+
+    Frames before `keep_before` stay as they are (what `extend` continues), and so does the body: a whole pose
+    is then met as closely as this body allows."""
     if not pins:
         return motion
+    if any(p.frame < keep_before for p in pins):
+        raise PinError(f"a pin falls on the frames kept as they are (before frame {keep_before})")
     parents = motion.skeleton.parents
-    offsets = pinned_body(motion, pins)
+    offsets = motion.offsets.astype(np.float64) if keep_before else pinned_body(motion, pins)
     own_q, own_root = motion.rotations.astype(np.float64), motion.root_translation.astype(np.float64)
     rot_deltas, root_deltas = [], []
     for pin in pins:
-        start_q, start_root = _start_pose(motion, pin, offsets)
-        q, root = _fit_frame(start_q, start_root, offsets, parents, [j for j, _ in pin.targets],
-                             np.asarray([p for _, p in pin.targets]))
+        q, root = _fitted(motion, pin, offsets)
         rot_deltas.append(Q.qmul(Q.qinv(own_q[pin.frame]), q))       # own * delta = fitted
         root_deltas.append(root - own_root[pin.frame])
     rot_deltas, root_deltas = np.stack(rot_deltas), np.stack(root_deltas)
     radius = max(1, int(round(falloff_seconds * motion.fps)))
-    plan = np.asarray(_weights(motion.num_frames, [p.frame for p in pins], radius))
+    plan = np.asarray(_weights(motion.num_frames, [p.frame for p in pins], radius, keep_before))
     a, b, s = plan[:, 0].astype(int), plan[:, 1].astype(int), plan[:, 2]
     fade = b < 0
     start = np.where(fade[:, None, None], Q.qidentity((len(parents),), like=own_q)[None], rot_deltas[a])

@@ -14,6 +14,7 @@ import torch
 
 from motion_core.formats.motion import Motion
 from motion_core.generation.constraints import Constraints, check_constraints, finish, guide_for
+from motion_core.generation.curve_length import curve_lengths
 from motion_core.generation.decoding import decode_latents, ik_on_device, solve_motions
 from motion_core.generation.lengths import plan_lengths
 from motion_core.generation.meta import (TRUNCATED_NOTE, motion_meta, truncated_prompts, vocabulary_warning,
@@ -34,6 +35,13 @@ def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guid
     guidance, steps = sampling_settings(engine, guidance, steps)
     seeds = seed_list(seed, len(prompts))
     report = Progress(monotonic(progress))
+    fits = [None] * len(prompts)
+    if source != "requested" and constraints.path is not None and constraints.path.curve:
+        # no length asked for: long enough to walk the curve at the prompt's pace (generation.curve_length)
+        report(0.0, "measuring the prompts' pace for the curve")
+        fits = curve_lengths(engine, prompts, seeds, lengths, constraints.path, constraints.last_frame(engine.fps) + 1,
+                             guidance, report.sub(0.0, 0.15), should_cancel)
+        lengths = [fit.frames for fit in fits]
     truncated = truncated_prompts(engine, prompts)
     if any(truncated):
         report(0.0, f"warning: {sum(truncated)} prompt(s) exceed the text encoder's window and were shortened")
@@ -42,11 +50,8 @@ def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guid
     try:
         for batch, features in batched_features(engine, prompts, seeds, lengths, guidance, steps, report,
                                                 should_cancel, notes, constraints):
-            metas = []
-            for i in batch:
-                meta = motion_meta(engine, prompts[i], seeds[i], guidance, steps, lengths[i], source)
-                metas.append(with_warnings(meta, *notes, TRUNCATED_NOTE if truncated[i] else None,
-                                           vocabulary_warning(engine, prompts[i])))
+            metas = [_take_meta(engine, prompts[i], seeds[i], guidance, steps, lengths[i], source, fits[i],
+                                [*notes, TRUNCATED_NOTE if truncated[i] else None]) for i in batch]
             solved = finish(solve_motions(engine, features, metas), features, constraints, engine.skeleton,
                             foot_cleanup, loop)   # path, foot cleanup, loop, pins (generation.constraints)
             for i, motion in zip(batch, solved):
@@ -55,6 +60,17 @@ def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guid
         _return_to(engine, home, report)
     report(1.0, "done")
     return motions
+
+
+def _take_meta(engine, prompt: str, seed: int, guidance: float, steps: int, frames: int, source: str, fit,
+               notes: list) -> dict:
+    """One take's meta: its settings, where its length came from (a `curve_length.CurveLength` `fit`: the
+    curve, and the pace measured), and its warnings."""
+    meta = motion_meta(engine, prompt, seed, guidance, steps, frames, "path" if fit is not None and fit.fitted
+                       else source)
+    if fit is not None:
+        meta["path_pace"] = round(fit.pace, 3)
+    return with_warnings(meta, *notes, vocabulary_warning(engine, prompt), fit and fit.warning)
 
 
 def batched_features(engine, prompts, seeds, lengths, guidance, steps, report: Progress, should_cancel, notes,

@@ -14,7 +14,10 @@ import torch
 
 from motion_core.controls.foot_cleanup import clean_feet_joints, contacts_from_features
 from motion_core.controls.joins import smooth_joins_joints
+from motion_core.controls.path import path_json
 from motion_core.formats.motion import Motion
+from motion_core.generation.constraints import check_constraints, meet_pins
+from motion_core.generation.continued_controls import follow_from, shifted_pins
 from motion_core.generation.decoding import decode_latents
 from motion_core.generation.lengths import resolve_frames
 from motion_core.generation.meta import extend_meta, vocabulary_warning, with_warnings
@@ -30,12 +33,15 @@ BLEND_SECONDS = 0.5               # extend fades the seam's pose mismatch out ov
 
 def extend_motion(engine, motion: Motion, prompt: str, seconds, frames, seed, guidance, steps,
                   progress: ProgressFn | None, should_cancel: Callable[[], bool] | None,
-                  foot_cleanup: bool = True, smooth_joins: bool = True) -> Motion:
-    """`Engine.extend`: old + new frames (see its docstring)."""
+                  foot_cleanup: bool = True, smooth_joins: bool = True, path=None, pins=None) -> Motion:
+    """`Engine.extend`: old + new frames (see its docstring; `path` and `pins`: `generation.continued_controls`)."""
     check_motion(motion, engine.skeleton, engine.fps)
     (prompt,) = check_prompts([prompt])
     context = context_length(engine, motion.num_frames)
-    new_frames = resolve_frames(seconds, frames, engine.fps, limit=engine.max_frames - context, what="extend")
+    limit = engine.max_frames - context
+    new_frames = resolve_frames(seconds, frames, engine.fps, limit=limit, what="extend")
+    requested = seconds is not None or frames is not None
+    constraints, (new_frames,) = check_constraints(engine, path, pins, [new_frames], requested, limit=limit)
     guidance, steps = sampling_settings(engine, guidance, steps)
     (seed,) = seed_list(seed, 1)
     report = Progress(progress)
@@ -43,21 +49,28 @@ def extend_motion(engine, motion: Motion, prompt: str, seconds, frames, seed, gu
     latents = sample_latents(engine, [prompt], [seed], context + new_frames, guidance, steps,
                              report.sub(0.0, 1.0), should_cancel, known=known)
     window = decode_latents(engine, latents, context + new_frames)[0]
-    new_joints = continue_joints(motion.joints.astype(np.float64), window, context, engine.skeleton,
-                                 blend=max(1, round(BLEND_SECONDS * engine.fps)))
-    source = "default" if seconds is None and frames is None else "requested"
+    blend = max(1, round(BLEND_SECONDS * engine.fps))
+    new_joints = continue_joints(motion.joints.astype(np.float64), window, context, engine.skeleton, blend=blend)
+    source = "requested" if requested else "default"
     meta = with_warnings(extend_meta(engine, motion, prompt, seed, guidance, steps, new_frames, source),
                          vocabulary_warning(engine, prompt))
+    if constraints.path is not None:   # the new part onto the path, from where the motion ends
+        new_joints = follow_from(motion.joints[-1].astype(np.float64), new_joints, constraints.path, engine.fps,
+                                 engine.skeleton.face_joints, blend)
+        meta["path"] = path_json(constraints.path)
     joints = np.concatenate([motion.joints.astype(np.float64), new_joints], axis=0)
     if smooth_joins:   # no velocity pop at the seam (controls.joins); the old frames stay as they are
         joints = smooth_joins_joints(joints, [motion.num_frames], keep_before=motion.num_frames)
+    contacts = np.zeros((len(joints), 4), dtype=bool)
+    contacts[motion.num_frames:] = contacts_from_features(window, engine.skeleton)[context:]
     if foot_cleanup:   # the new frames' planted feet locked (controls.foot_cleanup)
-        contacts = np.zeros((len(joints), 4), dtype=bool)
-        contacts[motion.num_frames:] = contacts_from_features(window, engine.skeleton)[context:]
         joints = clean_feet_joints(joints, contacts, engine.skeleton, motion.offsets, keep_before=motion.num_frames)
     # Solved on the old motion's body: the continuation keeps its bone lengths, and the old frames (the FK of
     # its rotations) come back as they were.
     result = Motion.from_joints(joints, engine.skeleton, fps=engine.fps, meta=meta, offsets=motion.offsets)
+    if constraints.pins:   # met on the new frames, the old ones kept (generation.continued_controls)
+        (result,) = meet_pins([result], shifted_pins(constraints.pins, motion.num_frames),
+                              contacts[None] if foot_cleanup else None, keep_before=motion.num_frames)
     report(1.0, "done")
     return result
 

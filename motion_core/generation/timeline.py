@@ -37,7 +37,9 @@ import torch
 
 from motion_core.controls.foot_cleanup import clean_feet, contacts_from_features
 from motion_core.controls.joins import smooth_joins as smoothed_joins
+from motion_core.controls.path import follow_path
 from motion_core.formats.motion import Motion
+from motion_core.generation.constraints import check_constraints, meet_pins
 from motion_core.generation.decoding import body_frames, decode_latents_chunked
 from motion_core.generation.diffusion import Cancelled
 from motion_core.generation.meta import motion_meta, vocabulary_warning, with_warnings
@@ -168,11 +170,13 @@ def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | 
                       steps: int | None = None,
                       progress: ProgressFn | None = None,
                       should_cancel: Callable[[], bool] | None = None, foot_cleanup: bool = True,
-                      smooth_joins: bool = True) -> Motion:
-    """One continuous Motion playing `segments` (``[(prompt, seconds), ...]``) in order; see the module doc."""
+                      smooth_joins: bool = True, path=None, pins=None) -> Motion:
+    """One continuous Motion playing `segments` (``[(prompt, seconds), ...]``) in order; see the module doc.
+    `path` and `pins` as in `generate`, frames counted from the timeline's start."""
     factor = engine.vae.config.downsample_factor
     minimum = max(factor, math.ceil(MIN_SEGMENT_SECONDS * engine.fps))
     resolved = check_timeline(segments, engine.fps, min_frames=minimum)
+    constraints, _ = check_constraints(engine, path, pins, [resolved[-1].end_frame], requested=True)
     guidance, steps = sampling_settings(engine, guidance, steps)
     (seed,) = seed_list(seed, 1)
     window, context = engine.max_frames // factor, engine.context_frames // factor
@@ -193,10 +197,15 @@ def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | 
     # earlier frames, and a one-window timeline stays a plain `generate`.
     motion = Motion.from_features(features, engine.skeleton, fps=engine.fps, meta=meta,
                                   body_frames=body_frames(engine.vae, resolved[0].end_frame))
+    contacts = contacts_from_features(features, engine.skeleton)
+    if constraints.path is not None:   # the root onto the path (controls.path); the feet are planted after it
+        (motion,) = follow_path([motion], constraints.path)
     if foot_cleanup:   # planted feet locked by leg IK (motion_core.controls.foot_cleanup)
-        motion = clean_feet(motion, contacts_from_features(features, engine.skeleton))
+        motion = clean_feet(motion, contacts)
     if smooth_joins:   # no pop where segments meet (motion_core.controls.joins), after the feet
         motion = smoothed_joins(motion, [s.start_frame for s in resolved[1:]])
+    if constraints.pins:   # last: the hard constraint (generation.constraints)
+        (motion,) = meet_pins([motion], constraints.pins, contacts[None] if foot_cleanup else None)
     report(1.0, "done")
     return motion
 

@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="make each take seamless on repeat (walk cycles, idles, dances; not for timelines)")
     gen.add_argument("--path", type=Path, default=None, metavar="FILE.json",
                      help='root path to follow: {"waypoints": [{"frame" or "time", "x", "z"}, ...]} or {"curve": '
-                          '[[x, z], ...]} in metres (start at the origin facing +z; README)')
+                          '[[x, z], ...]} in metres (start at the origin facing +z; a timeline\'s frames count from its '
+                          'start; README)')
     gen.add_argument("--pins", type=Path, default=None, metavar="FILE.json",
                      help='key poses: [{"frame": F, "joints": [[x, y, z] x 22]} or {"frame": F, "effectors": '
                           '{"left_wrist": [x, y, z]}}, ...]')
@@ -188,8 +189,6 @@ def _run_generate(args: argparse.Namespace) -> int:
                          "prompts; run again with another --seed for more)")
     check_seeds(args.seed, count)   # before generating, not at the last timeline take
     controls = {"path": _read_json(args.path, "--path"), "pins": _read_json(args.pins, "--pins")}
-    if timeline is not None and (args.path or args.pins):
-        raise InputError("--path and --pins apply to separate motions, not to a TEXT:SECONDS timeline")
     folder = args.out if out_file is None else out_file.parent
     _check_destination(folder, args.out, out_file)
     # A run killed while writing left its work in progress there; its process is gone, so it can go.
@@ -203,7 +202,8 @@ def _run_generate(args: argparse.Namespace) -> int:
     if timeline is not None:  # take k of a timeline uses seed + k, like take k of a prompt batch
         motions = [engine.generate_timeline(timeline, seed=args.seed + take, guidance=args.guidance,
                                             steps=args.steps, progress=_stderr_progress(not args.quiet),
-                                            foot_cleanup=args.foot_cleanup, smooth_joins=args.smooth_joins)
+                                            foot_cleanup=args.foot_cleanup, smooth_joins=args.smooth_joins,
+                                            **controls)
                    for take in range(args.takes)]
     else:
         prompts = [p for p in args.prompt for _ in range(args.takes)]

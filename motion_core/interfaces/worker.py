@@ -17,10 +17,11 @@ requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person wal
           {"id": "5", "method": "shutdown"}
           generate/extend/timeline also take "foot_cleanup": true/false (default true: planted feet locked);
           generate takes "loop": true/false (default false: seamless on repeat); extend/timeline take
-          "smooth_joins": true/false (default true: no pop at seams and joins). generate also takes "path"
+          "smooth_joins": true/false (default true: no pop at seams and joins). All three take "path"
           ({"waypoints": [{"frame" or "time", "x", "z"}, ...]} or {"curve": [[x, z], ...]}) and "pins"
           ([{"frame", "joints": [[x, y, z] x 22]} or {"frame", "effectors": {"<joint>": [x, y, z]}}, ...]):
-          see motion_core.controls.path and .pins; bad ones get invalid_params before any model is loaded.
+          see motion_core.controls.path and .pins (extend: frames from its first new frame, in the input motion's
+          coordinates); bad ones get invalid_params before any model is loaded.
           guidance/steps may be omitted or null: the model's own defaults apply. A generate request without
           seconds/frames gets each prompt's length from the model's length predictor (4 s without one).
 replies   {"id": "1", "event": "progress", "fraction": 0.35, "message": "denoising step 7/20"}
@@ -214,9 +215,9 @@ class Worker:
         options = dict(seconds=optional_number(params, "seconds"), frames=optional_int(params, "frames"),
                        **_sampling_options(job, progress))
         out_dir = output_folder(params)
+        options.update(spatial_controls(params, job.method))
         if job.method == "generate":
             prompts = prompt_list(params)
-            options.update(spatial_controls(params, "generate"))
         else:
             motion, prompt = input_motion(params), required_str(params, "prompt")
         engine = self._engine_for(optional_str(params, "checkpoint"), optional_str(params, "device") or "auto",
@@ -232,7 +233,7 @@ class Worker:
         keys); the engine validates the segments themselves."""
         params = job.params
         segments = timeline_segments(params)
-        options = _sampling_options(job, progress)
+        options = dict(_sampling_options(job, progress), **spatial_controls(params, "timeline"))
         out_dir = output_folder(params)
         engine = self._engine_for(optional_str(params, "checkpoint"), optional_str(params, "device") or "auto",
                                   progress)

@@ -19,11 +19,13 @@ __all__ = ["MAX_PROMPTS", "JOB_PARAMS", "CONTROLS", "SPATIAL_CONTROLS", "control
 CONTROLS = {"generate": {"foot_cleanup", "loop"}, "extend": {"foot_cleanup", "smooth_joins"},
             "timeline": {"foot_cleanup", "smooth_joins"}}
 # Spatial controls (issue 23, items 1 and 3): JSON values, checked by spatial_controls.
-SPATIAL_CONTROLS = {"generate": {"path", "pins"}}
+# extend counts their frames from its first new frame, timeline from its start (Engine.extend, .generate_timeline).
+SPATIAL_CONTROLS = {"generate": {"path", "pins"}, "extend": {"path", "pins"}, "timeline": {"path", "pins"}}
 _COMMON_PARAMS = {"seed", "guidance", "steps", "checkpoint", "device", "out_dir", "seconds", "frames"}
 _GENERATE_PARAMS = _COMMON_PARAMS | {"prompts", "prompt"} | CONTROLS["generate"] | SPATIAL_CONTROLS["generate"]
-_EXTEND_PARAMS = _COMMON_PARAMS | {"motion_path", "prompt"} | CONTROLS["extend"]
-_TIMELINE_PARAMS = {"segments", "seed", "guidance", "steps", "checkpoint", "device", "out_dir"} | CONTROLS["timeline"]
+_EXTEND_PARAMS = _COMMON_PARAMS | {"motion_path", "prompt"} | CONTROLS["extend"] | SPATIAL_CONTROLS["extend"]
+_TIMELINE_PARAMS = ({"segments", "seed", "guidance", "steps", "checkpoint", "device", "out_dir"} | CONTROLS["timeline"]
+                    | SPATIAL_CONTROLS["timeline"])
 JOB_PARAMS = {"generate": _GENERATE_PARAMS, "extend": _EXTEND_PARAMS, "timeline": _TIMELINE_PARAMS}
 MAX_PROMPTS = 256             # prompts per generate request (the add-on sends at most 16)
 
