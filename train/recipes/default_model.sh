@@ -18,8 +18,10 @@
 #   WORK 20000 2000 8800 cut into three 10-minute device calls by TIME_LIMIT / RESUME=1 (8,700 steps done); the
 #   device job is benchmarks/results/model_v2_sitting2_20261204/device_job.sh. Its length predictor: python -m
 #   train.length on the first 3,000 clips; its vocabulary: python -m train.vocabulary --data CORPUS --checkpoint
-#   MODEL --threshold 0.45. Continue it with CONFIG=train/configs/v2.json VAE=motion_core/default_model
-#   INIT=motion_core/default_model ... WORK 20000 0 N.
+#   MODEL --threshold 0.45. Then continued (the model bundled since): CONFIG=train/configs/v2_continue.json
+#   VAE=motion_core/default_model INIT=motion_core/default_model ... WORK 20000 0 6000, the same corpus, cut into
+#   three device calls (benchmarks/results/model_v21_sitting3_20261204/device_job.sh), then the length predictor
+#   and vocabulary as above. Continue it the same way.
 # Model v1 (the default until then) was two sittings of this recipe on the first corpus (27 actions), default config:
 #   2026-11-25: VAE=<the model before it> NPROC=2 ... WORK 20000 - 3400          (2 H100s, 822 s)
 #   2026-12-04: VAE=<that model> INIT=<that model> KEEP_MODELS=1 ... WORK 20000 0 4000   (1 H200, 475 s)
