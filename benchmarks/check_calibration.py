@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from motion_core.formats.atomic_file import write_json  # noqa: E402
+from motion_core.interfaces.bench_report import stamp_and_save  # noqa: E402
 from train.evaluation.actions import ACTION_CHECKS, check_action  # noqa: E402
 from train.evaluation.reference_clips import corpus_actions, family_of, reference_clips  # noqa: E402
 
@@ -66,11 +66,7 @@ def main(argv=None) -> dict:
         print(f"{family:>12} {row['checks']:>6} {row['ground_truth_pass_rate']:>8.3f} "
               f"{row['worst_ground_truth_pass_rate']:>6.2f} {row['cross_family_pass_rate']:>9.3f}")
     print("overall:", result["overall"], "unchecked:", result["unchecked"])
-    result.update(benchmark="check_calibration", date=time.strftime("%Y-%m-%d"),
-                  seconds=round(time.time() - started, 1))
-    if args.out:
-        write_json(args.out, result)
-    return result
+    return stamp_and_save(result, "check_calibration", started, args.out)
 
 
 if __name__ == "__main__":

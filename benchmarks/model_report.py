@@ -31,7 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core.engine import Engine  # noqa: E402
-from motion_core.formats.atomic_file import write_json  # noqa: E402
+from motion_core.interfaces.bench_report import stamp_and_save  # noqa: E402
 from motion_core.kinematics.motion_metrics import foot_skating  # noqa: E402
 from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 from train.evaluation.actions import check_action  # noqa: E402
@@ -193,12 +193,7 @@ def main(argv=None) -> dict:
     generate(engine, jobs, args.batch, args.steps, args.guidance)
     result = report(labels, jobs, args.gt_clips)
     print_table(result)
-    result.update(benchmark="model_report", date=time.strftime("%Y-%m-%d"), model=engine.describe()["name"],
-                  arguments={k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-                  seconds=round(time.time() - started, 1))
-    if args.out:
-        write_json(args.out, result)
-    return result
+    return stamp_and_save(result, "model_report", started, args.out, args, model=engine.describe()["name"])
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
 """Benchmark results: where they were measured, the JSON file they go to, and the tables printed.
 
 `environment` and `device_label` describe the machine; `write_results` writes
-``benchmarks/results/<name>_<device>_<date>.json`` atomically; `format_table` prints the rows.
+``benchmarks/results/<name>_<device>_<date>.json`` atomically; `stamp_and_save` stamps a result with what
+produced it and writes it where the user asked; `format_table` prints the rows.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import platform
 import re
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -15,7 +17,7 @@ import torch
 
 from motion_core.formats.atomic_file import write_json
 
-__all__ = ["device_label", "environment", "write_results", "format_table"]
+__all__ = ["device_label", "environment", "write_results", "stamp_and_save", "format_table"]
 
 
 def device_label(device: torch.device) -> str:
@@ -43,6 +45,22 @@ def write_results(name: str, device: torch.device, payload: dict, out_dir: Path)
     """Write `payload` atomically as ``<out_dir>/<name>_<device>_<date>.json``; returns the path."""
     path = out_dir / f"{name}_{device_label(device)}_{_dt.date.today():%Y%m%d}.json"
     return write_json(path, payload, default=str)   # a killed run never leaves half a result
+
+
+def stamp_and_save(result: dict, benchmark: str, started: float, out: Path | None, args=None,
+                   model: str | None = None) -> dict:
+    """`result` stamped with the benchmark's name, the date, the model, the arguments and the seconds since
+    `started` (time.time()), then written to `out` as JSON (atomically) when given. Returns `result`."""
+    stamp = {"benchmark": benchmark, "date": _dt.date.today().isoformat()}
+    if model is not None:
+        stamp["model"] = model
+    if args is not None:
+        stamp["arguments"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    stamp["seconds"] = round(time.time() - started, 1)
+    result.update(stamp)
+    if out:
+        write_json(out, result)
+    return result
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
