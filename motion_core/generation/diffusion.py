@@ -310,8 +310,9 @@ def ddim_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tuple[int, in
 
     Randomness (x_T, eta noise, inpainting noise) comes only from `generator`, so a seed reproduces a sample on
     a given device. `known_noise` (steps, B, L, C), when given, is the inpainting noise instead: slice k for
-    the k-th noising of the known latents (`draw_inpainting_noise` draws them), as a captured graph needs. `progress(step, total)` is called after each of the `steps` model evaluations;
-    `should_cancel()` is polled before each and raises `Cancelled` when it returns True.
+    the k-th noising of the known latents (`draw_inpainting_noise` draws them), as a captured graph needs.
+    `progress(step, total)` is called after each of the `steps` model evaluations; `should_cancel()` is polled
+    before each and raises `Cancelled` when it returns True.
     """
     ctx = _SamplingContext(schedule, model_fn, shape, cond, uncond, guidance, generator, mask, known, known_mask,
                           progress, should_cancel, device, dtype, known_noise)
