@@ -16,9 +16,9 @@ correction (how far sampling alone got, in the guide's frame), the per-action ch
 (`motion_metrics.foot_skating`), and time per take.
 
 Pins: for the first `--pin-takes` seeds of each prompt, one whole-pose pin (frame 40: the pose of another seed's
-take of the same prompt at that frame, moved to where this take's root is) and one effector pin (frame 20:
-the right wrist 30 cm higher and 20 cm further forward than in the take): joint error at the pinned frames,
-skating, action check, with and without guidance. CPU latency of `Engine.generate` with no control, a path,
+take of the same prompt at that frame, on this take's skeleton, moved to where this take's root is) and one
+effector pin (frame 20: the right wrist 30 cm higher and 20 cm further forward than in the take): joint error
+at the pinned frames, skating, action check, with and without guidance. CPU latency of `Engine.generate` with no control, a path,
 pins, and both.
 
     nice -n 5 python benchmarks/paths.py [--paths 20] [--pin-takes 4] [--seconds 4] [--out DIR]
@@ -49,6 +49,7 @@ from motion_core.generation.decoding import decode_latents, solve_motions  # noq
 from motion_core.generation.guidance import Guide  # noqa: E402
 from motion_core.generation.progress import Progress  # noqa: E402
 from motion_core.generation.sampling import sample_latents  # noqa: E402
+from motion_core.kinematics.forward_kinematics import forward_kinematics  # noqa: E402
 from motion_core.kinematics.motion_metrics import foot_skating  # noqa: E402
 from train.evaluation.actions import check_action  # noqa: E402
 
@@ -164,14 +165,25 @@ def summarise_paths(result: dict) -> dict:
     return summary
 
 
+def donor_pose(own, donor, frame: int, engine) -> np.ndarray:
+    """(J, 3): the donor take's pose at `frame` on `own`'s skeleton (the donor's joint rotations on own's bone
+    lengths), its root moved to own's root on the ground plane. A key pose an animator sets on their own character
+    has that character's proportions; a pose copied from a body of other proportions could only be met up to the
+    difference in bone lengths (up to 4.6 cm between two walks of the bundled model, measured 2026-12-04)."""
+    root = donor.root_translation[frame:frame + 1].astype(np.float64).copy()
+    root[0, [0, 2]] = own.joints[frame, 0, [0, 2]]
+    posed = forward_kinematics(donor.rotations[frame:frame + 1].astype(np.float64), root,
+                               own.offsets.astype(np.float64), engine.skeleton.parents)
+    return posed[0]
+
+
 def run_pins(engine, args, frames) -> dict:
     rows = []
     for label, prompt in PROMPTS.items():
         for k in range(args.pin_takes):
             seed, other = 7000 + k, 7100 + k
             (own, donor), _, _, _ = takes(engine, [prompt, prompt], [seed, other], frames, Constraints(), False)
-            pose = donor.joints[40].astype(np.float64).copy()
-            pose[:, [0, 2]] += own.joints[40, 0, [0, 2]] - pose[0, [0, 2]]
+            pose = donor_pose(own, donor, 40, engine)
             wrist = (own.joints[20, 21].astype(np.float64) + [0.0, 0.3, 0.2]).tolist()
             pins = parse_pins([{"frame": 40, "joints": pose.tolist()},
                                {"frame": 20, "effectors": {"right_wrist": wrist}}], engine.skeleton, frames)
