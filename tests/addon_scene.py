@@ -31,3 +31,25 @@ def standing_motion(frames: int) -> Motion:
     rotations[..., 0] = 1
     return Motion(fps=20, joints=HUMANML3D.rest_positions()[None] + root[:, None], rotations=rotations,
                   root_translation=root, offsets=HUMANML3D.rest_offsets, meta={"prompt": "stand"})
+
+
+class LabelLayout:
+    """Stands in for a panel's UILayout (headless Blender cannot draw): every nested layout call returns another
+    one, and each `label` is recorded in the shared `log` as (text, icon)."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            if name == "label":
+                self.log.append((kwargs.get("text", ""), kwargs.get("icon", "")))
+            return LabelLayout(self.log)
+        return call
+
+
+def panel_labels(panel, context) -> list[tuple[str, str]]:
+    """The (text, icon) of every label `panel.draw` writes in `context`."""
+    log = []
+    panel.draw(type("P", (), {"layout": LabelLayout(log)})(), context)
+    return log

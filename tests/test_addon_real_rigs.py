@@ -17,6 +17,7 @@ from addon import armature, operators, rigify, takes  # noqa: E402
 from motion_core.engine import DEFAULT_MODEL_DIR, Engine  # noqa: E402
 
 import real_rigs  # noqa: E402
+from addon_scene import panel_labels  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "config.json").is_file(), reason="no bundled model")
 
@@ -150,30 +151,12 @@ def test_rigify_walks_forward_by_the_engines_distance(rigs, evaluated, motions):
     assert hips[-1, 2] - hips[0, 2] > 0.8 * np.linalg.norm(hips[-1, [0, 2]] - hips[0, [0, 2]])
 
 
-class _Labels:
-    """Stands in for UILayout: records label texts and icons."""
-
-    def __init__(self, log):
-        self.log = log
-
-    def __getattr__(self, name):
-        def call(*args, **kwargs):
-            if name == "label":
-                self.log.append((kwargs.get("text", ""), kwargs.get("icon", "")))
-            return _Labels(self.log)
-        return call
-
-    def __setattr__(self, name, value):
-        object.__setattr__(self, name, value)
-
-
 def test_panel_says_which_map_and_warns_about_constraint_driven_bones(rigs):
     from addon import ui
     scene = bpy.context.scene
     for name in ("rigify", "ue4"):
         scene.motion_settings.target = rigs[name]
-        log = []
-        ui.VIEW3D_PT_motion_retarget.draw(type("P", (), {"layout": _Labels(log)})(), bpy.context)
+        log = panel_labels(ui.VIEW3D_PT_motion_retarget, bpy.context)
         text = " ".join(t for t, _ in log)
         assert rigs[name].motion_retarget.map_name in text
         assert not any(icon == "ERROR" for _, icon in log)
@@ -183,8 +166,7 @@ def test_panel_says_which_map_and_warns_about_constraint_driven_bones(rigs):
     ue = rigs["ue4"]
     ue.motion_retarget.bone_map.clear()
     ue.motion_retarget.map_name = ue.motion_retarget.map_reason = ""
-    log = []
-    ui.VIEW3D_PT_motion_retarget.draw(type("P", (), {"layout": _Labels(log)})(), bpy.context)
+    log = panel_labels(ui.VIEW3D_PT_motion_retarget, bpy.context)
     assert "Unreal mannequin (automatic)" in [t for t, _ in log]
     assert any("22/22 joints" in t for t, _ in log)
     operators.fill_bone_map(ue)
@@ -193,8 +175,7 @@ def test_panel_says_which_map_and_warns_about_constraint_driven_bones(rigs):
     con = ue.pose.bones["hand_l"].constraints.new("COPY_TRANSFORMS")
     try:
         con.target, con.subtarget = ue, "root"
-        log = []
-        ui.VIEW3D_PT_motion_retarget.draw(type("P", (), {"layout": _Labels(log)})(), bpy.context)
+        log = panel_labels(ui.VIEW3D_PT_motion_retarget, bpy.context)
         warnings = " ".join(t for t, icon in log if icon in ("ERROR", "BLANK1"))
         assert "constraints" in warnings and "hand_l" in warnings
         from addon import generation

@@ -23,7 +23,7 @@ from motion_core.kinematics.forward_kinematics import batch_forward_kinematics  
 from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 
 import real_rigs  # noqa: E402
-from addon_scene import standing_motion  # noqa: E402
+from addon_scene import panel_labels, standing_motion  # noqa: E402
 
 needs_model = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "config.json").is_file(), reason="no bundled model")
 RIGS = ("smpl", "simple", "rigify")
@@ -260,20 +260,6 @@ def test_extending_a_take_from_the_current_pose_keeps_its_place(rigs):
     np.testing.assert_allclose(again, placed, atol=1e-4)
 
 
-class _Labels:
-    """Stands in for UILayout: records label texts."""
-
-    def __init__(self, log):
-        self.log = log
-
-    def __getattr__(self, name):
-        def call(*args, **kwargs):
-            if name == "label":
-                self.log.append(kwargs.get("text", ""))
-            return _Labels(self.log)
-        return call
-
-
 def _poly_curve(points, name="path"):
     data = bpy.data.curves.new(name, "CURVE")
     spline = data.splines.new("POLY")
@@ -336,10 +322,9 @@ def test_pin_operator_stores_and_removes_poses(rigs):
     assert [p["frame"] for p in sent] == [5, 25] and not warnings and np.shape(sent[0]["joints"]) == (22, 3)
     sent, warnings = rig_pose.pin_params(obj, scene, 20)      # a pin before the start frame is not sent
     assert [p["frame"] for p in sent] == [10] and "10" in warnings[0]
-    log = []
     from addon import ui
-    ui.VIEW3D_PT_motion_guides.draw(type("P", (), {"layout": _Labels(log)})(), bpy.context)
-    assert [t for t in log if t.startswith("Frame")] == ["Frame 10", "Frame 30"]
+    log = panel_labels(ui.VIEW3D_PT_motion_guides, bpy.context)
+    assert [t for t, _ in log if t.startswith("Frame")] == ["Frame 10", "Frame 30"]
     assert bpy.ops.motion.pin_remove(index=0) == {"FINISHED"}
     assert [p.frame for p in pins] == [30]
     pins.clear()
