@@ -18,8 +18,8 @@ correction (how far sampling alone got, in the guide's frame), the per-action ch
 Pins: for the first `--pin-takes` seeds of each prompt, one whole-pose pin (frame 40: the pose of another seed's
 take of the same prompt at that frame, on this take's skeleton, moved to where this take's root is) and one
 effector pin (frame 20: the right wrist 30 cm higher and 20 cm further forward than in the take): joint error
-at the pinned frames, skating, action check, with and without guidance. CPU latency of `Engine.generate` with no control, a path,
-pins, and both.
+at the pinned frames, skating, action check, with and without guidance. CPU latency of `Engine.generate` with
+no control, a path, pins, and both.
 
     nice -n 5 python benchmarks/paths.py [--paths 20] [--pin-takes 4] [--seconds 4] [--out DIR]
     python benchmarks/paths.py --device cuda --paths 0 --pin-takes 0 --latency-repeats 10   # GPU latency only

@@ -24,8 +24,8 @@ sampler, as it needs new graphs anyway.
 Inpainting (`extend`, timeline windows) is captured too: the known latents, their mask and the RePaint noise
 of every step (drawn up front from the seeded generator, `diffusion.draw_inpainting_noise`) are static
 buffers like the starting noise. What it does not cover (the engine samples those eagerly): frame masks and
-guidance towards a path (`generation.guidance`, which differentiates through the decoder each step). A graph has no per-step
-hooks, so cancellation is checked before and after the replay and progress jumps to the end; a
+guidance towards a path (`generation.guidance`, which differentiates through the decoder each step). A graph
+has no per-step hooks, so cancellation is checked before and after the replay and progress jumps to the end; a
 replay is milliseconds, which is finer than any UI needs.
 
 Failures: `try_sample` falls back (returns None, logs one warning, disables capture for this
@@ -155,9 +155,11 @@ class _CapturedLoop:
         self.token_mask = torch.zeros(rows, key.tokens, dtype=torch.bool, device=device)
         self.guidance = torch.ones((), device=device)
         shape = (key.batch, key.length, key.channels)
-        self.known = torch.zeros(shape, device=device) if key.inpaint else None
-        self.known_mask = torch.zeros(shape[:2], dtype=torch.bool, device=device) if key.inpaint else None
-        self.known_noise = torch.zeros((key.steps,) + shape, device=device) if key.inpaint else None
+        # The sampler's inpainting arguments, as static buffers (none for a loop that does not inpaint).
+        self.inpaint = {} if not key.inpaint else {
+            "known": torch.zeros(shape, device=device),
+            "known_mask": torch.zeros(shape[:2], dtype=torch.bool, device=device),
+            "known_noise": torch.zeros((key.steps,) + shape, device=device)}
         self.graph: torch.cuda.CUDAGraph | None = None
         self.out: torch.Tensor | None = None
 
@@ -171,16 +173,8 @@ class _CapturedLoop:
             self.tokens[i * b:(i + 1) * b].copy_(tokens)
             self.token_mask[i * b:(i + 1) * b].copy_(mask)
         self.guidance.fill_(guidance)
-        if self.key.inpaint:
-            self.known.copy_(inpaint["known"])
-            self.known_mask.copy_(inpaint["known_mask"])
-            self.known_noise.copy_(inpaint["known_noise"])
-
-    def inpainting(self) -> dict:
-        """The sampler's inpainting arguments, on the static buffers."""
-        if not self.key.inpaint:
-            return {}
-        return {"known": self.known, "known_mask": self.known_mask, "known_noise": self.known_noise}
+        for name, buffer in self.inpaint.items():
+            buffer.copy_(inpaint[name])
 
 
 class GraphSampler:
@@ -286,5 +280,5 @@ class GraphSampler:
 
         def run() -> torch.Tensor:
             return sample_fn(self.schedule, model_fn, (b, key.length, key.channels), None, None,
-                             steps=key.steps, guidance=1.0, device=self.device, x_T=loop.x_T, **loop.inpainting())
+                             steps=key.steps, guidance=1.0, device=self.device, x_T=loop.x_T, **loop.inpaint)
         return run
