@@ -112,10 +112,14 @@ class VIEW3D_PT_motion_takes(_MotionPanel, bpy.types.Panel):
                               icon="RADIOBUT_ON" if action == active else "RADIOBUT_OFF", depress=action == active)
             op.action = action.name
         warning = active.get(takes.WARNINGS_PROP) if active is not None else None
-        if warning:   # the active take's report: e.g. "the bundled model has not learned 'cartwheel'; ..."
+        read_as = active.get(takes.READ_AS_PROP) if active is not None else None
+        if warning or read_as:   # the active take's report: "the bundled model has not learned 'cartwheel'; ..."
             box = self.layout.box()
-            for part in str(warning).split("; "):
-                box.label(text=part, icon="ERROR")
+            for part in str(warning or "").split("; "):
+                if part:
+                    box.label(text=part, icon="ERROR")
+            if read_as:   # "read 'leaps' as 'jumps'": how the prompt was understood
+                box.label(text=str(read_as), icon="INFO")
 
 
 class VIEW3D_PT_motion_timeline(_MotionPanel, bpy.types.Panel):

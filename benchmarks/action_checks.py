@@ -178,10 +178,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0, help="picks the timelines' actions")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--literal", action="store_true",
+                        help="prompts as typed: no reading of unseen words as trained ones (the A/B baseline)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    engine = Engine.load(args.checkpoint, device=args.device)
+    engine = Engine.load(args.checkpoint, device=args.device, read_words=not args.literal)
     if args.sampler is not None:
         engine.sampler = args.sampler
     started = time.time()

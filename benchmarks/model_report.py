@@ -179,6 +179,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--guidance", type=float, default=None, help="default: the checkpoint's")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--literal", action="store_true",
+                        help="prompts as typed: no reading of unseen words as trained ones (the A/B baseline)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -186,7 +188,7 @@ def main(argv=None) -> dict:
     unknown = sorted(set(labels) - set(corpus_actions()))
     if unknown:
         parser.error(f"not corpus actions: {unknown}")
-    engine = Engine.load(args.checkpoint, device=args.device)
+    engine = Engine.load(args.checkpoint, device=args.device, read_words=not args.literal)
     started = time.time()
     jobs = plan(labels, args.seeds, args.paraphrases, args.synonyms)
     print(f"{len(labels)} actions, {len(jobs)} clips to generate", flush=True)

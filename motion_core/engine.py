@@ -62,6 +62,7 @@ from motion_core.generation.timeline import generate_timeline
 from motion_core.kinematics.skeleton import Skeleton, get_skeleton
 from motion_core.runtime.device import DeviceError, best_device
 from motion_core.runtime.graph_cache import GraphCache
+from motion_core.text.readings import Reading, WordReadings, readings_for
 from motion_core.text.vocabulary import VocabularyCheck, action_label, check_for
 
 # The names users and front ends import from here (this module was the whole engine before issue 19).
@@ -86,7 +87,7 @@ class Engine:
                  normalizer: FeatureNormalizer, schedule: NoiseSchedule, config: dict,
                  device: str | torch.device = "cpu", source: str | None = None,
                  cuda_graphs: bool | None = None, precision: str = "auto",
-                 length_predictor: torch.nn.Module | None = None, compile: bool = False):
+                 length_predictor: torch.nn.Module | None = None, compile: bool = False, read_words: bool = True):
         self.device = best_device(device)
         self.vae = vae.to(self.device, torch.float32).eval()
         self.denoiser = denoiser.to(self.device, torch.float32).eval()
@@ -132,6 +133,10 @@ class Engine:
         self.ik_graphs = self.device.type == "cuda"
         self.graphs = GraphCache()   # the sampler's, text encoder's, decoder's and IK's CUDA graphs
         self._vocabulary: list = []  # [VocabularyCheck or None] once made (see `vocabulary`)
+        # Prompt words the model never learned are read as the trained words the checkpoint maps them to
+        # ("leaps" -> "jumps", motion_core.text.readings); False feeds prompts to the text encoder as typed.
+        self.read_words = bool(read_words)
+        self._readings: list = []    # [WordReadings or None] once made (see `readings`)
         loading.check_components(self)
 
     # ---- construction ----------------------------------------------------------------------------------
@@ -140,7 +145,7 @@ class Engine:
     def load(cls, path: str | Path | None = None, device: str | torch.device = "auto", **options) -> "Engine":
         """Load a checkpoint directory (or the bundled default model when `path` is None).
 
-        `options`: `cuda_graphs`, `precision`, `compile` (see `Engine.__init__`)."""
+        `options`: `cuda_graphs`, `precision`, `compile`, `read_words` (see `Engine.__init__`)."""
         loading.checkpoint_dir(path)   # a missing model is reported before the device is checked
         target = best_device(device)   # fail on a bad device before reading hundreds of megabytes
         return cls._from(loading.load_components(path), target, **options)
@@ -238,12 +243,27 @@ class Engine:
     @property
     def vocabulary(self) -> VocabularyCheck | None:
         """What this model was trained to understand (None: its checkpoint records no vocabulary): warns about
-        prompt words outside it, in ``meta["warnings"]`` of the motions made (issue 21)."""
+        prompt words outside it (and without a reading), in ``meta["warnings"]`` of the motions made (issue 21)."""
         if not self._vocabulary:
             bundled = self.source is not None and Path(self.source).resolve() == DEFAULT_MODEL_DIR.resolve()
-            self._vocabulary.append(check_for(self.config, self.text_encoder,
+            self._vocabulary.append(check_for(self.config, self.text_encoder, readings=self.readings,
                                               model_name="the bundled model" if bundled else "the model"))
         return self._vocabulary[0]
+
+    @property
+    def readings(self) -> WordReadings | None:
+        """The checkpoint's word readings (None: it records none, or `read_words` is off)."""
+        if not self.read_words:
+            return None
+        if not self._readings:
+            self._readings.append(readings_for(self.config))
+        return self._readings[0]
+
+    def read(self, prompt: str) -> Reading:
+        """`prompt` as the text encoder will read it: unseen words swapped for their readings ("leaps" ->
+        "jumps"), with what was swapped."""
+        readings = self.readings
+        return Reading(prompt) if readings is None else readings.read(prompt)
 
     def known_actions(self) -> list[str] | None:
         """The actions this model was trained on (None: its checkpoint records no vocabulary)."""

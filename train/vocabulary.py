@@ -2,6 +2,7 @@
 
     python -m train.vocabulary --data CORPUS --checkpoint MODEL_DIR     # record CORPUS's vocabulary in MODEL_DIR
     python -m train.vocabulary --procedural 3000 --checkpoint MODEL_DIR # from 3000 procedural clips, in memory
+    ... --wordnet WN_DICT_DIR     # also record word readings ("leaps" read as "jumps"; train.word_readings)
 
 The denoiser stage records it when it exports (see `train.stages.DenoiserStage.export`); this command adds it to
 a checkpoint exported before that existed (the bundled default model). The engine uses it to warn about prompt
@@ -61,6 +62,17 @@ def procedural_vocabulary(num: int, seed: int = 0, min_clips: int = MIN_CLIPS) -
     return vocabulary_from_captions(pairs, min_clips=min_clips)
 
 
+def add_readings(vocabulary: dict, wordnet_dir: str | Path) -> dict:
+    """`vocabulary` with ``readings`` and ``verb_readings`` ({unseen word: trained word}, from WordNet; see
+    `train.word_readings`) and WordNet's notice."""
+    from motion_core.text.readings import WORDNET_NOTICE
+    from train.word_readings import word_readings
+    from train.wordnet import WordNet
+    vocabulary.update(word_readings(vocabulary["words"], WordNet.load(wordnet_dir)))
+    vocabulary["readings_notice"] = WORDNET_NOTICE
+    return vocabulary
+
+
 def record(checkpoint: str | Path, vocabulary: dict) -> Path:
     """Write `vocabulary` into a checkpoint's config.json (validated; the tensors are untouched)."""
     from motion_core.formats.checkpoint import CONFIG_NAME, read_config, validate_config
@@ -87,6 +99,8 @@ def main(argv=None) -> int:
                         "recorded with it (default: motion_core.text.vocabulary.DEFAULT_THRESHOLD)")
     parser.add_argument("--min-clips", type=int, default=MIN_CLIPS,
                         help=f"clips a caption word must appear in to count as learned (default {MIN_CLIPS})")
+    parser.add_argument("--wordnet", type=Path, help="a WordNet dict folder (see train/wordnet.py for where to get "
+                        "one): also record word readings, the trained word each unseen English word is read as")
     args = parser.parse_args(argv)
     vocabulary = (corpus_vocabulary(args.data, args.texts_dir, min_clips=args.min_clips) if args.data is not None
                   else procedural_vocabulary(args.procedural, args.seed, min_clips=args.min_clips))
@@ -94,8 +108,12 @@ def main(argv=None) -> int:
         if not 0.0 < args.threshold <= 1.0:
             raise SystemExit(f"--threshold must be in (0, 1], got {args.threshold}")
         vocabulary["threshold"] = args.threshold
+    if args.wordnet is not None:
+        add_readings(vocabulary, args.wordnet)
     print(f"{len(vocabulary['words'])} words, {len(vocabulary['actions'])} actions: "
           f"{', '.join(vocabulary['actions'])}")
+    if "readings" in vocabulary:
+        print(f"{len(vocabulary['readings'])} word readings ({len(vocabulary['verb_readings'])} as verbs) from WordNet")
     if args.checkpoint is not None:
         record(args.checkpoint, vocabulary)
         print(f"recorded in {args.checkpoint / 'config.json'}")

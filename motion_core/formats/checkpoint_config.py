@@ -83,7 +83,11 @@ CONFIG_SPEC = Obj(
         # optional (see motion_core.text.vocabulary): the training captions' words and the actions the model knows
         "vocabulary": Obj(fields={"words": JsonData(max_depth=1, max_items=65536, max_str=64),
                                   "actions": JsonData(max_depth=2, max_items=65536, max_str=64),
-                                  "threshold": Float(0.0, 1.0)}),
+                                  "threshold": Float(0.0, 1.0),
+                                  # unseen word -> trained word (motion_core.text.readings), with WordNet's notice
+                                  "readings": JsonData(max_depth=1, max_items=262144, max_str=64),
+                                  "verb_readings": JsonData(max_depth=1, max_items=262144, max_str=64),
+                                  "readings_notice": Str(max_len=1024)}),
     },
     required=frozenset({"format_version", "architecture"}))
 

@@ -9,9 +9,18 @@ TRUNCATED_NOTE = "the prompt is longer than the text encoder reads; only its beg
 
 def motion_meta(engine, prompt: str, seed: int, guidance: float, steps: int, frames: int,
                 length_source: str = "requested") -> dict:
-    return {"prompt": prompt, "seed": seed, "guidance": guidance, "steps": steps, "frames": frames,
+    meta = {"prompt": prompt, "seed": seed, "guidance": guidance, "steps": steps, "frames": frames,
             "seconds": frames / engine.fps, "model": engine.model_version, "sampler": engine.sampler,
             "length_source": length_source, "motion_core": __version__}
+    read_as = engine.read(prompt).read_as
+    if read_as:   # the unseen words the model was given trained ones for: "read 'leaps' as 'jumps'"
+        meta["read_as"] = describe_reading(read_as)
+    return meta
+
+
+def describe_reading(read_as: dict) -> str:
+    """{"leaps": "jumps"} -> "read 'leaps' as 'jumps'"."""
+    return ", ".join(f"read {word!r} as {trained!r}" for word, trained in read_as.items())
 
 
 def extend_meta(engine, motion: Motion, prompt: str, seed: int, guidance: float, steps: int,

@@ -18,7 +18,9 @@ from motion_core.runtime.shape_graphs import ShapeGraphs
 
 
 def encode_prompts(engine, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """`text_encoder.encode(prompts)`, its device half replayed as a CUDA graph from a shape's second use."""
+    """`text_encoder.encode(prompts)` of the prompts as the engine reads them (`Engine.read`: unseen words
+    swapped for trained ones), its device half replayed as a CUDA graph from a shape's second use."""
+    prompts = [engine.read(p).text for p in prompts]
     graphs = text_graphs(engine)
     if graphs is None:
         return engine.text_encoder.encode(prompts)

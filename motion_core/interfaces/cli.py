@@ -51,6 +51,9 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", metavar="PATH", default=None,
                         help="model folder (config.json + model.safetensors); default: the bundled model")
     parser.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, cuda:N, mps or cpu")
+    parser.add_argument("--literal", action="store_true",
+                        help="give the model the prompt's words as typed: do not read words it never learned as "
+                             "the trained words that mean the same ('leaps' as 'jumps')")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -194,7 +197,7 @@ def _run_generate(args: argparse.Namespace) -> int:
     # A run killed while writing left its work in progress there; its process is gone, so it can go.
     remove_stale_partials(folder)
     started = time.perf_counter()
-    engine = Engine.load(args.checkpoint, device=args.device)
+    engine = Engine.load(args.checkpoint, device=args.device, read_words=not args.literal)
     if args.sampler is not None:
         engine.sampler = args.sampler
     if args.one_at_a_time:   # batch kernels sum in another order than single ones: exact only one by one
@@ -210,7 +213,7 @@ def _run_generate(args: argparse.Namespace) -> int:
         motions = engine.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance,
                                   steps=args.steps, progress=_stderr_progress(not args.quiet),
                                   foot_cleanup=args.foot_cleanup, loop=args.loop, **controls)
-    _print_warnings(motions)
+    _print_warnings(motions, readings=not args.quiet)
     if out_file is not None:
         _write_single(motions[0], out_file)
     else:
@@ -232,14 +235,17 @@ def _read_json(path: Path | None, flag: str):
         raise InputError(f"{flag} {path}: {exc}") from None
 
 
-def _print_warnings(motions) -> None:
-    """Each distinct meta["warnings"] once, on stderr (also with --quiet: they say the result may be wrong)."""
+def _print_warnings(motions, readings: bool = True) -> None:
+    """Each distinct meta["warnings"] once, on stderr (also with --quiet: they say the result may be wrong);
+    with `readings`, each prompt's unseen words read as trained ones ("read 'leaps' as 'jumps'")."""
     seen = set()
     for motion in motions:
-        text = motion.meta.get("warnings")
-        if text and text not in seen:
-            seen.add(text)
-            print(f"warning: {motion.meta.get('prompt', '')!r}: {text}", file=sys.stderr)
+        prompt = motion.meta.get("prompt", "")
+        for kind, text in (("note", readings and motion.meta.get("read_as")),
+                           ("warning", motion.meta.get("warnings"))):
+            if text and (kind, text) not in seen:
+                seen.add((kind, text))
+                print(f"{kind}: {prompt!r}: {text}", file=sys.stderr)
 
 
 _FILE_SUFFIXES = (".bvh", ".npz")
@@ -367,9 +373,9 @@ def _run_info(args: argparse.Namespace) -> int:
 
 def _run_vocabulary(args: argparse.Namespace) -> int:
     from motion_core.engine import Engine
-    from motion_core.generation.meta import vocabulary_warning
+    from motion_core.generation.meta import describe_reading, vocabulary_warning
     from motion_core.text.vocabulary import action_label
-    engine = Engine.load(args.checkpoint, device=args.device)
+    engine = Engine.load(args.checkpoint, device=args.device, read_words=not args.literal)
     check = engine.vocabulary
     if check is None:
         print("this checkpoint records no training vocabulary (exported before issue 21: "
@@ -380,7 +386,9 @@ def _run_vocabulary(args: argparse.Namespace) -> int:
     if args.words:
         print(f"{len(check.words)} words: " + " ".join(check.words))
     for prompt in args.prompts:
-        print(f"{prompt!r}: {vocabulary_warning(engine, prompt) or 'ok: every word is known'}")
+        reading = describe_reading(engine.read(prompt).read_as)
+        verdict = vocabulary_warning(engine, prompt) or ("ok: every word is known" if not reading else "ok")
+        print(f"{prompt!r}: " + "; ".join(t for t in (reading, verdict) if t))
     return EXIT_OK
 
 

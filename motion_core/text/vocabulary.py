@@ -88,7 +88,8 @@ class VocabularyCheck:
     """
 
     def __init__(self, vocabulary: dict, embed: Callable[[list[str]], torch.Tensor] | None = None,
-                 vectors: bool = False, threshold: float = DEFAULT_THRESHOLD, model_name: str = "the model"):
+                 vectors: bool = False, threshold: float = DEFAULT_THRESHOLD, model_name: str = "the model",
+                 readings=None):
         self.words = sorted({w for w in vocabulary.get("words", []) if isinstance(w, str)})
         actions = vocabulary.get("actions", {})
         if isinstance(actions, list):   # a plain list of names: the names' own words describe them
@@ -96,6 +97,7 @@ class VocabularyCheck:
         self.actions: dict[str, list[str]] = {a: sorted(set(ws) | set(_name_words(a))) for a, ws in actions.items()}
         self.embed, self.vectors, self.threshold = embed, vectors and embed is not None, float(threshold)
         self.model_name = model_name
+        self.readings = readings   # a `motion_core.text.readings.WordReadings`: words it reads are not unknown
         self.known_forms = {f for w in self.words for f in forms(w)} | {f for ws in self.actions.values()
                                                                        for w in ws for f in forms(w)}
         self._known_matrix: torch.Tensor | None = None
@@ -120,7 +122,8 @@ class VocabularyCheck:
     def unknown_words(self, prompt: str) -> list[str]:
         if not self.words and not self.actions:
             return []   # a checkpoint without a recorded vocabulary: nothing to compare against
-        return [w for w in content_words(prompt) if self.closeness(w) < self.threshold]
+        return [w for w in content_words(prompt)
+                if not (self.readings and self.readings.reading(w)) and self.closeness(w) < self.threshold]
 
     # ---- what to suggest ------------------------------------------------------------------------------
 
@@ -220,8 +223,9 @@ def embed_with_encoder(encoder: torch.nn.Module) -> Callable[[list[str]], torch.
 
 
 def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: str = "the model",
-              threshold: float | None = None) -> VocabularyCheck | None:
-    """The check for a model with this checkpoint config and encoder; None when it records no vocabulary."""
+              threshold: float | None = None, readings=None) -> VocabularyCheck | None:
+    """The check for a model with this checkpoint config and encoder; None when it records no vocabulary.
+    `readings` (`WordReadings`): words the engine reads as trained ones are not reported."""
     vocabulary = config.get("vocabulary")
     if not vocabulary:
         return None
@@ -232,10 +236,11 @@ def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: st
         # --checkpoint): a larger vocabulary puts more words near any unknown one, so it needs a higher bar.
         recorded = vocabulary.get("threshold")
         chosen = threshold if threshold is not None else float(recorded) if recorded is not None else DEFAULT_THRESHOLD
-        return VocabularyCheck(vocabulary, vectors.vectors, vectors=True, model_name=model_name, threshold=chosen)
+        return VocabularyCheck(vocabulary, vectors.vectors, vectors=True, model_name=model_name, threshold=chosen,
+                               readings=readings)
     embed = embed_with_encoder(text_encoder) if text_encoder is not None else None
     # Without vectors only the exact vocabulary counts; any threshold in (0, 1] means "a training word".
-    return VocabularyCheck(vocabulary, embed, vectors=False, model_name=model_name, threshold=1.0)
+    return VocabularyCheck(vocabulary, embed, vectors=False, model_name=model_name, threshold=1.0, readings=readings)
 
 
 __all__ = ["VocabularyCheck", "content_words", "forms", "vocabulary_from_captions", "embed_with_encoder",

@@ -1,0 +1,159 @@
+"""Word readings (issue 21): unseen prompt words read as trained ones, from WordNet, at build time and run time.
+
+The WordNet here is a tiny hand-written database in WordNet's own file format (CI has no WordNet); the bundled
+model's recorded readings are checked through the engine at the end.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from motion_core.text.readings import WordReadings, readings_for
+from train import word_readings as wr
+from train.wordnet import WordNet
+
+# (pos file, offset, ss_type, lemmas, pointers [(symbol, offset, pos)])
+SYNSETS = [
+    ("verb", 100, "v", ["travel", "go"], []),                                   # a root, broad
+    ("verb", 200, "v", ["walk"], [("@", 100, "v")]),
+    ("verb", 300, "v", ["stroll", "saunter"], [("@", 200, "v")]),
+    ("verb", 400, "v", ["jump", "leap"], [("@", 100, "v")]),
+    ("verb", 500, "v", ["swim"], [("@", 100, "v")]),
+    ("verb", 600, "v", ["heel", "lean"], []),                                   # "the ship heels"
+    ("noun", 700, "n", ["heel"], []),
+    ("noun", 710, "n", ["heel"], []),
+    ("adj", 800, "a", ["big", "large"], [("&", 810, "s")]),
+    ("adj", 810, "s", ["enormous", "huge"], [("&", 800, "a")]),
+    ("adj", 900, "a", ["near"], [("&", 910, "s")]),
+    ("adj", 910, "s", ["adjacent"], [("&", 900, "a")]),
+]
+# lemma -> {pos file: offsets, most frequent first}; tagged sense counts
+INDEX = {"travel": {"verb": [100]}, "go": {"verb": [100]}, "walk": {"verb": [200]},
+         "stroll": {"verb": [300]}, "saunter": {"verb": [300]}, "jump": {"verb": [400]}, "leap": {"verb": [400]},
+         "swim": {"verb": [500]}, "heel": {"verb": [600], "noun": [700, 710]}, "lean": {"verb": [600]},
+         "big": {"adj": [800]}, "large": {"adj": [800]}, "enormous": {"adj": [810]}, "huge": {"adj": [810]},
+         "near": {"adj": [900]}, "adjacent": {"adj": [910]}}
+TAGGED = {("heel", "noun"): 3}
+EXCEPTIONS = {"verb": ["strolled stroll", "leapt leap"]}
+
+
+def write_wordnet(folder: Path) -> Path:
+    for name in ("noun", "verb", "adj", "adv"):
+        lines = ["  1 This is a test WordNet (licence header lines start with two spaces)"]
+        for file, offset, ss_type, lemmas, pointers in SYNSETS:
+            if file != name:
+                continue
+            words = " ".join(f"{w} 0" for w in lemmas)
+            ptrs = " ".join(f"{sym} {off:08d} {pos} 0000" for sym, off, pos in pointers)
+            lines.append(f"{offset:08d} 29 {ss_type} {len(lemmas):02x} {words} {len(pointers):03d} {ptrs} | gloss")
+        (folder / f"data.{name}").write_text("\n".join(lines) + "\n")
+        index = ["  1 header"]
+        for lemma, kinds in sorted(INDEX.items()):
+            if name in kinds:
+                offsets = kinds[name]
+                tagged = TAGGED.get((lemma, name), 0)
+                index.append(f"{lemma} {name[0]} {len(offsets)} 0 {len(offsets)} {tagged} "
+                             + " ".join(f"{o:08d}" for o in offsets))
+        (folder / f"index.{name}").write_text("\n".join(index) + "\n")
+        (folder / f"{name}.exc").write_text("\n".join(EXCEPTIONS.get(name, [])) + "\n")
+    return folder
+
+
+@pytest.fixture
+def wordnet(tmp_path, monkeypatch) -> WordNet:
+    monkeypatch.setattr(wr, "VAGUE", 3)   # "travel" (4 narrower synsets here) is too broad to stand in
+    return WordNet.load(write_wordnet(tmp_path))
+
+
+TRAINED = ["a", "person", "walks", "walking", "jumps", "jumping", "leans", "big", "adjacent", "forward"]
+
+
+def test_wordnet_files_are_read(wordnet):
+    stroll = wordnet.lemma_synsets("stroll", "v")[0]
+    assert stroll.lemmas == ["stroll", "saunter"]
+    assert [wordnet.synset(*h).lemmas for h in stroll.hypernyms] == [["walk"]]
+    assert wordnet.narrower_count(wordnet.lemma_synsets("travel", "v")[0]) == 4
+    assert wordnet.parts_of_speech("heel") == ["n", "v"]          # tagged noun senses win
+    assert wordnet.exceptions["leapt"] == {"leap"}
+    assert wordnet.lemma_synsets("enormous", "a")[0].satellite
+
+
+def test_readings_are_synonyms_specific_broader_words_and_head_adjectives(wordnet):
+    tables = wr.word_readings(TRAINED, wordnet)
+    bare, verbs = tables["readings"], tables["verb_readings"]
+    assert verbs["leap"] == "jump" and verbs["stroll"] == "walk" and verbs["saunter"] == "walk"
+    assert bare["enormous"] == "big" and bare["huge"] == "big"
+    assert "swim" not in verbs and "swim" not in bare       # only broader word: the vague root "travel"
+    assert bare["large"] == "big"
+    assert "near" not in bare             # a head adjective is not read as its (narrower) satellite "adjacent"
+    assert "heel" not in bare and verbs["heel"] == "lean"    # mostly a noun: read only when inflected
+    assert verbs["leapt"] == "jump" and verbs["strolled"] == "walk"
+    assert "walk" not in verbs and "jump" not in verbs       # trained words are never read
+
+
+def test_a_prompt_is_read_in_trained_words_keeping_inflections():
+    readings = WordReadings({"enormous": "big", "strode": "walk"}, TRAINED,
+                            {"leap": "jump", "stroll": "walk", "heel": "lean"})
+    reading = readings.read("A person leaps forward, strolling, then heels over with an Enormous jump")
+    assert reading.text == "A person jumps forward, walking, then leans over with an big jump"
+    assert reading.read_as == {"leaps": "jumps", "strolling": "walking", "heels": "leans", "enormous": "big"}
+    assert readings.read("a person walks forward").read_as == {}
+    assert readings.reading("heel") is None            # typed bare: a noun, left alone
+    assert readings.reading("strode") == "walk"        # no trained past tense: the plainest trained form
+
+
+def test_a_checkpoint_without_readings_reads_nothing():
+    assert readings_for({}) is None
+    assert readings_for({"vocabulary": {"words": ["walks"]}}) is None
+
+
+def test_train_vocabulary_records_readings_in_a_checkpoint(wordnet, tmp_path):
+    from motion_core.engine import Engine
+    from motion_core.formats.checkpoint import read_config
+    from train.vocabulary import add_readings, record
+    model = Engine.random().save(tmp_path / "model")
+    vocabulary = add_readings({"words": TRAINED, "actions": {"walk": ["walks"], "jump_in_place": ["jumps"]}},
+                              tmp_path)
+    record(model, vocabulary)
+    config = read_config(model)
+    assert config["vocabulary"]["verb_readings"]["leap"] == "jump"
+    assert "WordNet" in config["vocabulary"]["readings_notice"]
+    engine = Engine.load(model, device="cpu")
+    assert engine.read("someone leaps").text == "someone jumps"
+    assert Engine.load(model, device="cpu", read_words=False).read("someone leaps").text == "someone leaps"
+
+
+# ---- the bundled model -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bundled():
+    from motion_core.engine import Engine
+    return Engine.load(device="cpu")
+
+
+def test_the_bundled_model_reads_held_out_synonyms_and_says_so(bundled):
+    motion = bundled.generate(["a woman leaps forward"], seconds=2.0, seed=0, steps=2)[0]
+    assert motion.meta["read_as"] == "read 'leaps' as 'jumps'"
+    assert "warnings" not in motion.meta
+    assert bundled.read("someone strolls ahead").text == "someone walks ahead"
+
+
+def test_the_bundled_model_still_warns_about_what_it_cannot_read(bundled):
+    prompt = "someone rides a bicycle"
+    assert bundled.read(prompt).read_as == {}
+    assert "'rides'" in bundled.vocabulary.warning(prompt)
+
+
+def test_cli_reports_readings_and_literal_turns_them_off():
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "motion_core", "vocabulary", "someone leaps over a puddle",
+                               "--device", "cpu", *args], capture_output=True, text=True, timeout=600)
+    read = run()
+    assert read.returncode == 0, read.stderr
+    assert "read 'leaps' as 'jumps'" in read.stdout
+    literal = run("--literal")
+    assert literal.returncode == 0, literal.stderr
+    assert "read 'leaps'" not in literal.stdout

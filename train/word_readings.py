@@ -1,0 +1,129 @@
+"""Word readings: for each English word a model never saw in training, the trained word that means (nearly) it.
+
+    readings = word_readings(vocabulary["words"], WordNet.load(DIR))    # {"leap": "jump", "stroll": "walk", ...}
+
+The model's word vectors know words by their spelling pieces as much as by their meaning: the nearest trained
+word to "leaps" is "leans", to "sips" "skips" (benchmarks/word_readings.py prints them). WordNet knows that a
+leap is a jump and a stroll a walk. A reading is, for an unseen lemma, a trained lemma that is, in one of the
+commonest senses of both words (`MAX_SENSES`):
+- a synonym (same synset: leap -> jump, applaud -> clap), or
+- a broader word of the unseen word's commonest sense, at most `MAX_HOPS` steps up (stroll -> walk,
+  hurl -> throw), or for an adjective a similar one (enormous -> big). A broader word must be specific: one with more than `VAGUE` narrower synsets
+  ("travel" 525, "move", "touch") would stand in for too much, so "swims" (a kind of "travel") has no reading
+  and still gets the "not learned" warning.
+Only verbs, adverbs and adjectives are read (`READ_POS`); a verb is read as a trained word the captions use as a
+verb (they have "walks" or "walking", not only "speed" or "clip"). Which part of speech a prompt's word is: an
+inflected word ("leaps") a verb, a bare one what WordNet's tagged senses say it mostly is (see `word_readings`).
+
+The engine reads a prompt's unseen words as their readings before encoding it and says so in the take's meta
+(`motion_core.text.readings`); `train.vocabulary --wordnet DIR` records the table in a checkpoint.
+"""
+from __future__ import annotations
+
+from motion_core.text.vocabulary import STOP_WORDS, forms
+from train.wordnet import Synset, WordNet
+
+MAX_SENSES = 3    # a lemma's senses beyond its third are rare ("bound" as "tie up"); they would mislead
+MAX_HOPS = 2      # stroll -> walk is one step up; two still land on a specific word
+VAGUE = 150       # narrower synsets above which a broader word says too little ("travel", "move", "touch")
+MIN_LENGTH = 3
+# Verbs, adverbs, adjectives: what a motion is and how it is done. A prompt's nouns are props and places
+# ("mug", "shelf"); read through WordNet they land on trained words of another sense (mug -> "face").
+READ_POS = ("v", "r", "a")
+
+
+def known_lemmas(words: list[str], wordnet: WordNet) -> dict[str, set[str]]:
+    """{WordNet lemma of a trained content word: parts of speech the captions use it as} ("jumps" -> "jump": v).
+
+    A lemma counts as a trained verb only where the captions inflect it as one ("walks", "walking"); any
+    trained lemma may stand for an adjective or adverb."""
+    out: dict[str, set[str]] = {}
+    for word in words:
+        if word in STOP_WORDS or not word.isalpha():
+            continue
+        for base in forms(word) | wordnet.exceptions.get(word, set()):
+            if base not in wordnet.senses or base in STOP_WORDS:
+                continue
+            uses = out.setdefault(base, {"a", "r"})
+            if word != base and (word.endswith("s") or word.endswith("ing")):
+                uses.add("v")
+    return out
+
+
+def related(wordnet: WordNet, synset: Synset):
+    """(steps, synset) for `synset` itself, its head adjective (for a satellite: "enormous" -> "large"; never
+    the other way, a head's satellites are narrower: "close" -> "walking", as in "walking distance") and its
+    specific broader synsets."""
+    yield 0, synset
+    if synset.satellite:
+        for pos, offset in synset.similar:
+            yield 1, wordnet.synset(pos, offset)
+    frontier = [synset]
+    for hops in range(1, MAX_HOPS + 1):
+        frontier = [wordnet.synset(*h) for s in frontier for h in s.hypernyms]
+        for broader in frontier:
+            if wordnet.narrower_count(broader) <= VAGUE:
+                yield hops, broader
+
+
+def common_sense(wordnet: WordNet, lemma: str, synset: Synset) -> int | None:
+    """Rank of `synset` among `lemma`'s senses of its part of speech if one of the commonest, else None."""
+    for rank, mine in enumerate(wordnet.lemma_synsets(lemma, synset.pos)[:MAX_SENSES]):
+        if mine is synset:
+            return rank
+    return None
+
+
+def reading_of(lemma: str, known: dict[str, set[str]], wordnet: WordNet, parts: tuple[str, ...]) -> str | None:
+    """The trained lemma `lemma` is read as when used as one of `parts` (parts of speech), or None.
+
+    Both words must meet in one of their commonest senses: "dash" (run) shares a rare sense with "shoot", which
+    the captions use for a basketball shot, so "dash" reads as its broader "run" instead."""
+    best = None
+    for pos in parts:
+        for rank, synset in enumerate(wordnet.lemma_synsets(lemma, pos)[:MAX_SENSES]):
+            for hops, other in related(wordnet, synset):
+                if hops and rank:
+                    break   # broader words only of the commonest sense: "dash" is not a kind of "throw"
+                for candidate in other.lemmas:
+                    if candidate == lemma or pos not in known.get(candidate, ()):
+                        continue
+                    theirs = common_sense(wordnet, candidate, other)
+                    if theirs is not None and (best is None or (rank, hops, theirs) < best[0]):
+                        best = ((rank, hops, theirs), candidate)
+    return None if best is None else best[1]
+
+
+def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str]]:
+    """Readings of every single WordNet word the captions never use, two tables:
+
+    "readings": for the word as typed bare ("leap forward", "rapidly"), read as what it mostly is: its part of
+    speech with the most tagged senses. A word that is mostly a noun ("heel", "trunk", "loop") is not read: in
+    a prompt it names a thing, and its rarer verb sense ("the ship heels" = leans) would mislead.
+    "verb_readings": for the word typed inflected ("leaps", "leaping", "leaped"): a verb.
+    Irregular verb forms ("strode") are in both, read as their base lemma is."""
+    known = known_lemmas(words, wordnet)
+    seen = {f for w in words for f in forms(w)}
+    bare: dict[str, str] = {}
+    verbs: dict[str, str] = {}
+    for lemma in wordnet.senses:
+        if (len(lemma) < MIN_LENGTH or not lemma.isalpha() or lemma in seen or lemma in known
+                or lemma in STOP_WORDS):
+            continue
+        dominant = wordnet.parts_of_speech(lemma)[0]
+        if dominant in READ_POS:
+            target = reading_of(lemma, known, wordnet, (dominant,))
+            if target is not None:
+                bare[lemma] = target
+        target = reading_of(lemma, known, wordnet, ("v",))
+        if target is not None:
+            verbs[lemma] = target
+    for form, bases in wordnet.exceptions.items():
+        targets = sorted(verbs[b] for b in bases if b in verbs)
+        if form.isalpha() and targets and form not in seen:
+            verbs.setdefault(form, targets[0])
+            bare.setdefault(form, targets[0])
+    return {"readings": dict(sorted(bare.items())), "verb_readings": dict(sorted(verbs.items()))}
+
+
+__all__ = ["word_readings", "reading_of", "known_lemmas", "MAX_SENSES", "MAX_HOPS", "VAGUE", "READ_POS"]
