@@ -14,7 +14,8 @@ Definitions (20 fps, metres):
   jump_rise_m     pelvis peak above its height at the segment start (jumps)
   cruise_speed    best 1-second average pelvis speed of a locomotion segment (m/s), style-free segments
   min_joint_y     lowest joint height (floor at 0; penetration if < 0)
-  penetration_cm  how far the clip's lowest joint is below its planted toes (floor penetration)
+  penetration_cm  how far the clip's lowest joint is below its planted toes (floor penetration; a toe on a stair
+                  tread is measured from that tread)
   knee_back_cm    worst knee position behind the hip-ankle line (hyperextension if clearly > 0)
 """
 from __future__ import annotations
@@ -62,11 +63,20 @@ def _knee_back_cm(joints: np.ndarray) -> float:
     return 100 * worst
 
 
-def _penetration_cm(joints: np.ndarray, contacts: np.ndarray) -> float:
+def _penetration_cm(joints: np.ndarray, contacts: np.ndarray, segments: list[dict]) -> float:
     """How far the clip's lowest joint lies below where its planted toes stand (canonical clips put the lowest
-    joint on y = 0, so a dip below the floor lifts the planted feet instead)."""
+    joint on y = 0, so a dip below the floor lifts the planted feet instead). A stairs clip's toes also stand
+    on its treads: each planted toe is measured from the nearest level (floor or tread)."""
+    from train.procedural.actions.locomotion import stair_levels
     toes = np.concatenate([joints[contacts[:, c], t, 1] for c, t in ((1, 10), (3, 11))])
-    return 100 * float(np.median(toes) - joints[..., 1].min()) if toes.size else 0.0
+    if not toes.size:
+        return 0.0
+    floor = joints[..., 1].min()
+    levels = np.array([0.0] + [v for seg in segments if seg["action"] == "stairs"
+                               for v in stair_levels(seg["params"]["steps"], seg["params"]["rise"])])
+    above = toes - floor
+    above -= levels[np.abs(above[:, None] - levels[None]).argmin(axis=1)]
+    return 100 * float(np.median(above))
 
 
 def _segment_stats(job):
@@ -85,7 +95,7 @@ def _segment_stats(job):
                "skating_share": foot_skating(w, HUMANML3D, 20.0)["skating_share"],
                "planted_mm_max": _planted_mm(w, clip.contacts[a:b]), "min_joint_y": float(w[..., 1].min()),
                "knee_back_cm": _knee_back_cm(w), "style": seg["params"].get("style"),
-               "penetration_cm": _penetration_cm(j, clip.contacts)}
+               "penetration_cm": _penetration_cm(j, clip.contacts, clip.meta["segments"])}
         if ACTIONS[name].family == "jumps":
             row["jump_rise_m"] = float(w[:, 0, 1].max() - w[0, 0, 1])
         if ACTIONS[name].family == "locomotion" and b - a > 20:

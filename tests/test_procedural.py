@@ -13,6 +13,7 @@ import pytest
 from motion_core.kinematics.skeleton import HUMANML3D as S
 from train.data import MotionTextDataset, load_samples
 from train.procedural import ACTIONS, generate_clip, generate_dataset
+from train.procedural.actions import FAMILIES
 from train.procedural.captions import LEXICON, describe, phrases, tokens
 from train.procedural.captions import CONNECTORS, HELDOUT_CONNECTORS, HELDOUT_SUBJECTS, SUBJECTS
 from train.procedural.actions.locomotion import stair_levels
@@ -319,6 +320,65 @@ def test_jumps_are_ballistic_with_human_heights(action):
     assert before.min() < pelvis[0] - 0.08, "a take-off crouch"
     after = pelvis[flight[-1] + 1:]
     assert after.min() < pelvis[0] - 0.05, "a landing that absorbs"
+
+
+def _flight_accel(clip) -> np.ndarray:
+    """Pelvis vertical acceleration (m/s^2) on flight frames with flight on either side. Flight: no foot
+    contact and every joint > 2 cm off the floor."""
+    j = clip.joints.astype(np.float64)
+    airborne = ~clip.contacts.any(axis=1) & (j[..., 1].min(axis=1) > 0.02)
+    inner = np.flatnonzero(airborne[1:-1] & airborne[:-2] & airborne[2:]) + 1
+    return (j[inner + 1, PELVIS, 1] - 2 * j[inner, PELVIS, 1] + j[inner - 1, PELVIS, 1]) * 20.0 ** 2
+
+
+@pytest.mark.parametrize("action", sorted(set(FAMILIES["jumps"]) | {"skip"}))
+def test_every_jump_is_ballistic_with_a_human_rise(action):
+    """Every action with a flight phase (the jumps family, the skip): the pelvis follows g while all joints are
+    off the floor, and rises a human jump's height (skips ~0.07 m, hops ~0.12 m, tuck jumps ~0.45 m)."""
+    from train.procedural.actions.base import GRAVITY
+    for seed in range(2):
+        clip = _clip(action, seed)
+        accel = _flight_accel(clip)
+        assert accel.size >= 1, "no flight phase"
+        np.testing.assert_allclose(accel, -GRAVITY, atol=0.5)
+        pelvis = clip.joints[:, PELVIS, 1]
+        assert 0.05 <= pelvis.max() - pelvis[0] <= 0.6
+
+
+def _bend_deg(j: np.ndarray, a: int, b: int, c: int) -> np.ndarray:
+    """Flexion (degrees, 0 = straight) at joint b of the chain a-b-c."""
+    u, v = j[:, a] - j[:, b], j[:, c] - j[:, b]
+    cos = (u * v).sum(-1) / np.linalg.norm(u, axis=-1) / np.linalg.norm(v, axis=-1)
+    return 180.0 - np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def _knee_behind_body_cm(j: np.ndarray) -> float:
+    """Worst knee position behind the hip-ankle line along the pelvis's own forward (hips x spine), so that a
+    lying or crawling body's knees are measured too (the facing-based `_knee_behind_cm` is blind to a supine
+    leg: its forward is horizontal, along the leg)."""
+    forward = np.cross(j[:, 3] - j[:, 0], j[:, 2] - j[:, 1])
+    forward /= np.linalg.norm(forward, axis=-1, keepdims=True)
+    worst = -1.0
+    for hip, knee, ankle in ((1, 4, 7), (2, 5, 8)):
+        axis = j[:, ankle] - j[:, hip]
+        axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
+        off = (j[:, knee] - j[:, hip]) - ((j[:, knee] - j[:, hip]) * axis).sum(-1, keepdims=True) * axis
+        worst = max(worst, float(-(off * forward).sum(-1).max()))
+    return 100 * worst
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_every_action_keeps_joint_angles_within_human_limits(action):
+    """Limits from the converted CMU clips (tests/test_procedural_vs_real.py's data): knees flex to 147 deg,
+    elbows to 150 deg, the shin-foot angle goes down to 11 deg; no knee bends backwards, lying bodies included."""
+    for seed in range(2):
+        j = _clip(action, seed).joints.astype(np.float64)
+        for hip, knee, ankle, toe in ((1, 4, 7, 10), (2, 5, 8, 11)):
+            assert _bend_deg(j, hip, knee, ankle).max() < 155.0, "knee folded past its limit"
+            assert 180.0 - _bend_deg(j, knee, ankle, toe).min() > 10.0, "foot folded up onto the shin"
+        for shoulder, elbow, wrist in ((16, 18, 20), (17, 19, 21)):
+            assert _bend_deg(j, shoulder, elbow, wrist).max() < 150.0, "elbow folded past its limit"
+        assert _knee_behind_body_cm(j) < 1.0, "knee bends backwards"
 
 
 def _cruise_speed(clip) -> float:

@@ -40,6 +40,7 @@ SHIN = {s: _LEN[LEG[s][2]] for s in SIDES}
 FOOT = {s: _LEN[LEG[s][3]] for s in SIDES}
 UPPER_ARM = {s: _LEN[ARM[s][2]] for s in SIDES}
 FOREARM = {s: _LEN[ARM[s][3]] for s in SIDES}
+ELBOW_MAX_FLEX = np.radians(145.0)       # the forearm folds no further onto the upper arm (flesh stops it)
 
 # Standing foot: toes on the floor, the ankle raised by pitching the foot 22 degrees toe-down, which puts the
 # ankle ~6 cm and the toe ~1 cm above the floor as in the dataset.
@@ -73,16 +74,19 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
 
 
-def two_bone(root: np.ndarray, target: np.ndarray, l1: float, l2: float, pole: np.ndarray):
+def two_bone(root: np.ndarray, target: np.ndarray, l1: float, l2: float, pole: np.ndarray,
+             max_flex: float = np.pi):
     """(middle joint, end joint) positions of a two-bone limb from `root` reaching for `target`.
 
     The middle joint (knee, elbow) bends toward `pole`. Targets out of reach are pulled onto the reachable
     shell, so the limb straightens instead of breaking; callers keep stance feet reachable (see `gait`).
+    Targets too close for a flexion of at most `max_flex` (radians, 0 = straight) are pushed out to it.
     """
     v = target - root
     d = np.linalg.norm(v, axis=-1, keepdims=True)
     u = v / np.maximum(d, 1e-9)
-    d = np.clip(d, abs(l1 - l2) + 1e-3, 0.9995 * (l1 + l2))
+    near = np.sqrt(max(l1 * l1 + l2 * l2 + 2 * l1 * l2 * np.cos(max_flex), 0.0))
+    d = np.clip(d, max(abs(l1 - l2), near) + 1e-3, 0.9995 * (l1 + l2))
     along = (l1 * l1 - l2 * l2 + d * d) / (2 * d)
     across = np.sqrt(np.maximum(l1 * l1 - along * along, 0.0))
     p = pole - (pole * u).sum(-1, keepdims=True) * u
@@ -138,7 +142,7 @@ def solve_pose(t: PoseTargets) -> tuple[np.ndarray, np.ndarray]:
             w = t.wrist_world_weight[s][:, None]
             target = (1 - w) * target + w * t.wrist_world[s]
         elbow_pos, wrist_pos = two_bone(shoulder_pos, target, UPPER_ARM[s], FOREARM[s],
-                                        qrot(t.heading, t.elbow_pole[s]))
+                                        qrot(t.heading, t.elbow_pole[s]), ELBOW_MAX_FLEX)
         place(shoulder, aim_local(glob[collar], _DOWN, elbow_pos - shoulder_pos))
         place(elbow, aim_local(glob[shoulder], _DOWN, wrist_pos - elbow_pos))
     for s in SIDES:
