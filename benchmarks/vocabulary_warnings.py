@@ -77,8 +77,8 @@ def without(vocabulary: dict, word: str) -> dict:
 
 def heldout_synonyms() -> list[tuple[str, str]]:
     """Extra (word, prompt) pairs from the corpus's own held-out synonym lists, where it has them."""
-    from train.procedural import captions
-    table = getattr(captions, "HELDOUT_SYNONYMS", None)
+    from train.procedural import heldout_words
+    table = getattr(heldout_words, "HELDOUT_SYNONYMS", None)
     if not isinstance(table, dict):
         return []
     return [(w, f"someone {w}") for words in table.values() for w in words if isinstance(w, str) and " " not in w]
@@ -135,9 +135,11 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
             "out_of_corpus_speaks": sum(r["warning"] is not None for r in oov) / len(oov),
             "synonyms": syn, "paraphrases": para, "out_of_corpus": oov,
         }
+    if checkpoint is not None:
+        results.update(as_shipped(checkpoint, [p for _, p in heldout_synonyms()], paraphrases))
     # per-prompt warnings of the exact mode and the shipped threshold only (the others: rates)
     from motion_core.text.vocabulary import DEFAULT_THRESHOLD
-    detailed = {"exact", f"vectors@{DEFAULT_THRESHOLD:.2f}"}
+    detailed = {"exact", f"vectors@{DEFAULT_THRESHOLD:.2f}", "shipped", "shipped_literal"}
     for name, row in results.items():
         if name not in detailed:
             for key in ("synonyms", "paraphrases", "out_of_corpus"):
@@ -151,6 +153,30 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
             "synonym_prompts": len(synonyms), "paraphrase_prompts": len(paraphrases),
             "out_of_corpus_prompts": len(OUT_OF_CORPUS), "default_threshold": DEFAULT_THRESHOLD, "summary": summary,
             "seconds": round(time.perf_counter() - started, 1), "results": results}
+
+
+def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str]) -> dict:
+    """The checkpoint's own check as the engine runs it (recorded threshold, word readings), and with
+    `read_words=False`: on the corpus's truly held-out synonyms ("someone leaps"), paraphrases and
+    out-of-corpus prompts. "read" counts prompts with a word read as a trained one ("leaps" -> "jumps")."""
+    from motion_core.engine import Engine
+    out = {}
+    for name, read_words in (("shipped", True), ("shipped_literal", False)):
+        engine = Engine.load(checkpoint, device="cpu", read_words=read_words)
+        check = engine.vocabulary
+
+        def rows(prompts):
+            return [{"prompt": p, "warning": check.warning(p),
+                     "read_as": engine.read(p).read_as or None} for p in prompts]
+        syn, para, oov = rows(synonyms), rows(paraphrases), rows(OUT_OF_CORPUS)
+        out[name] = {"threshold": check.threshold,
+                     "synonyms_quiet": sum(r["warning"] is None for r in syn) / max(len(syn), 1),
+                     "paraphrases_quiet": sum(r["warning"] is None for r in para) / max(len(para), 1),
+                     "out_of_corpus_speaks": sum(r["warning"] is not None for r in oov) / len(oov),
+                     "synonyms_read": sum(r["read_as"] is not None for r in syn) / max(len(syn), 1),
+                     "out_of_corpus_read": sum(r["read_as"] is not None for r in oov) / len(oov),
+                     "synonyms": syn, "paraphrases": para, "out_of_corpus": oov}
+    return out
 
 
 def main(argv=None) -> int:
