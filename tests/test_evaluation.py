@@ -195,6 +195,19 @@ def test_info_nce_ignores_duplicate_captions_as_negatives():
     assert duplicated < distinct
 
 
+def test_fit_evaluator_time_limit_stops_early_and_still_saves(tmp_path):
+    from test_training import write_synthetic_dataset
+    from train.data.writer import write_mean_std
+    from train.evaluation.evaluator import TextMotionEvaluator
+    from train.evaluation.fit_evaluator import train_evaluator
+    data = write_synthetic_dataset(tmp_path / "data", clips=20)
+    write_mean_std(data, np.zeros(263, np.float32), np.ones(263, np.float32))
+    out = train_evaluator(data, tmp_path / "ev", steps=50, batch_size=8, config=tiny_evaluator().config,
+                          time_limit=0.0)
+    assert json.loads((out / "fit.json").read_text())["steps_done"] == 1
+    TextMotionEvaluator.load(out)
+
+
 def test_official_adapter_explains_missing_files(tmp_path):
     from train.evaluation.official import OfficialT2MEvaluator
     with pytest.raises(FileNotFoundError, match="finest.tar"):
