@@ -195,6 +195,19 @@ def test_info_nce_ignores_duplicate_captions_as_negatives():
     assert duplicated < distinct
 
 
+def test_fit_evaluator_time_limit_stops_early_and_still_saves(tmp_path):
+    from test_training import write_synthetic_dataset
+    from train.data.writer import write_mean_std
+    from train.evaluation.evaluator import TextMotionEvaluator
+    from train.evaluation.fit_evaluator import train_evaluator
+    data = write_synthetic_dataset(tmp_path / "data", clips=20)
+    write_mean_std(data, np.zeros(263, np.float32), np.ones(263, np.float32))
+    out = train_evaluator(data, tmp_path / "ev", steps=50, batch_size=8, config=tiny_evaluator().config,
+                          time_limit=0.0)
+    assert json.loads((out / "fit.json").read_text())["steps_done"] == 1
+    TextMotionEvaluator.load(out)
+
+
 def test_official_adapter_explains_missing_files(tmp_path):
     from train.evaluation.official import OfficialT2MEvaluator
     with pytest.raises(FileNotFoundError, match="finest.tar"):
@@ -219,11 +232,68 @@ def test_evaluate_cli_end_to_end(tmp_path):
                           "--evaluator", str(tmp_path / "ev"), "--out", str(out), "--mm-texts", "3",
                           "--mm-repeats", "2", "--steps", "2", "--device", "cpu"]) == 0
     results = json.loads(out.read_text())
-    assert set(results["metrics"]) == {"ground_truth", "model", "untrained"}
+    assert set(results["metrics"]) == {"ground_truth", "split_noise", "model", "untrained"}
     for row in results["metrics"].values():
         assert np.isfinite(row["fid"]) and 0 <= row["r_precision_top1"] <= row["r_precision_top3"] <= 1
     assert results["metrics"]["ground_truth"]["fid"] < results["metrics"]["untrained"]["fid"]
     assert results["samples"] == 40 and results["actions"] == {}   # no meta.json: no action checks
+
+
+@pytest.mark.slow
+def test_evaluate_scores_synonym_captions_only_and_skips_clips_without_them(tmp_path, monkeypatch):
+    """--captions synonyms scores texts_heldout_synonyms/ and nothing else: clips without a synonym caption are
+    skipped (never scored with their training captions), the output says how many were scored, and the
+    split_noise row (another split's real motions) and --literal's Engine.load keyword are there."""
+    import train.evaluate as evaluate_module
+    from motion_core.engine import Engine, tiny_config as tiny_engine_config
+    from test_training import write_synthetic_dataset
+    from train.data.writer import CaptionLine, write_captions
+    from train.procedural.heldout_words import TEXTS_DIR
+    data = write_synthetic_dataset(tmp_path / "data", clips=120, frames=(40, 70))
+    ids = [f"{i:06d}" for i in range(120)]
+    (data / "train.txt").write_text("".join(f"{i}\n" for i in ids[:40]))
+    (data / "val.txt").write_text("".join(f"{i}\n" for i in ids[40:80]))
+    (data / "test.txt").write_text("".join(f"{i}\n" for i in ids[80:]))
+    (data / TEXTS_DIR).mkdir()
+    for motion_id in ids[:-5]:   # the last 5 test clips have no synonym caption
+        write_captions(data, motion_id, [CaptionLine(f"synonym caption {motion_id}")], texts_dir=TEXTS_DIR)
+    Engine.random(tiny_engine_config(), seed=0).save(tmp_path / "model")
+    tiny_evaluator().save(tmp_path / "ev")
+    scored: list[str] = []
+    real_load = evaluate_module.load_evaluator
+
+    def recording_evaluator(args):
+        evaluator = real_load(args)
+        embed_text = evaluator.embed_text
+
+        def record(captions):
+            scored.extend(captions)
+            return embed_text(captions)
+        evaluator.embed_text = record
+        return evaluator
+    monkeypatch.setattr(evaluate_module, "load_evaluator", recording_evaluator)
+    out = tmp_path / "results.json"
+    common = ["--checkpoint", str(tmp_path / "model"), "--data", str(data), "--evaluator", str(tmp_path / "ev"),
+              "--mm-texts", "0", "--steps", "2", "--no-untrained", "--device", "cpu"]
+    assert evaluate_module.main(common + ["--captions", "synonyms", "--out", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert scored and all(c.startswith("synonym caption ") for c in scored)
+    test_scored = {c.split()[-1] for c in scored} & set(ids[80:])
+    assert test_scored == set(ids[80:-5])                  # every test clip with a synonym, none without
+    assert results["samples"] == 35 and results["clips_without_captions"] == 5
+    assert results["captions_dir"] == TEXTS_DIR and results["literal"] is False
+    noise = results["metrics"]["split_noise"]
+    assert noise["split"] == "val" and noise["samples"] == 35 and np.isfinite(noise["fid"])
+    assert results["fid_target"]["fid_max"] == pytest.approx(2 * noise["fid"])
+
+    loaded = []
+    monkeypatch.setattr(Engine, "load", classmethod(lambda cls, path, device="auto", **options:
+                                                    loaded.append(options) or Engine.random(tiny_engine_config())))
+    assert evaluate_module.main(common + ["--captions", "synonyms", "--literal", "--noise-split", "none",
+                                          "--out", str(out)]) == 0
+    assert loaded == [{"read_words": False}] and json.loads(out.read_text())["literal"] is True
+    assert evaluate_module.main(common + ["--noise-split", "none", "--out", str(out)]) == 0
+    assert loaded[-1] == {}                                 # without --literal the keyword is not passed
 
 
 def test_batch_generator_samples_with_the_engines_sampler():

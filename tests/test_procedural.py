@@ -232,6 +232,18 @@ def test_captions_name_the_sequence_in_order():
             for action, params in segments:
                 position = _first_position(caption.lower(), phrases(action, params)[int(heldout)], position) + 1
             assert "right" not in caption
+def test_split_of_gives_the_first_clips_the_large_corpus_splits():
+    from train.procedural.export import assign_splits, clip_id, splits_of_first
+    large = assign_splits([clip_id(i) for i in range(2000)], 0)
+    small = splits_of_first(300, 0, split_of=2000)
+    assert sum(map(len, small.values())) == 300
+    for name, ids in small.items():
+        assert ids == [i for i in large[name] if int(i[1:]) < 300]   # the large corpus's split of each clip
+    assert splits_of_first(300, 0) == assign_splits([clip_id(i) for i in range(300)], 0)
+    with pytest.raises(ValueError, match="split_of"):
+        splits_of_first(300, 0, split_of=100)
+
+
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     root = tmp_path_factory.mktemp("procedural")

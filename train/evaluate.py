@@ -1,11 +1,17 @@
 """Evaluate a text-to-motion checkpoint, T2M/MLD style, against ground truth and an untrained model.
 
-    python -m train.evaluate --checkpoint DIR --data DATA --split test [--captions heldout]
-                             --evaluator EVAL_DIR --out results.json
+    python -m train.evaluate --checkpoint DIR --data DATA --split test [--captions {texts,heldout,synonyms}]
+                             [--literal] --evaluator EVAL_DIR --out results.json
     (or --official-evaluator T2M_DIR for the official HumanML3D evaluator weights; see train.evaluation.official)
 
 Rows: "ground_truth" (a second random crop/caption draw of the real motions, scored against the first draw:
-the ceiling), "model", "untrained" (same checkpoint with re-initialised denoiser + text encoder: the floor).
+the ceiling; its FID is no noise figure, since it is the same motions: clips no longer than the crop give the
+same frames, FID ~0), "split_noise" (real motions of another split, --noise-split, as many as the reference,
+scored against it: FID's split-to-split noise at this sample count), "model", "untrained" (same checkpoint with
+re-initialised denoiser + text encoder: the floor). "fid_target" is 2 x split_noise's FID, met or not by the model.
+Captions: "texts" (training phrasing), "heldout" (texts_heldout/: held-out paraphrases), "synonyms"
+(texts_heldout_synonyms/: training-style captions with a held-out synonym; clips without such a caption are
+skipped, never scored with training captions; "samples" and "clips_without_captions" say how many).
 Columns: FID, R-Precision top-1/2/3, MM-Dist, Diversity, MultiModality (model rows), and, when DATA has a
 procedural meta.json, per-action check pass rates for captions that describe a single action.
 """
@@ -24,8 +30,9 @@ from train.data import DatasetSpec, MotionTextDataset
 from train.data_order import SeededItems
 from train.evaluation import actions, metrics
 from train.evaluation.generation import BatchGenerator
+from train.procedural.heldout_words import TEXTS_DIR as SYNONYMS_DIR
 
-CAPTION_DIRS = {"texts": "texts", "heldout": "texts_heldout"}
+CAPTION_DIRS = {"texts": "texts", "heldout": "texts_heldout", "synonyms": SYNONYMS_DIR}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -34,7 +41,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data", required=True, type=Path, help="dataset root (HumanML3D layout)")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     p.add_argument("--captions", default="texts", choices=sorted(CAPTION_DIRS),
-                   help="'heldout' scores the procedural corpus's held-out paraphrases (texts_heldout/)")
+                   help="'heldout' scores the procedural corpus's held-out paraphrases (texts_heldout/), "
+                        f"'synonyms' its held-out synonyms ({SYNONYMS_DIR}/; clips without one are skipped)")
+    p.add_argument("--literal", action="store_true",
+                   help="feed captions to the model as written (no synonym reading): loads the checkpoint with "
+                        "Engine.load(..., read_words=False)")
+    p.add_argument("--noise-split", default="val", choices=("train", "val", "test", "none"),
+                   help="split whose real motions give the split_noise row (FID's split-to-split noise); "
+                        "'none' skips it")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--evaluator", type=Path, help="our evaluator (train.evaluation.fit_evaluator)")
     group.add_argument("--official-evaluator", type=Path, help="directory with the official T2M evaluator files")
@@ -113,8 +127,25 @@ def action_results(dataset, meta: dict, drawn: dict, motions: list[np.ndarray]) 
     return {"overall": overall, "n": len(results), "per_action": table}
 
 
+def engine_options(args) -> dict:
+    """Engine.load keywords: read_words=False only under --literal, so engines without the option still load."""
+    return {"read_words": False} if args.literal else {}
+
+
+def split_noise(args, spec, engine, evaluator, reference: dict, real_emb: np.ndarray) -> dict | None:
+    """Real motions of `args.noise_split` (as many as the reference, same caption folder) against the reference."""
+    if args.noise_split in ("none", args.split):
+        return None
+    dataset = MotionTextDataset(args.data, args.noise_split, spec, mean=engine.normalizer.mean,
+                                std=engine.normalizer.std, texts_dir=CAPTION_DIRS[args.captions])
+    other = draw(dataset, args.seed + 3, len(reference["raw"]))
+    row = metrics.all_metrics(embed_motions(evaluator, other["raw"]), embed_texts(evaluator, other["captions"]),
+                              real_emb, seed=args.seed)
+    return {**row, "split": args.noise_split, "samples": len(other["raw"])}
+
+
 def evaluate(args) -> dict:
-    generator = BatchGenerator.load(args.checkpoint, device=args.device)
+    generator = BatchGenerator.load(args.checkpoint, device=args.device, **engine_options(args))
     engine = generator.engine
     if args.sampler is not None:
         engine.sampler = args.sampler
@@ -135,6 +166,9 @@ def evaluate(args) -> dict:
     gt_emb = embed_motions(evaluator, second["raw"])
     rows["ground_truth"] = metrics.all_metrics(gt_emb, embed_texts(evaluator, second["captions"]), real_emb,
                                                seed=args.seed)
+    noise = split_noise(args, spec, engine, evaluator, reference, real_emb)
+    if noise is not None:
+        rows["split_noise"] = noise
     if meta is not None:
         action_rows["ground_truth"] = action_results(dataset, meta, second, second["raw"])
     models = {"model": generator}
@@ -147,8 +181,15 @@ def evaluate(args) -> dict:
         rows[name]["multimodality"] = multimodality(gen, evaluator, reference, args)
         if meta is not None:
             action_rows[name] = action_results(dataset, meta, reference, motions)
+    fid_target = None
+    if noise is not None:
+        fid_target = {"fid_max": 2.0 * noise["fid"], "model_fid": rows["model"]["fid"],
+                      "met": bool(rows["model"]["fid"] <= 2.0 * noise["fid"])}
     return {"checkpoint": str(args.checkpoint), "data": str(args.data), "split": args.split,
-            "captions": args.captions, "samples": len(reference["captions"]),
+            "captions": args.captions, "captions_dir": CAPTION_DIRS[args.captions], "literal": args.literal,
+            "samples": len(reference["captions"]), "samples_available": len(dataset),
+            "clips_without_captions": int(dataset.report.dropped["missing_text"]),
+            "fid_target": fid_target,
             "evaluator": str(args.evaluator or args.official_evaluator), "sampler": engine.sampler,
             "steps": args.steps or engine.default_steps, "guidance": args.guidance or engine.default_guidance,
             "metrics": rows, "actions": action_rows}
@@ -166,10 +207,17 @@ def multimodality(gen: BatchGenerator, evaluator, reference: dict, args) -> floa
 
 
 def format_table(results: dict) -> str:
+    head = (f"captions {results['captions']} ({results['captions_dir']}/), literal {results['literal']}: "
+            f"{results['samples']} samples scored (of {results['samples_available']}), "
+            f"{results['clips_without_captions']} clips of the split skipped for want of a caption there")
+    target = results.get("fid_target")
+    if target:
+        head += (f"\nFID target (2 x split noise): model {target['model_fid']:.4f} <= {target['fid_max']:.4f}: "
+                 f"{'met' if target['met'] else 'NOT met'}")
     columns = ("fid", "r_precision_top1", "r_precision_top2", "r_precision_top3", "mm_dist", "diversity",
                "multimodality")
     header = ["row".ljust(13)] + [c.replace("r_precision_", "R@").rjust(10) for c in columns] + ["actions".rjust(9)]
-    lines = [" ".join(header)]
+    lines = [head, " ".join(header)]
     for name, row in results["metrics"].items():
         cells = [name.ljust(13)] + [f"{row.get(c, float('nan')):10.4f}" for c in columns]
         act = results["actions"].get(name)

@@ -25,9 +25,10 @@ class BatchGenerator:
         self.default_guidance = float(diffusion.get("guidance", 2.5))
 
     @classmethod
-    def load(cls, checkpoint, device: str = "cpu") -> "BatchGenerator":
+    def load(cls, checkpoint, device: str = "cpu", **options) -> "BatchGenerator":
+        """`options` go to `Engine.load` as they are (train.evaluate --literal passes read_words=False)."""
         from motion_core.engine import Engine
-        return cls(Engine.load(checkpoint, device=device))
+        return cls(Engine.load(checkpoint, device=device, **options))
 
     def untrained(self, seed: int = 0) -> "BatchGenerator":
         """A twin whose denoiser and text encoder are re-initialised (same architecture, VAE and normaliser)."""

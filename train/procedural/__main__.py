@@ -1,4 +1,4 @@
-"""python -m train.procedural --out DIR --num 20000 --seed 0 --workers N"""
+"""python -m train.procedural --out DIR --num 20000 --seed 0 --workers N [--split-of M]"""
 from __future__ import annotations
 
 import argparse
@@ -17,8 +17,12 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("--per-block-std", action="store_true",
                         help="HumanML3D's block-averaged Std.npy (see train.data.stats) instead of per-dimension")
+    parser.add_argument("--split-of", type=int,
+                        help="give each clip the split it has in a corpus of this many clips (same seed): the "
+                             "first --num clips of that corpus, with its test split")
     args = parser.parse_args(argv)
-    summary = generate_dataset(args.out, args.num, args.seed, max(1, args.workers), args.per_block_std)
+    summary = generate_dataset(args.out, args.num, args.seed, max(1, args.workers), args.per_block_std,
+                               split_of=args.split_of)
     print(json.dumps(summary))
 
 

@@ -6,6 +6,10 @@
                                 captions contain a word that has one; see `heldout_words`)
     meta.json                   per-clip action labels, frame spans and parameters, and the generation settings
 
+`split_of=N` (N >= num) gives clip i the split it has in a corpus of N clips of the same seed, so the first `num`
+clips of a large corpus can be regenerated quickly with that corpus's test split (e.g. to evaluate a model trained
+on the large one: its test clips were never trained on).
+
 Clips are generated and written inside worker processes (only small metadata travels back); clip i depends only
 on (seed, i), so the output does not depend on the number of workers.
 """
@@ -57,11 +61,22 @@ def assign_splits(ids: list[str], seed: int) -> dict[str, list[str]]:
     return out
 
 
+def splits_of_first(num: int, seed: int, split_of: int | None = None) -> dict[str, list[str]]:
+    """Splits of clips 0..num-1: their own (split_of None), or those they have in a corpus of `split_of` clips."""
+    total = num if split_of is None else int(split_of)
+    if total < num:
+        raise ValueError(f"split_of ({total}) must be at least num ({num})")
+    kept = {clip_id(i) for i in range(num)}
+    return {name: [i for i in ids if i in kept]
+            for name, ids in assign_splits([clip_id(i) for i in range(total)], seed).items()}
+
+
 def generate_dataset(out: str | Path, num: int, seed: int = 0, workers: int = 1, per_block_std: bool = False,
-                     log=print) -> dict:
+                     log=print, split_of: int | None = None) -> dict:
     """Generate `num` clips into `out`; returns a summary {"clips", "seconds", "clips_per_second", "splits"}."""
     if num < 1:
         raise ValueError(f"num must be >= 1, got {num}")
+    splits = splits_of_first(num, seed, split_of)
     root = prepare_layout(out, extra_text_dirs=("texts_heldout", SYNONYMS_DIR))
     jobs = [(str(root), seed, i) for i in range(num)]
     start = time.perf_counter()
@@ -77,16 +92,15 @@ def generate_dataset(out: str | Path, num: int, seed: int = 0, workers: int = 1,
         for motion_id, meta in map(_write_one, jobs):
             metas[motion_id] = meta
     seconds = time.perf_counter() - start
-    splits = assign_splits(sorted(metas), seed)
     for name, ids in splits.items():
         write_split(root, name, ids)
     train_files = (np.load(root / "new_joint_vecs" / f"{i}.npy", allow_pickle=False) for i in splits["train"] or splits["val"] or splits["test"])
     mean, std = compute_mean_std(train_files, per_block=per_block_std)
     write_mean_std(root, mean, std)
     summary = {"clips": num, "seconds": round(seconds, 2), "clips_per_second": round(num / seconds, 2),
-               "splits": {k: len(v) for k, v in splits.items()}}
+               "splits": {k: len(v) for k, v in splits.items()}, "split_of": split_of or num}
     meta = {"generator": "train.procedural", "seed": seed, "fps": 20.0, "skeleton": "humanml3d",
-            "per_block_std": per_block_std, "heldout_texts_dir": "texts_heldout",
+            "per_block_std": per_block_std, "split_of": split_of or num, "heldout_texts_dir": "texts_heldout",
             "heldout_synonyms_dir": SYNONYMS_DIR,
             "clips": {k: metas[k] for k in sorted(metas)}}
     (root / "meta.json").write_text(json.dumps(meta, separators=(",", ":")), encoding="utf-8")
