@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Issue 21, item 4: held-out R@3 and FID of the bundled model, one device call (~420 s wall in all).
+#
+#   bash benchmarks/device_jobs/eval_r3.sh            # on the GPU machine, repo root as cwd, $OUT set
+#   TINY=1 OUT=/tmp/out bash benchmarks/device_jobs/eval_r3.sh   # CPU smoke run of the same chain
+#
+# Steps, each under `timeout` so one slow step cannot eat the budget (a failed step does not stop the others):
+#   1. corpus: the first $NUM clips of the 20,000-clip seed-0 corpus the model was trained on, with that corpus's
+#      splits (--split-of 20000), so the test split scored here is clips the model never trained on
+#   2. evaluator: our T2M-style evaluator fitted on the corpus's train split (--time-limit: it always saves)
+#   3. train.evaluate on the test split, captions heldout (paraphrases) and synonyms (held-out synonyms; clips
+#      without one are skipped), each as read by the engine and with --literal (captions as written)
+# Into $OUT: log.txt (set -x with timestamps), timings.tsv (step, exit status, seconds), corpus.json,
+# eval_{heldout,synonyms}{,_literal}.json, and the evaluator's files (each only if under 16 MB).
+# Knobs (env): TINY, PYTHON, NUM, WORKERS, EVAL_STEPS, EVAL_TIME, LIMIT, MM_TEXTS, MM_REPEATS, WORK.
+set -uo pipefail
+: "${OUT:?set OUT to the output folder}"
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/log.txt") 2>&1
+PY=${PYTHON:-python}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+if [ "${TINY:-0}" = 1 ]; then
+  # CPU smoke run: 600 clips give ~60 test clips (~30 with a synonym caption), so R-precision (batches of 32)
+  # is defined for the heldout runs.
+  NUM=${NUM:-600}; WORKERS=${WORKERS:-2}; EVAL_STEPS=${EVAL_STEPS:-50}; EVAL_TIME=${EVAL_TIME:-600}
+  LIMIT=${LIMIT:-32}; MM_TEXTS=${MM_TEXTS:-4}; MM_REPEATS=${MM_REPEATS:-2}
+  T_CORPUS=600; T_FIT=900; T_EVAL=900; DEVICE=cpu
+else
+  # GPU: 8,000 clips (800 test, ~400 with a synonym caption) in ~25 s on 16 cores (30 clips/s/core measured
+  # on the 2-core dev machine); evaluator 3000 steps (fit_evaluator's default) or 110 s, whichever comes first.
+  NUM=${NUM:-8000}; WORKERS=${WORKERS:-$(nproc)}; EVAL_STEPS=${EVAL_STEPS:-3000}; EVAL_TIME=${EVAL_TIME:-110}
+  LIMIT=${LIMIT:-512}; MM_TEXTS=${MM_TEXTS:-32}; MM_REPEATS=${MM_REPEATS:-10}
+  T_CORPUS=90; T_FIT=150; T_EVAL=45; DEVICE=cuda
+fi
+WORK=${WORK:-/tmp/eval_r3}
+CKPT=motion_core/default_model
+rm -rf "$WORK"; mkdir -p "$WORK"
+export PS4='+ [$(date +%T)] '
+printf 'step\trc\tseconds\n' > "$OUT/timings.tsv"
+
+step() {  # step NAME TIMEOUT_S COMMAND...
+  local name=$1 limit=$2; shift 2
+  local start=$SECONDS rc
+  echo "=== $(date +%T) $name (timeout ${limit}s)"
+  set -x
+  timeout --kill-after=5 "$limit" "$@"
+  rc=$?
+  { set +x; } 2>/dev/null
+  echo "=== $(date +%T) $name: rc $rc, $((SECONDS - start)) s"
+  printf '%s\t%s\t%s\n' "$name" "$rc" "$((SECONDS - start))" >> "$OUT/timings.tsv"
+}
+
+echo "eval_r3 $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') tiny=${TINY:-0}"
+$PY -c "import sys, torch; print(sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
+nproc
+
+step corpus "$T_CORPUS" $PY -m train.procedural --out "$WORK/corpus" --num "$NUM" --seed 0 --split-of 20000 \
+  --workers "$WORKERS"
+cp "$WORK/corpus/"{train,val,test}.txt "$OUT/" 2>/dev/null
+$PY - "$WORK/corpus" > "$OUT/corpus.json" <<'EOF'
+import json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+out = {}
+for split in ("train", "val", "test"):
+    ids = (root / f"{split}.txt").read_text().split() if (root / f"{split}.txt").is_file() else []
+    out[split] = {"clips": len(ids), **{d: sum((root / d / f"{i}.txt").is_file() for i in ids)
+                                        for d in ("texts", "texts_heldout", "texts_heldout_synonyms")}}
+print(json.dumps(out))
+EOF
+cat "$OUT/corpus.json"
+
+step evaluator "$T_FIT" $PY -m train.evaluation.fit_evaluator --data "$WORK/corpus" --out "$WORK/evaluator" \
+  --steps "$EVAL_STEPS" --time-limit "$EVAL_TIME" --device "$DEVICE" --log-every 250
+mkdir -p "$OUT/evaluator"
+for f in "$WORK/evaluator"/*; do
+  [ -f "$f" ] && [ "$(stat -c %s "$f")" -lt 16000000 ] && cp "$f" "$OUT/evaluator/"
+done
+ls -l "$WORK/evaluator" "$OUT/evaluator"
+
+for captions in heldout synonyms; do
+  for literal in "" --literal; do
+    name=eval_${captions}${literal:+_literal}
+    extra=()
+    [ -n "$literal" ] && extra=(--literal --no-untrained)   # the untrained floor once per caption set
+    step "$name" "$T_EVAL" $PY -m train.evaluate --checkpoint "$CKPT" --data "$WORK/corpus" --split test \
+      --captions "$captions" --evaluator "$WORK/evaluator" --limit "$LIMIT" --mm-texts "$MM_TEXTS" \
+      --mm-repeats "$MM_REPEATS" --device "$DEVICE" --out "$OUT/$name.json" "${extra[@]}"
+  done
+done
+
+echo "=== $(date +%T) done, ${SECONDS} s in all"
+cat "$OUT/timings.tsv"
