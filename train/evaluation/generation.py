@@ -40,7 +40,13 @@ class BatchGenerator:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             engine.denoiser = build_denoiser(arch["denoiser"]).to(self.device).eval()
-            engine.text_encoder = build_text_encoder(dict(arch["text"])).to(self.device).eval()
+            text_encoder = build_text_encoder(dict(arch["text"])).to(self.device).eval()
+            # Buffers are no trained weights: a wordvec encoder's frozen word table and tokenizer are kept
+            # (without them it cannot read a caption at all); its trainable layers stay re-initialised.
+            buffers = dict(self.engine.text_encoder.named_buffers())
+            if buffers:
+                text_encoder.load_state_dict({**text_encoder.state_dict(), **buffers})
+            engine.text_encoder = text_encoder
         return BatchGenerator(engine)
 
     @torch.inference_mode()
