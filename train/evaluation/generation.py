@@ -68,7 +68,8 @@ class BatchGenerator:
         latent_lengths = torch.tensor([math.ceil(n / factor) for n in lengths], device=self.device)
         max_latent = int(latent_lengths.max())
         mask = torch.arange(max_latent, device=self.device)[None] < latent_lengths[:, None]
-        cond = e.text_encoder.encode(list(captions))
+        # captions as the engine reads them (unseen words as trained ones, unless it was loaded read_words=False)
+        cond = e.text_encoder.encode([e.read(c).text for c in captions])
         uncond = e.text_encoder.encode([""] * len(captions))
 
         def model_fn(x, t, condition, m):
