@@ -224,3 +224,18 @@ def test_engine_warnings_reach_the_take_and_the_report(scene):
     assert task.step() == modal.FINISHED, task.error
     assert task.actions[0][takes.WARNINGS_PROP] == motion.meta["warnings"]
     assert task.warnings == [motion.meta["warnings"]]
+
+
+def test_word_readings_reach_the_take_report(scene):
+    """meta["read_as"] (unseen words read as trained ones, issue 21) is stored on the take, not as a warning."""
+    scn, _ = scene
+    motion = walking_motion()
+    motion.meta["read_as"] = "read 'strolls' as 'walks'"
+    job = ec.Job("10", "generate", canceller=lambda j: None)
+    task = modal.GenerationTask(job, "“strolls”", lambda results: takes.apply_takes(
+        scn.motion_settings.target, results, "someone strolls", 0, 1, scn))
+    job.events.put({"id": "10", "event": "result", "motions": [motion]})
+    assert task.step() == modal.FINISHED, task.error
+    assert task.actions[0][takes.READ_AS_PROP] == "read 'strolls' as 'walks'"
+    assert takes.WARNINGS_PROP not in task.actions[0]
+    assert task.warnings == []
