@@ -62,8 +62,9 @@ from motion_core.generation.timeline import generate_timeline
 from motion_core.kinematics.skeleton import Skeleton, get_skeleton
 from motion_core.runtime.device import DeviceError, best_device
 from motion_core.runtime.graph_cache import GraphCache
-from motion_core.text.readings import Reading, WordReadings, readings_for
-from motion_core.text.vocabulary import VocabularyCheck, action_label, check_for
+from motion_core.generation import understanding
+from motion_core.text.readings import Reading
+from motion_core.text.vocabulary import VocabularyCheck, action_label
 
 # The names users and front ends import from here (this module was the whole engine before issue 19).
 __all__ = ["Engine", "InputError", "ModelNotFoundError", "Cancelled", "DeviceError", "DEFAULT_MODEL_DIR",
@@ -132,11 +133,8 @@ class Engine:
         # graph likewise, with `cuda_graphs`.)
         self.ik_graphs = self.device.type == "cuda"
         self.graphs = GraphCache()   # the sampler's, text encoder's, decoder's and IK's CUDA graphs
-        self._vocabulary: list = []  # [VocabularyCheck or None] once made (see `vocabulary`)
-        # Prompt words the model never learned are read as the trained words the checkpoint maps them to
-        # ("leaps" -> "jumps", motion_core.text.readings); False feeds prompts to the text encoder as typed.
-        self.read_words = bool(read_words)
-        self._readings: list = []    # [WordReadings or None] once made (see `readings`)
+        self.read_words = bool(read_words)   # unseen words read as trained ones (see `read`); False: as typed
+        self.understanding: dict = {}        # vocabulary check and readings, made once (generation.understanding)
         loading.check_components(self)
 
     # ---- construction ----------------------------------------------------------------------------------
@@ -242,28 +240,12 @@ class Engine:
 
     @property
     def vocabulary(self) -> VocabularyCheck | None:
-        """What this model was trained to understand (None: its checkpoint records no vocabulary): warns about
-        prompt words outside it (and without a reading), in ``meta["warnings"]`` of the motions made (issue 21)."""
-        if not self._vocabulary:
-            bundled = self.source is not None and Path(self.source).resolve() == DEFAULT_MODEL_DIR.resolve()
-            self._vocabulary.append(check_for(self.config, self.text_encoder, readings=self.readings,
-                                              model_name="the bundled model" if bundled else "the model"))
-        return self._vocabulary[0]
-
-    @property
-    def readings(self) -> WordReadings | None:
-        """The checkpoint's word readings (None: it records none, or `read_words` is off)."""
-        if not self.read_words:
-            return None
-        if not self._readings:
-            self._readings.append(readings_for(self.config))
-        return self._readings[0]
+        """Names prompt words outside the training vocabulary, in ``meta["warnings"]`` (issue 21)."""
+        return understanding.vocabulary_of(self)
 
     def read(self, prompt: str) -> Reading:
-        """`prompt` as the text encoder will read it: unseen words swapped for their readings ("leaps" ->
-        "jumps"), with what was swapped."""
-        readings = self.readings
-        return Reading(prompt) if readings is None else readings.read(prompt)
+        """`prompt` as the text encoder reads it: unseen words swapped for trained ones ("leaps" -> "jumps")."""
+        return understanding.read(self, prompt)
 
     def known_actions(self) -> list[str] | None:
         """The actions this model was trained on (None: its checkpoint records no vocabulary)."""

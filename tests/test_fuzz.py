@@ -292,7 +292,7 @@ argv_tail = st.lists(st.one_of(st.sampled_from(OPTIONS), values), max_size=10)
 
 def _fast_cli(engine):
     """Engine.load replaced by the fast engine (after the real device check) for in-process CLI runs."""
-    return mock.patch.object(Engine, "load", staticmethod(lambda checkpoint=None, device="auto":
+    return mock.patch.object(Engine, "load", staticmethod(lambda checkpoint=None, device="auto", **options:
                                                           best_device(device) and engine))
 
 
