@@ -57,9 +57,12 @@ def _planted_step_mm(clip) -> float:
 
 def _knee_behind_cm(j) -> float:
     """Worst knee position behind the hip-ankle line along the facing direction: > 0 is hyperextension."""
-    across = j[:, 2] - j[:, 1]
-    forward = np.cross([0.0, 1.0, 0.0], across)
-    forward /= np.linalg.norm(forward, axis=-1, keepdims=True)
+    return _knee_behind_along(j, np.cross([0.0, 1.0, 0.0], j[:, 2] - j[:, 1]))
+
+
+def _knee_behind_along(j: np.ndarray, forward: np.ndarray) -> float:
+    """Worst knee position (cm) behind the hip-ankle line, measured along the per-frame `forward` axis."""
+    forward = forward / np.linalg.norm(forward, axis=-1, keepdims=True)
     worst = -1.0
     for hip, knee, ankle in ((1, 4, 7), (2, 5, 8)):
         axis = j[:, ankle] - j[:, hip]
@@ -368,15 +371,7 @@ def _knee_behind_body_cm(j: np.ndarray) -> float:
     """Worst knee position behind the hip-ankle line along the pelvis's own forward (hips x spine), so that a
     lying or crawling body's knees are measured too (the facing-based `_knee_behind_cm` is blind to a supine
     leg: its forward is horizontal, along the leg)."""
-    forward = np.cross(j[:, 3] - j[:, 0], j[:, 2] - j[:, 1])
-    forward /= np.linalg.norm(forward, axis=-1, keepdims=True)
-    worst = -1.0
-    for hip, knee, ankle in ((1, 4, 7), (2, 5, 8)):
-        axis = j[:, ankle] - j[:, hip]
-        axis /= np.linalg.norm(axis, axis=-1, keepdims=True)
-        off = (j[:, knee] - j[:, hip]) - ((j[:, knee] - j[:, hip]) * axis).sum(-1, keepdims=True) * axis
-        worst = max(worst, float(-(off * forward).sum(-1).max()))
-    return 100 * worst
+    return _knee_behind_along(j, np.cross(j[:, 3] - j[:, 0], j[:, 2] - j[:, 1]))
 
 
 @pytest.mark.parametrize("action", sorted(ACTIONS))
