@@ -212,30 +212,31 @@ def test_end_to_end_with_the_real_worker_and_a_tiny_model(scene, tmp_path):
     assert all(Path(f).parent.parent == tmp_path and Path(f).is_file() for f in files)
 
 
-def test_engine_warnings_reach_the_take_and_the_report(scene):
-    """meta["warnings"] (e.g. words the model never learned, issue 21) are stored on the take and reported."""
+def _applied_take(scene, motion, prompt: str):
+    """A finished task whose job returned `motion` for `prompt`, applied as a take on the scene's target."""
     scn, _ = scene
-    motion = walking_motion()
-    motion.meta["warnings"] = "the bundled model has not learned 'cartwheel'; nearest: spin, jump"
     job = ec.Job("9", "generate", canceller=lambda j: None)
-    task = modal.GenerationTask(job, "“does a cartwheel”", lambda results: takes.apply_takes(
-        scn.motion_settings.target, results, "does a cartwheel", 0, 1, scn))
+    task = modal.GenerationTask(job, f"“{prompt}”", lambda results: takes.apply_takes(
+        scn.motion_settings.target, results, prompt, 0, 1, scn))
     job.events.put({"id": "9", "event": "result", "motions": [motion]})
     assert task.step() == modal.FINISHED, task.error
+    return task
+
+
+def test_engine_warnings_reach_the_take_and_the_report(scene):
+    """meta["warnings"] (e.g. words the model never learned, issue 21) are stored on the take and reported."""
+    motion = walking_motion()
+    motion.meta["warnings"] = "the bundled model has not learned 'cartwheel'; nearest: spin, jump"
+    task = _applied_take(scene, motion, "does a cartwheel")
     assert task.actions[0][takes.WARNINGS_PROP] == motion.meta["warnings"]
     assert task.warnings == [motion.meta["warnings"]]
 
 
 def test_word_readings_reach_the_take_report(scene):
     """meta["read_as"] (unseen words read as trained ones, issue 21) is stored on the take, not as a warning."""
-    scn, _ = scene
     motion = walking_motion()
     motion.meta["read_as"] = "read 'strolls' as 'walks'"
-    job = ec.Job("10", "generate", canceller=lambda j: None)
-    task = modal.GenerationTask(job, "“strolls”", lambda results: takes.apply_takes(
-        scn.motion_settings.target, results, "someone strolls", 0, 1, scn))
-    job.events.put({"id": "10", "event": "result", "motions": [motion]})
-    assert task.step() == modal.FINISHED, task.error
+    task = _applied_take(scene, motion, "someone strolls")
     assert task.actions[0][takes.READ_AS_PROP] == "read 'strolls' as 'walks'"
     assert takes.WARNINGS_PROP not in task.actions[0]
     assert task.warnings == []
