@@ -3,8 +3,8 @@
     readings = word_readings(vocabulary["words"], WordNet.load(DIR))    # {"leap": "jump", "stroll": "walk", ...}
 
 The model's word vectors know words by their spelling pieces as much as by their meaning: by the cosine of its
-mean-of-token vectors (`WordVectors.similarity`), the nearest trained word to "leaps" is "leans", to "sips"
-"skips". WordNet knows that a
+mean-of-token vectors (`WordVectors.similarity`), the nearest trained word to "sips" is "skips", to "trunk"
+"drunk". WordNet knows that a
 leap is a jump and a stroll a walk. A reading is, for an unseen lemma, a trained lemma that is, in one of the
 commonest senses of both words (`MAX_SENSES`):
 - a synonym (same synset: leap -> jump, applaud -> clap), or
