@@ -9,9 +9,9 @@ leap is a jump and a stroll a walk. A reading is, for an unseen lemma, a trained
 commonest senses of both words (`MAX_SENSES`):
 - a synonym (same synset: leap -> jump, applaud -> clap), or
 - a broader word of the unseen word's commonest sense, at most `MAX_HOPS` steps up (stroll -> walk,
-  hurl -> throw), or for an adjective a similar one (enormous -> big). A broader word must be specific: one with more than `VAGUE` narrower synsets
-  ("travel" 525, "move", "touch") would stand in for too much, so "swims" (a kind of "travel") has no reading
-  and still gets the "not learned" warning.
+  hurl -> throw), or for an adjective a similar one (enormous -> big). A broader word must be specific: one
+  with more than `VAGUE` narrower synsets ("travel" 525, "move", "touch") would stand in for too much, so
+  "swims" (a kind of "travel") has no reading and still gets the "not learned" warning.
 Only verbs, adverbs and adjectives are read (`READ_POS`); a verb is read as a trained word the captions use as a
 verb (they have "walks" or "walking", not only "speed" or "clip"). Which part of speech a prompt's word is: an
 inflected word ("leaps") a verb, a bare one what WordNet's tagged senses say it mostly is (see `word_readings`).

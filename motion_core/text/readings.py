@@ -6,7 +6,8 @@ words its training captions never used, the trained word that means (nearly) the
 "stroll" -> "walk", "hurl" -> "throw"). The text encoder's word vectors place an unseen word by its spelling
 pieces as much as by its meaning ("sips" lands nearest "skips"), so the engine swaps such a word for its reading
 before encoding the prompt, and records each swap in the take's ``meta["read_as"]`` so the animator sees how
-the prompt was understood. Words the model learned are never touched; words with no reading are left for the "not learned" warning (`motion_core.text.vocabulary`).
+the prompt was understood. Words the model learned are never touched; words with no reading are left for the
+"not learned" warning (`motion_core.text.vocabulary`).
 
 The swap keeps the word's inflection where the captions have it: "leaps" -> "jumps", "leaping" -> "jumping".
 WordNet's notice: motion_core/text/WORDNET_LICENSE.txt.
