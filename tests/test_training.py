@@ -300,6 +300,31 @@ def test_denoiser_warm_starts_from_an_exported_checkpoint(tmp_path, dataset_dir)
             "--vae", first / "vae" / "model", "--init-from", restated)
 
 
+def test_a_vae_fine_tuned_from_a_checkpoint_carries_its_denoiser_on(tmp_path, dataset_dir):
+    """New poses need a new VAE; fine-tuning the checkpoint's own lets its denoiser continue instead of restart."""
+    from motion_core.formats.checkpoint import load_checkpoint, read_config
+    first, tuned, continued, other = (tmp_path / n for n in ("a", "b", "c", "d"))
+    fit("--config", tiny_config(tmp_path, max_steps=2), "--data", dataset_dir, "--out", first)
+    shipped = first / "denoiser" / "model"
+    fit("--config", tiny_config(tmp_path, max_steps=2), "--data", dataset_dir, "--out", tuned, "--stage", "vae",
+        "--init-from", shipped)
+    _, old = load_checkpoint(shipped)
+    _, new = load_checkpoint(tuned / "vae" / "model")
+    assert torch.equal(new["normalizer.mean"], old["normalizer.mean"])       # the same feature units
+    assert any(not torch.equal(new[k], old[k]) for k in new if k.startswith("vae."))   # and it did train
+    assert read_config(tuned / "vae" / "model")["training"]["init_from"] == str(shipped)
+    fit("--config", tiny_config(tmp_path, max_steps=1), "--data", dataset_dir, "--out", continued,
+        "--stage", "denoiser", "--vae", tuned / "vae" / "model", "--init-from", shipped)
+    info = read_config(continued / "denoiser" / "model")["training"]
+    assert info["vae_fine_tuned"] is True and info["init_steps"] == 2 and info["latent_scale"] > 0
+    # A VAE fine-tuned from some other checkpoint is still refused.
+    fit("--config", tiny_config(tmp_path, max_steps=1), "--data", dataset_dir, "--out", other, "--stage", "vae",
+        "--init-from", tuned / "vae" / "model")
+    with pytest.raises(ValueError, match="fine-tuned from it"):
+        fit("--config", tiny_config(tmp_path, max_steps=1), "--data", dataset_dir, "--out", tmp_path / "e",
+            "--stage", "denoiser", "--vae", other / "vae" / "model", "--init-from", shipped)
+
+
 def test_ema_averages_float_tensors_and_copies_the_rest():
     from train.ema import EMA
     module = torch.nn.BatchNorm1d(3)             # float weights plus an integer buffer (num_batches_tracked)

@@ -33,8 +33,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--stage", choices=STAGES, action="append", help="run only this stage (repeatable)")
     parser.add_argument("--vae", type=Path, help="VAE model directory for the denoiser stage "
                                                  "(default: OUT/vae/model)")
-    parser.add_argument("--init-from", type=Path, help="denoiser stage: start from this engine checkpoint's "
-                        "denoiser and text encoder (e.g. motion_core/default_model, with --vae the same)")
+    parser.add_argument("--init-from", type=Path, help="start from this engine checkpoint: the vae stage fine-tunes "
+                        "its VAE (keeping its feature statistics), the denoiser stage continues its denoiser and "
+                        "text encoder (e.g. motion_core/default_model, with --vae the same or a VAE fine-tuned "
+                        "from it)")
     parser.add_argument("--keep-models", action="store_true", help="keep the EMA weights of every checkpoint as "
                         "RUN/<stage>/models/step_N/ (to evaluate the training curve afterwards)")
     parser.add_argument("--word-vectors", type=Path, help="the wordvec text encoder's vectors: a directory "
@@ -84,6 +86,8 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
     seed_everything(config["seed"])  # the model's initial weights are part of what a seed reproduces
     if name == "vae":
         stage = VAEStage(config, FeatureNormalizer(*data_statistics(root, spec, data)), HUMANML3D)
+        if args.init_from is not None:
+            stage.warm_start(args.init_from)
     else:
         vae_dir = args.vae or args.out / "vae" / MODEL_DIR
         if not (Path(vae_dir) / "config.json").is_file():

@@ -14,6 +14,7 @@ denoiser stage a complete engine checkpoint (`Engine.load` reads it).
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -86,6 +87,15 @@ def _load_prefixed(module: nn.Module, tensors: dict[str, torch.Tensor], prefix: 
     module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
 
 
+def vae_fingerprint(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 of a checkpoint's VAE weights and feature statistics, as stored: names a VAE across machines."""
+    digest = hashlib.sha256()
+    for key in sorted(k for k in tensors if k.startswith(("vae.", "normalizer."))):
+        digest.update(key.encode("utf-8"))
+        digest.update(tensors[key].detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 class VAEStage:
     name = "vae"
 
@@ -95,6 +105,22 @@ class VAEStage:
         self.normalizer = normalizer
         self.skeleton = skeleton
         self.run_name = config["name"]
+        self.warm_start_info: dict = {}
+
+    def warm_start(self, path: str | Path) -> None:
+        """Fine-tune an engine checkpoint's VAE (new poses, e.g. lying on the floor) instead of starting afresh.
+
+        Its feature statistics are kept, not recomputed over the new data: the weights were trained on features
+        in those units, and latents that stay close to the old ones let the checkpoint's denoiser continue on
+        the fine-tuned VAE (`DenoiserStage.warm_start` accepts it by the fingerprint recorded here).
+        """
+        vae = self.objective.vae
+        _, tensors = load_checkpoint(path, expected=module_shapes("vae.", vae))
+        if "normalizer.mean" not in tensors:
+            raise ValueError(f"{path} has no feature statistics: it cannot seed a VAE")
+        _load_prefixed(vae, tensors, "vae.")
+        self.normalizer = FeatureNormalizer.from_tensors(tensors)
+        self.warm_start_info = {"init_from": str(path), "init_vae": vae_fingerprint(tensors)}
 
     def prepare(self, batches, device: torch.device) -> None:
         """Nothing to derive from data before training."""
@@ -110,7 +136,7 @@ class VAEStage:
 
     def export(self, weights: nn.Module, path: Path, training: dict) -> Path:
         vae = weights.vae
-        config = _base_config(self.skeleton, f"{self.run_name}-vae", training)
+        config = _base_config(self.skeleton, f"{self.run_name}-vae", {**training, **self.warm_start_info})
         config["architecture"] = {"vae": vae.config.to_dict()}
         tensors = {**_prefixed(vae, "vae."), **self.normalizer.to_tensors()}
         return save_checkpoint(path, tensors, config, expected=module_shapes("vae.", vae))
@@ -156,6 +182,8 @@ class DenoiserStage:
 
         Lets training continue a shipped model across sessions. The checkpoint must sit on this stage's VAE
         (same weights) and its latent scale is kept: otherwise its denoiser would be fed latents in other units.
+        A VAE fine-tuned from the checkpoint's own (`VAEStage.warm_start`) is accepted too: its latents are near
+        the old ones, and the latent scale is measured again on it.
         """
         denoiser, text = self.objective.denoiser, self.objective.text
         expected = {**module_shapes("vae.", self.vae), **module_shapes("denoiser.", denoiser),
@@ -166,15 +194,16 @@ class DenoiserStage:
         # Its latents must mean the same: same VAE weights and the same feature statistics in front of them.
         ours = {**_prefixed(self.vae, "vae."), **self.normalizer.to_tensors()}
         differing = differing_tensors(ours, tensors, ("vae.", "normalizer."))
-        if differing:
+        fine_tuned = bool(differing) and self.vae_config["training"].get("init_vae") == vae_fingerprint(tensors)
+        if differing and not fine_tuned:
             raise ValueError(f"{path} was trained over different VAE weights or feature statistics than "
                              f"{self.vae_dir} (first differing tensors: {differing[:3]}); pass that checkpoint "
-                             "as --vae too")
+                             "as --vae too, or a VAE fine-tuned from it (--stage vae --init-from it)")
         _load_prefixed(denoiser, tensors, "denoiser.")
         _load_prefixed(text, tensors, "text.")
-        self.latent_scale = float(config["training"]["latent_scale"])
+        self.latent_scale = None if fine_tuned else float(config["training"]["latent_scale"])
         previous = config["training"]
-        self.warm_start_info = {"init_from": str(path),
+        self.warm_start_info = {"init_from": str(path), "vae_fine_tuned": fine_tuned,
                                 "init_steps": int(previous.get("init_steps", 0)) + int(previous.get("steps", 0))}
 
     @torch.no_grad()
