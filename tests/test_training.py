@@ -316,7 +316,8 @@ def test_a_vae_fine_tuned_from_a_checkpoint_carries_its_denoiser_on(tmp_path, da
     fit("--config", tiny_config(tmp_path, max_steps=1), "--data", dataset_dir, "--out", continued,
         "--stage", "denoiser", "--vae", tuned / "vae" / "model", "--init-from", shipped)
     info = read_config(continued / "denoiser" / "model")["training"]
-    assert info["vae_fine_tuned"] is True and info["init_steps"] == 2 and info["latent_scale"] > 0
+    assert info["vae_fine_tuned"] is True and info["init_steps"] == 2
+    assert info["latent_scale"] == read_config(shipped)["training"]["latent_scale"]
     # A VAE fine-tuned from some other checkpoint is still refused.
     fit("--config", tiny_config(tmp_path, max_steps=1), "--data", dataset_dir, "--out", other, "--stage", "vae",
         "--init-from", tuned / "vae" / "model")

@@ -182,8 +182,9 @@ class DenoiserStage:
 
         Lets training continue a shipped model across sessions. The checkpoint must sit on this stage's VAE
         (same weights) and its latent scale is kept: otherwise its denoiser would be fed latents in other units.
-        A VAE fine-tuned from the checkpoint's own (`VAEStage.warm_start`) is accepted too: its latents are near
-        the old ones, and the latent scale is measured again on it.
+        A VAE fine-tuned from the checkpoint's own (`VAEStage.warm_start`) is accepted too, and the old scale
+        kept: the fine-tune maps a known motion to nearly its old latent, and a scale measured again over new
+        data (floor poses) would shift every latent the denoiser has learned.
         """
         denoiser, text = self.objective.denoiser, self.objective.text
         expected = {**module_shapes("vae.", self.vae), **module_shapes("denoiser.", denoiser),
@@ -201,7 +202,7 @@ class DenoiserStage:
                              "as --vae too, or a VAE fine-tuned from it (--stage vae --init-from it)")
         _load_prefixed(denoiser, tensors, "denoiser.")
         _load_prefixed(text, tensors, "text.")
-        self.latent_scale = None if fine_tuned else float(config["training"]["latent_scale"])
+        self.latent_scale = float(config["training"]["latent_scale"])
         previous = config["training"]
         self.warm_start_info = {"init_from": str(path), "vae_fine_tuned": fine_tuned,
                                 "init_steps": int(previous.get("init_steps", 0)) + int(previous.get("steps", 0))}
