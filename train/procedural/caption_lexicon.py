@@ -102,7 +102,7 @@ _VERBS += (" breaks:break brings:bring changes:change checks:check follows:follo
            "snaps:snap straightens:straighten tips:tip totters:totter travels:travel tucks:tuck winds:wind "
            "wobbles:wobble ends:end started:start came:come going:go heard:hear pulled:pull pumping:pump "
            "swinging:swing twisting:twist trying:try opening:open closing:close cutting:cut lifting:lift "
-           "facing:face falling:fall hurrying:hurry hooking:hook bending:bend ask:ask look:look pick:pick "
+           "facing:face falling:fall hurrying:hurry hooking:hook veering:veer ask:ask look:look pick:pick "
            "reach:reach protect:protect touch:touch lie:lie cheer:cheer fall:fall sit:sit")
 _LEXICON_SPEC["NOUN"] += (" anger area bit bottle batter boxer bunch couple elbows fence forehead golfer grandpa heels "
                           "moment mood mouth pose question quarter ring row sides weight run sprint start stop shake "

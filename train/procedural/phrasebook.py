@@ -135,7 +135,7 @@ _SPEC = {
                                "|gets up from sitting cross-legged on the ground"
                                "|stands up from a cross-legged position"
                                "|gets up off the floor after sitting cross-legged"
-                               "|goes from sitting cross-legged to standing"),
+                               "|stands all the way up from sitting cross-legged"),
                               "unfolds the crossed legs and comes up to standing"),
     "lie_down": (("lies down on the floor|lies down on their back|lies down|lies down on the ground|"
                  "gets down and lies flat on the floor|lies flat on their back on the ground"
@@ -384,7 +384,7 @@ _SPEC = {
                         "|steps up and down in place|marches in one place"),
                        "treads on the spot without moving"),
     "high_knees": (("does high knees|runs in place with high knees|lifts the knees high in place"
-                    "|does high knees in place|runs on the spot lifting the knees high"
+                    "|does high knees in place|jogs lifting each knee up high"
                     "|pulls the knees up high while running in place|jogs in place with high knees"),
                    "drives the knees up on the spot"),
 }
