@@ -196,6 +196,7 @@ def _all_phrases():
                 for c in (1, 2, 3, 4) for a in (45.0, 90.0, 135.0, 180.0) for cv in (0.0, 0.5, -0.5) for sp in (0.8, 1.3)]
     variants += [{"count": 1, "angle_deg": 90.0, "curve": 0.0, "style": st} for st in STYLES]
     variants += [{"curve": 0.0, "overlay": {"action": o, "params": {}}} for o in OVERLAY_ACTIONS]
+    rng = np.random.default_rng(5)
     for name in ACTIONS:
         for v in variants:
             if "overlay" in v and name not in OVERLAY_GAITS:
@@ -203,6 +204,10 @@ def _all_phrases():
             if v.get("count") == 4 and name not in COUNTED:     # only the floor exercises do "many" (four)
                 continue
             tr, he = phrases(name, v)
+            train.update(tr)
+            held.update(he)
+        for _ in range(30):         # and what the action's own sampler draws (travelling hops, four hops)
+            tr, he = phrases(name, ACTIONS[name].sample(rng))
             train.update(tr)
             held.update(he)
     return train, held

@@ -118,9 +118,10 @@ def run_circle(j: np.ndarray) -> bool:
 
 
 def hop(side: int) -> Check:
-    """Hopping on `side`'s foot: the other foot held off the floor while the body leaves it repeatedly."""
+    """Hopping on `side`'s foot: the other foot held off the floor while the body leaves it (a single hop
+    too: it holds the foot up for ~40 % of a 2 s clip), on the spot or travelling forward."""
     def check(j):
-        held_up = fraction(_ankle_rise(j, -side) > 0.1) > 0.4
+        held_up = fraction(_ankle_rise(j, -side) > 0.1) > 0.3
         return held_up and swings(j[:, PELVIS, 1], 0.04) >= 3 and _ankle_rise(j, side).max() > 0.03
     return check
 

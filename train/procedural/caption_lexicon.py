@@ -97,6 +97,10 @@ _VERBS += " leaving:leave taking:take bounding:bound climbs:climb comes:come asc
 _VERBS += " scales:scale"          # held-out synonym of "climbs"
 _LEXICON_SPEC["ADJ"] += " other"
 _LEXICON_SPEC["DET"] += " each some"
+# Travelling and counted hops.
+_VERBS += " advances:advance"
+_LEXICON_SPEC["NOUN"] += " hop"
+_LEXICON_SPEC["ADJ"] += " four"
 # Wider training language (more phrasings per action).
 _VERBS += (" breaks:break brings:bring changes:change checks:check follows:follow scans:scan shifts:shift sinks:sink "
            "snaps:snap straightens:straighten tips:tip totters:totter travels:travel tucks:tuck winds:wind "

@@ -146,16 +146,52 @@ _COUNTED = {
                    "punches straight ahead three times with the {side} fist",
                    "punches forward three times with the {side} arm"],
                   ["strikes forward with the {side} fist repeatedly"])},
+    "jump_forward": {1: (["jumps forward", "jumps ahead", "does a forward jump", "jumps forwards"],
+                         ["bounds ahead in one leap", "springs forward"]),
+                     2: (["jumps forward twice", "does two forward jumps", "jumps forward two times",
+                          "jumps ahead twice"], ["springs forward two times", "bounds ahead twice in a row"]),
+                     3: (["jumps forward three times", "does three forward jumps", "jumps ahead three times"],
+                         ["springs forward three times", "bounds ahead thrice"])},
     **COUNTED,      # push-ups and sit-ups (phrasebook)
 }
+
+
+def _hop_table() -> dict[tuple[str, int], tuple[list[str], list[str]]]:
+    """Hop phrasings by (way, count), way "in place" or "forward" (a travelling hop samples a distance).
+
+    Every variant keeps count-free phrasings ("hops on one foot", the phrasebook's for hops on the spot) and
+    adds ones that say the count; forward hops always say forward.
+    """
+    times, words = {**TIMES, 4: "four times"}, {**COUNT_WORDS, 4: "four"}
+    table = {}
+    for n in (1, 2, 3, 4):
+        t, w = times[n], words[n]
+        if n == 1:
+            still = ["hops once on the {side} foot", "does a single hop on the {side} leg", "hops once on one foot"]
+            ahead = ["hops forward once on the {side} foot", "does a single hop forward",
+                     "hops once forward on one leg"]
+        else:
+            still = [f"hops {t} on the {{side}} foot", f"hops {t} on one foot", f"does {w} hops on the {{side}} leg",
+                     f"hops in place {t} on the {{side}} foot"]
+            ahead = [f"hops forward {t} on the {{side}} foot", f"hops {t} forward on one foot", f"does {w} hops forward",
+                     f"does {w} hops forward on the {{side}} leg", f"hops ahead {t} on one leg"]
+        bounces = "one bounce" if n == 1 else f"{w} bounces"
+        table["in place", n] = (PHRASES["hop"][0] + still,
+                                PHRASES["hop"][1] + [f"bounces {t} on a single {{side}} foot without moving"])
+        table["forward", n] = (["hops forward on the {side} foot", "hops ahead on one leg", "hops forward on one foot",
+                                "hops forward on the {side} leg"] + ahead,
+                               ["travels ahead on a single {side} foot",
+                                f"advances in {bounces} on a single {{side}} foot"])
+    return table
+
+
+_HOP = _hop_table()
 
 _PLAIN = {
     "spin": (["spins around", "spins in a circle", "turns in a full circle", "does a full turn",
               "spins 360 degrees",
               "spins a full turn in place", "turns completely around once", "does a complete spin",
               "spins around and ends up facing the same way"], ["whirls about once", "rotates a whole revolution"]),
-    "jump_forward": (["jumps forward", "jumps ahead", "does a forward jump",
-                      "jumps forwards"], ["bounds ahead in one leap", "springs forward"]),
     "sit_down": (["sits down", "sits down on a chair", "takes a seat", "lowers themself into a seat", "sits",
                   "sits down in a chair", "takes a seat on a chair", "bends the knees and sits back on a chair",
                   "drops down into a chair"],
@@ -277,6 +313,9 @@ def phrases(action: str, params: dict) -> tuple[list[str], list[str]]:
         train, held = _SIDED["sidestep"]
     elif action.startswith("turn"):
         train, held = _TURN[float(params["angle_deg"])]
+    elif base == "hop":
+        way = "forward" if params.get("distance", 0.0) > 0 else "in place"
+        train, held = _HOP.get((way, int(params.get("count", 0))), _HOP[way, 2])
     elif base in _COUNTED:
         train, held = _COUNTED[base][int(params["count"])]
     elif base in _SIDED:

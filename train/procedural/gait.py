@@ -30,7 +30,7 @@ class Swing:
     side: int
     start: int          # first airborne frame
     stop: int           # first frame planted again
-    kind: str = "step"  # step | jump | kick | place
+    kind: str = "step"  # step | jump | kick | hold | place
     height: float = 0.08
     reach: float = 0.0  # kick only
     offset: tuple = (0.0, 0.0)   # jump / place: landing offset (lateral * side, forward), heading frame
@@ -85,8 +85,8 @@ def _event_swings(ch: Channels) -> list[Swing]:
         elif e.kind == "place":
             swings.append(Swing(e.side, e.start, e.stop, "place", height=e.height or 0.06, offset=e.offset,
                                 level=e.level))
-        elif e.kind == "kick":
-            swings.append(Swing(e.side, e.start, e.stop, "kick", height=e.height, reach=e.reach, offset=e.offset))
+        elif e.kind in ("kick", "hold"):
+            swings.append(Swing(e.side, e.start, e.stop, e.kind, height=e.height, reach=e.reach, offset=e.offset))
         else:
             raise ValueError(f"unknown foot event {e.kind!r}")
     return swings
@@ -170,10 +170,12 @@ def _track(side: int, swings: list[Swing], holds: _Footholds, ch: Channels) -> F
         # A foot stands on the floor or, on stairs, on the tread its last `place` swing landed on.
         _stance(ankle, pitch, yaw, ankle_contact, planted_from, w.start, xz, foot_yaw, ankle_h + level, foot_len)
         land_xz, land_yaw = (xz, foot_yaw) if w.kind == "kick" else _landing(w, holds, ch)
-        land_level = level if w.kind == "kick" else w.level
+        land_level = level if w.kind in ("kick", "hold") else w.level
+        # A held foot (a hop's raised leg) is carried along by the root while the body travels.
+        carry = holds.root_xz[w.start:w.stop] - holds.root_xz[max(w.start - 1, 0)] if w.kind == "hold" else None
         _swing(ankle, pitch, yaw, w, ankle[w.start - 1] if w.start > 0 else np.array([xz[0], ankle_h, xz[1]]),
                pitch[w.start - 1] if w.start > 0 else FOOT_PITCH, foot_yaw, land_xz, land_yaw, ankle_h + land_level,
-               ch, min(level, land_level))
+               ch, min(level, land_level), carry)
         ankle_contact[w.start:w.stop] = False
         toe_contact[w.start:w.stop] = False
         xz, foot_yaw, planted_from, level = land_xz, land_yaw, w.stop, land_level
@@ -205,15 +207,20 @@ def _stance(ankle, pitch, yaw, ankle_contact, start, stop, xz, foot_yaw, ankle_h
 
 
 def _swing(ankle, pitch, yaw, w: Swing, start_ankle, start_pitch, start_yaw, land_xz, land_yaw, ankle_h, ch,
-           floor=0.0):
+           floor=0.0, carry=None):
+    """`carry` ((n, 2) root displacement since the swing began, "hold" only): the foot rides along with it."""
     n = w.stop - w.start
     u = (np.arange(1, n + 1)) / (n + 1)
     # The foot rises before it travels and travels before it comes down (horizontal progress starts late and
     # ends early), so a foot near the floor is never also moving fast: that is what foot skating measures.
-    s = smoothstep((u - LIFT_SHARE) / (1 - 2 * LIFT_SHARE))[:, None] if w.kind != "kick" else smoothstep(u)[:, None]
+    kicked = w.kind in ("kick", "hold")
+    s = smoothstep((u - LIFT_SHARE) / (1 - 2 * LIFT_SHARE))[:, None] if not kicked else smoothstep(u)[:, None]
     end = np.array([land_xz[0], ankle_h, land_xz[1]])
     path = start_ankle * (1 - s) + end * s
-    if w.kind == "kick":
+    if carry is not None:
+        ride = np.stack([carry[:, 0], np.zeros(n), carry[:, 1]], axis=1)
+        path = start_ankle + ride + (end - start_ankle - ride[-1]) * s
+    if kicked:
         heading = np.array([np.sin(start_yaw), 0.0, np.cos(start_yaw)])
         outward = w.side * np.array([np.cos(start_yaw), 0.0, -np.sin(start_yaw)])   # side kicks go this way
         out = np.sin(np.pi * u) ** 2

@@ -19,14 +19,15 @@ class FootEvent:
     """A scripted swing over frames [start, stop).
 
     "jump" moves both feet (or only `side`'s foot when `side` is set: a one-footed hop); "kick" swings one foot
-    out and back to where it stood; "place" moves one foot to a new spot (lunges, kneeling, stances).
+    out and back to where it stood ("hold": the same raised foot, carried along as the body travels, set down
+    under the hip); "place" moves one foot to a new spot (lunges, kneeling, stances).
     `offset` (lateral, forward) in the heading frame moves the landing spot away from the nominal foothold
     under the hip (jumping jacks spread the feet, a lunge puts one foot ahead).
     """
     kind: str
     start: int
     stop: int
-    side: int = 0                 # kick / place / one-footed hop
+    side: int = 0                 # kick / hold / place / one-footed hop
     height: float = 0.0           # kick: ankle height at full extension; others: swing clearance
     reach: float = 0.0            # kick: forward reach from the hip line
     offset: tuple = (0.0, 0.0)    # landing offset (lateral multiplied by the side's sign, forward)

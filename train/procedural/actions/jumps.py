@@ -17,13 +17,14 @@ from train.procedural.timeline import Channels, FootEvent
 CROUCH, PUSH, LAND = 6, 5, 9        # frames: going down, pushing up, absorbing the landing
 
 
-def _sample(counts=(1,), flight=(9, 11), travel=None, depth=(0.12, 0.18)):
+def _sample(counts=(1,), flight=(9, 11), travel=None, depth=(0.12, 0.18), travel_share=1.0):
+    """Parameter sampler; `travel` (m per jump) is drawn for a `travel_share` of the clips (the rest stay put)."""
     def sample(rng):
         count = int(rng.choice(counts))
         fl = int(rng.integers(*flight))
         p = {"count": count, "flight_frames": fl, "depth": round(float(rng.uniform(*depth)), 3),
              "frames": count * (CROUCH + PUSH + fl + LAND) + 8}
-        if travel:
+        if travel and (travel_share >= 1.0 or rng.random() < travel_share):
             p["distance"] = round(float(rng.uniform(*travel)), 3)
         return p
     return sample
@@ -57,8 +58,9 @@ def jump_fill(direction=(0.0, 0.0), spread=0.0, tuck=0.0, one_foot=0, arms="swin
             ch.spine[t:land + LAND, 1] += 0.3 * bumps(span, 1) * (1 if tuck == 0 else 1.5)
             _jump_arms(ch, t, down, land, land + LAND, arms, wide)
             t = land + LAND
-        if one_foot:
-            ch.events.append(FootEvent("kick", a + 2, min(t + 2, b - 1), -one_foot, 0.22, -0.15))
+        if one_foot:        # the raised foot; on a travelling hop it is carried along ("hold")
+            ch.events.append(FootEvent("hold" if "distance" in p else "kick", a + 2, min(t + 2, b - 1), -one_foot,
+                                       0.22, -0.15))
     return fill
 
 
@@ -77,7 +79,7 @@ def _jump_arms(ch: Channels, t: int, down: int, land: int, end: int, arms: str, 
 
 
 register("jump_in_place", _sample((1, 1, 2, 3)), jump_fill(), "jumps")
-register("jump_forward", _sample(travel=(0.5, 1.0)), jump_fill((0.0, 1.0)), "jumps")
+register("jump_forward", _sample((1, 1, 2, 3), travel=(0.5, 1.0)), jump_fill((0.0, 1.0)), "jumps")
 register("jump_backward", _sample(travel=(0.3, 0.5), flight=(7, 9)), jump_fill((0.0, -1.0)), "jumps")
 register("jump_left", _sample(travel=(0.3, 0.6), flight=(7, 9)), jump_fill((1.0, 0.0)), "jumps")
 register("jump_right", _sample(travel=(0.3, 0.6), flight=(7, 9)), jump_fill((-1.0, 0.0)), "jumps")
@@ -87,5 +89,8 @@ register("jump_over", _sample(travel=(0.8, 1.2), flight=(10, 12)), jump_fill((0.
 register("tuck_jump", _sample((1, 1, 2), flight=(10, 12)), jump_fill(tuck=0.3), "jumps")
 register("jumping_jacks", _sample((2, 4, 6), flight=(6, 8), depth=(0.06, 0.1)),
          jump_fill(spread=0.22, arms="jacks"), "jumps")
-register("hop_left", _sample((2, 3, 4), flight=(5, 7), depth=(0.06, 0.1)), jump_fill(one_foot=LEFT), "jumps")
-register("hop_right", _sample((2, 3, 4), flight=(5, 7), depth=(0.06, 0.1)), jump_fill(one_foot=RIGHT), "jumps")
+# Hops: half of the clips hop on the spot, half travel forward 0.15-0.4 m a hop (real one-foot hops go 0.2-0.5 m).
+HOP_COUNTS, HOP_TRAVEL = (1, 2, 2, 3, 3, 4), (0.15, 0.4)
+_hop = _sample(HOP_COUNTS, flight=(5, 7), depth=(0.06, 0.1), travel=HOP_TRAVEL, travel_share=0.5)
+register("hop_left", _hop, jump_fill((0.0, 1.0), one_foot=LEFT), "jumps")
+register("hop_right", _hop, jump_fill((0.0, 1.0), one_foot=RIGHT), "jumps")
