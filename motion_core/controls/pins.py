@@ -210,17 +210,36 @@ def _whole_pose_fit(pin: PosePin, skeleton_name: str, offsets_bytes: bytes) -> t
 # ---- spreading in time ---------------------------------------------------------------------------------------------
 
 def pinned_body(motion: Motion, pins: list[PosePin]) -> np.ndarray:
-    """(J, 3) rest offsets for the pinned take: the motion's own, or, when whole poses are pinned, its bone
-    directions with the pinned poses' bone lengths (median over them). A whole pose fixes the body: another
-    body's pose cannot be met joint for joint (bodies of different takes differ by cm per bone)."""
+    """(J, 3) rest offsets for the pinned take: the motion's own, or, when whole poses are pinned, the body the
+    pinned poses show: their bone lengths (median over them) and, where one joint has several children, the
+    angles between those children. A whole pose fixes the body: another body's pose cannot be met joint for
+    joint (bodies of different takes differ by cm per bone, and by degrees between hips or collars)."""
     offsets = motion.offsets.astype(np.float64)
     poses = [np.asarray([p for _, p in sorted(pin.targets)]) for pin in pins if pin.whole]
     if not poses:
         return offsets
     parents = np.asarray(motion.skeleton.parents)
-    lengths = np.median([np.linalg.norm(pose[1:] - pose[parents[1:]], axis=-1) for pose in poses], axis=0)
-    directions = offsets[1:] / np.maximum(np.linalg.norm(offsets[1:], axis=-1, keepdims=True), 1e-9)
+    bones = np.stack([pose[1:] - pose[parents[1:]] for pose in poses])         # (P, J-1, 3)
+    lengths = np.median(np.linalg.norm(bones, axis=-1), axis=0)
+    directions = _unit(offsets[1:])
+    for parent in np.unique(parents[1:]):
+        children = np.flatnonzero(parents[1:] == parent)
+        if len(children) > 1:
+            # One rotation turns all of them: their rest directions must hold the pose's angles between them.
+            seen = [_unit(b[children]) @ _best_rotation(directions[children], _unit(b[children])) for b in bones]
+            directions[children] = _unit(np.mean(seen, axis=0))
     return np.concatenate((offsets[:1], directions * lengths[:, None]))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def _best_rotation(rest: np.ndarray, posed: np.ndarray) -> np.ndarray:
+    """The rotation R (3, 3) taking the rows of `rest` closest to those of `posed` (Kabsch): posed ~ rest @ R.T."""
+    u, _, vt = np.linalg.svd(rest.T @ posed)
+    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
+    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
 
 
 def _weights(num_frames: int, frames: list[int], radius: int, keep_before: int = 0) -> list[tuple[int, int, float]]:
