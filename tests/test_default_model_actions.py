@@ -94,6 +94,25 @@ def test_a_jump_rises_like_a_real_one(engine):
     assert np.median(rises) > 0.2, f"pelvis rises {np.round(rises, 2)} m"
 
 
+FEET = [HUMANML3D.joint_names.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
+
+
+def flights(joints: np.ndarray, clearance: float = 0.03) -> int:
+    """Airborne phases: every foot joint above the clip's usual lowest foot height + `clearance`, 2+ frames."""
+    lowest = joints[:, FEET, 1].min(axis=1)
+    airborne = lowest > np.percentile(lowest, 5) + clearance
+    starts = airborne[1:] & airborne[:-1] & ~np.concatenate([[False], airborne[:-2]])
+    return int(starts.sum())
+
+
+def test_someone_hops_forward_twice(engine):
+    """Issue 21's acceptance prompt, at the predicted length: two hops, travelling forward."""
+    motions = engine.generate(["someone hops forward twice"] * SEEDS, seed=0)
+    results = [(flights(m.joints), float(np.linalg.norm(m.joints[-1, 0, [0, 2]] - m.joints[0, 0, [0, 2]])))
+               for m in motions]
+    assert sum(count == 2 and travel > 0.3 for count, travel in results) >= 3, f"(flights, travel m): {results}"
+
+
 def test_out_of_vocabulary_prompts_are_flagged(engine):
     """The shipped model says what it has not learned, and stays quiet on a synonym it was never shown."""
     assert "has not learned 'cartwheel'" in engine.vocabulary.warning("a person does a cartwheel")
