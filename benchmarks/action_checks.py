@@ -13,6 +13,7 @@ as separate clips do, i.e. continuing from the previous segment must not wash ou
     python benchmarks/action_checks.py --alone 8 [--checkpoint DIR]
     python benchmarks/action_checks.py --alone 4 --phrasing unseen     (2 unseen phrasings per action)
     python benchmarks/action_checks.py --alone 4 --phrasing v2         (actions only the v2 corpus has)
+    python benchmarks/action_checks.py --alone 4 --phrasing floor      (floor actions, counted hops and jumps)
 """
 from __future__ import annotations
 
@@ -84,8 +85,19 @@ V2_PROMPTS = {
     "roundhouse_kick_left": "a person does a roundhouse kick with the left leg",
     "soccer_kick": "a person kicks a soccer ball", "toe_touches": "a person touches their toes",
 }
+# One plain phrasing per floor action (corpus v3): lying down, getting up from lying, crawling, push-ups, sit-ups,
+# and issue 21's acceptance prompt for hops. Models before v3 had never seen a body on the floor.
+FLOOR_AND_HOP_PROMPTS = {
+    "lie_down": "a person lies down on the floor", "lie_down_stomach": "a person lies down on their stomach",
+    "get_up": "a person gets up off the floor after lying on their back",
+    "get_up_stomach": "a person gets up from lying on their stomach", "crawl": "a person crawls forward",
+    "crawl_backward": "a person crawls backwards", "push_ups": "a person does push-ups",
+    "sit_ups": "a person does sit-ups", "hop_left": "someone hops forward twice on the left foot",
+    "jump_forward": "a person jumps forward twice",
+}
 PHRASINGS = {"training": {label: [prompt] for label, prompt in PROMPTS.items()}, "unseen": UNSEEN_PROMPTS,
-             "v2": {label: [prompt] for label, prompt in V2_PROMPTS.items()}}
+             "v2": {label: [prompt] for label, prompt in V2_PROMPTS.items()},
+             "floor": {label: [prompt] for label, prompt in FLOOR_AND_HOP_PROMPTS.items()}}
 
 
 def random_timelines(count: int, segments: int, seed: int) -> list[list[str]]:
@@ -171,7 +183,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--alone", type=int, metavar="N", help="generate each prompt N times on its own instead")
     parser.add_argument("--phrasing", choices=sorted(PHRASINGS), default="training",
                         help="with --alone: the training-style prompt per action, two unseen phrasings each, or one "
-                             "prompt per action only the v2 corpus has (v2)")
+                             "prompt per action only the v2 corpus has (v2), or the floor actions, counted hops and "
+                             "jumps (floor)")
     parser.add_argument("--steps", type=int, default=None, help="default: the checkpoint's")
     parser.add_argument("--guidance", type=float, default=None, help="default: the checkpoint's")
     parser.add_argument("--sampler", choices=("ddim", "dpm_solver_pp"), default=None, help="default: the checkpoint's")
