@@ -113,6 +113,19 @@ def test_someone_hops_forward_twice(engine):
     assert sum(count == 2 and travel > 0.3 for count, travel in results) >= 3, f"(flights, travel m): {results}"
 
 
+def test_the_command_line_hops_forward_twice(tmp_path):
+    """Issue 21's acceptance: `motion-core generate "someone hops forward twice"` on a fresh CPU machine."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = tmp_path / "hops.bvh"
+    done = subprocess.run([sys.executable, "-m", "motion_core", "generate", "someone hops forward twice", "--out", out,
+                           "--device", "cpu"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    bvh = read_bvh(out)
+    joints = bvh.positions[:, [bvh.names.index(n) for n in HUMANML3D.joint_names]]
+    travel = float(np.linalg.norm(joints[-1, 0, [0, 2]] - joints[0, 0, [0, 2]]))
+    assert flights(joints) == 2 and travel > 0.3, f"{flights(joints)} flights, {travel:.2f} m forward"
+
+
 def test_out_of_vocabulary_prompts_are_flagged(engine):
     """The shipped model says what it has not learned, and stays quiet on a synonym it was never shown."""
     assert "has not learned 'cartwheel'" in engine.vocabulary.warning("a person does a cartwheel")
