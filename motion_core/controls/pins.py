@@ -29,6 +29,7 @@ import numpy as np
 from motion_core.formats.motion import Motion
 from motion_core.kinematics import quaternion as Q
 from motion_core.kinematics.forward_kinematics import forward_kinematics, global_rotations
+from motion_core.kinematics.rigid_fit import kabsch_matrix
 from motion_core.kinematics.skeleton import Skeleton, get_skeleton
 
 __all__ = ["PosePin", "PinError", "parse_pins", "apply_pins", "pin_errors", "pin_targets", "pinned_body", "pin_reach",
@@ -226,20 +227,14 @@ def pinned_body(motion: Motion, pins: list[PosePin]) -> np.ndarray:
         children = np.flatnonzero(parents[1:] == parent)
         if len(children) > 1:
             # One rotation turns all of them: their rest directions must hold the pose's angles between them.
-            seen = [_unit(b[children]) @ _best_rotation(directions[children], _unit(b[children])) for b in bones]
+            # R takes the rest directions onto the posed ones, so v @ R is a posed direction in the rest frame.
+            seen = [_unit(b[children]) @ kabsch_matrix(directions[children], _unit(b[children])) for b in bones]
             directions[children] = _unit(np.mean(seen, axis=0))
     return np.concatenate((offsets[:1], directions * lengths[:, None]))
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
-
-
-def _best_rotation(rest: np.ndarray, posed: np.ndarray) -> np.ndarray:
-    """The rotation R (3, 3) taking the rows of `rest` closest to those of `posed` (Kabsch): posed ~ rest @ R.T."""
-    u, _, vt = np.linalg.svd(rest.T @ posed)
-    d = np.sign(np.linalg.det(vt.T @ u.T)) or 1.0
-    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
 
 
 def _weights(num_frames: int, frames: list[int], radius: int, keep_before: int = 0) -> list[tuple[int, int, float]]:
