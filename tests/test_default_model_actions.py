@@ -74,17 +74,22 @@ def test_actions_are_told_apart(engine):
     assert sum(check_action("jump_in_place", m.joints) for m in motions) == 0
 
 
-def test_the_command_line_jump_jumps(tmp_path):
-    """Issue #4's acceptance: `motion-core generate "a person jumps forward" --out jump.bvh` on a CPU."""
+def generated_by_the_cli(tmp_path, prompt: str) -> np.ndarray:
+    """(T, J, 3) joints of `motion-core generate PROMPT --out FILE.bvh` run as a subprocess on the CPU."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = tmp_path / "jump.bvh"
-    done = subprocess.run([sys.executable, "-m", "motion_core", "generate", "a person jumps forward", "--out", out,
+    out = tmp_path / "take.bvh"
+    done = subprocess.run([sys.executable, "-m", "motion_core", "generate", prompt, "--out", out,
                            "--device", "cpu"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     bvh = read_bvh(out)
-    joints = bvh.positions[:, [bvh.names.index(n) for n in HUMANML3D.joint_names]]   # back to skeleton order
+    return bvh.positions[:, [bvh.names.index(n) for n in HUMANML3D.joint_names]]   # back to skeleton order
+
+
+def test_the_command_line_jump_jumps(tmp_path):
+    """Issue #4's acceptance: `motion-core generate "a person jumps forward" --out jump.bvh` on a CPU."""
+    joints = generated_by_the_cli(tmp_path, "a person jumps forward")
     rise = joints[:, 0, 1].max() - np.median(joints[:, 0, 1])
-    assert check_action("jump_forward", joints), f"pelvis rises {rise:.3f} m over {bvh.num_frames} frames"
+    assert check_action("jump_forward", joints), f"pelvis rises {rise:.3f} m over {len(joints)} frames"
 
 
 def test_a_jump_rises_like_a_real_one(engine):
@@ -105,25 +110,22 @@ def flights(joints: np.ndarray, clearance: float = 0.03) -> int:
     return int(starts.sum())
 
 
+def travel(joints: np.ndarray) -> float:
+    """Horizontal distance (m) from the pelvis's first position to its last."""
+    return float(np.linalg.norm(joints[-1, 0, [0, 2]] - joints[0, 0, [0, 2]]))
+
+
 def test_someone_hops_forward_twice(engine):
     """Issue 21's acceptance prompt, at the predicted length: two hops, travelling forward."""
     motions = engine.generate(["someone hops forward twice"] * SEEDS, seed=0)
-    results = [(flights(m.joints), float(np.linalg.norm(m.joints[-1, 0, [0, 2]] - m.joints[0, 0, [0, 2]])))
-               for m in motions]
-    assert sum(count == 2 and travel > 0.3 for count, travel in results) >= 3, f"(flights, travel m): {results}"
+    results = [(flights(m.joints), travel(m.joints)) for m in motions]
+    assert sum(count == 2 and metres > 0.3 for count, metres in results) >= 3, f"(flights, travel m): {results}"
 
 
 def test_the_command_line_hops_forward_twice(tmp_path):
     """Issue 21's acceptance: `motion-core generate "someone hops forward twice"` on a fresh CPU machine."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = tmp_path / "hops.bvh"
-    done = subprocess.run([sys.executable, "-m", "motion_core", "generate", "someone hops forward twice", "--out", out,
-                           "--device", "cpu"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr
-    bvh = read_bvh(out)
-    joints = bvh.positions[:, [bvh.names.index(n) for n in HUMANML3D.joint_names]]
-    travel = float(np.linalg.norm(joints[-1, 0, [0, 2]] - joints[0, 0, [0, 2]]))
-    assert flights(joints) == 2 and travel > 0.3, f"{flights(joints)} flights, {travel:.2f} m forward"
+    joints = generated_by_the_cli(tmp_path, "someone hops forward twice")
+    assert flights(joints) == 2 and travel(joints) > 0.3, f"{flights(joints)} flights, {travel(joints):.2f} m forward"
 
 
 def test_out_of_vocabulary_prompts_are_flagged(engine):
