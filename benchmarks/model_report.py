@@ -10,7 +10,9 @@ a bad check), and physical quality against the ground truth's:
 
     skating      share of steps with a planted foot sliding faster than 0.5 m/s (pooled over steps)
     penetration  how far the lowest joint goes below the floor (y = 0), m, mean over clips
-    jump peak    pelvis rise above its median height, m, mean over clips of jump actions
+    jump peak    pelvis rise above its median height, m, mean over clips of jump actions; also over the clips
+                 that passed their check (the rise of the jumps made, apart from prompts not followed), against
+                 ground truth's of the same actions
 
 Prompts of many actions go through one `Engine.generate` call (`--batch`; prompts of equal predicted length
 share sampling passes). Prompt k of the run uses seed k, so a run is reproducible whatever the batch size.
@@ -97,6 +99,8 @@ def report(labels: list[str], jobs: list[dict], gt_clips: int) -> dict:
         for kind in ("paraphrase", "synonym"):
             of_kind = [j["passed"] for j in mine if j["kind"] == kind]
             row[f"{kind}_pass_rate"] = float(np.mean(of_kind)) if of_kind else None
+        if family_of(label) == "jumps":   # the rise of the clips that did jump: physics apart from wording
+            row["jump_peak_passing"] = _mean(j["peak"] for j in mine if j["passed"])
         row["prompts"] = sorted({j["prompt"] for j in mine})
         row["mean_seconds"] = float(np.mean([j["frames"] for j in mine])) / FPS
         truth = reference_clips(label, gt_clips)
@@ -115,6 +119,7 @@ def _mean(values) -> float | None:
 def overall(per_action: dict, jobs: list[dict]) -> dict:
     rows, truth = list(per_action.values()), [r["ground_truth"] for r in per_action.values()]
     jumps = [r for r in rows if "jump_peak" in r]
+    passed = [r for r in jumps if r.get("jump_peak_passing") is not None]
 
     def pooled_skating(items):
         return sum(i["skating"] * i["contact_steps"] for i in items) / max(sum(i["contact_steps"] for i in items), 1)
@@ -128,7 +133,11 @@ def overall(per_action: dict, jobs: list[dict]) -> dict:
             "penetration": _mean(r["penetration"] for r in rows),
             "ground_truth_penetration": _mean(t["penetration"] for t in truth),
             "jump_peak": _mean(r["jump_peak"] for r in jumps),
-            "ground_truth_jump_peak": _mean(r["ground_truth"]["jump_peak"] for r in jumps)}
+            "ground_truth_jump_peak": _mean(r["ground_truth"]["jump_peak"] for r in jumps),
+            # A clip whose prompt was not followed (a paraphrase read as "stands") lowers the mean rise above:
+            # these two compare the rise of the jumps made with ground truth's of the same actions.
+            "jump_peak_passing": _mean(r["jump_peak_passing"] for r in passed),
+            "ground_truth_jump_peak_passing": _mean(r["ground_truth"]["jump_peak"] for r in passed)}
 
 
 def by_family(per_action: dict) -> dict:
@@ -161,7 +170,8 @@ def print_table(result: dict) -> None:
           f"truth {_fmt(o['ground_truth_pass_rate'])}; skating {_fmt(o['skating'], '.3f')} vs "
           f"{_fmt(o['ground_truth_skating'], '.3f')}; penetration {_fmt(o['penetration'], '.3f')} vs "
           f"{_fmt(o['ground_truth_penetration'], '.3f')} m; jump peak {_fmt(o['jump_peak'])} vs "
-          f"{_fmt(o['ground_truth_jump_peak'])} m", flush=True)
+          f"{_fmt(o['ground_truth_jump_peak'])} m (clips that passed: {_fmt(o['jump_peak_passing'])} vs "
+          f"{_fmt(o['ground_truth_jump_peak_passing'])} m)", flush=True)
 
 
 def main(argv=None) -> dict:

@@ -42,3 +42,17 @@ def test_jobs_get_their_own_seeds_whatever_the_batch():
 def test_unknown_action_is_refused(checkpoint):
     with pytest.raises(SystemExit):
         model_report.main(["--checkpoint", str(checkpoint), "--only", "moonwalk"])
+
+
+def test_the_jump_peak_of_passing_clips_is_compared_on_the_same_actions():
+    """A jump prompt not followed lowers the mean rise; the passing clips' rise is set against ground truth's
+    of the actions that had some."""
+    def row(peak, passing, truth):
+        return {"pass_rate": 0.5, "paraphrase_pass_rate": 0.0, "synonym_pass_rate": 1.0, "skating": 0.0,
+                "contact_steps": 1, "penetration": 0.0, "jump_peak": peak, "jump_peak_passing": passing,
+                "ground_truth": {"pass_rate": 1.0, "skating": 0.0, "contact_steps": 1, "penetration": 0.0,
+                                 "jump_peak": truth}}
+    rows = {"jump_in_place": row(0.2, 0.34, 0.35), "hop_left": row(0.03, None, 0.15)}
+    o = model_report.overall(rows, jobs=[{}] * 4)
+    assert o["jump_peak"] == pytest.approx(0.115) and o["ground_truth_jump_peak"] == pytest.approx(0.25)
+    assert o["jump_peak_passing"] == pytest.approx(0.34) and o["ground_truth_jump_peak_passing"] == pytest.approx(0.35)
