@@ -9,8 +9,9 @@ WordNet's licence (Princeton, permissive, notice required) is in motion_core/tex
 
 Why not nltk's reader: it insists on a `lexnames` file that neither package above ships, and since 3.9 it refuses
 folders outside its data path. The format is documented (wndb(5WN)) and this module reads only what
-`train.word_readings` needs: which lemmas share a synset, each synset's hypernyms and similar adjectives, the
-order of a lemma's senses (most frequent first), and irregular inflections.
+`train.word_readings` and `train.caption_variants` need: which lemmas share a synset, each synset's hypernyms,
+hyponyms, similar adjectives and definition, the order of a lemma's senses (most frequent first), and irregular
+inflections.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from pathlib import Path
 # data/index file suffix -> our part-of-speech letter ("s", an adjective satellite, lives in data.adj)
 POS_FILES = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
 HYPERNYM_POINTERS = {"@", "@i"}   # hypernym, instance hypernym
+HYPONYM_POINTERS = {"~", "~i"}    # hyponym, instance hyponym (narrower words: walk -> stroll, amble)
 SIMILAR_POINTER = "&"             # adjective satellite -> its head adjective
 
 
@@ -31,6 +33,9 @@ class Synset:
     satellite: bool = False   # an adjective satellite ("enormous"), `similar` to its head adjective ("large")
     hypernyms: list[tuple[str, int]] = field(default_factory=list)   # (pos, offset)
     similar: list[tuple[str, int]] = field(default_factory=list)
+    hyponyms: list[tuple[str, int]] = field(default_factory=list)
+    gloss: str = ""           # the definition, without its examples ("move with the hands and knees")
+    lexfile: int = -1         # WordNet's topic file: 29 verb.body, 35 verb.contact, 38 verb.motion, 8 noun.body...
 
 
 class WordNet:
@@ -121,15 +126,17 @@ def _lines(path: Path):
 
 def _parse_data_line(line: str) -> tuple[int, Synset]:
     """``offset lex_filenum ss_type w_cnt word lex_id ... p_cnt [symbol offset pos source/target]... | gloss``."""
-    fields = line.split(" | ")[0].split()
-    offset, ss_type = int(fields[0]), fields[2]
+    head, _, gloss = line.partition(" | ")
+    fields = head.split()
+    offset, lexfile, ss_type = int(fields[0]), int(fields[1]), fields[2]
     pos = "a" if ss_type == "s" else ss_type
     count = int(fields[3], 16)
     words = fields[4: 4 + 2 * count: 2]
     lemmas = [_lemma(w) for w in words]
     at = 4 + 2 * count
     pointers = int(fields[at])
-    synset = Synset(pos, offset, lemmas, satellite=ss_type == "s")
+    synset = Synset(pos, offset, lemmas, satellite=ss_type == "s", gloss=_definition(gloss),
+                    lexfile=lexfile)
     for k in range(pointers):
         symbol, target, target_pos = fields[at + 1 + 4 * k: at + 4 + 4 * k]
         target_pos = "a" if target_pos == "s" else target_pos
@@ -137,6 +144,8 @@ def _parse_data_line(line: str) -> tuple[int, Synset]:
             synset.hypernyms.append((target_pos, int(target)))
         elif symbol == SIMILAR_POINTER:
             synset.similar.append((target_pos, int(target)))
+        elif symbol in HYPONYM_POINTERS:
+            synset.hyponyms.append((target_pos, int(target)))
     return offset, synset
 
 
@@ -148,6 +157,12 @@ def _parse_index_line(line: str) -> tuple[str, list[int], int]:
     tagsense = int(fields[at + 1])
     offsets = [int(f) for f in fields[at + 2: at + 2 + synset_count]]
     return lemma, offsets, tagsense
+
+
+def _definition(gloss: str) -> str:
+    """'move fast by using one's feet; "Don't run!"' -> "move fast by using one's feet" (examples and further
+    senses after the first ';' dropped: the first clause is the plainest paraphrase)."""
+    return gloss.split(";")[0].split('"')[0].strip().rstrip(",").strip()
 
 
 def _lemma(word: str) -> str:

@@ -1,0 +1,258 @@
+"""Teaching a trained model's text encoder to read descriptions, on the CPU, with the denoiser untouched.
+
+    python -m train.text_tuning --checkpoint motion_core/default_model --data CORPUS --wordnet DIR --out M2 \
+        [--steps 1500] [--batch 64] [--lr 1e-4]
+
+Why: the encoder learned the corpus's phrasings, and a prompt in other words ("strikes the palms together" for
+"claps") conditions the denoiser on something it never met. Here the encoder (the student) is shown training
+captions said another way (`train.caption_variants`: WordNet synonyms, narrower words, definitions) and taught
+that each conditions the denoiser as its caption does under the encoder as trained (the teacher, frozen).
+
+What the student must reproduce, for a variant against its caption's teacher encoding:
+- the pooled text vector the denoiser's text adapter makes: it modulates every block of the denoiser;
+- the bottleneck's cross-attention output for real bottleneck queries (`query_bank`: captured while sampling
+  training captions), so the tokens the denoiser attends to say the same thing whatever their number;
+- the length predictor's distribution over lengths.
+And for the caption itself, token by token, what the teacher gives (an anchor: what the model followed, it
+keeps following). Matching these instead of the denoiser's output needs no pass through the Mamba U-Net, so a
+step costs a few text-encoder passes: 1,500 steps take minutes on two CPU cores.
+
+Prompts go through `Engine.read` as the engine reads them (unseen words swapped for trained ones), and only the
+corpus's training split and *training* captions are used: held-out phrasings stay unseen. The written model
+is the checkpoint with the tuned encoder weights, in the checkpoint's dtypes, and records the tuning in
+``config["training"]["text_tuning"]``.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import random
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from train.caption_variants import CaptionVariants, TaggedCaption
+from train.wordnet import WordNet
+
+FROZEN_BUFFERS = ("table", "tokenizer_json")   # the word table and tokenizer are not tuned
+
+
+def training_captions(corpus: str | Path, split: str = "train") -> list[TaggedCaption]:
+    """The tagged training captions of a corpus split's clips (`texts/`, never the held-out folders), unique."""
+    root = Path(corpus)
+    ids = (root / f"{split}.txt").read_text().split()
+    seen: dict[str, TaggedCaption] = {}
+    for clip in ids:
+        path = root / "texts" / f"{clip}.txt"
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            caption = TaggedCaption.parse(line)
+            if caption is not None:
+                seen.setdefault(caption.text.lower(), caption)
+    if not seen:
+        raise ValueError(f"{root} has no tagged training captions for split {split!r}")
+    return list(seen.values())
+
+
+def query_bank(engine, prompts: list[str], seed: int = 0, max_queries: int = 8192) -> list[torch.Tensor]:
+    """Per bottleneck mixer, (Q, width) queries its cross-attention saw while sampling `prompts`."""
+    captured: list[list[torch.Tensor]] = [[] for _ in engine.denoiser.mid]
+    hooks = [mixer.cross_attn.register_forward_pre_hook(
+        lambda module, args, k=k: captured[k].append(args[0].detach().reshape(-1, args[0].shape[-1])))
+        for k, mixer in enumerate(engine.denoiser.mid)]
+    try:
+        engine.generate(prompts, seed=seed, foot_cleanup=False)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    generator = torch.Generator().manual_seed(seed)
+    banks = []
+    for chunks in captured:
+        queries = torch.cat(chunks).float()
+        pick = torch.randperm(len(queries), generator=generator)[:max_queries]
+        banks.append(queries[pick])
+    return banks
+
+
+class Conditioning:
+    """What the frozen denoiser and length predictor make of an encoding, for the losses."""
+
+    def __init__(self, engine, banks: list[torch.Tensor], queries_per_prompt: int = 32):
+        self.adapter = engine.denoiser.text
+        self.mixers = list(engine.denoiser.mid)
+        self.length = engine.length_predictor
+        self.banks = banks
+        self.k = queries_per_prompt
+
+    def __call__(self, tokens, mask, queries: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        text, text_mask, pooled = self.adapter(tokens, mask)
+        out = {"pooled": pooled}
+        for m, (mixer, q) in enumerate(zip(self.mixers, queries)):
+            out[f"cross{m}"] = mixer.cross_gate * mixer.cross_attn(q, text, key_mask=text_mask)
+        if self.length is not None:
+            out["length"] = self.length(tokens, mask)
+        return out
+
+    def draw_queries(self, batch: int, generator: torch.Generator) -> list[torch.Tensor]:
+        return [bank[torch.randint(len(bank), (batch, self.k), generator=generator)] for bank in self.banks]
+
+
+def conditioning_loss(student: dict, teacher: dict, scales: dict) -> torch.Tensor:
+    """Mean squared differences, each over the teacher's own spread (so the terms weigh alike); the length
+    distribution by KL divergence."""
+    total = torch.zeros(())
+    for key, target in teacher.items():
+        if key == "length":
+            total = total + F.kl_div(F.log_softmax(student[key], -1), F.log_softmax(target, -1),
+                                     log_target=True, reduction="batchmean")
+        else:
+            total = total + F.mse_loss(student[key], target) / scales[key]
+    return total
+
+
+def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps: int = 1500, batch: int = 64,
+         lr: float = 1e-4, anchor_weight: float = 1.0, seed: int = 0, bank_prompts: int = 48,
+         log=print) -> dict:
+    """Tune `engine.text_encoder` in place; returns the run's record (losses before and after, timings)."""
+    started = time.time()
+    rng = random.Random(seed)
+    generator = torch.Generator().manual_seed(seed)
+    for module in (engine.denoiser, engine.length_predictor):
+        if module is not None:
+            module.eval().requires_grad_(False)
+    teacher = copy.deepcopy(engine.text_encoder).eval().requires_grad_(False)
+    student = engine.text_encoder.train()
+    trainable = [p for name, p in student.named_parameters() if name not in FROZEN_BUFFERS]
+    for p in trainable:
+        p.requires_grad_(True)
+    rng.shuffle(captions)
+    held = captions[: max(1, len(captions) // 20)]   # variants of these are never trained on: the check
+    train = captions[len(held):]
+    log(f"text tuning: {len(train)} captions to vary, {len(held)} kept for checking; capturing bottleneck queries")
+    with torch.inference_mode():
+        banks = [b.clone() for b in query_bank(engine, [c.text for c in rng.sample(train, min(bank_prompts, len(train)))], seed)]
+    cond = Conditioning(engine, banks)
+    check = [(c, variants.vary(c)) for c in held]
+    check = [(c, v) for c, v in check if v is not None]
+    scales = _scales(engine, teacher, cond, [c for c, _ in check], generator)
+    before = evaluate(engine, student, teacher, cond, check, scales, seed)
+    log(f"before: variant loss {before['variant']:.4f}, caption loss {before['caption']:.4f}")
+    optimiser = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.0)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
+    curve = []
+    for step in range(1, steps + 1):
+        pairs = [(c, variants.vary(c)) for c in rng.choices(train, k=batch)]
+        pairs = [(c, v) for c, v in pairs if v is not None]
+        loss, parts = pair_loss(engine, student, teacher, cond, pairs, scales, generator, anchor_weight)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimiser.step()
+        schedule.step()
+        if step == 1 or step % 100 == 0 or step == steps:
+            curve.append({"step": step, **parts})
+            log(f"step {step}/{steps}: variant {parts['variant']:.4f} caption {parts['caption']:.4f} "
+                f"({time.time() - started:.0f} s)")
+    student.eval().requires_grad_(False)
+    after = evaluate(engine, student, teacher, cond, check, scales, seed)
+    log(f"after: variant loss {after['variant']:.4f}, caption loss {after['caption']:.4f}")
+    return {"steps": steps, "batch": batch, "lr": lr, "anchor_weight": anchor_weight, "seed": seed,
+            "captions": len(train), "check_captions": len(check), "before": before, "after": after,
+            "curve": curve, "seconds": round(time.time() - started, 1)}
+
+
+def pair_loss(engine, student, teacher, cond, pairs, scales, generator, anchor_weight):
+    """(loss, {"variant": float, "caption": float}) of a batch of (caption, variant) pairs."""
+    texts = [engine.read(c.text).text for c, _ in pairs]
+    varied = [engine.read(v).text for _, v in pairs]
+    queries = cond.draw_queries(len(pairs), generator)
+    with torch.no_grad():
+        t_tokens, t_mask = teacher.encode(texts)
+        target = cond(t_tokens, t_mask, queries)
+    s_tokens, s_mask = student.encode(varied)
+    variant = conditioning_loss(cond(s_tokens, s_mask, queries), target, scales)
+    c_tokens, c_mask = student.encode(texts)
+    caption = F.mse_loss(c_tokens[c_mask], t_tokens[t_mask]) / scales["tokens"]
+    caption = caption + conditioning_loss(cond(c_tokens, c_mask, queries), target, scales)
+    return variant + anchor_weight * caption, {"variant": variant.item(), "caption": caption.item()}
+
+
+def evaluate(engine, student, teacher, cond, check, scales, seed) -> dict:
+    """Mean losses on the held-aside captions and their (fixed) variants, without training."""
+    generator = torch.Generator().manual_seed(seed + 1)
+    was_training = student.training
+    student.eval()
+    with torch.no_grad():
+        losses = [pair_loss(engine, student, teacher, cond, check[i:i + 64], scales, generator, 1.0)[1]
+                  for i in range(0, len(check), 64)]
+    student.train(was_training)
+    return {key: float(sum(x[key] for x in losses) / len(losses)) for key in ("variant", "caption")}
+
+
+def _scales(engine, teacher, cond, captions, generator) -> dict:
+    """Each matched quantity's variance over the teacher's encodings of `captions` (the loss's yardstick)."""
+    with torch.no_grad():
+        texts = [engine.read(c.text).text for c in captions[:256]]
+        tokens, mask = teacher.encode(texts)
+        out = cond(tokens, mask, cond.draw_queries(len(texts), generator))
+    scales = {key: float(value.var().clamp(min=1e-8)) for key, value in out.items() if key != "length"}
+    scales["tokens"] = float(tokens[mask].var().clamp(min=1e-8))
+    return scales
+
+
+def write(engine, source: str | Path, out: str | Path, record: dict) -> Path:
+    """The checkpoint at `source` with the tuned encoder's weights (in the stored dtypes), at `out`."""
+    from motion_core.engine import Engine
+    from motion_core.formats.checkpoint import load_checkpoint, save_checkpoint
+    config, tensors = load_checkpoint(source)
+    for name, value in engine.text_encoder.state_dict().items():
+        key = f"text.{name}"
+        if name not in FROZEN_BUFFERS and key in tensors:
+            tensors[key] = value.detach().to(tensors[key].dtype)
+    config.setdefault("training", {})["text_tuning"] = {k: v for k, v in record.items() if k != "curve"}
+    path = save_checkpoint(out, tensors, config)
+    Engine.load(path, device="cpu")   # it must load as the engine will
+    return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.text_tuning", description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", required=True, help="the model to tune (a checkpoint folder)")
+    parser.add_argument("--data", required=True, help="its training corpus (HumanML3D layout with texts/)")
+    parser.add_argument("--wordnet", required=True, help="a WordNet dict folder (see train/wordnet.py)")
+    parser.add_argument("--out", required=True, help="where to write the tuned model")
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--anchor-weight", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--curve", default=None, help="write the loss curve (JSON lines) here")
+    args = parser.parse_args(argv)
+    if args.steps < 1 or args.batch < 2:
+        parser.error("--steps must be >= 1 and --batch >= 2")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    from motion_core.engine import Engine
+    engine = Engine.load(args.checkpoint, device="cpu", cuda_graphs=False)
+    if not getattr(engine.text_encoder, "trainable", False):
+        parser.error(f"{args.checkpoint}'s text encoder is frozen (OpenCLIP): there is nothing to tune")
+    captions = training_captions(args.data)
+    variants = CaptionVariants(WordNet.load(args.wordnet), seed=args.seed)
+    with torch.enable_grad():
+        record = tune(engine, captions, variants, args.steps, args.batch, args.lr, args.anchor_weight, args.seed)
+    record["data"] = str(args.data)
+    if args.curve:
+        import json
+        Path(args.curve).write_text("".join(json.dumps(row) + "\n" for row in record["curve"]))
+    print(f"wrote {write(engine, args.checkpoint, args.out, record)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
