@@ -84,6 +84,8 @@ def compare(runs: dict[str, dict]) -> dict:
         better = None
         if direction and all(isinstance(v, (int, float)) for v in values.values()):
             diff = (values[a] - values[b]) * direction
+            if abs(diff) <= 1e-6 * max(abs(values[a]), abs(values[b])):
+                diff = 0   # float noise (e.g. two untrained models) is a tie, not a win
             better = a if diff > 0 else b if diff < 0 else "tie"
         rows.append({"metric": name, **values, "better": better})
     steps = {n: runs[n]["derived"]["steps"] for n in NAMES}

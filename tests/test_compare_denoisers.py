@@ -64,3 +64,9 @@ def test_unequal_steps_is_invalid(tmp_path):
     summary = json.loads((tmp_path / "s.json").read_text())
     assert not summary["valid"] and summary["verdict"].startswith("INVALID")
     assert "mamba_at_least_as_good" not in summary
+
+
+def test_float_noise_is_a_tie(tmp_path):
+    runs = {n: cd.load_run(make_run(tmp_path / n, 0.5)) for n in cd.NAMES}
+    runs["transformer"]["report"]["overall"]["penetration"] *= 1 + 1e-9
+    assert row(cd.compare(runs), "penetration")["better"] == "tie"
