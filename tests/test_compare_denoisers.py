@@ -70,3 +70,15 @@ def test_float_noise_is_a_tie(tmp_path):
     runs = {n: cd.load_run(make_run(tmp_path / n, 0.5)) for n in cd.NAMES}
     runs["transformer"]["report"]["overall"]["penetration"] *= 1 + 1e-9
     assert row(cd.compare(runs), "penetration")["better"] == "tie"
+
+
+def test_configs_differ_only_in_the_denoiser_and_match_in_size():
+    root = Path(__file__).resolve().parents[1] / "train" / "configs"
+    mamba, transformer = (json.loads((root / f"compare_{n}.json").read_text()) for n in ("mamba", "transformer"))
+    models = mamba["denoiser"].pop("model"), transformer["denoiser"].pop("model")
+    mamba.pop("name"), transformer.pop("name")
+    assert mamba == transformer                                 # same data, optimiser, text encoder, seed
+    assert [m["type"] for m in models] == ["mamba_unet", "transformer"]
+    sizes = [cd.denoiser_params({**m, "latent_dim": 32, "text_dim": mamba["denoiser"]["text"]["dim"]})
+             for m in models]
+    assert abs(sizes[0] - sizes[1]) < 0.01 * sizes[0]           # parameter-matched within 1 %
