@@ -16,8 +16,12 @@
 # Into $OUT (7 files): log.txt, timings.tsv, report_{mamba,transformer}.json, log_{mamba,transformer}.jsonl
 # (training logs), summary.json (the table, verdict, and both train.evaluate results).
 # Knobs (env): TINY, PYTHON, NUM, WORKERS, STEPS, BATCH, BUDGET, RESERVE, EVAL, WAIT_FOR, WAIT_MAX, WORK.
-# WAIT_FOR=FILE: mamba training waits (at most WAIT_MAX s) for this file, which the kernel build touches when done:
-#   (ONLY=mamba MAX_JOBS=10 bash .device-cache/build_kernels.sh > /tmp/kernels.log 2>&1; touch /tmp/kernels.done) &
+# WAIT_FOR=FILE: mamba training waits (at most WAIT_MAX s) for this file, which the kernel build touches when done
+# (success or not: the job then logs whether the kernels load). Launch (carry .device-cache, git-ignored):
+#   setsid bash -c 'ONLY=mamba MAX_JOBS=10 bash .device-cache/build_kernels.sh > /tmp/kernels.log 2>&1;
+#     touch /tmp/kernels.done' < /dev/null > /dev/null 2>&1 &
+#   WAIT_FOR=/tmp/kernels.done PYTHON=python3 bash benchmarks/device_jobs/compare_denoisers.sh
+# If the kernels take much over ~300 s the Mamba U-Net cannot reach STEPS in time (verdict INVALID): lower STEPS.
 set -uo pipefail
 : "${OUT:?set OUT to the output folder}"
 mkdir -p "$OUT"
