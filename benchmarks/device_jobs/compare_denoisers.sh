@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Issue 21: the Mamba U-Net against the transformer baseline trained the same way, in one device call (~570 s).
+#
+#   bash benchmarks/device_jobs/compare_denoisers.sh                # GPU machine, repo root as cwd, $OUT set
+#   TINY=1 OUT=/tmp/out bash benchmarks/device_jobs/compare_denoisers.sh   # CPU smoke run of the same chain
+#
+# Same data, steps, seed, optimiser, batch, text encoder and frozen VAE (the bundled model's); only the denoiser
+# differs (train/configs/compare_{mamba,transformer}.json: 5.83 M vs 5.82 M parameters). Steps:
+#   1. corpus: $NUM procedural clips (seed 0), built once; both denoisers train on its train split
+#   2. word vectors: the bundled model's frozen table (train.word_vectors --from-checkpoint; no download)
+#   3. in the background: the transformer (needs no mamba kernels, so it starts at once), then its export,
+#      model_report and train.evaluate; and our T2M evaluator, fitted once on the corpus and shared by both
+#   4. the Mamba U-Net once the kernels are in (WAIT_FOR), then its export, model_report, train.evaluate
+#   5. benchmarks/compare_denoisers.py: side-by-side table; the verdict is INVALID unless both reached $STEPS
+# Both train with --max-steps $STEPS and a --time-limit guard that leaves $RESERVE s for what follows.
+# Into $OUT (7 files): log.txt, timings.tsv, report_{mamba,transformer}.json, log_{mamba,transformer}.jsonl
+# (training logs), summary.json (the table, verdict, and both train.evaluate results).
+# Knobs (env): TINY, PYTHON, NUM, WORKERS, STEPS, BATCH, BUDGET, RESERVE, EVAL, WAIT_FOR, WAIT_MAX, WORK.
+# WAIT_FOR=FILE: mamba training waits (at most WAIT_MAX s) for this file, which the kernel build touches when done
+# (success or not: the job then logs whether the kernels load). Launch (carry .device-cache, git-ignored):
+#   setsid bash -c 'ONLY=mamba MAX_JOBS=10 bash .device-cache/build_kernels.sh > /tmp/kernels.log 2>&1;
+#     touch /tmp/kernels.done' < /dev/null > /dev/null 2>&1 &
+#   WAIT_FOR=/tmp/kernels.done PYTHON=python3 bash benchmarks/device_jobs/compare_denoisers.sh
+# If the kernels take much over ~300 s the Mamba U-Net cannot reach STEPS in time (verdict INVALID): lower STEPS.
+set -uo pipefail
+: "${OUT:?set OUT to the output folder}"
+mkdir -p "$OUT"
+exec > >(tee -a "$OUT/log.txt") 2>&1
+PY=${PYTHON:-python}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+T0=$(date +%s)
+if [ "${TINY:-0}" = 1 ]; then
+  # CPU smoke run: toy widths (configs overridden below), 5 steps, 2 actions; R-precision needs 32 test clips,
+  # hence 400 clips (~40 test); the evaluator trains 50 steps (under 40 break its one-cycle LR schedule).
+  NUM=${NUM:-400}; WORKERS=${WORKERS:-2}; STEPS=${STEPS:-5}; BATCH=${BATCH:-8}; LOG_EVERY=1; PRECISION=fp32
+  SEEDS=1; GT_CLIPS=1; THREADS=1; ONLY=(--only walk jump_in_place); EVAL_STEPS=50; EVAL_TIME=120; LIMIT=32; MM=(2 2)
+  BUDGET=${BUDGET:-1200}; RESERVE=${RESERVE:-300}; DEVICE=cpu; T_STEP=600
+else
+  # GPU (H200, 16 cores): the bundled model's own corpus size (20,000 clips, seed 0), ~100 s with 12 workers while
+  # the kernels build (model v3's call: 95 s). Mamba: ~6 steps/s alone at batch 512 (v3's runs), so 800 steps take
+  # ~140 s + ~20 s start; it starts when the kernels are in (~240 s into the call: v3's call), by which time the
+  # transformer (started at ~110 s) should be done; if they overlap, each gets about half the GPU.
+  NUM=${NUM:-20000}; WORKERS=${WORKERS:-12}; STEPS=${STEPS:-800}; BATCH=${BATCH:-512}; LOG_EVERY=50
+  PRECISION=bf16; SEEDS=2; GT_CLIPS=4; THREADS=4; ONLY=(); EVAL_STEPS=3000; EVAL_TIME=110; LIMIT=512; MM=(32 10)
+  BUDGET=${BUDGET:-570}; RESERVE=${RESERVE:-100}; DEVICE=cuda; T_STEP=200
+fi
+EVAL=${EVAL:-1}          # 0: skip the evaluator and train.evaluate (R@3, FID)
+WORK=${WORK:-/tmp/compare_denoisers}
+VAE=motion_core/default_model   # frozen VAE (and the word vectors' source) shared by both denoisers
+rm -rf "$WORK"; mkdir -p "$WORK"
+export PS4='+ [$(date +%T)] '
+printf 'step\trc\tseconds\n' > "$OUT/timings.tsv"
+
+step() {  # step NAME TIMEOUT_S COMMAND...
+  local name=$1 limit=$2; shift 2
+  local start rc; start=$(date +%s)
+  echo "=== $(date +%T) $name (timeout ${limit}s)"
+  set -x
+  timeout --kill-after=5 "$limit" "$@"
+  rc=$?
+  { set +x; } 2>/dev/null
+  echo "=== $(date +%T) $name: rc $rc, $(( $(date +%s) - start )) s"
+  printf '%s\t%s\t%s\n' "$name" "$rc" "$(( $(date +%s) - start ))" >> "$OUT/timings.tsv"
+}
+
+left() { echo $(( T0 + BUDGET - $(date +%s) )); }   # seconds of this call's budget still unspent
+
+run_model() {  # run_model NAME: train from scratch, export, model_report, train.evaluate; all under $WORK/NAME
+  local name=$1 dir=$WORK/$1 limit rpid
+  limit=$(( $(left) - RESERVE ))   # training's own guard; what is left then covers export, report, evaluate
+  step "train_$name" $(( limit + 120 )) $PY -m train.fit --config "$WORK/cfg_$name.json" --data "$WORK/corpus" \
+    --out "$dir/run" --stage denoiser --vae "$VAE" --word-vectors "$WORK/word_vectors" --global-batch "$BATCH" \
+    --max-steps "$STEPS" --log-every "$LOG_EVERY" --precision "$PRECISION" --device "$DEVICE" --time-limit "$limit"
+  cp "$dir/run/denoiser/log.jsonl" "$dir/log.jsonl"; cp "$dir/log.jsonl" "$OUT/log_$name.jsonl"
+  echo "=== $name reached step $(tail -1 "$dir/log.jsonl" | cut -c1-200)"
+  step "export_$name" 90 $PY -m train.export --vae "$VAE" --denoiser "$dir/run" --out "$dir/model"
+  # the report and train.evaluate only read the model: run them side by side
+  step "report_$name" $(( $(left) > 60 ? $(left) : 60 )) $PY benchmarks/model_report.py --checkpoint "$dir/model" \
+    --seeds "$SEEDS" --paraphrases 1 --synonyms 1 --gt-clips "$GT_CLIPS" "${ONLY[@]}" --threads "$THREADS" \
+    --device "$DEVICE" --out "$dir/report.json" &
+  rpid=$!
+  if [ "$EVAL" = 1 ]; then
+    while [ ! -e "$WORK/evaluator.done" ]; do sleep 2; done
+    step "evaluate_$name" $(( $(left) > 60 ? $(left) : 60 )) $PY -m train.evaluate --checkpoint "$dir/model" \
+      --data "$WORK/corpus" --split test --captions heldout --evaluator "$WORK/evaluator" --limit "$LIMIT" \
+      --mm-texts "${MM[0]}" --mm-repeats "${MM[1]}" --no-untrained --device "$DEVICE" --out "$dir/eval.json"
+  fi
+  wait "$rpid"
+  cp "$dir/report.json" "$OUT/report_$name.json"
+}
+
+echo "compare_denoisers $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') tiny=${TINY:-0}"
+$PY -c "import sys, torch; print(sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
+nproc
+
+step corpus "$T_STEP" $PY -m train.procedural --out "$WORK/corpus" --num "$NUM" --seed 0 --workers "$WORKERS"
+step word_vectors 60 $PY -m train.word_vectors --out "$WORK/word_vectors" --from-checkpoint "$VAE"
+
+# The two configs, identical but for the denoiser block; TINY shrinks both the same way. Prints both sizes.
+$PY - "$WORK" "${TINY:-0}" <<'EOF'
+import json, sys
+from motion_core.models import build_denoiser
+work, tiny = sys.argv[1], sys.argv[2] == "1"
+for name in ("mamba", "transformer"):
+    config = json.load(open(f"train/configs/compare_{name}.json"))
+    den = config["denoiser"]
+    if tiny:
+        den["model"].update({"mamba": {"width": 32, "spatial_groups": 4, "d_state": 4, "num_heads": 2},
+                             "transformer": {"width": 32, "num_layers": 2, "num_heads": 2}}[name])
+        den["text"].update(dim=32, layers=1, heads=2, ff_dim=64)
+        den["latent_scale_batches"] = 2
+        config["data"].update(num_workers=0, device_bank=False)
+    json.dump(config, open(f"{work}/cfg_{name}.json", "w"), indent=1)
+    arch = {**den["model"], "latent_dim": 32, "text_dim": den["text"]["dim"]}
+    params = sum(p.numel() for p in build_denoiser(arch).parameters())
+    print(f"{name}: {den['model']} -> {params / 1e6:.3f} M denoiser parameters")
+EOF
+
+if [ "$EVAL" = 1 ]; then   # fitted once, shared; evaluator.done lets waiters go on even if the fit failed
+  ( step evaluator 200 $PY -m train.evaluation.fit_evaluator --data "$WORK/corpus" --out "$WORK/evaluator" \
+      --steps "$EVAL_STEPS" --time-limit "$EVAL_TIME" --device "$DEVICE" --log-every 250
+    touch "$WORK/evaluator.done" ) &
+  epid=$!
+fi
+run_model transformer &
+tpid=$!
+
+if [ -n "${WAIT_FOR:-}" ]; then   # the Mamba U-Net trains fast only with the mamba-ssm kernels
+  echo "=== $(date +%T) waiting (at most ${WAIT_MAX:-400} s) for $WAIT_FOR"
+  until [ -e "$WAIT_FOR" ] || [ $(( $(date +%s) - T0 )) -ge "${WAIT_MAX:-400}" ]; do sleep 2; done
+  echo "=== $(date +%T) $( [ -e "$WAIT_FOR" ] && echo "found $WAIT_FOR" || echo "gave up on $WAIT_FOR")"
+  tail -2 /tmp/kernels.log 2>/dev/null
+fi
+$PY -c "from motion_core.ssm import backends; print('mamba kernels', backends.cuda_ops() is not None)"
+run_model mamba
+wait "$tpid"
+[ "$EVAL" = 1 ] && wait "$epid"   # by pid: a bare `wait` would also wait for the `tee` above, i.e. forever
+
+$PY benchmarks/compare_denoisers.py --mamba "$WORK/mamba" --transformer "$WORK/transformer" \
+  --out "$OUT/summary.json"
+echo "=== compare rc $? (0 valid, 2 INVALID: unequal steps)"
+echo "=== $(date +%T) done, $(( $(date +%s) - T0 )) s in all"
+cat "$OUT/timings.tsv"
+ls -l "$OUT"
