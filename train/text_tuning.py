@@ -81,12 +81,13 @@ def query_bank(engine, prompts: list[str], seed: int = 0, max_queries: int = 819
 class Conditioning:
     """What the frozen denoiser and length predictor make of an encoding, for the losses."""
 
-    def __init__(self, engine, banks: list[torch.Tensor], queries_per_prompt: int = 32):
+    def __init__(self, engine, banks: list[torch.Tensor], queries_per_prompt: int = 32, length_weight: float = 1.0):
         self.adapter = engine.denoiser.text
         self.mixers = list(engine.denoiser.mid)
         self.length = engine.length_predictor
         self.banks = banks
         self.k = queries_per_prompt
+        self.length_weight = length_weight
 
     def __call__(self, tokens, mask, queries: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         text, text_mask, pooled = self.adapter(tokens, mask)
@@ -101,14 +102,15 @@ class Conditioning:
         return [bank[torch.randint(len(bank), (batch, self.k), generator=generator)] for bank in self.banks]
 
 
-def conditioning_loss(student: dict, teacher: dict, scales: dict) -> torch.Tensor:
+def conditioning_loss(student: dict, teacher: dict, scales: dict, length_weight: float = 1.0) -> torch.Tensor:
     """Mean squared differences, each over the teacher's own spread (so the terms weigh alike); the length
-    distribution by KL divergence."""
+    distribution by KL divergence, `length_weight` times (its median is the clip's length: a small shift of a
+    broad distribution moves it, and a longer clip repeats a counted action: "hops twice" hopped three times)."""
     total = torch.zeros(())
     for key, target in teacher.items():
         if key == "length":
-            total = total + F.kl_div(F.log_softmax(student[key], -1), F.log_softmax(target, -1),
-                                     log_target=True, reduction="batchmean")
+            total = total + length_weight * F.kl_div(F.log_softmax(student[key], -1), F.log_softmax(target, -1),
+                                                     log_target=True, reduction="batchmean")
         else:
             total = total + F.mse_loss(student[key], target) / scales[key]
     return total
@@ -116,7 +118,7 @@ def conditioning_loss(student: dict, teacher: dict, scales: dict) -> torch.Tenso
 
 def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps: int = 1500, batch: int = 64,
          lr: float = 1e-4, anchor_weight: float = 1.0, seed: int = 0, bank_prompts: int = 48,
-         log=print) -> dict:
+         length_weight: float = 1.0, log=print) -> dict:
     """Tune `engine.text_encoder` in place; returns the run's record (losses before and after, timings)."""
     started = time.time()
     rng = random.Random(seed)
@@ -135,7 +137,7 @@ def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps
     log(f"text tuning: {len(train)} captions to vary, {len(held)} kept for checking; capturing bottleneck queries")
     with torch.inference_mode():
         banks = [b.clone() for b in query_bank(engine, [c.text for c in rng.sample(train, min(bank_prompts, len(train)))], seed)]
-    cond = Conditioning(engine, banks)
+    cond = Conditioning(engine, banks, length_weight=length_weight)
     check = [(c, variants.vary(c)) for c in held]
     check = [(c, v) for c, v in check if v is not None]
     scales = _scales(engine, teacher, cond, [c for c, _ in check], generator)
@@ -160,7 +162,8 @@ def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps
     student.eval().requires_grad_(False)
     after = evaluate(engine, student, teacher, cond, check, scales, seed)
     log(f"after: variant loss {after['variant']:.4f}, caption loss {after['caption']:.4f}")
-    return {"steps": steps, "batch": batch, "lr": lr, "anchor_weight": anchor_weight, "seed": seed,
+    return {"steps": steps, "batch": batch, "lr": lr, "anchor_weight": anchor_weight,
+            "length_weight": length_weight, "seed": seed,
             "captions": len(train), "check_captions": len(check), "before": before, "after": after,
             "curve": curve, "seconds": round(time.time() - started, 1)}
 
@@ -174,10 +177,10 @@ def pair_loss(engine, student, teacher, cond, pairs, scales, generator, anchor_w
         t_tokens, t_mask = teacher.encode(texts)
         target = cond(t_tokens, t_mask, queries)
     s_tokens, s_mask = student.encode(varied)
-    variant = conditioning_loss(cond(s_tokens, s_mask, queries), target, scales)
+    variant = conditioning_loss(cond(s_tokens, s_mask, queries), target, scales, cond.length_weight)
     c_tokens, c_mask = student.encode(texts)
     caption = F.mse_loss(c_tokens[c_mask], t_tokens[t_mask]) / scales["tokens"]
-    caption = caption + conditioning_loss(cond(c_tokens, c_mask, queries), target, scales)
+    caption = caption + conditioning_loss(cond(c_tokens, c_mask, queries), target, scales, cond.length_weight)
     return variant + anchor_weight * caption, {"variant": variant.item(), "caption": caption.item()}
 
 
@@ -229,6 +232,8 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--anchor-weight", type=float, default=1.0)
+    parser.add_argument("--length-weight", type=float, default=1.0,
+                        help="weight of the length distribution's match (default 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--curve", default=None, help="write the loss curve (JSON lines) here")
@@ -245,7 +250,8 @@ def main(argv=None) -> int:
     captions = training_captions(args.data)
     variants = CaptionVariants(WordNet.load(args.wordnet), seed=args.seed)
     with torch.enable_grad():
-        record = tune(engine, captions, variants, args.steps, args.batch, args.lr, args.anchor_weight, args.seed)
+        record = tune(engine, captions, variants, args.steps, args.batch, args.lr, args.anchor_weight, args.seed,
+                      length_weight=args.length_weight)
     record["data"] = str(args.data)
     if args.curve:
         import json
