@@ -1,0 +1,71 @@
+"""Length predictors side by side: their error on a corpus split, and the lengths they give counted prompts.
+
+    python benchmarks/length_predictors.py --data CORPUS --checkpoints A B [--split val] [--from-clip 3000]
+
+`--from-clip N` scores only procedural clips p{N:06d} and later: with `--num 12000`, clips the 3,000-clip
+corpus never had, so neither predictor trained on them whichever corpus each was fitted on. The counted prompts
+matter because the denoiser fills a longer clip with more repeats: "a person hops forward twice" at 80 frames
+hops three times.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from motion_core.engine import Engine  # noqa: E402
+from motion_core.generation.lengths import predict_frames  # noqa: E402
+from motion_core.interfaces.bench_report import stamp_and_save  # noqa: E402
+from train.length import caption_lengths, embed, evaluate  # noqa: E402
+
+COUNTED = ["someone hops forward twice", "a person hops forward twice", "someone hops forward two times",
+           "a person hops once on the left foot", "a person hops three times on the right foot",
+           "a person jumps forward twice", "a person jumps forward three times", "someone claps twice",
+           "a person does three squats", "someone punches twice with the left fist"]
+
+
+def split_view(data: Path, split: str, from_clip: int | None) -> Path:
+    """`data` itself, or a folder of links to it whose `split` list keeps procedural clips from `from_clip` on."""
+    if from_clip is None:
+        return data
+    view = Path(tempfile.mkdtemp(prefix="length_split_"))
+    for item in data.iterdir():
+        if item.name != f"{split}.txt":
+            (view / item.name).symlink_to(item.resolve())
+    ids = (data / f"{split}.txt").read_text().split()
+    kept = [i for i in ids if i.startswith("p") and i[1:].isdigit() and int(i[1:]) >= from_clip]
+    (view / f"{split}.txt").write_text("\n".join(kept) + "\n")
+    return view
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--checkpoints", nargs="+", required=True)
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--from-clip", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    started = time.time()
+    data = caption_lengths(split_view(args.data, args.split, args.from_clip), args.split)
+    result = {"pairs": len(data), "models": {}}
+    for checkpoint in args.checkpoints:
+        engine = Engine.load(checkpoint, device="cpu")
+        if engine.length_predictor is None:
+            parser.error(f"{checkpoint} has no length predictor")
+        scores = evaluate(engine.length_predictor, embed(engine, data.captions), data)
+        counted = dict(zip(COUNTED, predict_frames(engine, COUNTED)))
+        result["models"][checkpoint] = {**scores, "counted_prompts_frames": counted}
+        print(f"{checkpoint}: MAE {scores['mae_frames']:.1f} frames, bin accuracy {scores['accuracy']:.3f}, "
+              f"within one bin {scores['within_one_bin']:.3f} on {len(data)} caption/length pairs")
+        for prompt, frames in counted.items():
+            print(f"    {frames:4d}  {prompt}")
+    return stamp_and_save(result, "length_predictors", started, args.out, args)
+
+
+if __name__ == "__main__":
+    main()
