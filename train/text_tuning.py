@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from train.caption_variants import CaptionVariants, TaggedCaption
 from train.wordnet import WordNet
 
-FROZEN_BUFFERS = ("table", "tokenizer_json")   # the word table and tokenizer are not tuned
+FROZEN_BUFFERS = ("table", "tokenizer_json")   # the word table and tokenizer: not tuned, not rewritten
 
 
 def training_captions(corpus: str | Path, split: str = "train") -> list[TaggedCaption]:
@@ -128,15 +128,14 @@ def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps
             module.eval().requires_grad_(False)
     teacher = copy.deepcopy(engine.text_encoder).eval().requires_grad_(False)
     student = engine.text_encoder.train()
-    trainable = [p for name, p in student.named_parameters() if name not in FROZEN_BUFFERS]
+    trainable = list(student.parameters())   # the word table and tokenizer are buffers, never parameters
     for p in trainable:
         p.requires_grad_(True)
     rng.shuffle(captions)
     held = captions[: max(1, len(captions) // 20)]   # variants of these are never trained on: the check
     train = captions[len(held):]
     log(f"text tuning: {len(train)} captions to vary, {len(held)} kept for checking; capturing bottleneck queries")
-    with torch.inference_mode():
-        banks = [b.clone() for b in query_bank(engine, [c.text for c in rng.sample(train, min(bank_prompts, len(train)))], seed)]
+    banks = query_bank(engine, [c.text for c in rng.sample(train, min(bank_prompts, len(train)))], seed)
     cond = Conditioning(engine, banks, length_weight=length_weight)
     check = [(c, variants.vary(c)) for c in held]
     check = [(c, v) for c, v in check if v is not None]
