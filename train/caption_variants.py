@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 
 from motion_core.text.vocabulary import STOP_WORDS
+from train import inflection
+from train.inflection import gerund
 from train.wordnet import Synset, WordNet
 
 TAG_POS = {"VERB": "v", "NOUN": "n", "ADJ": "a", "ADV": "r"}   # corpus tag -> WordNet part of speech
@@ -42,7 +44,6 @@ KEPT = frozenset("left right forward forwards backward backwards back up down si
 MAX_NARROWER = 12          # narrower words per sense: "walk" has dozens, most of them rare
 MAX_DEFINITION_WORDS = 12  # longer definitions are explanations, not phrasings
 _WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
-_SIBILANT = ("s", "sh", "ch", "x", "z", "o")
 
 
 @dataclass
@@ -138,22 +139,10 @@ def inflected_like(word: str, lemma: str, tag: str, replacement: str) -> str:
 
 
 def third_person(verb: str) -> str:
-    """'walk' -> 'walks', 'touch' -> 'touches', 'carry' -> 'carries', 'be' -> 'is'."""
+    """'walk' -> 'walks', 'touch' -> 'touches', 'carry' -> 'carries', 'be' -> 'is' (definitions start with
+    "be" and "have": "be seated")."""
     irregular = {"be": "is", "have": "has"}
-    if verb in irregular:
-        return irregular[verb]
-    if verb.endswith("y") and len(verb) > 2 and verb[-2] not in "aeiou":
-        return verb[:-1] + "ies"
-    return verb + ("es" if verb.endswith(_SIBILANT) else "s")
-
-
-def gerund(verb: str) -> str:
-    """'walk' -> 'walking', 'move' -> 'moving', 'lie' -> 'lying', 'see' -> 'seeing'."""
-    if verb.endswith("ie"):
-        return verb[:-2] + "ying"
-    if verb.endswith("e") and not verb.endswith(("ee", "ye", "oe")) and len(verb) > 2:
-        return verb[:-1] + "ing"
-    return verb + "ing"
+    return irregular.get(verb) or inflection.third_person(verb)
 
 
 __all__ = ["CaptionVariants", "TaggedCaption", "inflected_like", "third_person", "gerund"]

@@ -21,6 +21,7 @@ import zlib
 
 import numpy as np
 
+from train import inflection
 from train.data.texts import CaptionLine, caption_words, lexicon_from_spec
 
 SUBJECTS = ("a person", "someone", "the person", "a man", "somebody", "a human", "the figure", "a woman")
@@ -164,11 +165,7 @@ def third_person(verb: str) -> str:
     """English third person singular of a verb lemma ("walk" -> "walks", "reach" -> "reaches")."""
     if verb in _VERB_PHRASES:
         return _VERB_PHRASES[verb][0].split()[0]
-    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
-        return verb + "es"
-    if len(verb) > 2 and verb.endswith("y") and verb[-2] not in "aeiou":
-        return verb[:-1] + "ies"
-    return verb + "s"
+    return inflection.third_person(verb)
 
 
 def gerund_lemma(word: str) -> str | None:
