@@ -28,11 +28,12 @@ COUNTED = ["someone hops forward twice", "a person hops forward twice", "someone
            "a person does three squats", "someone punches twice with the left fist"]
 
 
-def split_view(data: Path, split: str, from_clip: int | None) -> Path:
-    """`data` itself, or a folder of links to it whose `split` list keeps procedural clips from `from_clip` on."""
+def split_view(data: Path, split: str, from_clip: int | None, folder: Path) -> Path:
+    """`data` itself, or `folder` made a view of it (links) whose `split` list keeps procedural clips from
+    `from_clip` on."""
     if from_clip is None:
         return data
-    view = Path(tempfile.mkdtemp(prefix="length_split_"))
+    view = Path(folder)
     for item in data.iterdir():
         if item.name != f"{split}.txt":
             (view / item.name).symlink_to(item.resolve())
@@ -51,7 +52,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     started = time.time()
-    data = caption_lengths(split_view(args.data, args.split, args.from_clip), args.split)
+    with tempfile.TemporaryDirectory(prefix="length_split_") as folder:
+        data = caption_lengths(split_view(args.data, args.split, args.from_clip, Path(folder)), args.split)
     result = {"pairs": len(data), "models": {}}
     for checkpoint in args.checkpoints:
         engine = Engine.load(checkpoint, device="cpu")

@@ -12,12 +12,14 @@ import length_predictors  # noqa: E402
 
 
 def test_the_split_view_keeps_procedural_clips_from_the_given_one(tmp_path):
-    (tmp_path / "texts").mkdir()
-    (tmp_path / "val.txt").write_text("p000001\np003000\np011999\ncmu02_01_00\n")
-    view = length_predictors.split_view(tmp_path, "val", 3000)
+    data, folder = tmp_path / "data", tmp_path / "view"
+    (data / "texts").mkdir(parents=True)
+    folder.mkdir()
+    (data / "val.txt").write_text("p000001\np003000\np011999\ncmu02_01_00\n")
+    view = length_predictors.split_view(data, "val", 3000, folder)
     assert (view / "val.txt").read_text().split() == ["p003000", "p011999"]
-    assert (view / "texts").resolve() == (tmp_path / "texts").resolve()
-    assert length_predictors.split_view(tmp_path, "val", None) == tmp_path
+    assert (view / "texts").resolve() == (data / "texts").resolve()
+    assert length_predictors.split_view(data, "val", None, folder) == data
 
 
 def test_a_model_without_a_length_predictor_is_refused(tmp_path, capsys):
