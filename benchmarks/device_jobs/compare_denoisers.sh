@@ -48,20 +48,7 @@ EVAL=${EVAL:-1}          # 0: skip the evaluator and train.evaluate (R@3, FID)
 WORK=${WORK:-/tmp/compare_denoisers}
 VAE=motion_core/default_model   # frozen VAE (and the word vectors' source) shared by both denoisers
 rm -rf "$WORK"; mkdir -p "$WORK"
-export PS4='+ [$(date +%T)] '
-printf 'step\trc\tseconds\n' > "$OUT/timings.tsv"
-
-step() {  # step NAME TIMEOUT_S COMMAND...
-  local name=$1 limit=$2; shift 2
-  local start rc; start=$(date +%s)
-  echo "=== $(date +%T) $name (timeout ${limit}s)"
-  set -x
-  timeout --kill-after=5 "$limit" "$@"
-  rc=$?
-  { set +x; } 2>/dev/null
-  echo "=== $(date +%T) $name: rc $rc, $(( $(date +%s) - start )) s"
-  printf '%s\t%s\t%s\n' "$name" "$rc" "$(( $(date +%s) - start ))" >> "$OUT/timings.tsv"
-}
+source "$(dirname "$0")/steps.sh"   # step NAME TIMEOUT_S COMMAND...
 
 left() { echo $(( T0 + BUDGET - $(date +%s) )); }   # seconds of this call's budget still unspent
 

@@ -35,20 +35,7 @@ fi
 WORK=${WORK:-/tmp/eval_r3}
 CKPT=motion_core/default_model
 rm -rf "$WORK"; mkdir -p "$WORK"
-export PS4='+ [$(date +%T)] '
-printf 'step\trc\tseconds\n' > "$OUT/timings.tsv"
-
-step() {  # step NAME TIMEOUT_S COMMAND...
-  local name=$1 limit=$2; shift 2
-  local start=$SECONDS rc
-  echo "=== $(date +%T) $name (timeout ${limit}s)"
-  set -x
-  timeout --kill-after=5 "$limit" "$@"
-  rc=$?
-  { set +x; } 2>/dev/null
-  echo "=== $(date +%T) $name: rc $rc, $((SECONDS - start)) s"
-  printf '%s\t%s\t%s\n' "$name" "$rc" "$((SECONDS - start))" >> "$OUT/timings.tsv"
-}
+source "$(dirname "$0")/steps.sh"   # step NAME TIMEOUT_S COMMAND...
 
 echo "eval_r3 $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') tiny=${TINY:-0}"
 $PY -c "import sys, torch; print(sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
