@@ -14,6 +14,7 @@ from motion_core.formats.bvh import read_bvh
 from motion_core.engine import DEFAULT_MODEL_DIR, Engine
 from motion_core.kinematics.skeleton import HUMANML3D
 from train.evaluation.actions import check_action
+from train.evaluation.flights import flights, travel
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,22 +98,6 @@ def test_a_jump_rises_like_a_real_one(engine):
     motions = engine.generate(["a person jumps in place"] * SEEDS, seed=0)
     rises = [float(m.joints[:, 0, 1].max() - np.median(m.joints[:, 0, 1])) for m in motions]
     assert np.median(rises) > 0.2, f"pelvis rises {np.round(rises, 2)} m"
-
-
-FEET = [HUMANML3D.joint_names.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
-
-
-def flights(joints: np.ndarray, clearance: float = 0.03) -> int:
-    """Airborne phases: every foot joint above the clip's usual lowest foot height + `clearance`, 2+ frames."""
-    lowest = joints[:, FEET, 1].min(axis=1)
-    airborne = lowest > np.percentile(lowest, 5) + clearance
-    starts = airborne[1:] & airborne[:-1] & ~np.concatenate([[False], airborne[:-2]])
-    return int(starts.sum())
-
-
-def travel(joints: np.ndarray) -> float:
-    """Horizontal distance (m) from the pelvis's first position to its last."""
-    return float(np.linalg.norm(joints[-1, 0, [0, 2]] - joints[0, 0, [0, 2]]))
 
 
 def test_someone_hops_forward_twice(engine):

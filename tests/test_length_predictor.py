@@ -164,3 +164,46 @@ def test_an_explicit_length_overrides_the_predictor(fitted):
                               steps=STEPS)
     assert [m.num_frames for m in motions] == [20, 20]
     assert all(m.meta["length_source"] == "requested" for m in motions)
+
+
+def test_a_count_reading_predictor_follows_the_count_in_spellings_it_never_saw():
+    """Identical text features for every caption, so only the spoken count can tell the lengths apart: trained
+    on 'once' / 'twice' / 'three times', it must give 'one time' / 'two times' / '3 times' the same lengths."""
+    captions = ["hops once", "hops twice", "hops three times", "hops forward"]
+    frames = [40, 80, 120, 60]
+    data = length_training.CaptionSet(captions, np.repeat(np.arange(4), 8), np.repeat(frames, 8))
+    features = torch.zeros(4, 2 * 8)
+    config = LengthPredictorConfig(text_dim=8, hidden_dim=32, count_classes=6, dropout=0.0)
+    predictor = length_training.fit(features, data, config, steps=300)
+    respelt = ["hops one time", "hops two times", "hops 3 times", "hops forward"]
+    logits = predictor.logits_from_pooled(features, predictor.count_inputs(respelt))
+    assert predictor.frames_from_logits(logits).tolist() == frames
+
+
+def test_count_inputs_cap_at_the_last_class():
+    predictor = LengthPredictor(LengthPredictorConfig(text_dim=8, count_classes=4))
+    assert predictor.count_inputs(["walks", "jumps once", "claps twice", "hops 3 times", "hops ten times"]).tolist() \
+        == [0, 1, 2, 3, 3]
+    blind = LengthPredictor(LengthPredictorConfig(text_dim=8))
+    assert blind.count_inputs(["hops twice"]).tolist() == [0]
+
+
+def test_the_engine_passes_the_prompt_count_to_its_predictor(tmp_path):
+    """Saved and loaded with count classes, the engine's predicted lengths follow the count as written."""
+    engine = Engine.random(tiny_config(), seed=0)
+    dim = engine.text_encoder.dim
+    predictor = LengthPredictor(LengthPredictorConfig(text_dim=dim, hidden_dim=8, count_classes=4, dropout=0.0))
+    with torch.no_grad():   # a predictor that reads only the count: bin 10 + 10 * class
+        for p in predictor.net.parameters():
+            p.zero_()
+        predictor.net[0].weight.fill_(1.0)
+        last = predictor.net[-1]
+        last.bias[10] = 5.0
+        for k in range(1, 4):
+            predictor.net[1].weight[k, 2 * dim + k] = 1.0
+            last.weight[10 + 10 * k, k] = 50.0
+    engine.set_length_predictor(predictor, {})
+    engine.save(tmp_path / "ckpt")
+    loaded = Engine.load(tmp_path / "ckpt", device="cpu")
+    assert loaded.length_predictor.config.count_classes == 4
+    assert loaded.predict_frames(["walks", "hops once", "hops two times", "hops 3 times"]) == [40, 80, 120, 160]

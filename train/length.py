@@ -6,7 +6,8 @@ The checkpoint's text encoder is frozen, so every distinct caption is embedded o
 (`motion_core.models.length_predictor`) is fitted on those fixed features on the CPU in seconds. Targets are the
 frame counts of the corpus's train-split samples (a captioned sub-clip counts with its own length), read with
 `train.data.humanml3d.load_samples` exactly as text-to-motion training reads them. The val split measures the
-fit against the constant guess every caption would otherwise get (the train lengths' median). The result is
+fit against the constant guess every caption would otherwise get (the train lengths' median). By default the
+predictor also reads each caption's spoken count (`--count-classes`, see `motion_core.models.length_predictor`). The result is
 written atomically as ``length.*`` tensors plus ``config["length_predictor"]``; the rest of the checkpoint is
 copied unchanged, tensor for tensor.
 """
@@ -84,12 +85,13 @@ def _fit(features, data, config, steps, batch_size, lr, seed, log) -> LengthPred
         predictor = LengthPredictor(config)
         targets = predictor.bin_of(torch.as_tensor(data.frames))
         index = torch.as_tensor(data.index)
+        counts = predictor.count_inputs(data.captions)
         optimizer = torch.optim.AdamW(predictor.parameters(), lr=lr, weight_decay=1e-2)
         schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.05)
         predictor.train()
         for step in range(steps):
             pick = torch.randint(len(index), (min(batch_size, len(index)),))
-            logits = predictor.logits_from_pooled(features[index[pick]])
+            logits = predictor.logits_from_pooled(features[index[pick]], counts[index[pick]])
             loss = torch.nn.functional.cross_entropy(logits, targets[pick])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -104,7 +106,8 @@ def _fit(features, data, config, steps, batch_size, lr, seed, log) -> LengthPred
 def evaluate(predictor: LengthPredictor, features: torch.Tensor, data: CaptionSet,
              estimate: str | None = None) -> dict:
     """MAE (frames), exact-bin accuracy and within-one-bin accuracy of the predictions on every pair."""
-    per_caption = predictor.frames_from_logits(predictor.logits_from_pooled(features), estimate).numpy()
+    logits = predictor.logits_from_pooled(features, predictor.count_inputs(data.captions))
+    per_caption = predictor.frames_from_logits(logits, estimate).numpy()
     return _scores(per_caption[data.index], data.frames, predictor.config)
 
 
@@ -125,7 +128,7 @@ def _scores(predicted: np.ndarray, frames: np.ndarray, config: LengthPredictorCo
 
 
 def train_length_predictor(engine: Engine, data_root: str | Path, steps: int = 4000, hidden_dim: int = 256,
-                           seed: int = 0, log=print) -> tuple[LengthPredictor, dict]:
+                           seed: int = 0, count_classes: int = 6, log=print) -> tuple[LengthPredictor, dict]:
     """(fitted predictor, metrics) for `engine` on the corpus at `data_root` (train split fits, val scores)."""
     started = time.perf_counter()
     train, val = caption_lengths(data_root, "train"), caption_lengths(data_root, "val")
@@ -134,7 +137,7 @@ def train_length_predictor(engine: Engine, data_root: str | Path, steps: int = 4
     train_features, val_features = embed(engine, train.captions), embed(engine, val.captions)
     config = LengthPredictorConfig(text_dim=train_features.shape[1] // 2, hidden_dim=hidden_dim,
                                    min_frames=engine.min_frames,
-                                   max_frames=engine.max_frames)
+                                   max_frames=engine.max_frames, count_classes=count_classes)
     predictor = fit(train_features, train, config, steps=steps, seed=seed, log=log)
     # Pick the point estimate (median or mode of the predicted distribution) on the val split; only two
     # candidates, so the selection hardly flatters the reported val score.
@@ -170,12 +173,17 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=4000, help="optimiser steps (default 4000)")
     parser.add_argument("--hidden", type=int, default=256, help="hidden width of the MLP (default 256)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--count-classes", type=int, default=6,
+                        help="one-hot width of the captions' spoken counts: none, 1, 2, ... (default 6: the last "
+                             "class is 5 or more); 0 reads text features only")
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")
+    if not 0 <= args.count_classes <= 64:
+        parser.error("--count-classes must be between 0 and 64")
     engine = Engine.load(args.checkpoint, device="cpu")
     predictor, metrics = train_length_predictor(engine, args.data, steps=args.steps, hidden_dim=args.hidden,
-                                                seed=args.seed)
+                                                seed=args.seed, count_classes=args.count_classes)
     print(f"val MAE {metrics['val_mae_frames']:.1f} frames ({predictor.config.estimate}), accuracy "
           f"{metrics['val_accuracy']:.3f}, within one bin {metrics['val_within_one_bin']:.3f}; constant "
           f"{metrics['baseline_frames']} frames: MAE {metrics['baseline_val_mae_frames']:.1f}, accuracy "

@@ -94,7 +94,7 @@ class Conditioning:
         out = {"pooled": pooled}
         for m, (mixer, q) in enumerate(zip(self.mixers, queries)):
             out[f"cross{m}"] = mixer.cross_gate * mixer.cross_attn(q, text, key_mask=text_mask)
-        if self.length is not None:
+        if self.length is not None:   # no count input: a variant keeps its caption's count, so both read alike
             out["length"] = self.length(tokens, mask)
         return out
 

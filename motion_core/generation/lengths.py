@@ -52,7 +52,8 @@ def resolve_frames(seconds, frames, fps: float, limit: int, what: str) -> int:
 def predict_frames(engine, prompts) -> list[int]:
     """The length (frames) `generate` gives each prompt when the caller names none.
 
-    With a length predictor: its estimate from the prompt's text, within the lengths `generate` accepts.
+    With a length predictor: its estimate from the prompt's text (and, where it reads one, the count the prompt
+    says as written, before unseen words are swapped), within the lengths `generate` accepts.
     Without one: `DEFAULT_SECONDS` for every prompt. Deterministic (no sampling).
     """
     prompts = check_prompts(prompts)
@@ -63,8 +64,9 @@ def predict_frames(engine, prompts) -> list[int]:
     shortest = min_frames(engine.fps)
     with torch.inference_mode():
         for start in range(0, len(prompts), engine.max_batch):
-            tokens, mask = encode_prompts(engine, prompts[start:start + engine.max_batch])
-            predicted = engine.length_predictor.frames(tokens, mask)
+            chunk = prompts[start:start + engine.max_batch]
+            tokens, mask = encode_prompts(engine, chunk)
+            predicted = engine.length_predictor.frames(tokens, mask, engine.length_predictor.count_inputs(chunk))
             frames.extend(min(max(int(f), shortest), engine.max_frames) for f in predicted.tolist())
     return frames
 

@@ -11,6 +11,12 @@ short for skewed captions.
 The network is a small MLP over a fixed summary of the (frozen) text encoder's output: the first token (the
 offline encoder's learned pooled token) concatenated with the masked mean of all tokens. It never changes the
 text encoder, so it can be fitted after the diffusion model and added to an existing checkpoint.
+
+With ``count_classes`` > 0 the MLP also reads how many times the prompt says its action happens
+(`motion_core.text.counts`), one-hot: class 0 for no count, class k for k repetitions, the last class for that
+many or more. Pooled text features blur counts in phrasings training never used ("two times" where it said
+"twice"), and a wrong length becomes a wrong number of repeats. Checkpoints without it (``count_classes`` 0)
+load and predict as before.
 """
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ import dataclasses
 
 import torch
 from torch import nn
+
+from motion_core.text.counts import spoken_count
 
 from .config import ConfigError, ModelConfig, check_float, check_int
 
@@ -33,6 +41,7 @@ class LengthPredictorConfig(ModelConfig):
     max_frames: int = 196
     dropout: float = 0.1         # training only; the engine runs it in eval mode
     estimate: str = "median"     # how the distribution becomes one length: "median" or "mode"
+    count_classes: int = 0       # one-hot width of the prompt's spoken count (0: the count is not read)
 
     def validate(self) -> None:
         owner = "LengthPredictorConfig"
@@ -42,6 +51,7 @@ class LengthPredictorConfig(ModelConfig):
         check_int(owner, "min_frames", self.min_frames, 1, 100_000)
         check_int(owner, "max_frames", self.max_frames, self.min_frames, 100_000)
         check_float(owner, "dropout", self.dropout, 0.0, 0.9)
+        check_int(owner, "count_classes", self.count_classes, 0, 64)
         if self.estimate not in ESTIMATES:
             raise ConfigError(f"{owner}.estimate must be one of {list(ESTIMATES)}, got {self.estimate!r}")
         if self.max_frames // self.unit_length > 4096:
@@ -55,12 +65,13 @@ class LengthPredictorConfig(ModelConfig):
 
 
 class LengthPredictor(nn.Module):
-    """(text tokens (B, N, E), mask (B, N)) -> logits over length bins; `frames` gives one length per prompt."""
+    """(text tokens (B, N, E), mask (B, N)[, count classes (B,)]) -> logits over length bins; `frames` gives one
+    length per prompt. `count_inputs(prompts)` turns prompts into the count input."""
 
     def __init__(self, config: LengthPredictorConfig):
         super().__init__()
         self.config = config
-        width = 2 * config.text_dim
+        width = 2 * config.text_dim + config.count_classes
         self.net = nn.Sequential(
             nn.LayerNorm(width),
             nn.Linear(width, config.hidden_dim), nn.GELU(), nn.Dropout(config.dropout),
@@ -74,11 +85,24 @@ class LengthPredictor(nn.Module):
         mean = (tokens * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
         return torch.cat([tokens[:, 0], mean], dim=-1)
 
-    def logits_from_pooled(self, pooled: torch.Tensor) -> torch.Tensor:
+    def count_inputs(self, prompts: list[str]) -> torch.Tensor:
+        """(B,) LongTensor: each prompt's spoken count as this predictor's class (0: none said; capped)."""
+        top = max(self.config.count_classes - 1, 0)
+        return torch.tensor([min(spoken_count(p) or 0, top) for p in prompts], dtype=torch.long)
+
+    def logits_from_pooled(self, pooled: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits from `pool`'s summary; `counts` (B,) classes are read only when the config has count classes
+        (None there: no count said)."""
+        classes = self.config.count_classes
+        if classes:
+            if counts is None:
+                counts = torch.zeros(len(pooled), dtype=torch.long)
+            one_hot = torch.nn.functional.one_hot(counts.to(pooled.device).clamp(0, classes - 1), classes)
+            pooled = torch.cat([pooled, one_hot.to(pooled.dtype)], dim=-1)
         return self.net(pooled)
 
-    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.logits_from_pooled(self.pool(tokens, mask))
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
+        return self.logits_from_pooled(self.pool(tokens, mask), counts)
 
     def bins_from_logits(self, logits: torch.Tensor, estimate: str | None = None) -> torch.Tensor:
         """Deterministic bin per row: the distribution's median (first bin reaching half the mass) or mode."""
@@ -97,8 +121,8 @@ class LengthPredictor(nn.Module):
         return frames.clamp(min=c.min_frames, max=c.max_frames)
 
     @torch.no_grad()
-    def frames(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.frames_from_logits(self(tokens, mask))
+    def frames(self, tokens: torch.Tensor, mask: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
+        return self.frames_from_logits(self(tokens, mask, counts))
 
     def bin_of(self, frames: torch.Tensor) -> torch.Tensor:
         """Training target: the bin nearest to each length (lengths beyond max_frames fall in the last bin)."""
