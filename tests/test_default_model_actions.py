@@ -107,6 +107,14 @@ def test_someone_hops_forward_twice(engine):
     assert sum(count == 2 and metres > 0.3 for count, metres in results) >= 3, f"(flights, travel m): {results}"
 
 
+@pytest.mark.parametrize("prompt, count", [("someone hops forward two times", 2), ("a person jumps forward 3 times", 3)])
+def test_a_count_spelled_as_training_never_did(engine, prompt, count):
+    """The count sets the length whatever its spelling (training captions say "twice", "three times")."""
+    motions = engine.generate([prompt] * SEEDS, seed=0)
+    results = [flights(m.joints) for m in motions]
+    assert sum(found == count for found in results) >= 3, f"flights per seed: {results}"
+
+
 def test_the_command_line_hops_forward_twice(tmp_path):
     """Issue 21's acceptance: `motion-core generate "someone hops forward twice"` on a fresh CPU machine."""
     joints = generated_by_the_cli(tmp_path, "someone hops forward twice")
