@@ -87,7 +87,9 @@ class LengthPredictor(nn.Module):
 
     def count_inputs(self, prompts: list[str]) -> torch.Tensor:
         """(B,) LongTensor: each prompt's spoken count as this predictor's class (0: none said; capped)."""
-        top = max(self.config.count_classes - 1, 0)
+        top = self.config.count_classes - 1
+        if top <= 0:   # the count is not read: skip parsing every prompt
+            return torch.zeros(len(prompts), dtype=torch.long)
         return torch.tensor([min(spoken_count(p) or 0, top) for p in prompts], dtype=torch.long)
 
     def logits_from_pooled(self, pooled: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
