@@ -7,9 +7,9 @@ The checkpoint's text encoder is frozen, so every distinct caption is embedded o
 frame counts of the corpus's train-split samples (a captioned sub-clip counts with its own length), read with
 `train.data.humanml3d.load_samples` exactly as text-to-motion training reads them. The val split measures the
 fit against the constant guess every caption would otherwise get (the train lengths' median). By default the
-predictor also reads each caption's spoken count (`--count-classes`, see `motion_core.models.length_predictor`). The result is
-written atomically as ``length.*`` tensors plus ``config["length_predictor"]``; the rest of the checkpoint is
-copied unchanged, tensor for tensor.
+predictor also reads each caption's spoken count (`--count-classes`, see `motion_core.models.length_predictor`).
+The result is written atomically as ``length.*`` tensors plus ``config["length_predictor"]``; the rest of the
+checkpoint is copied unchanged, tensor for tensor.
 """
 from __future__ import annotations
 
