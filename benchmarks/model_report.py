@@ -14,6 +14,10 @@ a bad check), and physical quality against the ground truth's:
                  that passed their check (the rise of the jumps made, apart from prompts not followed), against
                  ground truth's of the same actions
 
+`--training N` adds N prompts per action in its *training* phrasings, reported apart (`training_pass_rate`) and
+left out of the pass rate: it tells a motion the model never learned (fails as trained too) from words it does not
+read (passes as trained, fails held out).
+
 Prompts of many actions go through one `Engine.generate` call (`--batch`; prompts of equal predicted length
 share sampling passes). Prompt k of the run uses seed k, so a run is reproducible whatever the batch size.
 
@@ -38,7 +42,7 @@ from motion_core.kinematics.motion_metrics import foot_skating  # noqa: E402
 from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 from train.evaluation.actions import check_action  # noqa: E402
 from train.evaluation.reference_clips import (V1_ACTIONS, corpus_actions, family_of, heldout_prompts,  # noqa: E402
-                                              reference_clips, synonym_prompts)
+                                              reference_clips, synonym_prompts, training_prompts)
 
 FPS = 20.0
 
@@ -64,13 +68,20 @@ def summarise(label: str, passes: list[bool], measures: list[dict]) -> dict:
     return out
 
 
-def plan(labels: list[str], seeds: int, paraphrases: int, synonyms: int) -> list[dict]:
-    """One job per (action, prompt, seed), in a fixed order: job k is generated with seed k."""
+HELD_OUT = ("paraphrase", "synonym")   # the kinds the pass rate is over; "training" is the calibration
+
+
+def plan(labels: list[str], seeds: int, paraphrases: int, synonyms: int, training: int = 0) -> list[dict]:
+    """One job per (action, prompt, seed), in a fixed order: job k is generated with seed k (the training-phrasing
+    jobs come last, so adding them leaves the held-out jobs' seeds as they were)."""
     jobs = []
     for label in labels:
         prompts = [("paraphrase", p) for p in heldout_prompts(label, paraphrases)]
         prompts += [("synonym", p) for p in synonym_prompts(label, synonyms)] if synonyms else []
         jobs += [{"label": label, "kind": kind, "prompt": prompt} for kind, prompt in prompts for _ in range(seeds)]
+    for label in labels if training else ():
+        jobs += [{"label": label, "kind": "training", "prompt": p} for p in training_prompts(label, training)
+                 for _ in range(seeds)]
     for k, job in enumerate(jobs):
         job["seed"] = k
     return jobs
@@ -94,9 +105,11 @@ def generate(engine: Engine, jobs: list[dict], batch: int, steps: int | None, gu
 def report(labels: list[str], jobs: list[dict], gt_clips: int) -> dict:
     per_action = {}
     for label in labels:
-        mine = [j for j in jobs if j["label"] == label]
+        mine = [j for j in jobs if j["label"] == label and j["kind"] in HELD_OUT]
         row = summarise(label, [j["passed"] for j in mine], mine)
-        for kind in ("paraphrase", "synonym"):
+        trained = [j["passed"] for j in jobs if j["label"] == label and j["kind"] == "training"]
+        row["training_pass_rate"] = float(np.mean(trained)) if trained else None
+        for kind in HELD_OUT:
             of_kind = [j["passed"] for j in mine if j["kind"] == kind]
             row[f"{kind}_pass_rate"] = float(np.mean(of_kind)) if of_kind else None
         if family_of(label) == "jumps":   # the rise of the clips that did jump: physics apart from wording
@@ -125,6 +138,7 @@ def overall(per_action: dict, jobs: list[dict]) -> dict:
         return sum(i["skating"] * i["contact_steps"] for i in items) / max(sum(i["contact_steps"] for i in items), 1)
 
     return {"actions": len(rows), "clips": len(jobs),
+            "training_pass_rate": _mean(r.get("training_pass_rate") for r in rows),   # calibration, not in pass_rate
             "pass_rate": _mean(r["pass_rate"] for r in rows),              # mean over actions
             "paraphrase_pass_rate": _mean(r["paraphrase_pass_rate"] for r in rows),
             "synonym_pass_rate": _mean(r["synonym_pass_rate"] for r in rows),
@@ -154,12 +168,12 @@ def _fmt(value, spec=".2f") -> str:
 
 
 def print_table(result: dict) -> None:
-    print(f"{'action':>22} {'pass':>5} {'para':>5} {'syn':>5} {'GT':>5} {'skate':>6} {'GTsk':>6} {'pen':>6} "
+    print(f"{'action':>22} {'pass':>5} {'para':>5} {'syn':>5} {'train':>5} {'GT':>5} {'skate':>6} {'GTsk':>6} {'pen':>6} "
           f"{'GTpen':>6} {'jump':>5} {'GTjmp':>5}")
     for label, r in result["per_action"].items():
         t = r["ground_truth"]
         print(f"{label:>22} {_fmt(r['pass_rate']):>5} {_fmt(r['paraphrase_pass_rate']):>5} "
-              f"{_fmt(r['synonym_pass_rate']):>5} {_fmt(t['pass_rate']):>5} {_fmt(r['skating'], '.3f'):>6} "
+              f"{_fmt(r['synonym_pass_rate']):>5} {_fmt(r['training_pass_rate']):>5} {_fmt(t['pass_rate']):>5} {_fmt(r['skating'], '.3f'):>6} "
               f"{_fmt(t['skating'], '.3f'):>6} {_fmt(r['penetration'], '.3f'):>6} {_fmt(t['penetration'], '.3f'):>6} "
               f"{_fmt(r.get('jump_peak')):>5} {_fmt(t.get('jump_peak')):>5}")
     print("by family:", {f: (_fmt(v["pass_rate"]), _fmt(v["ground_truth_pass_rate"]))
@@ -172,6 +186,8 @@ def print_table(result: dict) -> None:
           f"{_fmt(o['ground_truth_penetration'], '.3f')} m; jump peak {_fmt(o['jump_peak'])} vs "
           f"{_fmt(o['ground_truth_jump_peak'])} m (clips that passed: {_fmt(o['jump_peak_passing'])} vs "
           f"{_fmt(o['ground_truth_jump_peak_passing'])} m)", flush=True)
+    if o["training_pass_rate"] is not None:
+        print(f"asked in training phrasings: pass {_fmt(o['training_pass_rate'])}", flush=True)
 
 
 def main(argv=None) -> dict:
@@ -183,6 +199,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--only", nargs="*", default=None, help="just these action labels (quick looks)")
     parser.add_argument("--paraphrases", type=int, default=2, help="held-out paraphrases per action")
     parser.add_argument("--synonyms", type=int, default=1, help="held-out-synonym captions per action (where any)")
+    parser.add_argument("--training", type=int, default=0,
+                        help="prompts per action in training phrasings, reported apart (the calibration)")
     parser.add_argument("--gt-clips", type=int, default=8, help="ground-truth clips per action")
     parser.add_argument("--batch", type=int, default=32, help="prompts per Engine.generate call")
     parser.add_argument("--steps", type=int, default=None, help="default: the checkpoint's")
@@ -200,7 +218,7 @@ def main(argv=None) -> dict:
         parser.error(f"not corpus actions: {unknown}")
     engine = Engine.load(args.checkpoint, device=args.device, read_words=not args.literal)
     started = time.time()
-    jobs = plan(labels, args.seeds, args.paraphrases, args.synonyms)
+    jobs = plan(labels, args.seeds, args.paraphrases, args.synonyms, args.training)
     print(f"{len(labels)} actions, {len(jobs)} clips to generate", flush=True)
     generate(engine, jobs, args.batch, args.steps, args.guidance)
     result = report(labels, jobs, args.gt_clips)

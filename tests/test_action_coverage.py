@@ -15,7 +15,7 @@ import pytest
 
 from train.evaluation.actions import ACTION_CHECKS, check_action
 from train.evaluation.reference_clips import (corpus_actions, family_of, heldout_prompts, reference_clips,
-                                              synonym_prompts)
+                                              synonym_prompts, training_prompts)
 from train.procedural.actions import ACTIONS
 from train.procedural.captions import HELDOUT_SUBJECTS, SUBJECTS, phrases
 
@@ -103,6 +103,13 @@ def _predicate(prompt: str) -> str:
         if text.startswith(subject + " "):
             return text[len(subject) + 1:]
     return text
+
+
+def test_training_prompts_are_training_phrasings():
+    for label in corpus_actions():
+        prompts = training_prompts(label)
+        assert len(prompts) == len(set(prompts)) >= 1, label
+        assert all(_predicate(p) in training_phrases(label, samples=200) for p in prompts), label
 
 
 def test_benchmark_prompts_are_not_training_captions():

@@ -39,6 +39,19 @@ def test_jobs_get_their_own_seeds_whatever_the_batch():
     assert {j["kind"] for j in jobs if j["label"] == "bow"} == {"paraphrase"}
 
 
+def test_training_phrasings_are_a_calibration_apart_from_the_pass_rate(checkpoint):
+    held = model_report.plan(["clap", "bow"], seeds=2, paraphrases=2, synonyms=1)
+    both = model_report.plan(["clap", "bow"], seeds=2, paraphrases=2, synonyms=1, training=2)
+    assert both[:len(held)] == held                       # adding them leaves the held-out jobs' seeds alone
+    assert {j["kind"] for j in both[len(held):]} == {"training"} and len(both) == len(held) + 8
+    result = model_report.main(["--checkpoint", str(checkpoint), "--only", "clap", "--seeds", "1", "--steps", "2",
+                                "--gt-clips", "1", "--batch", "4", "--threads", "1", "--training", "2"])
+    clap = result["per_action"]["clap"]
+    assert clap["training_pass_rate"] is not None and result["overall"]["training_pass_rate"] is not None
+    assert clap["n"] == len(clap["prompts"])              # the held-out clips only: one seed per prompt
+    assert not set(clap["prompts"]) & set(model_report.training_prompts("clap", 2))
+
+
 def test_unknown_action_is_refused(checkpoint):
     with pytest.raises(SystemExit):
         model_report.main(["--checkpoint", str(checkpoint), "--only", "moonwalk"])

@@ -12,7 +12,7 @@ import zlib
 import numpy as np
 
 from train.procedural.actions import ACTIONS, FAMILIES
-from train.procedural.captions import HELDOUT_SUBJECTS, describe_heldout_synonyms, phrases
+from train.procedural.captions import HELDOUT_SUBJECTS, SUBJECTS, describe_heldout_synonyms, phrases
 from train.procedural.generate import render_sequence
 
 # The actions the first corpus (and the bundled model v1) knows; the rest came with corpus v2.
@@ -59,6 +59,22 @@ def heldout_prompts(label: str, count: int = 2, seed: int = 0) -> list[str]:
         params = ACTIONS[label].sample(rng)
         held = phrases(label, params)[1]
         text = f"{HELDOUT_SUBJECTS[attempt % len(HELDOUT_SUBJECTS)]} {held[attempt % len(held)]}"
+        if text not in out:
+            out.append(text)
+        if len(out) == count:
+            break
+    return out
+
+
+def training_prompts(label: str, count: int = 2, seed: int = 0) -> list[str]:
+    """Up to `count` distinct prompts of `label` in its *training* phrasings (a training subject and phrase): the
+    calibration of a held-out rate. A model that fails these has not learned the motion; one that passes these and
+    fails the held-out ones has learned the motion but not the words."""
+    rng = _rng(seed + 3, label, 0)
+    out: list[str] = []
+    for attempt in range(count * 8):
+        train = phrases(label, ACTIONS[label].sample(rng))[0]
+        text = f"{SUBJECTS[attempt % len(SUBJECTS)]} {train[attempt % len(train)]}"
         if text not in out:
             out.append(text)
         if len(out) == count:
