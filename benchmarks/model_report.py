@@ -4,7 +4,8 @@ For each action of the procedural corpus (`--actions all`, read from its registr
 prompts in the corpus's held-out phrasings (`--paraphrases` held-out paraphrases, the texts_heldout/ kind, and
 `--synonyms` training-style captions with a held-out synonym swapped in where one applies), each generated with
 `--seeds` seeds at the length the engine predicts (`Engine.generate(seconds=None)`). Reported per action and
-overall: the pass rate of the action's physical check (`train.evaluation.actions`) next to the ground truth's
+overall: the pass rate of the action's physical check (`train.evaluation.actions`; a sided action asked for without
+a side passes on either side) next to the ground truth's
 pass rate of the same check on clips the corpus generator renders (the calibration: a check ground truth fails is
 a bad check), and physical quality against the ground truth's:
 
@@ -40,7 +41,7 @@ from motion_core.engine import Engine  # noqa: E402
 from motion_core.interfaces.bench_report import stamp_and_save  # noqa: E402
 from motion_core.kinematics.motion_metrics import foot_skating  # noqa: E402
 from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
-from train.evaluation.actions import check_action  # noqa: E402
+from train.evaluation.actions import check_action, check_prompted_action  # noqa: E402
 from train.evaluation.reference_clips import (V1_ACTIONS, corpus_actions, family_of, heldout_prompts,  # noqa: E402
                                               reference_clips, synonym_prompts, training_prompts)
 
@@ -95,7 +96,7 @@ def generate(engine: Engine, jobs: list[dict], batch: int, steps: int | None, gu
         motions = engine.generate([j["prompt"] for j in chunk], seconds=None, seed=chunk[0]["seed"],
                                   steps=steps, guidance=guidance)
         for job, motion in zip(chunk, motions):
-            job["passed"] = bool(check_action(job["label"], motion.joints))
+            job["passed"] = bool(check_prompted_action(job["label"], job["prompt"], motion.joints))
             job["frames"] = int(len(motion.joints))
             job.update(physical(motion.joints, engine.fps))
         done = start + len(chunk)

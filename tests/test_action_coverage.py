@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from train.evaluation.actions import ACTION_CHECKS, check_action
+from train.evaluation.actions import ACTION_CHECKS, check_action, check_prompted_action, mirrored
 from train.evaluation.reference_clips import (corpus_actions, family_of, heldout_prompts, reference_clips,
                                               synonym_prompts, training_prompts)
 from train.procedural.actions import ACTIONS
@@ -119,3 +119,14 @@ def test_benchmark_prompts_are_not_training_captions():
         seen = training_phrases(label)
         for prompt in prompts + synonym_prompts(label):
             assert _predicate(prompt) not in seen, f"{label}: {prompt!r} is a training phrasing"
+
+
+def test_a_prompt_that_names_no_side_is_not_held_to_one():
+    right_kick = reference_clips("kick_right", 1)[0]
+    assert not check_action("kick_left", right_kick)
+    assert check_prompted_action("kick_left", "a person throws a kick", right_kick)
+    assert not check_prompted_action("kick_left", "a person kicks with the left leg", right_kick)
+    assert not check_prompted_action("kick_left", "someone kicks leftward", right_kick)
+    assert mirrored("turn_left") == "turn_right" and mirrored("walk") is None
+    walk = reference_clips("walk", 1)[0]
+    assert check_prompted_action("walk", "a person walks", walk) == check_action("walk", walk)
