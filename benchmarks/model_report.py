@@ -169,12 +169,13 @@ def _fmt(value, spec=".2f") -> str:
 
 
 def print_table(result: dict) -> None:
-    print(f"{'action':>22} {'pass':>5} {'para':>5} {'syn':>5} {'train':>5} {'GT':>5} {'skate':>6} {'GTsk':>6} {'pen':>6} "
-          f"{'GTpen':>6} {'jump':>5} {'GTjmp':>5}")
+    print(f"{'action':>22} {'pass':>5} {'para':>5} {'syn':>5} {'train':>5} {'GT':>5} {'skate':>6} {'GTsk':>6} "
+          f"{'pen':>6} {'GTpen':>6} {'jump':>5} {'GTjmp':>5}")
     for label, r in result["per_action"].items():
         t = r["ground_truth"]
         print(f"{label:>22} {_fmt(r['pass_rate']):>5} {_fmt(r['paraphrase_pass_rate']):>5} "
-              f"{_fmt(r['synonym_pass_rate']):>5} {_fmt(r['training_pass_rate']):>5} {_fmt(t['pass_rate']):>5} {_fmt(r['skating'], '.3f'):>6} "
+              f"{_fmt(r['synonym_pass_rate']):>5} {_fmt(r['training_pass_rate']):>5} {_fmt(t['pass_rate']):>5} "
+              f"{_fmt(r['skating'], '.3f'):>6} "
               f"{_fmt(t['skating'], '.3f'):>6} {_fmt(r['penetration'], '.3f'):>6} {_fmt(t['penetration'], '.3f'):>6} "
               f"{_fmt(r.get('jump_peak')):>5} {_fmt(t.get('jump_peak')):>5}")
     print("by family:", {f: (_fmt(v["pass_rate"]), _fmt(v["ground_truth_pass_rate"]))

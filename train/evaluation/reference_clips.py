@@ -51,35 +51,31 @@ def reference_clips(label: str, count: int, seed: int = 0) -> list[np.ndarray]:
     return [reference_clip(label, i, seed)[0] for i in range(count)]
 
 
-def heldout_prompts(label: str, count: int = 2, seed: int = 0) -> list[str]:
-    """Up to `count` distinct held-out paraphrases of `label` (texts_heldout/ style: held-out subject and phrase)."""
-    rng = _rng(seed + 1, label, 0)
+def _phrased_prompts(label: str, count: int, rng: np.random.Generator, subjects: tuple[str, ...],
+                     kept: int) -> list[str]:
+    """Up to `count` distinct "<subject> <phrase>" prompts of `label`, phrases from `phrases(...)[kept]` (0: the
+    training phrasings, 1: the held-out ones) under freshly sampled parameters, subjects and phrases in turn."""
     out: list[str] = []
     for attempt in range(count * 8):
-        params = ACTIONS[label].sample(rng)
-        held = phrases(label, params)[1]
-        text = f"{HELDOUT_SUBJECTS[attempt % len(HELDOUT_SUBJECTS)]} {held[attempt % len(held)]}"
+        pool = phrases(label, ACTIONS[label].sample(rng))[kept]
+        text = f"{subjects[attempt % len(subjects)]} {pool[attempt % len(pool)]}"
         if text not in out:
             out.append(text)
         if len(out) == count:
             break
     return out
+
+
+def heldout_prompts(label: str, count: int = 2, seed: int = 0) -> list[str]:
+    """Up to `count` distinct held-out paraphrases of `label` (texts_heldout/ style: held-out subject and phrase)."""
+    return _phrased_prompts(label, count, _rng(seed + 1, label, 0), HELDOUT_SUBJECTS, kept=1)
 
 
 def training_prompts(label: str, count: int = 2, seed: int = 0) -> list[str]:
     """Up to `count` distinct prompts of `label` in its *training* phrasings (a training subject and phrase): the
     calibration of a held-out rate. A model that fails these has not learned the motion; one that passes these and
     fails the held-out ones has learned the motion but not the words."""
-    rng = _rng(seed + 3, label, 0)
-    out: list[str] = []
-    for attempt in range(count * 8):
-        train = phrases(label, ACTIONS[label].sample(rng))[0]
-        text = f"{SUBJECTS[attempt % len(SUBJECTS)]} {train[attempt % len(train)]}"
-        if text not in out:
-            out.append(text)
-        if len(out) == count:
-            break
-    return out
+    return _phrased_prompts(label, count, _rng(seed + 3, label, 0), SUBJECTS, kept=0)
 
 
 def synonym_prompts(label: str, count: int = 1, seed: int = 0) -> list[str]:
