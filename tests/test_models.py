@@ -18,6 +18,7 @@ SHIPPED_MODEL_BYTES = 50 * 1024 ** 2  # float32 safetensors of VAE + denoiser mu
 # Small configs keep most tests fast on two cores; the defaults get their own budget/forward checks.
 TINY_MAMBA = {"type": "mamba_unet", "latent_dim": 8, "text_dim": 16, "width": 32, "spatial_groups": 4,
               "d_state": 4, "num_heads": 2}
+TINY_MAMBA_TEXT = {**TINY_MAMBA, "text_levels": [0, 2]}   # text attention in the blocks of two levels
 TINY_TRANSFORMER = {"type": "transformer", "latent_dim": 8, "text_dim": 16, "width": 32, "num_layers": 2,
                     "num_heads": 2, "ffn_mult": 2}
 TINY_VAE = {"feature_dim": 263, "latent_dim": 8, "width": 32}
@@ -51,7 +52,8 @@ def _inputs(cfg: dict, batch: int, length: int, text_len: int = 5, seed: int = 1
     return z, t, text, text_mask
 
 
-DENOISER_CONFIGS = pytest.mark.parametrize("cfg", [TINY_MAMBA, TINY_TRANSFORMER], ids=["mamba", "transformer"])
+DENOISER_CONFIGS = pytest.mark.parametrize("cfg", [TINY_MAMBA, TINY_MAMBA_TEXT, TINY_TRANSFORMER],
+                                           ids=["mamba", "mamba_text_levels", "transformer"])
 
 
 # --- configs ---------------------------------------------------------------------------------------------
@@ -69,6 +71,9 @@ def test_config_json_round_trip(config_cls):
     (DenoiserConfig, "d_state", True),                # bools are not sizes
     (DenoiserConfig, "scan_kinds", (("fwd", "sideways"),)),
     (DenoiserConfig, "scan_kinds", ()),
+    (DenoiserConfig, "text_levels", (3,)),            # the default U-Net has levels 0..2
+    (DenoiserConfig, "text_levels", (1, 1)),
+    (DenoiserConfig, "text_levels", (True,)),
     (TransformerDenoiserConfig, "num_layers", 7),
     (TransformerDenoiserConfig, "dropout", 1.5),
     (VAEConfig, "latent_dim", -4),
@@ -198,6 +203,21 @@ def test_denoiser_uses_text_and_timestep(cfg):
         # Unconditional (classifier-free guidance) branch: every text token masked out.
         uncond = model(z, t, text, torch.zeros_like(text_mask))
     assert torch.isfinite(uncond).all()
+
+
+def test_text_levels_grow_a_unet_that_starts_as_it_was():
+    """A trained U-Net given text attention at more levels computes what it did until training opens the gates."""
+    plain = _denoiser(TINY_MAMBA)
+    torch.manual_seed(5)
+    grown = build_denoiser(TINY_MAMBA_TEXT).eval()
+    result = grown.load_state_dict(plain.state_dict(), strict=False)
+    assert not result.unexpected_keys and result.missing_keys
+    assert all(".text_attention." in key for key in result.missing_keys)
+    z, t, text, text_mask = _inputs(TINY_MAMBA, 2, 12)
+    with torch.no_grad():
+        assert torch.allclose(grown(z, t, text, text_mask), plain(z, t, text, text_mask), atol=1e-6)
+        grown.encoder[2].text_attention.gate.fill_(0.5)
+        assert not torch.allclose(grown(z, t, text, text_mask), plain(z, t, text, text_mask), atol=1e-4)
 
 
 @DENOISER_CONFIGS

@@ -300,6 +300,41 @@ def test_denoiser_warm_starts_from_an_exported_checkpoint(tmp_path, dataset_dir)
             "--vae", first / "vae" / "model", "--init-from", restated)
 
 
+def test_a_trained_unet_grows_text_attention_and_keeps_what_it_learned(tmp_path, dataset_dir):
+    """--init-from a U-Net without text attention into one with `text_levels`: every trained tensor carries over,
+    the new attention starts gated shut; the reverse (dropping trained attention) is refused."""
+    from motion_core.formats.checkpoint import load_checkpoint, read_config
+    unet = {"type": "mamba_unet", "width": 32, "spatial_groups": 4, "d_state": 4, "num_heads": 2}
+
+    def config(folder: Path, model: dict, **optim) -> Path:
+        folder.mkdir(exist_ok=True)
+        data = json.loads(tiny_config(folder, **optim).read_text())
+        data["denoiser"]["model"] = model
+        (folder / "config.json").write_text(json.dumps(data))
+        return folder / "config.json"
+
+    first, grown = tmp_path / "a", tmp_path / "b"
+    fit("--config", config(tmp_path / "c1", unet, max_steps=2), "--data", dataset_dir, "--out", first)
+    shipped = first / "denoiser" / "model"
+    fit("--config", config(tmp_path / "c2", {**unet, "text_levels": [1, 2]}, max_steps=1, lr=1e-30),
+        "--data", dataset_dir, "--out", grown, "--stage", "denoiser", "--vae", first / "vae" / "model",
+        "--init-from", shipped)
+    _, before = load_checkpoint(shipped)
+    _, after = load_checkpoint(grown / "denoiser" / "model")
+    for key in before:
+        if key.startswith(("denoiser.", "text.")):
+            torch.testing.assert_close(after[key], before[key], rtol=1e-6, atol=1e-20, msg=key)
+    new = sorted(set(after) - set(before))
+    assert new and all(".text_attention." in k and k.split(".")[2] in ("1", "2") for k in new)
+    assert all(after[k].abs().max() < 1e-20 for k in new if k.endswith(".gate"))   # one step at lr 1e-30
+    info = read_config(grown / "denoiser" / "model")
+    assert info["training"]["grown_text_levels"] == [1, 2]
+    assert info["architecture"]["denoiser"]["text_levels"] == [1, 2]
+    with pytest.raises(Exception, match="text_attention"):
+        fit("--config", config(tmp_path / "c3", unet, max_steps=1), "--data", dataset_dir, "--out", tmp_path / "d",
+            "--stage", "denoiser", "--vae", first / "vae" / "model", "--init-from", grown / "denoiser" / "model")
+
+
 def test_a_vae_fine_tuned_from_a_checkpoint_carries_its_denoiser_on(tmp_path, dataset_dir):
     """New poses need a new VAE; fine-tuning the checkpoint's own lets its denoiser continue instead of restart."""
     from motion_core.formats.checkpoint import load_checkpoint, read_config

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from motion_core.formats.checkpoint import load_checkpoint, module_shapes, save_checkpoint
+from motion_core.formats.checkpoint import load_checkpoint, module_shapes, read_config, save_checkpoint
 from motion_core.generation.diffusion import NoiseSchedule, training_loss
 from motion_core.models import build_denoiser, build_vae, denoiser_config_dict
 from motion_core.generation.normalization import FeatureNormalizer
@@ -83,8 +83,32 @@ def differing_tensors(a: dict, b: dict, prefixes: tuple[str, ...]) -> list[str]:
     return sorted(k for k in keys if k not in a or k not in b or a[k].shape != b[k].shape or not torch.equal(a[k], b[k]))
 
 
-def _load_prefixed(module: nn.Module, tensors: dict[str, torch.Tensor], prefix: str) -> None:
-    module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
+def _load_prefixed(module: nn.Module, tensors: dict[str, torch.Tensor], prefix: str,
+                   new_keys: frozenset[str] = frozenset()) -> None:
+    """Load `module` from `tensors` under `prefix`; every key must be there except `new_keys` (grown modules)."""
+    result = module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)},
+                                    strict=False)
+    wrong = sorted(set(result.missing_keys) ^ set(new_keys)) + sorted(result.unexpected_keys)
+    if wrong:
+        raise ValueError(f"checkpoint tensors under {prefix!r} do not fit the model: {wrong[:4]}")
+
+
+def grown_denoiser_keys(denoiser: nn.Module, stored_architecture: dict) -> frozenset[str]:
+    """State-dict keys of `denoiser` that a checkpoint of `stored_architecture` lacks *by design*: text attention
+    of U-Net levels it did not read text at (`DenoiserConfig.text_levels`). Everything else must match exactly.
+
+    Growing a trained U-Net this way keeps what it learned: each new attention's gate starts at zero, so the grown
+    model computes what the stored one did until training opens the gates.
+    """
+    config = getattr(denoiser, "config", None)
+    if stored_architecture.get("type") != "mamba_unet" or not hasattr(config, "text_levels"):
+        return frozenset()
+    stored_levels = set(stored_architecture.get("text_levels", []))
+    if not stored_levels <= set(config.text_levels):
+        return frozenset()   # the stored model reads text where ours does not: no growth, a plain mismatch
+    new_levels = set(config.text_levels) - stored_levels
+    return frozenset(k for k in denoiser.state_dict() if ".text_attention." in k
+                     and k.split(".")[0] in ("encoder", "decoder") and int(k.split(".")[1]) in new_levels)
 
 
 def vae_fingerprint(tensors: dict[str, torch.Tensor]) -> str:
@@ -187,8 +211,10 @@ class DenoiserStage:
         data (floor poses) would shift every latent the denoiser has learned.
         """
         denoiser, text = self.objective.denoiser, self.objective.text
-        expected = {**module_shapes("vae.", self.vae), **module_shapes("denoiser.", denoiser),
-                    **module_shapes("text.", text)}
+        grown = grown_denoiser_keys(denoiser, read_config(path)["architecture"].get("denoiser", {}))
+        denoiser_shapes = {k: v for k, v in module_shapes("denoiser.", denoiser).items()
+                           if k[len("denoiser."):] not in grown}
+        expected = {**module_shapes("vae.", self.vae), **denoiser_shapes, **module_shapes("text.", text)}
         config, tensors = load_checkpoint(path, expected=expected)
         if "latent_scale" not in config.get("training", {}):
             raise ValueError(f"{path} records no latent scale: it is not an exported denoiser checkpoint")
@@ -200,11 +226,12 @@ class DenoiserStage:
             raise ValueError(f"{path} was trained over different VAE weights or feature statistics than "
                              f"{self.vae_dir} (first differing tensors: {differing[:3]}); pass that checkpoint "
                              "as --vae too, or a VAE fine-tuned from it (--stage vae --init-from it)")
-        _load_prefixed(denoiser, tensors, "denoiser.")
+        _load_prefixed(denoiser, tensors, "denoiser.", grown)
         _load_prefixed(text, tensors, "text.")
         self.latent_scale = float(config["training"]["latent_scale"])
         previous = config["training"]
         self.warm_start_info = {"init_from": str(path), "vae_fine_tuned": fine_tuned,
+                                "grown_text_levels": sorted({int(k.split(".")[1]) for k in grown}),
                                 "init_steps": int(previous.get("init_steps", 0)) + int(previous.get("steps", 0))}
 
     @torch.no_grad()

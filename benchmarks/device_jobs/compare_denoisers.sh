@@ -5,17 +5,20 @@
 #   TINY=1 OUT=/tmp/out bash benchmarks/device_jobs/compare_denoisers.sh   # CPU smoke run of the same chain
 #
 # Same data, steps, seed, optimiser, batch, text encoder and frozen VAE (the bundled model's); only the denoiser
-# differs (train/configs/compare_{mamba,transformer}.json: 5.83 M vs 5.82 M parameters). Steps:
+# differs (train/configs/compare_{mamba,transformer}.json: 5.83 M vs 5.82 M parameters). VARIANTS names the Mamba
+# U-Nets to train (default "mamba"; each is train/configs/compare_NAME.json, e.g. mamba_text: text attention at two
+# more levels, 6.89 M); they train side by side once the kernels are in, and each is compared with the transformer.
+# Steps:
 #   1. corpus: $NUM procedural clips (seed 0), built once; both denoisers train on its train split
 #   2. word vectors: the bundled model's frozen table (train.word_vectors --from-checkpoint; no download)
 #   3. in the background: the transformer (needs no mamba kernels, so it starts at once), then its export,
 #      model_report and train.evaluate; and our T2M evaluator, fitted once on the corpus and shared by both
-#   4. the Mamba U-Net once the kernels are in (WAIT_FOR), then its export, model_report, train.evaluate
-#   5. benchmarks/compare_denoisers.py: side-by-side table; the verdict is INVALID unless both reached $STEPS
+#   4. the Mamba U-Net(s) once the kernels are in (WAIT_FOR), then export, model_report, train.evaluate
+#   5. benchmarks/compare_denoisers.py per variant: side-by-side table; INVALID unless both reached $STEPS
 # Both train with --max-steps $STEPS and a --time-limit guard that leaves $RESERVE s for what follows.
-# Into $OUT (7 files): log.txt, timings.tsv, report_{mamba,transformer}.json, log_{mamba,transformer}.jsonl
-# (training logs), summary.json (the table, verdict, and both train.evaluate results).
-# Knobs (env): TINY, PYTHON, NUM, WORKERS, STEPS, BATCH, BUDGET, RESERVE, EVAL, WAIT_FOR, WAIT_MAX, WORK.
+# Into $OUT: log.txt, timings.tsv, report_NAME.json per model, logs.tar (training logs log_NAME.jsonl), and
+# summary_VARIANT.json per Mamba variant (the table, verdict, and both train.evaluate results).
+# Knobs (env): VARIANTS, TINY, PYTHON, NUM, WORKERS, STEPS, BATCH, BUDGET, RESERVE, EVAL, WAIT_FOR, WAIT_MAX, WORK.
 # WAIT_FOR=FILE: mamba training waits (at most WAIT_MAX s) for this file, which the kernel build touches when done
 # (success or not: the job then logs whether the kernels load). Launch (carry .device-cache, git-ignored):
 #   setsid bash -c 'ONLY=mamba MAX_JOBS=10 bash .device-cache/build_kernels.sh > /tmp/kernels.log 2>&1;
@@ -58,7 +61,7 @@ run_model() {  # run_model NAME: train from scratch, export, model_report, train
   step "train_$name" $(( limit + 120 )) $PY -m train.fit --config "$WORK/cfg_$name.json" --data "$WORK/corpus" \
     --out "$dir/run" --stage denoiser --vae "$VAE" --word-vectors "$WORK/word_vectors" --global-batch "$BATCH" \
     --max-steps "$STEPS" --log-every "$LOG_EVERY" --precision "$PRECISION" --device "$DEVICE" --time-limit "$limit"
-  cp "$dir/run/denoiser/log.jsonl" "$dir/log.jsonl"; cp "$dir/log.jsonl" "$OUT/log_$name.jsonl"
+  cp "$dir/run/denoiser/log.jsonl" "$dir/log.jsonl"; cp "$dir/log.jsonl" "$WORK/log_$name.jsonl"
   echo "=== $name reached step $(tail -1 "$dir/log.jsonl" | cut -c1-200)"
   step "export_$name" 90 $PY -m train.export --vae "$VAE" --denoiser "$dir/run" --out "$dir/model"
   # the report and train.evaluate only read the model: run them side by side
@@ -84,16 +87,18 @@ step corpus "$T_STEP" $PY -m train.procedural --out "$WORK/corpus" --num "$NUM" 
 step word_vectors 60 $PY -m train.word_vectors --out "$WORK/word_vectors" --from-checkpoint "$VAE"
 
 # The two configs, identical but for the denoiser block; TINY shrinks both the same way. Prints both sizes.
-$PY - "$WORK" "${TINY:-0}" <<'EOF'
+VARIANTS=${VARIANTS:-mamba}
+$PY - "$WORK" "${TINY:-0}" transformer $VARIANTS <<'EOF'
 import json, sys
 from motion_core.models import build_denoiser
 work, tiny = sys.argv[1], sys.argv[2] == "1"
-for name in ("mamba", "transformer"):
+for name in sys.argv[3:]:
     config = json.load(open(f"train/configs/compare_{name}.json"))
     den = config["denoiser"]
     if tiny:
-        den["model"].update({"mamba": {"width": 32, "spatial_groups": 4, "d_state": 4, "num_heads": 2},
-                             "transformer": {"width": 32, "num_layers": 2, "num_heads": 2}}[name])
+        kind = den["model"]["type"]
+        den["model"].update({"mamba_unet": {"width": 32, "spatial_groups": 4, "d_state": 4, "num_heads": 2},
+                             "transformer": {"width": 32, "num_layers": 2, "num_heads": 2}}[kind])
         den["text"].update(dim=32, layers=1, heads=2, ff_dim=64)
         den["latent_scale_batches"] = 2
         config["data"].update(num_workers=0, device_bank=False)
@@ -119,13 +124,17 @@ if [ -n "${WAIT_FOR:-}" ]; then   # the Mamba U-Net trains fast only with the ma
   tail -2 /tmp/kernels.log 2>/dev/null
 fi
 $PY -c "from motion_core.ssm import backends; print('mamba kernels', backends.cuda_ops() is not None)"
-run_model mamba
-wait "$tpid"
+mpids=()
+for name in $VARIANTS; do run_model "$name" & mpids+=($!); done
+wait "$tpid" "${mpids[@]}"
 [ "$EVAL" = 1 ] && wait "$epid"   # by pid: a bare `wait` would also wait for the `tee` above, i.e. forever
 
-$PY benchmarks/compare_denoisers.py --mamba "$WORK/mamba" --transformer "$WORK/transformer" \
-  --out "$OUT/summary.json"
-echo "=== compare rc $? (0 valid, 2 INVALID: unequal steps)"
+for name in $VARIANTS; do
+  $PY benchmarks/compare_denoisers.py --mamba "$WORK/$name" --transformer "$WORK/transformer" \
+    --out "$OUT/summary_$name.json"
+  echo "=== compare $name rc $? (0 valid, 2 INVALID: unequal steps)"
+done
+tar -C "$WORK" -cf "$OUT/logs.tar" $(cd "$WORK" && ls log_*.jsonl)
 echo "=== $(date +%T) done, $(( $(date +%s) - T0 )) s in all"
 cat "$OUT/timings.tsv"
 ls -l "$OUT"

@@ -6,6 +6,11 @@
       decoder, level i = n-1..0: fuse(x, skip_i) -> MambaBlock (HTM with scans[i] mirrored) -> up
     -> final AdaLN + out proj -> prediction (B, L, C)
 
+The text tokens reach the frames through the bottleneck's cross-attention alone, and the pooled text through
+every block's AdaLN. `text_levels` adds a gated cross-attention to the Mamba blocks of those levels (encoder and
+decoder): trained 800 steps from scratch, the bottleneck-only U-Net hardly listened to its prompts while a
+transformer that attends to the text in every layer did (benchmarks/results/compare_denoisers_20261205/).
+
 Conditioning: sinusoidal timestep MLP + pooled text form one vector `c`; one shared linear maps c to the
 AdaLN shift/scale/gate sets, and each block adds its own learned offsets ("adaLN-single", PixArt-alpha),
 which keeps per-block modulation at 6*d parameters instead of 6*d*d. All gates start at zero so every
@@ -44,6 +49,7 @@ class DenoiserConfig(ModelConfig):
     num_heads: int = 4
     ffn_mult: int = 2
     num_mid_layers: int = 1         # attention mixers at the bottleneck
+    text_levels: tuple[int, ...] = ()   # levels whose Mamba blocks also cross-attend to the text tokens
 
     @property
     def num_levels(self) -> int:
@@ -65,6 +71,11 @@ class DenoiserConfig(ModelConfig):
         check_divisible(name, "width", self.width, "num_heads", self.num_heads)
         check_int(name, "ffn_mult", self.ffn_mult, 1, 8)
         check_int(name, "num_mid_layers", self.num_mid_layers, 0, 16)
+        if not isinstance(self.text_levels, tuple) or len(set(self.text_levels)) != len(self.text_levels) or any(
+                isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(self.scan_kinds)
+                for i in self.text_levels):
+            raise ConfigError(f"{name}.text_levels must be distinct level indices in [0, {len(self.scan_kinds)}), "
+                              f"got {self.text_levels!r}")
         if not isinstance(self.scan_kinds, tuple) or not 1 <= len(self.scan_kinds) <= 6:
             raise ConfigError(f"{name}.scan_kinds must be a tuple of 1..6 levels, got {self.scan_kinds!r}")
         for level, kinds in enumerate(self.scan_kinds):
@@ -77,12 +88,27 @@ class DenoiserConfig(ModelConfig):
                     raise ConfigError(f"{name}.scan_kinds[{level}]: {err}") from None
 
 
-class MambaBlock(nn.Module):
-    """AdaLN-modulated, gated residual HTM followed by the same around a BSM."""
+class TextCrossAttention(nn.Module):
+    """Gated residual cross-attention from frames to text tokens. The gate starts at zero, so a block that gains
+    one (a new model, or a trained one grown with `text_levels`) starts as the block it was."""
 
-    def __init__(self, cfg: DenoiserConfig, scan_kinds: tuple[str, ...]):
+    def __init__(self, cfg: DenoiserConfig):
+        super().__init__()
+        self.norm = nn.LayerNorm(cfg.width)
+        self.attn = MultiHeadAttention(cfg.width, cfg.num_heads)
+        self.gate = nn.Parameter(torch.zeros(cfg.width))
+
+    def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor | None) -> torch.Tensor:
+        return x + self.gate * self.attn(self.norm(x), text, key_mask=text_mask)
+
+
+class MambaBlock(nn.Module):
+    """AdaLN-modulated, gated residual HTM followed by the same around a BSM (and, optionally, text attention)."""
+
+    def __init__(self, cfg: DenoiserConfig, scan_kinds: tuple[str, ...], reads_text: bool = False):
         super().__init__()
         d = cfg.width
+        self.text_attention = TextCrossAttention(cfg) if reads_text else None
         self.norm_temporal = nn.LayerNorm(d, elementwise_affine=False)
         self.temporal = HierarchicalTemporalMamba(d, scan_kinds, cfg.d_state, cfg.d_conv, cfg.expand)
         self.norm_spatial = nn.LayerNorm(d, elementwise_affine=False)
@@ -91,12 +117,16 @@ class MambaBlock(nn.Module):
         self.mod_offset = nn.Parameter(torch.zeros(_NUM_MOD, d))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, mod: torch.Tensor,
-                frame_index: torch.Tensor | None = None) -> torch.Tensor:
+                frame_index: torch.Tensor | None = None, text: torch.Tensor | None = None,
+                text_mask: torch.Tensor | None = None) -> torch.Tensor:
         shift_t, scale_t, gate_t, shift_s, scale_s, gate_s = (mod + self.mod_offset).unbind(1)
         h = self.temporal(modulate(self.norm_temporal(x), shift_t, scale_t), mask)
         x = x + gate_t.unsqueeze(1) * h
         h = self.spatial(modulate(self.norm_spatial(x), shift_s, scale_s), mask, frame_index)
-        return apply_mask(x + gate_s.unsqueeze(1) * h, mask)
+        x = x + gate_s.unsqueeze(1) * h
+        if self.text_attention is not None:
+            x = self.text_attention(x, text, text_mask)
+        return apply_mask(x, mask)
 
 
 class AttentionMixer(nn.Module):
@@ -135,11 +165,11 @@ class MambaUNetDenoiser(nn.Module):
         self.time_embed = TimestepEmbedder(d)
         self.text = TextEncoderAdapter(cfg.text_dim, d)
         self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(d, _NUM_MOD * d))
-        self.encoder = nn.ModuleList(MambaBlock(cfg, cfg.scan_kinds[i]) for i in range(n))
+        self.encoder = nn.ModuleList(MambaBlock(cfg, cfg.scan_kinds[i], i in cfg.text_levels) for i in range(n))
         self.downs = nn.ModuleList(TemporalDownsample(d) for _ in range(n - 1))
         self.mid = nn.ModuleList(AttentionMixer(cfg) for _ in range(cfg.num_mid_layers))
         self.fuse = nn.ModuleList(nn.Linear(2 * d, d) for _ in range(n))
-        self.decoder = nn.ModuleList(MambaBlock(cfg, cfg.scan_kinds[i]) for i in range(n))
+        self.decoder = nn.ModuleList(MambaBlock(cfg, cfg.scan_kinds[i], i in cfg.text_levels) for i in range(n))
         self.ups = nn.ModuleList(TemporalUpsample(d) for _ in range(n - 1))
         self.norm_out = nn.LayerNorm(d, elementwise_affine=False)
         self.out_offset = nn.Parameter(torch.zeros(2, d))
@@ -174,7 +204,7 @@ class MambaUNetDenoiser(nn.Module):
         for i, block in enumerate(self.encoder):
             mask = masks[i]
             lengths.append(x.shape[1])
-            x = block(x, mask, mod, indices[i])
+            x = block(x, mask, mod, indices[i], text, text_mask)
             skips.append(x)
             if i < len(self.downs):
                 x = self.downs[i](x, mask)
@@ -184,7 +214,7 @@ class MambaUNetDenoiser(nn.Module):
         for i in reversed(range(len(self.decoder))):
             mask = masks[i]
             x = self.fuse[i](torch.cat([x, skips[i]], dim=-1))
-            x = self.decoder[i](x, mask, mod, indices[i])
+            x = self.decoder[i](x, mask, mod, indices[i], text, text_mask)
             if i > 0:
                 x = self.ups[i - 1](x, lengths[i - 1])
         shift, scale = (mod[:, :2] + self.out_offset).unbind(1)
