@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Continue the bundled model on the GPU for one call, exporting at its end (only the repository outlives a
+# machine). Issue 21: model v5 = the bundled model grown with text attention at two more U-Net levels
+# (train/configs/v5_text_levels.json; `--init-from` keeps every trained tensor, the new gates start shut).
+#
+#   setsid bash -c 'ONLY=mamba MAX_JOBS=10 bash .device-cache/build_kernels.sh > /tmp/kernels.log 2>&1;
+#     touch /tmp/kernels.done' < /dev/null > /dev/null 2>&1 &        # unless this machine built them already
+#   CONFIG=train/configs/v5_text_levels.json MOCAP=.devjob/mocap.tar.gz bash benchmarks/device_jobs/continue_model.sh
+#
+# Corpus: the bundled model's (20,000 procedural clips, seed 0; copied from compare_denoisers.sh's work folder when
+# that ran on this machine) plus the converted CMU clips (MOCAP: a tar.gz of `python -m train.mocap`'s output,
+# merged by MERGE with each training clip listed REPEAT times). Then: train until TOTAL steps or the time guard,
+# export, refit the length predictor, copy the bundled model's vocabulary section (same corpus, same words;
+# its WordNet readings need WordNet, which the device lacks), fp16, and split the model into $OUT parts of 15 MB.
+# If an evaluator exists (EVALUATOR, fitted by compare_denoisers.sh on the same corpus), R@3/FID on held-out
+# paraphrases go to $OUT too. RESUME=1 continues $W/run instead of starting from the bundled model.
+set -uo pipefail
+: "${OUT:?set OUT}" "${CONFIG:?set CONFIG}"
+cd "$(dirname "$0")/../.."
+export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
+T0=$(date +%s); DEADLINE=$((T0 + ${BUDGET:-570}))
+W=${WORK:-/tmp/continue_model}; mkdir -p "$W"
+BASE=motion_core/default_model
+EVALUATOR=${EVALUATOR:-/tmp/compare_denoisers/evaluator}
+stamp() { echo "[$(date +%T) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/job.log"; }
+
+if [ ! -d "$W/corpus/texts" ]; then
+  if [ -d /tmp/compare_denoisers/corpus/texts ]; then cp -r /tmp/compare_denoisers/corpus "$W/corpus"
+  else python3 -m train.procedural --out "$W/corpus" --num 20000 --seed 0 --workers 12 > "$W/corpus.log" 2>&1; fi
+  stamp "corpus: $(ls "$W/corpus/texts" | wc -l) texts"
+  if [ -n "${MOCAP:-}" ]; then
+    python3 "${MERGE:-.devjob/merge_mocap.py}" "$W/corpus" "$MOCAP" --repeat "${REPEAT:-5}" 2>&1 | tail -1 | tee -a "$OUT/job.log"
+  fi
+fi
+while [ ! -e /tmp/kernels.done ] && [ $(( $(date +%s) - T0 )) -lt 400 ]; do sleep 2; done
+python3 -c "from motion_core.ssm import backends; assert backends.cuda_ops() is not None" || { stamp "no kernels"; exit 3; }
+if [ "${RESUME:-0}" = 1 ]; then start=(--resume); else rm -rf "$W/run"; start=(--init-from "$BASE"); fi
+left=$(( DEADLINE - $(date +%s) - ${RESERVE:-110} ))
+stamp "train: up to step ${TOTAL:-2400}, time limit ${left}s"
+python3 -m train.fit --config "$CONFIG" --data "$W/corpus" --out "$W/run" --stage denoiser --vae "$BASE" \
+  "${start[@]}" --global-batch 512 --max-steps "${TOTAL:-2400}" --precision bf16 --log-every 100 \
+  --time-limit "$left" > "$W/train.log" 2>&1
+stamp "train exit $?: $(tail -1 "$W/run/denoiser/log.jsonl" | cut -c1-200)"
+cp "$W/run/denoiser/log.jsonl" "$OUT/denoiser_log.jsonl"
+rm -rf "$W/model" && python3 -m train.export --vae "$BASE" --denoiser "$W/run" --out "$W/model" > "$W/export.log" 2>&1
+stamp "export exit $?"
+python3 -m train.length --checkpoint "$W/model" --data "$W/corpus" > "$W/length.log" 2>&1
+stamp "length exit $?: $(tail -1 "$W/length.log" | cut -c1-200)"
+python3 - "$W/model/config.json" "$BASE/config.json" <<'PY'
+import json, sys
+ours, base = (json.load(open(p)) for p in sys.argv[1:])
+ours["vocabulary"] = base["vocabulary"]
+json.dump(ours, open(sys.argv[1], "w"), indent=1)
+PY
+python3 -m train.half_precision "$W/model" > "$W/half.log" 2>&1; stamp "fp16 exit $?"
+tar -C "$W" -cf "$W/model.tar" model && split -b 15000000 -d "$W/model.tar" "$OUT/model.tar.part"
+stamp "model parts: $(ls "$OUT" | tr '\n' ' ')"
+if [ -d "$EVALUATOR" ] && [ $(( DEADLINE - $(date +%s) )) -gt 30 ]; then
+  timeout $(( DEADLINE - $(date +%s) )) python3 -m train.evaluate --checkpoint "$W/model" --data "$W/corpus" \
+    --split test --captions heldout --evaluator "$EVALUATOR" --limit 512 --mm-texts 32 --mm-repeats 10 \
+    --no-untrained --device cuda --out "$OUT/eval_heldout.json" > "$W/eval.log" 2>&1
+  stamp "evaluate exit $?: $(tail -1 "$W/eval.log" | cut -c1-200)"
+fi
+stamp "done"
