@@ -96,13 +96,34 @@ def test_readings_are_synonyms_specific_broader_words_and_head_adjectives(wordne
 
 def test_a_prompt_is_read_in_trained_words_keeping_inflections():
     readings = WordReadings({"enormous": "big", "strode": "walk"}, TRAINED,
-                            {"leap": "jump", "stroll": "walk", "heel": "lean"})
+                            {"leap": "jump", "stroll": "walk", "heel": "lean"}, {"enormous": "big"})
     reading = readings.read("A person leaps forward, strolling, then heels over with an Enormous jump")
     assert reading.text == "A person jumps forward, walking, then leans over with an big jump"
     assert reading.read_as == {"leaps": "jumps", "strolling": "walking", "heels": "leans", "enormous": "big"}
     assert readings.read("a person walks forward").read_as == {}
     assert readings.reading("heel") is None            # typed bare: a noun, left alone
     assert readings.reading("strode") == "walk"        # no trained past tense: the plainest trained form
+
+
+def test_after_a_determiner_a_word_is_no_verb():
+    """"springs to the rear": "rear" names a place there, and reading it as the verb ("straighten") garbles the
+    prompt; only adjective and adverb readings apply right after "the", "a", "their", ..."""
+    readings = WordReadings({"rear": "straighten", "enormous": "big"}, TRAINED,
+                            {"leap": "jump", "rear": "straighten"}, {"enormous": "big"})
+    assert readings.read("someone leaps to the rear").text == "someone jumps to the rear"
+    assert readings.read("someone rears up").read_as == {"rears": "straighten"}   # a verb elsewhere
+    assert readings.read("their enormous leaps").read_as == {"enormous": "big", "leaps": "jumps"}
+    assert readings.read("a leap").read_as == {}
+    older = WordReadings({"enormous": "big"}, TRAINED, {"leap": "jump"})     # no modifier table recorded
+    assert older.read("an enormous leap").read_as == {}
+
+
+def test_modifier_readings_are_the_bare_readings_of_adjectives_and_adverbs(wordnet):
+    tables = wr.word_readings(TRAINED, wordnet)
+    modifiers = tables["modifier_readings"]
+    assert modifiers["enormous"] == "big" and modifiers["large"] == "big"
+    assert all(tables["readings"][word] == target for word, target in modifiers.items())
+    assert "stroll" not in modifiers and "leap" not in modifiers   # verbs
 
 
 def test_a_checkpoint_without_readings_reads_nothing():
@@ -120,6 +141,7 @@ def test_train_vocabulary_records_readings_in_a_checkpoint(wordnet, tmp_path):
     record(model, vocabulary)
     config = read_config(model)
     assert config["vocabulary"]["verb_readings"]["leap"] == "jump"
+    assert config["vocabulary"]["modifier_readings"]["enormous"] == "big"
     assert "WordNet" in config["vocabulary"]["readings_notice"]
     engine = Engine.load(model, device="cpu")
     assert engine.read("someone leaps").text == "someone jumps"

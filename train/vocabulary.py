@@ -63,8 +63,8 @@ def procedural_vocabulary(num: int, seed: int = 0, min_clips: int = MIN_CLIPS) -
 
 
 def add_readings(vocabulary: dict, wordnet_dir: str | Path) -> dict:
-    """`vocabulary` with ``readings`` and ``verb_readings`` ({unseen word: trained word}, from WordNet; see
-    `train.word_readings`) and WordNet's notice."""
+    """`vocabulary` with ``readings``, ``verb_readings`` and ``modifier_readings`` ({unseen word: trained word},
+    from WordNet; see `train.word_readings`) and WordNet's notice."""
     from motion_core.text.readings import WORDNET_NOTICE
     from train.word_readings import word_readings
     from train.wordnet import WordNet
@@ -86,11 +86,23 @@ def record(checkpoint: str | Path, vocabulary: dict) -> Path:
     return path
 
 
+def stored_vocabulary(parser: argparse.ArgumentParser, checkpoint: Path | None) -> dict:
+    from motion_core.formats.checkpoint import read_config
+    if checkpoint is None:
+        parser.error("--stored needs --checkpoint")
+    vocabulary = read_config(checkpoint).get("vocabulary")
+    if not vocabulary or "words" not in vocabulary:
+        parser.error(f"{checkpoint} records no vocabulary: build one with --data or --procedural")
+    return dict(vocabulary)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m train.vocabulary", description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="corpus in HumanML3D layout (texts/, train.txt, meta.json)")
     source.add_argument("--procedural", type=int, metavar="N", help="generate N procedural clips in memory")
+    source.add_argument("--stored", action="store_true", help="the vocabulary --checkpoint records already (to "
+                        "add or renew its word readings with --wordnet without the corpus)")
     parser.add_argument("--seed", type=int, default=0, help="procedural seed (default 0, as the shipped corpus)")
     parser.add_argument("--texts-dir", default="texts")
     parser.add_argument("--checkpoint", type=Path, help="record the vocabulary in this checkpoint's config.json")
@@ -102,8 +114,12 @@ def main(argv=None) -> int:
     parser.add_argument("--wordnet", type=Path, help="a WordNet dict folder (see train/wordnet.py for where to get "
                         "one): also record word readings, the trained word each unseen English word is read as")
     args = parser.parse_args(argv)
-    vocabulary = (corpus_vocabulary(args.data, args.texts_dir, min_clips=args.min_clips) if args.data is not None
-                  else procedural_vocabulary(args.procedural, args.seed, min_clips=args.min_clips))
+    if args.stored:
+        vocabulary = stored_vocabulary(parser, args.checkpoint)
+    elif args.data is not None:
+        vocabulary = corpus_vocabulary(args.data, args.texts_dir, min_clips=args.min_clips)
+    else:
+        vocabulary = procedural_vocabulary(args.procedural, args.seed, min_clips=args.min_clips)
     if args.threshold is not None:
         if not 0.0 < args.threshold <= 1.0:
             raise SystemExit(f"--threshold must be in (0, 1], got {args.threshold}")

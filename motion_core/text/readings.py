@@ -10,6 +10,9 @@ the prompt was understood. Words the model learned are never touched; words with
 "not learned" warning (`motion_core.text.vocabulary`).
 
 The swap keeps the word's inflection where the captions have it: "leaps" -> "jumps", "leaping" -> "jumping".
+Right after a determiner ("the", "a", "their") a word names or describes a thing, so only its reading as an
+adjective or adverb applies there (``["modifier_readings"]``): "springs to the rear" is not read as "springs to
+the straighten", nor "on a slant" as "on a lie".
 WordNet's notice: motion_core/text/WORDNET_LICENSE.txt.
 """
 from __future__ import annotations
@@ -24,6 +27,8 @@ WORDNET_NOTICE = ("Word readings derived from WordNet 3.0, Copyright 2006 by Pri
                   "WordNet 3.0 license (full text: motion_core/text/WORDNET_LICENSE.txt).")
 _WORD = re.compile(r"[A-Za-z]+")
 SUFFIXES = ("ing", "ies", "es", "ed", "s")   # longest first: which inflection a word carries
+DETERMINERS = frozenset({"a", "an", "the", "this", "that", "these", "those", "his", "her", "their", "its", "my",
+                         "your", "our", "each", "every", "another"})
 
 
 @dataclass
@@ -35,9 +40,12 @@ class Reading:
 class WordReadings:
     """Swaps a prompt's unseen words for trained ones (see the module docstring)."""
 
-    def __init__(self, readings: dict[str, str], words: list[str], verb_readings: dict[str, str] | None = None):
+    def __init__(self, readings: dict[str, str], words: list[str], verb_readings: dict[str, str] | None = None,
+                 modifier_readings: dict[str, str] | None = None):
         self.readings = {str(k): str(v) for k, v in readings.items()}              # the word typed bare
         self.verb_readings = {str(k): str(v) for k, v in (verb_readings or {}).items()}  # typed inflected
+        # after a determiner (older checkpoints lack the table: nothing is read there)
+        self.modifier_readings = {str(k): str(v) for k, v in (modifier_readings or {}).items()}
         self.words = sorted({w for w in words if isinstance(w, str)})
         self.known_forms = {f for w in self.words for f in forms(w)}
         self._inflections: dict[str, list[str]] = {}   # trained lemma -> trained words that inflect it
@@ -48,11 +56,14 @@ class WordReadings:
     def __bool__(self) -> bool:
         return bool(self.readings or self.verb_readings)
 
-    def reading(self, word: str) -> str | None:
-        """The trained word `word` is read as ("leaps" -> "jumps"), or None (a trained word, or no reading)."""
+    def reading(self, word: str, after_determiner: bool = False) -> str | None:
+        """The trained word `word` is read as ("leaps" -> "jumps"), or None (a trained word, or no reading);
+        `after_determiner`: the word follows "the", "a", ..., where it is no verb ("the rear")."""
         word = normalize_text(word)
         if word in STOP_WORDS or forms(word) & self.known_forms:
             return None
+        if after_determiner:
+            return self.modifier_readings.get(word)
         # the word itself ("rapidly", "strode"), then its base forms, longest first: a word typed inflected
         # ("leaps") is a verb, and so read ("bounds" is read as a verb, "bound" bare is not read at all)
         target = self.readings.get(word)
@@ -66,10 +77,12 @@ class WordReadings:
 
     def read(self, prompt: str) -> Reading:
         read_as: dict[str, str] = {}
+        previous = [""]   # the word before, as typed (lower case)
 
         def swap(match: re.Match) -> str:
             word = match.group(0)
-            target = self.reading(word)
+            target = self.reading(word, after_determiner=previous[0] in DETERMINERS)
+            previous[0] = word.lower()
             if target is None:
                 return word
             read_as[word.lower()] = target
@@ -101,7 +114,7 @@ def readings_for(config: dict) -> WordReadings | None:
     bare, verbs = vocabulary.get("readings"), vocabulary.get("verb_readings")
     if not bare and not verbs:
         return None
-    return WordReadings(bare or {}, vocabulary.get("words", []), verbs or {})
+    return WordReadings(bare or {}, vocabulary.get("words", []), verbs or {}, vocabulary.get("modifier_readings"))
 
 
 __all__ = ["WordReadings", "Reading", "readings_for", "WORDNET_NOTICE"]
