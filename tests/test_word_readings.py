@@ -96,7 +96,7 @@ def test_readings_are_synonyms_specific_broader_words_and_head_adjectives(wordne
 
 def test_a_prompt_is_read_in_trained_words_keeping_inflections():
     readings = WordReadings({"enormous": "big", "strode": "walk"}, TRAINED,
-                            {"leap": "jump", "stroll": "walk", "heel": "lean"}, {"enormous": "big"})
+                            {"leap": "jump", "stroll": "walk", "heel": "lean"}, ["big"])
     reading = readings.read("A person leaps forward, strolling, then heels over with an Enormous jump")
     assert reading.text == "A person jumps forward, walking, then leans over with an big jump"
     assert reading.read_as == {"leaps": "jumps", "strolling": "walking", "heels": "leans", "enormous": "big"}
@@ -106,24 +106,25 @@ def test_a_prompt_is_read_in_trained_words_keeping_inflections():
 
 
 def test_after_a_determiner_a_word_is_no_verb():
-    """"springs to the rear": "rear" names a place there, and reading it as the verb ("straighten") garbles the
-    prompt; only adjective and adverb readings apply right after "the", "a", "their", ..."""
+    """"springs to the rear": "rear" names a place there, and its reading as a verb ("straighten") garbles the
+    prompt; right after "the", "a", "their", ... only readings onto mostly-nominal trained words apply."""
     readings = WordReadings({"rear": "straighten", "enormous": "big"}, TRAINED,
-                            {"leap": "jump", "rear": "straighten"}, {"enormous": "big"})
+                            {"leap": "jump", "rear": "straighten", "stroll": "walk"}, ["big", "walk"])
     assert readings.read("someone leaps to the rear").text == "someone jumps to the rear"
     assert readings.read("someone rears up").read_as == {"rears": "straighten"}   # a verb elsewhere
     assert readings.read("their enormous leaps").read_as == {"enormous": "big", "leaps": "jumps"}
-    assert readings.read("a leap").read_as == {}
-    older = WordReadings({"enormous": "big"}, TRAINED, {"leap": "jump"})     # no modifier table recorded
+    assert readings.read("the strolls").read_as == {"strolls": "walks"}      # onto a nominal word: read
+    assert readings.read("the leaps").read_as == {}                          # onto a verb: left alone
+    older = WordReadings({"enormous": "big"}, TRAINED, {"leap": "jump"})     # no list recorded: nothing after one
     assert older.read("an enormous leap").read_as == {}
 
 
-def test_modifier_readings_are_the_bare_readings_of_adjectives_and_adverbs(wordnet):
+def test_nominal_targets_are_the_reading_targets_that_are_mostly_not_verbs(wordnet):
     tables = wr.word_readings(TRAINED, wordnet)
-    modifiers = tables["modifier_readings"]
-    assert modifiers["enormous"] == "big" and modifiers["large"] == "big"
-    assert all(tables["readings"][word] == target for word, target in modifiers.items())
-    assert "stroll" not in modifiers and "leap" not in modifiers   # verbs
+    assert "big" in tables["nominal_targets"]                       # an adjective
+    assert "walk" not in tables["nominal_targets"] and "jump" not in tables["nominal_targets"]   # verbs here
+    targets = set(tables["readings"].values()) | set(tables["verb_readings"].values())
+    assert set(tables["nominal_targets"]) <= targets
 
 
 def test_a_checkpoint_without_readings_reads_nothing():
@@ -141,7 +142,7 @@ def test_train_vocabulary_records_readings_in_a_checkpoint(wordnet, tmp_path):
     record(model, vocabulary)
     config = read_config(model)
     assert config["vocabulary"]["verb_readings"]["leap"] == "jump"
-    assert config["vocabulary"]["modifier_readings"]["enormous"] == "big"
+    assert "big" in config["vocabulary"]["nominal_targets"]
     assert "WordNet" in config["vocabulary"]["readings_notice"]
     engine = Engine.load(model, device="cpu")
     assert engine.read("someone leaps").text == "someone jumps"

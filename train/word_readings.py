@@ -96,21 +96,21 @@ def reading_of(lemma: str, known: dict[str, set[str]], wordnet: WordNet, parts: 
 
 
 def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str]]:
-    """Readings of every single WordNet word the captions never use, three tables:
+    """Readings of every single WordNet word the captions never use, two tables and a list:
 
     "readings": for the word as typed bare ("leap forward", "rapidly"), read as what it mostly is: its part of
     speech with the most tagged senses. A word that is mostly a noun ("heel", "trunk", "loop") is not read: in
     a prompt it names a thing, and its rarer verb sense ("the ship heels" = leans) would mislead.
     "verb_readings": for the word typed inflected ("leaps", "leaping", "leaped"): a verb.
     Irregular verb forms ("strode") are in both, read as their base lemma is.
-    "modifier_readings": the bare readings of words that are mostly adjectives or adverbs ("huge" -> "big"): the
-    only ones the engine applies right after a determiner, where a word names or describes a thing and is never a
-    verb ("springs to the rear" must not become "to the straighten", "on a slant" not "on a lie")."""
+    "nominal_targets": the trained words readings land on that are mostly nouns, adjectives or adverbs ("circle",
+    "arm", "big"): right after a determiner, where a word names or describes a thing, the engine applies only
+    readings onto these ("a loop" -> "a circle", "the forearms" -> "the arms"), never onto a verb ("springs to the
+    rear" must not become "to the straighten", "on a slant" not "on a lie")."""
     known = known_lemmas(words, wordnet)
     seen = {f for w in words for f in forms(w)}
     bare: dict[str, str] = {}
     verbs: dict[str, str] = {}
-    modifiers: dict[str, str] = {}
     for lemma in wordnet.senses:
         if (len(lemma) < MIN_LENGTH or not lemma.isalpha() or lemma in seen or lemma in known
                 or lemma in STOP_WORDS):
@@ -120,8 +120,6 @@ def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str
             target = reading_of(lemma, known, wordnet, (dominant,))
             if target is not None:
                 bare[lemma] = target
-                if dominant in ("a", "r"):
-                    modifiers[lemma] = target
         target = reading_of(lemma, known, wordnet, ("v",))
         if target is not None:
             verbs[lemma] = target
@@ -130,8 +128,9 @@ def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str
         if form.isalpha() and targets and form not in seen:
             verbs.setdefault(form, targets[0])
             bare.setdefault(form, targets[0])
+    targets = set(bare.values()) | set(verbs.values())
     return {"readings": dict(sorted(bare.items())), "verb_readings": dict(sorted(verbs.items())),
-            "modifier_readings": dict(sorted(modifiers.items()))}
+            "nominal_targets": sorted(t for t in targets if wordnet.parts_of_speech(t)[0] in ("n", "a", "r"))}
 
 
 __all__ = ["word_readings", "reading_of", "known_lemmas", "MAX_SENSES", "MAX_HOPS", "VAGUE", "READ_POS"]

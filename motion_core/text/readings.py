@@ -10,9 +10,9 @@ the prompt was understood. Words the model learned are never touched; words with
 "not learned" warning (`motion_core.text.vocabulary`).
 
 The swap keeps the word's inflection where the captions have it: "leaps" -> "jumps", "leaping" -> "jumping".
-Right after a determiner ("the", "a", "their") a word names or describes a thing, so only its reading as an
-adjective or adverb applies there (``["modifier_readings"]``): "springs to the rear" is not read as "springs to
-the straighten", nor "on a slant" as "on a lie".
+Right after a determiner ("the", "a", "their") a word names or describes a thing, so a reading applies there only
+if it lands on a trained word that is mostly a noun, adjective or adverb (``["nominal_targets"]``): "a loop" is
+read as "a circle", but "springs to the rear" not as "springs to the straighten", nor "on a slant" as "on a lie".
 WordNet's notice: motion_core/text/WORDNET_LICENSE.txt.
 """
 from __future__ import annotations
@@ -41,11 +41,11 @@ class WordReadings:
     """Swaps a prompt's unseen words for trained ones (see the module docstring)."""
 
     def __init__(self, readings: dict[str, str], words: list[str], verb_readings: dict[str, str] | None = None,
-                 modifier_readings: dict[str, str] | None = None):
+                 nominal_targets: list[str] | None = None):
         self.readings = {str(k): str(v) for k, v in readings.items()}              # the word typed bare
         self.verb_readings = {str(k): str(v) for k, v in (verb_readings or {}).items()}  # typed inflected
-        # after a determiner (older checkpoints lack the table: nothing is read there)
-        self.modifier_readings = {str(k): str(v) for k, v in (modifier_readings or {}).items()}
+        # what a word right after a determiner may be read as (older checkpoints lack the list: nothing)
+        self.nominal_targets = frozenset(str(w) for w in (nominal_targets or ()))
         self.words = sorted({w for w in words if isinstance(w, str)})
         self.known_forms = {f for w in self.words for f in forms(w)}
         self._inflections: dict[str, list[str]] = {}   # trained lemma -> trained words that inflect it
@@ -62,18 +62,19 @@ class WordReadings:
         word = normalize_text(word)
         if word in STOP_WORDS or forms(word) & self.known_forms:
             return None
-        if after_determiner:
-            return self.modifier_readings.get(word)
         # the word itself ("rapidly", "strode"), then its base forms, longest first: a word typed inflected
         # ("leaps") is a verb, and so read ("bounds" is read as a verb, "bound" bare is not read at all)
         target = self.readings.get(word)
         if target is not None:
-            return target
+            return target if self._fits(target, after_determiner) else None
         for base in sorted(forms(word) - {word}, key=len, reverse=True):
             target = self.verb_readings.get(base)
             if target is not None:
-                return self._inflected(target, _suffix(word))
+                return self._inflected(target, _suffix(word)) if self._fits(target, after_determiner) else None
         return None
+
+    def _fits(self, target: str, after_determiner: bool) -> bool:
+        return not after_determiner or target in self.nominal_targets
 
     def read(self, prompt: str) -> Reading:
         read_as: dict[str, str] = {}
@@ -114,7 +115,7 @@ def readings_for(config: dict) -> WordReadings | None:
     bare, verbs = vocabulary.get("readings"), vocabulary.get("verb_readings")
     if not bare and not verbs:
         return None
-    return WordReadings(bare or {}, vocabulary.get("words", []), verbs or {}, vocabulary.get("modifier_readings"))
+    return WordReadings(bare or {}, vocabulary.get("words", []), verbs or {}, vocabulary.get("nominal_targets"))
 
 
 __all__ = ["WordReadings", "Reading", "readings_for", "WORDNET_NOTICE"]
