@@ -29,7 +29,7 @@ if [ ! -d "$W/corpus/texts" ]; then
   else python3 -m train.procedural --out "$W/corpus" --num 20000 --seed 0 --workers 12 > "$W/corpus.log" 2>&1; fi
   stamp "corpus: $(ls "$W/corpus/texts" | wc -l) texts"
   if [ -n "${MOCAP:-}" ]; then
-    python3 "${MERGE:-.devjob/merge_mocap.py}" "$W/corpus" "$MOCAP" --repeat "${REPEAT:-5}" 2>&1 | tail -1 | tee -a "$OUT/job.log"
+    python3 "${MERGE:-benchmarks/device_jobs/merge_mocap.py}" "$W/corpus" "$MOCAP" --repeat "${REPEAT:-5}" 2>&1 | tail -1 | tee -a "$OUT/job.log"
   fi
 fi
 while [ ! -e /tmp/kernels.done ] && [ $(( $(date +%s) - T0 )) -lt 400 ]; do sleep 2; done
