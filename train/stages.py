@@ -93,22 +93,28 @@ def _load_prefixed(module: nn.Module, tensors: dict[str, torch.Tensor], prefix: 
         raise ValueError(f"checkpoint tensors under {prefix!r} do not fit the model: {wrong[:4]}")
 
 
-def grown_denoiser_keys(denoiser: nn.Module, stored_architecture: dict) -> frozenset[str]:
-    """State-dict keys of `denoiser` that a checkpoint of `stored_architecture` lacks *by design*: text attention
-    of U-Net levels it did not read text at (`DenoiserConfig.text_levels`). Everything else must match exactly.
+def _text_attention_level(key: str) -> int | None:
+    """The U-Net level of a text-attention state-dict key ("encoder.1.text_attention.attn.q.weight" -> 1)."""
+    parts = key.split(".")
+    if len(parts) > 2 and parts[0] in ("encoder", "decoder") and parts[2] == "text_attention":
+        return int(parts[1])
+    return None
+
+
+def grown_text_levels(denoiser: nn.Module, stored_architecture: dict) -> list[int]:
+    """U-Net levels where `denoiser` reads text (`DenoiserConfig.text_levels`) and a checkpoint of
+    `stored_architecture` did not: their attention is all the checkpoint may lack. Everything else must match.
 
     Growing a trained U-Net this way keeps what it learned: each new attention's gate starts at zero, so the grown
     model computes what the stored one did until training opens the gates.
     """
     config = getattr(denoiser, "config", None)
     if stored_architecture.get("type") != "mamba_unet" or not hasattr(config, "text_levels"):
-        return frozenset()
+        return []
     stored_levels = set(stored_architecture.get("text_levels", []))
     if not stored_levels <= set(config.text_levels):
-        return frozenset()   # the stored model reads text where ours does not: no growth, a plain mismatch
-    new_levels = set(config.text_levels) - stored_levels
-    return frozenset(k for k in denoiser.state_dict() if ".text_attention." in k
-                     and k.split(".")[0] in ("encoder", "decoder") and int(k.split(".")[1]) in new_levels)
+        return []   # the stored model reads text where ours does not: no growth, a plain mismatch
+    return sorted(set(config.text_levels) - stored_levels)
 
 
 def vae_fingerprint(tensors: dict[str, torch.Tensor]) -> str:
@@ -211,7 +217,8 @@ class DenoiserStage:
         data (floor poses) would shift every latent the denoiser has learned.
         """
         denoiser, text = self.objective.denoiser, self.objective.text
-        grown = grown_denoiser_keys(denoiser, read_config(path)["architecture"].get("denoiser", {}))
+        levels = grown_text_levels(denoiser, read_config(path)["architecture"].get("denoiser", {}))
+        grown = frozenset(k for k in denoiser.state_dict() if _text_attention_level(k) in levels)
         denoiser_shapes = {k: v for k, v in module_shapes("denoiser.", denoiser).items()
                            if k[len("denoiser."):] not in grown}
         expected = {**module_shapes("vae.", self.vae), **denoiser_shapes, **module_shapes("text.", text)}
@@ -231,7 +238,7 @@ class DenoiserStage:
         self.latent_scale = float(config["training"]["latent_scale"])
         previous = config["training"]
         self.warm_start_info = {"init_from": str(path), "vae_fine_tuned": fine_tuned,
-                                "grown_text_levels": sorted({int(k.split(".")[1]) for k in grown}),
+                                "grown_text_levels": levels,
                                 "init_steps": int(previous.get("init_steps", 0)) + int(previous.get("steps", 0))}
 
     @torch.no_grad()

@@ -95,7 +95,7 @@ def reading_of(lemma: str, known: dict[str, set[str]], wordnet: WordNet, parts: 
     return None if best is None else best[1]
 
 
-def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str]]:
+def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str] | list[str]]:
     """Readings of every single WordNet word the captions never use, two tables and a list:
 
     "readings": for the word as typed bare ("leap forward", "rapidly"), read as what it mostly is: its part of

@@ -78,12 +78,13 @@ class WordReadings:
 
     def read(self, prompt: str) -> Reading:
         read_as: dict[str, str] = {}
-        previous = [""]   # the word before, as typed (lower case)
+        previous = ""   # the word before, as typed (lower case)
 
         def swap(match: re.Match) -> str:
+            nonlocal previous
             word = match.group(0)
-            target = self.reading(word, after_determiner=previous[0] in DETERMINERS)
-            previous[0] = word.lower()
+            target = self.reading(word, after_determiner=previous in DETERMINERS)
+            previous = word.lower()
             if target is None:
                 return word
             read_as[word.lower()] = target
