@@ -361,6 +361,60 @@ def test_a_vae_fine_tuned_from_a_checkpoint_carries_its_denoiser_on(tmp_path, da
             "--stage", "denoiser", "--vae", other / "vae" / "model", "--init-from", shipped)
 
 
+def refine_decoder_config(tmp_path: Path) -> Path:
+    config = json.loads(tiny_config(tmp_path, max_steps=3, lr=1e-2).read_text())
+    config["vae"]["freeze_encoder"] = True
+    path = tmp_path / "refine.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_a_refined_decoder_slots_under_the_trained_denoiser(tmp_path, dataset_dir):
+    """vae.freeze_encoder trains the decoder alone: the latents the denoiser learned stay bit-identical, so the
+    new decoder goes straight under the old engine checkpoint (train.export --denoiser CHECKPOINT)."""
+    from motion_core.formats.checkpoint import load_checkpoint
+    from train.export import export
+    first, refined = tmp_path / "a", tmp_path / "b"
+    fit("--config", tiny_config(tmp_path, max_steps=2), "--data", dataset_dir, "--out", first)
+    shipped = export(first, first, tmp_path / "shipped")
+    with pytest.raises(SystemExit, match="--init-from"):   # a frozen random encoder would be no VAE at all
+        fit("--config", refine_decoder_config(tmp_path), "--data", dataset_dir, "--out", tmp_path / "x",
+            "--stage", "vae")
+    fit("--config", refine_decoder_config(tmp_path), "--data", dataset_dir, "--out", refined, "--stage", "vae",
+        "--init-from", shipped)
+    _, old = load_checkpoint(shipped)
+    _, new = load_checkpoint(refined / "vae" / "model")
+    encoder = [k for k in new if k.startswith("vae.enc_")]
+    decoder = [k for k in new if k.startswith("vae.dec_")]
+    assert encoder and all(torch.equal(new[k], old[k]) for k in encoder)
+    assert any(not torch.equal(new[k], old[k]) for k in decoder)
+    out = export(refined, shipped, tmp_path / "with_refined_decoder")
+    config, tensors = load_checkpoint(out)
+    assert config["training"]["vae_decoder_refinement"]["steps"] == 3
+    assert config["training"]["steps"] == 2   # the denoiser's own training, unchanged
+    assert all(torch.equal(tensors[k], old[k]) for k in old if not k.startswith("vae.dec_"))
+    assert all(torch.equal(tensors[k], new[k]) for k in decoder)
+    # A VAE whose encoder moved (an ordinary fine-tune) does not go under that denoiser.
+    fit("--config", tiny_config(tmp_path, max_steps=2, lr=1e-2), "--data", dataset_dir, "--out", tmp_path / "c",
+        "--stage", "vae", "--init-from", shipped)
+    with pytest.raises(ValueError, match="different VAE weights"):
+        export(tmp_path / "c", shipped, tmp_path / "mismatched")
+
+
+def test_ema_keeps_frozen_parameters_exactly():
+    from train.ema import EMA
+    module = torch.nn.Linear(3, 3)
+    module.bias.requires_grad_(False)
+    bias = module.bias.detach().clone()
+    ema = EMA(module, decay=0.9)
+    for _ in range(5):
+        with torch.no_grad():
+            module.weight.add_(0.1)
+        ema.update(module)
+    assert torch.equal(ema.shadow["bias"], bias)
+    assert not torch.allclose(ema.shadow["weight"], module.weight)
+
+
 def test_ema_averages_float_tensors_and_copies_the_rest():
     from train.ema import EMA
     module = torch.nn.BatchNorm1d(3)             # float weights plus an integer buffer (num_batches_tracked)

@@ -6,7 +6,8 @@ Layout (see train/configs/default.json):
      "data":     {"root", "texts_dir", "min_frames", "max_frames", "drop_frames", "num_workers", "limit",
                   "device_bank" (true: every training window lives on the training device, see
                   train/data/motion_bank.py; false: batches are built on the host by loader workers)},
-     "vae":      {"model": VAEConfig fields, "optim": {...}},
+     "vae":      {"model": VAEConfig fields, "optim": {...}, "freeze_encoder": false (true: refine the decoder of
+                  an --init-from VAE alone; its latents stay as they were, so the checkpoint's denoiser stays valid)},
      "denoiser": {"model": build_denoiser dict, "text": text encoder config ("offline" or "wordvec"), "diffusion": NoiseSchedule
                   config (+ sampler/sample_steps/guidance for export), "cond_drop": 0.1, "optim": {...}}}
 
@@ -53,7 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "stages": list(STAGES),
     "data": {"root": None, "texts_dir": "texts", "min_frames": 40, "max_frames": 196, "drop_frames": 200,
              "num_workers": 2, "limit": None, "device_bank": False},
-    "vae": {"model": {}, "optim": {}},
+    "vae": {"model": {}, "optim": {}, "freeze_encoder": False},
     "denoiser": {"model": {"type": "mamba_unet"}, "text": {"type": "offline"},
                  "diffusion": {"num_train_steps": 1000, "beta_schedule": "scaled_linear", "prediction": "epsilon",
                                "sampler": "ddim", "sample_steps": 20, "guidance": 2.5},
@@ -61,7 +62,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _SECTION_KEYS = {
-    "vae": {"model", "optim"},
+    "vae": {"model", "optim", "freeze_encoder"},
     "denoiser": {"model", "text", "diffusion", "cond_drop", "latent_scale_batches", "optim"},
 }
 
@@ -145,6 +146,8 @@ def _check(config: dict) -> None:
                                    f"got {optim['ddp_grad_dtype']!r}")
         if not float(optim["lr"]) > 0:
             raise TrainConfigError(f"{stage}.optim.lr must be positive, got {optim['lr']}")
+    if type(config["vae"]["freeze_encoder"]) is not bool:
+        raise TrainConfigError(f"vae.freeze_encoder must be true or false, got {config['vae']['freeze_encoder']!r}")
     if not 0.0 <= float(config["denoiser"]["cond_drop"]) < 1.0:
         raise TrainConfigError(f"denoiser.cond_drop must be in [0, 1), got {config['denoiser']['cond_drop']}")
     text = config["denoiser"]["text"]

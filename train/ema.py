@@ -18,6 +18,9 @@ class EMA:
         self.updates = 0
         self.shadow = {k: v.detach().clone().float() if v.is_floating_point() else v.detach().clone()
                        for k, v in module.state_dict().items()}
+        # A frozen parameter's average is itself; averaging it anyway would round its last bits away, and a frozen
+        # VAE encoder must come out bit-identical (train.export matches it against the denoiser's).
+        self.frozen = {k for k, p in module.named_parameters() if not p.requires_grad}
 
     def current_decay(self) -> float:
         return min(self.decay, (1 + self.updates) / (10 + self.updates))
@@ -27,7 +30,7 @@ class EMA:
         decay = self.current_decay()
         targets, values = [], []
         for key, value in module.state_dict().items():
-            if value.is_floating_point():
+            if value.is_floating_point() and key not in self.frozen:
                 targets.append(self.shadow[key])
                 values.append(value.detach().float())
             else:

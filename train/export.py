@@ -4,8 +4,10 @@
 
 RUN_A / RUN_B may be run directories (RUN/vae, RUN/denoiser are looked up), stage directories or their
 ``model/`` checkpoints. Weights are the EMA weights the stages exported. The denoiser was trained on latents of
-one particular VAE, so the VAE weights and normaliser of RUN_A must be the ones RUN_B was trained with: any
-difference is an error, not a warning (a mismatched VAE decodes garbage). The result is checked by loading it
+one particular VAE, so the VAE encoder and normaliser of RUN_A must be the ones RUN_B was trained with: any
+difference is an error, not a warning (a mismatched VAE decodes garbage). Its decoder may differ: a decoder
+refined with the encoder frozen (`vae.freeze_encoder`) reads the same latents, so RUN_B may also be an engine
+checkpoint (the bundled model) whose decoder is being replaced. The result is checked by loading it
 with `Engine.load`, and must stay within the size budget (60 MB by default).
 """
 from __future__ import annotations
@@ -16,8 +18,12 @@ import time
 from pathlib import Path
 
 from motion_core.formats.checkpoint import load_checkpoint, read_config, save_checkpoint
+from motion_core.models.vae import ENCODER_PREFIX
 from train.stages import differing_tensors
 
+# What a denoiser depends on: the latents it was trained on come from these (the VAE's encoder and the feature
+# statistics); the decoder may differ (a refined one decodes the same latents better).
+LATENT_KEYS = ("vae." + ENCODER_PREFIX, "normalizer.")
 MAX_BYTES = 60 * 1000 * 1000   # issue 21: the shipped model stays <= 60 MB (v2 adds ~4.5 MB of word vectors)
 VERSION = "1.0"
 
@@ -43,16 +49,21 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
     if den_config["architecture"].get("vae") != vae_config["architecture"]["vae"]:
         raise ValueError(f"the denoiser in {denoiser_dir} was trained on a VAE with a different architecture "
                          f"than {vae_dir}")
-    mismatched = differing_tensors(vae_tensors, den_tensors, ("vae.", "normalizer."))
+    mismatched = differing_tensors(vae_tensors, den_tensors, LATENT_KEYS)
     if mismatched:
         raise ValueError(f"the denoiser in {denoiser_dir} was trained on different VAE weights/normaliser than "
                          f"{vae_dir} (first differing tensors: {mismatched[:4]})")
     training = dict(den_config.get("training", {}))
     vae_training = vae_config.get("training", {})
-    # An engine checkpoint reused as the VAE source records its VAE's steps as vae_steps ("steps" is its denoiser's).
-    vae_steps = vae_training.get("vae_steps", vae_training.get("steps"))
-    training.update(vae_steps=vae_steps, vae_run=str(vae_dir),
-                    denoiser_run=str(denoiser_dir), exported=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    if differing_tensors(vae_tensors, den_tensors, ("vae.",)):
+        # Same encoder, other decoder: a refinement (train.fit --stage vae with vae.freeze_encoder) that reads
+        # the very latents the denoiser makes; the denoiser's own VAE training stays on record.
+        training["vae_decoder_refinement"] = {"run": str(vae_dir), "steps": vae_training.get("steps")}
+    else:
+        # An engine checkpoint reused as the VAE source records its VAE's steps as vae_steps ("steps" is its
+        # denoiser's).
+        training.update(vae_steps=vae_training.get("vae_steps", vae_training.get("steps")), vae_run=str(vae_dir))
+    training.update(denoiser_run=str(denoiser_dir), exported=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     version=VERSION)
     if training.get("latent_scale") is None:
         raise ValueError(f"{denoiser_dir} has no training.latent_scale")
@@ -61,7 +72,9 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
     config = {**den_config, "training": training,
               "description": f"Motion Mamba text-to-motion: motion VAE + latent diffusion denoiser + {encoder} "
                              "(EMA weights)."}
-    tensors = {k: v for k, v in den_tensors.items() if k.startswith(("denoiser.", "text."))}
+    # the denoiser's side: denoiser, text encoder and whatever else was fitted on it (an engine checkpoint's length
+    # predictor); the VAE side from the VAE run
+    tensors = {k: v for k, v in den_tensors.items() if not k.startswith(("vae.", "normalizer."))}
     tensors.update({k: v for k, v in vae_tensors.items() if k.startswith(("vae.", "normalizer."))})
     return config, tensors
 

@@ -85,6 +85,8 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
     spec = dataset_spec(data)
     seed_everything(config["seed"])  # the model's initial weights are part of what a seed reproduces
     if name == "vae":
+        if config["vae"]["freeze_encoder"] and args.init_from is None:
+            raise SystemExit("vae.freeze_encoder refines a trained VAE's decoder: pass --init-from that checkpoint")
         stage = VAEStage(config, FeatureNormalizer(*data_statistics(root, spec, data)), HUMANML3D)
         if args.init_from is not None:
             stage.warm_start(args.init_from)

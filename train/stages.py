@@ -136,6 +136,12 @@ class VAEStage:
         self.skeleton = skeleton
         self.run_name = config["name"]
         self.warm_start_info: dict = {}
+        self.frozen_encoder = bool(config["vae"].get("freeze_encoder", False))
+        if self.frozen_encoder:
+            # Decoder refinement: the latents stay exactly what a denoiser trained on this VAE learned, so a
+            # better decoder can be swapped under it (train.export accepts it), no denoiser retraining needed.
+            for parameter in self.objective.vae.encoder_parameters():
+                parameter.requires_grad_(False)
 
     def warm_start(self, path: str | Path) -> None:
         """Fine-tune an engine checkpoint's VAE (new poses, e.g. lying on the floor) instead of starting afresh.
@@ -166,7 +172,8 @@ class VAEStage:
 
     def export(self, weights: nn.Module, path: Path, training: dict) -> Path:
         vae = weights.vae
-        config = _base_config(self.skeleton, f"{self.run_name}-vae", {**training, **self.warm_start_info})
+        info = {**training, **self.warm_start_info, **({"frozen_encoder": True} if self.frozen_encoder else {})}
+        config = _base_config(self.skeleton, f"{self.run_name}-vae", info)
         config["architecture"] = {"vae": vae.config.to_dict()}
         tensors = {**_prefixed(vae, "vae."), **self.normalizer.to_tensors()}
         return save_checkpoint(path, tensors, config, expected=module_shapes("vae.", vae))

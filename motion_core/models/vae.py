@@ -22,6 +22,7 @@ from .layers import (TemporalDownsample, TemporalUpsample, apply_mask, check_mas
                      upsample_mask)
 
 _LOGVAR_RANGE = (-30.0, 20.0)  # keeps exp(logvar) finite early in training
+ENCODER_PREFIX = "enc_"         # parameter names of the features -> latents half
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +102,11 @@ class MotionVAE(nn.Module):
         self.dec_stacks = nn.ModuleList(ConvStack(w, cfg.res_blocks, k) for _ in range(cfg.num_down + 1))
         self.dec_ups = nn.ModuleList(TemporalUpsample(w) for _ in range(cfg.num_down))
         self.dec_out = nn.Linear(w, cfg.feature_dim)
+
+    def encoder_parameters(self):
+        """The parameters that map features to latents (`enc_*`): a denoiser trained on this VAE's latents
+        depends on them, and on no decoder weight."""
+        return (p for name, p in self.named_parameters() if name.startswith(ENCODER_PREFIX))
 
     # --- shapes and masks ---------------------------------------------------------------------------------
 
