@@ -57,7 +57,7 @@ def ceiling(checkpoint: Path, clips: dict[str, list[np.ndarray]]) -> dict:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoints", nargs="*", type=Path, default=[BUNDLED],
+    parser.add_argument("--checkpoints", nargs="*", default=[str(BUNDLED)],
                         help="engine or VAE-stage checkpoints (default: the bundled model); the first is the "
                              "baseline")
     parser.add_argument("--clips", type=int, default=4, help="ground-truth clips per action")
@@ -76,7 +76,7 @@ def main(argv=None) -> dict:
     models = {}
     for checkpoint in args.checkpoints:
         name = str(checkpoint)
-        models[name] = ceiling(checkpoint, clips)
+        models[name] = ceiling(Path(checkpoint), clips)
         print(f"{name}: round-trip pass {models[name]['pass_rate']:.3f} (ground truth "
               f"{np.mean(list(truth.values())):.3f}), feature error {models[name]['feature_error']:.4f}; below "
               f"ground truth: {', '.join(models[name]['below_ground_truth']) or 'none'}", flush=True)

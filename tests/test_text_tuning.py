@@ -154,3 +154,21 @@ def test_a_frozen_text_encoder_is_refused(tmp_path, monkeypatch, wordnet):
     with pytest.raises(SystemExit):
         text_tuning.main(["--checkpoint", str(source), "--data", str(write_corpus(tmp_path / "corpus")),
                           "--wordnet", str(tmp_path / "wn"), "--out", str(tmp_path / "tuned")])
+
+
+def test_every_attention_that_reads_text_is_matched(tmp_path):
+    """A U-Net grown with `text_levels` reads the tokens at those levels too: tuning matches those outputs as
+    well, or a variant could read alike at the bottleneck and differently everywhere else."""
+    from motion_core.engine import Engine
+    from motion_core.generation.loading import tiny_config
+    config = tiny_config()
+    config["architecture"]["denoiser"]["text_levels"] = [0, 1]
+    engine = Engine.random(config, seed=0)
+    readers = text_tuning.text_readers(engine.denoiser)
+    assert len(readers) == len(engine.denoiser.mid) + 2 * 2          # the bottleneck, then encoder + decoder levels
+    banks = text_tuning.query_bank(engine, ["a person walks", "someone claps"], max_queries=64)
+    assert len(banks) == len(readers) and all(len(b) > 0 for b in banks)
+    cond = text_tuning.Conditioning(engine, banks)
+    tokens, mask = engine.text_encoder.encode(["a person walks"])
+    out = cond(tokens, mask, cond.draw_queries(1, torch.Generator().manual_seed(0)))
+    assert {f"cross{m}" for m in range(len(readers))} <= set(out)

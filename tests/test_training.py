@@ -392,6 +392,7 @@ def test_a_refined_decoder_slots_under_the_trained_denoiser(tmp_path, dataset_di
     config, tensors = load_checkpoint(out)
     assert config["training"]["vae_decoder_refinement"]["steps"] == 3
     assert config["training"]["steps"] == 2   # the denoiser's own training, unchanged
+    assert config["created"] == config["training"]["exported"]   # a model of its own, not the one it came from
     assert all(torch.equal(tensors[k], old[k]) for k in old if not k.startswith("vae.dec_"))
     assert all(torch.equal(tensors[k], new[k]) for k in decoder)
     # A VAE whose encoder moved (an ordinary fine-tune) does not go under that denoiser.

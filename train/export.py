@@ -58,17 +58,20 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
     if differing_tensors(vae_tensors, den_tensors, ("vae.",)):
         # Same encoder, other decoder: a refinement (train.fit --stage vae with vae.freeze_encoder) that reads
         # the very latents the denoiser makes; the denoiser's own VAE training stays on record.
-        training["vae_decoder_refinement"] = {"run": str(vae_dir), "steps": vae_training.get("steps")}
+        training["vae_decoder_refinement"] = {"run": str(vae_dir), **{k: vae_training.get(k) for k in (
+            "steps", "data", "batch_size_per_process", "device")}}
     else:
         # An engine checkpoint reused as the VAE source records its VAE's steps as vae_steps ("steps" is its
         # denoiser's).
         training.update(vae_steps=vae_training.get("vae_steps", vae_training.get("steps")), vae_run=str(vae_dir))
-    training.update(denoiser_run=str(denoiser_dir), exported=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    version=VERSION)
+    training.setdefault("denoiser_run", str(denoiser_dir))   # an engine checkpoint keeps its own record
+    training.update(exported=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), version=VERSION)
     if training.get("latent_scale") is None:
         raise ValueError(f"{denoiser_dir} has no training.latent_scale")
     encoder = {"offline": "offline hashing text encoder", "wordvec": "word-vector text encoder (WordLlama "
                "vectors, MIT)"}.get(den_config["architecture"]["text"]["type"], "text encoder")
+    if "vae_decoder_refinement" in training:   # another model than the one it came from: a version of its own
+        den_config = {**den_config, "created": training["exported"]}
     config = {**den_config, "training": training,
               "description": f"Motion Mamba text-to-motion: motion VAE + latent diffusion denoiser + {encoder} "
                              "(EMA weights)."}

@@ -10,7 +10,8 @@ that each conditions the denoiser as its caption does under the encoder as train
 
 What the student must reproduce, for a variant against its caption's teacher encoding:
 - the pooled text vector the denoiser's text adapter makes: it modulates every block of the denoiser;
-- the bottleneck's cross-attention output for real bottleneck queries (`query_bank`: captured while sampling
+- the output of every attention that reads the text tokens (`text_readers`: the bottleneck's cross-attention and,
+  in a U-Net grown with `text_levels`, each level's) for real queries (`query_bank`: captured while sampling
   training captions), so the tokens the denoiser attends to say the same thing whatever their number;
 - the length predictor's distribution over lengths.
 And for the caption itself, token by token, what the teacher gives (an anchor: what the model followed, it
@@ -34,6 +35,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from motion_core.models.denoiser import TextCrossAttention
 from train.caption_variants import CaptionVariants, TaggedCaption
 from train.wordnet import WordNet
 
@@ -58,12 +60,20 @@ def training_captions(corpus: str | Path, split: str = "train") -> list[TaggedCa
     return list(seen.values())
 
 
+def text_readers(denoiser: torch.nn.Module) -> list[tuple[torch.nn.Module, torch.Tensor]]:
+    """(attention, gate) of every place the denoiser reads the text tokens; gate * attention(queries, tokens) is
+    what each adds to its stream: the bottleneck mixers' cross-attention, then any level's `TextCrossAttention`."""
+    readers = [(mixer.cross_attn, mixer.cross_gate) for mixer in denoiser.mid]
+    return readers + [(m.attn, m.gate) for m in denoiser.modules() if isinstance(m, TextCrossAttention)]
+
+
 def query_bank(engine, prompts: list[str], seed: int = 0, max_queries: int = 8192) -> list[torch.Tensor]:
-    """Per bottleneck mixer, (Q, width) queries its cross-attention saw while sampling `prompts`."""
-    captured: list[list[torch.Tensor]] = [[] for _ in engine.denoiser.mid]
-    hooks = [mixer.cross_attn.register_forward_pre_hook(
+    """Per text reader (`text_readers`), (Q, width) queries its attention saw while sampling `prompts`."""
+    readers = text_readers(engine.denoiser)
+    captured: list[list[torch.Tensor]] = [[] for _ in readers]
+    hooks = [attention.register_forward_pre_hook(
         lambda module, args, k=k: captured[k].append(args[0].detach().reshape(-1, args[0].shape[-1])))
-        for k, mixer in enumerate(engine.denoiser.mid)]
+        for k, (attention, _) in enumerate(readers)]
     try:
         engine.generate(prompts, seed=seed, foot_cleanup=False)
     finally:
@@ -83,7 +93,7 @@ class Conditioning:
 
     def __init__(self, engine, banks: list[torch.Tensor], queries_per_prompt: int = 32, length_weight: float = 1.0):
         self.adapter = engine.denoiser.text
-        self.mixers = list(engine.denoiser.mid)
+        self.readers = text_readers(engine.denoiser)
         self.length = engine.length_predictor
         self.banks = banks
         self.k = queries_per_prompt
@@ -92,8 +102,8 @@ class Conditioning:
     def __call__(self, tokens, mask, queries: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         text, text_mask, pooled = self.adapter(tokens, mask)
         out = {"pooled": pooled}
-        for m, (mixer, q) in enumerate(zip(self.mixers, queries)):
-            out[f"cross{m}"] = mixer.cross_gate * mixer.cross_attn(q, text, key_mask=text_mask)
+        for m, ((attention, gate), q) in enumerate(zip(self.readers, queries)):
+            out[f"cross{m}"] = gate * attention(q, text, key_mask=text_mask)
         if self.length is not None:   # no count input: a variant keeps its caption's count, so both read alike
             out["length"] = self.length(tokens, mask)
         return out
@@ -134,7 +144,7 @@ def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps
     rng.shuffle(captions)
     held = captions[: max(1, len(captions) // 20)]   # variants of these are never trained on: the check
     train = captions[len(held):]
-    log(f"text tuning: {len(train)} captions to vary, {len(held)} kept for checking; capturing bottleneck queries")
+    log(f"text tuning: {len(train)} captions to vary, {len(held)} kept for checking; capturing the text attentions' queries")
     banks = query_bank(engine, [c.text for c in rng.sample(train, min(bank_prompts, len(train)))], seed)
     cond = Conditioning(engine, banks, length_weight=length_weight)
     check = [(c, variants.vary(c)) for c in held]
