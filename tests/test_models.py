@@ -74,6 +74,8 @@ def test_config_json_round_trip(config_cls):
     (DenoiserConfig, "text_levels", (3,)),            # the default U-Net has levels 0..2
     (DenoiserConfig, "text_levels", (1, 1)),
     (DenoiserConfig, "text_levels", (True,)),
+    (DenoiserConfig, "text_gate_init", float("nan")),
+    (DenoiserConfig, "text_gate_init", -1.0),
     (TransformerDenoiserConfig, "num_layers", 7),
     (TransformerDenoiserConfig, "dropout", 1.5),
     (VAEConfig, "latent_dim", -4),
@@ -218,6 +220,18 @@ def test_text_levels_grow_a_unet_that_starts_as_it_was():
         assert torch.allclose(grown(z, t, text, text_mask), plain(z, t, text, text_mask), atol=1e-6)
         grown.encoder[2].text_attention.gate.fill_(0.5)
         assert not torch.allclose(grown(z, t, text, text_mask), plain(z, t, text, text_mask), atol=1e-4)
+
+
+def test_text_gates_start_where_the_config_says():
+    """`text_gate_init` opens every text cross-attention (bottleneck and levels) from the start; 0 keeps them shut,
+    as every existing checkpoint was trained."""
+    def gates(model):
+        return [p for name, p in model.named_parameters() if name.endswith(("cross_gate", "text_attention.gate"))]
+    shut, open_ = build_denoiser(TINY_MAMBA_TEXT), build_denoiser({**TINY_MAMBA_TEXT, "text_gate_init": 1.0})
+    assert len(gates(open_)) == len(open_.mid) + 2 * len(TINY_MAMBA_TEXT["text_levels"])
+    assert all(torch.all(g == 0) for g in gates(shut)) and all(torch.all(g == 1) for g in gates(open_))
+    assert denoiser_config_dict(open_)["text_gate_init"] == 1.0
+    assert build_denoiser(denoiser_config_dict(open_)).config == open_.config
 
 
 @DENOISER_CONFIGS

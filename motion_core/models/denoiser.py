@@ -23,7 +23,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from .config import ConfigError, ModelConfig, check_divisible, check_int
+from .config import ConfigError, ModelConfig, check_divisible, check_float, check_int
 from .layers import (FeedForward, MultiHeadAttention, TemporalDownsample, TemporalUpsample,
                      TextEncoderAdapter, TimestepEmbedder, apply_mask, check_mask, downsample_mask, modulate,
                      valid_frame_indices)
@@ -50,6 +50,10 @@ class DenoiserConfig(ModelConfig):
     ffn_mult: int = 2
     num_mid_layers: int = 1         # attention mixers at the bottleneck
     text_levels: tuple[int, ...] = ()   # levels whose Mamba blocks also cross-attend to the text tokens
+    # Initial value of every text cross-attention gate. 0 starts each shut (a grown model computes what it did);
+    # a shut gate also passes no gradient to its attention, which then learns only as fast as the gate opens.
+    # Trained checkpoints load their own gates over it.
+    text_gate_init: float = 0.0
 
     @property
     def num_levels(self) -> int:
@@ -71,6 +75,7 @@ class DenoiserConfig(ModelConfig):
         check_divisible(name, "width", self.width, "num_heads", self.num_heads)
         check_int(name, "ffn_mult", self.ffn_mult, 1, 8)
         check_int(name, "num_mid_layers", self.num_mid_layers, 0, 16)
+        check_float(name, "text_gate_init", self.text_gate_init, 0.0, 4.0)
         if not isinstance(self.text_levels, tuple) or len(set(self.text_levels)) != len(self.text_levels) or any(
                 isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(self.scan_kinds)
                 for i in self.text_levels):
@@ -89,14 +94,14 @@ class DenoiserConfig(ModelConfig):
 
 
 class TextCrossAttention(nn.Module):
-    """Gated residual cross-attention from frames to text tokens. The gate starts at zero, so a block that gains
-    one (a new model, or a trained one grown with `text_levels`) starts as the block it was."""
+    """Gated residual cross-attention from frames to text tokens. The gate starts at `text_gate_init`, zero by
+    default, so a block that gains one (a trained model grown with `text_levels`) starts as the block it was."""
 
     def __init__(self, cfg: DenoiserConfig):
         super().__init__()
         self.norm = nn.LayerNorm(cfg.width)
         self.attn = MultiHeadAttention(cfg.width, cfg.num_heads)
-        self.gate = nn.Parameter(torch.zeros(cfg.width))
+        self.gate = nn.Parameter(torch.full((cfg.width,), float(cfg.text_gate_init)))
 
     def forward(self, x: torch.Tensor, text: torch.Tensor, text_mask: torch.Tensor | None) -> torch.Tensor:
         return x + self.gate * self.attn(self.norm(x), text, key_mask=text_mask)
@@ -139,7 +144,7 @@ class AttentionMixer(nn.Module):
         self.self_attn = MultiHeadAttention(d, cfg.num_heads)
         self.norm_cross = nn.LayerNorm(d)
         self.cross_attn = MultiHeadAttention(d, cfg.num_heads)
-        self.cross_gate = nn.Parameter(torch.zeros(d))  # unconditioned, zero-init like the AdaLN gates
+        self.cross_gate = nn.Parameter(torch.full((d,), float(cfg.text_gate_init)))  # unconditioned
         self.norm_ffn = nn.LayerNorm(d, elementwise_affine=False)
         self.ffn = FeedForward(d, cfg.ffn_mult)
         self.mod_offset = nn.Parameter(torch.zeros(_NUM_MOD, d))
