@@ -73,14 +73,15 @@ def main(argv=None) -> dict:
     started = time.time()
     clips = {label: reference_clips(label, args.clips) for label in labels}
     truth = {label: float(np.mean([bool(check_action(label, j)) for j in c])) for label, c in clips.items()}
+    truth_rate = float(np.mean(list(truth.values())))
     models = {}
     for checkpoint in args.checkpoints:
         name = str(checkpoint)
         models[name] = ceiling(Path(checkpoint), clips)
         print(f"{name}: round-trip pass {models[name]['pass_rate']:.3f} (ground truth "
-              f"{np.mean(list(truth.values())):.3f}), feature error {models[name]['feature_error']:.4f}; below "
+              f"{truth_rate:.3f}), feature error {models[name]['feature_error']:.4f}; below "
               f"ground truth: {', '.join(models[name]['below_ground_truth']) or 'none'}", flush=True)
-    result = {"ground_truth_pass_rate": float(np.mean(list(truth.values()))), "ground_truth": truth,
+    result = {"ground_truth_pass_rate": truth_rate, "ground_truth": truth,
               "models": models}
     return stamp_and_save(result, "vae_ceiling", started, args.out, args)
 

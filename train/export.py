@@ -49,13 +49,15 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
     if den_config["architecture"].get("vae") != vae_config["architecture"]["vae"]:
         raise ValueError(f"the denoiser in {denoiser_dir} was trained on a VAE with a different architecture "
                          f"than {vae_dir}")
-    mismatched = differing_tensors(vae_tensors, den_tensors, LATENT_KEYS)
+    differing = differing_tensors(vae_tensors, den_tensors, ("vae.", "normalizer."))
+    mismatched = [k for k in differing if k.startswith(LATENT_KEYS)]
     if mismatched:
         raise ValueError(f"the denoiser in {denoiser_dir} was trained on different VAE weights/normaliser than "
                          f"{vae_dir} (first differing tensors: {mismatched[:4]})")
     training = dict(den_config.get("training", {}))
     vae_training = vae_config.get("training", {})
-    if differing_tensors(vae_tensors, den_tensors, ("vae.",)):
+    refined = bool(differing)   # only decoder tensors can differ past the check above
+    if refined:
         # Same encoder, other decoder: a refinement (train.fit --stage vae with vae.freeze_encoder) that reads
         # the very latents the denoiser makes; the denoiser's own VAE training stays on record.
         training["vae_decoder_refinement"] = {"run": str(vae_dir), **{k: vae_training.get(k) for k in (
@@ -70,7 +72,7 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
         raise ValueError(f"{denoiser_dir} has no training.latent_scale")
     encoder = {"offline": "offline hashing text encoder", "wordvec": "word-vector text encoder (WordLlama "
                "vectors, MIT)"}.get(den_config["architecture"]["text"]["type"], "text encoder")
-    if "vae_decoder_refinement" in training:   # another model than the one it came from: a version of its own
+    if refined:   # another model than the one it came from: a version of its own
         den_config = {**den_config, "created": training["exported"]}
     config = {**den_config, "training": training,
               "description": f"Motion Mamba text-to-motion: motion VAE + latent diffusion denoiser + {encoder} "

@@ -144,7 +144,8 @@ def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps
     rng.shuffle(captions)
     held = captions[: max(1, len(captions) // 20)]   # variants of these are never trained on: the check
     train = captions[len(held):]
-    log(f"text tuning: {len(train)} captions to vary, {len(held)} kept for checking; capturing the text attentions' queries")
+    log(f"text tuning: {len(train)} captions to vary, {len(held)} kept for checking; "
+        "capturing the text attentions' queries")
     banks = query_bank(engine, [c.text for c in rng.sample(train, min(bank_prompts, len(train)))], seed)
     cond = Conditioning(engine, banks, length_weight=length_weight)
     check = [(c, variants.vary(c)) for c in held]
