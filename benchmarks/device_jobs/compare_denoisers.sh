@@ -7,8 +7,8 @@
 # Same data, steps, seed, optimiser, batch, text encoder and frozen VAE (the bundled model's); only the denoiser
 # differs (train/configs/compare_{mamba,transformer}.json: 5.83 M vs 5.82 M parameters). VARIANTS names the Mamba
 # U-Nets to train (default "mamba"; each is train/configs/compare_NAME.json, e.g. mamba_text: text attention at two
-# more levels, 6.89 M; mamba_open: the text cross-attention gate starts open, text_gate_init 1); they train side by
-# side once the kernels are in, and each is compared with the transformer.
+# more levels, 6.89 M; mamba_open: the text cross-attention gate starts open, text_gate_init 1; mamba_text_open:
+# both); they train side by side once the kernels are in, and each is compared with the transformer.
 # Steps:
 #   1. corpus: $NUM procedural clips (seed 0), built once; both denoisers train on its train split
 #   2. word vectors: the bundled model's frozen table (train.word_vectors --from-checkpoint; no download)
@@ -133,7 +133,7 @@ wait "$tpid" "${mpids[@]}"
 for name in $VARIANTS; do
   $PY benchmarks/compare_denoisers.py --mamba "$WORK/$name" --transformer "$WORK/transformer" \
     --out "$OUT/summary_$name.json"
-  echo "=== compare $name rc $? (0 valid, 2 INVALID: unequal steps)"
+  echo "=== compare $name rc $? (rc 0: a valid comparison; 2: INVALID, unequal steps)"
 done
 tar -C "$WORK" -cf "$OUT/logs.tar" $(cd "$WORK" && ls log_*.jsonl)
 echo "=== $(date +%T) done, $(( $(date +%s) - T0 )) s in all"

@@ -10,8 +10,9 @@
 # Corpus: the bundled model's (20,000 procedural clips, seed 0; copied from compare_denoisers.sh's work folder when
 # that ran on this machine) plus the converted CMU clips (MOCAP: a tar.gz of `python -m train.mocap`'s output,
 # merged by MERGE with each training clip listed REPEAT times). Then: train until TOTAL steps or the time guard,
-# export, refit the length predictor, copy the bundled model's vocabulary section (same corpus, same words;
-# its WordNet readings need WordNet, which the device lacks), fp16, and split the model into $OUT parts of 15 MB.
+# export, copy the bundled model's vocabulary section (same corpus, same words; its WordNet readings need
+# WordNet, which the device lacks), split the model into $OUT parts of 15 MB; then, time allowing, refit the
+# length predictor, halve to fp16 and pack again.
 # If an evaluator exists (EVALUATOR, fitted by compare_denoisers.sh on the same corpus), R@3/FID on held-out
 # paraphrases go to $OUT too. RESUME=1 continues $W/run instead of starting from the bundled model.
 set -uo pipefail
@@ -32,6 +33,7 @@ if [ ! -d "$W/corpus/texts" ]; then
     python3 "${MERGE:-benchmarks/device_jobs/merge_mocap.py}" "$W/corpus" "$MOCAP" --repeat "${REPEAT:-5}" 2>&1 | tail -1 | tee -a "$OUT/job.log"
   fi
 fi
+touch "$W/corpus.ready"   # refine_decoder.sh, when it runs beside this job, trains on the same corpus
 while [ ! -e /tmp/kernels.done ] && [ $(( $(date +%s) - T0 )) -lt 400 ]; do sleep 2; done
 python3 -c "from motion_core.ssm import backends; assert backends.cuda_ops() is not None" || { stamp "no kernels"; exit 3; }
 if [ "${RESUME:-0}" = 1 ]; then start=(--resume); else rm -rf "$W/run"; start=(--init-from "$BASE"); fi
@@ -44,17 +46,25 @@ stamp "train exit $?: $(tail -1 "$W/run/denoiser/log.jsonl" | cut -c1-200)"
 cp "$W/run/denoiser/log.jsonl" "$OUT/denoiser_log.jsonl"
 rm -rf "$W/model" && python3 -m train.export --vae "$BASE" --denoiser "$W/run" --out "$W/model" > "$W/export.log" 2>&1
 stamp "export exit $?"
-python3 -m train.length --checkpoint "$W/model" --data "$W/corpus" > "$W/length.log" 2>&1
-stamp "length exit $?: $(tail -1 "$W/length.log" | cut -c1-200)"
 python3 - "$W/model/config.json" "$BASE/config.json" <<'PY'
 import json, sys
 ours, base = (json.load(open(p)) for p in sys.argv[1:])
 ours["vocabulary"] = base["vocabulary"]
 json.dump(ours, open(sys.argv[1], "w"), indent=1)
 PY
-python3 -m train.half_precision "$W/model" > "$W/half.log" 2>&1; stamp "fp16 exit $?"
-tar -C "$W" -cf "$W/model.tar" model && split -b 15000000 -d "$W/model.tar" "$OUT/model.tar.part"
-stamp "model parts: $(ls "$OUT" | tr '\n' ' ')"
+pack() {
+  rm -f "$OUT"/model.tar.part* && tar -C "$W" -cf "$W/model.tar" model &&
+    split -b 15000000 -d "$W/model.tar" "$OUT/model.tar.part"
+}
+# The model comes back first, as exported (a call cut off at its limit returns what $OUT holds, nothing of /tmp);
+# then the length predictor is refitted for the new text encoder and the model halved, if time allows. If not,
+# run `python3 -m train.length --checkpoint M --data CORPUS` and `python3 -m train.half_precision M` on the CPU.
+pack; stamp "model parts (as exported, fp32): $(ls "$OUT" | tr '\n' ' ')"
+if timeout $(( DEADLINE - $(date +%s) - 20 )) python3 -m train.length --checkpoint "$W/model" --data "$W/corpus" \
+    > "$W/length.log" 2>&1; then
+  stamp "length refitted: $(tail -1 "$W/length.log" | cut -c1-200)"
+  python3 -m train.half_precision "$W/model" > "$W/half.log" 2>&1 && pack && stamp "model parts repacked (fp16)"
+else stamp "length not refitted (time or error): $(tail -1 "$W/length.log" | cut -c1-200)"; fi
 if [ -d "$EVALUATOR" ] && [ $(( DEADLINE - $(date +%s) )) -gt 30 ]; then
   timeout $(( DEADLINE - $(date +%s) )) python3 -m train.evaluate --checkpoint "$W/model" --data "$W/corpus" \
     --split test --captions heldout --evaluator "$EVALUATOR" --limit 512 --mm-texts 32 --mm-repeats 10 \
