@@ -8,7 +8,8 @@
 # differs (train/configs/compare_{mamba,transformer}.json: 5.83 M vs 5.82 M parameters). VARIANTS names the Mamba
 # U-Nets to train (default "mamba"; each is train/configs/compare_NAME.json, e.g. mamba_text: text attention at two
 # more levels, 6.89 M; mamba_open: the text cross-attention gate starts open, text_gate_init 1; mamba_text_open:
-# both); they train side by side once the kernels are in, and each is compared with the transformer.
+# both; mamba_text_all_open: text attention at every level, gates open, 7.41 M); they train side by side once the
+# kernels are in, and each is compared with the transformer.
 # Steps:
 #   1. corpus: $NUM procedural clips (seed 0), built once; both denoisers train on its train split
 #   2. word vectors: the bundled model's frozen table (train.word_vectors --from-checkpoint; no download)
