@@ -60,8 +60,11 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
     if refined:
         # Same encoder, other decoder: a refinement (train.fit --stage vae with vae.freeze_encoder) that reads
         # the very latents the denoiser makes; the denoiser's own VAE training stays on record.
+        # A decoder refined again (init_from a model that already records a refinement) keeps that record.
+        earlier = training.get("vae_decoder_refinement")
         training["vae_decoder_refinement"] = {"run": str(vae_dir), **{k: vae_training.get(k) for k in (
-            "steps", "data", "batch_size_per_process", "device")}}
+            "steps", "data", "batch_size_per_process", "device", "init_from")},
+            **({"after": earlier} if earlier else {})}
     else:
         # An engine checkpoint reused as the VAE source records its VAE's steps as vae_steps ("steps" is its
         # denoiser's).
