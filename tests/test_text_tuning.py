@@ -145,8 +145,9 @@ def test_tuning_brings_variants_closer_and_writes_a_loadable_model(tmp_path, wor
                                          "embed", "char", "ngram", "norm", "proj")) for k in changed)
     assert tuned.generate(["an individual strolls"], seconds=1.0, steps=1)[0].joints.shape[0] > 0
     # Tuned again: the record keeps the first tuning.
-    again = args[:args.index("--out")] + ["--out", str(tmp_path / "again"), "--steps", "2", "--batch", "4"]
-    assert text_tuning.main(["--checkpoint", str(tmp_path / "tuned")] + again[2:]) == 0
+    assert text_tuning.main(["--checkpoint", str(tmp_path / "tuned"), "--data", str(tmp_path / "corpus"),
+                             "--wordnet", str(tmp_path / "wn"), "--out", str(tmp_path / "again"), "--steps", "2",
+                             "--batch", "4"]) == 0
     record = Engine.load(tmp_path / "again", device="cpu").config["training"]["text_tuning"]
     assert record["steps"] == 2 and record["after"]["steps"] == 40
 
