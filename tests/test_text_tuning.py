@@ -149,7 +149,7 @@ def test_tuning_brings_variants_closer_and_writes_a_loadable_model(tmp_path, wor
                              "--wordnet", str(tmp_path / "wn"), "--out", str(tmp_path / "again"), "--steps", "2",
                              "--batch", "4"]) == 0
     record = Engine.load(tmp_path / "again", device="cpu").config["training"]["text_tuning"]
-    assert record["steps"] == 2 and record["after"]["steps"] == 40
+    assert record["steps"] == 2 and record["earlier"]["steps"] == 40 and set(record["after"]) == {"variant", "caption"}
 
 
 def test_a_frozen_text_encoder_is_refused(tmp_path, monkeypatch, wordnet):

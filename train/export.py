@@ -64,7 +64,7 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
         earlier = training.get("vae_decoder_refinement")
         training["vae_decoder_refinement"] = {"run": str(vae_dir), **{k: vae_training.get(k) for k in (
             "steps", "data", "batch_size_per_process", "device", "init_from")},
-            **({"after": earlier} if earlier else {})}
+            **({"earlier": earlier} if earlier else {})}
     else:
         # An engine checkpoint reused as the VAE source records its VAE's steps as vae_steps ("steps" is its
         # denoiser's).

@@ -227,9 +227,9 @@ def write(engine, source: str | Path, out: str | Path, record: dict) -> Path:
         if name not in FROZEN_BUFFERS and key in tensors:
             tensors[key] = value.detach().to(tensors[key].dtype)
     training = config.setdefault("training", {})
-    earlier = training.get("text_tuning")   # tuned again: the first tuning stays on record under "after"
+    earlier = training.get("text_tuning")   # tuned again: the earlier tuning stays on record under "earlier"
     training["text_tuning"] = {**{k: v for k, v in record.items() if k != "curve"},
-                               **({"after": earlier} if earlier else {})}
+                               **({"earlier": earlier} if earlier else {})}
     path = save_checkpoint(out, tensors, config)
     Engine.load(path, device="cpu")   # it must load as the engine will
     return path
