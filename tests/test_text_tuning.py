@@ -149,7 +149,35 @@ def test_tuning_brings_variants_closer_and_writes_a_loadable_model(tmp_path, wor
                              "--wordnet", str(tmp_path / "wn"), "--out", str(tmp_path / "again"), "--steps", "2",
                              "--batch", "4"]) == 0
     record = Engine.load(tmp_path / "again", device="cpu").config["training"]["text_tuning"]
-    assert record["steps"] == 2 and record["earlier"]["steps"] == 40 and set(record["after"]) == {"variant", "caption"}
+    assert record["steps"] == 2 and set(record["after"]) == {"variant", "caption"}
+    assert [r["steps"] for r in record["earlier"]] == [40] and "after_variant" in record["earlier"][0]
+    # And a third time: the record stays within the checkpoint's depth bound, every round kept, oldest first.
+    assert text_tuning.main(["--checkpoint", str(tmp_path / "again"), "--data", str(tmp_path / "corpus"),
+                             "--wordnet", str(tmp_path / "wn"), "--out", str(tmp_path / "thrice"), "--steps", "3",
+                             "--batch", "4"]) == 0
+    record = Engine.load(tmp_path / "thrice", device="cpu").config["training"]["text_tuning"]
+    assert record["steps"] == 3 and [r["steps"] for r in record["earlier"]] == [40, 2]
+
+
+def test_a_record_that_cannot_take_another_tuning_fails_before_tuning(tmp_path, monkeypatch, capsys, wordnet):
+    from motion_core.engine import Engine
+    from motion_core.formats.checkpoint import load_checkpoint, save_checkpoint
+    from motion_core.formats.checkpoint_limits import CheckpointError
+    config, tensors = load_checkpoint(Engine.random(seed=0).save(tmp_path / "model"))
+    for filled in range(4096, 0, -1):   # the largest record the config's bound on free-form data still takes
+        config.setdefault("training", {})["notes"] = [0] * filled
+        try:
+            save_checkpoint(tmp_path / "full", tensors, config)
+            break
+        except CheckpointError:
+            continue
+    write_wordnet(tmp_path / "wn")
+    monkeypatch.setattr(text_tuning, "tune", lambda *a, **k: pytest.fail("tuned before checking the record"))
+    with pytest.raises(SystemExit):
+        text_tuning.main(["--checkpoint", str(tmp_path / "full"), "--data", str(write_corpus(tmp_path / "corpus")),
+                          "--wordnet", str(tmp_path / "wn"), "--out", str(tmp_path / "out"), "--steps", "2",
+                          "--batch", "4"])
+    assert "cannot take another tuning" in capsys.readouterr().err
 
 
 def test_a_frozen_text_encoder_is_refused(tmp_path, monkeypatch, wordnet):

@@ -20,6 +20,7 @@ from pathlib import Path
 from motion_core.formats.checkpoint import load_checkpoint, read_config, save_checkpoint
 from motion_core.models.vae import ENCODER_PREFIX
 from train.stages import differing_tensors
+from train.training_record import record_round
 
 # What a denoiser depends on: the latents it was trained on come from these (the VAE's encoder and the feature
 # statistics); the decoder may differ (a refined one decodes the same latents better).
@@ -61,10 +62,8 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
         # Same encoder, other decoder: a refinement (train.fit --stage vae with vae.freeze_encoder) that reads
         # the very latents the denoiser makes; the denoiser's own VAE training stays on record.
         # A decoder refined again (init_from a model that already records a refinement) keeps that record.
-        earlier = training.get("vae_decoder_refinement")
-        training["vae_decoder_refinement"] = {"run": str(vae_dir), **{k: vae_training.get(k) for k in (
-            "steps", "data", "batch_size_per_process", "device", "init_from")},
-            **({"earlier": earlier} if earlier else {})}
+        record_round(training, "vae_decoder_refinement", {"run": str(vae_dir), **{k: vae_training.get(k) for k in (
+            "steps", "data", "batch_size_per_process", "device", "init_from")}})
     else:
         # An engine checkpoint reused as the VAE source records its VAE's steps as vae_steps ("steps" is its
         # denoiser's).

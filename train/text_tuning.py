@@ -37,6 +37,7 @@ import torch.nn.functional as F
 
 from motion_core.models.denoiser import TextCrossAttention
 from train.caption_variants import CaptionVariants, TaggedCaption
+from train.training_record import record_round
 from train.wordnet import WordNet
 
 FROZEN_BUFFERS = ("table", "tokenizer_json")   # the word table and tokenizer: not tuned, not rewritten
@@ -217,6 +218,24 @@ def _scales(engine, teacher, cond, captions, generator) -> dict:
     return scales
 
 
+def tuned_config(config: dict, record: dict) -> dict:
+    """`config` with `record` as its newest text tuning (earlier tunings kept), checked as a loader will."""
+    from motion_core.formats.checkpoint import validate_config
+    record_round(config.setdefault("training", {}), "text_tuning", {k: v for k, v in record.items() if k != "curve"})
+    validate_config(config)
+    return config
+
+
+def check_record_fits(source: str | Path, args) -> None:
+    """Fail now, not after the tuning's half hour, if the model's record could not take one more tuning."""
+    from motion_core.formats.checkpoint import read_config
+    losses = {"variant": 0.0, "caption": 0.0}
+    probe = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "anchor_weight": args.anchor_weight,
+             "length_weight": args.length_weight, "seed": args.seed, "captions": 0, "check_captions": 0,
+             "before": losses, "after": losses, "seconds": 0.0, "data": str(args.data)}
+    tuned_config(copy.deepcopy(read_config(source)), probe)
+
+
 def write(engine, source: str | Path, out: str | Path, record: dict) -> Path:
     """The checkpoint at `source` with the tuned encoder's weights (in the stored dtypes), at `out`."""
     from motion_core.engine import Engine
@@ -226,11 +245,7 @@ def write(engine, source: str | Path, out: str | Path, record: dict) -> Path:
         key = f"text.{name}"
         if name not in FROZEN_BUFFERS and key in tensors:
             tensors[key] = value.detach().to(tensors[key].dtype)
-    training = config.setdefault("training", {})
-    earlier = training.get("text_tuning")   # tuned again: the earlier tuning stays on record under "earlier"
-    training["text_tuning"] = {**{k: v for k, v in record.items() if k != "curve"},
-                               **({"earlier": earlier} if earlier else {})}
-    path = save_checkpoint(out, tensors, config)
+    path = save_checkpoint(out, tensors, tuned_config(config, record))
     Engine.load(path, device="cpu")   # it must load as the engine will
     return path
 
@@ -260,6 +275,10 @@ def main(argv=None) -> int:
     engine = Engine.load(args.checkpoint, device="cpu", cuda_graphs=False)
     if not getattr(engine.text_encoder, "trainable", False):
         parser.error(f"{args.checkpoint}'s text encoder is frozen (OpenCLIP): there is nothing to tune")
+    try:
+        check_record_fits(args.checkpoint, args)
+    except ValueError as error:   # CheckpointError included
+        parser.error(f"{args.checkpoint}'s training record cannot take another tuning: {error}")
     captions = training_captions(args.data)
     variants = CaptionVariants(WordNet.load(args.wordnet), seed=args.seed)
     with torch.enable_grad():
