@@ -234,6 +234,31 @@ def test_text_gates_start_where_the_config_says():
     assert build_denoiser(denoiser_config_dict(open_)).config == open_.config
 
 
+def test_a_block_of_its_own_modulation_starts_as_the_shared_one_and_then_answers_the_prompt_alone():
+    """`block_modulation_rank` gives each block its own map from timestep + pooled text to its AdaLN parameters.
+    Zero at first, so a trained model gaining them computes what it did; trained, blocks differ in their answer."""
+    torch.manual_seed(0)
+    shared = build_denoiser(TINY_MAMBA_TEXT)
+    own = build_denoiser({**TINY_MAMBA_TEXT, "block_modulation_rank": 4})
+    missing = own.load_state_dict(shared.state_dict(), strict=False).missing_keys
+    assert missing and all(".own_modulation." in k for k in missing)
+    assert len({k.split(".own_modulation.")[0] for k in missing}) == 2 * len(own.encoder) + len(own.mid)
+    for p in shared.parameters():   # nonzero everywhere, so every path reaches the output
+        p.data.normal_(0, 0.1)
+    own.load_state_dict(shared.state_dict(), strict=False)
+    z, t, text, text_mask = _inputs(TINY_MAMBA_TEXT, 2, 13)
+    with torch.no_grad():
+        assert torch.allclose(own(z, t, text, text_mask), shared(z, t, text, text_mask), atol=1e-6)
+    own(z, t, text, text_mask).square().mean().backward()
+    assert own.encoder[1].own_modulation.up.weight.grad.abs().sum() > 0   # zero output, live gradient
+    with torch.no_grad():
+        own.encoder[1].own_modulation.up.weight.normal_(0, 0.1)
+        assert not torch.allclose(own(z, t, text, text_mask), shared(z, t, text, text_mask), atol=1e-4)
+    assert build_denoiser(denoiser_config_dict(own)).config == own.config
+    with pytest.raises(ConfigError, match="block_modulation_rank"):
+        build_denoiser({**TINY_MAMBA_TEXT, "block_modulation_rank": -1})
+
+
 @DENOISER_CONFIGS
 def test_denoiser_is_deterministic(cfg):
     z, t, text, text_mask = _inputs(cfg, 2, 13)

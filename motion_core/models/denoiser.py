@@ -14,13 +14,15 @@ transformer that attends to the text in every layer did (benchmarks/results/comp
 Conditioning: sinusoidal timestep MLP + pooled text form one vector `c`; one shared linear maps c to the
 AdaLN shift/scale/gate sets, and each block adds its own learned offsets ("adaLN-single", PixArt-alpha),
 which keeps per-block modulation at 6*d parameters instead of 6*d*d. All gates start at zero so every
-block begins as the identity and training starts stable.
+block begins as the identity and training starts stable. `block_modulation_rank` > 0 gives each block its own
+low-rank map from c as well (7*d*r parameters a block), so blocks can answer the prompt differently.
 """
 from __future__ import annotations
 
 import dataclasses
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import ConfigError, ModelConfig, check_divisible, check_float, check_int
@@ -54,6 +56,10 @@ class DenoiserConfig(ModelConfig):
     # a shut gate also passes no gradient to its attention, which then learns only as fast as the gate opens.
     # Trained checkpoints load their own gates over it.
     text_gate_init: float = 0.0
+    # Rank of each block's own map from the conditioning vector (timestep + pooled text) to its AdaLN parameters,
+    # added to the shared map's. 0: adaLN-single alone, where every block moves with the prompt along one shared
+    # direction (plus a constant offset). The map's output layer starts at zero: a block gaining one starts as it was.
+    block_modulation_rank: int = 0
 
     @property
     def num_levels(self) -> int:
@@ -76,6 +82,7 @@ class DenoiserConfig(ModelConfig):
         check_int(name, "ffn_mult", self.ffn_mult, 1, 8)
         check_int(name, "num_mid_layers", self.num_mid_layers, 0, 16)
         check_float(name, "text_gate_init", self.text_gate_init, 0.0, 4.0)
+        check_int(name, "block_modulation_rank", self.block_modulation_rank, 0, self.width)
         if not isinstance(self.text_levels, tuple) or len(set(self.text_levels)) != len(self.text_levels) or any(
                 isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(self.scan_kinds)
                 for i in self.text_levels):
@@ -107,6 +114,24 @@ class TextCrossAttention(nn.Module):
         return x + self.gate * self.attn(self.norm(x), text, key_mask=text_mask)
 
 
+class BlockModulation(nn.Module):
+    """One block's own low-rank map from the conditioning vector to its AdaLN shift/scale/gate sets; zero at first."""
+
+    def __init__(self, cfg: DenoiserConfig):
+        super().__init__()
+        self.down = nn.Linear(cfg.width, cfg.block_modulation_rank)
+        self.up = nn.Linear(cfg.block_modulation_rank, _NUM_MOD * cfg.width)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
+
+    def forward(self, cond: torch.Tensor) -> torch.Tensor:
+        return self.up(F.silu(self.down(F.silu(cond)))).view(cond.shape[0], _NUM_MOD, -1)
+
+
+def own_modulation(cfg: DenoiserConfig) -> BlockModulation | None:
+    return BlockModulation(cfg) if cfg.block_modulation_rank else None
+
+
 class MambaBlock(nn.Module):
     """AdaLN-modulated, gated residual HTM followed by the same around a BSM (and, optionally, text attention)."""
 
@@ -120,6 +145,7 @@ class MambaBlock(nn.Module):
         self.spatial = BidirectionalSpatialMamba(d, cfg.spatial_groups, d_state=cfg.spatial_d_state,
                                                  d_conv=cfg.d_conv, expand=cfg.spatial_expand)
         self.mod_offset = nn.Parameter(torch.zeros(_NUM_MOD, d))
+        self.own_modulation = own_modulation(cfg)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None, mod: torch.Tensor,
                 frame_index: torch.Tensor | None = None, text: torch.Tensor | None = None,
@@ -148,6 +174,7 @@ class AttentionMixer(nn.Module):
         self.norm_ffn = nn.LayerNorm(d, elementwise_affine=False)
         self.ffn = FeedForward(d, cfg.ffn_mult)
         self.mod_offset = nn.Parameter(torch.zeros(_NUM_MOD, d))
+        self.own_modulation = own_modulation(cfg)
 
     def forward(self, x, mask, mod, text, text_mask):
         shift_a, scale_a, gate_a, shift_f, scale_f, gate_f = (mod + self.mod_offset).unbind(1)
@@ -156,6 +183,11 @@ class AttentionMixer(nn.Module):
         x = x + self.cross_gate * self.cross_attn(self.norm_cross(x), text, key_mask=text_mask)
         h = self.ffn(modulate(self.norm_ffn(x), shift_f, scale_f))
         return apply_mask(x + gate_f.unsqueeze(1) * h, mask)
+
+
+def block_mod(block: nn.Module, mod: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    """The shared AdaLN parameters `mod`, plus the block's own share of the conditioning `cond` if it has one."""
+    return mod if block.own_modulation is None else mod + block.own_modulation(cond)
 
 
 class MambaUNetDenoiser(nn.Module):
@@ -209,17 +241,18 @@ class MambaUNetDenoiser(nn.Module):
         for i, block in enumerate(self.encoder):
             mask = masks[i]
             lengths.append(x.shape[1])
-            x = block(x, mask, mod, indices[i], text, text_mask)
+            x = block(x, mask, block_mod(block, mod, cond), indices[i], text, text_mask)
             skips.append(x)
             if i < len(self.downs):
                 x = self.downs[i](x, mask)
         mask = masks[len(self.encoder) - 1]
         for mixer in self.mid:
-            x = mixer(x, mask, mod, text, text_mask)
+            x = mixer(x, mask, block_mod(mixer, mod, cond), text, text_mask)
         for i in reversed(range(len(self.decoder))):
             mask = masks[i]
             x = self.fuse[i](torch.cat([x, skips[i]], dim=-1))
-            x = self.decoder[i](x, mask, mod, indices[i], text, text_mask)
+            x = self.decoder[i](x, mask, block_mod(self.decoder[i], mod, cond), indices[i], text,
+                                text_mask)
             if i > 0:
                 x = self.ups[i - 1](x, lengths[i - 1])
         shift, scale = (mod[:, :2] + self.out_offset).unbind(1)
