@@ -333,6 +333,19 @@ def test_a_trained_unet_grows_text_attention_and_keeps_what_it_learned(tmp_path,
     with pytest.raises(Exception, match="text_attention"):
         fit("--config", config(tmp_path / "c3", unet, max_steps=1), "--data", dataset_dir, "--out", tmp_path / "d",
             "--stage", "denoiser", "--vae", first / "vae" / "model", "--init-from", grown / "denoiser" / "model")
+    # Opened (denoiser.open_text_gates): each gate folded into its attention's output projection, set to one.
+    opened_config = config(tmp_path / "c4", {**unet, "text_levels": [1, 2]}, max_steps=1, lr=1e-30)
+    data = json.loads(opened_config.read_text())
+    data["denoiser"]["open_text_gates"] = True
+    opened_config.write_text(json.dumps(data))
+    fit("--config", opened_config, "--data", dataset_dir, "--out", tmp_path / "e", "--stage", "denoiser",
+        "--vae", first / "vae" / "model", "--init-from", grown / "denoiser" / "model")
+    _, opened = load_checkpoint(tmp_path / "e" / "denoiser" / "model")
+    gates = [k for k in opened if k.endswith(("cross_gate", "text_attention.gate"))]
+    assert len(gates) == 5 and all(torch.all(opened[k] == 1) for k in gates)   # bottleneck + 2 levels x 2
+    mid_out = "denoiser.mid.0.cross_attn.out.weight"
+    torch.testing.assert_close(opened[mid_out], after[mid_out] * after["denoiser.mid.0.cross_gate"][:, None])
+    assert read_config(tmp_path / "e" / "denoiser" / "model")["training"]["opened_text_gates"] == 5
 
 
 def test_a_vae_fine_tuned_from_a_checkpoint_carries_its_denoiser_on(tmp_path, dataset_dir):

@@ -9,7 +9,9 @@ Layout (see train/configs/default.json):
      "vae":      {"model": VAEConfig fields, "optim": {...}, "freeze_encoder": false (true: refine the decoder of
                   an --init-from VAE alone; its latents stay as they were, so the checkpoint's denoiser stays valid)},
      "denoiser": {"model": build_denoiser dict, "text": text encoder config ("offline" or "wordvec"), "diffusion": NoiseSchedule
-                  config (+ sampler/sample_steps/guidance for export), "cond_drop": 0.1, "optim": {...}}}
+                  config (+ sampler/sample_steps/guidance for export), "cond_drop": 0.1, "open_text_gates": false (true:
+                  fold the text gates of the --init-from model into their attentions and train them open, see
+                  train/text_gates.py), "optim": {...}}}
 
 Every optim block takes the keys of OPTIM_DEFAULTS. Unknown keys are errors: a typo ("max_step") must not
 silently train with the default.
@@ -58,12 +60,12 @@ DEFAULTS: dict[str, Any] = {
     "denoiser": {"model": {"type": "mamba_unet"}, "text": {"type": "offline"},
                  "diffusion": {"num_train_steps": 1000, "beta_schedule": "scaled_linear", "prediction": "epsilon",
                                "sampler": "ddim", "sample_steps": 20, "guidance": 2.5},
-                 "cond_drop": 0.1, "latent_scale_batches": 8, "optim": {}},
+                 "cond_drop": 0.1, "latent_scale_batches": 8, "open_text_gates": False, "optim": {}},
 }
 
 _SECTION_KEYS = {
     "vae": {"model", "optim", "freeze_encoder"},
-    "denoiser": {"model", "text", "diffusion", "cond_drop", "latent_scale_batches", "optim"},
+    "denoiser": {"model", "text", "diffusion", "cond_drop", "latent_scale_batches", "open_text_gates", "optim"},
 }
 
 
@@ -148,6 +150,9 @@ def _check(config: dict) -> None:
             raise TrainConfigError(f"{stage}.optim.lr must be positive, got {optim['lr']}")
     if type(config["vae"]["freeze_encoder"]) is not bool:
         raise TrainConfigError(f"vae.freeze_encoder must be true or false, got {config['vae']['freeze_encoder']!r}")
+    if type(config["denoiser"]["open_text_gates"]) is not bool:
+        raise TrainConfigError(f"denoiser.open_text_gates must be true or false, got "
+                               f"{config['denoiser']['open_text_gates']!r}")
     if not 0.0 <= float(config["denoiser"]["cond_drop"]) < 1.0:
         raise TrainConfigError(f"denoiser.cond_drop must be in [0, 1), got {config['denoiser']['cond_drop']}")
     text = config["denoiser"]["text"]

@@ -101,6 +101,8 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
         stage.vocabulary = corpus_vocabulary(root, data["texts_dir"])   # recorded in the exported checkpoint
         if args.init_from is not None:
             stage.warm_start(args.init_from)
+        if config["denoiser"]["open_text_gates"]:
+            stage.open_text_gates()
     dataset = build_dataset(root, spec, data, stage.normalizer)
     if env.is_main:
         print(f"[{name}] {dataset.report.summary()}", file=sys.stderr)

@@ -248,6 +248,15 @@ class DenoiserStage:
                                 "grown_text_levels": levels,
                                 "init_steps": int(previous.get("init_steps", 0)) + int(previous.get("steps", 0))}
 
+    def open_text_gates(self) -> None:
+        """Fold the text gates into their attentions (same outputs) so they train open (train/text_gates.py)."""
+        from train.text_gates import open_text_gates
+        opened = open_text_gates(self.objective.denoiser)
+        if not opened:
+            raise ValueError("denoiser.open_text_gates: this denoiser has no gated text attention (a transformer "
+                             "reads the text by self-attention)")
+        self.warm_start_info["opened_text_gates"] = len(opened)
+
     @torch.no_grad()
     def prepare(self, batches, device: torch.device) -> None:
         """Latent scale = 1 / std of the VAE posterior means over the first batches' valid latents."""
