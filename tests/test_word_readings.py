@@ -29,13 +29,25 @@ SYNSETS = [
     ("adj", 810, "s", ["enormous", "huge"], [("&", 800, "a")]),
     ("adj", 900, "a", ["near"], [("&", 910, "s")]),
     ("adj", 910, "s", ["adjacent"], [("&", 900, "a")]),
+    # phrases (WordNet's multiword lemmas)
+    ("verb", 1000, "v", ["bend", "flex"], []),
+    ("verb", 1010, "v", ["double_over", "double_up"], [("@", 1000, "v")]),
+    ("noun", 1100, "n", ["salute", "military_greeting"], []),
+    ("verb", 1110, "v", ["salute"], []),
+    ("noun", 1200, "n", ["wave"], []),
+    ("noun", 1210, "n", ["sound_wave"], [("@", 1200, "n")]),
+    ("verb", 1300, "v", ["jump_out"], [("@", 1000, "v")]),
+    ("verb", 1400, "v", ["leap_out", "stand_out"], [("@", 1000, "v")]),         # an idiom: "be noticeable"
 ]
 # lemma -> {pos file: offsets, most frequent first}; tagged sense counts
 INDEX = {"travel": {"verb": [100]}, "go": {"verb": [100]}, "walk": {"verb": [200]},
          "stroll": {"verb": [300]}, "saunter": {"verb": [300]}, "jump": {"verb": [400]}, "leap": {"verb": [400]},
          "swim": {"verb": [500]}, "heel": {"verb": [600], "noun": [700, 710]}, "lean": {"verb": [600]},
          "big": {"adj": [800]}, "large": {"adj": [800]}, "enormous": {"adj": [810]}, "huge": {"adj": [810]},
-         "near": {"adj": [900]}, "adjacent": {"adj": [910]}}
+         "near": {"adj": [900]}, "adjacent": {"adj": [910]}, "bend": {"verb": [1000]}, "flex": {"verb": [1000]},
+         "double_over": {"verb": [1010]}, "double_up": {"verb": [1010]}, "salute": {"noun": [1100], "verb": [1110]},
+         "military_greeting": {"noun": [1100]}, "wave": {"noun": [1200]}, "sound_wave": {"noun": [1210]},
+         "jump_out": {"verb": [1300]}, "leap_out": {"verb": [1400]}, "stand_out": {"verb": [1400]}}
 TAGGED = {("heel", "noun"): 3}
 EXCEPTIONS = {"verb": ["strolled stroll", "leapt leap"]}
 
@@ -127,6 +139,27 @@ def test_nominal_targets_are_the_reading_targets_that_are_mostly_not_verbs(wordn
     assert set(tables["nominal_targets"]) <= targets
 
 
+def test_phrases_are_read_as_one_trained_word(wordnet):
+    trained = TRAINED + ["bends", "bending", "salutes", "waves"]
+    phrases = wr.word_readings(trained, wordnet)["phrase_readings"]
+    assert phrases["double over"] == "bend" and phrases["double up"] == "bend"   # a verb phrase, one step up
+    assert phrases["military greeting"] == "salute"    # a noun phrase: its synonym the captions use as a verb
+    assert "sound wave" not in phrases                 # a noun phrase read up to a broader noun would name a thing
+    assert "jump out" not in phrases                   # trained words only: the model reads them itself
+    assert "leap out" not in phrases                   # a verb with a reading of its own, and a particle
+    assert phrases["stand out"] == "bend"              # (this tiny WordNet's idea of it) no reading of its own
+
+
+def test_a_phrase_is_read_before_its_words():
+    readings = WordReadings({}, TRAINED + ["bends", "salutes"], {"leap": "jump", "double": "pair"}, [],
+                            {"double over": "bend", "military greeting": "salute"})
+    reading = readings.read("She doubles over, then offers a Military  greeting and leaps")
+    assert reading.text == "She bends, then offers a salute and jumps"
+    assert reading.read_as == {"doubles over": "bends", "military  greeting": "salute", "leaps": "jumps"}
+    assert readings.read("she doubles, over").read_as == {"doubles": "pair"}   # punctuation parts a phrase
+    assert readings_for({"vocabulary": {"words": TRAINED, "phrase_readings": {"double over": "bend"}}})
+
+
 def test_a_checkpoint_without_readings_reads_nothing():
     assert readings_for({}) is None
     assert readings_for({"vocabulary": {"words": ["walks"]}}) is None
@@ -162,6 +195,12 @@ def test_the_bundled_model_reads_held_out_synonyms_and_says_so(bundled):
     assert motion.meta["read_as"] == "read 'leaps' as 'jumps'"
     assert "warnings" not in motion.meta
     assert bundled.read("someone strolls ahead").text == "someone walks ahead"
+
+
+def test_the_bundled_model_reads_a_phrase_as_one_act(bundled):
+    # held-out phrasing of "salute": word by word, "greeting" was read as "comes" and the check failed
+    reading = bundled.read("an individual offers a military greeting")
+    assert reading.text == "an individual offers a salute" and reading.read_as == {"military greeting": "salute"}
 
 
 def test_the_bundled_model_still_warns_about_what_it_cannot_read(bundled):

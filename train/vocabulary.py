@@ -129,7 +129,8 @@ def main(argv=None) -> int:
     print(f"{len(vocabulary['words'])} words, {len(vocabulary['actions'])} actions: "
           f"{', '.join(vocabulary['actions'])}")
     if "readings" in vocabulary:
-        print(f"{len(vocabulary['readings'])} word readings ({len(vocabulary['verb_readings'])} as verbs) from WordNet")
+        print(f"{len(vocabulary['readings'])} word readings ({len(vocabulary['verb_readings'])} as verbs) and "
+              f"{len(vocabulary.get('phrase_readings', {}))} phrase readings from WordNet")
     if args.checkpoint is not None:
         record(args.checkpoint, vocabulary)
         print(f"recorded in {args.checkpoint / 'config.json'}")

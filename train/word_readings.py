@@ -28,6 +28,10 @@ MAX_SENSES = 3    # a lemma's senses beyond its third are rare ("bound" as "tie 
 MAX_HOPS = 2      # stroll -> walk is one step up; two still land on a specific word
 VAGUE = 150       # narrower synsets above which a broader word says too little ("travel", "move", "touch")
 MIN_LENGTH = 3
+MAX_PHRASE_WORDS = 3   # WordNet's longer phrases are names and idioms no prompt types word for word
+# A phrase lands on a trained word only in one of that word's two commonest senses: phrases are often idioms whose
+# sense is a trained word's rare one ("square up" = fight, or even up edges = "jog" in its third sense).
+PHRASE_TARGET_SENSES = 2
 # Verbs, adverbs, adjectives: what a motion is and how it is done. A prompt's nouns are props and places
 # ("mug", "shelf"); read through WordNet they land on trained words of another sense (mug -> "face").
 READ_POS = ("v", "r", "a")
@@ -51,7 +55,7 @@ def known_lemmas(words: list[str], wordnet: WordNet) -> dict[str, set[str]]:
     return out
 
 
-def related(wordnet: WordNet, synset: Synset):
+def related(wordnet: WordNet, synset: Synset, max_hops: int = MAX_HOPS):
     """(steps, synset) for `synset` itself, its head adjective (for a satellite: "enormous" -> "large"; never
     the other way, a head's satellites are narrower: "close" -> "walking", as in "walking distance") and its
     specific broader synsets."""
@@ -60,7 +64,7 @@ def related(wordnet: WordNet, synset: Synset):
         for pos, offset in synset.similar:
             yield 1, wordnet.synset(pos, offset)
     frontier = [synset]
-    for hops in range(1, MAX_HOPS + 1):
+    for hops in range(1, max_hops + 1):
         frontier = [wordnet.synset(*h) for s in frontier for h in s.hypernyms]
         for broader in frontier:
             if wordnet.narrower_count(broader) <= VAGUE:
@@ -75,7 +79,8 @@ def common_sense(wordnet: WordNet, lemma: str, synset: Synset) -> int | None:
     return None
 
 
-def reading_of(lemma: str, known: dict[str, set[str]], wordnet: WordNet, parts: tuple[str, ...]) -> str | None:
+def reading_of(lemma: str, known: dict[str, set[str]], wordnet: WordNet, parts: tuple[str, ...],
+               max_hops: int = MAX_HOPS, their_senses: int = MAX_SENSES) -> str | None:
     """The trained lemma `lemma` is read as when used as one of `parts` (parts of speech), or None.
 
     Both words must meet in one of their commonest senses: "dash" (run) shares a rare sense with "shoot", which
@@ -83,14 +88,16 @@ def reading_of(lemma: str, known: dict[str, set[str]], wordnet: WordNet, parts: 
     best = None
     for pos in parts:
         for rank, synset in enumerate(wordnet.lemma_synsets(lemma, pos)[:MAX_SENSES]):
-            for hops, other in related(wordnet, synset):
+            for hops, other in related(wordnet, synset, max_hops):
                 if hops and rank:
                     break   # broader words only of the commonest sense: "dash" is not a kind of "throw"
                 for candidate in other.lemmas:
                     if candidate == lemma or pos not in known.get(candidate, ()):
                         continue
                     theirs = common_sense(wordnet, candidate, other)
-                    if theirs is not None and (best is None or (rank, hops, theirs) < best[0]):
+                    if theirs is None or theirs >= their_senses:
+                        continue
+                    if best is None or (rank, hops, theirs) < best[0]:
                         best = ((rank, hops, theirs), candidate)
     return None if best is None else best[1]
 
@@ -130,7 +137,42 @@ def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str
             bare.setdefault(form, targets[0])
     targets = set(bare.values()) | set(verbs.values())
     return {"readings": dict(sorted(bare.items())), "verb_readings": dict(sorted(verbs.items())),
-            "nominal_targets": sorted(t for t in targets if wordnet.parts_of_speech(t)[0] in ("n", "a", "r"))}
+            "nominal_targets": sorted(t for t in targets if wordnet.parts_of_speech(t)[0] in ("n", "a", "r")),
+            "phrase_readings": phrase_readings(words, wordnet, {**bare, **verbs})}
 
 
-__all__ = ["word_readings", "reading_of", "known_lemmas", "MAX_SENSES", "MAX_HOPS", "VAGUE", "READ_POS"]
+def phrase_readings(words: list[str], wordnet: WordNet, own: dict[str, str] | None = None) -> dict[str, str]:
+    """Readings of WordNet's phrases ("military greeting" -> "salute", "stride along" -> "walk") that hold a word
+    the captions never use, each read as one trained word, as single words are (`reading_of`, the phrase's
+    dominant part of speech). A phrase of trained words only is left to the model, which reads its words. A noun
+    phrase is read only as its own synonym that the captions use as a verb ("a military greeting" -> "a salute":
+    the captions have "salutes"): it then names the act; read up to a broader noun it would name a prop or a thing
+    as often ("sound wave" -> "wave", "step stool" -> "seat").
+    A verb and a particle whose verb has a reading of its own (`own`: the single-word tables) are left to that
+    reading: such a pair is an idiom often enough ("leap out" = stand out, "lay off") that reading the verb and
+    keeping the particle, which the model knows, is the safer guess ("leaps out" -> "jumps out")."""
+    own = own or {}
+    known = known_lemmas(words, wordnet)
+    as_act = {lemma: {"n"} for lemma, uses in known.items() if "v" in uses}
+    seen = {f for w in words for f in forms(w)}
+    out: dict[str, str] = {}
+    for lemma in wordnet.senses:
+        parts = lemma.split("_")
+        if not 2 <= len(parts) <= MAX_PHRASE_WORDS or not all(p.isalpha() for p in parts):
+            continue
+        if all(p in seen or p in STOP_WORDS for p in parts):
+            continue
+        if len(parts) == 2 and parts[1] in STOP_WORDS and parts[0] in own:
+            continue
+        dominant = wordnet.parts_of_speech(lemma)[0]
+        if dominant == "n":
+            target = reading_of(lemma, as_act, wordnet, ("n",), max_hops=0, their_senses=PHRASE_TARGET_SENSES)
+        else:
+            target = reading_of(lemma, known, wordnet, (dominant,), their_senses=PHRASE_TARGET_SENSES)
+        if target is not None:
+            out[" ".join(parts)] = target
+    return dict(sorted(out.items()))
+
+
+__all__ = ["word_readings", "phrase_readings", "reading_of", "known_lemmas", "MAX_SENSES", "MAX_HOPS", "VAGUE",
+           "READ_POS", "MAX_PHRASE_WORDS"]

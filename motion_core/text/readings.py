@@ -41,8 +41,11 @@ class WordReadings:
     """Swaps a prompt's unseen words for trained ones (see the module docstring)."""
 
     def __init__(self, readings: dict[str, str], words: list[str], verb_readings: dict[str, str] | None = None,
-                 nominal_targets: list[str] | None = None):
+                 nominal_targets: list[str] | None = None, phrase_readings: dict[str, str] | None = None):
         self.readings = {str(k): str(v) for k, v in readings.items()}              # the word typed bare
+        # phrases ("military greeting", "double over"), as word tuples; their first word may be typed inflected
+        self.phrases = {tuple(str(k).split()): str(v) for k, v in (phrase_readings or {}).items()}
+        self.longest_phrase = max((len(k) for k in self.phrases), default=0)
         self.verb_readings = {str(k): str(v) for k, v in (verb_readings or {}).items()}  # typed inflected
         # what a word right after a determiner may be read as (older checkpoints lack the list: nothing)
         self.nominal_targets = frozenset(str(w) for w in (nominal_targets or ()))
@@ -54,7 +57,7 @@ class WordReadings:
                 self._inflections.setdefault(base, []).append(word)
 
     def __bool__(self) -> bool:
-        return bool(self.readings or self.verb_readings)
+        return bool(self.readings or self.verb_readings or self.phrases)
 
     def reading(self, word: str, after_determiner: bool = False) -> str | None:
         """The trained word `word` is read as ("leaps" -> "jumps"), or None (a trained word, or no reading);
@@ -77,19 +80,40 @@ class WordReadings:
         return not after_determiner or target in self.nominal_targets
 
     def read(self, prompt: str) -> Reading:
+        words = list(_WORD.finditer(prompt))
+        pieces: list[str] = []
         read_as: dict[str, str] = {}
         previous = ""   # the word before, as typed (lower case)
-
-        def swap(match: re.Match) -> str:
-            nonlocal previous
-            word = match.group(0)
-            target = self.reading(word, after_determiner=previous in DETERMINERS)
-            previous = word.lower()
+        at, cursor = 0, 0
+        while at < len(words):
+            span, target = self.phrase_at(prompt, words, at)   # a phrase first: "doubles over" is one act
             if target is None:
-                return word
-            read_as[word.lower()] = target
-            return target
-        return Reading(_WORD.sub(swap, prompt), read_as)
+                span, target = 1, self.reading(words[at].group(0), after_determiner=previous in DETERMINERS)
+            start, end = words[at].start(), words[at + span - 1].end()
+            typed = prompt[start:end]
+            pieces += [prompt[cursor:start], typed if target is None else target]
+            if target is not None:
+                read_as[typed.lower()] = target
+            previous = words[at + span - 1].group(0).lower()
+            at, cursor = at + span, end
+        pieces.append(prompt[cursor:])
+        return Reading("".join(pieces), read_as)
+
+    def phrase_at(self, prompt: str, words: list[re.Match], at: int) -> tuple[int, str | None]:
+        """(words, reading) of the longest phrase with a reading that starts at word `at`, or (1, None). Its words
+        must stand apart by spaces only; its first may be inflected ("doubles over" -> "bends")."""
+        for span in range(min(self.longest_phrase, len(words) - at), 1, -1):
+            if any(not prompt[words[i].end():words[i + 1].start()].isspace() for i in range(at, at + span - 1)):
+                continue
+            typed = [normalize_text(w.group(0)) for w in words[at:at + span]]
+            target = self.phrases.get(tuple(typed))
+            if target is not None:
+                return span, target
+            for base in sorted(forms(typed[0]) - {typed[0]}, key=len, reverse=True):
+                target = self.phrases.get((base, *typed[1:]))
+                if target is not None:
+                    return span, self._inflected(target, _suffix(typed[0]))
+        return 1, None
 
     def _inflected(self, lemma: str, suffix: str) -> str:
         """A trained word for `lemma` carrying `suffix` ("jump", "s" -> "jumps"); the lemma's plainest trained
@@ -113,10 +137,11 @@ def _suffix(word: str) -> str:
 def readings_for(config: dict) -> WordReadings | None:
     """The readings a checkpoint records, or None (older checkpoints, models trained without them)."""
     vocabulary = config.get("vocabulary") or {}
-    bare, verbs = vocabulary.get("readings"), vocabulary.get("verb_readings")
-    if not bare and not verbs:
+    bare, verbs, phrases = (vocabulary.get(k) for k in ("readings", "verb_readings", "phrase_readings"))
+    if not bare and not verbs and not phrases:
         return None
-    return WordReadings(bare or {}, vocabulary.get("words", []), verbs or {}, vocabulary.get("nominal_targets"))
+    return WordReadings(bare or {}, vocabulary.get("words", []), verbs or {}, vocabulary.get("nominal_targets"),
+                        phrases or {})
 
 
 __all__ = ["WordReadings", "Reading", "readings_for", "WORDNET_NOTICE"]
