@@ -15,14 +15,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from motion_core.models.denoiser import AttentionMixer, TextCrossAttention
+
 
 def text_gates(denoiser: nn.Module) -> list[tuple[str, nn.Parameter, nn.Linear]]:
     """(name, gate, the output projection it scales) of every gated text cross-attention of a Mamba U-Net."""
     found = []
     for name, module in denoiser.named_modules():
-        if hasattr(module, "cross_gate"):          # the bottleneck's AttentionMixer
+        if isinstance(module, AttentionMixer):          # the bottleneck
             found.append((f"{name}.cross_gate", module.cross_gate, module.cross_attn.out))
-        elif hasattr(module, "gate") and hasattr(module, "attn"):   # a level's TextCrossAttention
+        elif isinstance(module, TextCrossAttention):    # a level grown with `text_levels`
             found.append((f"{name}.gate", module.gate, module.attn.out))
     return found
 
