@@ -148,11 +148,9 @@ def _check(config: dict) -> None:
                                    f"got {optim['ddp_grad_dtype']!r}")
         if not float(optim["lr"]) > 0:
             raise TrainConfigError(f"{stage}.optim.lr must be positive, got {optim['lr']}")
-    if type(config["vae"]["freeze_encoder"]) is not bool:
-        raise TrainConfigError(f"vae.freeze_encoder must be true or false, got {config['vae']['freeze_encoder']!r}")
-    if type(config["denoiser"]["open_text_gates"]) is not bool:
-        raise TrainConfigError(f"denoiser.open_text_gates must be true or false, got "
-                               f"{config['denoiser']['open_text_gates']!r}")
+    for stage, key in (("vae", "freeze_encoder"), ("denoiser", "open_text_gates")):
+        if type(config[stage][key]) is not bool:
+            raise TrainConfigError(f"{stage}.{key} must be true or false, got {config[stage][key]!r}")
     if not 0.0 <= float(config["denoiser"]["cond_drop"]) < 1.0:
         raise TrainConfigError(f"denoiser.cond_drop must be in [0, 1), got {config['denoiser']['cond_drop']}")
     text = config["denoiser"]["text"]

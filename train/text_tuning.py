@@ -173,10 +173,19 @@ def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps
     student.eval().requires_grad_(False)
     after = evaluate(engine, student, teacher, cond, check, scales, seed)
     log(f"after: variant loss {after['variant']:.4f}, caption loss {after['caption']:.4f}")
+    return tuning_record(steps, batch, lr, anchor_weight, length_weight, seed, captions=len(train),
+                         check_captions=len(check), before=before, after=after, curve=curve,
+                         seconds=round(time.time() - started, 1))
+
+
+def tuning_record(steps: int, batch: int, lr: float, anchor_weight: float, length_weight: float, seed: int,
+                  captions: int = 0, check_captions: int = 0, before: dict | None = None, after: dict | None = None,
+                  curve: list | None = None, seconds: float = 0.0) -> dict:
+    """What a tuning run records (`tune` returns it; its "curve" is left out of the written checkpoint)."""
+    unmeasured = {"variant": 0.0, "caption": 0.0}
     return {"steps": steps, "batch": batch, "lr": lr, "anchor_weight": anchor_weight,
-            "length_weight": length_weight, "seed": seed,
-            "captions": len(train), "check_captions": len(check), "before": before, "after": after,
-            "curve": curve, "seconds": round(time.time() - started, 1)}
+            "length_weight": length_weight, "seed": seed, "captions": captions, "check_captions": check_captions,
+            "before": before or unmeasured, "after": after or unmeasured, "curve": curve or [], "seconds": seconds}
 
 
 def pair_loss(engine, student, teacher, cond, pairs, scales, generator, anchor_weight):
@@ -219,21 +228,17 @@ def _scales(engine, teacher, cond, captions, generator) -> dict:
 
 
 def tuned_config(config: dict, record: dict) -> dict:
-    """`config` with `record` as its newest text tuning (earlier tunings kept), checked as a loader will."""
-    from motion_core.formats.checkpoint import validate_config
+    """`config` with `record` as its newest text tuning (earlier tunings kept; `save_checkpoint` validates it)."""
     record_round(config.setdefault("training", {}), "text_tuning", {k: v for k, v in record.items() if k != "curve"})
-    validate_config(config)
     return config
 
 
 def check_record_fits(source: str | Path, args) -> None:
     """Fail now, not after the tuning's half hour, if the model's record could not take one more tuning."""
-    from motion_core.formats.checkpoint import read_config
-    losses = {"variant": 0.0, "caption": 0.0}
-    probe = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "anchor_weight": args.anchor_weight,
-             "length_weight": args.length_weight, "seed": args.seed, "captions": 0, "check_captions": 0,
-             "before": losses, "after": losses, "seconds": 0.0, "data": str(args.data)}
-    tuned_config(copy.deepcopy(read_config(source)), probe)
+    from motion_core.formats.checkpoint import read_config, validate_config
+    probe = {**tuning_record(args.steps, args.batch, args.lr, args.anchor_weight, args.length_weight, args.seed),
+             "data": str(args.data)}
+    validate_config(tuned_config(copy.deepcopy(read_config(source)), probe))
 
 
 def write(engine, source: str | Path, out: str | Path, record: dict) -> Path:

@@ -81,12 +81,13 @@ class WordReadings:
 
     def read(self, prompt: str) -> Reading:
         words = list(_WORD.finditer(prompt))
+        normalized = [normalize_text(w.group(0)) for w in words]
         pieces: list[str] = []
         read_as: dict[str, str] = {}
         previous = ""   # the word before, as typed (lower case)
         at, cursor = 0, 0
         while at < len(words):
-            span, target = self.phrase_at(prompt, words, at)   # a phrase first: "doubles over" is one act
+            span, target = self.phrase_at(prompt, words, normalized, at)   # a phrase first: "doubles over"
             if target is None:
                 span, target = 1, self.reading(words[at].group(0), after_determiner=previous in DETERMINERS)
             start, end = words[at].start(), words[at + span - 1].end()
@@ -99,13 +100,15 @@ class WordReadings:
         pieces.append(prompt[cursor:])
         return Reading("".join(pieces), read_as)
 
-    def phrase_at(self, prompt: str, words: list[re.Match], at: int) -> tuple[int, str | None]:
+    def phrase_at(self, prompt: str, words: list[re.Match], normalized: list[str], at: int
+                  ) -> tuple[int, str | None]:
         """(words, reading) of the longest phrase with a reading that starts at word `at`, or (1, None). Its words
-        must stand apart by spaces only; its first may be inflected ("doubles over" -> "bends")."""
+        must stand apart by spaces only; its first may be inflected ("doubles over" -> "bends"). `normalized`:
+        the words as `normalize_text` spells them."""
         for span in range(min(self.longest_phrase, len(words) - at), 1, -1):
             if any(not prompt[words[i].end():words[i + 1].start()].isspace() for i in range(at, at + span - 1)):
                 continue
-            typed = [normalize_text(w.group(0)) for w in words[at:at + span]]
+            typed = normalized[at:at + span]
             target = self.phrases.get(tuple(typed))
             if target is not None:
                 return span, target
