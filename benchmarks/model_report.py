@@ -19,6 +19,10 @@ a bad check), and physical quality against the ground truth's:
 left out of the pass rate: it tells a motion the model never learned (fails as trained too) from words it does not
 read (passes as trained, fails held out).
 
+`--prompt-set FILE` adds prompts someone wrote apart from the corpus (a JSON object: action label -> prompts, e.g.
+benchmarks/prompt_sets/fresh_phrasings.json), also reported apart (`prompt_set_pass_rate`): a second opinion on
+the held-out rate, from phrasings the corpus's authors did not write.
+
 Prompts of many actions go through one `Engine.generate` call (`--batch`; prompts of equal predicted length
 share sampling passes). Prompt k of the run uses seed k, so a run is reproducible whatever the batch size.
 
@@ -28,6 +32,7 @@ share sampling passes). Prompt k of the run uses seed k, so a run is reproducibl
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -59,22 +64,25 @@ def physical(joints: np.ndarray, fps: float = FPS) -> dict:
 
 
 def summarise(label: str, passes: list[bool], measures: list[dict]) -> dict:
-    """Pass rate and mean physical measures of one action's clips (generated or ground truth)."""
+    """Pass rate and mean physical measures of one action's clips (generated or ground truth; None where the
+    action has no clips of the kind, e.g. a run of a prompt set alone)."""
     steps = sum(m["contact_steps"] for m in measures)
-    out = {"n": len(passes), "pass_rate": float(np.mean(passes)) if passes else None,
+    out = {"n": len(passes), "pass_rate": _mean(passes),
            "skating": sum(m["skating_share"] * m["contact_steps"] for m in measures) / max(steps, 1),
-           "contact_steps": steps, "penetration": float(np.mean([m["penetration"] for m in measures]))}
+           "contact_steps": steps, "penetration": _mean(m["penetration"] for m in measures)}
     if family_of(label) == "jumps":
-        out["jump_peak"] = float(np.mean([m["peak"] for m in measures]))
+        out["jump_peak"] = _mean(m["peak"] for m in measures)
     return out
 
 
 HELD_OUT = ("paraphrase", "synonym")   # the kinds the pass rate is over; "training" is the calibration
+APART = ("training", "prompt_set")      # kinds reported on their own, after the held-out jobs
 
 
-def plan(labels: list[str], seeds: int, paraphrases: int, synonyms: int, training: int = 0) -> list[dict]:
+def plan(labels: list[str], seeds: int, paraphrases: int, synonyms: int, training: int = 0,
+         prompt_set: dict[str, list[str]] | None = None) -> list[dict]:
     """One job per (action, prompt, seed), in a fixed order: job k is generated with seed k (the training-phrasing
-    jobs come last, so adding them leaves the held-out jobs' seeds as they were)."""
+    jobs, then the prompt set's, come last, so adding them leaves the held-out jobs' seeds as they were)."""
     jobs = []
     for label in labels:
         prompts = [("paraphrase", p) for p in heldout_prompts(label, paraphrases)]
@@ -83,9 +91,28 @@ def plan(labels: list[str], seeds: int, paraphrases: int, synonyms: int, trainin
     for label in labels if training else ():
         jobs += [{"label": label, "kind": "training", "prompt": p} for p in training_prompts(label, training)
                  for _ in range(seeds)]
+    for label in labels if prompt_set else ():
+        jobs += [{"label": label, "kind": "prompt_set", "prompt": p} for p in prompt_set.get(label, ())
+                 for _ in range(seeds)]
     for k, job in enumerate(jobs):
         job["seed"] = k
     return jobs
+
+
+def read_prompt_set(path: Path) -> dict[str, list[str]]:
+    """A prompt set file: a JSON object of corpus action label -> list of prompts (ValueError, saying what is
+    wrong, for anything else)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read the prompt set {path}: {error}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v)
+                                             for v in data.values()):
+        raise ValueError(f"{path}: a prompt set is a JSON object of action label -> list of non-empty prompts")
+    unknown = sorted(set(data) - set(corpus_actions()))
+    if unknown:
+        raise ValueError(f"{path}: not corpus actions: {unknown}")
+    return {label: [p.strip() for p in prompts] for label, prompts in data.items()}
 
 
 def generate(engine: Engine, jobs: list[dict], batch: int, steps: int | None, guidance: float | None) -> None:
@@ -108,15 +135,15 @@ def report(labels: list[str], jobs: list[dict], gt_clips: int) -> dict:
     for label in labels:
         mine = [j for j in jobs if j["label"] == label and j["kind"] in HELD_OUT]
         row = summarise(label, [j["passed"] for j in mine], mine)
-        trained = [j["passed"] for j in jobs if j["label"] == label and j["kind"] == "training"]
-        row["training_pass_rate"] = float(np.mean(trained)) if trained else None
+        for kind in APART:
+            row[f"{kind}_pass_rate"] = _mean(j["passed"] for j in jobs if j["label"] == label and j["kind"] == kind)
         for kind in HELD_OUT:
             of_kind = [j["passed"] for j in mine if j["kind"] == kind]
             row[f"{kind}_pass_rate"] = float(np.mean(of_kind)) if of_kind else None
         if family_of(label) == "jumps":   # the rise of the clips that did jump: physics apart from wording
             row["jump_peak_passing"] = _mean(j["peak"] for j in mine if j["passed"])
         row["prompts"] = sorted({j["prompt"] for j in mine})
-        row["mean_seconds"] = float(np.mean([j["frames"] for j in mine])) / FPS
+        row["mean_seconds"] = _mean(j["frames"] / FPS for j in mine)
         truth = reference_clips(label, gt_clips)
         row["ground_truth"] = summarise(label, [bool(check_action(label, t)) for t in truth],
                                         [physical(t) for t in truth])
@@ -140,6 +167,7 @@ def overall(per_action: dict, jobs: list[dict]) -> dict:
 
     return {"actions": len(rows), "clips": len(jobs),
             "training_pass_rate": _mean(r.get("training_pass_rate") for r in rows),   # calibration, not in pass_rate
+            "prompt_set_pass_rate": _mean(r.get("prompt_set_pass_rate") for r in rows),   # apart, as training's
             "pass_rate": _mean(r["pass_rate"] for r in rows),              # mean over actions
             "paraphrase_pass_rate": _mean(r["paraphrase_pass_rate"] for r in rows),
             "synonym_pass_rate": _mean(r["synonym_pass_rate"] for r in rows),
@@ -190,6 +218,8 @@ def print_table(result: dict) -> None:
           f"{_fmt(o['ground_truth_jump_peak_passing'])} m)", flush=True)
     if o["training_pass_rate"] is not None:
         print(f"asked in training phrasings: pass {_fmt(o['training_pass_rate'])}", flush=True)
+    if o["prompt_set_pass_rate"] is not None:
+        print(f"asked in the prompt set's phrasings: pass {_fmt(o['prompt_set_pass_rate'])}", flush=True)
 
 
 def main(argv=None) -> dict:
@@ -203,6 +233,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--synonyms", type=int, default=1, help="held-out-synonym captions per action (where any)")
     parser.add_argument("--training", type=int, default=0,
                         help="prompts per action in training phrasings, reported apart (the calibration)")
+    parser.add_argument("--prompt-set", type=Path, default=None,
+                        help="JSON object: action label -> prompts written apart from the corpus, reported apart")
     parser.add_argument("--gt-clips", type=int, default=8, help="ground-truth clips per action")
     parser.add_argument("--batch", type=int, default=32, help="prompts per Engine.generate call")
     parser.add_argument("--steps", type=int, default=None, help="default: the checkpoint's")
@@ -218,9 +250,13 @@ def main(argv=None) -> dict:
     unknown = sorted(set(labels) - set(corpus_actions()))
     if unknown:
         parser.error(f"not corpus actions: {unknown}")
+    try:
+        prompt_set = read_prompt_set(args.prompt_set) if args.prompt_set else None
+    except ValueError as error:
+        parser.error(str(error))
     engine = Engine.load(args.checkpoint, device=args.device, read_words=not args.literal)
     started = time.time()
-    jobs = plan(labels, args.seeds, args.paraphrases, args.synonyms, args.training)
+    jobs = plan(labels, args.seeds, args.paraphrases, args.synonyms, args.training, prompt_set)
     print(f"{len(labels)} actions, {len(jobs)} clips to generate", flush=True)
     generate(engine, jobs, args.batch, args.steps, args.guidance)
     result = report(labels, jobs, args.gt_clips)

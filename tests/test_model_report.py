@@ -69,3 +69,29 @@ def test_the_jump_peak_of_passing_clips_is_compared_on_the_same_actions():
     o = model_report.overall(rows, jobs=[{}] * 4)
     assert o["jump_peak"] == pytest.approx(0.115) and o["ground_truth_jump_peak"] == pytest.approx(0.25)
     assert o["jump_peak_passing"] == pytest.approx(0.34) and o["ground_truth_jump_peak_passing"] == pytest.approx(0.35)
+
+
+def test_a_prompt_set_is_reported_apart_and_alone(checkpoint, tmp_path):
+    prompts = tmp_path / "set.json"
+    prompts.write_text(json.dumps({"clap": ["the dancer gives a big round of applause"], "bow": ["she bows low"]}))
+    held = model_report.plan(["clap", "bow"], seeds=2, paraphrases=2, synonyms=1)
+    both = model_report.plan(["clap", "bow"], seeds=2, paraphrases=2, synonyms=1,
+                             prompt_set=model_report.read_prompt_set(prompts))
+    assert both[:len(held)] == held and {j["kind"] for j in both[len(held):]} == {"prompt_set"}
+    result = model_report.main(["--checkpoint", str(checkpoint), "--only", "clap", "bow", "--seeds", "1",
+                                "--steps", "2", "--gt-clips", "1", "--batch", "4", "--threads", "1",
+                                "--paraphrases", "0", "--synonyms", "0", "--prompt-set", str(prompts)])
+    clap = result["per_action"]["clap"]
+    assert clap["pass_rate"] is None and clap["n"] == 0          # no held-out clips were asked for
+    assert clap["prompt_set_pass_rate"] in (0.0, 1.0) and result["overall"]["prompt_set_pass_rate"] is not None
+    assert result["overall"]["clips"] == 2
+
+
+@pytest.mark.parametrize("content, says", [("[1, 2]", "JSON object"), ('{"moonwalk": ["x"]}', "moonwalk"),
+                                           ('{"clap": [""]}', "non-empty"), ("{", "cannot read")])
+def test_a_bad_prompt_set_is_refused_with_the_reason(checkpoint, tmp_path, capsys, content, says):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    with pytest.raises(SystemExit):
+        model_report.main(["--checkpoint", str(checkpoint), "--prompt-set", str(bad)])
+    assert says in capsys.readouterr().err

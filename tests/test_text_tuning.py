@@ -206,3 +206,23 @@ def test_every_attention_that_reads_text_is_matched(tmp_path):
     tokens, mask = engine.text_encoder.encode(["a person walks"])
     out = cond(tokens, mask, cond.draw_queries(1, torch.Generator().manual_seed(0)))
     assert {f"cross{m}" for m in range(len(readers))} <= set(out)
+
+
+def test_written_phrasings_are_taught_beside_the_variants_and_checked_apart(tmp_path, wordnet):
+    from motion_core.engine import Engine
+    source = Engine.random(seed=0).save(tmp_path / "model")
+    write_wordnet(tmp_path / "wn")
+    bank = tmp_path / "bank.json"
+    bank.write_text(json.dumps({"clap": ["brings the palms together loudly", "smacks the hands together",
+                                         "claps along to a beat"],
+                                "kick": ["snaps the {side} foot out", "boots forward with the {side} leg",
+                                         "kicks out hard with the {side} foot"]}))
+    common = ["--checkpoint", str(source), "--data", str(write_corpus(tmp_path / "corpus")), "--wordnet",
+              str(tmp_path / "wn"), "--steps", "30", "--batch", "8", "--lr", "3e-3"]
+    assert text_tuning.main(common + ["--out", str(tmp_path / "tuned"), "--phrasings", str(bank)]) == 0
+    record = Engine.load(tmp_path / "tuned", device="cpu").config["training"]["text_tuning"]
+    assert record["phrasing_share"] == 0.5 and set(record["after"]) == {"variant", "caption", "phrasing"}
+    assert record["after"]["phrasing"] < record["before"]["phrasing"]     # phrasings never trained on, learned
+    bank.write_text(json.dumps({"kick": ["kicks high"]}))
+    with pytest.raises(SystemExit):
+        text_tuning.main(common + ["--out", str(tmp_path / "bad"), "--phrasings", str(bank)])

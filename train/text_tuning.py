@@ -1,12 +1,14 @@
 """Teaching a trained model's text encoder to read descriptions, on the CPU, with the denoiser untouched.
 
     python -m train.text_tuning --checkpoint motion_core/default_model --data CORPUS --wordnet DIR --out M2 \
-        [--steps 1500] [--batch 64] [--lr 1e-4]
+        [--steps 1500] [--batch 64] [--lr 1e-4] [--phrasings [FILE]] [--phrasing-share 0.5]
 
 Why: the encoder learned the corpus's phrasings, and a prompt in other words ("strikes the palms together" for
 "claps") conditions the denoiser on something it never met. Here the encoder (the student) is shown training
-captions said another way (`train.caption_variants`: WordNet synonyms, narrower words, definitions) and taught
-that each conditions the denoiser as its caption does under the encoder as trained (the teacher, frozen).
+captions said another way (`train.caption_variants`: WordNet synonyms, narrower words, definitions; with
+`--phrasings`, also the written phrasings of `train.procedural.written_phrasings` via `train.phrasing_pairs`, a
+`--phrasing-share` of each batch) and taught that each conditions the denoiser as its caption does under the
+encoder as trained (the teacher, frozen).
 
 What the student must reproduce, for a variant against its caption's teacher encoding:
 - the pooled text vector the denoiser's text adapter makes: it modulates every block of the denoiser;
@@ -37,6 +39,8 @@ import torch.nn.functional as F
 
 from motion_core.models.denoiser import TextCrossAttention
 from train.caption_variants import CaptionVariants, TaggedCaption
+from train.phrasing_pairs import PhrasingPairs
+from train.procedural.written_phrasings import load_bank
 from train.training_record import record_round
 from train.wordnet import WordNet
 
@@ -129,8 +133,12 @@ def conditioning_loss(student: dict, teacher: dict, scales: dict, length_weight:
 
 def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps: int = 1500, batch: int = 64,
          lr: float = 1e-4, anchor_weight: float = 1.0, seed: int = 0, bank_prompts: int = 48,
-         length_weight: float = 1.0, log=print) -> dict:
-    """Tune `engine.text_encoder` in place; returns the run's record (losses before and after, timings)."""
+         length_weight: float = 1.0, phrasings: PhrasingPairs | None = None, phrasing_share: float = 0.0,
+         log=print) -> dict:
+    """Tune `engine.text_encoder` in place; returns the run's record (losses before and after, timings).
+
+    With `phrasings`, `phrasing_share` of each batch are written-phrasing pairs, and the record's losses gain a
+    "phrasing" part: the check pairs' variant loss (phrasings never trained on)."""
     started = time.time()
     rng = random.Random(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -149,17 +157,19 @@ def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps
         "capturing the text attentions' queries")
     banks = query_bank(engine, [c.text for c in rng.sample(train, min(bank_prompts, len(train)))], seed)
     cond = Conditioning(engine, banks, length_weight=length_weight)
-    check = [(c, variants.vary(c)) for c in held]
+    check = [(c.text, variants.vary(c)) for c in held]
     check = [(c, v) for c, v in check if v is not None]
+    phrasing_check = phrasings.check_pairs(seed) if phrasings is not None else []
     scales = _scales(engine, teacher, cond, [c for c, _ in check], generator)
-    before = evaluate(engine, student, teacher, cond, check, scales, seed)
-    log(f"before: variant loss {before['variant']:.4f}, caption loss {before['caption']:.4f}")
+    before = evaluate(engine, student, teacher, cond, check, scales, seed, phrasing_check)
+    log(f"before: {_losses(before)}")
     optimiser = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.0)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
     curve = []
     for step in range(1, steps + 1):
-        pairs = [(c, variants.vary(c)) for c in rng.choices(train, k=batch)]
-        pairs = [(c, v) for c, v in pairs if v is not None]
+        written = sum(rng.random() < phrasing_share for _ in range(batch)) if phrasings is not None else 0
+        pairs = [(c.text, variants.vary(c)) for c in rng.choices(train, k=batch - written)]
+        pairs = [(c, v) for c, v in pairs if v is not None] + [phrasings.draw(rng) for _ in range(written)]
         loss, parts = pair_loss(engine, student, teacher, cond, pairs, scales, generator, anchor_weight)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -171,11 +181,18 @@ def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps
             log(f"step {step}/{steps}: variant {parts['variant']:.4f} caption {parts['caption']:.4f} "
                 f"({time.time() - started:.0f} s)")
     student.eval().requires_grad_(False)
-    after = evaluate(engine, student, teacher, cond, check, scales, seed)
-    log(f"after: variant loss {after['variant']:.4f}, caption loss {after['caption']:.4f}")
-    return tuning_record(steps, batch, lr, anchor_weight, length_weight, seed, captions=len(train),
-                         check_captions=len(check), before=before, after=after, curve=curve,
-                         seconds=round(time.time() - started, 1))
+    after = evaluate(engine, student, teacher, cond, check, scales, seed, phrasing_check)
+    log(f"after: {_losses(after)}")
+    record = tuning_record(steps, batch, lr, anchor_weight, length_weight, seed, captions=len(train),
+                           check_captions=len(check), before=before, after=after, curve=curve,
+                           seconds=round(time.time() - started, 1))
+    if phrasings is not None:
+        record["phrasing_share"] = phrasing_share
+    return record
+
+
+def _losses(losses: dict) -> str:
+    return ", ".join(f"{key} loss {value:.4f}" for key, value in losses.items())
 
 
 def tuning_record(steps: int, batch: int, lr: float, anchor_weight: float, length_weight: float, seed: int,
@@ -189,8 +206,8 @@ def tuning_record(steps: int, batch: int, lr: float, anchor_weight: float, lengt
 
 
 def pair_loss(engine, student, teacher, cond, pairs, scales, generator, anchor_weight):
-    """(loss, {"variant": float, "caption": float}) of a batch of (caption, variant) pairs."""
-    texts = [engine.read(c.text).text for c, _ in pairs]
+    """(loss, {"variant": float, "caption": float}) of a batch of (caption, variant) text pairs."""
+    texts = [engine.read(c).text for c, _ in pairs]
     varied = [engine.read(v).text for _, v in pairs]
     queries = cond.draw_queries(len(pairs), generator)
     with torch.no_grad():
@@ -204,22 +221,28 @@ def pair_loss(engine, student, teacher, cond, pairs, scales, generator, anchor_w
     return variant + anchor_weight * caption, {"variant": variant.item(), "caption": caption.item()}
 
 
-def evaluate(engine, student, teacher, cond, check, scales, seed) -> dict:
-    """Mean losses on the held-aside captions and their (fixed) variants, without training."""
-    generator = torch.Generator().manual_seed(seed + 1)
+def evaluate(engine, student, teacher, cond, check, scales, seed, phrasing_check=()) -> dict:
+    """Mean losses on the held-aside captions and their (fixed) variants, without training; with
+    `phrasing_check` pairs, their variant loss as "phrasing"."""
+    def mean_losses(pairs):
+        generator = torch.Generator().manual_seed(seed + 1)
+        losses = [pair_loss(engine, student, teacher, cond, pairs[i:i + 64], scales, generator, 1.0)[1]
+                  for i in range(0, len(pairs), 64)]
+        return {key: float(sum(x[key] for x in losses) / len(losses)) for key in ("variant", "caption")}
     was_training = student.training
     student.eval()
     with torch.no_grad():
-        losses = [pair_loss(engine, student, teacher, cond, check[i:i + 64], scales, generator, 1.0)[1]
-                  for i in range(0, len(check), 64)]
+        out = mean_losses(check)
+        if phrasing_check:
+            out["phrasing"] = mean_losses(list(phrasing_check))["variant"]
     student.train(was_training)
-    return {key: float(sum(x[key] for x in losses) / len(losses)) for key in ("variant", "caption")}
+    return out
 
 
 def _scales(engine, teacher, cond, captions, generator) -> dict:
     """Each matched quantity's variance over the teacher's encodings of `captions` (the loss's yardstick)."""
     with torch.no_grad():
-        texts = [engine.read(c.text).text for c in captions[:256]]
+        texts = [engine.read(c).text for c in captions[:256]]
         tokens, mask = teacher.encode(texts)
         out = cond(tokens, mask, cond.draw_queries(len(texts), generator))
     scales = {key: float(value.var().clamp(min=1e-8)) for key, value in out.items() if key != "length"}
@@ -267,12 +290,23 @@ def main(argv=None) -> int:
     parser.add_argument("--anchor-weight", type=float, default=1.0)
     parser.add_argument("--length-weight", type=float, default=1.0,
                         help="weight of the length distribution's match (default 1)")
+    parser.add_argument("--phrasings", nargs="?", const="bundled", default=None,
+                        help="also teach written phrasings (train/procedural/written_phrasings.json, or this file)")
+    parser.add_argument("--phrasing-share", type=float, default=0.5,
+                        help="with --phrasings: the share of each batch that is written-phrasing pairs (default 0.5)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--curve", default=None, help="write the loss curve (JSON lines) here")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.batch < 2:
         parser.error("--steps must be >= 1 and --batch >= 2")
+    if not 0.0 <= args.phrasing_share < 1.0:
+        parser.error("--phrasing-share must be in [0, 1)")
+    try:
+        phrasings = None if args.phrasings is None else PhrasingPairs(
+            load_bank(None if args.phrasings == "bundled" else args.phrasings), seed=args.seed)
+    except (OSError, ValueError) as error:
+        parser.error(f"--phrasings: {error}")
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -288,7 +322,7 @@ def main(argv=None) -> int:
     variants = CaptionVariants(WordNet.load(args.wordnet), seed=args.seed)
     with torch.enable_grad():
         record = tune(engine, captions, variants, args.steps, args.batch, args.lr, args.anchor_weight, args.seed,
-                      length_weight=args.length_weight)
+                      length_weight=args.length_weight, phrasings=phrasings, phrasing_share=args.phrasing_share)
     record["data"] = str(args.data)
     if args.curve:
         import json

@@ -1,0 +1,98 @@
+"""The written phrasing bank (train/procedural/written_phrasings.json) and the pairs text tuning learns from it."""
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pytest
+
+from test_procedural import _all_phrases
+from train.phrasing_pairs import PhrasingPairs, plain_params
+from train.procedural.captions import CONNECTORS, SUBJECTS, _TURN
+from train.procedural.heldout_words import HELDOUT_WORDS
+from train.procedural.written_phrasings import base_of, bases, load_bank, problems, split_key
+
+
+def _filled(phrasing: str) -> list[str]:
+    return [" ".join(phrasing.format(side=s, times=t).split()) for s in ("left", "right")
+            for t in ("once", "twice", "three times", "")]
+
+
+def test_the_bundled_bank_covers_the_corpus_and_passes_its_own_checks():
+    bank = load_bank()
+    covered = {split_key(key)[0] for key in bank}
+    assert covered == set(bases())                        # every base action of the registry has phrasings
+    assert sum(len(v) for v in bank.values()) >= 10 * len(covered)
+    assert problems(json.loads(json.dumps(bank))) == []
+
+
+def test_no_written_phrasing_gives_away_a_held_out_one():
+    """The held-out paraphrases and synonyms must stay unseen: no written phrasing holds, or is held in, one."""
+    train, held = _all_phrases()
+    leaks = [(key, p) for key, written in load_bank().items() for p in written for f in _filled(p)
+             if any(h in f or f in h for h in held)]
+    assert not leaks
+    words = {w for written in load_bank().values() for p in written for w in re.findall(r"[a-z]+", p)}
+    assert not words & HELDOUT_WORDS
+
+
+@pytest.mark.parametrize("bank, says", [
+    ({"moonwalk": ["glides backward"]}, "not a corpus action"),
+    ({"kick": ["kicks high"]}, "must name its side"),
+    ({"kick": ["kicks with the left leg {side}"]}, "must name its side"),
+    ({"walk": ["walks {fast}"]}, "slots other than"),
+    ({"walk": ["saunters ahead"]}, "held-out synonyms"),
+    ({"turn@angle_deg=half": ["turns {side}"]}, "a pin is name=number"),
+    ({"walk": []}, "non-empty list"),
+])
+def test_a_bad_bank_is_refused_with_the_reason(tmp_path, bank, says):
+    assert any(says in p for p in problems(bank))
+    path = tmp_path / "bank.json"
+    path.write_text(json.dumps(bank))
+    with pytest.raises(ValueError, match=re.escape(says)):
+        load_bank(path)
+
+
+def test_pairs_keep_subject_side_and_count_and_chain_actions():
+    pairs = PhrasingPairs(load_bank(), seed=0)
+    rng = random.Random(0)
+    drawn = [pairs.draw(rng) for _ in range(400)]
+    for caption, variant in drawn:
+        subject = next(s for s in sorted(SUBJECTS, key=len, reverse=True) if caption.startswith(s + " "))
+        assert variant.startswith(subject + " ") and "  " not in variant
+        sides = [set(re.findall(r"\b(left|right)\b", text)) for text in (caption, variant)]
+        if not any(c in caption for c in CONNECTORS) and all(len(named) == 1 for named in sides):
+            assert sides[0] == sides[1]                    # one sided action: the same side in both
+    assert sum(any(c in caption for c in CONNECTORS) for caption, _ in drawn) > 50   # some chain two actions
+
+
+def test_check_phrasings_are_never_drawn_for_training():
+    bank = {"clap": [f"claps clapvariant{k}" for k in range(6)],
+            "kick": [f"kicks kickvariant{k} {{side}}" for k in range(6)]}
+    pairs = PhrasingPairs(bank, seed=3, check_per_action=2)
+    checked = {p for key in bank for p in pairs.check[key]}
+    assert len(checked) == 4
+    rng = random.Random(0)
+    seen = {m for _ in range(300) for m in re.findall(r"[a-z]+variant\d", pairs.draw(rng)[1])}
+    assert seen and not {re.search(r"[a-z]+variant\d", p).group(0) for p in checked} & seen
+    check = pairs.check_pairs()
+    assert len(check) == 2 + 2 * 2          # clap's two, and kick's two on each side
+    assert {re.search(r"[a-z]+variant\d", v).group(0) for _, v in check} == {re.search(r"[a-z]+variant\d", p).group(0)
+                                                                        for p in checked}
+
+
+def test_a_pinned_turn_pairs_with_captions_of_its_angle():
+    pairs = PhrasingPairs({"turn@angle_deg=180": ["swings all the way round by the {side}"],
+                           "turn": ["veers {side}"]}, seed=0, check_per_action=0)
+    rng = random.Random(0)
+    half = {p.format(side=s) for p in _TURN[180.0][0] for s in ("left", "right")}
+    quarter = {p.format(side=s) for p in _TURN[90.0][0] for s in ("left", "right")}
+    for caption, variant in (pairs.draw(rng) for _ in range(60)):
+        if any(c in caption for c in CONNECTORS):
+            continue
+        subject = next(s for s in sorted(SUBJECTS, key=len, reverse=True) if caption.startswith(s + " "))
+        assert caption[len(subject) + 1:] in (half if "all the way round" in variant else quarter)
+    assert plain_params("turn_left", {"angle_deg": 45.0}) == {"angle_deg": 90.0}
+    assert plain_params("walk", {"curve": 0.4, "style": "happy", "speed": 1.0}) == {"curve": 0.0, "speed": 1.0}
+    assert base_of("kick_left") == "kick" and split_key("turn@angle_deg=180") == ("turn", {"angle_deg": 180.0})

@@ -1,0 +1,105 @@
+"""More ways to say each corpus action, written apart from the phrasebook's templates.
+
+The phrasebook (`captions`, `phrasebook`) names each action in about eight templates; people say it in many more
+ways ("snaps the left foot out in front" for a kick, "does star jumps" for jumping jacks). `written_phrasings.json`
+holds about twelve more per base action (an action without its side: "kick" for kick_left and kick_right), with
+the phrasebook's "{side}" and "{times}" slots. A key may pin a parameter its phrasings state: "turn@angle_deg=180"
+holds the half turns ("makes an about-turn to the {side}"); a plain "turn" means a quarter turn. Its authors saw each action's training phrasings and nothing held out:
+not the held-out paraphrases, not the held-out synonyms (`heldout_words`, which the bank never uses), not the
+prompt sets in benchmarks/prompt_sets/ (written by yet another author, who saw neither). So the held-out rates
+still measure words nobody showed the model.
+
+`train.text_tuning --phrasings` teaches a trained encoder these phrasings (`train.phrasing_pairs`).
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from train.procedural.actions import ACTIONS
+from train.procedural.heldout_words import HELDOUT_WORDS
+
+BANK_FILE = Path(__file__).with_name("written_phrasings.json")
+_SLOT = re.compile(r"\{([^{}]*)\}")
+_SIDE_WORD = re.compile(r"\b(left|right)\b")
+
+
+def side_of(label: str) -> str | None:
+    for side in ("left", "right"):
+        if label.endswith("_" + side):
+            return side
+    return None
+
+
+def base_of(label: str) -> str:
+    """The action without its side: "kick_left" -> "kick"."""
+    side = side_of(label)
+    return label[: -len(side) - 1] if side else label
+
+
+def split_key(key: str) -> tuple[str, dict[str, float]]:
+    """A bank key's base action and pinned parameters: "turn@angle_deg=180" -> ("turn", {"angle_deg": 180.0})."""
+    base, *pins = key.split("@")
+    pinned = {}
+    for pin in pins:
+        name, _, value = pin.partition("=")
+        try:
+            pinned[name] = float(value)
+        except ValueError:
+            raise ValueError(f"bank key {key!r}: a pin is name=number, got {pin!r}") from None
+    return base, pinned
+
+
+def bases() -> dict[str, bool]:
+    """Every base action of the corpus's registry -> whether it is sided."""
+    out: dict[str, bool] = {}
+    for label in ACTIONS:
+        out[base_of(label)] = out.get(base_of(label), False) or side_of(label) is not None
+    return out
+
+
+def problems(bank: dict) -> list[str]:
+    """What is wrong with a bank (empty when it is fine): unknown actions, bad pins, bad slots, a sided action's phrasing
+    that does not say "{side}" (or names a side itself), words kept for the held-out synonym set."""
+    known = bases()
+    out = []
+    if not isinstance(bank, dict):
+        return ["a phrasing bank is a JSON object: base action -> list of phrasings"]
+    for key, written in bank.items():
+        try:
+            base = split_key(key)[0]
+        except ValueError as error:
+            out.append(str(error))
+            continue
+        if base not in known:
+            out.append(f"{base!r} is not a corpus action")
+            continue
+        if not isinstance(written, list) or not written or not all(isinstance(p, str) and p.strip() for p in written):
+            out.append(f"{base}: needs a non-empty list of phrasings")
+            continue
+        for phrasing in written:
+            slots = set(_SLOT.findall(phrasing))
+            if slots - {"side", "times"}:
+                out.append(f"{base}: {phrasing!r} has slots other than {{side}} and {{times}}")
+            if known[base] and ("side" not in slots or _SIDE_WORD.search(phrasing)):
+                out.append(f"{base}: {phrasing!r} must name its side as {{side}}, and only so")
+            reserved = set(re.findall(r"[a-z]+", phrasing.lower())) & HELDOUT_WORDS
+            if reserved:
+                out.append(f"{base}: {phrasing!r} uses held-out synonyms {sorted(reserved)}")
+    return out
+
+
+def load_bank(path: str | Path | None = None) -> dict[str, list[str]]:
+    """The bank at `path` (default: the one beside this module), key -> phrasings, checked (`problems`);
+    ValueError if it is not fine (or not JSON)."""
+    path = Path(path or BANK_FILE)
+    try:
+        bank = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON ({error})") from None
+    found = problems(bank)
+    if found:
+        more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
+        raise ValueError(f"{path}: " + "; ".join(found[:5]) + more)
+    return {key: [p.strip() for p in written] for key, written in bank.items()}
