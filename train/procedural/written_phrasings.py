@@ -3,11 +3,15 @@
 The phrasebook (`captions`, `phrasebook`) names each action in about eight templates; people say it in many more
 ways ("snaps the left foot out in front" for a kick, "does star jumps" for jumping jacks). `written_phrasings.json`
 holds about twelve more per base action (an action without its side: "kick" for kick_left and kick_right), with
-the phrasebook's "{side}" and "{times}" slots. A key may pin a parameter its phrasings state: "turn@angle_deg=180"
-holds the half turns ("makes an about-turn to the {side}"); a plain "turn" means a quarter turn. Its authors saw each action's training phrasings and nothing held out:
-not the held-out paraphrases, not the held-out synonyms (`heldout_words`, which the bank never uses), not the
-prompt sets in benchmarks/prompt_sets/ (written by yet another author, who saw neither). So the held-out rates
-still measure words nobody showed the model.
+the phrasebook's "{side}" and "{times}" slots. A key may pin a parameter its phrasings state:
+"turn@angle_deg=180" holds the half turns ("makes an about-turn to the {side}"); a plain "turn" is a quarter turn.
+
+Who wrote it, and what they saw: three writer sessions (December 2026), each given only its actions' training
+phrasings, nothing held out: not the held-out paraphrases, not the held-out synonyms (`heldout_words`, which the
+bank never uses), not the prompt sets in benchmarks/prompt_sets/ (written by a fourth session, which saw neither).
+Of what they wrote, the 20 phrasings that equalled or held a held-out paraphrase or a training phrasing were
+dropped (tests/test_written_phrasings.py keeps it so). So the held-out rates still measure words nobody showed
+the model.
 
 `train.text_tuning --phrasings` teaches a trained encoder these phrasings (`train.phrasing_pairs`).
 """
@@ -60,8 +64,8 @@ def bases() -> dict[str, bool]:
 
 
 def problems(bank: dict) -> list[str]:
-    """What is wrong with a bank (empty when it is fine): unknown actions, bad pins, bad slots, a sided action's phrasing
-    that does not say "{side}" (or names a side itself), words kept for the held-out synonym set."""
+    """What is wrong with a bank (empty when it is fine): unknown actions, bad pins, bad slots, a sided action's
+    phrasing that does not say "{side}" (or names a side itself), words kept for the held-out synonym set."""
     known = bases()
     out = []
     if not isinstance(bank, dict):
