@@ -93,6 +93,48 @@ def test_a_pinned_turn_pairs_with_captions_of_its_angle():
             continue
         subject = next(s for s in sorted(SUBJECTS, key=len, reverse=True) if caption.startswith(s + " "))
         assert caption[len(subject) + 1:] in (half if "all the way round" in variant else quarter)
-    assert plain_params("turn_left", {"angle_deg": 45.0}) == {"angle_deg": 90.0}
-    assert plain_params("walk", {"curve": 0.4, "style": "happy", "speed": 1.0}) == {"curve": 0.0, "speed": 1.0}
+    assert plain_params({"angle_deg": 45.0}, "turn") == {"angle_deg": 90.0}
+    assert plain_params({"angle_deg": 45.0}, "turn@angle_deg=180") == {"angle_deg": 180.0}
+    assert plain_params({"curve": 0.4, "style": "happy", "speed": 1.0}, "walk") == {"curve": 0.0, "speed": 1.0}
     assert base_of("kick_left") == "kick" and split_key("turn@angle_deg=180") == ("turn", {"angle_deg": 180.0})
+
+
+def test_a_corpus_with_written_captions_keeps_every_clip_and_caption_it_had():
+    import numpy as np
+
+    from train.procedural.generate import generate_clip
+    for index in range(6):
+        plain, written = generate_clip(5, index), generate_clip(5, index, written_per_clip=1)
+        assert np.array_equal(plain.joints, written.joints)
+        assert written.captions[:len(plain.captions)] == plain.captions          # the extra ones come after
+        assert written.heldout_captions == plain.heldout_captions
+        assert len(written.captions) - len(plain.captions) <= 1
+
+
+def test_written_captions_say_only_what_a_phrasing_fits():
+    import numpy as np
+
+    from train.procedural.captions import describe_written
+    from train.procedural.written_phrasings import bundled_bank, keys_saying
+    bank = bundled_bank()
+    rng = np.random.default_rng(0)
+    assert describe_written(rng, [("walk", {"speed": 1.2, "curve": 0.5})]) == []        # a curve: unsaid
+    assert describe_written(rng, [("walk", {"speed": 1.2, "curve": 0.0, "style": "happy"})]) == []
+    both = {"turn": ["veers {side}"], "turn@angle_deg=180": ["turns all the way round by the {side}"]}
+    assert keys_saying("turn_left", {"angle_deg": 90.0}, both) == ["turn"]          # unpinned: a quarter turn
+    assert keys_saying("turn_right", {"angle_deg": 180.0}, both) == ["turn@angle_deg=180"]
+    assert keys_saying("turn_right", {"angle_deg": 45.0}, both) == []
+    half = {" ".join(p.format(side="right").split()) for p in bank["turn@angle_deg=180"]}
+    for caption in describe_written(rng, [("turn_right", {"angle_deg": 180.0})], count=4):
+        assert any(h in caption.lower() for h in half) or caption != caption.lower()   # a typo may hide one
+    mixed = describe_written(rng, [("walk", {"speed": 1.2, "curve": 0.5}), ("clap", {})], count=2)
+    assert mixed and all(any(c in m for c in CONNECTORS) for m in mixed)   # the curved walk in a training phrasing
+
+
+def test_the_generator_cli_writes_written_captions_when_asked(tmp_path):
+    from train.procedural.__main__ import main
+    main(["--out", str(tmp_path / "c"), "--num", "3", "--seed", "2", "--workers", "1", "--written-phrasings", "1"])
+    meta = json.loads((tmp_path / "c" / "meta.json").read_text())
+    assert meta["written_per_clip"] == 1
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "d"), "--num", "1", "--written-phrasings", "-1"])

@@ -20,20 +20,18 @@ import numpy as np
 
 from train.procedural.actions import ACTIONS
 from train.procedural.captions import CONNECTORS, SUBJECTS, TIMES, phrases
-from train.procedural.written_phrasings import base_of, side_of, split_key
+from train.procedural.written_phrasings import UNSAID, base_of, pins_of, side_of, split_key
 
 TWO_ACTION_SHARE = 0.25
-PINNED_DROPPED = ("style", "size", "overlay")
 
 
-def plain_params(label: str, params: dict, pinned: dict | None = None) -> dict:
-    """`params` with what the written phrasings do not say pinned (see the module docstring), then `pinned`."""
-    params = {k: v for k, v in params.items() if k not in PINNED_DROPPED}
+def plain_params(params: dict, key: str) -> dict:
+    """`params` made what bank `key`'s phrasings say (see the module docstring): nothing `UNSAID`, no curve, the
+    key's pins."""
+    params = {k: v for k, v in params.items() if k not in UNSAID}
     if "curve" in params:
         params["curve"] = 0.0
-    if base_of(label) == "turn":
-        params["angle_deg"] = 90.0
-    return {**params, **(pinned or {})}
+    return {**params, **pins_of(key)}
 
 
 _COUNT = re.compile(r"\b(once|twice|times|one|two|three|four|single|couple|few|several)\b")
@@ -82,7 +80,7 @@ class PhrasingPairs:
         subject, connector = rng.choice(SUBJECTS), rng.choice(CONNECTORS)
         captions, variants = [], []
         for label, key, pool in segments:
-            params = plain_params(label, ACTIONS[label].sample(self.params), split_key(key)[1])
+            params = plain_params(ACTIONS[label].sample(self.params), key)
             written = rng.choice(pool[key])
             captions.append(rng.choice(_same_count_said(phrases(label, params)[0], "{times}" in written)))
             fill = {"side": side_of(label) or "", "times": TIMES.get(params.get("count", 1), "")}

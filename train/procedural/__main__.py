@@ -1,4 +1,4 @@
-"""python -m train.procedural --out DIR --num 20000 --seed 0 --workers N [--split-of M]"""
+"""python -m train.procedural --out DIR --num 20000 --seed 0 --workers N [--split-of M] [--written-phrasings K]"""
 from __future__ import annotations
 
 import argparse
@@ -20,9 +20,14 @@ def main(argv=None) -> None:
     parser.add_argument("--split-of", type=int,
                         help="give each clip the split it has in a corpus of this many clips (same seed): the "
                              "first --num clips of that corpus, with its test split")
+    parser.add_argument("--written-phrasings", type=int, default=0, metavar="K",
+                        help="K more training captions per clip in the written phrasings "
+                             "(train/procedural/written_phrasings.json); default 0: the corpus as before")
     args = parser.parse_args(argv)
+    if args.written_phrasings < 0:
+        parser.error("--written-phrasings must be >= 0")
     summary = generate_dataset(args.out, args.num, args.seed, max(1, args.workers), args.per_block_std,
-                               split_of=args.split_of)
+                               split_of=args.split_of, written_per_clip=args.written_phrasings)
     print(json.dumps(summary))
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from train.procedural.caption_lexicon import LEXICON, caption_lines, tokens  # noqa: F401 (re-exported)
 from train.procedural.heldout_words import swap_synonyms
 from train.procedural.phrasebook import ALIASES, COUNTED, PHRASES
+from train.procedural.written_phrasings import bundled_bank, keys_saying
 
 COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
 TIMES = {1: "once", 2: "twice", 3: "three times"}
@@ -389,10 +390,30 @@ def describe(rng: np.random.Generator, segments: list[tuple[str, dict]], count: 
     """
     subjects, connectors = (HELDOUT_SUBJECTS, HELDOUT_CONNECTORS) if heldout else (SUBJECTS, CONNECTORS)
     options = [phrases(a, p)[1 if heldout else 0] for a, p in segments]
+    return _sentences(rng, options, count, subjects, connectors, typos and not heldout)
+
+
+def describe_written(rng: np.random.Generator, segments: list[tuple[str, dict]], count: int = 1) -> list[str]:
+    """Training captions with each segment said in a written phrasing (`written_phrasings`) where one says it,
+    in a training phrasing otherwise; [] when no segment has one (a styled walk, a curve)."""
+    bank = bundled_bank()
+    written = [[p for key in keys_saying(a, params, bank) for p in bank[key]] for a, params in segments]
+    if not any(written):
+        return []
+    options = []
+    for (action, params), own in zip(segments, written):
+        fill = {"side": _side_of(action) or "", "times": TIMES.get(params.get("count", 1), "")}
+        options.append([" ".join(p.format(**fill).split()) for p in own] or phrases(action, params)[0])
+    return _sentences(rng, options, count, SUBJECTS, CONNECTORS, typos=True)
+
+
+def _sentences(rng: np.random.Generator, options: list[list[str]], count: int, subjects, connectors,
+               typos: bool) -> list[str]:
+    """Up to `count` distinct sentences: a subject, then one phrasing of each segment's `options`, connected."""
     out: list[str] = []
     for _ in range(count * 4):
         text = _sentence(rng, str(rng.choice(subjects)), [str(rng.choice(o)) for o in options], connectors)
-        if typos and not heldout and rng.random() < TYPO_PROBABILITY:
+        if typos and rng.random() < TYPO_PROBABILITY:
             text = typo(rng, text)
         if text not in out:
             out.append(text)

@@ -34,9 +34,9 @@ def clip_id(index: int) -> str:
     return f"p{index:06d}"
 
 
-def _write_one(job: tuple[str, int, int]) -> tuple[str, dict]:
-    root, seed, index = job
-    clip = generate_clip(seed, index)
+def _write_one(job: tuple[str, int, int, int]) -> tuple[str, dict]:
+    root, seed, index, written_per_clip = job
+    clip = generate_clip(seed, index, written_per_clip=written_per_clip)
     motion_id = clip_id(index)
     write_motion(root, motion_id, clip.features, clip.joints)
     write_captions(root, motion_id, clip.captions)
@@ -72,13 +72,18 @@ def splits_of_first(num: int, seed: int, split_of: int | None = None) -> dict[st
 
 
 def generate_dataset(out: str | Path, num: int, seed: int = 0, workers: int = 1, per_block_std: bool = False,
-                     log=print, split_of: int | None = None) -> dict:
-    """Generate `num` clips into `out`; returns a summary {"clips", "seconds", "clips_per_second", "splits"}."""
+                     log=print, split_of: int | None = None, written_per_clip: int = 0) -> dict:
+    """Generate `num` clips into `out`; returns a summary {"clips", "seconds", "clips_per_second", "splits"}.
+
+    `written_per_clip`: training captions per clip in the written phrasings (`written_phrasings`), besides the
+    phrasebook's; 0 (the default) writes the corpus as before, caption for caption."""
     if num < 1:
         raise ValueError(f"num must be >= 1, got {num}")
+    if written_per_clip < 0:
+        raise ValueError(f"written_per_clip must be >= 0, got {written_per_clip}")
     splits = splits_of_first(num, seed, split_of)
     root = prepare_layout(out, extra_text_dirs=("texts_heldout", SYNONYMS_DIR))
-    jobs = [(str(root), seed, i) for i in range(num)]
+    jobs = [(str(root), seed, i, written_per_clip) for i in range(num)]
     start = time.perf_counter()
     metas: dict[str, dict] = {}
     if workers > 1:
@@ -101,6 +106,7 @@ def generate_dataset(out: str | Path, num: int, seed: int = 0, workers: int = 1,
                "splits": {k: len(v) for k, v in splits.items()}, "split_of": split_of or num}
     meta = {"generator": "train.procedural", "seed": seed, "fps": 20.0, "skeleton": "humanml3d",
             "per_block_std": per_block_std, "split_of": split_of or num, "heldout_texts_dir": "texts_heldout",
+            "written_per_clip": written_per_clip,
             "heldout_synonyms_dir": SYNONYMS_DIR,
             "clips": {k: metas[k] for k in sorted(metas)}}
     (root / "meta.json").write_text(json.dumps(meta, separators=(",", ":")), encoding="utf-8")

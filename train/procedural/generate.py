@@ -15,7 +15,7 @@ from train.data.texts import CaptionLine
 from train.procedural.actions import ACTIONS
 from train.procedural.body import FPS, LEFT, RIGHT
 from train.procedural.build import build_motion
-from train.procedural.captions import caption_lines, describe, describe_heldout_synonyms
+from train.procedural.captions import caption_lines, describe, describe_heldout_synonyms, describe_written
 from train.procedural.styles import SIZE_ACTIONS, SIZE_PROBABILITY, STYLE_GAITS, STYLE_PROBABILITY, STYLE_SPEED, STYLES
 from train.procedural.styles import apply_size, apply_style
 from train.procedural.timeline import Channels
@@ -102,8 +102,13 @@ def _seconds(frame: int) -> float:
 
 
 def render_sequence(segments: list[tuple[str, dict]], rng: np.random.Generator, captions_per_clip: int = 3,
-                    heldout_per_clip: int = 2) -> Clip:
-    """Build, caption and label a given sequence of (action, params)."""
+                    heldout_per_clip: int = 2, written_per_clip: int = 0,
+                    written_rng: np.random.Generator | None = None) -> Clip:
+    """Build, caption and label a given sequence of (action, params).
+
+    `written_per_clip` more training captions in the written phrasings (`captions.describe_written`), drawn from
+    `written_rng`: a generator of their own, so a corpus with them has the same clips and other captions as one
+    without."""
     total, spans = _layout(rng, segments)
     channels = Channels(total)
     for (name, params), (a, b) in zip(segments, spans):
@@ -120,6 +125,8 @@ def render_sequence(segments: list[tuple[str, dict]], rng: np.random.Generator, 
         for (name, params), (a, b) in zip(segments, spans):
             if b - a >= SUBCLIP_MIN_FRAMES:
                 captions += caption_lines(describe(rng, [(name, params)], 1), _seconds(a), _seconds(b))
+    if written_per_clip:
+        captions += caption_lines(describe_written(written_rng, segments, written_per_clip))
     heldout = caption_lines(describe(rng, segments, heldout_per_clip, heldout=True))
     synonyms = caption_lines(describe_heldout_synonyms(rng, segments, heldout_per_clip))
     contacts = np.stack([f for s in (LEFT, RIGHT) for f in (built.feet[s].ankle_contact, built.feet[s].toe_contact)], -1)
@@ -130,7 +137,9 @@ def render_sequence(segments: list[tuple[str, dict]], rng: np.random.Generator, 
     return Clip(joints.astype(np.float32), features.astype(np.float32), captions, heldout, synonyms, contacts, meta)
 
 
-def generate_clip(seed: int, index: int, captions_per_clip: int = 3, heldout_per_clip: int = 2) -> Clip:
+def generate_clip(seed: int, index: int, captions_per_clip: int = 3, heldout_per_clip: int = 2,
+                  written_per_clip: int = 0) -> Clip:
     """Clip `index` of the dataset generated with `seed` (independent of any other clip)."""
     rng = np.random.default_rng([seed, index])
-    return render_sequence(sample_sequence(rng), rng, captions_per_clip, heldout_per_clip)
+    return render_sequence(sample_sequence(rng), rng, captions_per_clip, heldout_per_clip, written_per_clip,
+                           np.random.default_rng([seed, index, 1]))

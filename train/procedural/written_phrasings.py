@@ -19,12 +19,16 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from train.procedural.actions import ACTIONS
 from train.procedural.heldout_words import HELDOUT_WORDS
 
 BANK_FILE = Path(__file__).with_name("written_phrasings.json")
+# What a written phrasing never says: a clip with a style, size or overlay, or a curved path, is not what it says.
+UNSAID = ("style", "size", "overlay")
+DEFAULT_PINS = {"turn": {"angle_deg": 90.0}}   # an unpinned "turn" key holds quarter turns
 _SLOT = re.compile(r"\{([^{}]*)\}")
 _SIDE_WORD = re.compile(r"\b(left|right)\b")
 
@@ -53,6 +57,22 @@ def split_key(key: str) -> tuple[str, dict[str, float]]:
         except ValueError:
             raise ValueError(f"bank key {key!r}: a pin is name=number, got {pin!r}") from None
     return base, pinned
+
+
+def pins_of(key: str) -> dict[str, float]:
+    """The parameters a bank key's phrasings state: its own pins, else its base's default ("turn": 90 degrees)."""
+    base, pinned = split_key(key)
+    return pinned or dict(DEFAULT_PINS.get(base, {}))
+
+
+def keys_saying(label: str, params: dict, bank: dict) -> list[str]:
+    """The bank keys whose phrasings say `label` with `params`: none for a clip with something they never say
+    (`UNSAID`, a curve), else those of its base whose pins `params` has."""
+    if any(k in params for k in UNSAID) or params.get("curve", 0.0) != 0.0:
+        return []
+    base = base_of(label)
+    return [key for key in bank if split_key(key)[0] == base
+            and all(float(params.get(name, float("nan"))) == value for name, value in pins_of(key).items())]
 
 
 def bases() -> dict[str, bool]:
@@ -107,3 +127,13 @@ def load_bank(path: str | Path | None = None) -> dict[str, list[str]]:
         more = f" (and {len(found) - 5} more)" if len(found) > 5 else ""
         raise ValueError(f"{path}: " + "; ".join(found[:5]) + more)
     return {key: [p.strip() for p in written] for key, written in bank.items()}
+
+
+@lru_cache(maxsize=1)
+def _bundled() -> dict[str, tuple[str, ...]]:
+    return {key: tuple(written) for key, written in load_bank().items()}
+
+
+def bundled_bank() -> dict[str, tuple[str, ...]]:
+    """The bank beside this module, read once per process (the corpus generator asks for it per clip)."""
+    return _bundled()

@@ -1,0 +1,35 @@
+"""How many prompts of a prompt set hold a training phrasing of the corpus (two words or more), verbatim.
+
+    python benchmarks/prompt_sets/overlap.py [benchmarks/prompt_sets/fresh_phrasings.json]
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from train.procedural.actions import ACTIONS  # noqa: E402
+from train.procedural.captions import phrases  # noqa: E402
+
+
+def training_phrasings(samples: int = 30) -> set[str]:
+    """Every training phrasing the corpus's samplers give, slots filled, over `samples` draws per action."""
+    rng = np.random.default_rng(0)
+    return {p for label in ACTIONS for _ in range(samples) for p in phrases(label, ACTIONS[label].sample(rng))[0]}
+
+
+def main(argv=None) -> dict:
+    path = Path((argv or sys.argv[1:] or [str(Path(__file__).with_name("fresh_phrasings.json"))])[0])
+    prompts = [p.lower() for ps in json.loads(path.read_text()).values() for p in ps]
+    known = [t for t in training_phrasings() if len(t.split()) >= 2]
+    holding = [p for p in prompts if any(t in p for t in known)]
+    print(f"{len(holding)} of {len(prompts)} prompts hold a training phrasing of two words or more")
+    return {"prompts": len(prompts), "holding_a_training_phrasing": len(holding)}
+
+
+if __name__ == "__main__":
+    main()
