@@ -13,6 +13,9 @@
 # export, copy the bundled model's vocabulary section (same corpus, same words; its WordNet readings need
 # WordNet, which the device lacks), split the model into $OUT parts of 15 MB; then, time allowing, refit the
 # length predictor, halve to fp16 and pack again.
+# WRITTEN=K adds K training captions per clip in the written phrasings (`python -m train.procedural
+# --written-phrasings K`; the corpus is then generated here, never copied). Its words are not in the copied
+# vocabulary section: afterwards, on the CPU, generate the same corpus and rerun `python -m train.vocabulary`.
 # If an evaluator exists (EVALUATOR, fitted by compare_denoisers.sh on the same corpus), R@3/FID on held-out
 # paraphrases go to $OUT too. RESUME=1 continues $W/run instead of starting from the bundled model.
 set -uo pipefail
@@ -26,8 +29,10 @@ EVALUATOR=${EVALUATOR:-/tmp/compare_denoisers/evaluator}
 stamp() { echo "[$(date +%T) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/job.log"; }
 
 if [ ! -d "$W/corpus/texts" ]; then
-  if [ -d /tmp/compare_denoisers/corpus/texts ]; then cp -r /tmp/compare_denoisers/corpus "$W/corpus"
-  else python3 -m train.procedural --out "$W/corpus" --num 20000 --seed 0 --workers 12 > "$W/corpus.log" 2>&1; fi
+  if [ -d /tmp/compare_denoisers/corpus/texts ] && [ "${WRITTEN:-0}" = 0 ]; then
+    cp -r /tmp/compare_denoisers/corpus "$W/corpus"
+  else python3 -m train.procedural --out "$W/corpus" --num 20000 --seed 0 --workers 12 \
+    --written-phrasings "${WRITTEN:-0}" > "$W/corpus.log" 2>&1; fi
   stamp "corpus: $(ls "$W/corpus/texts" | wc -l) texts"
   if [ -n "${MOCAP:-}" ]; then
     python3 "${MERGE:-benchmarks/device_jobs/merge_mocap.py}" "$W/corpus" "$MOCAP" --repeat "${REPEAT:-5}" 2>&1 | tail -1 | tee -a "$OUT/job.log"
