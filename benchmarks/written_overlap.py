@@ -1,0 +1,78 @@
+"""Which held-out paraphrases the written phrasing bank happens to share a new word with, and pass rates apart.
+
+The bank (`train/procedural/written_phrasings.json`) was written without sight of the held-out paraphrases, and
+no phrasing of it holds one; but its authors used natural words ("prone", "supine"), and so do the held-out
+paraphrases. A model taught the bank may pass a held-out paraphrase because it now knows such a word. This splits
+the actions of `benchmarks/model_report.py` by whether their held-out paraphrase has a word the training
+phrasings never use that the bank does, and gives each model report's paraphrase pass rate over both groups:
+
+    python benchmarks/written_overlap.py --reports BEFORE.json AFTER.json [--out JSON]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from motion_core.text.vocabulary import STOP_WORDS  # noqa: E402
+from train.evaluation.reference_clips import corpus_actions, heldout_prompts  # noqa: E402
+from train.procedural.actions import ACTIONS  # noqa: E402
+from train.procedural.captions import HELDOUT_SUBJECTS, SUBJECTS, phrases  # noqa: E402
+from train.procedural.written_phrasings import load_bank  # noqa: E402
+
+_WORD = re.compile(r"[a-z]+")
+
+
+def words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS}
+
+
+def training_words(samples: int = 30) -> set[str]:
+    rng = np.random.default_rng(0)
+    texts = {p for label in ACTIONS for _ in range(samples) for p in phrases(label, ACTIONS[label].sample(rng))[0]}
+    return set().union(*(words(t) for t in texts), *(words(s) for s in SUBJECTS))
+
+
+def shared_new_words(paraphrases: int = 2) -> dict[str, list[str]]:
+    """Action -> the words of its held-out paraphrases that no training phrasing uses and the bank does."""
+    trained = training_words() | set().union(*(words(s) for s in HELDOUT_SUBJECTS))
+    banked = set().union(*(words(p) for written in load_bank().values() for p in written))
+    return {label: sorted(set().union(*(words(p) for p in heldout_prompts(label, paraphrases))) - trained & banked)
+            for label in corpus_actions()}
+
+
+def split_rates(report: dict, shared: dict[str, list[str]]) -> dict:
+    rows = report["per_action"]
+
+    def rate(labels):
+        values = [rows[k]["paraphrase_pass_rate"] for k in labels if rows[k].get("paraphrase_pass_rate") is not None]
+        return {"actions": len(values), "paraphrase_pass_rate": float(np.mean(values)) if values else None}
+    return {"sharing": rate([k for k in rows if shared.get(k)]),
+            "not_sharing": rate([k for k in rows if not shared.get(k)])}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reports", nargs="+", type=Path, required=True, help="model_report JSON files")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    shared = shared_new_words()
+    result = {"shared_new_words": {k: v for k, v in shared.items() if v},
+              "reports": {str(p): split_rates(json.loads(p.read_text()), shared) for p in args.reports}}
+    print(f"{len(result['shared_new_words'])} of {len(shared)} actions' held-out paraphrases share a new word with "
+          f"the bank: {result['shared_new_words']}")
+    for path, rates in result["reports"].items():
+        print(f"{path}: sharing {rates['sharing']}, not sharing {rates['not_sharing']}")
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()
