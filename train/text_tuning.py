@@ -133,7 +133,7 @@ def conditioning_loss(student: dict, teacher: dict, scales: dict, length_weight:
 
 def tune(engine, captions: list[TaggedCaption], variants: CaptionVariants, steps: int = 1500, batch: int = 64,
          lr: float = 1e-4, anchor_weight: float = 1.0, seed: int = 0, bank_prompts: int = 48,
-         length_weight: float = 1.0, phrasings: PhrasingPairs | None = None, phrasing_share: float = 0.0,
+         length_weight: float = 1.0, phrasings: PhrasingPairs | None = None, phrasing_share: float = 0.5,
          log=print) -> dict:
     """Tune `engine.text_encoder` in place; returns the run's record (losses before and after, timings).
 
