@@ -65,7 +65,7 @@ class PhrasingPairs:
             order.shuffle(written)
             kept = min(check_per_action, len(written) - 1)     # at least one phrasing left to train on
             self.check[key], self.train[key] = written[:kept], written[kept:]
-        self.params = np.random.default_rng(seed)
+        self.param_rng = np.random.default_rng(seed)   # action parameters, apart from the phrasing picks
         self.two_action_share = two_action_share
 
     def draw(self, rng: random.Random) -> tuple[str, str]:
@@ -84,7 +84,7 @@ class PhrasingPairs:
         subject, connector = rng.choice(SUBJECTS), rng.choice(CONNECTORS)
         captions, variants = [], []
         for label, key, pool in segments:
-            params = plain_params(ACTIONS[label].sample(self.params), key)
+            params = plain_params(ACTIONS[label].sample(self.param_rng), key)
             written = rng.choice(pool[key])
             captions.append(rng.choice(_same_count_said(phrases(label, params)[0], "{times}" in written)))
             fill = {"side": side_of(label) or "", "times": TIMES.get(params.get("count", 1), "")}
