@@ -102,13 +102,17 @@ def test_a_pinned_turn_pairs_with_captions_of_its_angle():
 def test_a_corpus_with_written_captions_keeps_every_clip_and_caption_it_had():
     import numpy as np
 
-    from train.procedural.generate import generate_clip
+    from train.procedural.actions import ACTIONS
+    from train.procedural.generate import generate_clip, render_sequence
     for index in range(6):
         plain, written = generate_clip(5, index), generate_clip(5, index, written_per_clip=1)
         assert np.array_equal(plain.joints, written.joints)
         assert written.captions[:len(plain.captions)] == plain.captions          # the extra ones come after
         assert written.heldout_captions == plain.heldout_captions
         assert len(written.captions) - len(plain.captions) <= 1
+    with pytest.raises(ValueError, match="own generator"):
+        render_sequence([("clap", ACTIONS["clap"].sample(np.random.default_rng(0)))], np.random.default_rng(0),
+                        written_per_clip=1)
 
 
 def test_written_captions_say_only_what_a_phrasing_fits():

@@ -126,6 +126,8 @@ def render_sequence(segments: list[tuple[str, dict]], rng: np.random.Generator, 
             if b - a >= SUBCLIP_MIN_FRAMES:
                 captions += caption_lines(describe(rng, [(name, params)], 1), _seconds(a), _seconds(b))
     if written_per_clip:
+        if written_rng is None:
+            raise ValueError("written captions need their own generator (written_rng)")
         captions += caption_lines(describe_written(written_rng, segments, written_per_clip))
     heldout = caption_lines(describe(rng, segments, heldout_per_clip, heldout=True))
     synonyms = caption_lines(describe_heldout_synonyms(rng, segments, heldout_per_clip))
