@@ -22,8 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core.text.vocabulary import STOP_WORDS  # noqa: E402
 from train.evaluation.reference_clips import corpus_actions, heldout_prompts  # noqa: E402
-from train.procedural.actions import ACTIONS  # noqa: E402
-from train.procedural.captions import HELDOUT_SUBJECTS, SUBJECTS, phrases  # noqa: E402
+from train.procedural.captions import HELDOUT_SUBJECTS, SUBJECTS, training_phrasings  # noqa: E402
 from train.procedural.written_phrasings import load_bank  # noqa: E402
 
 _WORD = re.compile(r"[a-z]+")
@@ -34,9 +33,7 @@ def words(text: str) -> set[str]:
 
 
 def training_words(samples: int = 30) -> set[str]:
-    rng = np.random.default_rng(0)
-    texts = {p for label in ACTIONS for _ in range(samples) for p in phrases(label, ACTIONS[label].sample(rng))[0]}
-    return set().union(*(words(t) for t in texts), *(words(s) for s in SUBJECTS))
+    return set().union(*(words(t) for t in training_phrasings(samples)), *(words(s) for s in SUBJECTS))
 
 
 def shared_new_words(paraphrases: int = 2) -> dict[str, list[str]]:

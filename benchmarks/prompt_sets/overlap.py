@@ -8,18 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from train.procedural.actions import ACTIONS  # noqa: E402
-from train.procedural.captions import phrases  # noqa: E402
-
-
-def training_phrasings(samples: int = 30) -> set[str]:
-    """Every training phrasing the corpus's samplers give, slots filled, over `samples` draws per action."""
-    rng = np.random.default_rng(0)
-    return {p for label in ACTIONS for _ in range(samples) for p in phrases(label, ACTIONS[label].sample(rng))[0]}
+from train.procedural.captions import training_phrasings  # noqa: E402
 
 
 def main(argv=None) -> dict:

@@ -13,10 +13,11 @@ import re
 
 import numpy as np
 
+from train.procedural.actions import ACTIONS
 from train.procedural.caption_lexicon import LEXICON, caption_lines, tokens  # noqa: F401 (re-exported)
 from train.procedural.heldout_words import swap_synonyms
 from train.procedural.phrasebook import ALIASES, COUNTED, PHRASES
-from train.procedural.written_phrasings import bundled_bank, keys_saying
+from train.procedural.written_phrasings import bundled_bank, keys_saying, side_of
 
 COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
 TIMES = {1: "once", 2: "twice", 3: "three times"}
@@ -286,22 +287,15 @@ _SAY_COUNT = {"nod", "hook", "uppercut", "push", "pull", "toe_touches", "tuck_ju
 
 def _with_overlay(train: list[str], held: list[str], overlay: dict) -> tuple[list[str], list[str]]:
     name = overlay["action"]
-    side = _side_of(name)
+    side = side_of(name)
     key = name if name in _OVERLAY else name[: -len(side) - 1]
     suffix_train, suffix_held = ([p.format(side=side or "") for p in group] for group in _OVERLAY[key])
     return ([f"{p} {q}" for p in train for q in suffix_train], [f"{p} {q}" for p in held for q in suffix_held])
 
 
-def _side_of(action: str) -> str | None:
-    for side in ("left", "right"):
-        if action.endswith("_" + side):
-            return side
-    return None
-
-
 def phrases(action: str, params: dict) -> tuple[list[str], list[str]]:
     """(training phrasings, held-out phrasings) of one action with its parameters, slots filled."""
-    side = _side_of(action)
+    side = side_of(action)
     base = action[: -len(side) - 1] if side and not action.startswith("turn") else action
     if action in _LOCOMOTION:
         train, held, curve_train, curve_held = _LOCOMOTION[action]
@@ -343,6 +337,12 @@ def phrases(action: str, params: dict) -> tuple[list[str], list[str]]:
         train = [f"{p} {m}" for p in train for m in size_train]
         held = [f"{p} {m}" for p in held for m in size_held]
     return train, held
+
+
+def training_phrasings(samples: int = 30, seed: int = 0) -> set[str]:
+    """Every training phrasing the actions' samplers give, slots filled, over `samples` draws per action."""
+    rng = np.random.default_rng(seed)
+    return {p for label in ACTIONS for _ in range(samples) for p in phrases(label, ACTIONS[label].sample(rng))[0]}
 
 
 TYPO_PROBABILITY = 0.06       # share of training captions with one slip of the keyboard, as people type
@@ -402,7 +402,7 @@ def describe_written(rng: np.random.Generator, segments: list[tuple[str, dict]],
         return []
     options = []
     for (action, params), own in zip(segments, written):
-        fill = {"side": _side_of(action) or "", "times": TIMES.get(params.get("count", 1), "")}
+        fill = {"side": side_of(action) or "", "times": TIMES.get(params.get("count", 1), "")}
         options.append([" ".join(p.format(**fill).split()) for p in own] or phrases(action, params)[0])
     return _sentences(rng, options, count, SUBJECTS, CONNECTORS, typos=True)
 
