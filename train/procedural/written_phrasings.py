@@ -10,8 +10,8 @@ Who wrote it, and what they saw: three writer sessions (December 2026), each giv
 phrasings, nothing held out: not the held-out paraphrases, not the held-out synonyms (`heldout_words`, which the
 bank never uses), not the prompt sets in benchmarks/prompt_sets/ (written by a fourth session, which saw neither).
 Of what they wrote, the 20 phrasings that equalled or held a held-out paraphrase or a training phrasing were
-dropped (tests/test_written_phrasings.py keeps the bank free of held-out paraphrases). So the held-out rates still measure words nobody showed
-the model.
+dropped (tests/test_written_phrasings.py keeps the bank free of held-out paraphrases). So the held-out rates
+still measure words nobody showed the model.
 
 `train.text_tuning --phrasings` teaches a trained encoder these phrasings (`train.phrasing_pairs`).
 """
