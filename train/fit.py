@@ -95,7 +95,7 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
         if not (Path(vae_dir) / "config.json").is_file():
             raise FileNotFoundError(f"the denoiser stage needs a trained VAE: {vae_dir} not found "
                                     "(run the vae stage first or pass --vae)")
-        config = _wordvec_from_checkpoint(config, _table_source(args))
+        config = _wordvec_from_checkpoint(config, _table_source(args, name))
         stage = DenoiserStage(config, vae_dir, HUMANML3D, spec.max_frames)
         from train.vocabulary import corpus_vocabulary
         stage.vocabulary = corpus_vocabulary(root, data["texts_dir"])   # recorded in the exported checkpoint
@@ -127,12 +127,12 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
     return trainer.fit(resume=args.resume, stop_after=args.stop_after, time_limit=args.time_limit)
 
 
-def _table_source(args: argparse.Namespace) -> Path | None:
+def _table_source(args: argparse.Namespace, stage: str) -> Path | None:
     """The checkpoint whose word-vector table a continued denoiser keeps: --init-from's, or on --resume the run's
     own last export (the trainer writes one at every checkpoint), so a resumed run needs no vectors file either."""
     if args.init_from is not None:
         return Path(args.init_from)
-    own = args.out / "denoiser" / MODEL_DIR
+    own = args.out / stage / MODEL_DIR           # where Trainer exports this stage
     return own if args.resume and (own / "config.json").is_file() else None
 
 
