@@ -28,6 +28,14 @@
 #     touch /tmp/kernels.done' < /dev/null > /dev/null 2>&1 &
 #   WAIT_FOR=/tmp/kernels.done PYTHON=python3 bash benchmarks/device_jobs/compare_denoisers.sh
 # If the kernels take much over ~300 s the Mamba U-Net cannot reach STEPS in time (verdict INVALID): lower STEPS.
+# Longer comparisons span two calls on one warm machine (each model alone gets the whole GPU and the call's budget):
+#   MODELS=transformer BUNDLED=1 ... compare_denoisers.sh     # call 1: corpus, evaluator, transformer (+ bundled)
+#   KEEP=1 MODELS=mamba_text_open VARIANTS=mamba_text_open ... compare_denoisers.sh   # call 2: reuses $WORK
+# MODELS: the denoisers this call trains (default: the transformer and every variant); a variant is compared when
+# both it and the transformer have a report in $WORK. KEEP=1 reuses $WORK (corpus, word vectors, evaluator, models
+# trained by an earlier call) instead of starting afresh. BUNDLED=1 also scores the bundled model with the same
+# evaluator (held-out paraphrases and synonyms of the test split, prompts as the engine reads them), into
+# $OUT/eval_bundled_{heldout,synonyms}.json: R@3 and FID of the shipped model beside ground truth's.
 set -uo pipefail
 : "${OUT:?set OUT to the output folder}"
 mkdir -p "$OUT"
@@ -53,7 +61,7 @@ fi
 EVAL=${EVAL:-1}          # 0: skip the evaluator and train.evaluate (R@3, FID)
 WORK=${WORK:-/tmp/compare_denoisers}
 VAE=motion_core/default_model   # frozen VAE (and the word vectors' source) shared by both denoisers
-rm -rf "$WORK"; mkdir -p "$WORK"
+[ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"; mkdir -p "$WORK"
 source "$(dirname "$0")/steps.sh"   # step NAME TIMEOUT_S COMMAND...
 
 left() { echo $(( T0 + BUDGET - $(date +%s) )); }   # seconds of this call's budget still unspent
@@ -86,8 +94,11 @@ echo "compare_denoisers $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2
 $PY -c "import sys, torch; print(sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
 nproc
 
-step corpus "$T_STEP" $PY -m train.procedural --out "$WORK/corpus" --num "$NUM" --seed 0 --workers "$WORKERS"
-step word_vectors 60 $PY -m train.word_vectors --out "$WORK/word_vectors" --from-checkpoint "$VAE"
+if [ -e "$WORK/corpus.done" ]; then echo "=== corpus and word vectors kept from an earlier call (KEEP=1)"; else
+  step corpus "$T_STEP" $PY -m train.procedural --out "$WORK/corpus" --num "$NUM" --seed 0 --workers "$WORKERS"
+  step word_vectors 60 $PY -m train.word_vectors --out "$WORK/word_vectors" --from-checkpoint "$VAE"
+  touch "$WORK/corpus.done"
+fi
 
 # The two configs, identical but for the denoiser block; TINY shrinks both the same way. Prints both sizes.
 VARIANTS=${VARIANTS:-mamba}
@@ -111,14 +122,17 @@ for name in sys.argv[3:]:
     print(f"{name}: {den['model']} -> {params / 1e6:.3f} M denoiser parameters")
 EOF
 
-if [ "$EVAL" = 1 ]; then   # fitted once, shared; evaluator.done lets waiters go on even if the fit failed
+# The evaluator: fitted once, shared (KEEP=1 keeps it); evaluator.done lets waiters go on even if the fit failed.
+if [ "$EVAL" = 1 ] && [ ! -e "$WORK/evaluator.done" ]; then
   ( step evaluator 200 $PY -m train.evaluation.fit_evaluator --data "$WORK/corpus" --out "$WORK/evaluator" \
       --steps "$EVAL_STEPS" --time-limit "$EVAL_TIME" --device "$DEVICE" --log-every 250
     touch "$WORK/evaluator.done" ) &
   epid=$!
 fi
-run_model transformer &
-tpid=$!
+MODELS=${MODELS:-transformer $VARIANTS}
+pids=()
+trains() { [[ " $MODELS " == *" $1 "* ]]; }
+trains transformer && { run_model transformer & pids+=($!); }
 
 if [ -n "${WAIT_FOR:-}" ]; then   # the Mamba U-Net trains fast only with the mamba-ssm kernels
   echo "=== $(date +%T) waiting (at most ${WAIT_MAX:-400} s) for $WAIT_FOR"
@@ -127,17 +141,27 @@ if [ -n "${WAIT_FOR:-}" ]; then   # the Mamba U-Net trains fast only with the ma
   tail -2 /tmp/kernels.log 2>/dev/null
 fi
 $PY -c "from motion_core.ssm import backends; print('mamba kernels', backends.cuda_ops() is not None)"
-mpids=()
-for name in $VARIANTS; do run_model "$name" & mpids+=($!); done
-wait "$tpid" "${mpids[@]}"
-[ "$EVAL" = 1 ] && wait "$epid"   # by pid: a bare `wait` would also wait for the `tee` above, i.e. forever
+for name in $VARIANTS; do trains "$name" && { run_model "$name" & pids+=($!); }; done
+if [ "${BUNDLED:-0}" = 1 ] && [ "$EVAL" = 1 ]; then   # the shipped model, scored by the same evaluator
+  ( while [ ! -e "$WORK/evaluator.done" ]; do sleep 2; done
+    for captions in heldout synonyms; do
+      step "evaluate_bundled_$captions" 120 $PY -m train.evaluate --checkpoint "$VAE" --data "$WORK/corpus" \
+        --split test --captions "$captions" --evaluator "$WORK/evaluator" --limit "$LIMIT" --mm-texts "${MM[0]}" \
+        --mm-repeats "${MM[1]}" --device "$DEVICE" --out "$OUT/eval_bundled_$captions.json"
+    done ) &
+  pids+=($!)
+fi
+[ ${#pids[@]} -gt 0 ] && wait "${pids[@]}"
+[ -n "${epid:-}" ] && wait "$epid"   # by pid: a bare `wait` would also wait for the `tee` above, i.e. forever
 
 for name in $VARIANTS; do
+  [ -f "$WORK/$name/report.json" ] && [ -f "$WORK/transformer/report.json" ] ||
+    { echo "=== compare $name: not yet (both need a report in $WORK)"; continue; }
   $PY benchmarks/compare_denoisers.py --mamba "$WORK/$name" --transformer "$WORK/transformer" \
     --out "$OUT/summary_$name.json"
   echo "=== compare $name rc $? (rc 0: a valid comparison; 2: INVALID, unequal steps)"
 done
-tar -C "$WORK" -cf "$OUT/logs.tar" $(cd "$WORK" && ls log_*.jsonl)
+tar -C "$WORK" -cf "$OUT/logs.tar" $(cd "$WORK" && ls log_*.jsonl) 2>/dev/null
 echo "=== $(date +%T) done, $(( $(date +%s) - T0 )) s in all"
 cat "$OUT/timings.tsv"
 ls -l "$OUT"
