@@ -11,7 +11,7 @@ from test_procedural import _all_phrases
 from train.phrasing_pairs import PhrasingPairs, plain_params
 from train.procedural.captions import CONNECTORS, SUBJECTS, _TURN
 from train.procedural.heldout_words import HELDOUT_WORDS
-from train.procedural.written_phrasings import base_of, bases, load_bank, problems, split_key
+from train.procedural.written_phrasings import Pin, base_of, bases, keys_saying, load_bank, problems, split_key
 
 
 def _filled(phrasing: str) -> list[str]:
@@ -44,6 +44,7 @@ def test_no_written_phrasing_gives_away_a_held_out_one():
     ({"walk": ["walks {fast}"]}, "slots other than"),
     ({"walk": ["saunters ahead"]}, "held-out synonyms"),
     ({"turn@angle_deg=half": ["turns {side}"]}, "a pin is name=number"),
+    ({"hop@distance>>0": ["hops ahead on the {side} foot"]}, "a pin is name=number, name>number or name<number"),
     ({"walk": []}, "non-empty list"),
 ])
 def test_a_bad_bank_is_refused_with_the_reason(tmp_path, bank, says):
@@ -96,7 +97,7 @@ def test_a_pinned_turn_pairs_with_captions_of_its_angle():
     assert plain_params({"angle_deg": 45.0}, "turn") == {"angle_deg": 90.0}
     assert plain_params({"angle_deg": 45.0}, "turn@angle_deg=180") == {"angle_deg": 180.0}
     assert plain_params({"curve": 0.4, "style": "happy", "speed": 1.0}, "walk") == {"curve": 0.0, "speed": 1.0}
-    assert base_of("kick_left") == "kick" and split_key("turn@angle_deg=180") == ("turn", {"angle_deg": 180.0})
+    assert base_of("kick_left") == "kick" and split_key("turn@angle_deg=180") == ("turn", {"angle_deg": Pin("=", 180)})
 
 
 def test_a_corpus_with_written_captions_keeps_every_clip_and_caption_it_had():
@@ -149,3 +150,24 @@ def test_the_check_split_is_the_same_whatever_the_seed():
     would hold phrasings the first round trained on."""
     bank = load_bank()
     assert PhrasingPairs(bank, seed=1).check == PhrasingPairs(bank, seed=2).check
+
+
+def test_forward_hop_phrasings_caption_only_hops_that_travel():
+    # The bank's hop phrasings all say "forward"/"ahead": half the corpus's hops stay on the spot.
+    bank = load_bank()
+    assert split_key("hop@distance>0@count>1") == ("hop", {"distance": Pin(">", 0), "count": Pin(">", 1)})
+    assert keys_saying("hop_left", {"count": 2, "distance": 0.0}, bank) == []
+    assert keys_saying("hop_left", {"count": 2}, bank) == []
+    assert keys_saying("hop_right", {"count": 1, "distance": 0.3}, bank) == ["hop@distance>0"]  # no plural "hops"
+    assert keys_saying("hop_right", {"count": 3, "distance": 0.3}, bank) == ["hop@distance>0", "hop@distance>0@count>1"]
+    pairs = PhrasingPairs({"hop@distance>0": ["hops ahead {times} on the {side} foot"]}, seed=0, check_per_action=0)
+    rng = random.Random(0)
+    drawn = [pairs.draw(rng) for _ in range(80)]
+    single = [(c, v) for c, v in drawn if not any(k in c for k in CONNECTORS)]
+    assert len(single) > 30
+    for caption, variant in single:
+        assert re.search(r"\b(forward|ahead)\b", caption), caption         # paired with a travelling hop's caption
+        assert re.search(r"\b(once|twice|three times|four times)\b", variant), variant   # every count is said
+    assert any("four times" in v for _, v in single)
+    assert plain_params({"count": 2, "distance": 0.0}, "hop@distance>0") is None
+    assert plain_params({"count": 2, "distance": 0.2}, "hop@distance>0") == {"count": 2, "distance": 0.2}

@@ -8,7 +8,8 @@ so the phrasing need not occur in the corpus the denoiser learned from. A quarte
 
 Both sides are built from the same parameters, so sides and counts agree ("{side}", "{times}"). Parameters that
 pick among phrasings the written bank does not tell apart are pinned: no style, size, overlay or curve, a turn is a
-quarter turn unless its bank key pins another angle ("turn@angle_deg=180"). A few phrasings of each bank key
+quarter turn unless its bank key pins another angle ("turn@angle_deg=180"), a hop travels where its key says so
+("hop@distance>0": parameters are drawn again until they do). A few phrasings of each bank key
 (`check_per_action`) are kept out of training, the same ones whatever the seed (so a second tuning round keeps
 out what the first did): `check_pairs` builds the tuning's check from them.
 """
@@ -20,20 +21,22 @@ import re
 import numpy as np
 
 from train.procedural.actions import ACTIONS
-from train.procedural.captions import CONNECTORS, SUBJECTS, TIMES, phrases
+from train.procedural.captions import CONNECTORS, SUBJECTS, WRITTEN_TIMES, phrases
 from train.procedural.written_phrasings import UNSAID, base_of, pins_of, side_of, split_key
 
 TWO_ACTION_SHARE = 0.25
 CHECK_SPLIT_SEED = 0
 
 
-def plain_params(params: dict, key: str) -> dict:
+def plain_params(params: dict, key: str) -> dict | None:
     """`params` made what bank `key`'s phrasings say (see the module docstring): nothing `UNSAID`, no curve, the
-    key's pins."""
+    key's "=" pins; None if they miss one of its ">"/"<" pins (no value can be made up for those: draw again)."""
     params = {k: v for k, v in params.items() if k not in UNSAID}
     if "curve" in params:
         params["curve"] = 0.0
-    return {**params, **pins_of(key)}
+    pins = pins_of(key)
+    params.update({name: pin.value for name, pin in pins.items() if pin.relation == "="})
+    return params if all(pin.holds(params.get(name)) for name, pin in pins.items()) else None
 
 
 _COUNT = re.compile(r"\b(once|twice|times|one|two|three|four|single|couple|few|several)\b")
@@ -84,9 +87,17 @@ class PhrasingPairs:
         subject, connector = rng.choice(SUBJECTS), rng.choice(CONNECTORS)
         captions, variants = [], []
         for label, key, pool in segments:
-            params = plain_params(ACTIONS[label].sample(self.param_rng), key)
+            params = self._params_saying(label, key)
             written = rng.choice(pool[key])
             captions.append(rng.choice(_same_count_said(phrases(label, params)[0], "{times}" in written)))
-            fill = {"side": side_of(label) or "", "times": TIMES.get(params.get("count", 1), "")}
+            fill = {"side": side_of(label) or "", "times": WRITTEN_TIMES.get(params.get("count", 1), "")}
             variants.append(" ".join(written.format(**fill).split()))   # an empty {times} leaves a gap
         return f"{subject} {connector.join(captions)}", f"{subject} {connector.join(variants)}"
+
+    def _params_saying(self, label: str, key: str, tries: int = 100) -> dict:
+        """Parameters of `label` drawn from its sampler and made what bank `key` says (`plain_params`)."""
+        for _ in range(tries):
+            params = plain_params(ACTIONS[label].sample(self.param_rng), key)
+            if params is not None:
+                return params
+        raise ValueError(f"{label}: {tries} draws of its parameters, none meets bank key {key!r}'s pins")

@@ -21,6 +21,9 @@ from train.procedural.written_phrasings import bundled_bank, keys_saying, side_o
 
 COUNT_WORDS = {1: "one", 2: "two", 3: "three"}
 TIMES = {1: "once", 2: "twice", 3: "three times"}
+# Written phrasings say every count the corpus draws. The phrasebook's own templates stop at three (a fourth
+# leaves "{times}" empty), kept so that corpora generated before regenerate the same.
+WRITTEN_TIMES = {**TIMES, 4: "four times", 5: "five times"}
 
 SUBJECTS = ("a person", "someone", "the person", "a man", "the man", "a woman", "the woman", "somebody",
             "a figure", "this person", "a human", "the figure")
@@ -402,7 +405,7 @@ def describe_written(rng: np.random.Generator, segments: list[tuple[str, dict]],
         return []
     options = []
     for (action, params), own in zip(segments, written):
-        fill = {"side": side_of(action) or "", "times": TIMES.get(params.get("count", 1), "")}
+        fill = {"side": side_of(action) or "", "times": WRITTEN_TIMES.get(params.get("count", 1), "")}
         options.append([" ".join(p.format(**fill).split()) for p in own] or phrases(action, params)[0])
     return _sentences(rng, options, count, SUBJECTS, CONNECTORS, typos=True)
 

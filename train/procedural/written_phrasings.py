@@ -4,7 +4,8 @@ The phrasebook (`captions`, `phrasebook`) names each action in about eight templ
 ways ("snaps the left foot out in front" for a kick, "does star jumps" for jumping jacks). `written_phrasings.json`
 holds about twelve more per base action (an action without its side: "kick" for kick_left and kick_right), with
 the phrasebook's "{side}" and "{times}" slots. A key may pin a parameter its phrasings state:
-"turn@angle_deg=180" holds the half turns ("makes an about-turn to the {side}"); a plain "turn" is a quarter turn.
+"turn@angle_deg=180" holds the half turns ("makes an about-turn to the {side}"); a plain "turn" is a quarter turn;
+"hop@distance>0" holds hops that travel ("hops forward"), so a hop on the spot is never captioned by them.
 
 Who wrote it, and what they saw: three writer sessions (December 2026), each given only its actions' training
 phrasings, nothing held out: not the held-out paraphrases, not the held-out synonyms (`heldout_words`, which the
@@ -18,7 +19,9 @@ still measure words nobody showed the model.
 from __future__ import annotations
 
 import json
+import operator
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,9 +31,23 @@ from train.procedural.heldout_words import HELDOUT_WORDS
 BANK_FILE = Path(__file__).with_name("written_phrasings.json")
 # What a written phrasing never says: a clip with a style, size or overlay, or a curved path, is not what it says.
 UNSAID = ("style", "size", "overlay")
-DEFAULT_PINS = {"turn": {"angle_deg": 90.0}}   # an unpinned "turn" key holds quarter turns
 _SLOT = re.compile(r"\{([^{}]*)\}")
 _SIDE_WORD = re.compile(r"\b(left|right)\b")
+_PIN = re.compile(r"^([a-z_]+)(=|>|<)(.+)$")
+
+
+@dataclass(frozen=True)
+class Pin:
+    """What a bank key's phrasings state about one parameter: equal to, above or below a number."""
+    relation: str          # "=", ">" or "<"
+    value: float
+
+    def holds(self, value) -> bool:
+        compare = {"=": operator.eq, ">": operator.gt, "<": operator.lt}[self.relation]
+        return value is not None and compare(float(value), self.value)
+
+
+DEFAULT_PINS = {"turn": {"angle_deg": Pin("=", 90.0)}}   # an unpinned "turn" key holds quarter turns
 
 
 def side_of(label: str) -> str | None:
@@ -46,20 +63,23 @@ def base_of(label: str) -> str:
     return label[: -len(side) - 1] if side else label
 
 
-def split_key(key: str) -> tuple[str, dict[str, float]]:
-    """A bank key's base action and pinned parameters: "turn@angle_deg=180" -> ("turn", {"angle_deg": 180.0})."""
+def split_key(key: str) -> tuple[str, dict[str, Pin]]:
+    """A bank key's base action and pinned parameters: "turn@angle_deg=180" -> ("turn", {"angle_deg": =180}),
+    "hop@distance>0" -> ("hop", {"distance": >0})."""
     base, *pins = key.split("@")
     pinned = {}
     for pin in pins:
-        name, _, value = pin.partition("=")
+        match = _PIN.match(pin)
         try:
-            pinned[name] = float(value)
+            name, relation, value = match.groups() if match else ("", "", "")
+            pinned[name] = Pin(relation, float(value))
         except ValueError:
-            raise ValueError(f"bank key {key!r}: a pin is name=number, got {pin!r}") from None
+            raise ValueError(f"bank key {key!r}: a pin is name=number, name>number or name<number, "
+                             f"got {pin!r}") from None
     return base, pinned
 
 
-def pins_of(key: str) -> dict[str, float]:
+def pins_of(key: str) -> dict[str, Pin]:
     """The parameters a bank key's phrasings state: its own pins, else its base's default ("turn": 90 degrees)."""
     base, pinned = split_key(key)
     return pinned or dict(DEFAULT_PINS.get(base, {}))
@@ -67,12 +87,12 @@ def pins_of(key: str) -> dict[str, float]:
 
 def keys_saying(label: str, params: dict, bank: dict) -> list[str]:
     """The bank keys whose phrasings say `label` with `params`: none for a clip with something they never say
-    (`UNSAID`, a curve), else those of its base whose pins `params` has."""
+    (`UNSAID`, a curve), else those of its base whose pins `params` meets."""
     if any(k in params for k in UNSAID) or params.get("curve", 0.0) != 0.0:
         return []
     base = base_of(label)
     return [key for key in bank if split_key(key)[0] == base
-            and all(float(params.get(name, float("nan"))) == value for name, value in pins_of(key).items())]
+            and all(pin.holds(params.get(name)) for name, pin in pins_of(key).items())]
 
 
 def bases() -> dict[str, bool]:
