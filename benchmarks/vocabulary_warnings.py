@@ -12,6 +12,8 @@ training captions only: what `train.vocabulary` records at export):
   `train.procedural.captions` defines HELDOUT_SYNONYMS ({action: [words]}), those are used as well;
 - held-out paraphrases (must stay quiet): the held-out captions of the same clips (texts_heldout/);
 - 30 out-of-corpus prompts (must speak): actions the corpus has none of ("does a cartwheel", "swims").
+- with --prompt-set FILE (benchmarks/prompt_sets/fresh_phrasings.json): prompts for corpus actions written apart
+  from the corpus, as people type them (must stay quiet: a warning there tells an animator something false).
 
 Modes: "exact" (training words and their inflections only; what the hashing-encoder model uses) and "vectors"
 at each threshold (a word also counts as known when its word vector's cosine to a training word reaches it;
@@ -97,8 +99,9 @@ def corpus_heldout(root: Path) -> list[str]:
 
 
 def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data: Path | None = None,
-        checkpoint: Path | None = None) -> dict:
+        checkpoint: Path | None = None, written: list[str] | None = None) -> dict:
     started = time.perf_counter()
+    written = written or []
     vectors = None
     if checkpoint is not None:   # what a shipped model records: its vocabulary, its own word vectors
         from motion_core.engine import Engine
@@ -128,34 +131,41 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
             syn.append({"word": word, "prompt": prompt, "warning": check(vocab).warning(prompt)})
         para = [{"prompt": p, "warning": full.warning(p)} for p in paraphrases]
         oov = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS]
+        free = [{"prompt": p, "warning": full.warning(p)} for p in written]
         results[name] = {
             "threshold": threshold,
             "synonyms_quiet": sum(r["warning"] is None for r in syn) / len(syn),
             "paraphrases_quiet": sum(r["warning"] is None for r in para) / max(len(para), 1),
+            "prompt_set_quiet": _quiet(free),
             "out_of_corpus_speaks": sum(r["warning"] is not None for r in oov) / len(oov),
-            "synonyms": syn, "paraphrases": para, "out_of_corpus": oov,
+            "synonyms": syn, "paraphrases": para, "prompt_set": free, "out_of_corpus": oov,
         }
     if checkpoint is not None:
-        results.update(as_shipped(checkpoint, [p for _, p in heldout_synonyms()], paraphrases))
+        results.update(as_shipped(checkpoint, [p for _, p in heldout_synonyms()], paraphrases, written))
     # per-prompt warnings of the exact mode and the shipped threshold only (the others: rates)
     from motion_core.text.vocabulary import DEFAULT_THRESHOLD
     detailed = {"exact", f"vectors@{DEFAULT_THRESHOLD:.2f}", "shipped", "shipped_literal"}
     for name, row in results.items():
         if name not in detailed:
-            for key in ("synonyms", "paraphrases", "out_of_corpus"):
+            for key in ("synonyms", "paraphrases", "prompt_set", "out_of_corpus"):
                 row.pop(key)
-    summary = {name: {k: round(r[k], 3) for k in ("synonyms_quiet", "paraphrases_quiet", "out_of_corpus_speaks")}
-               for name, r in results.items()}
+    rates = ("synonyms_quiet", "paraphrases_quiet", "prompt_set_quiet", "out_of_corpus_speaks")
+    summary = {name: {k: None if r[k] is None else round(r[k], 3) for k in rates} for name, r in results.items()}
     return {"vectors": str(vectors_path), "vector_tokens": len(vectors), "clips": num_clips,
             "data": None if data is None else str(data),
             "checkpoint": None if checkpoint is None else str(checkpoint),
             "vocabulary_words": len(vocabulary["words"]), "actions": len(vocabulary["actions"]),
-            "synonym_prompts": len(synonyms), "paraphrase_prompts": len(paraphrases),
+            "synonym_prompts": len(synonyms), "paraphrase_prompts": len(paraphrases), "prompt_set_prompts": len(written),
             "out_of_corpus_prompts": len(OUT_OF_CORPUS), "default_threshold": DEFAULT_THRESHOLD, "summary": summary,
             "seconds": round(time.perf_counter() - started, 1), "results": results}
 
 
-def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str]) -> dict:
+def _quiet(rows: list[dict]) -> float | None:
+    """The share of prompts without a warning; None for no prompts (the set was not asked for)."""
+    return sum(r["warning"] is None for r in rows) / len(rows) if rows else None
+
+
+def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str], written: list[str]) -> dict:
     """The checkpoint's own check as the engine runs it (recorded threshold, word readings), and with
     `read_words=False`: on the corpus's truly held-out synonyms ("someone leaps"), paraphrases and
     out-of-corpus prompts. "read" counts prompts with a word read as a trained one ("leaps" -> "jumps")."""
@@ -168,14 +178,15 @@ def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str]) ->
         def rows(prompts):
             return [{"prompt": p, "warning": check.warning(p),
                      "read_as": engine.read(p).read_as or None} for p in prompts]
-        syn, para, oov = rows(synonyms), rows(paraphrases), rows(OUT_OF_CORPUS)
+        syn, para, free, oov = rows(synonyms), rows(paraphrases), rows(written), rows(OUT_OF_CORPUS)
         out[name] = {"threshold": check.threshold,
                      "synonyms_quiet": sum(r["warning"] is None for r in syn) / max(len(syn), 1),
                      "paraphrases_quiet": sum(r["warning"] is None for r in para) / max(len(para), 1),
+                     "prompt_set_quiet": _quiet(free),
                      "out_of_corpus_speaks": sum(r["warning"] is not None for r in oov) / len(oov),
                      "synonyms_read": sum(r["read_as"] is not None for r in syn) / max(len(syn), 1),
                      "out_of_corpus_read": sum(r["read_as"] is not None for r in oov) / len(oov),
-                     "synonyms": syn, "paraphrases": para, "out_of_corpus": oov}
+                     "synonyms": syn, "paraphrases": para, "prompt_set": free, "out_of_corpus": oov}
     return out
 
 
@@ -189,12 +200,21 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoint", type=Path, help="a model's recorded vocabulary and its own word vectors "
                         "(--data then only supplies the held-out paraphrases)")
     parser.add_argument("--thresholds", default="0.2,0.25,0.3,0.35,0.4,0.45,0.5,0.6")
+    parser.add_argument("--prompt-set", type=Path, help="prompts for corpus actions written apart from the corpus "
+                        "(JSON: action label -> prompts, e.g. benchmarks/prompt_sets/fresh_phrasings.json): must "
+                        "stay quiet")
     parser.add_argument("--out", type=Path, help="write OUT/results.json")
     args = parser.parse_args(argv)
-    report = run(args.vectors, args.clips, [float(t) for t in args.thresholds.split(",")], args.data, args.checkpoint)
+    written = []
+    if args.prompt_set is not None:
+        from model_report import read_prompt_set
+        written = [p for prompts in read_prompt_set(args.prompt_set).values() for p in prompts]
+    report = run(args.vectors, args.clips, [float(t) for t in args.thresholds.split(",")], args.data, args.checkpoint,
+                 written)
     for name, row in report["summary"].items():
+        free = "" if row["prompt_set_quiet"] is None else f", prompt set quiet {row['prompt_set_quiet']:.2f}"
         print(f"{name:>14}: synonyms quiet {row['synonyms_quiet']:.2f}, paraphrases quiet "
-              f"{row['paraphrases_quiet']:.2f}, out-of-corpus speaks {row['out_of_corpus_speaks']:.2f}")
+              f"{row['paraphrases_quiet']:.2f}{free}, out-of-corpus speaks {row['out_of_corpus_speaks']:.2f}")
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

@@ -52,18 +52,21 @@ TAGGED = {("heel", "noun"): 3}
 EXCEPTIONS = {"verb": ["strolled stroll", "leapt leap"]}
 
 
-def write_wordnet(folder: Path) -> Path:
+def write_wordnet(folder: Path, synsets=SYNSETS, index_of=INDEX, topics: dict[int, int] | None = None) -> Path:
+    """WordNet's files for `synsets` and `index_of` in `folder`; `topics`: offset -> lexfile number (default 29)."""
+    topics = topics or {}
     for name in ("noun", "verb", "adj", "adv"):
         lines = ["  1 This is a test WordNet (licence header lines start with two spaces)"]
-        for file, offset, ss_type, lemmas, pointers in SYNSETS:
+        for file, offset, ss_type, lemmas, pointers in synsets:
             if file != name:
                 continue
             words = " ".join(f"{w} 0" for w in lemmas)
             ptrs = " ".join(f"{sym} {off:08d} {pos} 0000" for sym, off, pos in pointers)
-            lines.append(f"{offset:08d} 29 {ss_type} {len(lemmas):02x} {words} {len(pointers):03d} {ptrs} | gloss")
+            lines.append(f"{offset:08d} {topics.get(offset, 29):02d} {ss_type} {len(lemmas):02x} {words} "
+                         f"{len(pointers):03d} {ptrs} | gloss")
         (folder / f"data.{name}").write_text("\n".join(lines) + "\n")
         index = ["  1 header"]
-        for lemma, kinds in sorted(INDEX.items()):
+        for lemma, kinds in sorted(index_of.items()):
             if name in kinds:
                 offsets = kinds[name]
                 tagged = TAGGED.get((lemma, name), 0)

@@ -5,8 +5,8 @@ training/export time by `train.vocabulary`):
 
     {"words": [every word of the training captions], "actions": {action name: [its characteristic words]}}
 
-`VocabularyCheck.warning(prompt)` finds the prompt's content words (stop words and numbers are skipped) that
-are neither training words (up to inflection: "hopping" ~ "hops") nor, when word vectors are available, close
+`VocabularyCheck.warning(prompt)` finds the prompt's content words (stop words, numbers and incidental words
+are skipped) that are neither training words (up to inflection: "hopping" ~ "hops") nor, when word vectors are available, close
 to one (cosine of mean-of-token vectors >= `threshold`, measured in benchmarks/vocabulary_warnings.py). It names
 them with the nearest known actions: "the bundled model has not learned 'cartwheel'; nearest: spin, jump".
 
@@ -15,10 +15,16 @@ shown ("strides") count as known: its encoder places them next to the words it l
 hashing encoder ("offline", the current bundled one) knows nothing about a word it has not seen, so only the
 exact vocabulary (with inflections) counts; its nearest actions are ranked by its own text encoder, i.e. by
 what it will most likely do with the word.
+
+Incidental words (`incidental_words.txt`, from WordNet by train/incidental_words.py) say who moves, with what body
+part or how ("a kid", "the brow", "casually"), never what motion: an unseen one is no sign of an unknown action,
+so it is not reported (on prompts people type for known actions the warning spoke on 0.27 of them before).
 """
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
@@ -45,6 +51,16 @@ among near onto together meanwhile afterwards subsequently still even
 """.split())
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+INCIDENTAL_FILE = Path(__file__).with_name("incidental_words.txt")
+
+
+@lru_cache(maxsize=1)
+def incidental_words() -> frozenset[str]:
+    """The bundled list of incidental words (see the module docstring); empty if the file is missing."""
+    if not INCIDENTAL_FILE.is_file():
+        return frozenset()
+    lines = INCIDENTAL_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
 
 
 def content_words(prompt: str) -> list[str]:
@@ -89,7 +105,7 @@ class VocabularyCheck:
 
     def __init__(self, vocabulary: dict, embed: Callable[[list[str]], torch.Tensor] | None = None,
                  vectors: bool = False, threshold: float = DEFAULT_THRESHOLD, model_name: str = "the model",
-                 readings=None):
+                 readings=None, incidental: frozenset[str] | None = None):
         self.words = sorted({w for w in vocabulary.get("words", []) if isinstance(w, str)})
         actions = vocabulary.get("actions", {})
         if isinstance(actions, list):   # a plain list of names: the names' own words describe them
@@ -98,6 +114,7 @@ class VocabularyCheck:
         self.embed, self.vectors, self.threshold = embed, vectors and embed is not None, float(threshold)
         self.model_name = model_name
         self.readings = readings   # a `motion_core.text.readings.WordReadings`: words it reads are not unknown
+        self.incidental = incidental_words() if incidental is None else incidental
         self.known_forms = {f for w in self.words for f in forms(w)} | {f for ws in self.actions.values()
                                                                        for w in ws for f in forms(w)}
         self._known_matrix: torch.Tensor | None = None
@@ -122,8 +139,8 @@ class VocabularyCheck:
     def unknown_words(self, prompt: str) -> list[str]:
         if not self.words and not self.actions:
             return []   # a checkpoint without a recorded vocabulary: nothing to compare against
-        return [w for w in content_words(prompt)
-                if not (self.readings and self.readings.reading(w)) and self.closeness(w) < self.threshold]
+        return [w for w in content_words(prompt) if not forms(w) & self.incidental
+                and not (self.readings and self.readings.reading(w)) and self.closeness(w) < self.threshold]
 
     # ---- what to suggest ------------------------------------------------------------------------------
 
@@ -244,4 +261,4 @@ def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: st
 
 
 __all__ = ["VocabularyCheck", "content_words", "forms", "vocabulary_from_captions", "embed_with_encoder",
-           "check_for", "STOP_WORDS", "DEFAULT_THRESHOLD", "action_label"]
+           "check_for", "incidental_words", "STOP_WORDS", "DEFAULT_THRESHOLD", "action_label"]
