@@ -135,7 +135,7 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
         results[name] = {
             "threshold": threshold,
             "synonyms_quiet": sum(r["warning"] is None for r in syn) / len(syn),
-            "paraphrases_quiet": sum(r["warning"] is None for r in para) / max(len(para), 1),
+            "paraphrases_quiet": _quiet(para),
             "prompt_set_quiet": _quiet(free),
             "out_of_corpus_speaks": sum(r["warning"] is not None for r in oov) / len(oov),
             "synonyms": syn, "paraphrases": para, "prompt_set": free, "out_of_corpus": oov,
@@ -181,7 +181,7 @@ def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str], wr
         syn, para, free, oov = rows(synonyms), rows(paraphrases), rows(written), rows(OUT_OF_CORPUS)
         out[name] = {"threshold": check.threshold,
                      "synonyms_quiet": sum(r["warning"] is None for r in syn) / max(len(syn), 1),
-                     "paraphrases_quiet": sum(r["warning"] is None for r in para) / max(len(para), 1),
+                     "paraphrases_quiet": _quiet(para),
                      "prompt_set_quiet": _quiet(free),
                      "out_of_corpus_speaks": sum(r["warning"] is not None for r in oov) / len(oov),
                      "synonyms_read": sum(r["read_as"] is not None for r in syn) / max(len(syn), 1),
@@ -213,8 +213,9 @@ def main(argv=None) -> int:
                  written)
     for name, row in report["summary"].items():
         free = "" if row["prompt_set_quiet"] is None else f", prompt set quiet {row['prompt_set_quiet']:.2f}"
-        print(f"{name:>14}: synonyms quiet {row['synonyms_quiet']:.2f}, paraphrases quiet "
-              f"{row['paraphrases_quiet']:.2f}{free}, out-of-corpus speaks {row['out_of_corpus_speaks']:.2f}")
+        para = "" if row["paraphrases_quiet"] is None else f", paraphrases quiet {row['paraphrases_quiet']:.2f}"
+        print(f"{name:>14}: synonyms quiet {row['synonyms_quiet']:.2f}{para}{free}, "
+              f"out-of-corpus speaks {row['out_of_corpus_speaks']:.2f}")
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
