@@ -155,7 +155,8 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
             "data": None if data is None else str(data),
             "checkpoint": None if checkpoint is None else str(checkpoint),
             "vocabulary_words": len(vocabulary["words"]), "actions": len(vocabulary["actions"]),
-            "synonym_prompts": len(synonyms), "paraphrase_prompts": len(paraphrases), "prompt_set_prompts": len(written),
+            "synonym_prompts": len(synonyms), "paraphrase_prompts": len(paraphrases),
+            "prompt_set_prompts": len(written),
             "out_of_corpus_prompts": len(OUT_OF_CORPUS), "default_threshold": DEFAULT_THRESHOLD, "summary": summary,
             "seconds": round(time.perf_counter() - started, 1), "results": results}
 

@@ -6,9 +6,10 @@ training/export time by `train.vocabulary`):
     {"words": [every word of the training captions], "actions": {action name: [its characteristic words]}}
 
 `VocabularyCheck.warning(prompt)` finds the prompt's content words (stop words, numbers and incidental words
-are skipped) that are neither training words (up to inflection: "hopping" ~ "hops") nor, when word vectors are available, close
-to one (cosine of mean-of-token vectors >= `threshold`, measured in benchmarks/vocabulary_warnings.py). It names
-them with the nearest known actions: "the bundled model has not learned 'cartwheel'; nearest: spin, jump".
+are skipped) that are neither training words (up to inflection: "hopping" ~ "hops") nor, when word vectors are
+available, close to one (cosine of mean-of-token vectors >= `threshold`, measured in
+benchmarks/vocabulary_warnings.py). It names them with the nearest known actions: "the bundled model has not
+learned 'cartwheel'; nearest: spin, jump".
 
 Which vectors: a model with the "wordvec" encoder brings its own pretrained table, so synonyms it was never
 shown ("strides") count as known: its encoder places them next to the words it learned. A model with the
