@@ -56,3 +56,12 @@ def test_the_bundled_list_skips_the_who_and_how_and_keeps_the_what():
     check = VocabularyCheck({"words": ["walks", "forward", "waves"], "actions": {"walk": ["walks"]}})
     assert check.warning("an athlete walks forward casually") is None
     assert "'cartwheel'" in check.warning("an athlete does a cartwheel")
+
+
+def test_the_bundled_model_warns_about_the_cartwheel_not_about_the_athlete():
+    from motion_core.engine import Engine
+    check = Engine.load(device="cpu").vocabulary
+    assert check.warning("an athlete sprints forward") is None
+    assert check.warning("a kid waves both arms wildly over his head") is None
+    assert "'cartwheel'" in check.warning("an athlete does a cartwheel")
+    assert "'juggles'" in check.warning("a kid juggles three balls")
