@@ -134,7 +134,7 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
         free = [{"prompt": p, "warning": full.warning(p)} for p in written]
         results[name] = {
             "threshold": threshold,
-            "synonyms_quiet": sum(r["warning"] is None for r in syn) / len(syn),
+            "synonyms_quiet": _quiet(syn),
             "paraphrases_quiet": _quiet(para),
             "prompt_set_quiet": _quiet(free),
             "out_of_corpus_speaks": sum(r["warning"] is not None for r in oov) / len(oov),

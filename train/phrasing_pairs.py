@@ -21,8 +21,8 @@ import re
 import numpy as np
 
 from train.procedural.actions import ACTIONS
-from train.procedural.captions import CONNECTORS, SUBJECTS, WRITTEN_TIMES, phrases
-from train.procedural.written_phrasings import UNSAID, base_of, pins_of, side_of, split_key
+from train.procedural.captions import CONNECTORS, SUBJECTS, phrases, say_written
+from train.procedural.written_phrasings import UNSAID, base_of, pins_hold, pins_of, split_key
 
 TWO_ACTION_SHARE = 0.25
 CHECK_SPLIT_SEED = 0
@@ -36,7 +36,7 @@ def plain_params(params: dict, key: str) -> dict | None:
         params["curve"] = 0.0
     pins = pins_of(key)
     params.update({name: pin.value for name, pin in pins.items() if pin.relation == "="})
-    return params if all(pin.holds(params.get(name)) for name, pin in pins.items()) else None
+    return params if pins_hold(key, params) else None
 
 
 _COUNT = re.compile(r"\b(once|twice|times|one|two|three|four|single|couple|few|several)\b")
@@ -90,8 +90,7 @@ class PhrasingPairs:
             params = self._params_saying(label, key)
             written = rng.choice(pool[key])
             captions.append(rng.choice(_same_count_said(phrases(label, params)[0], "{times}" in written)))
-            fill = {"side": side_of(label) or "", "times": WRITTEN_TIMES.get(params.get("count", 1), "")}
-            variants.append(" ".join(written.format(**fill).split()))   # an empty {times} leaves a gap
+            variants.append(say_written(written, label, params))
         return f"{subject} {connector.join(captions)}", f"{subject} {connector.join(variants)}"
 
     def _params_saying(self, label: str, key: str, tries: int = 100) -> dict:

@@ -66,6 +66,14 @@ source "$(dirname "$0")/steps.sh"   # step NAME TIMEOUT_S COMMAND...
 
 left() { echo $(( T0 + BUDGET - $(date +%s) )); }   # seconds of this call's budget still unspent
 
+evaluate() {  # evaluate STEP TIMEOUT CHECKPOINT CAPTIONS OUT [ARG...]: train.evaluate with the shared evaluator
+  local name=$1 limit=$2 checkpoint=$3 captions=$4 out=$5; shift 5
+  while [ ! -e "$WORK/evaluator.done" ]; do sleep 2; done
+  step "$name" "$limit" $PY -m train.evaluate --checkpoint "$checkpoint" --data "$WORK/corpus" --split test \
+    --captions "$captions" --evaluator "$WORK/evaluator" --limit "$LIMIT" --mm-texts "${MM[0]}" \
+    --mm-repeats "${MM[1]}" --device "$DEVICE" --out "$out" "$@"
+}
+
 run_model() {  # run_model NAME: train from scratch, export, model_report, train.evaluate; all under $WORK/NAME
   local name=$1 dir=$WORK/$1 limit rpid
   limit=$(( $(left) - RESERVE ))   # training's own guard; what is left then covers export, report, evaluate
@@ -80,12 +88,8 @@ run_model() {  # run_model NAME: train from scratch, export, model_report, train
     --seeds "$SEEDS" --paraphrases 1 --synonyms 1 --gt-clips "$GT_CLIPS" "${ONLY[@]}" --threads "$THREADS" \
     --device "$DEVICE" --out "$dir/report.json" &
   rpid=$!
-  if [ "$EVAL" = 1 ]; then
-    while [ ! -e "$WORK/evaluator.done" ]; do sleep 2; done
-    step "evaluate_$name" $(( $(left) > 60 ? $(left) : 60 )) $PY -m train.evaluate --checkpoint "$dir/model" \
-      --data "$WORK/corpus" --split test --captions heldout --evaluator "$WORK/evaluator" --limit "$LIMIT" \
-      --mm-texts "${MM[0]}" --mm-repeats "${MM[1]}" --no-untrained --device "$DEVICE" --out "$dir/eval.json"
-  fi
+  [ "$EVAL" = 1 ] && evaluate "evaluate_$name" $(( $(left) > 60 ? $(left) : 60 )) "$dir/model" heldout \
+    "$dir/eval.json" --no-untrained
   wait "$rpid"
   cp "$dir/report.json" "$OUT/report_$name.json"
 }
@@ -143,11 +147,8 @@ fi
 $PY -c "from motion_core.ssm import backends; print('mamba kernels', backends.cuda_ops() is not None)"
 for name in $VARIANTS; do trains "$name" && { run_model "$name" & pids+=($!); }; done
 if [ "${BUNDLED:-0}" = 1 ] && [ "$EVAL" = 1 ]; then   # the shipped model, scored by the same evaluator
-  ( while [ ! -e "$WORK/evaluator.done" ]; do sleep 2; done
-    for captions in heldout synonyms; do
-      step "evaluate_bundled_$captions" 120 $PY -m train.evaluate --checkpoint "$VAE" --data "$WORK/corpus" \
-        --split test --captions "$captions" --evaluator "$WORK/evaluator" --limit "$LIMIT" --mm-texts "${MM[0]}" \
-        --mm-repeats "${MM[1]}" --device "$DEVICE" --out "$OUT/eval_bundled_$captions.json"
+  ( for captions in heldout synonyms; do
+      evaluate "evaluate_bundled_$captions" 120 "$VAE" "$captions" "$OUT/eval_bundled_$captions.json"
     done ) &
   pids+=($!)
 fi

@@ -403,11 +403,16 @@ def describe_written(rng: np.random.Generator, segments: list[tuple[str, dict]],
     written = [[p for key in keys_saying(a, params, bank) for p in bank[key]] for a, params in segments]
     if not any(written):
         return []
-    options = []
-    for (action, params), own in zip(segments, written):
-        fill = {"side": side_of(action) or "", "times": WRITTEN_TIMES.get(params.get("count", 1), "")}
-        options.append([" ".join(p.format(**fill).split()) for p in own] or phrases(action, params)[0])
+    options = [[say_written(p, action, params) for p in own] or phrases(action, params)[0]
+               for (action, params), own in zip(segments, written)]
     return _sentences(rng, options, count, SUBJECTS, CONNECTORS, typos=True)
+
+
+def say_written(phrasing: str, action: str, params: dict) -> str:
+    """A written phrasing with its "{side}" and "{times}" slots filled for `action` with `params` (an empty slot
+    leaves no double space)."""
+    filled = phrasing.format(side=side_of(action) or "", times=WRITTEN_TIMES.get(params.get("count", 1), ""))
+    return " ".join(filled.split())
 
 
 def _sentences(rng: np.random.Generator, options: list[list[str]], count: int, subjects, connectors,

@@ -34,6 +34,7 @@ UNSAID = ("style", "size", "overlay")
 _SLOT = re.compile(r"\{([^{}]*)\}")
 _SIDE_WORD = re.compile(r"\b(left|right)\b")
 _PIN = re.compile(r"^([a-z_]+)(=|>|<)(.+)$")
+_RELATIONS = {"=": operator.eq, ">": operator.gt, "<": operator.lt}
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,7 @@ class Pin:
     value: float
 
     def holds(self, value) -> bool:
-        compare = {"=": operator.eq, ">": operator.gt, "<": operator.lt}[self.relation]
-        return value is not None and compare(float(value), self.value)
+        return value is not None and _RELATIONS[self.relation](float(value), self.value)
 
 
 DEFAULT_PINS = {"turn": {"angle_deg": Pin("=", 90.0)}}   # an unpinned "turn" key holds quarter turns
@@ -85,14 +85,18 @@ def pins_of(key: str) -> dict[str, Pin]:
     return pinned or dict(DEFAULT_PINS.get(base, {}))
 
 
+def pins_hold(key: str, params: dict) -> bool:
+    """Whether `params` meets every pin of bank `key` (`pins_of`)."""
+    return all(pin.holds(params.get(name)) for name, pin in pins_of(key).items())
+
+
 def keys_saying(label: str, params: dict, bank: dict) -> list[str]:
     """The bank keys whose phrasings say `label` with `params`: none for a clip with something they never say
     (`UNSAID`, a curve), else those of its base whose pins `params` meets."""
     if any(k in params for k in UNSAID) or params.get("curve", 0.0) != 0.0:
         return []
     base = base_of(label)
-    return [key for key in bank if split_key(key)[0] == base
-            and all(pin.holds(params.get(name)) for name, pin in pins_of(key).items())]
+    return [key for key in bank if split_key(key)[0] == base and pins_hold(key, params)]
 
 
 def bases() -> dict[str, bool]:
