@@ -19,6 +19,7 @@ SHIPPED_MODEL_BYTES = 50 * 1024 ** 2  # float32 safetensors of VAE + denoiser mu
 TINY_MAMBA = {"type": "mamba_unet", "latent_dim": 8, "text_dim": 16, "width": 32, "spatial_groups": 4,
               "d_state": 4, "num_heads": 2}
 TINY_MAMBA_TEXT = {**TINY_MAMBA, "text_levels": [0, 2]}   # text attention in the blocks of two levels
+TINY_MAMBA_SCAN = {**TINY_MAMBA, "text_scan_levels": [0, 1], "text_scan_tokens": 3}   # the prompt leads two levels' scans
 TINY_TRANSFORMER = {"type": "transformer", "latent_dim": 8, "text_dim": 16, "width": 32, "num_layers": 2,
                     "num_heads": 2, "ffn_mult": 2}
 TINY_VAE = {"feature_dim": 263, "latent_dim": 8, "width": 32}
@@ -52,8 +53,8 @@ def _inputs(cfg: dict, batch: int, length: int, text_len: int = 5, seed: int = 1
     return z, t, text, text_mask
 
 
-DENOISER_CONFIGS = pytest.mark.parametrize("cfg", [TINY_MAMBA, TINY_MAMBA_TEXT, TINY_TRANSFORMER],
-                                           ids=["mamba", "mamba_text_levels", "transformer"])
+DENOISER_CONFIGS = pytest.mark.parametrize("cfg", [TINY_MAMBA, TINY_MAMBA_TEXT, TINY_MAMBA_SCAN, TINY_TRANSFORMER],
+                                           ids=["mamba", "mamba_text_levels", "mamba_text_scans", "transformer"])
 
 
 # --- configs ---------------------------------------------------------------------------------------------
@@ -144,6 +145,19 @@ def test_scan_orders():
     assert strided == [1, 2, 4, 6, 9, 12, 0]           # running sums of frames 0,2,4 and of 1,3,5
     with pytest.raises(ValueError, match="scan kind"):
         ScanKind.parse("bwd")
+
+
+def test_a_prefix_leads_every_scan_order_and_subsequence():
+    """`text_scan_levels`' summary tokens are read before the first frame of each order and interleaved
+    subsequence, and their own outputs are dropped: with a running sum, every frame's sum starts from theirs."""
+    x = torch.arange(1.0, 8.0).view(1, 7, 1)
+    mask = lengths_to_mask(torch.tensor([6]), 7)
+    prefix = torch.tensor([[[60.0], [40.0]]])                   # two tokens summing to 100
+    def scanned(kind):
+        return run_scan(CumSum(), x, mask, ScanKind.parse(kind), prefix=prefix)[0, :, 0].tolist()
+    assert scanned("fwd") == [101, 103, 106, 110, 115, 121, 0]
+    assert scanned("rev") == [121, 120, 118, 115, 111, 106, 0]
+    assert scanned("fwd_s2") == [101, 102, 104, 106, 109, 112, 0]
 
 
 # --- denoisers --------------------------------------------------------------------------------------------
@@ -257,6 +271,25 @@ def test_a_block_of_its_own_modulation_starts_as_the_shared_one_and_then_answers
     assert build_denoiser(denoiser_config_dict(own)).config == own.config
     with pytest.raises(ConfigError, match="block_modulation_rank"):
         build_denoiser({**TINY_MAMBA_TEXT, "block_modulation_rank": -1})
+
+
+def test_text_scans_read_the_prompt_whatever_its_padding():
+    """The scans' summary tokens come from learned queries over the text tokens, so a prompt padded to a longer
+    batch gives the same motion; and what the scans read reaches the output."""
+    model = _denoiser(TINY_MAMBA_SCAN)
+    z, t, text, text_mask = _inputs(TINY_MAMBA_SCAN, 2, 17)
+    padded = torch.cat([text, torch.randn(2, 4, text.shape[-1])], dim=1)
+    padded_mask = torch.cat([text_mask, torch.zeros(2, 4, dtype=torch.bool)], dim=1)
+    with torch.no_grad():
+        assert torch.allclose(model(z, t, text, text_mask), model(z, t, padded, padded_mask), atol=1e-5)
+        with_scans = model(z, t, text, text_mask)
+        for block in (*model.encoder, *model.decoder):
+            block.scans_text = False
+        assert not torch.allclose(with_scans, model(z, t, text, text_mask), atol=1e-4)
+    with pytest.raises(ConfigError, match="text_scan_levels"):
+        build_denoiser({**TINY_MAMBA, "text_scan_levels": [0, 0]})
+    with pytest.raises(ConfigError, match="text_scan_tokens"):
+        build_denoiser({**TINY_MAMBA_SCAN, "text_scan_tokens": 0})
 
 
 @DENOISER_CONFIGS

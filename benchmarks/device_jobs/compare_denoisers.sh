@@ -9,7 +9,8 @@
 # U-Nets to train (default "mamba"; each is train/configs/compare_NAME.json, e.g. mamba_text: text attention at two
 # more levels, 6.89 M; mamba_open: the text cross-attention gate starts open, text_gate_init 1; mamba_text_open:
 # both; mamba_text_all_open: text attention at every level, gates open, 7.41 M; mamba_text_open_blockmod:
-# mamba_text_open + each block's own rank-64 modulation map, 7.70 M); they train side by side once the
+# mamba_text_open + each block's own rank-64 modulation map, 7.70 M; mamba_text_scan: mamba_text_open + 8 summary
+# tokens of the prompt leading every temporal scan of every level, 7.15 M); they train side by side once the
 # kernels are in, and each is compared with the transformer.
 # Steps:
 #   1. corpus: $NUM procedural clips (seed 0), built once; both denoisers train on its train split

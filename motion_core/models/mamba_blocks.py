@@ -59,11 +59,14 @@ def reverse_within_length(x: torch.Tensor, mask: torch.Tensor | None) -> torch.T
 
 
 def run_scan(mamba: nn.Module, x: torch.Tensor, mask: torch.Tensor | None, kind: ScanKind,
-             chunk_len: int | None = None) -> torch.Tensor:
+             chunk_len: int | None = None, prefix: torch.Tensor | None = None) -> torch.Tensor:
     """Apply a causal Mamba to x (B, L, D) in the order `kind` describes; output in the original order.
 
     With `chunk_len`, the (permuted) sequence is scanned `chunk_len` steps at a time with the state carried
     (`Mamba.forward_chunked`): same result, peak scan memory of one chunk, for very long takes.
+    `prefix` (B, P, D): steps scanned before the first frame of every order and subsequence (the prompt's
+    summary tokens, see DenoiserConfig.text_scan_levels), so each frame's state has read them; their own
+    outputs are dropped.
     """
     x = apply_mask(x, mask)
     if kind.reverse:
@@ -76,7 +79,13 @@ def run_scan(mamba: nn.Module, x: torch.Tensor, mask: torch.Tensor | None, kind:
         pad = (-length) % s
         x = torch.nn.functional.pad(x, (0, 0, 0, pad))
         x = x.view(b, -1, s, d).transpose(1, 2).reshape(b * s, -1, d)
+    if prefix is not None:
+        # row r of the interleaved batch is subsequence r % s of sample r // s
+        lead = prefix.to(x.dtype).repeat_interleave(s, dim=0) if s > 1 else prefix.to(x.dtype)
+        x = torch.cat([lead, x], dim=1)
     y = mamba(x) if chunk_len is None else mamba.forward_chunked(x, chunk_len)
+    if prefix is not None:
+        y = y[:, prefix.shape[1]:]
     if s > 1:
         y = y.view(b, s, -1, d).transpose(1, 2).reshape(b, -1, d)[:, :length]
     if kind.reverse:
@@ -109,10 +118,11 @@ class HierarchicalTemporalMamba(nn.Module):
             nn.init.zeros_(self.gate.weight)  # start as the plain average of the scans
             nn.init.zeros_(self.gate.bias)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        if self._fuses(x):
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None, prefix: torch.Tensor | None = None) -> torch.Tensor:
+        """`prefix` (B, P, D): steps every scan reads before the frames (see run_scan)."""
+        if prefix is None and self._fuses(x):
             return fused_temporal_scans(self, x, mask)
-        outputs = [run_scan(m, x, mask, k, self.chunk_len) for m, k in zip(self.scans, self.kinds)]
+        outputs = [run_scan(m, x, mask, k, self.chunk_len, prefix) for m, k in zip(self.scans, self.kinds)]
         if self.gate is None:
             return outputs[0]
         weights = torch.softmax(self.gate(x), dim=-1)
