@@ -30,7 +30,10 @@ VAGUE = 150       # narrower synsets above which a broader word says too little 
 MIN_LENGTH = 3
 MAX_PHRASE_WORDS = 3   # WordNet's longer phrases are names and idioms no prompt types word for word
 # A phrase lands on a trained word only in one of that word's two commonest senses: phrases are often idioms whose
-# sense is a trained word's rare one ("square up" = fight, or even up edges = "jog" in its third sense).
+# sense is a trained word's rare one. Not all: "square up" (even up edges) is "jog"'s second sense in WordNet 3.0,
+# so "squares up like a boxer" still reads as "jogs". One sense only would drop that and 88 other phrase readings
+# of the shipped vocabulary's 248, the useful with the wrong ("military greeting" -> "salute", "tap dance" ->
+# "dance", "take a breather" -> "pause" against "bar hop" -> "drink", "base on balls" -> "walk"): not measured.
 PHRASE_TARGET_SENSES = 2
 # Verbs, adverbs, adjectives: what a motion is and how it is done. A prompt's nouns are props and places
 # ("mug", "shelf"); read through WordNet they land on trained words of another sense (mug -> "face").
