@@ -14,8 +14,10 @@
 # WordNet, which the device lacks), split the model into $OUT parts of 15 MB; then, time allowing, refit the
 # length predictor, halve to fp16 and pack again.
 # WRITTEN=K adds K training captions per clip in the written phrasings (`python -m train.procedural
-# --written-phrasings K`; the corpus is then generated here, never copied). Its words are not in the copied
-# vocabulary section: afterwards, on the CPU, generate the same corpus and rerun `python -m train.vocabulary`.
+# --written-phrasings K`; the corpus is then generated here, never copied). Keep the copied vocabulary section (the
+# procedural captions' core words): rebuilt on the written corpus's words, the readings stop reading words the
+# written phrasings bring into the core words the model knows better, and v8's held-out pass fell 0.701 -> 0.650
+# (benchmarks/results/readings_v8_20261206/).
 # If an evaluator exists (EVALUATOR, fitted by compare_denoisers.sh on the same corpus), R@3/FID on held-out
 # paraphrases go to $OUT too. RESUME=1 continues $W/run instead of starting from the bundled model.
 set -uo pipefail
