@@ -19,7 +19,7 @@ SHIPPED_MODEL_BYTES = 50 * 1024 ** 2  # float32 safetensors of VAE + denoiser mu
 TINY_MAMBA = {"type": "mamba_unet", "latent_dim": 8, "text_dim": 16, "width": 32, "spatial_groups": 4,
               "d_state": 4, "num_heads": 2}
 TINY_MAMBA_TEXT = {**TINY_MAMBA, "text_levels": [0, 2]}   # text attention in the blocks of two levels
-TINY_MAMBA_SCAN = {**TINY_MAMBA, "text_scan_levels": [0, 1], "text_scan_tokens": 3}   # the prompt leads two levels' scans
+TINY_MAMBA_SCAN = {**TINY_MAMBA, "text_scan_levels": [0, 1], "text_scan_tokens": 3}   # prompt leads 2 levels' scans
 TINY_TRANSFORMER = {"type": "transformer", "latent_dim": 8, "text_dim": 16, "width": 32, "num_layers": 2,
                     "num_heads": 2, "ffn_mult": 2}
 TINY_VAE = {"feature_dim": 263, "latent_dim": 8, "width": 32}

@@ -191,15 +191,19 @@ def test_a_frozen_text_encoder_is_refused(tmp_path, monkeypatch, wordnet):
 
 
 def test_every_attention_that_reads_text_is_matched(tmp_path):
-    """A U-Net grown with `text_levels` reads the tokens at those levels too: tuning matches those outputs as
-    well, or a variant could read alike at the bottleneck and differently everywhere else."""
+    """A U-Net grown with `text_levels` reads the tokens at those levels too, and one with `text_scan_levels` in
+    the summary its scans read: tuning matches those outputs as well, or a variant could read alike at the
+    bottleneck and differently everywhere else."""
     from motion_core.engine import Engine
     from motion_core.generation.loading import tiny_config
     config = tiny_config()
     config["architecture"]["denoiser"]["text_levels"] = [0, 1]
+    config["architecture"]["denoiser"]["text_scan_levels"] = [1]
     engine = Engine.random(config, seed=0)
     readers = text_tuning.text_readers(engine.denoiser)
-    assert len(readers) == len(engine.denoiser.mid) + 2 * 2          # the bottleneck, then encoder + decoder levels
+    # the bottleneck, then encoder + decoder levels, then the summary the scans of `text_scan_levels` read
+    assert len(readers) == len(engine.denoiser.mid) + 2 * 2 + 1
+    assert readers[-1][0] is engine.denoiser.summary.attn
     banks = text_tuning.query_bank(engine, ["a person walks", "someone claps"], max_queries=64)
     assert len(banks) == len(readers) and all(len(b) > 0 for b in banks)
     cond = text_tuning.Conditioning(engine, banks)

@@ -67,9 +67,14 @@ def training_captions(corpus: str | Path, split: str = "train") -> list[TaggedCa
 
 def text_readers(denoiser: torch.nn.Module) -> list[tuple[torch.nn.Module, torch.Tensor]]:
     """(attention, gate) of every place the denoiser reads the text tokens; gate * attention(queries, tokens) is
-    what each adds to its stream: the bottleneck mixers' cross-attention, then any level's `TextCrossAttention`."""
+    what each adds to its stream: the bottleneck mixers' cross-attention, then any level's `TextCrossAttention`,
+    then the summary its scans read first (`text_scan_levels`; ungated: its learned queries plus this)."""
     readers = [(mixer.cross_attn, mixer.cross_gate) for mixer in denoiser.mid]
-    return readers + [(m.attn, m.gate) for m in denoiser.modules() if isinstance(m, TextCrossAttention)]
+    readers += [(m.attn, m.gate) for m in denoiser.modules() if isinstance(m, TextCrossAttention)]
+    summary = getattr(denoiser, "summary", None)
+    if summary is not None:
+        readers.append((summary.attn, torch.ones_like(summary.queries[0])))
+    return readers
 
 
 def query_bank(engine, prompts: list[str], seed: int = 0, max_queries: int = 8192) -> list[torch.Tensor]:

@@ -67,7 +67,8 @@ class DenoiserConfig(ModelConfig):
     # queries attending to its tokens: a fixed count, so padding the prompt changes nothing), every scan order and
     # interleaved subsequence alike. 2,400 steps from scratch left the cross-attention U-Net behind a transformer on
     # synonyms (0.40 vs 0.63, benchmarks/results/compare_denoisers_2400_20261206/): its frames met the prompt only
-    # through attention, never in the state their scans carry.
+    # through attention, never in the state their scans carry. Tried at 2,400 steps: no better, twice the training
+    # time (benchmarks/results/compare_denoisers_text_scan_20261206/); the shipped model has none.
     text_scan_levels: tuple[int, ...] = ()
     text_scan_tokens: int = 8
 
