@@ -30,6 +30,13 @@ BASE=motion_core/default_model
 EVALUATOR=${EVALUATOR:-/tmp/compare_denoisers/evaluator}
 stamp() { echo "[$(date +%T) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/job.log"; }
 
+# A fresh machine has no kernels: without a build under way (its log) the job would wait 400 s for nothing (it did
+# once, when the machine that had built them was given back between two calls), so it stops here at once.
+if [ ! -e /tmp/kernels.done ] && [ ! -e /tmp/kernels.log ] &&
+    ! python3 -c "from motion_core.ssm import backends; assert backends.cuda_ops() is not None" 2> /dev/null; then
+  stamp "no mamba kernels and no build under way: start build_kernels.sh in the background first (see above)"
+  exit 3
+fi
 if [ ! -d "$W/corpus/texts" ]; then
   if [ -d /tmp/compare_denoisers/corpus/texts ] && [ "${WRITTEN:-0}" = 0 ]; then
     cp -r /tmp/compare_denoisers/corpus "$W/corpus"
