@@ -6,7 +6,10 @@ paraphrases. A model taught the bank may pass a held-out paraphrase because it n
 the actions of `benchmarks/model_report.py` by whether their held-out paraphrase has a word the training
 phrasings never use that the bank does, and gives each model report's paraphrase pass rate over both groups:
 
-    python benchmarks/written_overlap.py --reports BEFORE.json AFTER.json [--out JSON]
+    python benchmarks/written_overlap.py --reports BEFORE.json AFTER.json [--since OLD_BANK.json] [--out JSON]
+
+`--since` counts only the words the bank brought after OLD_BANK (an earlier version of the file, e.g. from `git
+show COMMIT:train/procedural/written_phrasings.json`): what a new writing round may have given away.
 """
 from __future__ import annotations
 
@@ -36,10 +39,15 @@ def training_words(samples: int = 30) -> set[str]:
     return set().union(*(words(t) for t in training_phrasings(samples)), *(words(s) for s in SUBJECTS))
 
 
-def shared_new_words(paraphrases: int = 2) -> dict[str, list[str]]:
-    """Action -> the words of its held-out paraphrases that no training phrasing uses and the bank does."""
+def bank_words(bank: dict[str, list[str]]) -> set[str]:
+    return set().union(*(words(p) for written in bank.values() for p in written))
+
+
+def shared_new_words(paraphrases: int = 2, since: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """Action -> the words of its held-out paraphrases that no training phrasing uses and the bank does (and, given
+    an earlier bank `since`, that it did not)."""
     trained = training_words() | set().union(*(words(s) for s in HELDOUT_SUBJECTS))
-    banked = set().union(*(words(p) for written in load_bank().values() for p in written))
+    banked = bank_words(load_bank()) - (bank_words(since) if since is not None else set())
     return {label: sorted(set().union(*(words(p) for p in heldout_prompts(label, paraphrases))) - trained & banked)
             for label in corpus_actions()}
 
@@ -57,10 +65,13 @@ def split_rates(report: dict, shared: dict[str, list[str]]) -> dict:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reports", nargs="+", type=Path, required=True, help="model_report JSON files")
+    parser.add_argument("--since", type=Path, default=None, help="an earlier bank: count only words added after it")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    shared = shared_new_words()
-    result = {"shared_new_words": {k: v for k, v in shared.items() if v},
+    since = load_bank(args.since) if args.since else None
+    shared = shared_new_words(since=since)
+    result = {"since": str(args.since) if args.since else None,
+              "shared_new_words": {k: v for k, v in shared.items() if v},
               "reports": {str(p): split_rates(json.loads(p.read_text()), shared) for p in args.reports}}
     print(f"{len(result['shared_new_words'])} of {len(shared)} actions' held-out paraphrases share a new word with "
           f"the bank: {result['shared_new_words']}")

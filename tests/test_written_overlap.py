@@ -20,3 +20,15 @@ def test_rates_split_by_sharing():
     rates = written_overlap.split_rates(report, {"a": ["x"], "b": [], "c": ["y"], "d": ["z"]})
     assert rates["sharing"] == {"actions": 2, "paraphrase_pass_rate": 0.75}
     assert rates["not_sharing"] == {"actions": 1, "paraphrase_pass_rate": 0.0}
+
+
+def test_since_counts_only_what_the_later_bank_brought():
+    everything = written_overlap.shared_new_words()
+    bank = written_overlap.load_bank()
+    earlier = {key: [p for p in written if "prone" not in p.split()] for key, written in bank.items()}
+    earlier = {key: written for key, written in earlier.items() if written}
+    newer = written_overlap.shared_new_words(since=earlier)
+    assert "prone" in newer["lie_down_stomach"]                    # only the dropped phrasings said it
+    assert newer.keys() == everything.keys()
+    assert all(set(newer[k]) <= set(everything[k]) for k in newer)
+    assert not any(written_overlap.shared_new_words(since=bank).values())   # nothing is new since itself
