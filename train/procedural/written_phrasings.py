@@ -12,12 +12,12 @@ phrasings, nothing held out: not the held-out paraphrases, not the held-out syno
 bank never uses), not the prompt sets in benchmarks/prompt_sets/ (written by a fourth session, which saw neither).
 Of what they wrote, the 20 phrasings that equalled or held a held-out paraphrase or a training phrasing were
 dropped (tests/test_written_phrasings.py keeps the bank free of held-out paraphrases). A second round (2026-12-06,
-four more writer sessions, each given its actions' training phrasings and the bank so far, nothing held out) added
-1,519 phrasings, about half of them describing what the body does rather than naming the action ("dips the chin
-and lifts it again"): of the 1,610 written, 37 used held-out synonyms, 16 held or were held in a held-out phrase,
-one repeated a training phrasing, and 37 more shared five consecutive words with a held-out phrase (most were
-common phrases, "the balls of the feet", but one was a near copy) and were dropped too. So the held-out rates
-still measure words nobody showed the model.
+four more writer sessions, each given its actions' training phrasings and the bank so far; nothing held out, nor
+the prompt sets) added 1,519 phrasings, about half of them describing what the body does rather than naming the
+action ("dips the chin and lifts it again"): of the 1,610 written, 37 used held-out synonyms, 16 held or were held
+in a held-out phrase, one repeated a training phrasing, and 37 more shared five consecutive words with a held-out
+phrase (most were common phrases, "the balls of the feet", but one was a near copy) and were dropped too. So the
+held-out rates still measure words nobody showed the model.
 
 `train.text_tuning --phrasings` teaches a trained encoder these phrasings (`train.phrasing_pairs`).
 """
