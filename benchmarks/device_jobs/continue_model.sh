@@ -29,11 +29,11 @@ W=${WORK:-/tmp/continue_model}; mkdir -p "$W"
 BASE=motion_core/default_model
 EVALUATOR=${EVALUATOR:-/tmp/compare_denoisers/evaluator}
 stamp() { echo "[$(date +%T) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/job.log"; }
+kernels_ready() { python3 -c "from motion_core.ssm import backends; assert backends.cuda_ops() is not None"; }
 
 # A fresh machine has no kernels: without a build under way (its log) the job would wait 400 s for nothing (it did
 # once, when the machine that had built them was given back between two calls), so it stops here at once.
-if [ ! -e /tmp/kernels.done ] && [ ! -e /tmp/kernels.log ] &&
-    ! python3 -c "from motion_core.ssm import backends; assert backends.cuda_ops() is not None" 2> /dev/null; then
+if [ ! -e /tmp/kernels.done ] && [ ! -e /tmp/kernels.log ] && ! kernels_ready 2> /dev/null; then
   stamp "no mamba kernels and no build under way: start build_kernels.sh in the background first (see above)"
   exit 3
 fi
@@ -49,7 +49,7 @@ if [ ! -d "$W/corpus/texts" ]; then
 fi
 touch "$W/corpus.ready"   # refine_decoder.sh, when it runs beside this job, trains on the same corpus
 while [ ! -e /tmp/kernels.done ] && [ $(( $(date +%s) - T0 )) -lt 400 ]; do sleep 2; done
-python3 -c "from motion_core.ssm import backends; assert backends.cuda_ops() is not None" || { stamp "no kernels"; exit 3; }
+kernels_ready || { stamp "no kernels"; exit 3; }
 if [ "${RESUME:-0}" = 1 ]; then start=(--resume); else rm -rf "$W/run"; start=(--init-from "$BASE"); fi
 left=$(( DEADLINE - $(date +%s) - ${RESERVE:-110} ))
 stamp "train: up to step ${TOTAL:-2400}, time limit ${left}s"
