@@ -17,8 +17,8 @@ from train.procedural.actions import FAMILIES
 from train.procedural.captions import LEXICON, describe, phrases, tokens
 from train.procedural.captions import CONNECTORS, HELDOUT_CONNECTORS, HELDOUT_SUBJECTS, SUBJECTS
 from train.procedural.actions.locomotion import stair_levels
-from train.procedural.generate import MAX_FRAMES, MIN_FRAMES, OVERLAY_ACTIONS, OVERLAY_GAITS, render_sequence
-from train.procedural.phrasebook import COUNTED
+from train.procedural.generate import MAX_FRAMES, MIN_FRAMES, render_sequence
+from train.procedural.phrase_sets import all_phrases
 
 PELVIS, HEAD, L_WRIST, R_WRIST = 0, 15, 20, 21
 CONTACT_JOINTS = (7, 10, 8, 11)        # order of Clip.contacts columns
@@ -188,33 +188,8 @@ def test_generation_is_deterministic_under_a_seed():
     assert a.features.shape != c.features.shape or not np.array_equal(a.features, c.features)
 
 
-def _all_phrases():
-    """(train, held-out) phrase sets over every action and parameter variant the samplers can produce."""
-    train, held = set(), set()
-    from train.procedural.styles import STYLES
-    variants = [{"count": c, "angle_deg": a, "curve": cv, "speed": sp}
-                for c in (1, 2, 3, 4) for a in (45.0, 90.0, 135.0, 180.0) for cv in (0.0, 0.5, -0.5) for sp in (0.8, 1.3)]
-    variants += [{"count": 1, "angle_deg": 90.0, "curve": 0.0, "style": st} for st in STYLES]
-    variants += [{"curve": 0.0, "overlay": {"action": o, "params": {}}} for o in OVERLAY_ACTIONS]
-    rng = np.random.default_rng(5)
-    for name in ACTIONS:
-        for v in variants:
-            if "overlay" in v and name not in OVERLAY_GAITS:
-                continue
-            if v.get("count") == 4 and name not in COUNTED:     # only the floor exercises do "many" (four)
-                continue
-            tr, he = phrases(name, v)
-            train.update(tr)
-            held.update(he)
-        for _ in range(30):         # and what the action's own sampler draws (travelling hops, four hops)
-            tr, he = phrases(name, ACTIONS[name].sample(rng))
-            train.update(tr)
-            held.update(he)
-    return train, held
-
-
 def test_heldout_phrases_never_occur_in_training_phrases_or_words_outside_lexicon():
-    train, held = _all_phrases()
+    train, held = all_phrases()
     assert len(held) >= 40 and len(train) >= 150
     assert not [h for h in held if any(h in t for t in train)]
     words = train | held | set(SUBJECTS + HELDOUT_SUBJECTS + CONNECTORS + HELDOUT_CONNECTORS)
@@ -294,7 +269,7 @@ def test_subclip_captions_select_their_action_frames(written):
 
 def test_heldout_paraphrases_never_appear_in_training_captions(written):
     root, _ = written
-    _, held = _all_phrases()
+    _, held = all_phrases()
     train_ids = (root / "train.txt").read_text().split()
     train_text = "\n".join((root / "texts" / f"{i}.txt").read_text().lower() for i in train_ids)
     assert not [h for h in held if h in train_text]
@@ -423,7 +398,7 @@ def test_corpus_foot_skating_is_at_most_real_mocap():
 def test_heldout_synonyms_never_appear_in_training_phrasings():
     import re
     from train.procedural.heldout_words import HELDOUT_WORDS, swap_synonyms
-    train, held = _all_phrases()
+    train, held = all_phrases()
     words = {w for t in train for w in re.findall(r"[a-z\-]+", t.lower())}
     assert not words & HELDOUT_WORDS
     assert "strolls" in HELDOUT_WORDS and "hops" not in HELDOUT_WORDS

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from test_procedural import _all_phrases
 from train.phrasing_pairs import PhrasingPairs, plain_params
 from train.procedural.captions import CONNECTORS, SUBJECTS, _TURN
 from train.procedural.heldout_words import HELDOUT_WORDS
+from train.procedural.phrase_sets import all_phrases
 from train.procedural.written_phrasings import Pin, base_of, bases, keys_saying, load_bank, problems, split_key
 
 
@@ -29,7 +29,7 @@ def test_the_bundled_bank_covers_the_corpus_and_passes_its_own_checks():
 
 def test_no_written_phrasing_gives_away_a_held_out_one():
     """The held-out paraphrases and synonyms must stay unseen: no written phrasing holds, or is held in, one."""
-    train, held = _all_phrases()
+    train, held = all_phrases()
     leaks = [(key, p) for key, written in load_bank().items() for p in written for f in _filled(p)
              if any(h in f or f in h for h in held)]
     assert not leaks
