@@ -12,7 +12,11 @@
 #      without one are skipped), each as read by the engine and with --literal (captions as written)
 # Into $OUT: log.txt (set -x with timestamps), timings.tsv (step, exit status, seconds), corpus.json,
 # eval_{heldout,synonyms}{,_literal}.json, and the evaluator's files (each only if under 16 MB).
-# Knobs (env): TINY, PYTHON, NUM, WORKERS, EVAL_STEPS, EVAL_TIME, LIMIT, MM_TEXTS, MM_REPEATS, WORK.
+# BASELINE=DIR also scores that checkpoint (the model the bundled one replaces) with the same evaluator, clips and
+# seeds, into $OUT/eval_baseline_{heldout,synonyms}.json: side by side, since each fitted evaluator has its own
+# scale. LITERAL=0 skips the --literal runs (captions as written; saves ~90 s of a call).
+# Knobs (env): TINY, PYTHON, NUM, WORKERS, EVAL_STEPS, EVAL_TIME, LIMIT, MM_TEXTS, MM_REPEATS, WORK, BASELINE,
+# LITERAL.
 set -uo pipefail
 : "${OUT:?set OUT to the output folder}"
 mkdir -p "$OUT"
@@ -68,15 +72,25 @@ ls -l "$WORK/evaluator" "$OUT/evaluator"
 if [ -n "${WAIT_FOR:-}" ]; then
   echo "=== $(date +%T) waiting for $WAIT_FOR"; while [ ! -e "$WAIT_FOR" ]; do sleep 2; done
 fi
+evaluate() {   # evaluate NAME CHECKPOINT CAPTIONS [EXTRA...]
+  local name=$1 checkpoint=$2 captions=$3; shift 3
+  step "$name" "$T_EVAL" $PY -m train.evaluate --checkpoint "$checkpoint" --data "$WORK/corpus" --split test \
+    --captions "$captions" --evaluator "$WORK/evaluator" --limit "$LIMIT" --mm-texts "$MM_TEXTS" \
+    --mm-repeats "$MM_REPEATS" --device "$DEVICE" --out "$OUT/$name.json" "$@"
+}
+literals=("")
+[ "${LITERAL:-1}" = 1 ] && literals+=(--literal)
 for captions in heldout synonyms; do
-  for literal in "" --literal; do
-    name=eval_${captions}${literal:+_literal}
-    extra=()
-    [ -n "$literal" ] && extra=(--literal --no-untrained)   # the untrained floor once per caption set
-    step "$name" "$T_EVAL" $PY -m train.evaluate --checkpoint "$CKPT" --data "$WORK/corpus" --split test \
-      --captions "$captions" --evaluator "$WORK/evaluator" --limit "$LIMIT" --mm-texts "$MM_TEXTS" \
-      --mm-repeats "$MM_REPEATS" --device "$DEVICE" --out "$OUT/$name.json" "${extra[@]}"
+  for literal in "${literals[@]}"; do
+    if [ -n "$literal" ]; then   # the untrained floor once per caption set
+      evaluate "eval_${captions}_literal" "$CKPT" "$captions" --literal --no-untrained
+    else
+      evaluate "eval_${captions}" "$CKPT" "$captions"
+    fi
   done
+  if [ -n "${BASELINE:-}" ]; then
+    evaluate "eval_baseline_${captions}" "$BASELINE" "$captions" --no-untrained
+  fi
 done
 
 echo "=== $(date +%T) done, ${SECONDS} s in all"
