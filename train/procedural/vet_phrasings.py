@@ -26,7 +26,8 @@ SLOT_FILLS = [{"side": s, "times": t} for s in ("left", "right") for t in ("once
 
 
 def filled(phrasing: str) -> list[str]:
-    """A phrasing as captions say it: every side and count filled in, spaces collapsed."""
+    """A phrasing as captions say it: every side and count filled in, spaces collapsed (ValueError on a stray
+    brace)."""
     return sorted({" ".join(phrasing.format(**fill).split()) for fill in SLOT_FILLS})
 
 
@@ -50,7 +51,10 @@ class Vetter:
         if found:
             return "refused by the bank's checks: " + found[0]
         said = " ".join(phrasing.split())
-        forms = filled(said)
+        try:   # compared in lower case, as the held-out phrases are written
+            forms = filled(said.lower())
+        except (ValueError, IndexError, KeyError):
+            return "has a brace that is not a {side} or {times} slot"
         if any(h in f or f in h for f in forms for h in self.heldout):
             return "holds or is held in a held-out phrase"
         if any(f in self.training for f in forms):
