@@ -11,12 +11,8 @@ from train.phrasing_pairs import PhrasingPairs, plain_params
 from train.procedural.captions import CONNECTORS, SUBJECTS, _TURN
 from train.procedural.heldout_words import HELDOUT_WORDS
 from train.procedural.phrase_sets import all_phrases
+from train.procedural.vet_phrasings import filled
 from train.procedural.written_phrasings import Pin, base_of, bases, keys_saying, load_bank, problems, split_key
-
-
-def _filled(phrasing: str) -> list[str]:
-    return [" ".join(phrasing.format(side=s, times=t).split()) for s in ("left", "right")
-            for t in ("once", "twice", "three times", "")]
 
 
 def test_the_bundled_bank_covers_the_corpus_and_passes_its_own_checks():
@@ -30,7 +26,7 @@ def test_the_bundled_bank_covers_the_corpus_and_passes_its_own_checks():
 def test_no_written_phrasing_gives_away_a_held_out_one():
     """The held-out paraphrases and synonyms must stay unseen: no written phrasing holds, or is held in, one."""
     train, held = all_phrases()
-    leaks = [(key, p) for key, written in load_bank().items() for p in written for f in _filled(p)
+    leaks = [(key, p) for key, written in load_bank().items() for p in written for f in filled(p)
              if any(h in f or f in h for h in held)]
     assert not leaks
     words = {w for written in load_bank().values() for p in written for w in re.findall(r"[a-z]+", p)}
