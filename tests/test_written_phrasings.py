@@ -37,6 +37,7 @@ def test_no_written_phrasing_gives_away_a_held_out_one():
     ({"moonwalk": ["glides backward"]}, "not a corpus action"),
     ({"kick": ["kicks high"]}, "must name its side"),
     ({"kick": ["kicks with the left leg {side}"]}, "must name its side"),
+    ({"kick": ["Kicks with the {side} leg, Left first"]}, "must name its side"),
     ({"walk": ["walks {fast}"]}, "slots other than"),
     ({"walk": ["saunters ahead"]}, "held-out synonyms"),
     ({"turn@angle_deg=half": ["turns {side}"]}, "a pin is name=number"),

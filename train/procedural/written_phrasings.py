@@ -140,7 +140,7 @@ def problems(bank: dict) -> list[str]:
             slots = set(_SLOT.findall(phrasing))
             if slots - {"side", "times"}:
                 out.append(f"{base}: {phrasing!r} has slots other than {{side}} and {{times}}")
-            if known[base] and ("side" not in slots or _SIDE_WORD.search(phrasing)):
+            if known[base] and ("side" not in slots or _SIDE_WORD.search(phrasing.lower())):
                 out.append(f"{base}: {phrasing!r} must name its side as {{side}}, and only so")
             reserved = set(re.findall(r"[a-z]+", phrasing.lower())) & HELDOUT_WORDS
             if reserved:
