@@ -78,16 +78,11 @@ evaluate() {   # evaluate NAME CHECKPOINT CAPTIONS [EXTRA...]
     --captions "$captions" --evaluator "$WORK/evaluator" --limit "$LIMIT" --mm-texts "$MM_TEXTS" \
     --mm-repeats "$MM_REPEATS" --device "$DEVICE" --out "$OUT/$name.json" "$@"
 }
-literals=("")
-[ "${LITERAL:-1}" = 1 ] && literals+=(--literal)
 for captions in heldout synonyms; do
-  for literal in "${literals[@]}"; do
-    if [ -n "$literal" ]; then   # the untrained floor once per caption set
-      evaluate "eval_${captions}_literal" "$CKPT" "$captions" --literal --no-untrained
-    else
-      evaluate "eval_${captions}" "$CKPT" "$captions"
-    fi
-  done
+  evaluate "eval_${captions}" "$CKPT" "$captions"   # with the untrained floor, once per caption set
+  if [ "${LITERAL:-1}" = 1 ]; then
+    evaluate "eval_${captions}_literal" "$CKPT" "$captions" --literal --no-untrained
+  fi
   if [ -n "${BASELINE:-}" ]; then
     evaluate "eval_baseline_${captions}" "$BASELINE" "$captions" --no-untrained
   fi

@@ -44,7 +44,7 @@ class Vetter:
         self.seen = {key: {" ".join(p.split()) for p in written} for key, written in bank.items()}
         self.training = set(training)
         self.heldout = set(heldout)
-        self.heldout_ngrams = set().union(*(ngrams(h) for h in heldout)) if heldout else set()
+        self.heldout_ngrams = set().union(*(ngrams(h) for h in heldout))
 
     def reason(self, key: str, phrasing: str) -> str | None:
         found = problems({key: [phrasing]})
@@ -85,11 +85,12 @@ def merge(bank: dict[str, list[str]], new: dict[str, list[str]], vetter: Vetter)
             if not isinstance(phrasing, str) or not phrasing.strip():
                 dropped.append({"key": key, "phrasing": repr(phrasing), "reason": "not a phrasing"})
                 continue
-            why = vetter.admit(key, phrasing)
+            said = " ".join(phrasing.split())
+            why = vetter.admit(key, said)
             if why:
                 dropped.append({"key": key, "phrasing": phrasing, "reason": why})
             else:
-                merged.setdefault(key, []).append(" ".join(phrasing.split()))
+                merged.setdefault(key, []).append(said)
     return merged, dropped
 
 
@@ -111,11 +112,11 @@ def main(argv=None) -> int:
     from train.procedural.phrase_sets import all_phrases
     training, heldout = all_phrases()
     vetter = Vetter(bank, training, heldout)
+    before = sum(len(v) for v in bank.values())
     dropped = []
     for new in written:
         bank, out = merge(bank, new, vetter)
         dropped += out
-    before = sum(len(v) for v in load_bank(args.bank).values())
     after = sum(len(v) for v in bank.values())
     reasons = Counter(d["reason"].split(":")[0] for d in dropped)
     out_path = args.out or args.bank
