@@ -16,7 +16,7 @@ from train.procedural.phrasebook import COUNTED
 from train.procedural.styles import STYLES
 
 
-def _variants() -> list[dict]:
+def variants() -> list[dict]:
     """Parameter sets that reach every phrasing table: counts, turn angles, curves, speeds, styles, overlays."""
     variants = [{"count": c, "angle_deg": a, "curve": cv, "speed": sp}
                 for c in (1, 2, 3, 4) for a in (45.0, 90.0, 135.0, 180.0) for cv in (0.0, 0.5, -0.5)
@@ -26,22 +26,27 @@ def _variants() -> list[dict]:
     return variants
 
 
+def parameter_sets(name: str, rng: np.random.Generator) -> list[dict]:
+    """The parameters action `name` is phrased with: each `variants()` set that applies to it, then 30 of its
+    own sampler's draws (travelling hops, four hops)."""
+    own = []
+    for v in variants():
+        if "overlay" in v and name not in OVERLAY_GAITS:
+            continue
+        if v.get("count") == 4 and name not in COUNTED:     # only the floor exercises do "many" (four)
+            continue
+        own.append(v)
+    return own + [ACTIONS[name].sample(rng) for _ in range(30)]
+
+
 @lru_cache(maxsize=1)
 def all_phrases() -> tuple[frozenset[str], frozenset[str]]:
     """(training phrases, held-out phrases), slots filled, over every action and variant the samplers make."""
     train, held = set(), set()
     rng = np.random.default_rng(5)
     for name in ACTIONS:
-        for v in _variants():
-            if "overlay" in v and name not in OVERLAY_GAITS:
-                continue
-            if v.get("count") == 4 and name not in COUNTED:     # only the floor exercises do "many" (four)
-                continue
-            tr, he = phrases(name, v)
-            train.update(tr)
-            held.update(he)
-        for _ in range(30):         # and what the action's own sampler draws (travelling hops, four hops)
-            tr, he = phrases(name, ACTIONS[name].sample(rng))
+        for params in parameter_sets(name, rng):
+            tr, he = phrases(name, params)
             train.update(tr)
             held.update(he)
     return frozenset(train), frozenset(held)
