@@ -12,6 +12,10 @@
 # Env: CHECKPOINT (default motion_core/default_model), DEVICE (default cuda; cpu for a dry run), REPORT_ARGS (model_report's arguments), BUDGET (seconds
 # the whole job may take, default 570: reports still running then are stopped, what is done is kept), OUT.
 #
+# Timing (one H100, 2026-12-06): five variants at once, beside the kernel build, took 576 s to tune (2,500 steps
+# at batch 64: ~240 s each; 6,000 steps, or 2,500 at batch 256: ~500 s), leaving no time to report in a 600-s
+# call: tune at most three short variants per call, or report here on the CPU from the deltas.
+#
 # Writes $OUT/deltas.tar (per variant, the tuned encoder weights and config: `encoder_delta.py apply
 # CHECKPOINT DIR OUT` rebuilds the model here) as soon as the tunings end, then $OUT/results.tar.gz (logs,
 # curves, one model_report JSON per variant and base.json for the untuned model).
