@@ -230,3 +230,14 @@ def test_written_phrasings_are_taught_beside_the_variants_and_checked_apart(tmp_
     bank.write_text(json.dumps({"kick": ["kicks high"]}))
     with pytest.raises(SystemExit):
         text_tuning.main(common + ["--out", str(tmp_path / "bad"), "--phrasings", str(bank)])
+
+
+def test_an_unknown_device_is_refused_before_tuning(tmp_path, monkeypatch, capsys, wordnet):
+    from motion_core.engine import Engine
+    source = Engine.random(seed=0).save(tmp_path / "model")
+    write_wordnet(tmp_path / "wn")
+    monkeypatch.setattr(text_tuning, "tune", lambda *a, **k: pytest.fail("tuned on an unknown device"))
+    with pytest.raises(SystemExit):
+        text_tuning.main(["--checkpoint", str(source), "--data", str(write_corpus(tmp_path / "corpus")),
+                          "--wordnet", str(tmp_path / "wn"), "--out", str(tmp_path / "tuned"), "--device", "gpu9"])
+    assert "--device" in capsys.readouterr().err

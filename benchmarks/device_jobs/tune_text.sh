@@ -9,8 +9,9 @@
 # Carry ".devjob" with texts.tar.xz (train.txt and texts/ of the model's training corpus: tuning reads only its
 # training captions) and wordnet.tar.gz (a WordNet dict folder named wordnet/), and ".device-cache" for the
 # kernels, which this script builds in the background unless the machine has them (the evaluation waits).
-# Env: CHECKPOINT (default motion_core/default_model), DEVICE (default cuda; cpu for a dry run), REPORT_ARGS (model_report's arguments), BUDGET (seconds
-# the whole job may take, default 570: reports still running then are stopped, what is done is kept), OUT.
+# Env: CHECKPOINT (default motion_core/default_model), DEVICE (default cuda; cpu for a dry run), REPORT_ARGS
+# (model_report's arguments), BUDGET (seconds the whole job may take, default 570: reports still running then
+# are stopped, what is done is kept), OUT.
 #
 # Timing (one H100, 2026-12-06): five variants at once, beside the kernel build, took 576 s to tune (2,500 steps
 # at batch 64: ~240 s each; 6,000 steps, or 2,500 at batch 256: ~500 s), leaving no time to report in a 600-s
@@ -55,7 +56,8 @@ for name in "${names[@]}"; do
 done
 tar cf "$OUT/deltas.tar" -C "$WORK" deltas && stamp "deltas: $(du -h "$OUT/deltas.tar" | cut -f1)"
 
-while [ "$DEVICE" = cuda ] && [ ! -e /tmp/kernels.done ] && ! kernels_ready 2> /dev/null && [ "$(left)" -gt 120 ]; do sleep 2; done
+while [ "$DEVICE" = cuda ] && [ ! -e /tmp/kernels.done ] && ! kernels_ready 2> /dev/null && [ "$(left)" -gt 120 ]
+do sleep 2; done
 kernels_ready 2> /dev/null && stamp "kernels ready" || stamp "no kernels: reporting with the torch scan"
 report() {  # $1 = model folder, $2 = report name
   local limit=$(( $(left) - 15 )); [ "$limit" -gt 30 ] || limit=30

@@ -18,12 +18,12 @@ from train.procedural.styles import STYLES
 
 def variants() -> list[dict]:
     """Parameter sets that reach every phrasing table: counts, turn angles, curves, speeds, styles, overlays."""
-    variants = [{"count": c, "angle_deg": a, "curve": cv, "speed": sp}
-                for c in (1, 2, 3, 4) for a in (45.0, 90.0, 135.0, 180.0) for cv in (0.0, 0.5, -0.5)
-                for sp in (0.8, 1.3)]
-    variants += [{"count": 1, "angle_deg": 90.0, "curve": 0.0, "style": st} for st in STYLES]
-    variants += [{"curve": 0.0, "overlay": {"action": o, "params": {}}} for o in OVERLAY_ACTIONS]
-    return variants
+    out = [{"count": c, "angle_deg": a, "curve": cv, "speed": sp}
+           for c in (1, 2, 3, 4) for a in (45.0, 90.0, 135.0, 180.0) for cv in (0.0, 0.5, -0.5)
+           for sp in (0.8, 1.3)]
+    out += [{"count": 1, "angle_deg": 90.0, "curve": 0.0, "style": st} for st in STYLES]
+    out += [{"curve": 0.0, "overlay": {"action": o, "params": {}}} for o in OVERLAY_ACTIONS]
+    return out
 
 
 def parameter_sets(name: str, rng: np.random.Generator) -> list[dict]:
