@@ -270,15 +270,20 @@ def check_record_fits(source: str | Path, args) -> None:
     validate_config(tuned_config(copy.deepcopy(read_config(source)), probe))
 
 
+def tuned_keys(tensors: dict) -> list[str]:
+    """The checkpoint tensors tuning changes: every text-encoder tensor but the frozen buffers, sorted."""
+    frozen = {f"text.{name}" for name in FROZEN_BUFFERS}
+    return sorted(k for k in tensors if k.startswith("text.") and k not in frozen)
+
+
 def write(engine, source: str | Path, out: str | Path, record: dict) -> Path:
     """The checkpoint at `source` with the tuned encoder's weights (in the stored dtypes), at `out`."""
     from motion_core.engine import Engine
     from motion_core.formats.checkpoint import load_checkpoint, save_checkpoint
     config, tensors = load_checkpoint(source)
-    for name, value in engine.text_encoder.state_dict().items():
-        key = f"text.{name}"
-        if name not in FROZEN_BUFFERS and key in tensors:
-            tensors[key] = value.detach().cpu().to(tensors[key].dtype)
+    state = engine.text_encoder.state_dict()
+    for key in tuned_keys(tensors):
+        tensors[key] = state[key.removeprefix("text.")].detach().cpu().to(tensors[key].dtype)
     path = save_checkpoint(out, tensors, tuned_config(config, record))
     Engine.load(path, device="cpu")   # it must load as the engine will
     return path

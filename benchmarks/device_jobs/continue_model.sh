@@ -29,7 +29,7 @@ W=${WORK:-/tmp/continue_model}; mkdir -p "$W"
 BASE=motion_core/default_model
 EVALUATOR=${EVALUATOR:-/tmp/compare_denoisers/evaluator}
 stamp() { echo "[$(date +%T) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/job.log"; }
-kernels_ready() { python3 -c "from motion_core.ssm import backends; assert backends.cuda_ops() is not None"; }
+source benchmarks/device_jobs/kernels.sh   # kernels_ready
 
 # A fresh machine has no kernels: without a build under way (its log) the job would wait 400 s for nothing (it did
 # once, when the machine that had built them was given back between two calls), so it stops here at once.

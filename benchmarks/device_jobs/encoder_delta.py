@@ -27,16 +27,10 @@ from safetensors.torch import load_file, save_file
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))   # run as a script from anywhere
 
 from motion_core.formats.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from train.text_tuning import FROZEN_BUFFERS  # noqa: E402
+from train.text_tuning import tuned_keys  # noqa: E402
 
 WEIGHTS = "text_encoder.safetensors"
 CONFIG = "config.json"
-
-
-def tuned_keys(tensors: dict[str, torch.Tensor]) -> list[str]:
-    """The text encoder's tensors that text tuning changes: every `text.` tensor but the frozen buffers."""
-    frozen = {f"text.{name}" for name in FROZEN_BUFFERS}
-    return sorted(k for k in tensors if k.startswith("text.") and k not in frozen)
 
 
 def untouched_digest(tensors: dict[str, torch.Tensor]) -> str:

@@ -28,15 +28,12 @@ REPORT_ARGS=${REPORT_ARGS:---seeds 2 --paraphrases 2 --synonyms 1 --gt-clips 4 -
 WORK=/tmp/tune_text; RESULTS=$WORK/results
 stamp() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
 left() { echo $(( BUDGET - ($(date +%s) - T0) )); }
-kernels_ready() { python3 -c "from motion_core.ssm import backends; assert backends.cuda_ops() is not None"; }
+source "$(dirname "$0")/kernels.sh"   # kernels_ready, start_kernel_build
 
 [ -n "${VARIANTS:-}" ] || { echo "set VARIANTS (see the head of this script)"; exit 2; }
+rm -rf "$WORK"   # an earlier call's variants would be packed with this call's
 mkdir -p "$OUT" "$WORK/corpus" "$WORK/models" "$WORK/deltas" "$RESULTS"
-if [ "$DEVICE" = cuda ] && ! kernels_ready 2> /dev/null && [ ! -e /tmp/kernels.log ]; then
-  setsid bash -c 'ONLY=mamba MAX_JOBS=10 bash .device-cache/build_kernels.sh > /tmp/kernels.log 2>&1;
-    touch /tmp/kernels.done' < /dev/null > /dev/null 2>&1 &
-  stamp "kernel build started in the background"
-fi
+if [ "$DEVICE" = cuda ]; then ( start_kernel_build ); fi   # a subshell's job: the tunings' `wait` skips it
 tar xJf .devjob/texts.tar.xz -C "$WORK/corpus" && tar xzf .devjob/wordnet.tar.gz -C "$WORK" || exit 2
 
 names=()

@@ -5,6 +5,7 @@ phrasings, `vet_phrasings`) is checked against these sets, and the tests keep th
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -16,7 +17,7 @@ from train.procedural.phrasebook import COUNTED
 from train.procedural.styles import STYLES
 
 
-def variants() -> list[dict]:
+def _variants() -> list[dict]:
     """Parameter sets that reach every phrasing table: counts, turn angles, curves, speeds, styles, overlays."""
     out = [{"count": c, "angle_deg": a, "curve": cv, "speed": sp}
            for c in (1, 2, 3, 4) for a in (45.0, 90.0, 135.0, 180.0) for cv in (0.0, 0.5, -0.5)
@@ -26,27 +27,28 @@ def variants() -> list[dict]:
     return out
 
 
-def parameter_sets(name: str, rng: np.random.Generator) -> list[dict]:
-    """The parameters action `name` is phrased with: each `variants()` set that applies to it, then 30 of its
-    own sampler's draws (travelling hops, four hops)."""
-    own = []
-    for v in variants():
-        if "overlay" in v and name not in OVERLAY_GAITS:
-            continue
-        if v.get("count") == 4 and name not in COUNTED:     # only the floor exercises do "many" (four)
-            continue
-        own.append(v)
-    return own + [ACTIONS[name].sample(rng) for _ in range(30)]
+def phrased_parameters() -> Iterator[tuple[str, dict]]:
+    """(action, parameters) for every way the corpus phrases an action: each `_variants()` set that applies to
+    it, then 30 of its own sampler's draws (travelling hops, four hops), seeded, so every caller sees the same
+    sets."""
+    rng = np.random.default_rng(5)
+    for name in ACTIONS:
+        for v in _variants():
+            if "overlay" in v and name not in OVERLAY_GAITS:
+                continue
+            if v.get("count") == 4 and name not in COUNTED:     # only the floor exercises do "many" (four)
+                continue
+            yield name, v
+        for _ in range(30):
+            yield name, ACTIONS[name].sample(rng)
 
 
 @lru_cache(maxsize=1)
 def all_phrases() -> tuple[frozenset[str], frozenset[str]]:
     """(training phrases, held-out phrases), slots filled, over every action and variant the samplers make."""
     train, held = set(), set()
-    rng = np.random.default_rng(5)
-    for name in ACTIONS:
-        for params in parameter_sets(name, rng):
-            tr, he = phrases(name, params)
-            train.update(tr)
-            held.update(he)
+    for name, params in phrased_parameters():
+        tr, he = phrases(name, params)
+        train.update(tr)
+        held.update(he)
     return frozenset(train), frozenset(held)

@@ -18,11 +18,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
-from train.procedural.actions import ACTIONS
 from train.procedural.captions import phrases
-from train.procedural.phrase_sets import parameter_sets
+from train.procedural.phrase_sets import phrased_parameters
 from train.procedural.written_phrasings import (
     BANK_FILE,
     base_of,
@@ -49,15 +46,18 @@ def weak_bases(report: dict, below: float = 0.75) -> dict[str, float]:
 def training_phrasings_by_key(bank: dict) -> dict[str, list[str]]:
     """Bank key -> the training phrasings of the clips its phrasings say (`keys_saying`), sides filled."""
     said: dict[str, set[str]] = defaultdict(set)
-    rng = np.random.default_rng(5)
-    for name in ACTIONS:
-        for params in parameter_sets(name, rng):
-            keys = keys_saying(name, params, bank)
-            if keys:
-                train, _ = phrases(name, params)
-                for key in keys:
-                    said[key].update(train)
+    for name, params in phrased_parameters():
+        keys = keys_saying(name, params, bank)
+        if keys:
+            train, _ = phrases(name, params)
+            for key in keys:
+                said[key].update(train)
     return {key: sorted(found) for key, found in said.items()}
+
+
+def keys_of(base: str, bank: dict) -> list[str]:
+    """The bank keys of one base action ("hop" -> "hop@distance>0", ...), sorted."""
+    return sorted(k for k in bank if split_key(k)[0] == base)
 
 
 def writer_items(picked: dict[str, float], bank: dict) -> list[dict]:
@@ -66,7 +66,7 @@ def writer_items(picked: dict[str, float], bank: dict) -> list[dict]:
     training = training_phrasings_by_key(bank)
     items = []
     for base in sorted(picked, key=lambda b: (picked[b], b)):
-        for key in sorted(k for k in bank if split_key(k)[0] == base):
+        for key in keys_of(base, bank):
             items.append({"key": key, "sided": sided[base], "training_phrasings": training.get(key, []),
                           "bank_phrasings": list(bank[key])})
     return items
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         bank = load_bank(args.bank)
     except (OSError, ValueError, KeyError, TypeError) as error:
         parser.error(f"cannot read the report or bank: {error}")
-    unbanked = sorted(b for b in picked if not any(split_key(k)[0] == b for k in bank))
+    unbanked = sorted(b for b in picked if not keys_of(b, bank))
     if unbanked:
         parser.error(f"picked bases with no bank key (add one first): {', '.join(unbanked)}")
     out = Path(args.out)
