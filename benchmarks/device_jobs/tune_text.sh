@@ -4,8 +4,10 @@
 #
 #   VARIANTS="recipe:2500:64:0.5:1e-4 long:6000:64:0.5:1e-4 ..." bash benchmarks/device_jobs/tune_text.sh
 #
-# Each variant is name:steps:batch:phrasing-share:lr[:bank], bank a phrasing bank file (default: the bundled
-# one); `train.text_tuning --device cuda` with --anchor-weight 2 and --seed ${SEED:-1}, all variants at once.
+# Each variant is name:steps:batch:phrasing-share:lr[:bank[:gist-lr]], bank a phrasing bank file (default, or
+# empty: the bundled one), gist-lr the learning rate of a sentence gist's projection (a model grafted with
+# train.sentence_gist; default lr); `train.text_tuning --device cuda` with --anchor-weight 2 and --seed ${SEED:-1},
+# all variants at once.
 # Carry ".devjob" with texts.tar.xz (train.txt and texts/ of the model's training corpus: tuning reads only its
 # training captions) and wordnet.tar.gz (a WordNet dict folder named wordnet/), and ".device-cache" for the
 # kernels, which this script builds in the background unless the machine has them (the evaluation waits).
@@ -38,11 +40,12 @@ tar xJf .devjob/texts.tar.xz -C "$WORK/corpus" && tar xzf .devjob/wordnet.tar.gz
 
 names=()
 for variant in $VARIANTS; do
-  IFS=: read -r name steps batch share lr bank <<< "$variant"
+  IFS=: read -r name steps batch share lr bank gist_lr <<< "$variant"
   names+=("$name"); mkdir -p "$RESULTS/$name"
   python3 -m train.text_tuning --checkpoint "$CHECKPOINT" --data "$WORK/corpus" --wordnet "$WORK/wordnet" \
     --out "$WORK/models/$name" --steps "$steps" --batch "$batch" --lr "$lr" --anchor-weight 2.0 --seed "$SEED" \
-    --phrasings ${bank:+"$bank"} --phrasing-share "$share" --device "$DEVICE" --curve "$RESULTS/$name/curve.jsonl" \
+    --phrasings ${bank:+"$bank"} --phrasing-share "$share" ${gist_lr:+--gist-lr "$gist_lr"} --device "$DEVICE" \
+    --curve "$RESULTS/$name/curve.jsonl" \
     > "$RESULTS/$name/tuning.log" 2>&1 &
 done
 stamp "tuning ${names[*]}"

@@ -34,12 +34,17 @@ OPENCLIP_TEXT_SPEC = Obj(
     fields={"type": Str(("openclip",)), "model_name": Str(max_len=64, pattern=r"[A-Za-z0-9][A-Za-z0-9_.\-]*"),
             "weights_path": Str(max_len=1024)},
     required=frozenset({"type", "model_name"}))
-# "vectors" (a training-time path to the word-vector file) is never saved: the table travels as text.* tensors.
+# "vectors" (a training-time path to the word-vector file) is never saved: the table travels as text.* tensors;
+# likewise "gist_vectors", whose table travels as text.gist.* tensors (motion_core.text.sentence_gist).
+SENTENCE_GIST_SPEC = Obj(
+    fields={"vocab_size": Int(1, 1 << 18), "dim": Int(1, MAX_WIDTH), "tokenizer_bytes": Int(1, 1 << 24),
+            "notice": Str(max_len=1024)},
+    required=frozenset({"vocab_size", "dim", "tokenizer_bytes"}))
 WORDVEC_TEXT_SPEC = Obj(
     fields={"type": Str(("wordvec",)), "dim": Int(8, MAX_WIDTH), "layers": Int(0, MAX_LAYERS),
             "heads": Int(1, 256), "ff_dim": Int(1, 4 * MAX_WIDTH), "max_tokens": Int(1, 1024),
             "dropout": Float(0.0, 0.9), "vocab_size": Int(1, 1 << 18), "word_dim": Int(1, MAX_WIDTH),
-            "tokenizer_bytes": Int(1, 1 << 24), "notice": Str(max_len=1024)},
+            "tokenizer_bytes": Int(1, 1 << 24), "notice": Str(max_len=1024), "gist": SENTENCE_GIST_SPEC},
     required=frozenset({"type", "vocab_size", "tokenizer_bytes"}))
 TEXT_SPECS = {"offline": OFFLINE_TEXT_SPEC, "wordvec": WORDVEC_TEXT_SPEC, "openclip": OPENCLIP_TEXT_SPEC}
 TRAINABLE_TEXT_TYPES = ("offline", "wordvec")   # encoders whose weights the checkpoint holds
@@ -172,6 +177,9 @@ def estimate_parameters(config: dict) -> int:
         per_layer = 4 * c["dim"] ** 2 + 2 * c["dim"] * c["ff_dim"]
         total += (c["vocab_size"] + c["dim"]) * c["word_dim"] + c["tokenizer_bytes"] // 8 + c["layers"] * per_layer \
             + (c["max_tokens"] + 1) * c["dim"]
+        gist = c.get("gist")
+        if gist:
+            total += (gist["vocab_size"] + c["dim"] + 1) * gist["dim"] + gist["tokenizer_bytes"] // 8
     return int(total)
 
 

@@ -28,10 +28,14 @@ class TokenTransformerEncoder(TextEncoder):
         self.transformer = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.final_norm = nn.LayerNorm(dim)
 
-    def contextualize(self, words: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(tokens (B, n + 1, dim), mask (B, n + 1)) from token features `words` (B, n, dim) and their mask."""
+    def contextualize(self, words: torch.Tensor, mask: torch.Tensor,
+                      shift: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(tokens (B, n + 1, dim), mask (B, n + 1)) from token features `words` (B, n, dim) and their mask; a
+        `shift` (B, dim) (a whole-prompt feature: the sentence gist) is added at every position."""
         b, n, dim = words.shape
         x = torch.cat([self.pooled_token.expand(b, 1, dim), words], dim=1) + self.position[: n + 1]
+        if shift is not None:
+            x = x + shift.unsqueeze(1)
         full_mask = torch.cat([torch.ones(b, 1, dtype=torch.bool, device=mask.device), mask], dim=1)
         x = self.transformer(x, src_key_padding_mask=~full_mask)
         # Zero the padding so downstream code that forgets the mask at least sees no garbage.

@@ -78,14 +78,14 @@ class WordVectors:
             raise ValueError(f"{path}: expected tensors 'table' and 'tokenizer', got {sorted(tensors)}")
         return cls(bytes(tensors["tokenizer"].numpy().tobytes()).decode("utf-8"), tensors["table"])
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, notice: str = NOTICE) -> Path:
         from safetensors.torch import save_file
         path = Path(path)
         if path.suffix != ".safetensors":
             path.mkdir(parents=True, exist_ok=True)
             path = path / FILE_NAME
         save_file({"table": self.table.to(torch.float16).contiguous(), "tokenizer": tokenizer_tensor(self.tokenizer_json)},
-                  str(path), metadata={"notice": NOTICE})
+                  str(path), metadata={"notice": notice})
         return path
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:

@@ -12,6 +12,10 @@ the summary token, which learns to be the unconditional input of classifier-free
 
 Built for training: ``{"type": "wordvec", "vectors": "DIR/word_vectors.safetensors", ...}`` reads the table.
 Built from a checkpoint config (no "vectors"): zero buffers of the recorded sizes, filled by load_state_dict.
+
+With a sentence gist (``"gist_vectors": "DIR/word_vectors.safetensors"`` for training, ``"gist": {...}`` in a
+checkpoint's config; see `motion_core.text.sentence_gist`), the prompt's mean sentence vector, projected, is added
+to every position the transformer reads.
 """
 from __future__ import annotations
 
@@ -20,8 +24,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from motion_core.text.sentence_gist import SentenceGist
+from motion_core.text.token_table import FrozenTokenTable
 from motion_core.text.token_transformer import TokenTransformerEncoder
-from motion_core.text.word_vectors import NOTICE, WordVectors, load_tokenizer, normalize_prompt, tokenizer_tensor
+from motion_core.text.word_vectors import NOTICE, WordVectors
 
 
 @dataclass
@@ -31,12 +37,13 @@ class WordVecBatch:
     truncated: list[bool]    # per prompt: longer than max_tokens, cut
 
 
-class WordVecTextEncoder(TokenTransformerEncoder):
+class WordVecTextEncoder(FrozenTokenTable, TokenTransformerEncoder):
     trainable = True
 
     def __init__(self, dim: int = 256, layers: int = 2, heads: int = 4, ff_dim: int = 768, max_tokens: int = 64,
                  dropout: float = 0.1, vocab_size: int = 0, word_dim: int = 256, tokenizer_bytes: int = 0,
-                 vectors: str | None = None, notice: str = NOTICE):
+                 vectors: str | None = None, notice: str = NOTICE, gist: dict | None = None,
+                 gist_vectors: str | None = None):
         super().__init__()
         if dim % heads != 0:
             raise ValueError(f"dim ({dim}) must be divisible by heads ({heads})")
@@ -53,82 +60,45 @@ class WordVecTextEncoder(TokenTransformerEncoder):
                              dropout=dropout, vocab_size=vocab_size, word_dim=word_dim,
                              tokenizer_bytes=tokenizer_bytes, notice=notice)
         self.max_tokens = max_tokens
-        self.register_buffer("table", torch.zeros(vocab_size, word_dim, dtype=torch.float16))
-        self.register_buffer("tokenizer_json", torch.zeros(tokenizer_bytes, dtype=torch.uint8))
-        if source is not None:
-            self.table.copy_(source.table.to(torch.float16))
-            self.tokenizer_json.copy_(tokenizer_tensor(source.tokenizer_json))
+        self.register_token_table(vocab_size, word_dim, tokenizer_bytes, source)
         self.word_norm = nn.LayerNorm(word_dim)
         self.project = nn.Linear(word_dim, dim)
         self.build_token_transformer(dim, heads, ff_dim, layers, dropout, max_tokens)
         self.last_truncated: list[bool] = []
-        self._tokenizer = None
-        self._vectors: WordVectors | None = None
         nn.init.normal_(self.pooled_token, std=0.02)
         nn.init.normal_(self.position, std=0.02)
+        # Optional second view (motion_core.text.sentence_gist); made last, so the random initialisation of the
+        # layers above is the same with or without it.
+        self.gist = None
+        if gist_vectors is not None or gist is not None:
+            self.gist = SentenceGist(dim, vectors=gist_vectors) if gist_vectors is not None \
+                else SentenceGist(dim, **gist)
 
     def config(self) -> dict:
-        return {"type": "wordvec", **self._hparams}
+        config = {"type": "wordvec", **self._hparams}
+        if self.gist is not None:
+            config["gist"] = self.gist.config()
+        return config
 
     # ---- tokenising (host) ---------------------------------------------------------------------------------
 
-    def _apply(self, fn, recurse=True):
-        # `.to(torch.float32)` / `.float()` (the engine's, EMA's) must not widen the frozen table: it is stored and
-        # kept as float16 (half the checkpoint bytes); rows are widened where they are read.
-        super()._apply(fn, recurse)
-        if self.table.is_floating_point() and self.table.dtype != torch.float16:
-            self.table = self.table.to(torch.float16)
-        return self
-
-    def _load_from_state_dict(self, *args, **kwargs):
-        super()._load_from_state_dict(*args, **kwargs)
-        self._tokenizer, self._vectors = None, None   # new buffers: the cached tokenizer may be stale
-
-    @property
-    def tokenizer(self):
-        if self._tokenizer is None:
-            blob = self.tokenizer_json.detach().cpu().numpy().tobytes()
-            if not blob.strip(b"\x00"):
-                raise RuntimeError("this wordvec encoder holds no tokenizer yet (load its checkpoint first)")
-            self._tokenizer = load_tokenizer(blob)
-            if self._tokenizer.get_vocab_size() != self.table.shape[0]:
-                raise ValueError(f"tokenizer has {self._tokenizer.get_vocab_size()} tokens but the word table "
-                                 f"{self.table.shape[0]} rows")
-        return self._tokenizer
-
-    def word_vectors(self) -> WordVectors:
-        """The frozen table and tokenizer as a `WordVectors` (for vocabulary checks)."""
-        if self._vectors is None:
-            self._vectors = WordVectors(self.tokenizer_json.detach().cpu().numpy().tobytes().decode("utf-8"),
-                                        self.table.detach().cpu())
-        return self._vectors
-
     def tokenize(self, prompts: list[str]) -> WordVecBatch:
-        if not isinstance(prompts, (list, tuple)) or not all(isinstance(p, str) for p in prompts):
-            raise TypeError("prompts must be a list of strings")
-        encodings = self.tokenizer.encode_batch([normalize_prompt(p) for p in prompts], add_special_tokens=False)
-        rows = [e.ids for e in encodings]
-        truncated = [len(r) > self.max_tokens for r in rows]
-        rows = [r[: self.max_tokens] for r in rows]
-        n = max((len(r) for r in rows), default=0)
-        ids = torch.zeros(len(rows), n, dtype=torch.long)
-        mask = torch.zeros(len(rows), n, dtype=torch.bool)
-        for i, r in enumerate(rows):
-            if r:
-                ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
-                mask[i, : len(r)] = True
-        return WordVecBatch(ids, mask, truncated)
+        return WordVecBatch(*self.token_batch(prompts, self.max_tokens))
 
-    def prepare(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def prepare(self, prompts: list[str]) -> tuple[torch.Tensor, ...]:
+        """(ids, mask), and with a gist its (ids, mask) too, on the encoder's device."""
         batch = self.tokenize(prompts)
         self.last_truncated = batch.truncated
-        return batch.ids.to(self.device, non_blocking=True), batch.mask.to(self.device, non_blocking=True)
+        inputs = (batch.ids.to(self.device, non_blocking=True), batch.mask.to(self.device, non_blocking=True))
+        return inputs if self.gist is None else inputs + self.gist.prepare(prompts)
 
     # ---- encoding (device) ---------------------------------------------------------------------------------
 
-    def forward_prepared(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward_prepared(self, ids: torch.Tensor, mask: torch.Tensor, gist_ids: torch.Tensor | None = None,
+                         gist_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         words = self.project(self.word_norm(self.table[ids].float()))
-        return self.contextualize(words, mask)
+        shift = None if self.gist is None else self.gist(gist_ids, gist_mask)
+        return self.contextualize(words, mask, shift)
 
     def encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         return self.forward_prepared(*self.prepare(prompts))
