@@ -244,6 +244,33 @@ def test_a_resumed_wordvec_run_needs_no_vectors_file(tmp_path, dataset_dir):
             "--vae", run / "vae" / "model")
 
 
+def test_a_denoiser_continues_from_a_model_with_a_grafted_sentence_gist(tmp_path, dataset_dir):
+    """The untried step after text tuning with a gist: continue the denoiser on the grafted model (--init-from),
+    which keeps the gist (its frozen table and trained projection) without any vectors file."""
+    from motion_core.formats.checkpoint import load_checkpoint, read_config
+    from tests.test_sentence_gist import write_sentence_vectors
+    from train.sentence_gist import graft
+    config = json.loads((ROOT / "train" / "configs" / "tiny_wordvec.json").read_text())
+    config["denoiser"]["optim"].update(max_steps=2, checkpoint_every=2)
+    config["denoiser"]["text"]["vectors"] = str(ROOT / "tests" / "data" / "word_vectors_tiny.safetensors")
+    first = tmp_path / "first.json"
+    first.write_text(json.dumps(config))
+    run = tmp_path / "run"
+    fit("--config", first, "--data", dataset_dir, "--out", run)
+    grafted = graft(run / "denoiser" / "model", write_sentence_vectors(tmp_path / "sv"), tmp_path / "grafted",
+                    log=lambda *_: None)
+    config["denoiser"]["text"]["vectors"] = str(tmp_path / "absent" / "word_vectors.safetensors")
+    later = tmp_path / "later.json"
+    later.write_text(json.dumps(config))
+    fit("--config", later, "--data", dataset_dir, "--out", tmp_path / "continued", "--stage", "denoiser",
+        "--vae", run / "vae" / "model", "--init-from", grafted)
+    continued = tmp_path / "continued" / "denoiser" / "model"
+    assert read_config(continued)["architecture"]["text"]["gist"] == read_config(grafted)["architecture"]["text"]["gist"]
+    _, before = load_checkpoint(grafted)
+    _, after = load_checkpoint(continued)
+    assert torch.equal(after["text.gist.table"], before["text.gist.table"])
+
+
 # ---- torchrun ----------------------------------------------------------------------------------------------
 
 @pytest.mark.slow

@@ -147,7 +147,8 @@ def _wordvec_from_checkpoint(config: dict, checkpoint: Path | None) -> dict:
     stored = read_config(checkpoint)["architecture"].get("text", {})
     if stored.get("type") != "wordvec":
         return config
-    sizes = {k: stored[k] for k in ("vocab_size", "word_dim", "tokenizer_bytes", "notice") if k in stored}
+    # "gist": a sentence gist grafted onto it (train.sentence_gist) is built again and its weights loaded
+    sizes = {k: stored[k] for k in ("vocab_size", "word_dim", "tokenizer_bytes", "notice", "gist") if k in stored}
     config = {**config, "denoiser": {**config["denoiser"],
                                      "text": {**{k: v for k, v in text.items() if k != "vectors"}, **sizes}}}
     return config

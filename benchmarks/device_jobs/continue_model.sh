@@ -19,14 +19,17 @@
 # written phrasings bring into the core words the model knows better, and v8's held-out pass fell 0.701 -> 0.650
 # (benchmarks/results/readings_v8_20261206/).
 # If an evaluator exists (EVALUATOR, fitted by compare_denoisers.sh on the same corpus), R@3/FID on held-out
-# paraphrases go to $OUT too. RESUME=1 continues $W/run instead of starting from the bundled model.
+# paraphrases go to $OUT too. RESUME=1 continues $W/run instead of starting from the bundled model; BASE=DIR
+# starts from another (a model with a sentence gist: graft and apply its tuning's delta in the same call, e.g.
+# `python3 -m train.sentence_gist ... --out /tmp/g && python3 benchmarks/device_jobs/encoder_delta.py apply /tmp/g
+# .devjob/DELTA /tmp/g10 && BASE=/tmp/g10 ...`: the tree and carry must stay under 64 MiB).
 set -uo pipefail
 : "${OUT:?set OUT}" "${CONFIG:?set CONFIG}"
 cd "$(dirname "$0")/../.."
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 T0=$(date +%s); DEADLINE=$((T0 + ${BUDGET:-570}))
 W=${WORK:-/tmp/continue_model}; mkdir -p "$W"
-BASE=motion_core/default_model
+BASE=${BASE:-motion_core/default_model}   # the model to continue (e.g. one grafted with train.sentence_gist)
 EVALUATOR=${EVALUATOR:-/tmp/compare_denoisers/evaluator}
 stamp() { echo "[$(date +%T) +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/job.log"; }
 source benchmarks/device_jobs/kernels.sh   # kernels_ready
