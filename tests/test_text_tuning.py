@@ -241,3 +241,20 @@ def test_an_unknown_device_is_refused_before_tuning(tmp_path, monkeypatch, capsy
         text_tuning.main(["--checkpoint", str(source), "--data", str(write_corpus(tmp_path / "corpus")),
                           "--wordnet", str(tmp_path / "wn"), "--out", str(tmp_path / "tuned"), "--device", "gpu9"])
     assert "--device" in capsys.readouterr().err
+
+
+def test_a_grafted_sentence_gist_is_tuned_at_its_own_rate(tmp_path, wordnet):
+    from motion_core.engine import Engine
+    from tests.test_sentence_gist import wordvec_model, write_sentence_vectors
+    from train.sentence_gist import graft
+    plain = wordvec_model(tmp_path)
+    grafted = graft(plain, write_sentence_vectors(tmp_path / "sv"), tmp_path / "grafted", log=lambda *_: None)
+    write_wordnet(tmp_path / "wn")
+    common = ["--data", str(write_corpus(tmp_path / "corpus")), "--wordnet", str(tmp_path / "wn"),
+              "--steps", "4", "--batch", "8", "--gist-lr", "1e-2"]
+    assert text_tuning.main(["--checkpoint", str(grafted), "--out", str(tmp_path / "tuned")] + common) == 0
+    tuned = Engine.load(tmp_path / "tuned", device="cpu")
+    assert tuned.config["training"]["text_tuning"]["gist_lr"] == 1e-2
+    assert tuned.text_encoder.gist.project.weight.abs().max() > 0      # the zero projection moved
+    with pytest.raises(SystemExit):                                   # a model without a gist: nothing to rate
+        text_tuning.main(["--checkpoint", str(plain), "--out", str(tmp_path / "x")] + common)

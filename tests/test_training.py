@@ -265,7 +265,8 @@ def test_a_denoiser_continues_from_a_model_with_a_grafted_sentence_gist(tmp_path
     fit("--config", later, "--data", dataset_dir, "--out", tmp_path / "continued", "--stage", "denoiser",
         "--vae", run / "vae" / "model", "--init-from", grafted)
     continued = tmp_path / "continued" / "denoiser" / "model"
-    assert read_config(continued)["architecture"]["text"]["gist"] == read_config(grafted)["architecture"]["text"]["gist"]
+    gist = read_config(grafted)["architecture"]["text"]["gist"]
+    assert read_config(continued)["architecture"]["text"]["gist"] == gist
     _, before = load_checkpoint(grafted)
     _, after = load_checkpoint(continued)
     assert torch.equal(after["text.gist.table"], before["text.gist.table"])

@@ -1,7 +1,8 @@
 """Teaching a trained model's text encoder to read descriptions, with the denoiser untouched (CPU or GPU).
 
     python -m train.text_tuning --checkpoint motion_core/default_model --data CORPUS --wordnet DIR --out M2 \
-        [--steps 1500] [--batch 64] [--lr 1e-4] [--phrasings [FILE]] [--phrasing-share 0.5] [--device cuda]
+        [--steps 1500] [--batch 64] [--lr 1e-4] [--phrasings [FILE]] [--phrasing-share 0.5] [--device cuda] \
+        [--gist-lr 1e-3]                          # a model with a sentence gist (train.sentence_gist)
 
 Why: the encoder learned the corpus's phrasings, and a prompt in other words ("strikes the palms together" for
 "claps") conditions the denoiser on something it never met. Here the encoder (the student) is shown training
@@ -348,6 +349,8 @@ def main(argv=None) -> int:
         parser.error(f"--device: {error}")
     if not getattr(engine.text_encoder, "trainable", False):
         parser.error(f"{args.checkpoint}'s text encoder is frozen (OpenCLIP): there is nothing to tune")
+    if args.gist_lr is not None and getattr(engine.text_encoder, "gist", None) is None:
+        parser.error(f"--gist-lr: {args.checkpoint} has no sentence gist (graft one: python -m train.sentence_gist)")
     try:
         check_record_fits(args.checkpoint, args)
     except ValueError as error:   # CheckpointError included
