@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Call 2: the gist arm resumed to step 2,000 (call 1's time guard stopped it at 1,500), refitted and halved, then
-# its text tuning (v11's recipe, gist lr 1e-3); beside it the control arm: v11 continued the same way on the same
-# corpus without the gist.
+# Call 2: the gist arm resumed to step 2,000 (call 1's time guard stopped it at 1,500), refitted and halved; beside
+# it the control arm: v11 continued the same way on the same corpus without the gist. Kept as it ran: its tune()
+# is never called (the gist arm's tuning, planned here, would not have fitted the call; both tunings ran in call 3,
+# call3_text_tuning.sh), and the WordNet it unpacks is what call 3 used.
 set -uo pipefail
 export PYTHONPATH=$PWD
 T0=$(date +%s)
