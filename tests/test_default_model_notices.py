@@ -20,8 +20,9 @@ def licence_named_in(notice: str) -> Path:
 
 
 def test_every_notice_names_a_licence_file_that_ships():
-    text = config()["architecture"]["text"]
-    notices = {"word vectors": text["notice"], "readings": config()["vocabulary"]["readings_notice"]}
+    model = config()
+    text = model["architecture"]["text"]
+    notices = {"word vectors": text["notice"], "readings": model["vocabulary"]["readings_notice"]}
     if "gist" in text:
         notices["sentence gist"] = text["gist"]["notice"]
     for source, notice in notices.items():
