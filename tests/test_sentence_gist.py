@@ -16,7 +16,7 @@ from motion_core.formats.checkpoint import load_checkpoint, validate_config
 from motion_core.text import build_text_encoder
 from motion_core.text.sentence_gist import SentenceGist
 from motion_core.text.word_vectors import WordVectors
-from train import sentence_gist, text_tuning
+from train import export, sentence_gist, text_tuning
 
 WORDS = Path(__file__).parent / "data" / "word_vectors_tiny.safetensors"
 SMALL = {"type": "wordvec", "dim": 32, "layers": 1, "heads": 4, "ff_dim": 64, "max_tokens": 16, "dropout": 0.0}
@@ -105,6 +105,13 @@ def test_grafting_keeps_every_encoding_and_the_config_validates(tmp_path, vector
         assert torch.equal(before.text_encoder.encode(prompts)[0], after.text_encoder.encode(prompts)[0])
     motion = after.generate(["a person walks"], seconds=1.0, steps=2)[0]
     assert motion.num_frames > 0
+
+
+def test_a_model_exported_from_a_grafted_one_still_names_its_gist(tmp_path, vectors):
+    grafted = sentence_gist.graft(wordvec_model(tmp_path), vectors, tmp_path / "grafted", log=lambda *_: None)
+    text = load_checkpoint(grafted)[0]["architecture"]["text"]
+    assert "sentence gist" in export.encoder_description(text)
+    assert "sentence gist" not in export.encoder_description({k: v for k, v in text.items() if k != "gist"})
 
 
 def test_grafting_twice_or_onto_another_encoder_is_refused(tmp_path, vectors):

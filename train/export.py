@@ -72,8 +72,7 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
     training.update(exported=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), version=VERSION)
     if training.get("latent_scale") is None:
         raise ValueError(f"{denoiser_dir} has no training.latent_scale")
-    encoder = {"offline": "offline hashing text encoder", "wordvec": "word-vector text encoder (WordLlama "
-               "vectors, MIT)"}.get(den_config["architecture"]["text"]["type"], "text encoder")
+    encoder = encoder_description(den_config["architecture"]["text"])
     if refined:   # another model than the one it came from: a version of its own
         den_config = {**den_config, "created": training["exported"]}
     config = {**den_config, "training": training,
@@ -84,6 +83,16 @@ def assemble(vae_dir: Path, denoiser_dir: Path) -> tuple[dict, dict]:
     tensors = {k: v for k, v in den_tensors.items() if not k.startswith(("vae.", "normalizer."))}
     tensors.update({k: v for k, v in vae_tensors.items() if k.startswith(("vae.", "normalizer."))})
     return config, tensors
+
+
+def encoder_description(text: dict) -> str:
+    """The text encoder as the exported model's description names it, sentence gist included (a model continued from
+    a grafted one keeps the gist, and its description must not lose it)."""
+    name = {"offline": "offline hashing text encoder", "wordvec": "word-vector text encoder (WordLlama vectors, MIT)"
+            }.get(text["type"], "text encoder")
+    if "gist" in text:
+        name += " with a sentence gist (static sentence vectors; source and licence in its notice)"
+    return name
 
 
 def export(vae: str | Path, denoiser: str | Path, out: str | Path, max_bytes: int = MAX_BYTES) -> Path:
