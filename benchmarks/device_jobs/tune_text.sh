@@ -13,7 +13,9 @@
 # kernels, which this script builds in the background unless the machine has them (the evaluation waits).
 # Env: CHECKPOINT (default motion_core/default_model), DEVICE (default cuda; cpu for a dry run), REPORT_ARGS
 # (model_report's arguments), BUDGET (seconds the whole job may take, default 570: reports still running then
-# are stopped, what is done is kept), OUT.
+# are stopped, what is done is kept), OUT, CORPUS (a corpus already on the machine, e.g. continue_model.sh's
+# /tmp/continue_model/corpus, instead of .devjob/texts.tar.xz), REPORTS=0 (tune and send the deltas only: the
+# one-tuning-per-model step after a continuation, measured on the CPU afterwards).
 #
 # Timing (one H100, 2026-12-06): five variants at once, beside the kernel build, took 576 s to tune (2,500 steps
 # at batch 64: ~240 s each; 6,000 steps, or 2,500 at batch 256: ~500 s), leaving no time to report in a 600-s
@@ -36,7 +38,9 @@ source "$(dirname "$0")/kernels.sh"   # kernels_ready, start_kernel_build
 rm -rf "$WORK"   # an earlier call's variants would be packed with this call's
 mkdir -p "$OUT" "$WORK/corpus" "$WORK/models" "$WORK/deltas" "$RESULTS"
 if [ "$DEVICE" = cuda ]; then ( start_kernel_build ); fi   # a subshell's job: the tunings' `wait` skips it
-tar xJf .devjob/texts.tar.xz -C "$WORK/corpus" && tar xzf .devjob/wordnet.tar.gz -C "$WORK" || exit 2
+if [ -n "${CORPUS:-}" ]; then rmdir "$WORK/corpus" && ln -s "$(realpath "$CORPUS")" "$WORK/corpus"
+else tar xJf .devjob/texts.tar.xz -C "$WORK/corpus"; fi || exit 2
+tar xzf .devjob/wordnet.tar.gz -C "$WORK" || exit 2
 
 names=()
 for variant in $VARIANTS; do
@@ -55,6 +59,7 @@ for name in "${names[@]}"; do
   python3 benchmarks/device_jobs/encoder_delta.py extract "$WORK/models/$name" "$WORK/deltas/$name" > /dev/null
 done
 tar cf "$OUT/deltas.tar" -C "$WORK" deltas && stamp "deltas: $(du -h "$OUT/deltas.tar" | cut -f1)"
+[ "${REPORTS:-1}" = 0 ] && { tar czf "$OUT/results.tar.gz" -C "$WORK" results; stamp "no reports (REPORTS=0)"; exit 0; }
 
 while [ "$DEVICE" = cuda ] && [ ! -e /tmp/kernels.done ] && ! kernels_ready 2> /dev/null && [ "$(left)" -gt 120 ]
 do sleep 2; done
