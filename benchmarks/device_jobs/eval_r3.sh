@@ -28,25 +28,31 @@ if [ "${TINY:-0}" = 1 ]; then
   # is defined for the heldout runs.
   NUM=${NUM:-600}; WORKERS=${WORKERS:-2}; EVAL_STEPS=${EVAL_STEPS:-50}; EVAL_TIME=${EVAL_TIME:-600}
   LIMIT=${LIMIT:-32}; MM_TEXTS=${MM_TEXTS:-4}; MM_REPEATS=${MM_REPEATS:-2}
-  T_CORPUS=600; T_FIT=900; T_EVAL=900; DEVICE=cpu
+  T_CORPUS=600; T_FIT=900; T_EVAL=${T_EVAL:-900}; DEVICE=${DEVICE:-cpu}
 else
   # GPU: 8,000 clips (800 test, ~400 with a synonym caption) in ~25 s on 16 cores (30 clips/s/core measured
   # on the 2-core dev machine); evaluator 3000 steps (fit_evaluator's default) or 110 s, whichever comes first.
   NUM=${NUM:-8000}; WORKERS=${WORKERS:-$(nproc)}; EVAL_STEPS=${EVAL_STEPS:-3000}; EVAL_TIME=${EVAL_TIME:-110}
   LIMIT=${LIMIT:-512}; MM_TEXTS=${MM_TEXTS:-32}; MM_REPEATS=${MM_REPEATS:-10}
-  T_CORPUS=90; T_FIT=150; T_EVAL=45; DEVICE=cuda
+  T_CORPUS=90; T_FIT=150; T_EVAL=${T_EVAL:-45}; DEVICE=${DEVICE:-cuda}
 fi
 WORK=${WORK:-/tmp/eval_r3}
-CKPT=motion_core/default_model
+CKPT=${CHECKPOINT:-motion_core/default_model}
 rm -rf "$WORK"; mkdir -p "$WORK"
+# An earlier corpus and evaluator are linked in, never generated or fitted again (and never removed: $WORK is ours)
+[ -z "${CORPUS:-}" ] || ln -s "$(realpath "$CORPUS")" "$WORK/corpus" || exit 2
+[ -z "${EVALUATOR:-}" ] || ln -s "$(realpath "$EVALUATOR")" "$WORK/evaluator" || exit 2
 source "$(dirname "$0")/steps.sh"   # step NAME TIMEOUT_S COMMAND...
 
 echo "eval_r3 $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') tiny=${TINY:-0}"
+echo "checkpoint $CKPT corpus ${CORPUS:-generated} evaluator ${EVALUATOR:-fitted} device $DEVICE"
 $PY -c "import sys, torch; print(sys.version.split()[0], 'torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
 nproc
 
-step corpus "$T_CORPUS" $PY -m train.procedural --out "$WORK/corpus" --num "$NUM" --seed 0 --split-of 20000 \
-  --workers "$WORKERS"
+if [ -z "${CORPUS:-}" ]; then
+  step corpus "$T_CORPUS" $PY -m train.procedural --out "$WORK/corpus" --num "$NUM" --seed 0 --split-of 20000 \
+    --workers "$WORKERS"
+fi
 cp "$WORK/corpus/"{train,val,test}.txt "$OUT/" 2>/dev/null
 $PY - "$WORK/corpus" > "$OUT/corpus.json" <<'EOF'
 import json, pathlib, sys
@@ -60,13 +66,15 @@ print(json.dumps(out))
 EOF
 cat "$OUT/corpus.json"
 
-step evaluator "$T_FIT" $PY -m train.evaluation.fit_evaluator --data "$WORK/corpus" --out "$WORK/evaluator" \
-  --steps "$EVAL_STEPS" --time-limit "$EVAL_TIME" --device "$DEVICE" --log-every 250
-mkdir -p "$OUT/evaluator"
-for f in "$WORK/evaluator"/*; do
-  [ -f "$f" ] && [ "$(stat -c %s "$f")" -lt 16000000 ] && cp "$f" "$OUT/evaluator/"
-done
-ls -l "$WORK/evaluator" "$OUT/evaluator"
+if [ -z "${EVALUATOR:-}" ]; then
+  step evaluator "$T_FIT" $PY -m train.evaluation.fit_evaluator --data "$WORK/corpus" --out "$WORK/evaluator" \
+    --steps "$EVAL_STEPS" --time-limit "$EVAL_TIME" --device "$DEVICE" --log-every 250
+  mkdir -p "$OUT/evaluator"
+  for f in "$WORK/evaluator"/*; do
+    [ -f "$f" ] && [ "$(stat -c %s "$f")" -lt 16000000 ] && cp "$f" "$OUT/evaluator/"
+  done
+  ls -l "$WORK/evaluator" "$OUT/evaluator"
+fi
 
 # WAIT_FOR=FILE: generation is fast only with the mamba kernels, which another job may still be building
 if [ -n "${WAIT_FOR:-}" ]; then
@@ -79,7 +87,8 @@ evaluate() {   # evaluate NAME CHECKPOINT CAPTIONS [EXTRA...]
     --mm-repeats "$MM_REPEATS" --device "$DEVICE" --out "$OUT/$name.json" "$@"
 }
 for captions in heldout synonyms; do
-  evaluate "eval_${captions}" "$CKPT" "$captions"   # with the untrained floor, once per caption set
+  floor=(); [ "${UNTRAINED:-1}" = 1 ] || floor=(--no-untrained)
+  evaluate "eval_${captions}" "$CKPT" "$captions" "${floor[@]}"   # with the untrained floor, once per caption set
   if [ "${LITERAL:-1}" = 1 ]; then
     evaluate "eval_${captions}_literal" "$CKPT" "$captions" --literal --no-untrained
   fi
