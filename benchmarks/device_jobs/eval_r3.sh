@@ -38,10 +38,19 @@ else
 fi
 WORK=${WORK:-/tmp/eval_r3}
 CKPT=${CHECKPOINT:-motion_core/default_model}
+# An earlier corpus and evaluator are linked in, never generated or fitted again. Resolved before the rm below
+# (a link inside $WORK would go with it), and refused when they lie inside $WORK themselves.
+resolve() {   # resolve NAME PATH: the folder PATH points to, or exit
+  local found; found=$(realpath -e "$2" 2> /dev/null) && [ -d "$found" ] || { echo "$1=$2: no such folder"; exit 2; }
+  case "$found/" in "$(realpath -m "$WORK")"/*) echo "$1=$2 lies inside WORK=$WORK, which this run empties"; exit 2;;
+  esac
+  echo "$found"
+}
+[ -z "${CORPUS:-}" ] || CORPUS=$(resolve CORPUS "$CORPUS") || { echo "$CORPUS"; exit 2; }
+[ -z "${EVALUATOR:-}" ] || EVALUATOR=$(resolve EVALUATOR "$EVALUATOR") || { echo "$EVALUATOR"; exit 2; }
 rm -rf "$WORK"; mkdir -p "$WORK"
-# An earlier corpus and evaluator are linked in, never generated or fitted again (and never removed: $WORK is ours)
-[ -z "${CORPUS:-}" ] || ln -s "$(realpath "$CORPUS")" "$WORK/corpus" || exit 2
-[ -z "${EVALUATOR:-}" ] || ln -s "$(realpath "$EVALUATOR")" "$WORK/evaluator" || exit 2
+[ -z "${CORPUS:-}" ] || ln -s "$CORPUS" "$WORK/corpus"
+[ -z "${EVALUATOR:-}" ] || ln -s "$EVALUATOR" "$WORK/evaluator"
 source "$(dirname "$0")/steps.sh"   # step NAME TIMEOUT_S COMMAND...
 
 echo "eval_r3 $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') tiny=${TINY:-0}"
@@ -88,7 +97,7 @@ evaluate() {   # evaluate NAME CHECKPOINT CAPTIONS [EXTRA...]
 }
 for captions in heldout synonyms; do
   floor=(); [ "${UNTRAINED:-1}" = 1 ] || floor=(--no-untrained)
-  evaluate "eval_${captions}" "$CKPT" "$captions" "${floor[@]}"   # with the untrained floor, once per caption set
+  evaluate "eval_${captions}" "$CKPT" "$captions" "${floor[@]}"   # the untrained floor (unless UNTRAINED=0) once
   if [ "${LITERAL:-1}" = 1 ]; then
     evaluate "eval_${captions}_literal" "$CKPT" "$captions" --literal --no-untrained
   fi
