@@ -26,7 +26,8 @@ def corpus_captions(num: int, written: int = 2) -> list[tuple[str, list[str], in
         rng = np.random.default_rng([0, index])
         segments = sample_sequence(rng)
         actions = [a for n, p in segments for a in (n, p.get("overlay", {}).get("action")) if a]
-        captions = describe(rng, segments, 3) + describe_written(np.random.default_rng([0, index, 1]), segments, written)
+        written_rng = np.random.default_rng([0, index, 1])
+        captions = describe(rng, segments, 3) + describe_written(written_rng, segments, written)
         pairs += [(caption, actions, index) for caption in captions]
     return pairs
 
