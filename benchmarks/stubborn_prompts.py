@@ -5,12 +5,14 @@
 
 For each action label whose held-out paraphrase pass rate in a `benchmarks/model_report.py` report is under
 `--below` (or each of `--labels`), the model is asked in its held-out paraphrases (`heldout_prompts`, as the
-report asks), one training phrasing and `--bank` phrasings of the written bank (`written_phrasings.json`, which
-the model trained on), `--seeds` seeds each at its predicted length. Every clip is checked against the asked
-action and against every other action's check, so a failing clip says what it shows instead ("takes a cut at a
-pitch" → a baseball pitch). Reading the result:
+report asks), one training phrasing and the first `--bank` phrasings of the written bank (`written_phrasings.json`:
+its oldest, from the rounds every model since v8 trained on), `--seeds` seeds each at its predicted length. The
+prompts are the same for every model, so two models' results compare label by label. Every clip is checked
+against the asked action and against every other action's check, so a failing clip says what it shows instead
+("takes a cut at a pitch" → a baseball pitch). Reading the result:
 - training and bank phrasings pass, held-out ones show another action: the words (the encoder reads the
-  paraphrase as that other action); more phrasings or text tuning aim there;
+  paraphrase as that other action; `Engine.read` shows what the WordNet readings made of it first); more
+  phrasings or text tuning aim there;
 - training phrasings fail too: the motion (the denoiser or the VAE cannot make it: `benchmarks/vae_ceiling.py`);
 - bank phrasings fail while training ones pass: the model has not learned the bank's words for it yet.
 """
