@@ -33,7 +33,9 @@ from motion_core.engine import Engine  # noqa: E402
 from motion_core.interfaces.bench_report import stamp_and_save  # noqa: E402
 from train.evaluation.actions import ACTION_CHECKS, check_action, check_prompted_action  # noqa: E402
 from train.evaluation.reference_clips import heldout_prompts, training_prompts  # noqa: E402
-from train.procedural.written_phrasings import base_of, bundled_bank, side_of, split_key  # noqa: E402
+from train.procedural.captions import say_written  # noqa: E402
+from train.procedural.writing_round import keys_of  # noqa: E402
+from train.procedural.written_phrasings import base_of, bundled_bank  # noqa: E402
 
 KINDS = ("heldout", "training", "bank")
 
@@ -46,11 +48,10 @@ def weak_labels(report: dict, below: float) -> list[str]:
 
 
 def bank_prompts(label: str, count: int) -> list[str]:
-    """The first `count` bank phrasings of the label's base action, its side filled in and counts left out."""
-    side = side_of(label) or ""
-    phrasings = [p for key, ps in bundled_bank().items() if split_key(key)[0] == base_of(label) for p in ps]
-    filled = [" ".join(p.replace("{side}", side).replace("{times}", "").split()) for p in phrasings]
-    return ["a person " + p for p in filled[:count]]
+    """The first `count` bank phrasings of the label's base action, its side filled in and no count said."""
+    bank = bundled_bank()
+    phrasings = [p for key in keys_of(base_of(label), bank) for p in bank[key]]
+    return ["a person " + say_written(p, label, {"count": 0}) for p in phrasings[:count]]   # count 0: no count
 
 
 def prompts_of(label: str, bank: int) -> list[tuple[str, str]]:

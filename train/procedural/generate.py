@@ -132,11 +132,16 @@ def render_sequence(segments: list[tuple[str, dict]], rng: np.random.Generator, 
     heldout = caption_lines(describe(rng, segments, heldout_per_clip, heldout=True))
     synonyms = caption_lines(describe_heldout_synonyms(rng, segments, heldout_per_clip))
     contacts = np.stack([f for s in (LEFT, RIGHT) for f in (built.feet[s].ankle_contact, built.feet[s].toe_contact)], -1)
-    meta = {"actions": [a for n, p in segments for a in (n, p.get("overlay", {}).get("action")) if a],
+    meta = {"actions": segment_actions(segments),
             "num_frames": total,
             "segments": [{"action": n, "start_frame": a, "end_frame": b, "params": p}
                          for (n, p), (a, b) in zip(segments, spans)]}
     return Clip(joints.astype(np.float32), features.astype(np.float32), captions, heldout, synonyms, contacts, meta)
+
+
+def segment_actions(segments: list[tuple[str, dict]]) -> list[str]:
+    """The action labels a sequence shows, in order: each segment's, then its overlay's (arms over a gait)."""
+    return [a for n, p in segments for a in (n, p.get("overlay", {}).get("action")) if a]
 
 
 def generate_clip(seed: int, index: int, captions_per_clip: int = 3, heldout_per_clip: int = 2,

@@ -13,32 +13,19 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from rebuild_vocabulary import corpus_captions  # noqa: E402
 
 from motion_core.text.hash_tokenizer import normalize_text  # noqa: E402
 from motion_core.text.vocabulary import forms  # noqa: E402
-from train.procedural.captions import describe, describe_written  # noqa: E402
-from train.procedural.generate import sample_sequence  # noqa: E402
 from train.procedural.heldout_words import HELDOUT_WORDS  # noqa: E402
 from train.vocabulary import record  # noqa: E402
 
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 RESERVED = {f for w in HELDOUT_WORDS for f in forms(w) | {w}}
 SECTIONS = ("readings", "verb_readings", "phrase_readings")
-
-
-def captions(num: int = 20000) -> tuple[list, list]:
-    """(core, written) captions of the seed-0 corpus with --written-phrasings 2, each as (caption, actions, clip)."""
-    core, written = [], []
-    for index in range(num):
-        rng = np.random.default_rng([0, index])
-        segments = sample_sequence(rng)
-        actions = [a for n, p in segments for a in (n, p.get("overlay", {}).get("action")) if a]
-        core += [(c, actions, index) for c in describe(rng, segments, 3)]
-        written += [(c, actions, index) for c in describe_written(np.random.default_rng([0, index, 1]), segments, 2)]
-    return core, written
 
 
 def usage(pairs: list) -> dict:
@@ -70,7 +57,7 @@ def agreement(a: Counter, b: Counter) -> float:
 
 def main() -> None:
     model, out, min_clips, agree = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-    core, written = captions()
+    core, written = corpus_captions(20000)
     said, meant = usage(written), usage(core)
     vocabulary = json.loads((Path(model) / "config.json").read_text())["vocabulary"]
     dropped = {}

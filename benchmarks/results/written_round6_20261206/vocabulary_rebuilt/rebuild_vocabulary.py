@@ -16,25 +16,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
 
 from motion_core.text.vocabulary import vocabulary_from_captions  # noqa: E402
 from train.procedural.captions import describe, describe_written  # noqa: E402
-from train.procedural.generate import sample_sequence  # noqa: E402
+from train.procedural.generate import sample_sequence, segment_actions  # noqa: E402
 from train.vocabulary import add_readings, record  # noqa: E402
 
 
-def corpus_captions(num: int, written: int = 2) -> list[tuple[str, list[str], int]]:
-    pairs = []
+def corpus_captions(num: int, written: int = 2) -> tuple[list, list]:
+    """(core, written) captions of the first `num` clips, each as (caption, actions, clip)."""
+    core, said = [], []
     for index in range(num):
         rng = np.random.default_rng([0, index])
         segments = sample_sequence(rng)
-        actions = [a for n, p in segments for a in (n, p.get("overlay", {}).get("action")) if a]
+        actions = segment_actions(segments)
+        core += [(caption, actions, index) for caption in describe(rng, segments, 3)]
         written_rng = np.random.default_rng([0, index, 1])
-        captions = describe(rng, segments, 3) + describe_written(written_rng, segments, written)
-        pairs += [(caption, actions, index) for caption in captions]
-    return pairs
+        said += [(caption, actions, index) for caption in describe_written(written_rng, segments, written)]
+    return core, said
 
 
 def main() -> None:
     model, num, wordnet, prefix, *min_clips = sys.argv[1:]
-    pairs = corpus_captions(int(num))
+    core, said = corpus_captions(int(num))
+    pairs = core + said
     shipped = json.loads((Path(model) / "config.json").read_text())["vocabulary"]
     for least in map(int, min_clips):
         vocabulary = vocabulary_from_captions(pairs, min_clips=least)
