@@ -42,3 +42,17 @@ def test_reports_of_different_prompts_are_refused(tmp_path):
     old = write(tmp_path / "old.json", report({"a": (0.5, 0.5)}, prompts="other"))
     with pytest.raises(SystemExit, match="different prompts"):
         main([new, old])
+
+
+def test_bases_are_compared_apart_from_the_rest(tmp_path):
+    new = write(tmp_path / "new.json", report({"kick_left": (1.0, 0.5), "kick_right": (0.5, 0.0), "wave": (0.5, 0.5)}))
+    old = write(tmp_path / "old.json", report({"kick_left": (0.5, 0.0), "kick_right": (0.5, 0.0), "wave": (1.0, 1.0)}))
+    bases = tmp_path / "bases.json"
+    bases.write_text(json.dumps(["kick"]))
+    result = main([new, old, "--bases", str(bases)])
+    kicks, rest = result["by_bases"]["in_bases"], result["by_bases"]["others"]
+    assert kicks["paraphrase_pass_rate"]["actions"] == 2              # both sides of the kick
+    assert kicks["paraphrase_pass_rate"]["mean_difference"] == pytest.approx(0.25)
+    assert kicks["paraphrase_pass_rate"]["at_zero"] == [1, 2]
+    assert rest["pass_rate"]["actions"] == 1 and rest["pass_rate"]["mean_difference"] == pytest.approx(-0.5)
+    assert "by_bases" not in main([new, old])
