@@ -14,7 +14,7 @@ import torch
 from train.config import TrainConfigError, resolve_config
 from train.data.texts import CaptionLine
 from train.data.writer import prepare_layout, write_captions, write_motion, write_split
-from train.lr_schedule import warmup_cosine
+from train.lr_schedule import steps_that_fit, warmup_cosine
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CONFIG = ROOT / "train" / "configs" / "tiny.json"
@@ -108,6 +108,14 @@ def test_warmup_cosine_schedule():
     assert warmup_cosine(55, 10, 100, 0.1) == pytest.approx(0.55)
     assert warmup_cosine(100, 10, 100, 0.1) == pytest.approx(0.1)
     assert warmup_cosine(500, 10, 100, 0.1) == pytest.approx(0.1)
+
+
+def test_steps_that_fit_a_time_limit():
+    assert steps_that_fit(100, 2000, 0.1, 100.0, margin=0.0) == 1100      # 1,000 more steps fit
+    assert steps_that_fit(100, 2000, 0.1, 100.0) == 1050                  # less 5 % for checkpoints and export
+    assert steps_that_fit(100, 500, 0.1, 100.0) == 500                    # never beyond the planned total
+    assert steps_that_fit(100, 2000, 0.1, -5.0) == 101                    # already late: end at the next step
+    assert steps_that_fit(100, 2000, 0.0, 100.0) == 2000                  # no rate measured: the plan holds
 
 
 def test_default_configs_resolve():
@@ -216,6 +224,37 @@ def test_time_limit_checkpoints_then_resume_finishes(tmp_path, dataset_dir):
     assert (tmp_path / "r" / "vae" / "model" / "config.json").is_file()    # exported, usable as it stands
     fit(*common, "--resume", "--time-limit", "3600")
     assert load_state(tmp_path / "r", "vae")["step"] == 6
+
+
+def test_a_schedule_fitted_to_the_time_limit_ends_annealed(tmp_path, dataset_dir, monkeypatch):
+    """--fit-schedule-to-time: at the second log step the schedule shrinks to the steps that fit, the run ends
+    there with the LR at its floor and counts as finished (the next stage runs); a resume keeps that length."""
+    import train.trainer
+    asked = []
+
+    def seven_fit(step, total, per_step, left):
+        asked.append((step, total, per_step, left))
+        return 7
+    monkeypatch.setattr(train.trainer, "steps_that_fit", seven_fit)
+    config = tiny_config(tmp_path, max_steps=1000, warmup_steps=2, min_lr_ratio=0.1, checkpoint_every=100,
+                         log_every=2)
+    run = tmp_path / "r"
+    common = ("--config", config, "--data", dataset_dir, "--out", run, "--time-limit", "3600")
+    fit(*common, "--fit-schedule-to-time")
+    assert [a[:2] for a in asked] == [(4, 1000), (4, 1000)]               # once per stage, at step 2 x log_every
+    assert all(0 < per_step < 60 and 3000 < left < 3600 for _, _, per_step, left in asked)
+    for stage in ("vae", "denoiser"):
+        state = load_state(run, stage)
+        assert state["step"] == 7 and state["fitted_total"] == 7
+        records = [json.loads(line) for line in (run / stage / "log.jsonl").read_text().splitlines()]
+        assert [r["step"] for r in records] == [2, 4, 6, 7]
+        assert records[1]["schedule_total"] == 7 and records[1]["seconds_per_step"] > 0
+        base_lr = json.loads(config.read_text())[stage]["optim"]["lr"]
+        assert records[-1]["lr"] == pytest.approx(0.1 * base_lr)           # annealed to the floor
+    fit(*common, "--resume")
+    assert load_state(run, "denoiser")["step"] == 7                        # the fitted length holds on resume
+    with pytest.raises(SystemExit, match="needs --time-limit"):
+        fit("--config", config, "--data", dataset_dir, "--out", tmp_path / "x", "--fit-schedule-to-time")
 
 
 def test_a_resumed_wordvec_run_needs_no_vectors_file(tmp_path, dataset_dir):

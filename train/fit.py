@@ -47,6 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                                                        "(tests resumption; the LR schedule still spans max_steps)")
     parser.add_argument("--time-limit", type=float, help="seconds: at the first log step past it, checkpoint and "
                         "stop (continue with --resume; the LR schedule still spans max_steps)")
+    parser.add_argument("--fit-schedule-to-time", action="store_true", help="with --time-limit: once the step "
+                        "rate is measured (second log interval), shorten the LR schedule to the steps that fit the "
+                        "limit, so the run ends annealed instead of cut off mid-schedule")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
                         help="GPU autocast precision (fp32 still allows TF32 matmuls); CPU always runs fp32")
@@ -124,7 +127,8 @@ def run_stage(name: str, config: dict, args: argparse.Namespace, env: DistEnv, r
         print(f"[{name}] training windows on {env.device}: {trainer.bank.nbytes / 2**30:.2f} GiB", file=sys.stderr)
     if trainer.state_path.is_file() and not args.resume:
         raise FileExistsError(f"{trainer.state_path} exists: pass --resume to continue it or pick another --out")
-    return trainer.fit(resume=args.resume, stop_after=args.stop_after, time_limit=args.time_limit)
+    return trainer.fit(resume=args.resume, stop_after=args.stop_after, time_limit=args.time_limit,
+                       fit_schedule=args.fit_schedule_to_time)
 
 
 def _table_source(args: argparse.Namespace, stage: str) -> Path | None:
@@ -156,6 +160,8 @@ def _wordvec_from_checkpoint(config: dict, checkpoint: Path | None) -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.fit_schedule_to_time and args.time_limit is None:
+        raise SystemExit("--fit-schedule-to-time needs --time-limit: it fits the schedule to that limit")
     config = load_config(args.config, word_vectors=args.word_vectors)
     root = args.data or (Path(config["data"]["root"]) if config["data"]["root"] else None)
     if root is None:

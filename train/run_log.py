@@ -11,6 +11,8 @@ from pathlib import Path
 
 LOG_NAME = "log.jsonl"
 CURVE_NAME = "loss_curve.png"
+# numbers a log record holds beside its losses (the curve draws the losses only)
+NOT_LOSSES = ("step", "lr", "time", "epoch", "data_wait", "schedule_total", "seconds_per_step")
 
 
 class RunLog:
@@ -37,6 +39,12 @@ class RunLog:
         if self.bar is not None:
             self.bar.update(n)
 
+    def retotal(self, total_steps: int) -> None:
+        """The run's length changed (its schedule was fitted to a time limit)."""
+        if self.bar is not None:
+            self.bar.total = total_steps
+            self.bar.refresh()
+
     def write(self, record: dict) -> None:
         if not self.enabled:
             return
@@ -51,7 +59,7 @@ class RunLog:
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
     def plot(self) -> Path | None:
-        """Redraw the loss curve (every numeric key except step/lr/time/epoch/data_wait, log scale) from the log."""
+        """Redraw the loss curve (every loss, log scale) from the log."""
         if not self.enabled:
             return None
         records = [r for r in self.records() if "loss" in r]
@@ -64,7 +72,7 @@ class RunLog:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         keys = sorted({k for r in records for k, v in r.items()
-                       if isinstance(v, (int, float)) and k not in ("step", "lr", "time", "epoch", "data_wait")})
+                       if isinstance(v, (int, float)) and k not in NOT_LOSSES})
         figure, axis = plt.subplots(figsize=(8, 4.5))
         for key in keys:
             points = [(r["step"], r[key]) for r in records

@@ -32,7 +32,7 @@ from train.data.motion_bank import CropItems, MotionBank, collate_crops
 from train.data_order import ResumableSampler, SeededItems
 from train.distributed import DistEnv, barrier, broadcast_object, data_parallel, gather_objects
 from train.ema import EMA
-from train.lr_schedule import build_scheduler
+from train.lr_schedule import build_scheduler, steps_that_fit
 from train.run_log import RunLog
 
 STATE_NAME = "state.pt"
@@ -104,6 +104,8 @@ class Trainer:
                                            fused=env.device.type == "cuda")
         self.scheduler = build_scheduler(self.optimizer, int(optim["warmup_steps"]), int(optim["max_steps"]),
                                          float(optim["min_lr_ratio"]))
+        self.schedule = self.scheduler.lr_lambdas[0]
+        self.fitted_total: int | None = None   # the schedule's length once fitted to a time limit
         self.ema = EMA(self.model, float(optim["ema_decay"]))
         self.step = 0
         ddp = {**OPTIM_DEFAULTS, **optim}   # an optim block built without the DDP keys gets their defaults
@@ -124,7 +126,7 @@ class Trainer:
         return {"step": self.step, "epoch": self.step // self.steps_per_epoch, "world_size": self.env.world_size,
                 "batch_size": self.batch_size, "model": self.model.state_dict(), "ema": self.ema.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                "stage": self.stage.extra_state(), "rng": rngs}
+                "stage": self.stage.extra_state(), "rng": rngs, "fitted_total": self.fitted_total}
 
     def save(self) -> None:
         """Checkpoint (every rank takes part: RNG states are gathered), then refresh model/ and the curve."""
@@ -158,6 +160,11 @@ class Trainer:
         self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        # A schedule fitted to an earlier call's time limit keeps its length; otherwise max_steps (possibly
+        # raised on the command line) decides, as the scheduler's state may carry a stale total.
+        self.fitted_total = state.get("fitted_total")
+        self.schedule.total_steps = min(self.fitted_total or self.schedule.total_steps,
+                                        int(self.optim["max_steps"]))
         self.stage.load_extra_state(state["stage"])
         self.step = int(state["step"])
         rngs = state["rng"]
@@ -180,13 +187,16 @@ class Trainer:
         self.stage.load_extra_state(broadcast_object(self.env, self.stage.extra_state()))
         self.stage.prepare([], self.env.device)  # moves frozen parts to the device on every rank
 
-    def fit(self, resume: bool = False, stop_after: int | None = None, time_limit: float | None = None) -> dict:
+    def fit(self, resume: bool = False, stop_after: int | None = None, time_limit: float | None = None,
+            fit_schedule: bool = False) -> dict:
         """Train up to max_steps (or stop early after `stop_after` total steps, as a kill would).
 
         `time_limit` (seconds of this call): at the first log step past it, checkpoint and stop, so a machine
-        lent for a fixed time loses nothing and `--resume` continues the same LR schedule."""
-        max_steps = int(self.optim["max_steps"])
+        lent for a fixed time loses nothing and `--resume` continues the same LR schedule. With `fit_schedule`,
+        the schedule is shortened, once, to the steps that fit the time limit at the rate measured over this call's
+        second log interval (the first holds compilation and warm-up), so the run ends annealed."""
         resumed = self.load() if resume else False
+        max_steps = int(self.optim["max_steps"]) if self.fitted_total is None else self.fitted_total
         if not resumed:
             seed_everything(self.seed + 7919 * self.env.rank)  # ranks draw different noise
             self.step = 0
@@ -198,7 +208,7 @@ class Trainer:
         started, sums, count, last_plot = time.time(), {}, 0, time.time()
         # Host time blocked on the loader: the host runs ahead of the GPU (it syncs only when logging), so
         # it waits here only when the loader, not the GPU, limits the step rate.
-        waited, interval_start = 0.0, time.perf_counter()
+        waited, interval_start, logs = 0.0, time.perf_counter(), 0
         try:
             while self.step < end:
                 epoch, offset = divmod(self.step, self.steps_per_epoch)
@@ -216,7 +226,12 @@ class Trainer:
                         record = {k: float(v) / count for k, v in sums.items()}
                         if not np.isfinite(record["loss"]):
                             raise FloatingPointError(f"[{self.stage.name}] non-finite loss before step {self.step}")
-                        now = time.perf_counter()
+                        now, logs = time.perf_counter(), logs + 1
+                        if fit_schedule and time_limit is not None and self.fitted_total is None and logs == 2:
+                            record.update(self._fit_schedule(count, now - interval_start,
+                                                             time_limit - (time.time() - started)))
+                            max_steps, end = self.fitted_total, min(end, self.fitted_total)
+                            log.retotal(max_steps)
                         log.write({"step": self.step, "epoch": epoch, "lr": self.scheduler.get_last_lr()[0],
                                    "time": round(time.time() - started, 2),
                                    "data_wait": round(waited / max(now - interval_start, 1e-9), 3), **record})
@@ -236,6 +251,15 @@ class Trainer:
             log.close()
         log.plot()
         return {"step": self.step, "seconds": time.time() - started, "done": self.step >= max_steps}
+
+    def _fit_schedule(self, steps: int, seconds: float, seconds_left: float) -> dict:
+        """Shorten the schedule to the steps that fit `seconds_left` at `steps` per `seconds` (rank 0 decides:
+        every rank must end at the same step); returns what the log records of it."""
+        per_step = seconds / max(steps, 1)
+        total = broadcast_object(self.env, steps_that_fit(self.step, self.schedule.total_steps, per_step,
+                                                          seconds_left))
+        self.schedule.total_steps = self.fitted_total = int(total)
+        return {"schedule_total": self.fitted_total, "seconds_per_step": round(per_step, 4)}
 
     def _out_of_time(self, started: float, time_limit: float | None) -> bool:
         """Past the time limit, decided at log steps only (the decision is a collective: every rank must stop

@@ -18,6 +18,8 @@
 # procedural captions' core words): rebuilt on the written corpus's words, the readings stop reading words the
 # written phrasings bring into the core words the model knows better, and v8's held-out pass fell 0.701 -> 0.650
 # (benchmarks/results/readings_v8_20261206/).
+# FIT=1 fits the LR schedule to the time limit once the step rate is measured (`train.fit --fit-schedule-to-time`):
+# TOTAL is then an upper bound, and a call on a slower card still ends annealed instead of cut off mid-cosine.
 # If an evaluator exists (EVALUATOR, fitted by compare_denoisers.sh on the same corpus), R@3/FID on held-out
 # paraphrases go to $OUT too. RESUME=1 continues $W/run instead of starting from the bundled model; BASE=DIR
 # starts from another (a model with a sentence gist: graft and apply its tuning's delta in the same call, e.g.
@@ -58,7 +60,7 @@ left=$(( DEADLINE - $(date +%s) - ${RESERVE:-110} ))
 stamp "train: up to step ${TOTAL:-2400}, time limit ${left}s"
 python3 -m train.fit --config "$CONFIG" --data "$W/corpus" --out "$W/run" --stage denoiser --vae "$BASE" \
   "${start[@]}" --global-batch 512 --max-steps "${TOTAL:-2400}" --precision bf16 --log-every 100 \
-  --time-limit "$left" > "$W/train.log" 2>&1
+  --time-limit "$left" ${FIT:+--fit-schedule-to-time} > "$W/train.log" 2>&1
 stamp "train exit $?: $(tail -1 "$W/run/denoiser/log.jsonl" | cut -c1-200)"
 cp "$W/run/denoiser/log.jsonl" "$OUT/denoiser_log.jsonl"
 rm -rf "$W/model" && python3 -m train.export --vae "$BASE" --denoiser "$W/run" --out "$W/model" > "$W/export.log" 2>&1
