@@ -193,8 +193,9 @@ class Trainer:
 
         `time_limit` (seconds of this call): at the first log step past it, checkpoint and stop, so a machine
         lent for a fixed time loses nothing and `--resume` continues the same LR schedule. With `fit_schedule`,
-        the schedule is shortened, once, to the steps that fit the time limit at the rate measured over this call's
-        second log interval (the first holds compilation and warm-up), so the run ends annealed."""
+        the schedule's length is set at every log step to the steps that fit the time limit at the mean rate since
+        this call's first log (the first interval holds compilation and warm-up; one interval alone misjudged
+        round 5's H200 rate by 10 %), never beyond max_steps, so the run ends annealed inside the limit."""
         resumed = self.load() if resume else False
         max_steps = int(self.optim["max_steps"]) if self.fitted_total is None else self.fitted_total
         if not resumed:
@@ -208,7 +209,8 @@ class Trainer:
         started, sums, count, last_plot = time.time(), {}, 0, time.time()
         # Host time blocked on the loader: the host runs ahead of the GPU (it syncs only when logging), so
         # it waits here only when the loader, not the GPU, limits the step rate.
-        waited, interval_start, logs = 0.0, time.perf_counter(), 0
+        waited, interval_start = 0.0, time.perf_counter()
+        rate_from = None   # (step, clock) at this call's first log: the rate is measured from there, not before
         try:
             while self.step < end:
                 epoch, offset = divmod(self.step, self.steps_per_epoch)
@@ -226,11 +228,14 @@ class Trainer:
                         record = {k: float(v) / count for k, v in sums.items()}
                         if not np.isfinite(record["loss"]):
                             raise FloatingPointError(f"[{self.stage.name}] non-finite loss before step {self.step}")
-                        now, logs = time.perf_counter(), logs + 1
-                        if fit_schedule and time_limit is not None and self.fitted_total is None and logs == 2:
-                            record.update(self._fit_schedule(count, now - interval_start,
+                        now = time.perf_counter()
+                        if fit_schedule and time_limit is not None and rate_from is None:
+                            rate_from = (self.step, now)   # the first interval holds compilation and warm-up
+                        elif fit_schedule and time_limit is not None and self.step < end:
+                            record.update(self._fit_schedule(self.step - rate_from[0], now - rate_from[1],
                                                              time_limit - (time.time() - started)))
-                            max_steps, end = self.fitted_total, min(end, self.fitted_total)
+                            max_steps = self.fitted_total
+                            end = max_steps if stop_after is None else min(max_steps, stop_after)
                             log.retotal(max_steps)
                         log.write({"step": self.step, "epoch": epoch, "lr": self.scheduler.get_last_lr()[0],
                                    "time": round(time.time() - started, 2),
@@ -253,10 +258,10 @@ class Trainer:
         return {"step": self.step, "seconds": time.time() - started, "done": self.step >= max_steps}
 
     def _fit_schedule(self, steps: int, seconds: float, seconds_left: float) -> dict:
-        """Shorten the schedule to the steps that fit `seconds_left` at `steps` per `seconds` (rank 0 decides:
-        every rank must end at the same step); returns what the log records of it."""
+        """Set the schedule's length to the steps that fit `seconds_left` at `steps` per `seconds` (rank 0
+        decides: every rank must end at the same step); returns what the log records of it."""
         per_step = seconds / max(steps, 1)
-        total = broadcast_object(self.env, steps_that_fit(self.step, self.schedule.total_steps, per_step,
+        total = broadcast_object(self.env, steps_that_fit(self.step, int(self.optim["max_steps"]), per_step,
                                                           seconds_left))
         self.schedule.total_steps = self.fitted_total = int(total)
         return {"schedule_total": self.fitted_total, "seconds_per_step": round(per_step, 4)}
