@@ -47,9 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                                                        "(tests resumption; the LR schedule still spans max_steps)")
     parser.add_argument("--time-limit", type=float, help="seconds: at the first log step past it, checkpoint and "
                         "stop (continue with --resume; the LR schedule still spans max_steps)")
-    parser.add_argument("--fit-schedule-to-time", action="store_true", help="with --time-limit: once the step "
-                        "rate is measured (second log interval), shorten the LR schedule to the steps that fit the "
-                        "limit, so the run ends annealed instead of cut off mid-schedule")
+    parser.add_argument("--fit-schedule-to-time", action="store_true", help="with --time-limit: at every log step "
+                        "after the first, set the LR schedule's length to the steps that fit the limit at the rate "
+                        "measured so far (at most --max-steps), so the run ends annealed instead of cut off")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--precision", choices=("bf16", "fp32"), default="bf16",
                         help="GPU autocast precision (fp32 still allows TF32 matmuls); CPU always runs fp32")

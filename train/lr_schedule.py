@@ -1,6 +1,6 @@
 """Learning-rate schedule: linear warm-up, then cosine decay to a floor, as a LambdaLR multiplier.
 
-The schedule's length can be shortened once a run knows its step rate (`steps_that_fit`): a machine lent for a
+The schedule's length can follow a run's measured step rate (`steps_that_fit`): a machine lent for a
 fixed time then still anneals to the floor inside it, instead of being cut off halfway down the cosine (round 6
 planned 2,000 steps on an H200, stopped at 1,500 with the learning rate still at 2.5e-5)."""
 from __future__ import annotations

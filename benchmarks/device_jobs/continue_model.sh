@@ -18,7 +18,7 @@
 # procedural captions' core words): rebuilt on the written corpus's words, the readings stop reading words the
 # written phrasings bring into the core words the model knows better, and v8's held-out pass fell 0.701 -> 0.650
 # (benchmarks/results/readings_v8_20261206/).
-# FIT=1 fits the LR schedule to the time limit once the step rate is measured (`train.fit --fit-schedule-to-time`):
+# FIT=1 fits the LR schedule to the time limit as the step rate is measured (`train.fit --fit-schedule-to-time`):
 # TOTAL is then an upper bound, and a call on a slower card still ends annealed instead of cut off mid-cosine.
 # If an evaluator exists (EVALUATOR, fitted by compare_denoisers.sh on the same corpus), R@3/FID on held-out
 # paraphrases go to $OUT too. RESUME=1 continues $W/run instead of starting from the bundled model; BASE=DIR
