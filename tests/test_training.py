@@ -226,6 +226,20 @@ def test_time_limit_checkpoints_then_resume_finishes(tmp_path, dataset_dir):
     assert load_state(tmp_path / "r", "vae")["step"] == 6
 
 
+def test_a_max_steps_raised_on_resume_stretches_the_schedule(tmp_path, dataset_dir):
+    """The schedule's length is the command line's, not the saved one: a run planned for 4 steps and resumed
+    with --max-steps 8 decays over 8 (its LR at step 6 is the 8-step schedule's, not the 4-step floor)."""
+    config = tiny_config(tmp_path, max_steps=4, warmup_steps=1, min_lr_ratio=0.1, checkpoint_every=2, log_every=1)
+    common = ("--config", config, "--data", dataset_dir, "--out", tmp_path / "r", "--stage", "vae")
+    fit(*common)
+    fit(*common, "--resume", "--max-steps", "8")
+    records = [json.loads(line) for line in (tmp_path / "r" / "vae" / "log.jsonl").read_text().splitlines()]
+    lr = {r["step"]: r["lr"] for r in records}
+    base = json.loads(config.read_text())["vae"]["optim"]["lr"]
+    assert lr[6] == pytest.approx(base * warmup_cosine(6, 1, 8, 0.1))
+    assert lr[6] > 0.1 * base * 1.5
+
+
 def test_a_schedule_fitted_to_the_time_limit_ends_annealed(tmp_path, dataset_dir, monkeypatch):
     """--fit-schedule-to-time: from the second log step on the schedule's length is the steps that fit, the run
     ends there with the LR at its floor and counts as finished (the next stage runs); a resume keeps that length."""

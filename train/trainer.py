@@ -160,11 +160,14 @@ class Trainer:
         self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        # A schedule fitted to an earlier call's time limit keeps its length; otherwise max_steps (possibly
-        # raised on the command line) decides, as the scheduler's state may carry a stale total.
+        # The schedule's shape comes from this run's optim block, not from the state (LambdaLR saves a callable's
+        # attributes, so a --max-steps raised on resume would lose to the saved one), except a length fitted to an
+        # earlier call's time limit, which holds.
         self.fitted_total = state.get("fitted_total")
-        self.schedule.total_steps = min(self.fitted_total or self.schedule.total_steps,
-                                        int(self.optim["max_steps"]))
+        max_steps = int(self.optim["max_steps"])
+        self.schedule.warmup_steps = int(self.optim["warmup_steps"])
+        self.schedule.min_ratio = float(self.optim["min_lr_ratio"])
+        self.schedule.total_steps = min(self.fitted_total or max_steps, max_steps)
         self.stage.load_extra_state(state["stage"])
         self.step = int(state["step"])
         rngs = state["rng"]
