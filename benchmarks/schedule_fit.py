@@ -20,6 +20,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))   # run as a script from anywhere
+
+from train.config import load_config  # noqa: E402
 
 
 def train(args: argparse.Namespace, out: Path, fitted: bool) -> list[dict]:
@@ -60,8 +63,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    from train.config import load_config
-    optim = {**load_config(args.config)[args.stage]["optim"]}
+    optim = load_config(args.config)[args.stage]["optim"]
     result = {"config": str(args.config), "stage": args.stage, "time_limit": args.time_limit,
               "planned_steps": args.max_steps, "device": args.device}
     with tempfile.TemporaryDirectory() as work:
@@ -75,5 +77,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

@@ -20,8 +20,7 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_ratio: flo
 
 
 class WarmupCosine:
-    """`warmup_cosine` as a LambdaLR multiplier whose total can change (LambdaLR's state keeps a callable
-    object's attributes; on resume the trainer decides which total holds)."""
+    """`warmup_cosine` with a length that can change (`total_steps`)."""
 
     def __init__(self, warmup_steps: int, total_steps: int, min_ratio: float):
         self.warmup_steps, self.total_steps, self.min_ratio = warmup_steps, total_steps, min_ratio
@@ -31,8 +30,12 @@ class WarmupCosine:
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
-                    min_ratio: float) -> torch.optim.lr_scheduler.LambdaLR:
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupCosine(warmup_steps, total_steps, min_ratio))
+                    min_ratio: float) -> tuple[torch.optim.lr_scheduler.LambdaLR, WarmupCosine]:
+    """The scheduler and its schedule. The scheduler calls the schedule through a plain function: LambdaLR saves a
+    callable object's attributes in its state, and the schedule's shape belongs to the run's config, not to a
+    checkpoint (a --max-steps raised on resume must stretch it)."""
+    schedule = WarmupCosine(warmup_steps, total_steps, min_ratio)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: schedule(step)), schedule
 
 
 def steps_that_fit(step: int, total_steps: int, seconds_per_step: float, seconds_left: float,

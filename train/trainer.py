@@ -102,9 +102,8 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(params, lr=float(optim["lr"]), betas=tuple(optim["betas"]),
                                            weight_decay=float(optim["weight_decay"]),
                                            fused=env.device.type == "cuda")
-        self.scheduler = build_scheduler(self.optimizer, int(optim["warmup_steps"]), int(optim["max_steps"]),
-                                         float(optim["min_lr_ratio"]))
-        self.schedule = self.scheduler.lr_lambdas[0]
+        self.scheduler, self.schedule = build_scheduler(self.optimizer, int(optim["warmup_steps"]),
+                                                        int(optim["max_steps"]), float(optim["min_lr_ratio"]))
         self.fitted_total: int | None = None   # the schedule's length once fitted to a time limit
         self.ema = EMA(self.model, float(optim["ema_decay"]))
         self.step = 0
@@ -160,14 +159,9 @@ class Trainer:
         self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        # The schedule's shape comes from this run's optim block, not from the state (LambdaLR saves a callable's
-        # attributes, so a --max-steps raised on resume would lose to the saved one), except a length fitted to an
-        # earlier call's time limit, which holds.
+        # a length fitted to an earlier call's time limit holds (within this run's max_steps)
         self.fitted_total = state.get("fitted_total")
-        max_steps = int(self.optim["max_steps"])
-        self.schedule.warmup_steps = int(self.optim["warmup_steps"])
-        self.schedule.min_ratio = float(self.optim["min_lr_ratio"])
-        self.schedule.total_steps = min(self.fitted_total or max_steps, max_steps)
+        self.schedule.total_steps = min(self.fitted_total or self.schedule.total_steps, self.schedule.total_steps)
         self.stage.load_extra_state(state["stage"])
         self.step = int(state["step"])
         rngs = state["rng"]
@@ -200,7 +194,8 @@ class Trainer:
         this call's first log (the first interval holds compilation and warm-up; one interval alone misjudged
         round 5's H200 rate by 10 %), never beyond max_steps, so the run ends annealed inside the limit."""
         resumed = self.load() if resume else False
-        max_steps = int(self.optim["max_steps"]) if self.fitted_total is None else self.fitted_total
+        max_steps = self.schedule.total_steps
+        fitting = fit_schedule and time_limit is not None
         if not resumed:
             seed_everything(self.seed + 7919 * self.env.rank)  # ranks draw different noise
             self.step = 0
@@ -232,12 +227,12 @@ class Trainer:
                         if not np.isfinite(record["loss"]):
                             raise FloatingPointError(f"[{self.stage.name}] non-finite loss before step {self.step}")
                         now = time.perf_counter()
-                        if fit_schedule and time_limit is not None and rate_from is None:
+                        if fitting and rate_from is None:
                             rate_from = (self.step, now)   # the first interval holds compilation and warm-up
-                        elif fit_schedule and time_limit is not None and self.step < end:
+                        elif fitting and self.step < end:
                             record.update(self._fit_schedule(self.step - rate_from[0], now - rate_from[1],
                                                              time_limit - (time.time() - started)))
-                            max_steps = self.fitted_total
+                            max_steps = self.schedule.total_steps
                             end = max_steps if stop_after is None else min(max_steps, stop_after)
                             log.retotal(max_steps)
                         log.write({"step": self.step, "epoch": epoch, "lr": self.scheduler.get_last_lr()[0],
