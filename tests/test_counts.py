@@ -1,7 +1,7 @@
 """The count a prompt says, read the same way whatever the spelling (`motion_core.text.counts`)."""
 import pytest
 
-from motion_core.text.counts import spoken_count
+from motion_core.text.counts import spoken_count, without_count
 
 
 @pytest.mark.parametrize("prompt, count", [
@@ -23,3 +23,24 @@ def test_counts_in_many_spellings(prompt, count):
 ])
 def test_no_count_where_none_is_said(prompt):
     assert spoken_count(prompt) is None
+
+
+@pytest.mark.parametrize("prompt, left", [
+    ("someone hops forward one time", "someone hops forward"),
+    ("Someone hops forward once.", "someone hops forward."),
+    ("a person jumps forward three times, then waves", "a person jumps forward, then waves"),
+    ("jumps 3 more times", "jumps"),
+    ("does three squats", "does squats"),
+    ("does a single jump", "does a jump"),
+    ("claps a couple of times", "claps"),
+    ("hops on one foot twice", "hops on one foot"),     # "one foot" says how, not how often: kept
+    ("walks two meters", "walks two meters"),
+])
+def test_without_count_takes_out_what_spoken_count_reads(prompt, left):
+    assert without_count(prompt) == left
+    assert spoken_count(left) is None
+
+
+def test_every_spelling_of_a_count_leaves_one_text():
+    spellings = ["hops forward once", "hops forward one time", "hops forward 1 time", "hops forward a single time"]
+    assert {without_count(p) for p in spellings} == {"hops forward"}

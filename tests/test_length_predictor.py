@@ -188,11 +188,14 @@ def test_count_inputs_cap_at_the_last_class():
     assert blind.count_inputs(["hops twice"]).tolist() == [0]
 
 
-def test_the_engine_passes_the_prompt_count_to_its_predictor(tmp_path):
-    """Saved and loaded with count classes, the engine's predicted lengths follow the count as written."""
+@pytest.mark.parametrize("count_free_text", [False, True])
+def test_the_engine_passes_the_prompt_count_to_its_predictor(tmp_path, count_free_text):
+    """Saved and loaded with count classes, the engine's predicted lengths follow the count as written, also
+    when the text features are read without it."""
     engine = Engine.random(tiny_config(), seed=0)
     dim = engine.text_encoder.dim
-    predictor = LengthPredictor(LengthPredictorConfig(text_dim=dim, hidden_dim=8, count_classes=4, dropout=0.0))
+    predictor = LengthPredictor(LengthPredictorConfig(text_dim=dim, hidden_dim=8, count_classes=4, dropout=0.0,
+                                                      count_free_text=count_free_text))
     with torch.no_grad():   # a predictor that reads only the count: bin 10 + 10 * class
         for p in predictor.net.parameters():
             p.zero_()
@@ -206,4 +209,32 @@ def test_the_engine_passes_the_prompt_count_to_its_predictor(tmp_path):
     engine.save(tmp_path / "ckpt")
     loaded = Engine.load(tmp_path / "ckpt", device="cpu")
     assert loaded.length_predictor.config.count_classes == 4
+    assert loaded.length_predictor.config.count_free_text is count_free_text
     assert loaded.predict_frames(["walks", "hops once", "hops two times", "hops 3 times"]) == [40, 80, 120, 160]
+
+
+def test_a_count_free_predictor_gives_every_spelling_of_a_count_one_length(fitted, tmp_path):
+    """Read from the whole prompt, "one time" and "once" reach the MLP as different text features; read without
+    the count, as one."""
+    engine, metrics = fitted
+    spellings = ["someone skips for a long time once", "someone skips for a long time one time",
+                 "someone skips for a long time 1 time"]
+    assert engine.length_predictor.config.count_free_text    # train_length_predictor's default
+    assert engine.length_predictor.text_inputs(spellings) == ["someone skips for a long time"] * 3
+    assert len(set(engine.predict_frames(spellings))) == 1
+    whole = LengthPredictor(LengthPredictorConfig.from_dict(
+        {**engine.length_predictor.config.to_dict(), "count_free_text": False}))
+    assert whole.text_inputs(spellings) == spellings
+
+
+@pytest.mark.parametrize("fields, message", [({"count_free_text": True, "count_classes": 0}, "needs count_classes"),
+                                             ({"count_free_text": "yes", "count_classes": 6}, "true or false")])
+def test_count_free_text_is_checked(fields, message):
+    with pytest.raises(Exception, match=message):
+        LengthPredictorConfig(text_dim=8, **fields)
+
+
+def test_cli_refuses_count_free_text_without_count_classes(corpus, tmp_path):
+    source = Engine.random(tiny_config(), seed=1).save(tmp_path / "source")
+    with pytest.raises(SystemExit):
+        length_training.main(["--checkpoint", str(source), "--data", str(corpus), "--count-classes", "0"])

@@ -7,7 +7,9 @@ The checkpoint's text encoder is frozen, so every distinct caption is embedded o
 frame counts of the corpus's train-split samples (a captioned sub-clip counts with its own length), read with
 `train.data.humanml3d.load_samples` exactly as text-to-motion training reads them. The val split measures the
 fit against the constant guess every caption would otherwise get (the train lengths' median). By default the
-predictor also reads each caption's spoken count (`--count-classes`, see `motion_core.models.length_predictor`).
+predictor also reads each caption's spoken count (`--count-classes`, see `motion_core.models.length_predictor`),
+and its text features from the caption without that count (`--count-free-text`), so that every spelling of a
+count predicts one length.
 The result is written atomically as ``length.*`` tensors plus ``config["length_predictor"]``; the rest of the
 checkpoint is copied unchanged, tensor for tensor.
 """
@@ -24,7 +26,8 @@ import torch
 
 from motion_core.engine import Engine
 from motion_core.models.length_predictor import ESTIMATES, LengthPredictor, LengthPredictorConfig
-from train.data.humanml3d import DatasetSpec, HUMANML3D_SPEC, load_samples
+from motion_core.text.counts import without_count
+from train.data.humanml3d import HUMANML3D_SPEC, DatasetSpec, load_samples
 
 EMBED_BATCH = 512
 
@@ -128,16 +131,19 @@ def _scores(predicted: np.ndarray, frames: np.ndarray, config: LengthPredictorCo
 
 
 def train_length_predictor(engine: Engine, data_root: str | Path, steps: int = 4000, hidden_dim: int = 256,
-                           seed: int = 0, count_classes: int = 6, log=print) -> tuple[LengthPredictor, dict]:
+                           seed: int = 0, count_classes: int = 6, count_free_text: bool = True,
+                           log=print) -> tuple[LengthPredictor, dict]:
     """(fitted predictor, metrics) for `engine` on the corpus at `data_root` (train split fits, val scores)."""
     started = time.perf_counter()
     train, val = caption_lengths(data_root, "train"), caption_lengths(data_root, "val")
     log(f"{len(train)} train pairs ({len(train.captions)} distinct captions), {len(val)} val pairs "
         f"({time.perf_counter() - started:.0f} s)")
-    train_features, val_features = embed(engine, train.captions), embed(engine, val.captions)
+    reads = without_count if count_free_text else str
+    train_features = embed(engine, [reads(c) for c in train.captions])
+    val_features = embed(engine, [reads(c) for c in val.captions])
     config = LengthPredictorConfig(text_dim=train_features.shape[1] // 2, hidden_dim=hidden_dim,
-                                   min_frames=engine.min_frames,
-                                   max_frames=engine.max_frames, count_classes=count_classes)
+                                   min_frames=engine.min_frames, max_frames=engine.max_frames,
+                                   count_classes=count_classes, count_free_text=count_free_text)
     predictor = fit(train_features, train, config, steps=steps, seed=seed, log=log)
     # Pick the point estimate (median or mode of the predicted distribution) on the val split; only two
     # candidates, so the selection hardly flatters the reported val score.
@@ -150,7 +156,7 @@ def train_length_predictor(engine: Engine, data_root: str | Path, steps: int = 4
                "val_mae_frames_other_estimate": scores[[n for n in ESTIMATES if n != best][0]]["mae_frames"],
                "baseline_frames": baseline["frames"], "baseline_val_mae_frames": baseline["mae_frames"],
                "baseline_val_accuracy": baseline["accuracy"], "train_pairs": len(train), "val_pairs": len(val),
-               "steps": steps, "seed": seed, "data": str(data_root)}
+               "steps": steps, "seed": seed, "count_free_text": count_free_text, "data": str(data_root)}
     return predictor, metrics
 
 
@@ -176,14 +182,20 @@ def main(argv=None) -> int:
     parser.add_argument("--count-classes", type=int, default=6,
                         help="one-hot width of the captions' spoken counts: none, 1, 2, ... (default 6: the last "
                              "class is 5 or more); 0 reads text features only")
+    parser.add_argument("--count-free-text", action=argparse.BooleanOptionalAction, default=True,
+                        help="read the text features from each caption without its spoken count, so the count "
+                             "reaches the predictor as its class only (default; needs --count-classes >= 2)")
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")
     if not 0 <= args.count_classes <= 64:
         parser.error("--count-classes must be between 0 and 64")
+    if args.count_free_text and args.count_classes < 2:
+        parser.error("--count-free-text needs --count-classes of 2 or more (or pass --no-count-free-text)")
     engine = Engine.load(args.checkpoint, device="cpu")
     predictor, metrics = train_length_predictor(engine, args.data, steps=args.steps, hidden_dim=args.hidden,
-                                                seed=args.seed, count_classes=args.count_classes)
+                                                seed=args.seed, count_classes=args.count_classes,
+                                                count_free_text=args.count_free_text)
     print(f"val MAE {metrics['val_mae_frames']:.1f} frames ({predictor.config.estimate}), accuracy "
           f"{metrics['val_accuracy']:.3f}, within one bin {metrics['val_within_one_bin']:.3f}; constant "
           f"{metrics['baseline_frames']} frames: MAE {metrics['baseline_val_mae_frames']:.1f}, accuracy "

@@ -53,7 +53,8 @@ def predict_frames(engine, prompts) -> list[int]:
     """The length (frames) `generate` gives each prompt when the caller names none.
 
     With a length predictor: its estimate from the prompt's text (and, where it reads one, the count the prompt
-    says as written, before unseen words are swapped), within the lengths `generate` accepts.
+    says as written, before unseen words are swapped; the text then without the count if the predictor reads
+    them apart), within the lengths `generate` accepts.
     Without one: `DEFAULT_SECONDS` for every prompt. Deterministic (no sampling).
     """
     prompts = check_prompts(prompts)
@@ -65,8 +66,9 @@ def predict_frames(engine, prompts) -> list[int]:
     with torch.inference_mode():
         for start in range(0, len(prompts), engine.max_batch):
             chunk = prompts[start:start + engine.max_batch]
-            tokens, mask = encode_prompts(engine, chunk)
-            predicted = engine.length_predictor.frames(tokens, mask, engine.length_predictor.count_inputs(chunk))
+            predictor = engine.length_predictor
+            tokens, mask = encode_prompts(engine, predictor.text_inputs(chunk))
+            predicted = predictor.frames(tokens, mask, predictor.count_inputs(chunk))
             frames.extend(min(max(int(f), shortest), engine.max_frames) for f in predicted.tolist())
     return frames
 

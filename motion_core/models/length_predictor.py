@@ -17,6 +17,12 @@ With ``count_classes`` > 0 the MLP also reads how many times the prompt says its
 many or more. Pooled text features blur counts in phrasings training never used ("two times" where it said
 "twice"), and a wrong length becomes a wrong number of repeats. Checkpoints without it (``count_classes`` 0)
 load and predict as before.
+
+With ``count_free_text`` as well, the text features are read from the prompt with its count taken out
+(`motion_core.text.counts.without_count`: "hops forward one time" -> "hops forward"), so the count reaches the MLP
+through its class alone and every spelling of it predicts one length. Read from the whole prompt, a spelling
+training never used moved the features as much as the class did: one fit gave "hops forward once" 40 frames and
+"hops forward one time" 56, room for two hops (benchmarks/results/written_round7_20261206/).
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from motion_core.text.counts import spoken_count
+from motion_core.text.counts import spoken_count, without_count
 
 from .config import ConfigError, ModelConfig, check_float, check_int
 
@@ -42,6 +48,7 @@ class LengthPredictorConfig(ModelConfig):
     dropout: float = 0.1         # training only; the engine runs it in eval mode
     estimate: str = "median"     # how the distribution becomes one length: "median" or "mode"
     count_classes: int = 0       # one-hot width of the prompt's spoken count (0: the count is not read)
+    count_free_text: bool = False  # text features from the prompt without its count (needs count_classes)
 
     def validate(self) -> None:
         owner = "LengthPredictorConfig"
@@ -52,6 +59,10 @@ class LengthPredictorConfig(ModelConfig):
         check_int(owner, "max_frames", self.max_frames, self.min_frames, 100_000)
         check_float(owner, "dropout", self.dropout, 0.0, 0.9)
         check_int(owner, "count_classes", self.count_classes, 0, 64)
+        if not isinstance(self.count_free_text, bool):
+            raise ConfigError(f"{owner}.count_free_text must be true or false, got {self.count_free_text!r}")
+        if self.count_free_text and self.count_classes < 2:
+            raise ConfigError(f"{owner}.count_free_text needs count_classes >= 2: the count would be read nowhere")
         if self.estimate not in ESTIMATES:
             raise ConfigError(f"{owner}.estimate must be one of {list(ESTIMATES)}, got {self.estimate!r}")
         if self.max_frames // self.unit_length > 4096:
@@ -84,6 +95,11 @@ class LengthPredictor(nn.Module):
         weights = mask.to(tokens.dtype).unsqueeze(-1)
         mean = (tokens * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
         return torch.cat([tokens[:, 0], mean], dim=-1)
+
+    def text_inputs(self, prompts: list[str]) -> list[str]:
+        """What the text encoder reads for this predictor: the prompts, without their counts if it reads those
+        apart (``count_free_text``)."""
+        return [without_count(p) for p in prompts] if self.config.count_free_text else list(prompts)
 
     def count_inputs(self, prompts: list[str]) -> torch.Tensor:
         """(B,) LongTensor: each prompt's spoken count as this predictor's class (0: none said; capped)."""

@@ -13,6 +13,10 @@ Rules, deliberately narrow (a wrong count is worse than none):
 - "one" alone says nothing ("hops on one foot"); vague amounts ("several", "a few") say nothing either.
 When a prompt says several counts ("jumps twice, then claps three times") the largest is returned: the
 predictor reads one number per prompt.
+
+`without_count` is the prompt with what `spoken_count` read taken out ("hops forward one time" -> "hops forward"):
+a length predictor that reads its text features from it gets the count through the number alone, the same for
+every spelling of it (`motion_core.models.length_predictor`).
 """
 from __future__ import annotations
 
@@ -41,16 +45,39 @@ def _number(text: str) -> int | None:
 
 def spoken_count(prompt: str) -> int | None:
     """The number of repetitions `prompt` says, or None when it says none (see the module's rules)."""
-    text = " ".join(prompt.lower().replace("-", " ").split())
-    counts = [ADVERBS[w] for w in _WORD.findall(text) if w in ADVERBS]
-    if re.search(r"\ba single\b", text) or re.search(r"\bone time\b", text):
-        counts.append(1)
-    counts += [n for match in _TIMES.finditer(text) if (n := _number(match.group(1))) is not None]
-    for match in _NOUNS.finditer(text):
-        number, noun = _number(match.group(1)), match.group(2)
-        if number is not None and number >= 2 and noun not in NOT_REPEATS and noun != "times":
-            counts.append(number)
+    counts = [count for count, _ in _spoken(_normalized(prompt))]
     return max(counts) if counts else None
 
 
-__all__ = ["spoken_count"]
+def without_count(prompt: str) -> str:
+    """`prompt` (lower case, hyphens as spaces) with the words `spoken_count` reads as a count taken out: "jumps
+    twice" -> "jumps", "does three squats" -> "does squats", "a single hop" -> "a hop"."""
+    text = _normalized(prompt)
+    spans = sorted(span for _, span in _spoken(text))
+    kept, cursor = [], 0
+    for start, end in spans:
+        if start >= cursor:   # spans may overlap ("one time" inside "one times"): drop each word once
+            kept.append(text[cursor:start])
+            cursor = end
+    kept.append(text[cursor:])
+    return re.sub(r"\s+([,.;!?])", r"\1", " ".join("".join(kept).split()))
+
+
+def _normalized(prompt: str) -> str:
+    return " ".join(prompt.lower().replace("-", " ").split())
+
+
+def _spoken(text: str) -> list[tuple[int, tuple[int, int]]]:
+    """(count, (start, end) of the words that say it) for every count in normalized `text`."""
+    found = [(ADVERBS[m.group(0)], m.span()) for m in _WORD.finditer(text) if m.group(0) in ADVERBS]
+    found += [(1, m.span(1)) for m in re.finditer(r"\ba (single)\b", text)]
+    found += [(1, m.span()) for m in re.finditer(r"\b(?:one|a single) time\b", text)]
+    found += [(n, m.span()) for m in _TIMES.finditer(text) if (n := _number(m.group(1))) is not None]
+    for match in _NOUNS.finditer(text):
+        number, noun = _number(match.group(1)), match.group(2)
+        if number is not None and number >= 2 and noun not in NOT_REPEATS and noun != "times":
+            found.append((number, match.span(1)))
+    return found
+
+
+__all__ = ["spoken_count", "without_count"]
