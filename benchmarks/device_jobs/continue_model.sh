@@ -78,6 +78,8 @@ pack() {
 # The model comes back first, as exported (a call cut off at its limit returns what $OUT holds, nothing of /tmp);
 # then the length predictor is refitted for the new text encoder and the model halved, if time allows. If not,
 # run `python3 -m train.length --checkpoint M --data CORPUS` and `python3 -m train.half_precision M` on the CPU.
+# A text tuning after this call changes what the predictor reads: refit it once more on the tuned model (CPU,
+# ~4 min for 20,000 clips), as v15's was (benchmarks/results/written_round7_20261206/).
 pack; stamp "model parts (as exported, fp32): $(ls "$OUT" | tr '\n' ' ')"
 if timeout $(( DEADLINE - $(date +%s) - 20 )) python3 -m train.length --checkpoint "$W/model" --data "$W/corpus" \
     > "$W/length.log" 2>&1; then

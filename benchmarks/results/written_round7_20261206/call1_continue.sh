@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Not run yet (2026-12-07, session 34: fifteen device tries, no machine). Copy to .devjob/call1_continue.sh.
+# Run 2026-12-07 06:58-07:07 on one H100 (session 35; call1/). Was next_call1_continue.sh in ../schedule_fit_20261207/.
 # The seventh round's call 1: model v14 (bundled) continued with v11's recipe on the corpus after the seventh
 # writing round, kernels built beside it; export, length predictor refitted, model halved (round 6's call 1).
 # FIT=1: the LR schedule is fitted to the time window once the step rate is known (TOTAL only an upper bound).
