@@ -117,7 +117,10 @@ class Conditioning:
         out = {"pooled": pooled}
         for m, ((attention, gate), q) in enumerate(zip(self.readers, queries)):
             out[f"cross{m}"] = gate * attention(q, text, key_mask=text_mask)
-        if self.length is not None:   # no count input: a variant keeps its caption's count, so both read alike
+        # No count input: a variant keeps its caption's count, so both read alike. A count-free predictor reads
+        # the text without the count when generating; here it reads the whole caption, which still asks a variant
+        # to be read as its caption is.
+        if self.length is not None:
             out["length"] = self.length(tokens, mask)
         return out
 

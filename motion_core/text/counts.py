@@ -55,10 +55,9 @@ def without_count(prompt: str) -> str:
     text = _normalized(prompt)
     spans = sorted(span for _, span in _spoken(text))
     kept, cursor = [], 0
-    for start, end in spans:
-        if start >= cursor:   # spans may overlap ("one time" inside "one times"): drop each word once
-            kept.append(text[cursor:start])
-            cursor = end
+    for start, end in spans:   # spans may overlap ("single" inside "a single time"): each word goes once
+        kept.append(text[cursor:max(start, cursor)])
+        cursor = max(cursor, end)
     kept.append(text[cursor:])
     return re.sub(r"\s+([,.;!?])", r"\1", " ".join("".join(kept).split()))
 
