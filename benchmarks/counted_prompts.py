@@ -1,12 +1,12 @@
 """Do counted prompts get that many hops or jumps, however the count is spelled? Checkpoints side by side.
 
-    python benchmarks/counted_prompts.py --checkpoints A B [--seeds 4] [--out results.json]
+    python benchmarks/counted_prompts.py --checkpoints A B [--seeds 4] [--counts 1 2 3] [--out results.json]
 
-Each action below is prompted with counts 1-3 in several spellings, some the training captions use ("once",
-"twice", "three times") and some they never use ("one time", "2 times", "a couple of times", "thrice"), each
-at the model's predicted length, `--seeds` seeds, same seeds for every checkpoint. A clip follows its prompt
-when it has exactly that many airborne phases (`train.evaluation.flights`). The length matters: the denoiser
-fills a longer clip with more repeats, so a count the length predictor misreads becomes extra hops.
+Each action below is prompted with counts 1-3 (`--counts` may add 4 and 5) in several spellings, some the training
+captions use ("once", "twice", "three times") and some they never use ("one time", "2 times", "a couple of times",
+"thrice"), each at the model's predicted length, `--seeds` seeds, same seeds for every checkpoint. A clip follows
+its prompt when it has exactly that many airborne phases (`train.evaluation.flights`). The length matters: the
+denoiser fills a longer clip with more repeats, so a count the length predictor misreads becomes extra hops.
 """
 from __future__ import annotations
 
@@ -24,20 +24,21 @@ from train.evaluation.flights import flights, travel  # noqa: E402
 ACTIONS = {"hop forward": "someone hops forward {times}", "hop in place": "a person hops on the left foot {times}",
            "jump forward": "a person jumps forward {times}", "jump in place": "someone jumps up and down {times}"}
 SPELLINGS = {1: ["once", "one time"], 2: ["twice", "two times", "2 times", "a couple of times"],
-             3: ["three times", "3 times", "thrice"]}
-TRAINED = {"once", "twice", "three times"}   # the spellings the procedural captions use for every action
+             3: ["three times", "3 times", "thrice"], 4: ["four times", "4 times"], 5: ["five times", "5 times"]}
+DEFAULT_COUNTS = (1, 2, 3)   # 4 and 5 on request (--counts): the corpus says them for a few actions only
+# the spellings the procedural captions use ("once" .. "three times" for every counted action)
+TRAINED = {"once", "twice", "three times", "four times", "five times"}
 
 
-def prompts() -> list[tuple[str, int, str, str]]:
-    """(action, count, spelling, prompt) for every action, count and spelling."""
+def prompts(counts=DEFAULT_COUNTS) -> list[tuple[str, int, str, str]]:
+    """(action, count, spelling, prompt) for every action, count of `counts` and spelling."""
     return [(action, count, spelling, template.format(times=spelling))
-            for action, template in ACTIONS.items() for count, spellings in SPELLINGS.items()
-            for spelling in spellings]
+            for action, template in ACTIONS.items() for count in counts for spelling in SPELLINGS[count]]
 
 
-def run(engine: Engine, seeds: int) -> dict:
+def run(engine: Engine, seeds: int, counts=DEFAULT_COUNTS) -> dict:
     rows = []
-    for action, count, spelling, prompt in prompts():
+    for action, count, spelling, prompt in prompts(counts):
         motions = engine.generate([prompt] * seeds, seed=0)
         got = [flights(m.joints) for m in motions]
         rows.append({"action": action, "count": count, "spelling": spelling, "prompt": prompt,
@@ -51,7 +52,7 @@ def run(engine: Engine, seeds: int) -> dict:
         return round(sum(r["passed"] for r in chosen) / max(1, len(chosen) * seeds), 3)
     return {"pass_rate": rate(lambda r: True), "pass_rate_trained_spellings": rate(lambda r: r["spelling"] in TRAINED),
             "pass_rate_new_spellings": rate(lambda r: r["spelling"] not in TRAINED),
-            "pass_rate_by_count": {c: rate(lambda r, c=c: r["count"] == c) for c in SPELLINGS},
+            "pass_rate_by_count": {c: rate(lambda r, c=c: r["count"] == c) for c in counts},
             "clips": total, "rows": rows}
 
 
@@ -60,19 +61,22 @@ def main(argv=None) -> dict:
     parser.add_argument("--checkpoints", nargs="+", required=True)
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--counts", type=int, nargs="+", default=list(DEFAULT_COUNTS), choices=sorted(SPELLINGS),
+                        help="counts to prompt (default 1 2 3)")
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be at least 1")
     started = time.time()
     result = {"models": {}}
     for checkpoint in args.checkpoints:
-        scores = run(Engine.load(checkpoint, device="cpu"), args.seeds)
+        scores = run(Engine.load(checkpoint, device="cpu"), args.seeds, tuple(args.counts))
         result["models"][checkpoint] = scores
         print(f"{checkpoint}: {scores['pass_rate']:.2f} of {scores['clips']} clips have the count's flights "
               f"(spellings training used {scores['pass_rate_trained_spellings']:.2f}, new spellings "
               f"{scores['pass_rate_new_spellings']:.2f}; by count {scores['pass_rate_by_count']})", flush=True)
         for row in scores["rows"]:
-            print(f"    {row['passed']}/{args.seeds}  {row['frames']:4d} frames  flights {row['flights']}  {row['prompt']}")
+            print(f"    {row['passed']}/{args.seeds}  {row['frames']:4d} frames  flights {row['flights']}  "
+                  f"{row['prompt']}")
     return stamp_and_save(result, "counted_prompts", started, args.out, args)
 
 
