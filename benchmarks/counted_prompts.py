@@ -25,9 +25,8 @@ ACTIONS = {"hop forward": "someone hops forward {times}", "hop in place": "a per
            "jump forward": "a person jumps forward {times}", "jump in place": "someone jumps up and down {times}"}
 SPELLINGS = {1: ["once", "one time"], 2: ["twice", "two times", "2 times", "a couple of times"],
              3: ["three times", "3 times", "thrice"], 4: ["four times", "4 times"], 5: ["five times", "5 times"]}
-DEFAULT_COUNTS = (1, 2, 3)   # 4 and 5 on request (--counts): the corpus says them for a few actions only
-# the spellings the procedural captions use ("once" .. "three times" for every counted action)
-TRAINED = {"once", "twice", "three times", "four times", "five times"}
+DEFAULT_COUNTS = (1, 2, 3)   # 4 and 5 on request (--counts): the corpus says them about ten times less often
+TRAINED = {"once", "twice", "three times", "four times", "five times"}   # the spellings the procedural captions use
 
 
 def prompts(counts=DEFAULT_COUNTS) -> list[tuple[str, int, str, str]]:
@@ -69,7 +68,7 @@ def main(argv=None) -> dict:
     started = time.time()
     result = {"models": {}}
     for checkpoint in args.checkpoints:
-        scores = run(Engine.load(checkpoint, device="cpu"), args.seeds, tuple(args.counts))
+        scores = run(Engine.load(checkpoint, device="cpu"), args.seeds, tuple(sorted(set(args.counts))))
         result["models"][checkpoint] = scores
         print(f"{checkpoint}: {scores['pass_rate']:.2f} of {scores['clips']} clips have the count's flights "
               f"(spellings training used {scores['pass_rate_trained_spellings']:.2f}, new spellings "
