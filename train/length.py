@@ -25,8 +25,7 @@ import numpy as np
 import torch
 
 from motion_core.engine import Engine
-from motion_core.models.length_predictor import ESTIMATES, LengthPredictor, LengthPredictorConfig
-from motion_core.text.counts import without_count
+from motion_core.models.length_predictor import ESTIMATES, LengthPredictor, LengthPredictorConfig, texts_read
 from train.data.humanml3d import HUMANML3D_SPEC, DatasetSpec, load_samples
 
 EMBED_BATCH = 512
@@ -138,12 +137,11 @@ def train_length_predictor(engine: Engine, data_root: str | Path, steps: int = 4
     train, val = caption_lengths(data_root, "train"), caption_lengths(data_root, "val")
     log(f"{len(train)} train pairs ({len(train.captions)} distinct captions), {len(val)} val pairs "
         f"({time.perf_counter() - started:.0f} s)")
-    reads = without_count if count_free_text else str
-    train_features = embed(engine, [reads(c) for c in train.captions])
-    val_features = embed(engine, [reads(c) for c in val.captions])
-    config = LengthPredictorConfig(text_dim=train_features.shape[1] // 2, hidden_dim=hidden_dim,
+    config = LengthPredictorConfig(text_dim=engine.text_encoder.dim, hidden_dim=hidden_dim,
                                    min_frames=engine.min_frames, max_frames=engine.max_frames,
                                    count_classes=count_classes, count_free_text=count_free_text)
+    train_features = embed(engine, texts_read(config, train.captions))
+    val_features = embed(engine, texts_read(config, val.captions))
     predictor = fit(train_features, train, config, steps=steps, seed=seed, log=log)
     # Pick the point estimate (median or mode of the predicted distribution) on the val split; only two
     # candidates, so the selection hardly flatters the reported val score.

@@ -97,9 +97,8 @@ class LengthPredictor(nn.Module):
         return torch.cat([tokens[:, 0], mean], dim=-1)
 
     def text_inputs(self, prompts: list[str]) -> list[str]:
-        """What the text encoder reads for this predictor: the prompts, without their counts if it reads those
-        apart (``count_free_text``)."""
-        return [without_count(p) for p in prompts] if self.config.count_free_text else list(prompts)
+        """What the text encoder reads for this predictor (`texts_read`)."""
+        return texts_read(self.config, prompts)
 
     def count_inputs(self, prompts: list[str]) -> torch.Tensor:
         """(B,) LongTensor: each prompt's spoken count as this predictor's class (0: none said; capped)."""
@@ -149,9 +148,15 @@ class LengthPredictor(nn.Module):
         return bins.clamp(min=0, max=c.num_bins - 1)
 
 
+def texts_read(config: LengthPredictorConfig, prompts: list[str]) -> list[str]:
+    """What the text encoder reads for a predictor of `config`, when fitted and when generating: the prompts,
+    without their counts if it reads those apart (``count_free_text``)."""
+    return [without_count(p) for p in prompts] if config.count_free_text else list(prompts)
+
+
 def build_length_predictor(config: dict) -> LengthPredictor:
     """LengthPredictor from a dict of LengthPredictorConfig fields (as stored in a checkpoint)."""
     return LengthPredictor(LengthPredictorConfig.from_dict(config))
 
 
-__all__ = ["LengthPredictor", "LengthPredictorConfig", "build_length_predictor", "ESTIMATES"]
+__all__ = ["LengthPredictor", "LengthPredictorConfig", "build_length_predictor", "texts_read", "ESTIMATES"]
