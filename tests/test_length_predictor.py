@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from motion_core.formats.checkpoint import CheckpointError, save_checkpoint
 from motion_core.engine import DEFAULT_SECONDS, Engine, InputError, tiny_config
+from motion_core.formats.checkpoint import CheckpointError, save_checkpoint
 from motion_core.models.length_predictor import LengthPredictor, LengthPredictorConfig
 from train import length as length_training
 
@@ -188,23 +188,28 @@ def test_count_inputs_cap_at_the_last_class():
     assert blind.count_inputs(["hops twice"]).tolist() == [0]
 
 
-@pytest.mark.parametrize("count_free_text", [False, True])
-def test_the_engine_passes_the_prompt_count_to_its_predictor(tmp_path, count_free_text):
-    """Saved and loaded with count classes, the engine's predicted lengths follow the count as written, also
-    when the text features are read without it."""
-    engine = Engine.random(tiny_config(), seed=0)
-    dim = engine.text_encoder.dim
-    predictor = LengthPredictor(LengthPredictorConfig(text_dim=dim, hidden_dim=8, count_classes=4, dropout=0.0,
-                                                      count_free_text=count_free_text))
-    with torch.no_grad():   # a predictor that reads only the count: bin 10 + 10 * class
+def _count_only_predictor(dim, count_classes=4, per_class_bins=10, **fields) -> LengthPredictor:
+    """A predictor that reads only the count class k: bin 10 + per_class_bins * k (40 frames for no count)."""
+    predictor = LengthPredictor(LengthPredictorConfig(text_dim=dim, hidden_dim=8, count_classes=count_classes,
+                                                      dropout=0.0, **fields))
+    with torch.no_grad():
         for p in predictor.net.parameters():
             p.zero_()
         predictor.net[0].weight.fill_(1.0)
         last = predictor.net[-1]
         last.bias[10] = 5.0
-        for k in range(1, 4):
+        for k in range(1, count_classes):
             predictor.net[1].weight[k, 2 * dim + k] = 1.0
-            last.weight[10 + 10 * k, k] = 50.0
+            last.weight[10 + per_class_bins * k, k] = 50.0
+    return predictor
+
+
+@pytest.mark.parametrize("count_free_text", [False, True])
+def test_the_engine_passes_the_prompt_count_to_its_predictor(tmp_path, count_free_text):
+    """Saved and loaded with count classes, the engine's predicted lengths follow the count as written, also
+    when the text features are read without it."""
+    engine = Engine.random(tiny_config(), seed=0)
+    predictor = _count_only_predictor(engine.text_encoder.dim, count_free_text=count_free_text)
     engine.set_length_predictor(predictor, {})
     engine.save(tmp_path / "ckpt")
     loaded = Engine.load(tmp_path / "ckpt", device="cpu")
@@ -223,7 +228,7 @@ def test_a_count_free_predictor_gives_every_spelling_of_a_count_one_length(fitte
     assert engine.length_predictor.text_inputs(spellings) == ["someone skips for a long time"] * 3
     assert len(set(engine.predict_frames(spellings))) == 1
     whole = LengthPredictor(LengthPredictorConfig.from_dict(
-        {**engine.length_predictor.config.to_dict(), "count_free_text": False}))
+        {**engine.length_predictor.config.to_dict(), "count_free_text": False, "extrapolate_counts_above": 0}))
     assert whole.text_inputs(spellings) == spellings
 
 
@@ -238,3 +243,47 @@ def test_cli_refuses_count_free_text_without_count_classes(corpus, tmp_path):
     source = Engine.random(tiny_config(), seed=1).save(tmp_path / "source")
     with pytest.raises(SystemExit):
         length_training.main(["--checkpoint", str(source), "--data", str(corpus), "--count-classes", "0"])
+
+
+def test_counts_above_the_last_trusted_one_get_one_more_repeat_each(tmp_path):
+    """Fitted lengths 60 / 80 / 100 frames for counts 1-3 (one repeat = 20 frames): four and five get 120 and 140,
+    where the capped class alone gave 100; a count past the longest clip stops there. Saved and loaded."""
+    engine = Engine.random(tiny_config(), seed=0)
+    prompts = ["walks", "hops once", "hops twice", "hops 3 times", "hops four times", "hops 5 times",
+               "hops 12 times"]
+    longest = min(LengthPredictorConfig().max_frames, engine.max_frames)
+    for top, expected in ((0, [40, 60, 80, 100, 100, 100, 100]), (3, [40, 60, 80, 100, 120, 140, longest])):
+        predictor = _count_only_predictor(engine.text_encoder.dim, per_class_bins=5, count_free_text=True,
+                                          extrapolate_counts_above=top)
+        engine.set_length_predictor(predictor, {})
+        loaded = Engine.load(engine.save(tmp_path / f"ckpt{top}"), device="cpu")
+        assert loaded.length_predictor.config.extrapolate_counts_above == top
+        assert loaded.predict_frames(prompts) == expected
+
+
+def test_extrapolation_never_shortens_a_fitted_length():
+    """A predictor that gives counts 2 and 3 one length says nothing about one more repeat: four keeps its own."""
+    predictor = _count_only_predictor(8, count_classes=6, per_class_bins=0, count_free_text=True,
+                                      extrapolate_counts_above=3)
+    with torch.no_grad():
+        predictor.net[-1].weight[30, 4] = 80.0   # class 4 alone: bin 30 = 120 frames
+    tokens, mask = torch.zeros(2, 3, 8), torch.ones(2, 3, dtype=torch.bool)
+    assert predictor.prompt_frames(tokens, mask, ["hops four times", "hops three times"]).tolist() == [120, 40]
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"count_classes": 6, "count_free_text": False, "extrapolate_counts_above": 3}, "count_free_text"),
+    ({"count_classes": 4, "count_free_text": True, "extrapolate_counts_above": 4}, "< count_classes"),
+    ({"count_classes": 6, "count_free_text": True, "extrapolate_counts_above": 1}, "2 <= it")])
+def test_count_extrapolation_is_checked(fields, message):
+    with pytest.raises(Exception, match=message):
+        LengthPredictorConfig(text_dim=8, **fields)
+
+
+def test_fitting_extends_counts_above_three_by_default(fitted, corpus, tmp_path):
+    engine, _ = fitted
+    assert engine.length_predictor.config.extrapolate_counts_above == 3
+    assert length_training.default_extrapolation(6, False) == 0
+    source = Engine.random(tiny_config(), seed=1).save(tmp_path / "source")
+    with pytest.raises(SystemExit):
+        length_training.main(["--checkpoint", str(source), "--data", str(corpus), "--extrapolate-counts-above", "6"])

@@ -131,15 +131,18 @@ def _scores(predicted: np.ndarray, frames: np.ndarray, config: LengthPredictorCo
 
 def train_length_predictor(engine: Engine, data_root: str | Path, steps: int = 4000, hidden_dim: int = 256,
                            seed: int = 0, count_classes: int = 6, count_free_text: bool = True,
-                           log=print) -> tuple[LengthPredictor, dict]:
-    """(fitted predictor, metrics) for `engine` on the corpus at `data_root` (train split fits, val scores)."""
+                           extrapolate_counts_above: int | None = None, log=print) -> tuple[LengthPredictor, dict]:
+    """(fitted predictor, metrics) for `engine` on the corpus at `data_root` (train split fits, val scores).
+    `extrapolate_counts_above` None: 3 where the text is read count-free and a class above 3 exists, else 0."""
     started = time.perf_counter()
     train, val = caption_lengths(data_root, "train"), caption_lengths(data_root, "val")
     log(f"{len(train)} train pairs ({len(train.captions)} distinct captions), {len(val)} val pairs "
         f"({time.perf_counter() - started:.0f} s)")
     config = LengthPredictorConfig(text_dim=engine.text_encoder.dim, hidden_dim=hidden_dim,
                                    min_frames=engine.min_frames, max_frames=engine.max_frames,
-                                   count_classes=count_classes, count_free_text=count_free_text)
+                                   count_classes=count_classes, count_free_text=count_free_text,
+                                   extrapolate_counts_above=default_extrapolation(count_classes, count_free_text)
+                                   if extrapolate_counts_above is None else extrapolate_counts_above)
     train_features = embed(engine, texts_read(config, train.captions))
     val_features = embed(engine, texts_read(config, val.captions))
     predictor = fit(train_features, train, config, steps=steps, seed=seed, log=log)
@@ -156,6 +159,12 @@ def train_length_predictor(engine: Engine, data_root: str | Path, steps: int = 4
                "baseline_val_accuracy": baseline["accuracy"], "train_pairs": len(train), "val_pairs": len(val),
                "steps": steps, "seed": seed, "count_free_text": count_free_text, "data": str(data_root)}
     return predictor, metrics
+
+
+def default_extrapolation(count_classes: int, count_free_text: bool) -> int:
+    """Counts above 3 extended per repeat: captions say "once" to "three times" ten times as often as four or five,
+    and the lengths fitted for those rare counts fell short (`LengthPredictorConfig.extrapolate_counts_above`)."""
+    return 3 if count_free_text and count_classes > 3 else 0
 
 
 def write_checkpoint(source: str | Path, out: str | Path, predictor: LengthPredictor, metrics: dict) -> Path:
@@ -183,6 +192,9 @@ def main(argv=None) -> int:
     parser.add_argument("--count-free-text", action=argparse.BooleanOptionalAction, default=True,
                         help="read the text features from each caption without its spoken count, so the count "
                              "reaches the predictor as its class only (default; needs --count-classes >= 2)")
+    parser.add_argument("--extrapolate-counts-above", type=int, default=None, metavar="K",
+                        help="counts above K get lengths extended per repeat from the fitted lengths at counts 1..K "
+                             "(default 3 with count-free text and more than 3 count classes, else 0: off)")
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")
@@ -190,10 +202,14 @@ def main(argv=None) -> int:
         parser.error("--count-classes must be between 0 and 64")
     if args.count_free_text and args.count_classes < 2:
         parser.error("--count-free-text needs --count-classes of 2 or more (or pass --no-count-free-text)")
+    top = args.extrapolate_counts_above
+    if top and not (2 <= top < args.count_classes and args.count_free_text):
+        parser.error("--extrapolate-counts-above needs 2 <= K < --count-classes and --count-free-text (0: off)")
     engine = Engine.load(args.checkpoint, device="cpu")
     predictor, metrics = train_length_predictor(engine, args.data, steps=args.steps, hidden_dim=args.hidden,
                                                 seed=args.seed, count_classes=args.count_classes,
-                                                count_free_text=args.count_free_text)
+                                                count_free_text=args.count_free_text,
+                                                extrapolate_counts_above=args.extrapolate_counts_above)
     print(f"val MAE {metrics['val_mae_frames']:.1f} frames ({predictor.config.estimate}), accuracy "
           f"{metrics['val_accuracy']:.3f}, within one bin {metrics['val_within_one_bin']:.3f}; constant "
           f"{metrics['baseline_frames']} frames: MAE {metrics['baseline_val_mae_frames']:.1f}, accuracy "

@@ -68,7 +68,7 @@ def predict_frames(engine, prompts) -> list[int]:
             chunk = prompts[start:start + engine.max_batch]
             predictor = engine.length_predictor
             tokens, mask = encode_prompts(engine, predictor.text_inputs(chunk))
-            predicted = predictor.frames(tokens, mask, predictor.count_inputs(chunk))
+            predicted = predictor.prompt_frames(tokens, mask, chunk)
             frames.extend(min(max(int(f), shortest), engine.max_frames) for f in predicted.tolist())
     return frames
 

@@ -23,6 +23,13 @@ With ``count_free_text`` as well, the text features are read from the prompt wit
 through its class alone and every spelling of it predicts one length. Read from the whole prompt, a spelling
 training never used moved the features as much as the class did: one fit gave "hops forward once" 40 frames and
 "hops forward one time" 56, room for two hops (benchmarks/results/written_round7_20261206/).
+
+With ``extrapolate_counts_above`` k, a count above k gets its length from the predictor's own lengths at counts
+1..k, one more repeat's worth per count: L(n) = L(k) + (n - k) * s, s their least-squares slope. Captions rarely
+say four or five (a tenth as often as "twice" / "three times"), and a fit read "jumps forward five times" as 68
+frames, room for two jumps; given 150 frames the denoiser made five in 4 of 4 seeds
+(benchmarks/results/counts_extrapolated_20261207/). It needs ``count_free_text``: the text must read the same at
+every count for the lengths to differ by repeats alone.
 """
 from __future__ import annotations
 
@@ -49,6 +56,7 @@ class LengthPredictorConfig(ModelConfig):
     estimate: str = "median"     # how the distribution becomes one length: "median" or "mode"
     count_classes: int = 0       # one-hot width of the prompt's spoken count (0: the count is not read)
     count_free_text: bool = False  # text features from the prompt without its count (needs count_classes)
+    extrapolate_counts_above: int = 0  # counts above this: lengths extended per repeat (0: each as fitted)
 
     def validate(self) -> None:
         owner = "LengthPredictorConfig"
@@ -63,6 +71,11 @@ class LengthPredictorConfig(ModelConfig):
             raise ConfigError(f"{owner}.count_free_text must be true or false, got {self.count_free_text!r}")
         if self.count_free_text and self.count_classes < 2:
             raise ConfigError(f"{owner}.count_free_text needs count_classes >= 2: the count would be read nowhere")
+        top = self.extrapolate_counts_above
+        check_int(owner, "extrapolate_counts_above", top, 0, 64)
+        if top and not (2 <= top < self.count_classes and self.count_free_text):
+            raise ConfigError(f"{owner}.extrapolate_counts_above needs 2 <= it < count_classes and count_free_text "
+                              f"(it reads the lengths at counts 1 to it), got {top}")
         if self.estimate not in ESTIMATES:
             raise ConfigError(f"{owner}.estimate must be one of {list(ESTIMATES)}, got {self.estimate!r}")
         if self.max_frames // self.unit_length > 4096:
@@ -77,7 +90,8 @@ class LengthPredictorConfig(ModelConfig):
 
 class LengthPredictor(nn.Module):
     """(text tokens (B, N, E), mask (B, N)[, count classes (B,)]) -> logits over length bins; `frames` gives one
-    length per prompt. `count_inputs(prompts)` turns prompts into the count input."""
+    length per prompt. `count_inputs(prompts)` turns prompts into the count input; `prompt_frames` is what
+    generation asks (counts read from the prompts, extended past ``extrapolate_counts_above``)."""
 
     def __init__(self, config: LengthPredictorConfig):
         super().__init__()
@@ -100,12 +114,15 @@ class LengthPredictor(nn.Module):
         """What the text encoder reads for this predictor (`texts_read`)."""
         return texts_read(self.config, prompts)
 
+    def spoken_counts(self, prompts: list[str]) -> torch.Tensor:
+        """(B,) LongTensor: how many times each prompt says its action happens (0: none said, or not read)."""
+        if self.config.count_classes <= 1:   # the count is not read: skip parsing every prompt
+            return torch.zeros(len(prompts), dtype=torch.long)
+        return torch.tensor([spoken_count(p) or 0 for p in prompts], dtype=torch.long)
+
     def count_inputs(self, prompts: list[str]) -> torch.Tensor:
         """(B,) LongTensor: each prompt's spoken count as this predictor's class (0: none said; capped)."""
-        top = self.config.count_classes - 1
-        if top <= 0:   # the count is not read: skip parsing every prompt
-            return torch.zeros(len(prompts), dtype=torch.long)
-        return torch.tensor([min(spoken_count(p) or 0, top) for p in prompts], dtype=torch.long)
+        return self.spoken_counts(prompts).clamp(max=max(self.config.count_classes - 1, 0))
 
     def logits_from_pooled(self, pooled: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
         """Logits from `pool`'s summary; `counts` (B,) classes are read only when the config has count classes
@@ -140,6 +157,37 @@ class LengthPredictor(nn.Module):
     @torch.no_grad()
     def frames(self, tokens: torch.Tensor, mask: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
         return self.frames_from_logits(self(tokens, mask, counts))
+
+    @torch.no_grad()
+    def prompt_frames(self, tokens: torch.Tensor, mask: torch.Tensor, prompts: list[str]) -> torch.Tensor:
+        """Lengths (LongTensor (B,)) for `prompts`, whose `text_inputs` the text encoder turned into tokens/mask:
+        the fitted length at each prompt's count class, extended per repeat above ``extrapolate_counts_above``."""
+        spoken = self.spoken_counts(prompts)
+        frames = self.frames(tokens, mask, spoken.clamp(max=max(self.config.count_classes - 1, 0)))
+        top = self.config.extrapolate_counts_above
+        far = (spoken > top).nonzero().flatten() if top else spoken[:0]
+        if len(far):
+            frames[far] = self._extrapolated(tokens[far], mask[far], spoken[far], frames[far])
+        return frames
+
+    def _extrapolated(self, tokens, mask, spoken, fitted) -> torch.Tensor:
+        """L(k) + (n - k) * s at k = extrapolate_counts_above, s the least-squares slope of the lengths at counts
+        1..k (one odd class moves it less than a difference of two would); never shorter than `fitted` (a
+        predictor whose lengths do not grow with the count says nothing about one more repeat)."""
+        top, c = self.config.extrapolate_counts_above, self.config
+        pooled = self.pool(tokens, mask)
+
+        def at(count: int) -> torch.Tensor:   # unclamped, so a long L(k) still gives a true slope
+            classes = torch.full((len(pooled),), count, dtype=torch.long)
+            return (self.bins_from_logits(self.logits_from_pooled(pooled, classes)) * c.unit_length).double()
+        counts = torch.arange(1, top + 1, dtype=torch.float64)
+        lengths = torch.stack([at(k) for k in range(1, top + 1)], dim=-1)        # (B, k)
+        centred = counts - counts.mean()
+        slope = ((lengths * centred).sum(dim=-1) / (centred ** 2).sum()).clamp(min=0)
+        frames = lengths[:, -1] + (spoken.to(lengths.device) - top) * slope
+        frames = (frames / c.unit_length).round().long() * c.unit_length   # whole bins, as fitted lengths are
+        frames = torch.maximum(frames, fitted.to(frames.device))
+        return frames.clamp(min=c.min_frames, max=c.max_frames)
 
     def bin_of(self, frames: torch.Tensor) -> torch.Tensor:
         """Training target: the bin nearest to each length (lengths beyond max_frames fall in the last bin)."""
