@@ -287,3 +287,14 @@ def test_fitting_extends_counts_above_three_by_default(fitted, corpus, tmp_path)
     source = Engine.random(tiny_config(), seed=1).save(tmp_path / "source")
     with pytest.raises(SystemExit):
         length_training.main(["--checkpoint", str(source), "--data", str(corpus), "--extrapolate-counts-above", "6"])
+
+
+def test_a_count_past_the_longest_clip_is_made_as_long_as_it_can_be_and_says_so(tmp_path):
+    engine = Engine.random(tiny_config(), seed=0)
+    engine.set_length_predictor(_count_only_predictor(engine.text_encoder.dim, per_class_bins=5, count_free_text=True,
+                                                      extrapolate_counts_above=3), {})
+    short, long = engine.generate(["hops twice", "hops 12 times"], steps=STEPS)
+    assert (short.num_frames, long.num_frames) == (80, engine.max_frames)
+    assert "warnings" not in short.meta
+    assert "holds fewer repeats" in long.meta["warnings"] and "continue with extend" in long.meta["warnings"]
+    assert "warnings" not in engine.generate(["hops 12 times"], frames=60, steps=STEPS)[0].meta   # asked: as asked

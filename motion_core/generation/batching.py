@@ -30,7 +30,7 @@ def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guid
                      foot_cleanup: bool = True, loop: bool = False, path=None, pins=None) -> list[Motion]:
     """`Engine.generate`: one Motion per prompt, in prompt order (see its docstring)."""
     prompts = check_prompts(prompts)
-    lengths, source = plan_lengths(engine, prompts, seconds, frames)
+    lengths, source, too_long = plan_lengths(engine, prompts, seconds, frames)
     constraints, lengths = check_constraints(engine, path, pins, lengths, requested=source == "requested")
     guidance, steps = sampling_settings(engine, guidance, steps)
     seeds = seed_list(seed, len(prompts))
@@ -51,7 +51,7 @@ def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guid
         for batch, features in batched_features(engine, prompts, seeds, lengths, guidance, steps, report,
                                                 should_cancel, notes, constraints):
             metas = [_take_meta(engine, prompts[i], seeds[i], guidance, steps, lengths[i], source, fits[i],
-                                [*notes, TRUNCATED_NOTE if truncated[i] else None]) for i in batch]
+                                [*notes, TRUNCATED_NOTE if truncated[i] else None, too_long[i]]) for i in batch]
             solved = finish(solve_motions(engine, features, metas), features, constraints, engine.skeleton,
                             foot_cleanup, loop)   # path, foot cleanup, loop, pins (generation.constraints)
             for i, motion in zip(batch, solved):

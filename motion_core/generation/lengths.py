@@ -57,7 +57,11 @@ def predict_frames(engine, prompts) -> list[int]:
     them apart), within the lengths `generate` accepts.
     Without one: `DEFAULT_SECONDS` for every prompt. Deterministic (no sampling).
     """
-    prompts = check_prompts(prompts)
+    return [min(frames, engine.max_frames) for frames in _wanted_frames(engine, check_prompts(prompts))]
+
+
+def _wanted_frames(engine, prompts: list[str]) -> list[int]:
+    """`predict_frames` before the model's longest clip caps them: a count extended past it asks for more."""
     default = resolve_frames(None, None, engine.fps, limit=engine.max_frames, what="generate")
     if engine.length_predictor is None:
         return [default] * len(prompts)
@@ -68,15 +72,25 @@ def predict_frames(engine, prompts) -> list[int]:
             chunk = prompts[start:start + engine.max_batch]
             predictor = engine.length_predictor
             tokens, mask = encode_prompts(engine, predictor.text_inputs(chunk))
-            predicted = predictor.prompt_frames(tokens, mask, chunk)
-            frames.extend(min(max(int(f), shortest), engine.max_frames) for f in predicted.tolist())
+            predicted = predictor.prompt_frames(tokens, mask, chunk, clamp=False)
+            frames.extend(max(int(f), shortest) for f in predicted.tolist())
     return frames
 
 
-def plan_lengths(engine, prompts: list[str], seconds, frames) -> tuple[list[int], str]:
-    """(frames per prompt, length source) for `generate`: the request, else the predictor, else the default."""
+def plan_lengths(engine, prompts: list[str], seconds, frames) -> tuple[list[int], str, list[str | None]]:
+    """(frames per prompt, length source, a warning per prompt or None) for `generate`: the request, else the
+    predictor, else the default. A prompt whose count needs more than the model's longest clip is warned."""
     if seconds is not None or frames is not None:
         return [resolve_frames(seconds, frames, engine.fps, limit=engine.max_frames, what="generate")] \
-            * len(prompts), "requested"
+            * len(prompts), "requested", [None] * len(prompts)
     source = "predicted" if engine.length_predictor is not None else "default"
-    return predict_frames(engine, prompts), source
+    wanted = _wanted_frames(engine, prompts)
+    return [min(f, engine.max_frames) for f in wanted], source, [_too_long(engine, f) for f in wanted]
+
+
+def _too_long(engine, wanted: int) -> str | None:
+    if wanted <= engine.max_frames:
+        return None
+    return (f"the prompt's count needs about {wanted / engine.fps:.1f} s and the longest clip this model makes is "
+            f"{engine.max_frames / engine.fps:.1f} s, so the take holds fewer repeats: ask for fewer and continue "
+            f"with extend")

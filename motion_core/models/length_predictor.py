@@ -159,18 +159,20 @@ class LengthPredictor(nn.Module):
         return self.frames_from_logits(self(tokens, mask, counts))
 
     @torch.no_grad()
-    def prompt_frames(self, tokens: torch.Tensor, mask: torch.Tensor, prompts: list[str]) -> torch.Tensor:
+    def prompt_frames(self, tokens: torch.Tensor, mask: torch.Tensor, prompts: list[str],
+                      clamp: bool = True) -> torch.Tensor:
         """Lengths (LongTensor (B,)) for `prompts`, whose `text_inputs` the text encoder turned into tokens/mask:
-        the fitted length at each prompt's count class, extended per repeat above ``extrapolate_counts_above``."""
+        the fitted length at each prompt's count class, extended per repeat above ``extrapolate_counts_above``.
+        `clamp` False: an extended length may pass max_frames (what the count needs, to say it does not fit)."""
         spoken = self.spoken_counts(prompts)
         frames = self.frames(tokens, mask, spoken.clamp(max=max(self.config.count_classes - 1, 0)))
         top = self.config.extrapolate_counts_above
         far = (spoken > top).nonzero().flatten() if top else spoken[:0]
         if len(far):
-            frames[far] = self._extrapolated(tokens[far], mask[far], spoken[far], frames[far])
+            frames[far] = self._extrapolated(tokens[far], mask[far], spoken[far], frames[far], clamp)
         return frames
 
-    def _extrapolated(self, tokens, mask, spoken, fitted) -> torch.Tensor:
+    def _extrapolated(self, tokens, mask, spoken, fitted, clamp: bool = True) -> torch.Tensor:
         """L(k) + (n - k) * s at k = extrapolate_counts_above, s the least-squares slope of the lengths at counts
         1..k (one odd class moves it less than a difference of two would); never shorter than `fitted` (a
         predictor whose lengths do not grow with the count says nothing about one more repeat)."""
@@ -187,7 +189,7 @@ class LengthPredictor(nn.Module):
         frames = lengths[:, -1] + (spoken.to(lengths.device) - top) * slope
         frames = (frames / c.unit_length).round().long() * c.unit_length   # whole bins, as fitted lengths are
         frames = torch.maximum(frames, fitted.to(frames.device))
-        return frames.clamp(min=c.min_frames, max=c.max_frames)
+        return frames.clamp(min=c.min_frames, max=c.max_frames if clamp else None)
 
     def bin_of(self, frames: torch.Tensor) -> torch.Tensor:
         """Training target: the bin nearest to each length (lengths beyond max_frames fall in the last bin)."""
