@@ -2,7 +2,7 @@
 
     python benchmarks/counted_prompts.py --checkpoints A B [--seeds 4] [--counts 1 2 3] [--out results.json]
 
-Each action below is prompted with counts 1-3 (`--counts` may add 4 and 5) in several spellings, some the training
+Each action below is prompted with counts 1-3 (`--counts` may add 4 to 6) in several spellings, some the training
 captions use ("once", "twice", "three times") and some they never use ("one time", "2 times", "a couple of times",
 "thrice"), each at the model's predicted length, `--seeds` seeds, same seeds for every checkpoint. A clip follows
 its prompt when it has exactly that many airborne phases (`train.evaluation.flights`). The length matters: the
@@ -24,8 +24,9 @@ from train.evaluation.flights import flights, travel  # noqa: E402
 ACTIONS = {"hop forward": "someone hops forward {times}", "hop in place": "a person hops on the left foot {times}",
            "jump forward": "a person jumps forward {times}", "jump in place": "someone jumps up and down {times}"}
 SPELLINGS = {1: ["once", "one time"], 2: ["twice", "two times", "2 times", "a couple of times"],
-             3: ["three times", "3 times", "thrice"], 4: ["four times", "4 times"], 5: ["five times", "5 times"]}
-DEFAULT_COUNTS = (1, 2, 3)   # 4 and 5 on request (--counts): the corpus says them about ten times less often
+             3: ["three times", "3 times", "thrice"], 4: ["four times", "4 times"], 5: ["five times", "5 times"],
+             6: ["six times", "6 times"]}
+DEFAULT_COUNTS = (1, 2, 3)   # 4-6 on request (--counts): the corpus says 4 and 5 ten times less often, 6 never
 TRAINED = {"once", "twice", "three times", "four times", "five times"}   # the spellings the procedural captions use
 
 

@@ -11,7 +11,7 @@ from motion_core.text.counts import spoken_count  # noqa: E402
 
 
 def test_every_prompt_says_its_count_as_the_count_reader_reads_it():
-    for counts in ((1, 2, 3), (4, 5)):
+    for counts in ((1, 2, 3), (4, 5), (6,)):
         asked = prompts(counts)
         assert len(asked) == len(ACTIONS) * sum(len(SPELLINGS[c]) for c in counts)
         for _, count, _, prompt in asked:
