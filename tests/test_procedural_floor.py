@@ -66,6 +66,15 @@ def test_lying_down_ends_on_the_back_and_getting_up_ends_standing():
     assert up[0, HEAD, 1] < 0.3 and up[-1, HEAD, 1] > 1.4
 
 
+@pytest.mark.parametrize("action", ["get_up", "get_up_stomach"])
+def test_getting_up_stands_before_the_clip_ends(action):
+    """Standing is reached with time to spare and held: a rise that ends on the last frame teaches the model to
+    stand only then."""
+    for seed in range(3):
+        up = _clip(action, seed).joints
+        assert up[-max(len(up) // 8, 1):, HEAD, 1].min() > 1.4, "still rising in the clip's last eighth"
+
+
 def test_lying_on_the_stomach_faces_the_floor_and_rests_on_the_hips():
     from train.evaluation.whole_body import lying_down
     prone = _clip("lie_down_stomach").joints.astype(np.float64)

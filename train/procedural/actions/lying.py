@@ -38,11 +38,14 @@ def fill_lie_down(ch: Channels, a: int, b: int, p: dict) -> None:
 
 
 def fill_get_up(ch: Channels, a: int, b: int, p: dict) -> None:
-    """Lying down played backward: lie, sit up, draw the feet in, rise through a crouch and stand."""
+    """Lying down played backward: lie, sit up, draw the feet in, rise through a crouch and stand, standing by
+    85 % of its frames and holding it, as the prone get-up does. Played over all its frames, the rise ended on the
+    clip's last frame, and model v15 learned that: it stood up only in the last frames of any length."""
     n = p["frames"]
     hold = max(b - a - n, 0)        # a clip that opens with getting up starts lying (see generate._layout)
-    keys = [(hold + n - 1 - t, k) for t, k in reversed(_lying_down_keys(n))]
-    play(ch, a, b, [(0, LIE)] + keys + [(b - a - 1, STAND)])
+    end = hold + int(0.85 * n)
+    keys = [(end - t, k) for t, k in reversed(_lying_down_keys(n)[:-1])]   # lying down's last key: its lying hold
+    play(ch, a, b, [(0, LIE)] + keys + [(max(b - a - 1, end), STAND)])
 
 
 def _sample_sit_ups(rng):
