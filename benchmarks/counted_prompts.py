@@ -40,7 +40,7 @@ DEFAULT_ACTIONS = ("hop forward", "hop in place", "jump forward", "jump in place
 SPELLINGS = {1: ["once", "one time"], 2: ["twice", "two times", "2 times", "a couple of times"],
              3: ["three times", "3 times", "thrice"], 4: ["four times", "4 times"], 5: ["five times", "5 times"],
              6: ["six times", "6 times"]}
-DEFAULT_COUNTS = (1, 2, 3)   # 4-6 on request (--counts): the corpus says 4 and 5 ten times less often, 6 never
+DEFAULT_COUNTS = (1, 2, 3)   # 4-6 on request (--counts): the corpus says 4 and 5 a seventh as often, 6 never
 TRAINED = {"once", "twice", "three times", "four times", "five times"}   # the spellings the procedural captions use
 
 

@@ -298,3 +298,20 @@ def test_a_count_past_the_longest_clip_is_made_as_long_as_it_can_be_and_says_so(
     assert "warnings" not in short.meta
     assert "holds fewer repeats" in long.meta["warnings"] and "continue with extend" in long.meta["warnings"]
     assert "warnings" not in engine.generate(["hops 12 times"], frames=60, steps=STEPS)[0].meta   # asked: as asked
+
+
+def test_a_fitted_length_past_the_window_is_cut_without_a_count_warning():
+    """A predictor fitted for longer clips than this model makes (300 frames for every prompt) is cut to the
+    model's window, and no count is blamed."""
+    engine = Engine.random(tiny_config(), seed=0)
+    predictor = LengthPredictor(LengthPredictorConfig(text_dim=engine.text_encoder.dim, hidden_dim=8, max_frames=400,
+                                                      count_classes=6, count_free_text=True,
+                                                      extrapolate_counts_above=3, dropout=0.0))
+    with torch.no_grad():
+        for p in predictor.net.parameters():
+            p.zero_()
+        predictor.net[-1].bias[75] = 5.0
+    engine.set_length_predictor(predictor, {})
+    assert engine.predict_frames(["walks", "hops twice"]) == [engine.max_frames] * 2
+    motion = engine.generate(["hops twice"], steps=STEPS)[0]
+    assert motion.num_frames == engine.max_frames and "warnings" not in motion.meta

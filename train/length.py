@@ -162,7 +162,7 @@ def train_length_predictor(engine: Engine, data_root: str | Path, steps: int = 4
 
 
 def default_extrapolation(count_classes: int, count_free_text: bool) -> int:
-    """Counts above 3 extended per repeat: captions say "once" to "three times" ten times as often as four or five,
+    """Counts above 3 extended per repeat: captions say "twice" or "three times" seven times as often as four or five,
     and the lengths fitted for those rare counts fell short (`LengthPredictorConfig.extrapolate_counts_above`)."""
     return 3 if count_free_text and count_classes > 3 else 0
 

@@ -85,11 +85,16 @@ def plan_lengths(engine, prompts: list[str], seconds, frames) -> tuple[list[int]
             * len(prompts), "requested", [None] * len(prompts)
     source = "predicted" if engine.length_predictor is not None else "default"
     wanted = _wanted_frames(engine, prompts)
-    return [min(f, engine.max_frames) for f in wanted], source, [_too_long(engine, f) for f in wanted]
+    warnings = [_too_long(engine, prompt, f) for prompt, f in zip(prompts, wanted)]
+    return [min(f, engine.max_frames) for f in wanted], source, warnings
 
 
-def _too_long(engine, wanted: int) -> str | None:
-    if wanted <= engine.max_frames:
+def _too_long(engine, prompt: str, wanted: int) -> str | None:
+    """The warning for a count extended past the longest clip (not for a fitted length the model's window cuts:
+    a predictor fitted for longer clips than this model makes says nothing about repeats)."""
+    predictor = engine.length_predictor
+    if wanted <= engine.max_frames or int(predictor.spoken_counts([prompt])[0]) <= \
+            predictor.config.extrapolate_counts_above:
         return None
     return (f"the prompt's count needs about {wanted / engine.fps:.1f} s and the longest clip this model makes is "
             f"{engine.max_frames / engine.fps:.1f} s, so the take holds fewer repeats: ask for fewer and continue "

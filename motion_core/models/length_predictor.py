@@ -26,7 +26,7 @@ training never used moved the features as much as the class did: one fit gave "h
 
 With ``extrapolate_counts_above`` k, a count above k gets its length from the predictor's own lengths at counts
 1..k, one more repeat's worth per count: L(n) = L(k) + (n - k) * s, s their least-squares slope. Captions rarely
-say four or five (a tenth as often as "twice" / "three times"), and model v15's fit read "jumps forward five times"
+say four or five (a seventh as often as "twice" / "three times"), and model v15's fit read "jumps forward five times"
 as 68 frames, room for two jumps; extended, 152 frames, and five jumps in 7 of 8 clips. Counted hops and jumps at
 four and five: 0.23 as fitted, 0.97 extended (benchmarks/results/counts_extrapolated_20261207/). It needs
 ``count_free_text``: the text must read the same at every count for the lengths to differ by repeats alone.
