@@ -128,3 +128,5 @@ def test_out_of_vocabulary_prompts_are_flagged(engine):
     assert "has not learned 'cartwheel'" in engine.vocabulary.warning("a person does a cartwheel")
     assert engine.vocabulary.warning("someone strolls forward") is None       # a held-out synonym of "walks"
     assert engine.vocabulary.warning("a person marches forward quickly") is None
+    # word vectors alone put "swims" next to "swings" (shared pieces); the sentence gist's view does not agree
+    assert "has not learned 'swims'" in engine.vocabulary.warning("a man swims forward")

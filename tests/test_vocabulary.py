@@ -156,3 +156,45 @@ def test_a_checkpoint_records_its_own_threshold():
     del vocab["threshold"]
     from motion_core.text.vocabulary import DEFAULT_THRESHOLD
     assert check_for({"vocabulary": vocab}, Encoder()).threshold == DEFAULT_THRESHOLD
+
+
+class _Table:
+    """Word vectors by a fixed table (unit rows), for two made-up views."""
+    def __init__(self, rows: dict[str, list[float]]):
+        self.rows = {w: torch.nn.functional.normalize(torch.tensor(v, dtype=torch.float32), dim=0)
+                     for w, v in rows.items()}
+
+    def vectors(self, words):
+        return torch.stack([self.rows.get(w, torch.zeros(4)) for w in words])   # other forms: near nothing
+
+
+def test_with_a_second_view_both_must_put_the_word_near_the_same_known_word():
+    """"swims" sits near "swings" in the first view only (shared pieces): unknown; "strolls" near "walks" in
+    both: known; "dashes" near "runs" in one view and "walks" in the other: no one word both agree on."""
+    vocab = {"words": ["swings", "walks", "runs"], "actions": {"walk": ["walks"], "run": ["runs"]}}
+    words = _Table({"swings": [1, 0, 0, 0], "walks": [0, 1, 0, 0], "runs": [0, 0, 1, 0],
+                    "swims": [1, 0, 0, 0.1], "strolls": [0, 1, 0, 0.2], "dashes": [0, 0, 1, 0.1]})
+    gist = _Table({"swings": [1, 0, 0, 0], "walks": [0, 1, 0, 0], "runs": [0, 0, 1, 0],
+                   "swims": [0, 0, 0, 1], "strolls": [0, 1, 0, 0.3], "dashes": [0, 1, 0, 0.1]})
+    alone = VocabularyCheck(vocab, words.vectors, vectors=True, threshold=0.5)
+    both = VocabularyCheck(vocab, words.vectors, vectors=True, threshold=0.5, also=[gist.vectors])
+    assert alone.unknown_words("someone swims, strolls and dashes") == []
+    assert both.unknown_words("someone swims, strolls and dashes") == ["swims", "dashes"]
+    assert both.closeness("walks") == 1.0 and both.closeness("swims") < 0.5 < both.closeness("strolls")
+
+
+def test_check_for_adds_the_gist_view_where_the_checkpoint_records_its_threshold():
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gist = type("Gist", (), {"word_vectors": lambda self: _Table({})})()
+
+        def word_vectors(self):
+            return _Table({})
+    vocab = {**vocabulary_from_captions(PAIRS), "threshold": 0.45}
+    single = check_for({"vocabulary": vocab}, Encoder())
+    assert (single.threshold, len(single.views)) == (0.45, 1)
+    paired = check_for({"vocabulary": {**vocab, "threshold_with_gist": 0.3}}, Encoder())
+    assert (paired.threshold, len(paired.views)) == (0.3, 2)
+    validate_config({**__import__("motion_core.engine", fromlist=["tiny_config"]).tiny_config(),
+                     "vocabulary": {**vocab, "threshold_with_gist": 0.3}})

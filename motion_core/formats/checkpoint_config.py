@@ -89,6 +89,8 @@ CONFIG_SPEC = Obj(
         "vocabulary": Obj(fields={"words": JsonData(max_depth=1, max_items=65536, max_str=64),
                                   "actions": JsonData(max_depth=2, max_items=65536, max_str=64),
                                   "threshold": Float(0.0, 1.0),
+                                  # both views (word vectors and the sentence gist's) must agree at this cosine
+                                  "threshold_with_gist": Float(0.0, 1.0),
                                   # unseen word -> trained word (motion_core.text.readings), with WordNet's notice
                                   "readings": JsonData(max_depth=1, max_items=262144, max_str=64),
                                   "verb_readings": JsonData(max_depth=1, max_items=262144, max_str=64),

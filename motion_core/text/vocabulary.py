@@ -17,6 +17,14 @@ hashing encoder ("offline", the current bundled one) knows nothing about a word 
 exact vocabulary (with inflections) counts; its nearest actions are ranked by its own text encoder, i.e. by
 what it will most likely do with the word.
 
+A second view: a model whose encoder carries a sentence gist (`motion_core.text.sentence_gist`: static token
+vectors distilled from a sentence model) has a second table of word vectors, cut by another tokenizer. The word
+vectors alone are fooled by shared subword pieces ("swims" ~ "swings" 0.68, "sweeps" ~ "creeps" 0.63: the mean of
+"▁sw"+"ims" is near that of "▁sw"+"ings"), where the gist's whole-word vectors are not (0.09, -0.01); the gist alone
+misses synonyms the word vectors place ("twirls" ~ "twist"). With ``vocabulary["threshold_with_gist"]`` recorded,
+an unseen word counts as known only when both views put it near the *same* known word at that cosine
+(benchmarks/results/vocabulary_gist_20261207/).
+
 Incidental words (`incidental_words.txt`, from WordNet by train/incidental_words.py) say who moves, with what body
 part or how ("a kid", "the brow", "casually"), never what motion: an unseen one is no sign of an unknown action,
 so it is not reported (on prompts people type for known actions the warning spoke on 0.27 of them before).
@@ -26,7 +34,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import torch
 
@@ -101,12 +109,14 @@ class VocabularyCheck:
     """Reports prompt words far from a model's training vocabulary (see the module docstring).
 
     `embed(texts) -> (N, D)` unit vectors ranks actions for the "nearest" hint (and, with `vectors=True`,
-    decides which unseen words are close enough to a known one to count as known).
+    decides which unseen words are close enough to a known one to count as known). `also`: more views (the
+    sentence gist's vectors) that must put an unseen word near the same known word too.
     """
 
     def __init__(self, vocabulary: dict, embed: Callable[[list[str]], torch.Tensor] | None = None,
                  vectors: bool = False, threshold: float = DEFAULT_THRESHOLD, model_name: str = "the model",
-                 readings=None, incidental: frozenset[str] | None = None):
+                 readings=None, incidental: frozenset[str] | None = None,
+                 also: Sequence[Callable[[list[str]], torch.Tensor]] = ()):
         self.words = sorted({w for w in vocabulary.get("words", []) if isinstance(w, str)})
         actions = vocabulary.get("actions", {})
         if isinstance(actions, list):   # a plain list of names: the names' own words describe them
@@ -118,24 +128,29 @@ class VocabularyCheck:
         self.incidental = incidental_words() if incidental is None else incidental
         self.known_forms = {f for w in self.words for f in forms(w)} | {f for ws in self.actions.values()
                                                                        for w in ws for f in forms(w)}
-        self._known_matrix: torch.Tensor | None = None
+        self.views = [embed, *also] if self.vectors else []
+        self._known_matrices: list[torch.Tensor] | None = None
         self._action_rows: list[tuple[str, torch.Tensor]] | None = None
 
     # ---- what is known -------------------------------------------------------------------------------
 
-    def _known(self) -> torch.Tensor:
-        if self._known_matrix is None:
-            self._known_matrix = self.embed(sorted(self.known_forms))
-        return self._known_matrix
+    def _known(self) -> list[torch.Tensor]:
+        """Each view's vectors of the known forms, rows in one order."""
+        if self._known_matrices is None:
+            known = sorted(self.known_forms)
+            self._known_matrices = [view(known) for view in self.views]
+        return self._known_matrices
 
     def closeness(self, word: str) -> float:
-        """1.0 for a training word (or inflection of one); else the best cosine to one (0 without vectors)."""
-        variants = forms(word)
-        if variants & self.known_forms:
+        """1.0 for a training word (or inflection of one); else the best cosine to one, in the view that puts it
+        farthest from that word (0 without vectors)."""
+        variants = sorted(forms(word))
+        if set(variants) & self.known_forms:
             return 1.0
         if not self.vectors or not self.known_forms:
             return 0.0
-        return float((self.embed(sorted(variants)) @ self._known().T).max())
+        per_view = [(view(variants) @ known.T).max(dim=0).values for view, known in zip(self.views, self._known())]
+        return float(torch.stack(per_view).min(dim=0).values.max())
 
     def unknown_words(self, prompt: str) -> list[str]:
         if not self.words and not self.actions:
@@ -252,10 +267,12 @@ def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: st
         vectors = word_vectors()
         # A checkpoint may record the threshold measured on its own vocabulary (benchmarks/vocabulary_warnings.py
         # --checkpoint): a larger vocabulary puts more words near any unknown one, so it needs a higher bar.
-        recorded = vocabulary.get("threshold")
+        gist = getattr(text_encoder, "gist", None)
+        also = [gist.word_vectors().vectors] if gist is not None and "threshold_with_gist" in vocabulary else []
+        recorded = vocabulary.get("threshold_with_gist" if also else "threshold")
         chosen = threshold if threshold is not None else float(recorded) if recorded is not None else DEFAULT_THRESHOLD
         return VocabularyCheck(vocabulary, vectors.vectors, vectors=True, model_name=model_name, threshold=chosen,
-                               readings=readings)
+                               readings=readings, also=also)
     embed = embed_with_encoder(text_encoder) if text_encoder is not None else None
     # Without vectors only the exact vocabulary counts; any threshold in (0, 1] means "a training word".
     return VocabularyCheck(vocabulary, embed, vectors=False, model_name=model_name, threshold=1.0, readings=readings)
