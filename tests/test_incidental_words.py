@@ -64,4 +64,6 @@ def test_the_bundled_model_warns_about_the_cartwheel_not_about_the_athlete():
     assert check.warning("an athlete sprints forward") is None
     assert check.warning("a kid waves both arms wildly over his head") is None
     assert "'cartwheel'" in check.warning("an athlete does a cartwheel")
-    assert "'juggles'" in check.warning("a kid juggles three balls")
+    # (juggling itself passes since the gist's view joined: "juggles" ~ "stumbles" 0.33 in both views;
+    # benchmarks/results/vocabulary_gist_20261207/)
+    assert "'swims'" in check.warning("a kid swims across the pool")
