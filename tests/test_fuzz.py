@@ -405,6 +405,18 @@ def npz_bytes(fast_engine, tmp_path_factory):
     return motion.save(tmp_path_factory.mktemp("npz") / "clip.npz").read_bytes()
 
 
+@pytest.mark.parametrize("old, new", [(b"'shape': (12, 22, 4)", b"'shape[: (12, 22, 4)"),    # the fuzzer's find
+                                      (b"'shape': (12, 22, 4)", b"'shape': (12, 22, 4("),
+                                      (b"'descr': '<f4'", b"'descr': '<f4 ")])
+def test_an_array_header_numpy_cannot_parse_is_a_value_error(npz_bytes, tmp_path, old, new):
+    """A flipped byte in a member's header made numpy's parser raise SyntaxError / TokenError, not ValueError."""
+    assert npz_bytes.count(old) >= 1
+    path = tmp_path / "c.npz"
+    path.write_bytes(npz_bytes.replace(old, new, 1))
+    with pytest.raises(ValueError, match="not a readable"):
+        Motion.load(path)
+
+
 @FUZZ
 @given(flips=st.lists(st.tuples(st.integers(0, 10 ** 7), st.integers(0, 255)), min_size=1, max_size=8),
        cut=st.one_of(st.none(), st.integers(0, 10 ** 7)))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import tokenize
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,8 +234,7 @@ class Motion:
                 raise ValueError(f"{path} holds pickled objects; refusing to load it (Motion files are "
                                  f"plain arrays)") from None
             raise
-        # BadZipFile: e.g. a CRC mismatch; NotImplementedError: a zip version or compression zipfile lacks
-        except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as err:
+        except UNREADABLE as err:
             raise ValueError(f"{path} is not a readable .npz Motion file: {err}") from None
         try:
             return cls._from_fields(path, fields)
@@ -326,6 +326,12 @@ def _host_solution(solved) -> tuple[np.ndarray, ...]:
     return host
 
 
+# What reading a damaged .npz raises besides ValueError. BadZipFile: e.g. a CRC mismatch; NotImplementedError: a zip
+# version or compression zipfile lacks; SyntaxError / TokenError: an array header numpy cannot parse (a flipped byte
+# in "'shape': (12, 22, 4)", found by tests/test_fuzz.py).
+UNREADABLE = (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, SyntaxError, tokenize.TokenError)
+
+
 def _check_members(path: Path) -> None:
     """Read every array's header before loading anything: numpy allocates what a header declares, so a
     crafted file claiming a terabyte-sized array (or holding objects, i.e. pickles) is refused up front."""
@@ -347,7 +353,7 @@ def _check_members(path: Path) -> None:
                 if int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
                     raise ValueError(f"{path}: member {info.filename!r:.80} declares shape {shape} but holds only "
                                      f"{info.file_size} bytes")
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as err:   # see Motion.load
+    except UNREADABLE as err:
         raise ValueError(f"{path} is not a readable .npz Motion file: {err}") from None
 
 
