@@ -7,6 +7,7 @@ format is used: plain arrays, the skeleton's name and JSON metadata, never pickl
 from __future__ import annotations
 
 import json
+import tokenize
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,8 @@ def _read_npz(path: Path) -> MotionData:
             if missing:
                 raise ValueError(f"{path} is not a motion file: missing {', '.join(missing)}")
             fields = {k: data[k] for k in data.files}
-    except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as err:   # as motion_core's Motion.load
+    except (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, SyntaxError, tokenize.TokenError) as err:
+        # as motion_core's Motion.load (motion_core.formats.motion.UNREADABLE)
         raise ValueError(f"{path} is not a readable .npz motion file: {err}") from None
     if int(fields["format_version"]) != _FORMAT_VERSION:
         raise ValueError(f"{path} has motion format version {int(fields['format_version'])}; "
