@@ -196,5 +196,5 @@ def test_check_for_adds_the_gist_view_where_the_checkpoint_records_its_threshold
     assert (single.threshold, len(single.views)) == (0.45, 1)
     paired = check_for({"vocabulary": {**vocab, "threshold_with_gist": 0.3}}, Encoder())
     assert (paired.threshold, len(paired.views)) == (0.3, 2)
-    validate_config({**__import__("motion_core.engine", fromlist=["tiny_config"]).tiny_config(),
-                     "vocabulary": {**vocab, "threshold_with_gist": 0.3}})
+    from motion_core.engine import tiny_config
+    validate_config({**tiny_config(), "vocabulary": {**vocab, "threshold_with_gist": 0.3}})

@@ -13,7 +13,7 @@ learned 'cartwheel'; nearest: spin, jump".
 
 Which vectors: a model with the "wordvec" encoder brings its own pretrained table, so synonyms it was never
 shown ("strides") count as known: its encoder places them next to the words it learned. A model with the
-hashing encoder ("offline", the current bundled one) knows nothing about a word it has not seen, so only the
+hashing encoder ("offline", as the first bundled models had) knows nothing about a word it has not seen, so only the
 exact vocabulary (with inflections) counts; its nearest actions are ranked by its own text encoder, i.e. by
 what it will most likely do with the word.
 
