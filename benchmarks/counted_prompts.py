@@ -20,10 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from motion_core.engine import Engine  # noqa: E402
 from motion_core.interfaces.bench_report import stamp_and_save  # noqa: E402
-from train.evaluation.body_frame import swings  # noqa: E402
+from train.evaluation.body_frame import PELVIS, swings  # noqa: E402
 from train.evaluation.flights import flights, travel  # noqa: E402
-
-PELVIS = 0
 
 
 def squats(joints) -> int:

@@ -67,10 +67,10 @@ def _wanted_frames(engine, prompts: list[str]) -> list[int]:
         return [default] * len(prompts)
     frames: list[int] = []
     shortest = min_frames(engine.fps)
+    predictor = engine.length_predictor
     with torch.inference_mode():
         for start in range(0, len(prompts), engine.max_batch):
             chunk = prompts[start:start + engine.max_batch]
-            predictor = engine.length_predictor
             tokens, mask = encode_prompts(engine, predictor.text_inputs(chunk))
             predicted = predictor.prompt_frames(tokens, mask, chunk, clamp=False)
             frames.extend(max(int(f), shortest) for f in predicted.tolist())

@@ -122,7 +122,11 @@ class LengthPredictor(nn.Module):
 
     def count_inputs(self, prompts: list[str]) -> torch.Tensor:
         """(B,) LongTensor: each prompt's spoken count as this predictor's class (0: none said; capped)."""
-        return self.spoken_counts(prompts).clamp(max=max(self.config.count_classes - 1, 0))
+        return self._classes(self.spoken_counts(prompts))
+
+    def _classes(self, spoken: torch.Tensor) -> torch.Tensor:
+        """Spoken counts as count classes: the last class holds that many or more."""
+        return spoken.clamp(max=max(self.config.count_classes - 1, 0))
 
     def logits_from_pooled(self, pooled: torch.Tensor, counts: torch.Tensor | None = None) -> torch.Tensor:
         """Logits from `pool`'s summary; `counts` (B,) classes are read only when the config has count classes
@@ -165,7 +169,7 @@ class LengthPredictor(nn.Module):
         the fitted length at each prompt's count class, extended per repeat above ``extrapolate_counts_above``.
         `clamp` False: an extended length may pass max_frames (what the count needs, to say it does not fit)."""
         spoken = self.spoken_counts(prompts)
-        frames = self.frames(tokens, mask, spoken.clamp(max=max(self.config.count_classes - 1, 0)))
+        frames = self.frames(tokens, mask, self._classes(spoken))
         top = self.config.extrapolate_counts_above
         far = (spoken > top).nonzero().flatten() if top else spoken[:0]
         if len(far):
