@@ -154,7 +154,7 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
         }
     if checkpoint is not None:
         results.update(as_shipped(checkpoint, [p for _, p in heldout_synonyms()], paraphrases, written))
-        results.update(shipped_at(checkpoint, thresholds, [p for _, p in heldout_synonyms()], written))
+        results.update(shipped_at(engine.vocabulary, thresholds, [p for _, p in heldout_synonyms()], written))
     # per-prompt warnings of the exact mode and the shipped threshold only (the others: rates)
     from motion_core.text.vocabulary import DEFAULT_THRESHOLD
     detailed = {"exact", f"vectors@{DEFAULT_THRESHOLD:.2f}", "shipped", "shipped_literal"}
@@ -181,11 +181,10 @@ def _quiet(rows: list[dict]) -> float | None:
     return sum(r["warning"] is None for r in rows) / len(rows) if rows else None
 
 
-def shipped_at(checkpoint: Path, thresholds: list[float], synonyms: list[str], written: list[str]) -> dict:
+def shipped_at(check: VocabularyCheck, thresholds: list[float], synonyms: list[str], written: list[str]) -> dict:
     """The engine's own check (its views, word readings) at other thresholds: "shipped@T" rates, how the
-    recorded threshold is chosen."""
-    from motion_core.engine import Engine
-    check, out = Engine.load(checkpoint, device="cpu").vocabulary, {}
+    recorded threshold is chosen. Leaves `check` at the last threshold."""
+    out = {}
     for t in thresholds:
         check.threshold = t
         rows = {key: [{"warning": check.warning(p)} for p in prompts] for key, prompts in
