@@ -11,8 +11,9 @@ training captions only: what `train.vocabulary` records at export):
   while its synonyms stay in ("jumps", "leaps"): exactly the situation of a synonym the corpus holds out. If
   `train.procedural.captions` defines HELDOUT_SYNONYMS ({action: [words]}), those are used as well;
 - held-out paraphrases (must stay quiet): the held-out captions of the same clips (texts_heldout/);
-- 30 out-of-corpus prompts (must speak): actions the corpus has none of ("does a cartwheel", "swims"), and a second
-  set of 40 written apart (benchmarks/prompt_sets/out_of_corpus_prompts.json);
+- 30 out-of-corpus prompts (must speak): actions the corpus has none of ("does a cartwheel", "swims"), a second
+  set of 40 written apart (benchmarks/prompt_sets/out_of_corpus_prompts.json) and a third of 40 written after the
+  shipped threshold was chosen (out_of_corpus_prompts_3.json: the held-out reading);
 - with --prompt-set FILE (benchmarks/prompt_sets/fresh_phrasings.json): prompts for corpus actions written apart
   from the corpus, as people type them (must stay quiet: a warning there tells an animator something false).
 
@@ -62,6 +63,10 @@ OUT_OF_CORPUS = [
 # 40 more, written by a separate session that saw only the corpus's actions and the list above (to avoid it).
 SECOND_SET = Path(__file__).resolve().parent / "prompt_sets" / "out_of_corpus_prompts.json"
 OUT_OF_CORPUS_2 = json.loads(SECOND_SET.read_text(encoding="utf-8"))["prompts"]
+# 40 more, written later by another session that saw the action list and both lists above, never the model's
+# vocabulary: nothing here was tuned on it, so it is the held-out reading.
+THIRD_SET = Path(__file__).resolve().parent / "prompt_sets" / "out_of_corpus_prompts_3.json"
+OUT_OF_CORPUS_3 = json.loads(THIRD_SET.read_text(encoding="utf-8"))["prompts"]
 
 
 def clips(num: int, seed: int = 0):
@@ -142,6 +147,7 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
         para = [{"prompt": p, "warning": full.warning(p)} for p in paraphrases]
         oov = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS]
         oov2 = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS_2]
+        oov3 = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS_3]
         free = [{"prompt": p, "warning": full.warning(p)} for p in written]
         results[name] = {
             "threshold": threshold,
@@ -150,7 +156,9 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
             "prompt_set_quiet": _quiet(free),
             "out_of_corpus_speaks": 1 - _quiet(oov),
             "out_of_corpus_2_speaks": 1 - _quiet(oov2),
+            "out_of_corpus_3_speaks": 1 - _quiet(oov3),
             "synonyms": syn, "paraphrases": para, "prompt_set": free, "out_of_corpus": oov, "out_of_corpus_2": oov2,
+            "out_of_corpus_3": oov3,
         }
     if checkpoint is not None:
         results.update(as_shipped(checkpoint, [p for _, p in heldout_synonyms()], paraphrases, written))
@@ -160,10 +168,11 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
     detailed = {"exact", f"vectors@{DEFAULT_THRESHOLD:.2f}", "shipped", "shipped_literal"}
     for name, row in results.items():
         if name not in detailed:
-            for key in ("synonyms", "paraphrases", "prompt_set", "out_of_corpus", "out_of_corpus_2"):
+            for key in ("synonyms", "paraphrases", "prompt_set", "out_of_corpus", "out_of_corpus_2",
+                        "out_of_corpus_3"):
                 row.pop(key, None)
     rates = ("synonyms_quiet", "paraphrases_quiet", "prompt_set_quiet", "out_of_corpus_speaks",
-             "out_of_corpus_2_speaks")
+             "out_of_corpus_2_speaks", "out_of_corpus_3_speaks")
     summary = {name: {k: None if r[k] is None else round(r[k], 3) for k in rates} for name, r in results.items()}
     return {"vectors": str(vectors_path), "vector_tokens": len(vectors), "clips": num_clips,
             "data": None if data is None else str(data),
@@ -172,6 +181,7 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
             "synonym_prompts": len(synonyms), "paraphrase_prompts": len(paraphrases),
             "prompt_set_prompts": len(written),
             "out_of_corpus_prompts": len(OUT_OF_CORPUS), "out_of_corpus_2_prompts": len(OUT_OF_CORPUS_2),
+            "out_of_corpus_3_prompts": len(OUT_OF_CORPUS_3),
             "default_threshold": DEFAULT_THRESHOLD, "summary": summary,
             "seconds": round(time.perf_counter() - started, 1), "results": results}
 
@@ -188,11 +198,13 @@ def shipped_at(check: VocabularyCheck, thresholds: list[float], synonyms: list[s
     for t in thresholds:
         check.threshold = t
         rows = {key: [{"warning": check.warning(p)} for p in prompts] for key, prompts in
-                (("syn", synonyms), ("free", written), ("oov", OUT_OF_CORPUS), ("oov2", OUT_OF_CORPUS_2))}
+                (("syn", synonyms), ("free", written), ("oov", OUT_OF_CORPUS), ("oov2", OUT_OF_CORPUS_2),
+                 ("oov3", OUT_OF_CORPUS_3))}
         out[f"shipped@{t:.2f}"] = {"threshold": t, "synonyms_quiet": _quiet(rows["syn"]), "paraphrases_quiet": None,
                                    "prompt_set_quiet": _quiet(rows["free"]),
                                    "out_of_corpus_speaks": 1 - _quiet(rows["oov"]),
-                                   "out_of_corpus_2_speaks": 1 - _quiet(rows["oov2"])}
+                                   "out_of_corpus_2_speaks": 1 - _quiet(rows["oov2"]),
+                                   "out_of_corpus_3_speaks": 1 - _quiet(rows["oov3"])}
     return out
 
 
@@ -210,17 +222,18 @@ def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str], wr
             return [{"prompt": p, "warning": check.warning(p),
                      "read_as": engine.read(p).read_as or None} for p in prompts]
         syn, para, free, oov = rows(synonyms), rows(paraphrases), rows(written), rows(OUT_OF_CORPUS)
-        oov2 = rows(OUT_OF_CORPUS_2)
+        oov2, oov3 = rows(OUT_OF_CORPUS_2), rows(OUT_OF_CORPUS_3)
         out[name] = {"threshold": check.threshold, "views": len(check.views),
                      "synonyms_quiet": sum(r["warning"] is None for r in syn) / max(len(syn), 1),
                      "paraphrases_quiet": _quiet(para),
                      "prompt_set_quiet": _quiet(free),
                      "out_of_corpus_speaks": 1 - _quiet(oov),
                      "out_of_corpus_2_speaks": 1 - _quiet(oov2),
+                     "out_of_corpus_3_speaks": 1 - _quiet(oov3),
                      "synonyms_read": sum(r["read_as"] is not None for r in syn) / max(len(syn), 1),
                      "out_of_corpus_read": sum(r["read_as"] is not None for r in oov) / len(oov),
                      "synonyms": syn, "paraphrases": para, "prompt_set": free, "out_of_corpus": oov,
-                     "out_of_corpus_2": oov2}
+                     "out_of_corpus_2": oov2, "out_of_corpus_3": oov3}
     return out
 
 
@@ -250,7 +263,7 @@ def main(argv=None) -> int:
         para = "" if row["paraphrases_quiet"] is None else f", paraphrases quiet {row['paraphrases_quiet']:.2f}"
         print(f"{name:>19}: synonyms quiet {row['synonyms_quiet']:.2f}{para}{free}, "
               f"out-of-corpus speaks {row['out_of_corpus_speaks']:.2f} "
-              f"(second set {row['out_of_corpus_2_speaks']:.2f})")
+              f"(second set {row['out_of_corpus_2_speaks']:.2f}, third {row['out_of_corpus_3_speaks']:.2f})")
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
