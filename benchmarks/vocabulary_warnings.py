@@ -13,7 +13,8 @@ training captions only: what `train.vocabulary` records at export):
 - held-out paraphrases (must stay quiet): the held-out captions of the same clips (texts_heldout/);
 - 30 out-of-corpus prompts (must speak): actions the corpus has none of ("does a cartwheel", "swims"), a second
   set of 40 written apart (benchmarks/prompt_sets/out_of_corpus_prompts.json) and a third of 40 written after the
-  shipped threshold was chosen (out_of_corpus_prompts_3.json: the held-out reading);
+  shipped threshold was chosen (out_of_corpus_prompts_3.json: the held-out reading) and a fourth, a third of it
+  compounds (out_of_corpus_prompts_4.json);
 - with --prompt-set FILE (benchmarks/prompt_sets/fresh_phrasings.json): prompts for corpus actions written apart
   from the corpus, as people type them (must stay quiet: a warning there tells an animator something false).
 
@@ -67,6 +68,9 @@ OUT_OF_CORPUS_2 = json.loads(SECOND_SET.read_text(encoding="utf-8"))["prompts"]
 # vocabulary: nothing here was tuned on it, so it is the held-out reading.
 THIRD_SET = Path(__file__).resolve().parent / "prompt_sets" / "out_of_corpus_prompts_3.json"
 OUT_OF_CORPUS_3 = json.loads(THIRD_SET.read_text(encoding="utf-8"))["prompts"]
+# and 40 more by a fourth session, a third of them compounds ("does a headstand", "skateboards")
+FOURTH_SET = Path(__file__).resolve().parent / "prompt_sets" / "out_of_corpus_prompts_4.json"
+OUT_OF_CORPUS_4 = json.loads(FOURTH_SET.read_text(encoding="utf-8"))["prompts"]
 
 
 def clips(num: int, seed: int = 0):
@@ -148,6 +152,7 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
         oov = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS]
         oov2 = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS_2]
         oov3 = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS_3]
+        oov4 = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS_4]
         free = [{"prompt": p, "warning": full.warning(p)} for p in written]
         results[name] = {
             "threshold": threshold,
@@ -157,8 +162,9 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
             "out_of_corpus_speaks": 1 - _quiet(oov),
             "out_of_corpus_2_speaks": 1 - _quiet(oov2),
             "out_of_corpus_3_speaks": 1 - _quiet(oov3),
+            "out_of_corpus_4_speaks": 1 - _quiet(oov4),
             "synonyms": syn, "paraphrases": para, "prompt_set": free, "out_of_corpus": oov, "out_of_corpus_2": oov2,
-            "out_of_corpus_3": oov3,
+            "out_of_corpus_3": oov3, "out_of_corpus_4": oov4,
         }
     if checkpoint is not None:
         results.update(as_shipped(checkpoint, [p for _, p in heldout_synonyms()], paraphrases, written))
@@ -169,10 +175,10 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
     for name, row in results.items():
         if name not in detailed:
             for key in ("synonyms", "paraphrases", "prompt_set", "out_of_corpus", "out_of_corpus_2",
-                        "out_of_corpus_3"):
+                        "out_of_corpus_3", "out_of_corpus_4"):
                 row.pop(key, None)
     rates = ("synonyms_quiet", "paraphrases_quiet", "prompt_set_quiet", "out_of_corpus_speaks",
-             "out_of_corpus_2_speaks", "out_of_corpus_3_speaks")
+             "out_of_corpus_2_speaks", "out_of_corpus_3_speaks", "out_of_corpus_4_speaks")
     summary = {name: {k: None if r[k] is None else round(r[k], 3) for k in rates} for name, r in results.items()}
     return {"vectors": str(vectors_path), "vector_tokens": len(vectors), "clips": num_clips,
             "data": None if data is None else str(data),
@@ -181,7 +187,7 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
             "synonym_prompts": len(synonyms), "paraphrase_prompts": len(paraphrases),
             "prompt_set_prompts": len(written),
             "out_of_corpus_prompts": len(OUT_OF_CORPUS), "out_of_corpus_2_prompts": len(OUT_OF_CORPUS_2),
-            "out_of_corpus_3_prompts": len(OUT_OF_CORPUS_3),
+            "out_of_corpus_3_prompts": len(OUT_OF_CORPUS_3), "out_of_corpus_4_prompts": len(OUT_OF_CORPUS_4),
             "default_threshold": DEFAULT_THRESHOLD, "summary": summary,
             "seconds": round(time.perf_counter() - started, 1), "results": results}
 
@@ -199,12 +205,13 @@ def shipped_at(check: VocabularyCheck, thresholds: list[float], synonyms: list[s
         check.threshold = t
         rows = {key: [{"warning": check.warning(p)} for p in prompts] for key, prompts in
                 (("syn", synonyms), ("free", written), ("oov", OUT_OF_CORPUS), ("oov2", OUT_OF_CORPUS_2),
-                 ("oov3", OUT_OF_CORPUS_3))}
+                 ("oov3", OUT_OF_CORPUS_3), ("oov4", OUT_OF_CORPUS_4))}
         out[f"shipped@{t:.2f}"] = {"threshold": t, "synonyms_quiet": _quiet(rows["syn"]), "paraphrases_quiet": None,
                                    "prompt_set_quiet": _quiet(rows["free"]),
                                    "out_of_corpus_speaks": 1 - _quiet(rows["oov"]),
                                    "out_of_corpus_2_speaks": 1 - _quiet(rows["oov2"]),
-                                   "out_of_corpus_3_speaks": 1 - _quiet(rows["oov3"])}
+                                   "out_of_corpus_3_speaks": 1 - _quiet(rows["oov3"]),
+                                   "out_of_corpus_4_speaks": 1 - _quiet(rows["oov4"])}
     return out
 
 
@@ -222,7 +229,7 @@ def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str], wr
             return [{"prompt": p, "warning": check.warning(p),
                      "read_as": engine.read(p).read_as or None} for p in prompts]
         syn, para, free, oov = rows(synonyms), rows(paraphrases), rows(written), rows(OUT_OF_CORPUS)
-        oov2, oov3 = rows(OUT_OF_CORPUS_2), rows(OUT_OF_CORPUS_3)
+        oov2, oov3, oov4 = rows(OUT_OF_CORPUS_2), rows(OUT_OF_CORPUS_3), rows(OUT_OF_CORPUS_4)
         out[name] = {"threshold": check.threshold, "views": len(check.views),
                      "synonyms_quiet": sum(r["warning"] is None for r in syn) / max(len(syn), 1),
                      "paraphrases_quiet": _quiet(para),
@@ -230,10 +237,11 @@ def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str], wr
                      "out_of_corpus_speaks": 1 - _quiet(oov),
                      "out_of_corpus_2_speaks": 1 - _quiet(oov2),
                      "out_of_corpus_3_speaks": 1 - _quiet(oov3),
+                     "out_of_corpus_4_speaks": 1 - _quiet(oov4),
                      "synonyms_read": sum(r["read_as"] is not None for r in syn) / max(len(syn), 1),
                      "out_of_corpus_read": sum(r["read_as"] is not None for r in oov) / len(oov),
                      "synonyms": syn, "paraphrases": para, "prompt_set": free, "out_of_corpus": oov,
-                     "out_of_corpus_2": oov2, "out_of_corpus_3": oov3}
+                     "out_of_corpus_2": oov2, "out_of_corpus_3": oov3, "out_of_corpus_4": oov4}
     return out
 
 
@@ -263,7 +271,8 @@ def main(argv=None) -> int:
         para = "" if row["paraphrases_quiet"] is None else f", paraphrases quiet {row['paraphrases_quiet']:.2f}"
         print(f"{name:>19}: synonyms quiet {row['synonyms_quiet']:.2f}{para}{free}, "
               f"out-of-corpus speaks {row['out_of_corpus_speaks']:.2f} "
-              f"(second set {row['out_of_corpus_2_speaks']:.2f}, third {row['out_of_corpus_3_speaks']:.2f})")
+              f"(second set {row['out_of_corpus_2_speaks']:.2f}, third {row['out_of_corpus_3_speaks']:.2f}, "
+              f"fourth {row['out_of_corpus_4_speaks']:.2f})")
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
