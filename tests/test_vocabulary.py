@@ -198,3 +198,35 @@ def test_check_for_adds_the_gist_view_where_the_checkpoint_records_its_threshold
     assert (paired.threshold, len(paired.views)) == (0.3, 2)
     from motion_core.engine import tiny_config
     validate_config({**tiny_config(), "vocabulary": {**vocab, "threshold_with_gist": 0.3}})
+
+
+def test_things_are_the_nouns_a_known_motion_is_done_with_or_at():
+    check = VocabularyCheck(vocabulary_from_captions(PAIRS))
+    things = lambda prompt: check.motion_and_things(prompt)[1]  # noqa: E731
+    assert check.motion_and_things("an old man walks forward to a park bench") == (["walks", "forward"],
+                                                                                   {"park", "bench"})
+    assert things("someone does a cartwheel") == set()        # a light verb: the noun is the action
+    assert things("a man plays the guitar") == set()
+    assert things("a goalkeeper dives at the ball") == set()  # no known motion word before the phrase
+    assert things("someone spins and grabs the rail") == {"rail"}
+
+    class Readings:   # the engine's word readings: a word read as a trained one is a motion word too
+        def reading(self, word):
+            return {"hauls": "pulls"}.get(word)
+    check.readings = Readings()
+    assert check.motion_and_things("someone hauls a crate") == (["pulls"], {"crate"})
+
+
+def test_a_warning_about_things_only_hints_at_the_motion_it_will_make():
+    """'bench' has no nearest action ("nearest: kick" for a bench is noise): the hint comes from the known motion
+    words, what the model will make. An unknown motion word keeps its own hint."""
+    from motion_core.text.word_vectors import WordVectors
+    vectors = WordVectors.load(FIXTURE)
+    check = VocabularyCheck(vocabulary_from_captions(PAIRS), vectors.vectors, model_name="the model")
+    message = check.warning("a man walks forward to a bench")
+    assert message.startswith("the model has not learned 'bench'; nearest: ")
+    assert message.split("nearest: ")[1].split(", ") == check.nearest_actions(["walks", "forward"])
+    assert "walk" in message.split("nearest: ")[1]
+    mixed = check.warning("a man walks forward and climbs a ladder")
+    assert mixed.startswith("the model has not learned 'climbs', 'ladder'; nearest: ")
+    assert check.nearest_actions(["climbs"]) == mixed.split("nearest: ")[1].split(", ")

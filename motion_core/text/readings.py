@@ -21,14 +21,12 @@ import re
 from dataclasses import dataclass, field
 
 from motion_core.text.hash_tokenizer import normalize_text
-from motion_core.text.vocabulary import STOP_WORDS, forms
+from motion_core.text.vocabulary import DETERMINERS, STOP_WORDS, forms
 
 WORDNET_NOTICE = ("Word readings derived from WordNet 3.0, Copyright 2006 by Princeton University, under the "
                   "WordNet 3.0 license (full text: motion_core/text/WORDNET_LICENSE.txt).")
 _WORD = re.compile(r"[A-Za-z]+")
 SUFFIXES = ("ing", "ies", "es", "ed", "s")   # longest first: which inflection a word carries
-DETERMINERS = frozenset({"a", "an", "the", "this", "that", "these", "those", "his", "her", "their", "its", "my",
-                         "your", "our", "each", "every", "another"})
 
 
 @dataclass
