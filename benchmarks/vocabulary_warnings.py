@@ -61,16 +61,15 @@ OUT_OF_CORPUS = [
     "someone skis down a slope", "a man plays the violin", "someone brushes their teeth", "a woman combs her hair",
     "a man hammers a nail", "someone saws a plank of wood", "a person knits a scarf", "someone rides a horse",
 ]
-# 40 more, written by a separate session that saw only the corpus's actions and the list above (to avoid it).
-SECOND_SET = Path(__file__).resolve().parent / "prompt_sets" / "out_of_corpus_prompts.json"
-OUT_OF_CORPUS_2 = json.loads(SECOND_SET.read_text(encoding="utf-8"))["prompts"]
-# 40 more, written later by another session that saw the action list and both lists above, never the model's
-# vocabulary: nothing here was tuned on it, so it is the held-out reading.
-THIRD_SET = Path(__file__).resolve().parent / "prompt_sets" / "out_of_corpus_prompts_3.json"
-OUT_OF_CORPUS_3 = json.loads(THIRD_SET.read_text(encoding="utf-8"))["prompts"]
-# and 40 more by a fourth session, a third of them compounds ("does a headstand", "skateboards")
-FOURTH_SET = Path(__file__).resolve().parent / "prompt_sets" / "out_of_corpus_prompts_4.json"
-OUT_OF_CORPUS_4 = json.loads(FOURTH_SET.read_text(encoding="utf-8"))["prompts"]
+PROMPT_SETS = Path(__file__).resolve().parent / "prompt_sets"
+# Every out-of-corpus set, by its key in the results ("out_of_corpus_2" -> "out_of_corpus_2_speaks"). The second:
+# 40 by a separate session that saw only the corpus's actions and the list above (to avoid it); the third: 40 by
+# another, after the shipped threshold was chosen (the held-out reading); the fourth: 40 more, a third of them
+# compounds ("does a headstand", "skateboards").
+OUT_OF_CORPUS_SETS = {"out_of_corpus": OUT_OF_CORPUS} | {
+    f"out_of_corpus_{n}": json.loads((PROMPT_SETS / name).read_text(encoding="utf-8"))["prompts"]
+    for n, name in ((2, "out_of_corpus_prompts.json"), (3, "out_of_corpus_prompts_3.json"),
+                    (4, "out_of_corpus_prompts_4.json"))}
 
 
 def clips(num: int, seed: int = 0):
@@ -149,23 +148,12 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
             vocab = without(vocabulary, word) if word in vocabulary["words"] else vocabulary
             syn.append({"word": word, "prompt": prompt, "warning": check(vocab).warning(prompt)})
         para = [{"prompt": p, "warning": full.warning(p)} for p in paraphrases]
-        oov = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS]
-        oov2 = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS_2]
-        oov3 = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS_3]
-        oov4 = [{"prompt": p, "warning": full.warning(p)} for p in OUT_OF_CORPUS_4]
+        oov = {key: [{"prompt": p, "warning": full.warning(p)} for p in prompts]
+               for key, prompts in OUT_OF_CORPUS_SETS.items()}
         free = [{"prompt": p, "warning": full.warning(p)} for p in written]
-        results[name] = {
-            "threshold": threshold,
-            "synonyms_quiet": _quiet(syn),
-            "paraphrases_quiet": _quiet(para),
-            "prompt_set_quiet": _quiet(free),
-            "out_of_corpus_speaks": 1 - _quiet(oov),
-            "out_of_corpus_2_speaks": 1 - _quiet(oov2),
-            "out_of_corpus_3_speaks": 1 - _quiet(oov3),
-            "out_of_corpus_4_speaks": 1 - _quiet(oov4),
-            "synonyms": syn, "paraphrases": para, "prompt_set": free, "out_of_corpus": oov, "out_of_corpus_2": oov2,
-            "out_of_corpus_3": oov3, "out_of_corpus_4": oov4,
-        }
+        results[name] = {"threshold": threshold, "synonyms_quiet": _quiet(syn), "paraphrases_quiet": _quiet(para),
+                         "prompt_set_quiet": _quiet(free), **_speaks(oov),
+                         "synonyms": syn, "paraphrases": para, "prompt_set": free, **oov}
     if checkpoint is not None:
         results.update(as_shipped(checkpoint, [p for _, p in heldout_synonyms()], paraphrases, written))
         results.update(shipped_at(engine.vocabulary, thresholds, [p for _, p in heldout_synonyms()], written))
@@ -174,11 +162,9 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
     detailed = {"exact", f"vectors@{DEFAULT_THRESHOLD:.2f}", "shipped", "shipped_literal"}
     for name, row in results.items():
         if name not in detailed:
-            for key in ("synonyms", "paraphrases", "prompt_set", "out_of_corpus", "out_of_corpus_2",
-                        "out_of_corpus_3", "out_of_corpus_4"):
+            for key in ("synonyms", "paraphrases", "prompt_set", *OUT_OF_CORPUS_SETS):
                 row.pop(key, None)
-    rates = ("synonyms_quiet", "paraphrases_quiet", "prompt_set_quiet", "out_of_corpus_speaks",
-             "out_of_corpus_2_speaks", "out_of_corpus_3_speaks", "out_of_corpus_4_speaks")
+    rates = ("synonyms_quiet", "paraphrases_quiet", "prompt_set_quiet", *(f"{k}_speaks" for k in OUT_OF_CORPUS_SETS))
     summary = {name: {k: None if r[k] is None else round(r[k], 3) for k in rates} for name, r in results.items()}
     return {"vectors": str(vectors_path), "vector_tokens": len(vectors), "clips": num_clips,
             "data": None if data is None else str(data),
@@ -186,8 +172,7 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
             "vocabulary_words": len(vocabulary["words"]), "actions": len(vocabulary["actions"]),
             "synonym_prompts": len(synonyms), "paraphrase_prompts": len(paraphrases),
             "prompt_set_prompts": len(written),
-            "out_of_corpus_prompts": len(OUT_OF_CORPUS), "out_of_corpus_2_prompts": len(OUT_OF_CORPUS_2),
-            "out_of_corpus_3_prompts": len(OUT_OF_CORPUS_3), "out_of_corpus_4_prompts": len(OUT_OF_CORPUS_4),
+            **{f"{key}_prompts": len(prompts) for key, prompts in OUT_OF_CORPUS_SETS.items()},
             "default_threshold": DEFAULT_THRESHOLD, "summary": summary,
             "seconds": round(time.perf_counter() - started, 1), "results": results}
 
@@ -197,21 +182,22 @@ def _quiet(rows: list[dict]) -> float | None:
     return sum(r["warning"] is None for r in rows) / len(rows) if rows else None
 
 
+def _speaks(rows_by_set: dict[str, list[dict]]) -> dict[str, float]:
+    """{"out_of_corpus_speaks": share warned, ...} for each out-of-corpus set's rows."""
+    return {f"{key}_speaks": 1 - _quiet(rows) for key, rows in rows_by_set.items()}
+
+
 def shipped_at(check: VocabularyCheck, thresholds: list[float], synonyms: list[str], written: list[str]) -> dict:
     """The engine's own check (its views, word readings) at other thresholds: "shipped@T" rates, how the
     recorded threshold is chosen. Leaves `check` at the last threshold."""
     out = {}
     for t in thresholds:
         check.threshold = t
-        rows = {key: [{"warning": check.warning(p)} for p in prompts] for key, prompts in
-                (("syn", synonyms), ("free", written), ("oov", OUT_OF_CORPUS), ("oov2", OUT_OF_CORPUS_2),
-                 ("oov3", OUT_OF_CORPUS_3), ("oov4", OUT_OF_CORPUS_4))}
+        rows = {key: [{"warning": check.warning(p)} for p in prompts]
+                for key, prompts in (("syn", synonyms), ("free", written), *OUT_OF_CORPUS_SETS.items())}
         out[f"shipped@{t:.2f}"] = {"threshold": t, "synonyms_quiet": _quiet(rows["syn"]), "paraphrases_quiet": None,
                                    "prompt_set_quiet": _quiet(rows["free"]),
-                                   "out_of_corpus_speaks": 1 - _quiet(rows["oov"]),
-                                   "out_of_corpus_2_speaks": 1 - _quiet(rows["oov2"]),
-                                   "out_of_corpus_3_speaks": 1 - _quiet(rows["oov3"]),
-                                   "out_of_corpus_4_speaks": 1 - _quiet(rows["oov4"])}
+                                   **_speaks({key: rows[key] for key in OUT_OF_CORPUS_SETS})}
     return out
 
 
@@ -228,20 +214,16 @@ def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str], wr
         def rows(prompts):
             return [{"prompt": p, "warning": check.warning(p),
                      "read_as": engine.read(p).read_as or None} for p in prompts]
-        syn, para, free, oov = rows(synonyms), rows(paraphrases), rows(written), rows(OUT_OF_CORPUS)
-        oov2, oov3, oov4 = rows(OUT_OF_CORPUS_2), rows(OUT_OF_CORPUS_3), rows(OUT_OF_CORPUS_4)
+        syn, para, free = rows(synonyms), rows(paraphrases), rows(written)
+        oov = {key: rows(prompts) for key, prompts in OUT_OF_CORPUS_SETS.items()}
         out[name] = {"threshold": check.threshold, "views": len(check.views),
                      "synonyms_quiet": sum(r["warning"] is None for r in syn) / max(len(syn), 1),
                      "paraphrases_quiet": _quiet(para),
-                     "prompt_set_quiet": _quiet(free),
-                     "out_of_corpus_speaks": 1 - _quiet(oov),
-                     "out_of_corpus_2_speaks": 1 - _quiet(oov2),
-                     "out_of_corpus_3_speaks": 1 - _quiet(oov3),
-                     "out_of_corpus_4_speaks": 1 - _quiet(oov4),
+                     "prompt_set_quiet": _quiet(free), **_speaks(oov),
                      "synonyms_read": sum(r["read_as"] is not None for r in syn) / max(len(syn), 1),
-                     "out_of_corpus_read": sum(r["read_as"] is not None for r in oov) / len(oov),
-                     "synonyms": syn, "paraphrases": para, "prompt_set": free, "out_of_corpus": oov,
-                     "out_of_corpus_2": oov2, "out_of_corpus_3": oov3, "out_of_corpus_4": oov4}
+                     "out_of_corpus_read": sum(r["read_as"] is not None for r in oov["out_of_corpus"])
+                     / len(oov["out_of_corpus"]),
+                     "synonyms": syn, "paraphrases": para, "prompt_set": free, **oov}
     return out
 
 

@@ -1,9 +1,9 @@
 """The bundled model's recommended sampling is what the add-on samples with.
 
 The engine and the CLI take `diffusion.sample_steps` from the checkpoint when no steps are given; the add-on's
-panel starts at its own Steps default. From 2026-12-04 to 12-07 the exported models said 20 (the training
+panel starts at its own Steps default. From 2026-12-04 to 12-07 the bundled models said 20 (the training
 config's value) while the add-on and the README said 10, so the same prompt and seed gave different takes in
-Blender and on the command line, and the CLI ran twice as long for nothing measured
+Blender and on the command line, and the CLI took ~1.6 times as long for nothing measured
 (benchmarks/results/sample_steps_v15_20261207/: 10 steps pass as 20 do).
 """
 import ast

@@ -204,11 +204,12 @@ class VocabularyCheck:
         return f"{self.model_name} has not learned {names}{hint}"
 
     def motion_and_things(self, prompt: str) -> tuple[list[str], set[str]]:
-        """The prompt's known motion words (content words the model learned, not who moves or how), and the words
-        naming things and places the motion is done with or at: those in a noun phrase ("a park bench", "her
-        keys") after the first known motion word, unless a light verb opens it ("does a cartwheel", "plays the
-        guitar": there the noun is the action). A heuristic without a parser: in "a goalkeeper dives" the subject
-        comes before any known word, so nothing of it counts as a thing."""
+        """The prompt's known content words outside noun phrases (the model's training words, or words it reads as
+        one; the first is most often the motion's verb, but "soldier" in "a soldier salutes" counts too), and the
+        words naming things and places the motion is done with or at: those in a noun phrase ("a park bench", "her
+        keys") after the first known word, unless a light verb opens it ("does a cartwheel", "plays the guitar":
+        there the noun is the action). A heuristic without a parser: in "a goalkeeper dives" the subject comes
+        before any known word, so nothing of it counts as a thing."""
         words = _WORD.findall(normalize_text(prompt))
         motion: list[str] = []
         things: set[str] = set()
