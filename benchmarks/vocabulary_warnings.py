@@ -113,7 +113,7 @@ def corpus_heldout(root: Path) -> list[str]:
 
 
 def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data: Path | None = None,
-        checkpoint: Path | None = None, written: list[str] | None = None) -> dict:
+        checkpoint: Path | None = None, written: list[str] | None = None, labels: list[str] | None = None) -> dict:
     started = time.perf_counter()
     written = written or []
     vectors = None
@@ -153,9 +153,10 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
         free = [{"prompt": p, "warning": full.warning(p)} for p in written]
         results[name] = {"threshold": threshold, "synonyms_quiet": _quiet(syn), "paraphrases_quiet": _quiet(para),
                          "prompt_set_quiet": _quiet(free), **_speaks(oov),
-                         "synonyms": syn, "paraphrases": para, "prompt_set": free, **oov}
+                         "prompt_set_hints": _hints(free, labels or []),
+                     "synonyms": syn, "paraphrases": para, "prompt_set": free, **oov}
     if checkpoint is not None:
-        results.update(as_shipped(checkpoint, [p for _, p in heldout_synonyms()], paraphrases, written))
+        results.update(as_shipped(checkpoint, [p for _, p in heldout_synonyms()], paraphrases, written, labels))
         results.update(shipped_at(engine.vocabulary, thresholds, [p for _, p in heldout_synonyms()], written))
     # per-prompt warnings of the exact mode and the shipped threshold only (the others: rates)
     from motion_core.text.vocabulary import DEFAULT_THRESHOLD
@@ -182,6 +183,15 @@ def _quiet(rows: list[dict]) -> float | None:
     return sum(r["warning"] is None for r in rows) / len(rows) if rows else None
 
 
+def _hints(rows: list[dict], labels: list[str]) -> dict:
+    """Of the prompt set's warnings, how many give a hint ("; nearest: ...") naming the action the prompt asked for
+    (its label's family: "sit down" for sit_down, "kick" for kick_left): a hint an animator can act on."""
+    from motion_core.text.vocabulary import _family
+    warned = [(row["warning"], label) for row, label in zip(rows, labels) if row["warning"]]
+    named = sum(_family(label) in w.split("; nearest: ")[1].split(", ") for w, label in warned if "; nearest: " in w)
+    return {"warned": len(warned), "hint_names_asked_action": named}
+
+
 def _speaks(rows_by_set: dict[str, list[dict]]) -> dict[str, float]:
     """{"out_of_corpus_speaks": share warned, ...} for each out-of-corpus set's rows."""
     return {f"{key}_speaks": 1 - _quiet(rows) for key, rows in rows_by_set.items()}
@@ -201,7 +211,8 @@ def shipped_at(check: VocabularyCheck, thresholds: list[float], synonyms: list[s
     return out
 
 
-def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str], written: list[str]) -> dict:
+def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str], written: list[str],
+               labels: list[str] | None = None) -> dict:
     """The checkpoint's own check as the engine runs it (recorded threshold, word readings), and with
     `read_words=False`: on the corpus's truly held-out synonyms ("someone leaps"), paraphrases and
     out-of-corpus prompts. "read" counts prompts with a word read as a trained one ("leaps" -> "jumps")."""
@@ -223,6 +234,7 @@ def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str], wr
                      "synonyms_read": sum(r["read_as"] is not None for r in syn) / max(len(syn), 1),
                      "out_of_corpus_read": sum(r["read_as"] is not None for r in oov["out_of_corpus"])
                      / len(oov["out_of_corpus"]),
+                     "prompt_set_hints": _hints(free, labels or []),
                      "synonyms": syn, "paraphrases": para, "prompt_set": free, **oov}
     return out
 
@@ -242,12 +254,13 @@ def main(argv=None) -> int:
                         "stay quiet")
     parser.add_argument("--out", type=Path, help="write OUT/results.json")
     args = parser.parse_args(argv)
-    written = []
+    written, labels = [], []
     if args.prompt_set is not None:
         from model_report import read_prompt_set
-        written = [p for prompts in read_prompt_set(args.prompt_set).values() for p in prompts]
+        pairs = [(label, p) for label, prompts in read_prompt_set(args.prompt_set).items() for p in prompts]
+        labels, written = [label for label, _ in pairs], [p for _, p in pairs]
     report = run(args.vectors, args.clips, [float(t) for t in args.thresholds.split(",")], args.data, args.checkpoint,
-                 written)
+                 written, labels)
     for name, row in report["summary"].items():
         free = "" if row["prompt_set_quiet"] is None else f", prompt set quiet {row['prompt_set_quiet']:.2f}"
         para = "" if row["paraphrases_quiet"] is None else f", paraphrases quiet {row['paraphrases_quiet']:.2f}"
@@ -255,6 +268,10 @@ def main(argv=None) -> int:
               f"out-of-corpus speaks {row['out_of_corpus_speaks']:.2f} "
               f"(second set {row['out_of_corpus_2_speaks']:.2f}, third {row['out_of_corpus_3_speaks']:.2f}, "
               f"fourth {row['out_of_corpus_4_speaks']:.2f})")
+    hints = report["results"].get("shipped", {}).get("prompt_set_hints")
+    if hints and hints["warned"]:
+        print(f"prompt set, as shipped: {hints['hint_names_asked_action']} of {hints['warned']} warnings hint at the "
+              "action the prompt asked for")
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
