@@ -154,7 +154,7 @@ def run(vectors_path: Path | None, num_clips: int, thresholds: list[float], data
         results[name] = {"threshold": threshold, "synonyms_quiet": _quiet(syn), "paraphrases_quiet": _quiet(para),
                          "prompt_set_quiet": _quiet(free), **_speaks(oov),
                          "prompt_set_hints": _hints(free, labels or []),
-                     "synonyms": syn, "paraphrases": para, "prompt_set": free, **oov}
+                         "synonyms": syn, "paraphrases": para, "prompt_set": free, **oov}
     if checkpoint is not None:
         results.update(as_shipped(checkpoint, [p for _, p in heldout_synonyms()], paraphrases, written, labels))
         results.update(shipped_at(engine.vocabulary, thresholds, [p for _, p in heldout_synonyms()], written))
