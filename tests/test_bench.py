@@ -166,6 +166,21 @@ def test_cpu_command_profiles_the_pipeline(checkpoint, tmp_path, keep_threads, c
     assert "top torch operators" in out and "goal <= 3 s" in out
 
 
+def test_cpu_command_samples_the_models_recommended_steps(tmp_path, keep_threads):
+    # What a user gets: the bundled model's config says 10 while latency and throughput keep their 20.
+    directory = tmp_path / "model"
+    engine = Engine.random(tiny_config("mamba_unet"), seed=0)
+    engine.save(directory)
+    config = json.loads((directory / "config.json").read_text())
+    config.setdefault("diffusion", {})["sample_steps"] = 3
+    (directory / "config.json").write_text(json.dumps(config))
+    bench.main(["cpu", "--frames", "40", "--repeats", "1", "--warmup", "0", "--threads", "1", "--profile", "none",
+                "--checkpoint", str(directory), "--out", str(tmp_path / "out")])
+    data, _ = _result(tmp_path / "out", "cpu")
+    assert data["steps"] == 3
+    assert bench.build_parser().parse_args(["latency"]).steps == 20
+
+
 def test_cpu_command_refuses_other_devices():
     # A GPU machine refuses the GPU for this benchmark; a CPU-only one refuses it as absent.
     with pytest.raises((SystemExit, DeviceError)):

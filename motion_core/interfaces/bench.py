@@ -3,7 +3,7 @@
     python -m motion_core.bench latency    [--device cuda] [--checkpoint DIR] [--steps 20] [--dpm-steps 10]
     python -m motion_core.bench throughput [--batches 64 256]
     python -m motion_core.bench scaling    [--scale-frames 196 2000 12000 72000] [--no-graphs]
-    python -m motion_core.bench cpu        [--threads 2] [--frames 200] [--steps 20]
+    python -m motion_core.bench cpu        [--threads 2] [--frames 200] [--steps N: default the model's]
 
 Each prints a table and writes ``benchmarks/results/<name>_<device>_<date>.json`` (``--out`` changes the
 folder). Models are ``--checkpoint DIR`` or, by default, untrained ones at the default training sizes
@@ -113,6 +113,7 @@ def cmd_throughput(args) -> dict:
 def cmd_cpu(args) -> dict:
     """A 10-s clip end to end on a laptop-like CPU budget (2 threads), then where the time goes."""
     engine = _cpu_engine(args)
+    args.steps = args.steps or engine.default_steps
     timing = time_generate(engine, [PROMPT], args.frames, args.steps, args.guidance, args.repeats, args.warmup)
     rows = [[s, _ms(timing[s]["median"]), _ms(timing[s]["min"])] for s in STAGES + ("process_cpu",)]
     print(f"model: {model_label(engine)}, {args.frames} frames, {args.steps} DDIM steps, guidance "
@@ -158,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "models of both denoiser types)")
         p.add_argument("--denoisers", nargs="+", choices=DENOISER_TYPES, default=list(DENOISER_TYPES))
         p.add_argument("--frames", type=int, default=200 if name == "cpu" else 196)
-        p.add_argument("--steps", type=int, default=20)
+        # cpu times what a user gets: the model's recommended steps; the others keep 20, as their results have
+        p.add_argument("--steps", type=int, default=None if name == "cpu" else 20,
+                       help="DDIM steps (cpu: default the checkpoint's recommendation)" if name == "cpu" else None)
         p.add_argument("--dpm-steps", type=int, default=10)
         p.add_argument("--guidance", type=float, default=7.5)
         quick = name in ("cpu", "throughput")   # seconds per run (IK of hundreds of motions, 2 CPU threads)
