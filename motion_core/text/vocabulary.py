@@ -151,12 +151,16 @@ class VocabularyCheck:
             self._known_matrices = [view(known) for view in self.views]
         return self._known_matrices
 
+    def trained(self, word: str) -> bool:
+        """A training word, or an inflection of one ("walked" for "walks")."""
+        return bool(forms(word) & self.known_forms)
+
     def closeness(self, word: str) -> float:
         """1.0 for a training word (or inflection of one); else the best cosine to one, in the view that puts it
         farthest from that word (0 without vectors)."""
-        variants = sorted(forms(word))
-        if set(variants) & self.known_forms:
+        if self.trained(word):
             return 1.0
+        variants = sorted(forms(word))
         if not self.vectors or not self.known_forms:
             return 0.0
         per_view = [(view(variants) @ known.T).max(dim=0).values for view, known in zip(self.views, self._known())]
@@ -221,7 +225,7 @@ class VocabularyCheck:
                 in_phrase = False
             elif in_phrase:
                 things.add(word)
-            elif forms(word) & self.known_forms and not forms(word) & self.incidental:
+            elif self.trained(word) and not forms(word) & self.incidental:
                 motion.append(word)
             elif self.readings and (read := self.readings.reading(word)):   # read as trained: "hauls" -> "pulls"
                 motion.append(read)
