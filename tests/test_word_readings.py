@@ -38,6 +38,17 @@ SYNSETS = [
     ("noun", 1210, "n", ["sound_wave"], [("@", 1200, "n")]),
     ("verb", 1300, "v", ["jump_out"], [("@", 1000, "v")]),
     ("verb", 1400, "v", ["leap_out", "stand_out"], [("@", 1000, "v")]),         # an idiom: "be noticeable"
+    # adverbs and the adjectives they come from ("\\": WordNet's "derived from adjective" pointer)
+    ("adj", 2000, "a", ["quick", "fast"], [("&", 2010, "s")]),
+    ("adj", 2010, "s", ["nimble", "agile"], [("&", 2000, "a")]),
+    ("adv", 2100, "r", ["quickly"], [("\\", 2000, "a")]),
+    ("adv", 2110, "r", ["nimbly", "agilely"], [("\\", 2010, "s")]),
+    ("adv", 2120, "r", ["enormously", "hugely"], [("\\", 810, "s")]),
+    ("adj", 2200, "a", ["furtive", "sneak"], []),
+    ("verb", 2210, "v", ["sneak"], []),
+    ("verb", 2220, "v", ["slink"], []),
+    ("adv", 2230, "r", ["furtively"], [("\\", 2200, "a")]),
+    ("adv", 2240, "r", ["swiftly", "rapidly"], [("\\", 2000, "a")]),
 ]
 # lemma -> {pos file: offsets, most frequent first}; tagged sense counts
 INDEX = {"travel": {"verb": [100]}, "go": {"verb": [100]}, "walk": {"verb": [200]},
@@ -47,8 +58,13 @@ INDEX = {"travel": {"verb": [100]}, "go": {"verb": [100]}, "walk": {"verb": [200
          "near": {"adj": [900]}, "adjacent": {"adj": [910]}, "bend": {"verb": [1000]}, "flex": {"verb": [1000]},
          "double_over": {"verb": [1010]}, "double_up": {"verb": [1010]}, "salute": {"noun": [1100], "verb": [1110]},
          "military_greeting": {"noun": [1100]}, "wave": {"noun": [1200]}, "sound_wave": {"noun": [1210]},
-         "jump_out": {"verb": [1300]}, "leap_out": {"verb": [1400]}, "stand_out": {"verb": [1400]}}
-TAGGED = {("heel", "noun"): 3}
+         "jump_out": {"verb": [1300]}, "leap_out": {"verb": [1400]}, "stand_out": {"verb": [1400]},
+         "quick": {"adj": [2000]}, "fast": {"adj": [2000]}, "nimble": {"adj": [2010]}, "agile": {"adj": [2010]},
+         "quickly": {"adv": [2100]}, "nimbly": {"adv": [2110]}, "agilely": {"adv": [2110]},
+         "enormously": {"adv": [2120]}, "hugely": {"adv": [2120]}, "furtive": {"adj": [2200]},
+         "sneak": {"verb": [2210], "adj": [2200]}, "slink": {"verb": [2220]}, "furtively": {"adv": [2230]},
+         "swiftly": {"adv": [2240]}, "rapidly": {"adv": [2240]}}
+TAGGED = {("heel", "noun"): 3, ("sneak", "verb"): 2}
 EXCEPTIONS = {"verb": ["strolled stroll", "leapt leap"]}
 
 
@@ -107,6 +123,20 @@ def test_readings_are_synonyms_specific_broader_words_and_head_adjectives(wordne
     assert "heel" not in bare and verbs["heel"] == "lean"    # mostly a noun: read only when inflected
     assert verbs["leapt"] == "jump" and verbs["strolled"] == "walk"
     assert "walk" not in verbs and "jump" not in verbs       # trained words are never read
+
+
+def test_an_adverb_is_read_through_the_adjective_it_comes_from(wordnet):
+    """WordNet gives adverbs no broader words: "nimbly" reaches a trained word only through "nimble"."""
+    assert wordnet.adjectives_of("nimbly") == ["nimble", "agile"]
+    assert wordnet.adjectives_of("quick") == []                      # not an adverb
+    trained = TRAINED + ["quick", "quickly", "sneaks"]
+    bare = wr.word_readings(trained, wordnet)["readings"]
+    assert bare["nimbly"] == "quickly" and bare["agilely"] == "quickly"   # the captions' adverb of "quick"
+    assert bare["swiftly"] == "quickly"                  # from a trained adjective ("fast", a synonym of "quick")
+    assert "enormously" not in bare                      # "enormous" -> "big", an adjective: no adverb says how
+    assert "furtively" not in bare                       # "furtive" -> "sneak", mostly a verb: a sneaking walk
+    without = wr.word_readings(TRAINED, wordnet)["readings"]   # no "quick" trained: nimble has no reading
+    assert "nimbly" not in without
 
 
 def test_a_prompt_is_read_in_trained_words_keeping_inflections():
@@ -204,6 +234,14 @@ def test_the_bundled_model_reads_a_phrase_as_one_act(bundled):
     # held-out phrasing of "salute": word by word, "greeting" was read as "comes" and the check failed
     reading = bundled.read("an individual offers a military greeting")
     assert reading.text == "an individual offers a salute" and reading.read_as == {"military greeting": "salute"}
+
+
+def test_the_bundled_model_reads_manner_adverbs_as_its_own(bundled):
+    # "bends laterally": the side stretch's held-out phrasing passed 0 of 16 checks with "laterally" unread
+    assert bundled.read("someone bends laterally to the left").read_as == {"laterally": "sideways"}
+    assert bundled.read("a man walks sluggishly").text == "a man walks slowly"
+    assert bundled.read("she silently nods").text == "she quietly nods"
+    assert bundled.read("he finally sits down").read_as == {}     # "final" -> "closing": no adverb, not read
 
 
 def test_the_bundled_model_still_warns_about_what_it_cannot_read(bundled):

@@ -11,7 +11,9 @@ commonest senses of both words (`MAX_SENSES`):
 - a broader word of the unseen word's commonest sense, at most `MAX_HOPS` steps up (stroll -> walk,
   hurl -> throw), or for an adjective a similar one (enormous -> big). A broader word must be specific: one
   with more than `VAGUE` narrower synsets ("travel" 525, "move", "touch") would stand in for too much, so
-  "swims" (a kind of "travel") has no reading and still gets the "not learned" warning.
+  "swims" (a kind of "travel") has no reading and still gets the "not learned" warning; or
+- for an adverb with neither, the adverb of the reading of the adjective it comes from (`adverb_reading`:
+  nimbly -> nimble -> quick -> "quickly", laterally -> lateral -> side -> "sideways").
 Only verbs, adverbs and adjectives are read (`READ_POS`); a verb is read as a trained word the captions use as a
 verb (they have "walks" or "walking", not only "speed" or "clip"). Which part of speech a prompt's word is: an
 inflected word ("leaps") a verb, a bare one what WordNet's tagged senses say it mostly is (see `word_readings`).
@@ -38,6 +40,7 @@ PHRASE_TARGET_SENSES = 2
 # Verbs, adverbs, adjectives: what a motion is and how it is done. A prompt's nouns are props and places
 # ("mug", "shelf"); read through WordNet they land on trained words of another sense (mug -> "face").
 READ_POS = ("v", "r", "a")
+ADVERB_ENDINGS = ("ly", "ways", "wise", "wards", "ward")   # "slightly", "sideways", "lengthwise", "upward"
 
 
 def known_lemmas(words: list[str], wordnet: WordNet) -> dict[str, set[str]]:
@@ -105,6 +108,41 @@ def reading_of(lemma: str, known: dict[str, set[str]], wordnet: WordNet, parts: 
     return None if best is None else best[1]
 
 
+def adverb_reading(lemma: str, known: dict[str, set[str]], wordnet: WordNet, adverb_for: dict[str, str]
+                   ) -> str | None:
+    """An adverb read through the adjective WordNet derives it from, as the captions' adverb of that adjective's
+    reading (`adverb_for`): "nimbly" -> "nimble" -> "quick" -> "quickly", "laterally" -> "lateral" -> "side" ->
+    "sideways".
+
+    WordNet gives adverbs no broader words and their synonyms are rarely trained, so without this route every
+    manner adverb the captions lack went unread ("bends laterally" was followed as "bends"). The reading must be
+    mostly an adverb itself, so that an adverb still says how: "finally" -> "final" lands on "closing",
+    "furtively" -> "furtive" on "sneak" (a sneaking walk), "enormously" -> "enormous" on "big"; none is read."""
+    for adjective in wordnet.adjectives_of(lemma, MAX_SENSES):
+        target = adjective if adjective in known else reading_of(adjective, known, wordnet, ("a",))
+        if target is not None:
+            reading = adverb_for.get(target, target)
+            if wordnet.parts_of_speech(reading)[0] == "r":
+                return reading
+    return None
+
+
+def adverb_forms(words: list[str], wordnet: WordNet) -> dict[str, str]:
+    """{word: the trained adverb made from it}: what WordNet derives from an adjective ("quick" -> "quickly"),
+    then English's adverb endings on any word ("slight" -> "slightly", "side" -> "sideways"); the shortest
+    where several."""
+    trained = sorted((w for w in words if w.isalpha() and w not in STOP_WORDS), key=lambda w: (len(w), w))
+    out: dict[str, str] = {}
+    for word in trained:
+        for adjective in wordnet.adjectives_of(word, MAX_SENSES):
+            out.setdefault(adjective, word)
+    for word in trained:
+        for ending in ADVERB_ENDINGS:
+            if word.endswith(ending) and len(word) > len(ending) + 2:
+                out.setdefault(word[:-len(ending)], word)
+    return out
+
+
 def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str] | list[str]]:
     """Readings of every single WordNet word the captions never use, two tables and a list:
 
@@ -118,6 +156,7 @@ def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str
     readings onto these ("a loop" -> "a circle", "the forearms" -> "the arms"), never onto a verb ("springs to the
     rear" must not become "to the straighten", "on a slant" not "on a lie")."""
     known = known_lemmas(words, wordnet)
+    adverb_for = adverb_forms(words, wordnet)
     seen = {f for w in words for f in forms(w)}
     bare: dict[str, str] = {}
     verbs: dict[str, str] = {}
@@ -128,6 +167,8 @@ def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str
         dominant = wordnet.parts_of_speech(lemma)[0]
         if dominant in READ_POS:
             target = reading_of(lemma, known, wordnet, (dominant,))
+            if target is None and dominant == "r":
+                target = adverb_reading(lemma, known, wordnet, adverb_for)
             if target is not None:
                 bare[lemma] = target
         target = reading_of(lemma, known, wordnet, ("v",))
@@ -177,5 +218,5 @@ def phrase_readings(words: list[str], wordnet: WordNet, own: dict[str, str] | No
     return dict(sorted(out.items()))
 
 
-__all__ = ["word_readings", "phrase_readings", "reading_of", "known_lemmas", "MAX_SENSES", "MAX_HOPS", "VAGUE",
+__all__ = ["word_readings", "phrase_readings", "reading_of", "adverb_reading", "known_lemmas", "MAX_SENSES", "MAX_HOPS", "VAGUE",
            "READ_POS", "MAX_PHRASE_WORDS"]

@@ -10,8 +10,8 @@ WordNet's licence (Princeton, permissive, notice required) is in motion_core/tex
 Why not nltk's reader: it insists on a `lexnames` file that neither package above ships, and since 3.9 it refuses
 folders outside its data path. The format is documented (wndb(5WN)) and this module reads only what
 `train.word_readings` and `train.caption_variants` need: which lemmas share a synset, each synset's hypernyms,
-hyponyms, similar adjectives and definition, the order of a lemma's senses (most frequent first), and irregular
-inflections.
+hyponyms, similar adjectives, definition and (for an adverb) the adjective it comes from, the order of a lemma's
+senses (most frequent first), and irregular inflections.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ POS_FILES = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
 HYPERNYM_POINTERS = {"@", "@i"}   # hypernym, instance hypernym
 HYPONYM_POINTERS = {"~", "~i"}    # hyponym, instance hyponym (narrower words: walk -> stroll, amble)
 SIMILAR_POINTER = "&"             # adjective satellite -> its head adjective
+PERTAINYM_POINTER = "\\"          # adverb -> the adjective it comes from ("laterally" -> "lateral")
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Synset:
     hypernyms: list[tuple[str, int]] = field(default_factory=list)   # (pos, offset)
     similar: list[tuple[str, int]] = field(default_factory=list)
     hyponyms: list[tuple[str, int]] = field(default_factory=list)
+    # (word number, pos, offset, target word number) per "derived from" pointer; a word number 0: every word
+    derived_from: list[tuple[int, str, int, int]] = field(default_factory=list)
     gloss: str = ""           # the definition, without its examples ("move with the hands and knees")
     lexfile: int = -1         # WordNet's topic file: 29 verb.body, 35 verb.contact, 38 verb.motion, 8 noun.body...
 
@@ -106,6 +109,21 @@ class WordNet:
             self._narrower_counts[key] = len(seen)
         return self._narrower_counts[key]
 
+    def adjectives_of(self, adverb: str, max_senses: int = 3) -> list[str]:
+        """The adjectives WordNet derives `adverb` from, in its commonest sense that has one ("laterally" ->
+        ["lateral"], "nimbly" -> ["nimble"]); [] for an adverb derived from none ("sideways", "ahead")."""
+        for synset in self.lemma_synsets(adverb, "r")[:max_senses]:
+            found = []
+            for word, pos, offset, target_word in synset.derived_from:
+                if word and synset.lemmas[word - 1] != adverb:
+                    continue
+                target = self.synsets.get((pos, offset))
+                if target is not None:
+                    found += [target.lemmas[target_word - 1]] if target_word else target.lemmas
+            if found:
+                return found
+        return []
+
     def parts_of_speech(self, lemma: str) -> list[str]:
         """The lemma's parts of speech, most used first: by SemCor-tagged senses, then by number of senses (rare
         words have no tagged ones: "chin" has two noun senses and one verb sense), then verb, adverb, adjective,
@@ -138,7 +156,7 @@ def _parse_data_line(line: str) -> tuple[int, Synset]:
     synset = Synset(pos, offset, lemmas, satellite=ss_type == "s", gloss=_definition(gloss),
                     lexfile=lexfile)
     for k in range(pointers):
-        symbol, target, target_pos = fields[at + 1 + 4 * k: at + 4 + 4 * k]
+        symbol, target, target_pos, words_linked = fields[at + 1 + 4 * k: at + 5 + 4 * k]
         target_pos = "a" if target_pos == "s" else target_pos
         if symbol in HYPERNYM_POINTERS:
             synset.hypernyms.append((target_pos, int(target)))
@@ -146,6 +164,9 @@ def _parse_data_line(line: str) -> tuple[int, Synset]:
             synset.similar.append((target_pos, int(target)))
         elif symbol in HYPONYM_POINTERS:
             synset.hyponyms.append((target_pos, int(target)))
+        elif symbol == PERTAINYM_POINTER:
+            synset.derived_from.append((int(words_linked[:2], 16), target_pos, int(target),
+                                        int(words_linked[2:], 16)))
     return offset, synset
 
 
