@@ -218,5 +218,5 @@ def phrase_readings(words: list[str], wordnet: WordNet, own: dict[str, str] | No
     return dict(sorted(out.items()))
 
 
-__all__ = ["word_readings", "phrase_readings", "reading_of", "adverb_reading", "known_lemmas", "MAX_SENSES", "MAX_HOPS", "VAGUE",
-           "READ_POS", "MAX_PHRASE_WORDS"]
+__all__ = ["word_readings", "phrase_readings", "reading_of", "adverb_reading", "adverb_forms", "known_lemmas",
+           "MAX_SENSES", "MAX_HOPS", "VAGUE", "READ_POS", "MAX_PHRASE_WORDS"]
