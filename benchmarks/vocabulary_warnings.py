@@ -186,9 +186,10 @@ def _quiet(rows: list[dict]) -> float | None:
 def _hints(rows: list[dict], labels: list[str]) -> dict:
     """Of the prompt set's warnings, how many give a hint ("; nearest: ...") naming the action the prompt asked for
     (its label's family: "sit down" for sit_down, "kick" for kick_left): a hint an animator can act on."""
-    from motion_core.text.vocabulary import _family
+    from motion_core.text.vocabulary import action_family
     warned = [(row["warning"], label) for row, label in zip(rows, labels) if row["warning"]]
-    named = sum(_family(label) in w.split("; nearest: ")[1].split(", ") for w, label in warned if "; nearest: " in w)
+    named = sum(action_family(label) in w.split("; nearest: ")[1].split(", ")
+                for w, label in warned if "; nearest: " in w)
     return {"warned": len(warned), "hint_names_asked_action": named}
 
 
@@ -228,8 +229,7 @@ def as_shipped(checkpoint: Path, synonyms: list[str], paraphrases: list[str], wr
         syn, para, free = rows(synonyms), rows(paraphrases), rows(written)
         oov = {key: rows(prompts) for key, prompts in OUT_OF_CORPUS_SETS.items()}
         out[name] = {"threshold": check.threshold, "views": len(check.views),
-                     "synonyms_quiet": sum(r["warning"] is None for r in syn) / max(len(syn), 1),
-                     "paraphrases_quiet": _quiet(para),
+                     "synonyms_quiet": _quiet(syn), "paraphrases_quiet": _quiet(para),
                      "prompt_set_quiet": _quiet(free), **_speaks(oov),
                      "synonyms_read": sum(r["read_as"] is not None for r in syn) / max(len(syn), 1),
                      "out_of_corpus_read": sum(r["read_as"] is not None for r in oov["out_of_corpus"])
@@ -264,10 +264,9 @@ def main(argv=None) -> int:
     for name, row in report["summary"].items():
         free = "" if row["prompt_set_quiet"] is None else f", prompt set quiet {row['prompt_set_quiet']:.2f}"
         para = "" if row["paraphrases_quiet"] is None else f", paraphrases quiet {row['paraphrases_quiet']:.2f}"
+        speaks = " / ".join(f"{row[f'{key}_speaks']:.2f}" for key in OUT_OF_CORPUS_SETS)   # first set first
         print(f"{name:>19}: synonyms quiet {row['synonyms_quiet']:.2f}{para}{free}, "
-              f"out-of-corpus speaks {row['out_of_corpus_speaks']:.2f} "
-              f"(second set {row['out_of_corpus_2_speaks']:.2f}, third {row['out_of_corpus_3_speaks']:.2f}, "
-              f"fourth {row['out_of_corpus_4_speaks']:.2f})")
+              f"out-of-corpus speaks {speaks} ({len(OUT_OF_CORPUS_SETS)} sets)")
     hints = report["results"].get("shipped", {}).get("prompt_set_hints")
     if hints and hints["warned"]:
         print(f"prompt set, as shipped: {hints['hint_names_asked_action']} of {hints['warned']} warnings hint at the "

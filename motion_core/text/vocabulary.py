@@ -186,7 +186,7 @@ class VocabularyCheck:
         # one entry per action family: "kick_left" and "kick_right" are one suggestion, "kick"
         out: list[str] = []
         for action in ranked:
-            label = _family(action)
+            label = action_family(action)
             if label not in out:
                 out.append(label)
             if len(out) == k:
@@ -239,7 +239,8 @@ def _name_words(action: str) -> list[str]:
     return [w for w in action.split("_") if w not in STOP_WORDS and w not in ("left", "right", "both")]
 
 
-def _family(action: str) -> str:
+def action_family(action: str) -> str:
+    """An action as the hint names it, its side dropped: "kick_left" -> "kick", "sit_down" -> "sit down"."""
     parts = [p for p in action.split("_") if p not in ("left", "right")]
     return " ".join(parts) if parts else action
 
@@ -321,5 +322,5 @@ def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: st
     return VocabularyCheck(vocabulary, embed, vectors=False, model_name=model_name, threshold=1.0, readings=readings)
 
 
-__all__ = ["VocabularyCheck", "content_words", "forms", "vocabulary_from_captions", "embed_with_encoder",
-           "check_for", "incidental_words", "STOP_WORDS", "DEFAULT_THRESHOLD", "action_label"]
+__all__ = ["VocabularyCheck", "action_family", "content_words", "forms", "vocabulary_from_captions",
+           "embed_with_encoder", "check_for", "incidental_words", "STOP_WORDS", "DEFAULT_THRESHOLD", "action_label"]
