@@ -148,6 +148,8 @@ def test_a_prompt_is_read_in_trained_words_keeping_inflections():
     assert readings.read("a person walks forward").read_as == {}
     assert readings.reading("heel") is None            # typed bare: a noun, left alone
     assert readings.reading("strode") == "walk"        # no trained past tense: the plainest trained form
+    # an adverb is no inflected verb: "heelly" (as "shyly": the verb "shy" means "start", read "jump") is not read
+    assert readings.reading("heelly") is None and readings.reading("heeled") == "leans"   # "leaned" untrained
 
 
 def test_after_a_determiner_a_word_is_no_verb():

@@ -68,6 +68,10 @@ class WordReadings:
         target = self.readings.get(word)
         if target is not None:
             return target if self._fits(target, after_determiner) else None
+        if not _suffix(word):
+            # no verb inflection: `forms` also strips "-ly", but "shyly" is not the verb "shy" (-> "jump"), nor
+            # "secondly" the verb "second" (-> "back")
+            return None
         for base in sorted(forms(word) - {word}, key=len, reverse=True):
             target = self.verb_readings.get(base)
             if target is not None:
