@@ -142,14 +142,21 @@ def test_an_adverb_is_read_through_the_adjective_it_comes_from(wordnet):
 def test_a_prompt_is_read_in_trained_words_keeping_inflections():
     readings = WordReadings({"enormous": "big", "strode": "walk"}, TRAINED,
                             {"leap": "jump", "stroll": "walk", "heel": "lean"}, ["big"])
-    reading = readings.read("A person leaps forward, strolling, then heels over with an Enormous jump")
+    reading = readings.read("A person leaps forward, strolling, then heeled over with an Enormous jump")
     assert reading.text == "A person jumps forward, walking, then leans over with an big jump"
-    assert reading.read_as == {"leaps": "jumps", "strolling": "walking", "heels": "leans", "enormous": "big"}
+    assert reading.read_as == {"leaps": "jumps", "strolling": "walking", "heeled": "leans", "enormous": "big"}
     assert readings.read("a person walks forward").read_as == {}
     assert readings.reading("heel") is None            # typed bare: a noun, left alone
     assert readings.reading("strode") == "walk"        # no trained past tense: the plainest trained form
     # an adverb is no inflected verb: "heelly" (as "shyly": the verb "shy" means "start", read "jump") is not read
     assert readings.reading("heelly") is None and readings.reading("heeled") == "leans"   # "leaned" untrained
+
+
+def test_body_parts_and_measures_are_never_read():
+    """"for three seconds" is a duration: read through the verb "second" (back a motion) it was "three backs"."""
+    readings = WordReadings({}, TRAINED, {"second": "back", "eye": "look", "leap": "jump"}, ["back", "look"])
+    assert readings.read("she balances for three seconds, eyes closed").read_as == {}
+    assert readings.read("she leaps for two seconds").read_as == {"leaps": "jumps"}
 
 
 def test_after_a_determiner_a_word_is_no_verb():
@@ -244,6 +251,7 @@ def test_the_bundled_model_reads_manner_adverbs_as_its_own(bundled):
     assert bundled.read("a man walks sluggishly").text == "a man walks slowly"
     assert bundled.read("she silently nods").text == "she quietly nods"
     assert bundled.read("he finally sits down").read_as == {}     # "final" -> "closing": no adverb, not read
+    assert bundled.read("walk for 3 seconds, then stop").read_as == {}      # a duration, not "3 backs"
 
 
 def test_the_bundled_model_still_warns_about_what_it_cannot_read(bundled):

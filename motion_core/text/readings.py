@@ -13,6 +13,8 @@ The swap keeps the word's inflection where the captions have it: "leaps" -> "jum
 Right after a determiner ("the", "a", "their") a word names or describes a thing, so a reading applies there only
 if it lands on a trained word that is mostly a noun, adjective or adverb (``["nominal_targets"]``): "a loop" is
 read as "a circle", but "springs to the rear" not as "springs to the straighten", nor "on a slant" as "on a lie".
+Plural body parts and measures ("eyes", "heels", "seconds", "degrees": `motion_core.text.counts`) are nouns, never
+read as verbs: "for three seconds" was read "for three backs" (the verb "second"), "her eyes" "her looks".
 WordNet's notice: motion_core/text/WORDNET_LICENSE.txt.
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from motion_core.text.counts import NOT_REPEATS as BODY_PARTS_AND_MEASURES
 from motion_core.text.hash_tokenizer import normalize_text
 from motion_core.text.vocabulary import DETERMINERS, STOP_WORDS, forms
 
@@ -61,7 +64,7 @@ class WordReadings:
         """The trained word `word` is read as ("leaps" -> "jumps"), or None (a trained word, or no reading);
         `after_determiner`: the word follows "the", "a", ..., where it is no verb ("the rear")."""
         word = normalize_text(word)
-        if word in STOP_WORDS or forms(word) & self.known_forms:
+        if word in STOP_WORDS or word in BODY_PARTS_AND_MEASURES or forms(word) & self.known_forms:
             return None
         # the word itself ("rapidly", "strode"), then its base forms, longest first: a word typed inflected
         # ("leaps") is a verb, and so read ("bounds" is read as a verb, "bound" bare is not read at all)
