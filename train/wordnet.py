@@ -23,7 +23,7 @@ POS_FILES = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
 HYPERNYM_POINTERS = {"@", "@i"}   # hypernym, instance hypernym
 HYPONYM_POINTERS = {"~", "~i"}    # hyponym, instance hyponym (narrower words: walk -> stroll, amble)
 SIMILAR_POINTER = "&"             # adjective satellite -> its head adjective
-PERTAINYM_POINTER = "\\"          # adverb -> the adjective it comes from ("laterally" -> "lateral")
+PERTAINYM_POINTER = "\\"          # adverb -> its adjective ("laterally" -> "lateral"); adjective -> its noun
 
 
 @dataclass
