@@ -35,8 +35,13 @@ done
 wait
 echo "fits done $(( $(date +%s) - t0 )) s"
 for d in 1 2; do tr '\r' '\n' < /tmp/fit_d$d.log | grep -E "^\[vae\]|it/s, loss" | tail -2; done
-timeout "${T_CEILING:-240}" python3 benchmarks/vae_ceiling.py --checkpoints motion_core/default_model /tmp/run_d2/vae/model /tmp/run_d1/vae/model \
-  --clips "${CLIPS:-4}" --threads "$WORKERS" ${ONLY:+--only $ONLY} --out "$OUT/vae_ceiling.json" > "$OUT/vae_ceiling.log" 2>&1
+timeout "${T_CEILING:-240}" python3 benchmarks/vae_ceiling.py \
+  --checkpoints motion_core/default_model /tmp/run_d2/vae/model /tmp/run_d1/vae/model \
+  --clips "${CLIPS:-4}" --threads "$WORKERS" ${ONLY:+--only $ONLY} --out "$OUT/vae_ceiling.json" \
+  > "$OUT/vae_ceiling.log" 2>&1
 tail -30 "$OUT/vae_ceiling.log"
-for d in 1 2; do tr '\r' '\n' < /tmp/fit_d$d.log | grep -E "^\[vae\]|loss=" | awk 'NR % 50 == 0' | tail -60 > "$OUT/fit_d$d.log"; cp /tmp/vae_d$d.json "$OUT/"; done
+for d in 1 2; do
+  tr '\r' '\n' < /tmp/fit_d$d.log | grep -E "^\[vae\]|loss=" | awk 'NR % 50 == 0' | tail -60 > "$OUT/fit_d$d.log"
+  cp /tmp/vae_d$d.json "$OUT/"
+done
 echo "all $(( $(date +%s) - t0 )) s"

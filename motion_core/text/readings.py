@@ -71,14 +71,15 @@ class WordReadings:
         target = self.readings.get(word)
         if target is not None:
             return target if self._fits(target, after_determiner) else None
-        if not _suffix(word):
+        suffix = _suffix(word)
+        if not suffix:
             # no verb inflection: `forms` also strips "-ly", but "shyly" is not the verb "shy" (-> "jump"), nor
             # "secondly" the verb "second" (-> "back")
             return None
         for base in sorted(forms(word) - {word}, key=len, reverse=True):
             target = self.verb_readings.get(base)
             if target is not None:
-                return self._inflected(target, _suffix(word)) if self._fits(target, after_determiner) else None
+                return self._inflected(target, suffix) if self._fits(target, after_determiner) else None
         return None
 
     def _fits(self, target: str, after_determiner: bool) -> bool:
