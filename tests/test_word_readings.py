@@ -49,7 +49,15 @@ SYNSETS = [
     ("verb", 2220, "v", ["slink"], []),
     ("adv", 2230, "r", ["furtively"], [("\\", 2200, "a")]),
     ("adv", 2240, "r", ["swiftly", "rapidly"], [("\\", 2000, "a")]),
+    # nouns whose verbs have readings: a shape like the reading's (loop, circle) or a thing (a hoop: an artifact)
+    ("verb", 3000, "v", ["circle"], []),
+    ("noun", 3010, "n", ["circle"], []),
+    ("verb", 3020, "v", ["loop"], [("@", 3000, "v")]),
+    ("noun", 3030, "n", ["loop"], []),
+    ("verb", 3040, "v", ["hoop"], [("@", 3000, "v")]),
+    ("noun", 3050, "n", ["hoop"], []),
 ]
+TOPICS = {3010: 25, 3030: 25, 3050: 6}   # noun.shape, noun.shape, noun.artifact (WordNet's lexicographer files)
 # lemma -> {pos file: offsets, most frequent first}; tagged sense counts
 INDEX = {"travel": {"verb": [100]}, "go": {"verb": [100]}, "walk": {"verb": [200]},
          "stroll": {"verb": [300]}, "saunter": {"verb": [300]}, "jump": {"verb": [400]}, "leap": {"verb": [400]},
@@ -63,14 +71,16 @@ INDEX = {"travel": {"verb": [100]}, "go": {"verb": [100]}, "walk": {"verb": [200
          "quickly": {"adv": [2100]}, "nimbly": {"adv": [2110]}, "agilely": {"adv": [2110]},
          "enormously": {"adv": [2120]}, "hugely": {"adv": [2120]}, "furtive": {"adj": [2200]},
          "sneak": {"verb": [2210], "adj": [2200]}, "slink": {"verb": [2220]}, "furtively": {"adv": [2230]},
-         "swiftly": {"adv": [2240]}, "rapidly": {"adv": [2240]}}
-TAGGED = {("heel", "noun"): 3, ("sneak", "verb"): 2}
+         "swiftly": {"adv": [2240]}, "rapidly": {"adv": [2240]}, "circle": {"verb": [3000], "noun": [3010]},
+         "loop": {"verb": [3020], "noun": [3030]}, "hoop": {"verb": [3040], "noun": [3050]}}
+TAGGED = {("heel", "noun"): 3, ("sneak", "verb"): 2, ("circle", "noun"): 2}
 EXCEPTIONS = {"verb": ["strolled stroll", "leapt leap"]}
 
 
 def write_wordnet(folder: Path, synsets=SYNSETS, index_of=INDEX, topics: dict[int, int] | None = None) -> Path:
-    """WordNet's files for `synsets` and `index_of` in `folder`; `topics`: offset -> lexfile number (default 29)."""
-    topics = topics or {}
+    """WordNet's files for `synsets` and `index_of` in `folder`; `topics`: offset -> lexfile number (default 29,
+    TOPICS' where given)."""
+    topics = {**TOPICS, **(topics or {})}
     for name in ("noun", "verb", "adj", "adv"):
         lines = ["  1 This is a test WordNet (licence header lines start with two spaces)"]
         for file, offset, ss_type, lemmas, pointers in synsets:
@@ -173,6 +183,21 @@ def test_after_a_determiner_a_word_is_no_verb():
     assert older.read("an enormous leap").read_as == {}
 
 
+def test_a_noun_naming_another_kind_of_thing_than_its_reading_is_left_alone(wordnet):
+    """"jumps over a puddle" was read "jumps over a walk": the verb "puddle" (to wade) reads "walk", and "walk" is
+    a noun too. After a determiner a word is read only where its noun and its reading's share a motion topic."""
+    tables = wr.word_readings(TRAINED + ["circles", "circle"], wordnet)
+    assert tables["verb_readings"]["loop"] == "circle" and tables["verb_readings"]["hoop"] == "circle"
+    assert "circle" in tables["nominal_targets"]
+    assert tables["thing_nouns"] == ["hoop"]                 # a hoop is an artifact, a circle a shape; a loop both
+    assert not wr.names_a_thing("enormous", "big", wordnet)  # an adjective describes, it names nothing
+    readings = readings_for({"vocabulary": {"words": TRAINED + ["circles", "circle"], **tables}})
+    assert readings.read("she walks in a loop").read_as == {"loop": "circle"}
+    assert readings.read("she jumps through a hoop").read_as == {}
+    assert readings.read("she jumps through the hoops").read_as == {}
+    assert readings.read("she hoops around").read_as == {"hoops": "circles"}   # a verb, no determiner: read
+
+
 def test_nominal_targets_are_the_reading_targets_that_are_mostly_not_verbs(wordnet):
     tables = wr.word_readings(TRAINED, wordnet)
     assert "big" in tables["nominal_targets"]                       # an adjective
@@ -252,6 +277,15 @@ def test_the_bundled_model_reads_manner_adverbs_as_its_own(bundled):
     assert bundled.read("she silently nods").text == "she quietly nods"
     assert bundled.read("he finally sits down").read_as == {}     # "final" -> "closing": no adverb, not read
     assert bundled.read("walk for 3 seconds, then stop").read_as == {}      # a duration, not "3 backs"
+
+
+def test_the_bundled_model_reads_the_guides_example_without_a_walk_in_it(bundled):
+    # the verb "puddle" (to wade) reads "walk"; the noun names a thing, so "a puddle" stays a puddle
+    assert bundled.read("a person jumps over a puddle, then waves").read_as == {}
+    assert bundled.read("a boy grabs his backpack off the floor").read_as == {}
+    assert bundled.read("she walks in a loop").read_as == {"loop": "circle"}     # a shape, as a circle is
+    assert bundled.read("he does a curtsy").read_as == {"curtsy": "bow"}
+    assert bundled.read("she strolls to the door").read_as == {"strolls": "walks"}
 
 
 def test_the_bundled_model_still_warns_about_what_it_cannot_read(bundled):

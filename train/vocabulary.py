@@ -64,7 +64,7 @@ def procedural_vocabulary(num: int, seed: int = 0, min_clips: int = MIN_CLIPS) -
 
 def add_readings(vocabulary: dict, wordnet_dir: str | Path) -> dict:
     """`vocabulary` with ``readings`` and ``verb_readings`` ({unseen word: trained word}, from WordNet; see
-    `train.word_readings`), ``nominal_targets`` and WordNet's notice."""
+    `train.word_readings`), ``nominal_targets``, ``thing_nouns`` and WordNet's notice."""
     from motion_core.text.readings import WORDNET_NOTICE
     from train.word_readings import word_readings
     from train.wordnet import WordNet

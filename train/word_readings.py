@@ -41,6 +41,10 @@ PHRASE_TARGET_SENSES = 2
 # ("mug", "shelf"); read through WordNet they land on trained words of another sense (mug -> "face").
 READ_POS = ("v", "r", "a")
 ADVERB_ENDINGS = ("ly", "ways", "wise", "wards", "ward")   # "slightly", "sideways", "lengthwise", "upward"
+# WordNet's noun topics (lexicographer files) of what a motion is, does or traces: noun.act, noun.body,
+# noun.communication, noun.event, noun.shape. Right after a determiner a word is a noun; it is read only as a
+# word that names the same kind of thing (`names_a_thing`).
+MOTION_TOPICS = frozenset({4, 8, 10, 11, 25})
 
 
 def known_lemmas(words: list[str], wordnet: WordNet) -> dict[str, set[str]]:
@@ -143,6 +147,22 @@ def adverb_forms(words: list[str], wordnet: WordNet) -> dict[str, str]:
     return out
 
 
+def names_a_thing(lemma: str, target: str, wordnet: WordNet) -> bool:
+    """Whether `lemma`, typed as a noun ("a puddle"), names a thing its reading `target` does not: none of its
+    commonest noun senses shares a motion topic (`MOTION_TOPICS`) with any noun sense of `target`.
+
+    Its reading may come from a verb sense: "puddle" (to wade) reads "walk", so "jumps over a puddle" was read
+    "jumps over a walk"; "a backpack" (to hike) "a walk", "the judge" "the end", "a thread" "a wind". A noun of
+    the same kind as its reading's stays read: "a stroll" -> "a walk" (acts), "a curtsy" -> "a bow"
+    (communication), "a loop" -> "a circle" (shapes), "the forearm" -> "the arm" (body). A word that is mostly an
+    adjective or adverb ("a large step") describes, and names nothing."""
+    if wordnet.parts_of_speech(lemma)[:1] in (["a"], ["r"]):
+        return False
+    mine = {s.lexfile for s in wordnet.lemma_synsets(lemma, "n")[:MAX_SENSES]}
+    theirs = {s.lexfile for s in wordnet.lemma_synsets(target, "n")}
+    return bool(mine) and not mine & theirs & MOTION_TOPICS
+
+
 def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str] | list[str]]:
     """Readings of every single WordNet word the captions never use, two tables and a list:
 
@@ -154,7 +174,9 @@ def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str
     "nominal_targets": the trained words readings land on that are mostly nouns, adjectives or adverbs ("circle",
     "arm", "big"): right after a determiner, where a word names or describes a thing, the engine applies only
     readings onto these ("a loop" -> "a circle", "the forearms" -> "the arms"), never onto a verb ("springs to the
-    rear" must not become "to the straighten", "on a slant" not "on a lie")."""
+    rear" must not become "to the straighten", "on a slant" not "on a lie").
+    "thing_nouns": the words with a reading onto a nominal target that, as nouns, name another kind of thing
+    (`names_a_thing`: "puddle" -> "walk"); the engine leaves them unread right after a determiner."""
     known = known_lemmas(words, wordnet)
     adverb_for = adverb_forms(words, wordnet)
     seen = {f for w in words for f in forms(w)}
@@ -180,8 +202,10 @@ def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str
             verbs.setdefault(form, targets[0])
             bare.setdefault(form, targets[0])
     targets = set(bare.values()) | set(verbs.values())
+    nominal = {t for t in targets if wordnet.parts_of_speech(t)[0] in ("n", "a", "r")}
+    things = {w for table in (bare, verbs) for w, t in table.items() if t in nominal and names_a_thing(w, t, wordnet)}
     return {"readings": dict(sorted(bare.items())), "verb_readings": dict(sorted(verbs.items())),
-            "nominal_targets": sorted(t for t in targets if wordnet.parts_of_speech(t)[0] in ("n", "a", "r")),
+            "nominal_targets": sorted(nominal), "thing_nouns": sorted(things),
             "phrase_readings": phrase_readings(words, wordnet, {**bare, **verbs})}
 
 
@@ -219,4 +243,4 @@ def phrase_readings(words: list[str], wordnet: WordNet, own: dict[str, str] | No
 
 
 __all__ = ["word_readings", "phrase_readings", "reading_of", "adverb_reading", "adverb_forms", "known_lemmas",
-           "MAX_SENSES", "MAX_HOPS", "VAGUE", "READ_POS", "MAX_PHRASE_WORDS"]
+           "names_a_thing", "MOTION_TOPICS", "MAX_SENSES", "MAX_HOPS", "VAGUE", "READ_POS", "MAX_PHRASE_WORDS"]

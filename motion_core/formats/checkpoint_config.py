@@ -95,6 +95,7 @@ CONFIG_SPEC = Obj(
                                   "readings": JsonData(max_depth=1, max_items=262144, max_str=64),
                                   "verb_readings": JsonData(max_depth=1, max_items=262144, max_str=64),
                                   "nominal_targets": JsonData(max_depth=1, max_items=262144, max_str=64),
+                                  "thing_nouns": JsonData(max_depth=1, max_items=262144, max_str=64),
                                   "phrase_readings": JsonData(max_depth=1, max_items=262144, max_str=64),
                                   "readings_notice": Str(max_len=1024)}),
     },

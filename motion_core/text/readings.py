@@ -13,6 +13,8 @@ The swap keeps the word's inflection where the captions have it: "leaps" -> "jum
 Right after a determiner ("the", "a", "their") a word names or describes a thing, so a reading applies there only
 if it lands on a trained word that is mostly a noun, adjective or adverb (``["nominal_targets"]``): "a loop" is
 read as "a circle", but "springs to the rear" not as "springs to the straighten", nor "on a slant" as "on a lie".
+Nor there is a noun read that names another kind of thing than its reading (``["thing_nouns"]``): "a puddle" is
+no "walk" (the verb "puddle" is to wade), "a backpack" no "walk", "the judge" no "end".
 Plural body parts and measures ("eyes", "heels", "seconds", "degrees": `motion_core.text.counts`) are nouns, never
 read as verbs: "for three seconds" was read "for three backs" (the verb "second"), "her eyes" "her looks".
 WordNet's notice: motion_core/text/WORDNET_LICENSE.txt.
@@ -42,7 +44,8 @@ class WordReadings:
     """Swaps a prompt's unseen words for trained ones (see the module docstring)."""
 
     def __init__(self, readings: dict[str, str], words: list[str], verb_readings: dict[str, str] | None = None,
-                 nominal_targets: list[str] | None = None, phrase_readings: dict[str, str] | None = None):
+                 nominal_targets: list[str] | None = None, phrase_readings: dict[str, str] | None = None,
+                 thing_nouns: list[str] | None = None):
         self.readings = {str(k): str(v) for k, v in readings.items()}              # the word typed bare
         # phrases ("military greeting", "double over"), as word tuples; their first word may be typed inflected
         self.phrases = {tuple(str(k).split()): str(v) for k, v in (phrase_readings or {}).items()}
@@ -50,6 +53,8 @@ class WordReadings:
         self.verb_readings = {str(k): str(v) for k, v in (verb_readings or {}).items()}  # typed inflected
         # what a word right after a determiner may be read as (older checkpoints lack the list: nothing)
         self.nominal_targets = frozenset(str(w) for w in (nominal_targets or ()))
+        # words left unread after a determiner though their reading is nominal: they name something else
+        self.thing_nouns = frozenset(str(w) for w in (thing_nouns or ()))
         self.words = sorted({w for w in words if isinstance(w, str)})
         self.known_forms = {f for w in self.words for f in forms(w)}
         self._inflections: dict[str, list[str]] = {}   # trained lemma -> trained words that inflect it
@@ -70,7 +75,7 @@ class WordReadings:
         # ("leaps") is a verb, and so read ("bounds" is read as a verb, "bound" bare is not read at all)
         target = self.readings.get(word)
         if target is not None:
-            return target if self._fits(target, after_determiner) else None
+            return target if self._fits(word, target, after_determiner) else None
         suffix = _suffix(word)
         if not suffix:
             # no verb inflection: `forms` also strips "-ly", but "shyly" is not the verb "shy" (-> "jump"), nor
@@ -79,11 +84,12 @@ class WordReadings:
         for base in sorted(forms(word) - {word}, key=len, reverse=True):
             target = self.verb_readings.get(base)
             if target is not None:
-                return self._inflected(target, suffix) if self._fits(target, after_determiner) else None
+                return self._inflected(target, suffix) if self._fits(base, target, after_determiner) else None
         return None
 
-    def _fits(self, target: str, after_determiner: bool) -> bool:
-        return not after_determiner or target in self.nominal_targets
+    def _fits(self, word: str, target: str, after_determiner: bool) -> bool:
+        """Whether `word` may be read as `target` where it stands (after a determiner it names or describes)."""
+        return not after_determiner or (target in self.nominal_targets and word not in self.thing_nouns)
 
     def read(self, prompt: str) -> Reading:
         words = list(_WORD.finditer(prompt))
@@ -150,7 +156,7 @@ def readings_for(config: dict) -> WordReadings | None:
     if not bare and not verbs and not phrases:
         return None
     return WordReadings(bare or {}, vocabulary.get("words", []), verbs or {}, vocabulary.get("nominal_targets"),
-                        phrases or {})
+                        phrases or {}, vocabulary.get("thing_nouns"))
 
 
 __all__ = ["WordReadings", "Reading", "readings_for", "WORDNET_NOTICE"]
