@@ -189,13 +189,18 @@ def test_a_noun_naming_another_kind_of_thing_than_its_reading_is_left_alone(word
     tables = wr.word_readings(TRAINED + ["circles", "circle"], wordnet)
     assert tables["verb_readings"]["loop"] == "circle" and tables["verb_readings"]["hoop"] == "circle"
     assert "circle" in tables["nominal_targets"]
-    assert tables["thing_nouns"] == ["hoop"]                 # a hoop is an artifact, a circle a shape; a loop both
+    assert "hoop" in tables["thing_nouns"]                   # a hoop is an artifact, a circle a shape; a loop both
+    assert "loop" not in tables["thing_nouns"]
     assert not wr.names_a_thing("enormous", "big", wordnet)  # an adjective describes, it names nothing
     readings = readings_for({"vocabulary": {"words": TRAINED + ["circles", "circle"], **tables}})
     assert readings.read("she walks in a loop").read_as == {"loop": "circle"}
     assert readings.read("she jumps through a hoop").read_as == {}
     assert readings.read("she jumps through the hoops").read_as == {}
     assert readings.read("she hoops around").read_as == {"hoops": "circles"}   # a verb, no determiner: read
+    # a plural right after a preposition is a noun too: a thing there is left alone, a shape still read
+    assert readings.read("she jumps through hoops").read_as == {}
+    assert readings.read("she walks in loops").read_as == {"loops": "circles"}
+    assert readings.read("she jumps through hoop").read_as == {"hoop": "circle"}   # not plural: no guess made
 
 
 def test_nominal_targets_are_the_reading_targets_that_are_mostly_not_verbs(wordnet):
@@ -286,6 +291,9 @@ def test_the_bundled_model_reads_the_guides_example_without_a_walk_in_it(bundled
     assert bundled.read("she walks in a loop").read_as == {"loop": "circle"}     # a shape, as a circle is
     assert bundled.read("he does a curtsy").read_as == {"curtsy": "bow"}
     assert bundled.read("she strolls to the door").read_as == {"strolls": "walks"}
+    assert bundled.read("a runner weaves through cones").read_as == {}          # not "through cutting"
+    assert bundled.read("she sits with shins crossed").read_as == {}            # not "with climbs"
+    assert bundled.read("he moves ahead with leaps").read_as == {"leaps": "jumps"}   # a leap is a jump
 
 
 def test_the_bundled_model_still_warns_about_what_it_cannot_read(bundled):

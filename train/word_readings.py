@@ -175,8 +175,9 @@ def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str
     "arm", "big"): right after a determiner, where a word names or describes a thing, the engine applies only
     readings onto these ("a loop" -> "a circle", "the forearms" -> "the arms"), never onto a verb ("springs to the
     rear" must not become "to the straighten", "on a slant" not "on a lie").
-    "thing_nouns": the words with a reading onto a nominal target that, as nouns, name another kind of thing
-    (`names_a_thing`: "puddle" -> "walk"); the engine leaves them unread right after a determiner."""
+    "thing_nouns": the words with a reading that, as nouns, name another kind of thing (`names_a_thing`:
+    "puddle" -> "walk", "cone" -> "cutting"); the engine leaves them unread where a noun stands: right after a
+    determiner, and typed plural right after a preposition ("weaves through cones")."""
     known = known_lemmas(words, wordnet)
     adverb_for = adverb_forms(words, wordnet)
     seen = {f for w in words for f in forms(w)}
@@ -203,7 +204,7 @@ def word_readings(words: list[str], wordnet: WordNet) -> dict[str, dict[str, str
             bare.setdefault(form, targets[0])
     targets = set(bare.values()) | set(verbs.values())
     nominal = {t for t in targets if wordnet.parts_of_speech(t)[0] in ("n", "a", "r")}
-    things = {w for table in (bare, verbs) for w, t in table.items() if t in nominal and names_a_thing(w, t, wordnet)}
+    things = {w for table in (bare, verbs) for w, t in table.items() if names_a_thing(w, t, wordnet)}
     return {"readings": dict(sorted(bare.items())), "verb_readings": dict(sorted(verbs.items())),
             "nominal_targets": sorted(nominal), "thing_nouns": sorted(things),
             "phrase_readings": phrase_readings(words, wordnet, {**bare, **verbs})}

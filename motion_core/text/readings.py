@@ -14,7 +14,9 @@ Right after a determiner ("the", "a", "their") a word names or describes a thing
 if it lands on a trained word that is mostly a noun, adjective or adverb (``["nominal_targets"]``): "a loop" is
 read as "a circle", but "springs to the rear" not as "springs to the straighten", nor "on a slant" as "on a lie".
 Nor there is a noun read that names another kind of thing than its reading (``["thing_nouns"]``): "a puddle" is
-no "walk" (the verb "puddle" is to wade), "a backpack" no "walk", "the judge" no "end".
+no "walk" (the verb "puddle" is to wade), "a backpack" no "walk", "the judge" no "end". A plural right after a
+preposition is such a noun too: "weaves through cones" is no "through cutting", "with shins" no "with climbs",
+while "of treads" is still "of steps" and "in loops" "in circles".
 Plural body parts and measures ("eyes", "heels", "seconds", "degrees": `motion_core.text.counts`) are nouns, never
 read as verbs: "for three seconds" was read "for three backs" (the verb "second"), "her eyes" "her looks".
 WordNet's notice: motion_core/text/WORDNET_LICENSE.txt.
@@ -31,6 +33,9 @@ from motion_core.text.vocabulary import DETERMINERS, STOP_WORDS, forms
 WORDNET_NOTICE = ("Word readings derived from WordNet 3.0, Copyright 2006 by Princeton University, under the "
                   "WordNet 3.0 license (full text: motion_core/text/WORDNET_LICENSE.txt).")
 _WORD = re.compile(r"[A-Za-z]+")
+# after these a plural is a noun ("over puddles", "between cones"); "to" is left out: "to leap" is a verb
+PREPOSITIONS = frozenset("""about above across against along among around at behind below beneath beside between by
+for from in into near of off on onto over past through toward towards under upon with within without""".split())
 SUFFIXES = ("ing", "ies", "es", "ed", "s")   # longest first: which inflection a word carries
 
 
@@ -65,17 +70,19 @@ class WordReadings:
     def __bool__(self) -> bool:
         return bool(self.readings or self.verb_readings or self.phrases)
 
-    def reading(self, word: str, after_determiner: bool = False) -> str | None:
+    def reading(self, word: str, after_determiner: bool = False, after_preposition: bool = False) -> str | None:
         """The trained word `word` is read as ("leaps" -> "jumps"), or None (a trained word, or no reading);
-        `after_determiner`: the word follows "the", "a", ..., where it is no verb ("the rear")."""
+        `after_determiner`: the word follows "the", "a", ..., where it is no verb ("the rear");
+        `after_preposition`: it follows "over", "with", ..., where, typed plural, it is a noun ("over puddles")."""
         word = normalize_text(word)
+        after_preposition = after_preposition and _suffix(word) == "s"
         if word in STOP_WORDS or word in BODY_PARTS_AND_MEASURES or forms(word) & self.known_forms:
             return None
         # the word itself ("rapidly", "strode"), then its base forms, longest first: a word typed inflected
         # ("leaps") is a verb, and so read ("bounds" is read as a verb, "bound" bare is not read at all)
         target = self.readings.get(word)
         if target is not None:
-            return target if self._fits(word, target, after_determiner) else None
+            return target if self._fits(word, target, after_determiner, after_preposition) else None
         suffix = _suffix(word)
         if not suffix:
             # no verb inflection: `forms` also strips "-ly", but "shyly" is not the verb "shy" (-> "jump"), nor
@@ -84,12 +91,16 @@ class WordReadings:
         for base in sorted(forms(word) - {word}, key=len, reverse=True):
             target = self.verb_readings.get(base)
             if target is not None:
-                return self._inflected(target, suffix) if self._fits(base, target, after_determiner) else None
+                fits = self._fits(base, target, after_determiner, after_preposition)
+                return self._inflected(target, suffix) if fits else None
         return None
 
-    def _fits(self, word: str, target: str, after_determiner: bool) -> bool:
-        """Whether `word` may be read as `target` where it stands (after a determiner it names or describes)."""
-        return not after_determiner or (target in self.nominal_targets and word not in self.thing_nouns)
+    def _fits(self, word: str, target: str, after_determiner: bool, as_noun: bool) -> bool:
+        """Whether `word` may be read as `target` where it stands: after a determiner it names or describes
+        something; `as_noun`, it is a noun (a plural after a preposition)."""
+        if after_determiner:
+            return target in self.nominal_targets and word not in self.thing_nouns
+        return not as_noun or word not in self.thing_nouns
 
     def read(self, prompt: str) -> Reading:
         words = list(_WORD.finditer(prompt))
@@ -101,7 +112,8 @@ class WordReadings:
         while at < len(words):
             span, target = self.phrase_at(prompt, words, normalized, at)   # a phrase first: "doubles over"
             if target is None:
-                span, target = 1, self.reading(words[at].group(0), after_determiner=previous in DETERMINERS)
+                span, target = 1, self.reading(words[at].group(0), after_determiner=previous in DETERMINERS,
+                                               after_preposition=previous in PREPOSITIONS)
             start, end = words[at].start(), words[at + span - 1].end()
             typed = prompt[start:end]
             pieces += [prompt[cursor:start], typed if target is None else target]
