@@ -115,13 +115,15 @@ def read_prompt_set(path: Path) -> dict[str, list[str]]:
     return {label: [p.strip() for p in prompts] for label, prompts in data.items()}
 
 
-def generate(engine: Engine, jobs: list[dict], batch: int, steps: int | None, guidance: float | None) -> None:
-    """Fill each job's "passed" and physical measures; `batch` prompts per `Engine.generate` call."""
+def generate(engine: Engine, jobs: list[dict], batch: int, steps: int | None, guidance: float | None,
+             sequences: bool = True) -> None:
+    """Fill each job's "passed" and physical measures; `batch` prompts per `Engine.generate` call; `sequences`
+    False samples prompts that tell actions in order as one prompt (as before 2026-12-07)."""
     started = time.time()
     for start in range(0, len(jobs), batch):
         chunk = jobs[start:start + batch]
         motions = engine.generate([j["prompt"] for j in chunk], seconds=None, seed=chunk[0]["seed"],
-                                  steps=steps, guidance=guidance)
+                                  steps=steps, guidance=guidance, sequences=sequences)
         for job, motion in zip(chunk, motions):
             job["passed"] = bool(check_prompted_action(job["label"], job["prompt"], motion.joints))
             job["frames"] = int(len(motion.joints))
@@ -243,6 +245,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--literal", action="store_true",
                         help="prompts as typed: no reading of unseen words as trained ones (the A/B baseline)")
+    parser.add_argument("--whole-prompts", action="store_true",
+                        help="a prompt telling actions in order is sampled as one prompt, not as a timeline of "
+                             "its clauses (the A/B baseline of Engine.generate's sequences)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -258,7 +263,7 @@ def main(argv=None) -> dict:
     started = time.time()
     jobs = plan(labels, args.seeds, args.paraphrases, args.synonyms, args.training, prompt_set)
     print(f"{len(labels)} actions, {len(jobs)} clips to generate", flush=True)
-    generate(engine, jobs, args.batch, args.steps, args.guidance)
+    generate(engine, jobs, args.batch, args.steps, args.guidance, sequences=not args.whole_prompts)
     result = report(labels, jobs, args.gt_clips)
     print_table(result)
     return stamp_and_save(result, "model_report", started, args.out, args, model=engine.describe()["name"])

@@ -21,6 +21,10 @@ without one use `DEFAULT_SECONDS`. A path drawn as a curve, given with no length
 enough to walk the curve at the prompt's pace, measured on one cheap sample (`generation.curve_length`).
 ``meta["length_source"]`` says which: "requested", "predicted", "default" or "path".
 
+Sequence policy: a prompt that tells actions in order ("walks to the door, then sits down") is played as a
+timeline of its clauses (`generation.sequences`, `text.sequence`), each at its own predicted length, so its take
+may run past the window; a requested length is shared among the clauses. ``sequences=False`` keeps it whole.
+
 Prompt policy: any Unicode text works ("une personne saute", "人が歩く", emoji). Empty or whitespace-only prompts
 are refused (they would silently give the unconditional motion), and so are prompts over `MAX_PROMPT_CHARS`
 characters (nothing sensible is that long; refusing keeps a pasted document from costing memory). A prompt
@@ -48,7 +52,6 @@ import torch
 
 from motion_core.formats.motion import Motion
 from motion_core.generation import loading
-from motion_core.generation.batching import generate_motions
 from motion_core.generation.decoding import GPU_IK_MIN_FRAMES
 from motion_core.generation.diffusion import Cancelled, NoiseSchedule
 from motion_core.generation.extend import BLEND_SECONDS, extend_motion
@@ -56,6 +59,7 @@ from motion_core.generation.lengths import DEFAULT_SECONDS, MIN_SECONDS, min_fra
 from motion_core.generation.loading import DEFAULT_MAX_FRAMES, DEFAULT_MODEL_DIR, ModelNotFoundError, tiny_config
 from motion_core.generation.normalization import FeatureNormalizer
 from motion_core.generation.progress import ProgressFn
+from motion_core.generation.sequences import generate_takes
 from motion_core.generation.requests import (GUIDANCE_RANGE, MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS, InputError,
                                              check_prompt, check_seeds)
 from motion_core.generation.timeline import generate_timeline
@@ -278,7 +282,8 @@ class Engine:
     def generate(self, prompts: Sequence[str], seconds: float | None = None, frames: int | None = None,
                  seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
                  progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-                 foot_cleanup: bool = True, loop: bool = False, path=None, pins=None) -> list[Motion]:
+                 foot_cleanup: bool = True, loop: bool = False, path=None, pins=None,
+                 sequences: bool = True) -> list[Motion]:
         """One Motion per prompt, all `seconds` long (or `frames`), sampled in batched passes.
 
         With neither, each prompt gets its own length from the checkpoint's length predictor (`predict_frames`;
@@ -293,9 +298,12 @@ class Engine:
         or named joints at frames) are met exactly. The path steers sampling too; both are recorded in ``meta``;
         with no length given, clips are made long enough to reach the last waypoint or pin, and to walk a curve
         at the prompt's pace (``meta["path_pace"]``, `generation.curve_length`).
+        `sequences`: a prompt that tells actions in order ("jumps over a puddle, then waves") is played as a
+        timeline of its clauses, each at its own length (`generation.sequences`; ``meta["timeline"]`` holds
+        them); False samples it as one prompt. A loop, a path or pins keep every prompt whole.
         """
-        return generate_motions(self, prompts, seconds, frames, seed, guidance, steps, progress, should_cancel,
-                                foot_cleanup=foot_cleanup, loop=loop, path=path, pins=pins)
+        return generate_takes(self, prompts, seconds, frames, seed, guidance, steps, progress, should_cancel,
+                              foot_cleanup=foot_cleanup, loop=loop, path=path, pins=pins, sequences=sequences)
 
     def extend(self, motion: Motion, prompt: str, seconds: float | None = None, frames: int | None = None,
                seed: int | None = 0, guidance: float | None = None, steps: int | None = None,

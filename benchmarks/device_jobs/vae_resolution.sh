@@ -11,7 +11,7 @@
 #
 # Into $OUT: vae_ceiling.json/.log (round-trip pass per action, per VAE), fit_d{1,2}.log (loss every 50th log line),
 # vae_d{1,2}.json (the two configs). Knobs (env): STEPS, LIMIT (s per fit), NUM, WORKERS, DEVICE, CLIPS, ONLY,
-# T_CEILING. Written in session 39; run there only as the CPU smoke run: three device calls got no machine.
+# T_CEILING. Run on one H100 on 2026-12-07 at 2,500 and 10,000 steps: benchmarks/results/vae_resolution_20261207/.
 set -uo pipefail
 : "${OUT:?set OUT to the output folder}"
 mkdir -p "$OUT"

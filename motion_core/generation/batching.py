@@ -28,12 +28,13 @@ from motion_core.runtime.device import is_out_of_memory
 def generate_motions(engine, prompts: Sequence[str], seconds, frames, seed, guidance, steps,
                      progress: ProgressFn | None, should_cancel: Callable[[], bool] | None,
                      foot_cleanup: bool = True, loop: bool = False, path=None, pins=None) -> list[Motion]:
-    """`Engine.generate`: one Motion per prompt, in prompt order (see its docstring)."""
+    """`Engine.generate`'s sampling: one Motion per prompt, in prompt order (see its docstring). `seed`: the
+    first prompt's (prompt k gets seed + k), or a list of each prompt's own (`generation.sequences`)."""
     prompts = check_prompts(prompts)
+    seeds = [int(s) for s in seed] if isinstance(seed, list) else seed_list(seed, len(prompts))
     lengths, source, too_long = plan_lengths(engine, prompts, seconds, frames)
     constraints, lengths = check_constraints(engine, path, pins, lengths, requested=source == "requested")
     guidance, steps = sampling_settings(engine, guidance, steps)
-    seeds = seed_list(seed, len(prompts))
     report = Progress(monotonic(progress))
     fits = [None] * len(prompts)
     if source != "requested" and constraints.path is not None and constraints.path.curve:

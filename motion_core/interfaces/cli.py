@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--no-smooth-joins", dest="smooth_joins", action="store_false",
                      help="timelines: keep the joins between segments as sampled (by default the step into each "
                           "join is smoothed so it does not pop)")
+    gen.add_argument("--whole-prompt", dest="sequences", action="store_false",
+                     help="sample a prompt that tells actions in order ('jumps, then waves') as one prompt (by "
+                          "default it plays as a timeline of its clauses, each at its own length)")
     gen.add_argument("--loop", action="store_true",
                      help="make each take seamless on repeat (walk cycles, idles, dances; not for timelines)")
     gen.add_argument("--path", type=Path, default=None, metavar="FILE.json",
@@ -212,7 +215,8 @@ def _run_generate(args: argparse.Namespace) -> int:
         prompts = [p for p in args.prompt for _ in range(args.takes)]
         motions = engine.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance,
                                   steps=args.steps, progress=_stderr_progress(not args.quiet),
-                                  foot_cleanup=args.foot_cleanup, loop=args.loop, **controls)
+                                  foot_cleanup=args.foot_cleanup, loop=args.loop, sequences=args.sequences,
+                                  **controls)
     _print_warnings(motions, readings=not args.quiet)
     if out_file is not None:
         _write_single(motions[0], out_file)

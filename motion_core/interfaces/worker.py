@@ -16,7 +16,8 @@ requests  {"id": "1", "method": "generate", "params": {"prompts": ["a person wal
           {"id": "4", "method": "ping"}
           {"id": "5", "method": "shutdown"}
           generate/extend/timeline also take "foot_cleanup": true/false (default true: planted feet locked);
-          generate takes "loop": true/false (default false: seamless on repeat); extend/timeline take
+          generate takes "loop": true/false (default false: seamless on repeat) and "sequences": true/false
+          (default true: a prompt telling actions in order plays as a timeline of its clauses); extend/timeline take
           "smooth_joins": true/false (default true: no pop at seams and joins). All three take "path"
           ({"waypoints": [{"frame" or "time", "x", "z"}, ...]} or {"curve": [[x, z], ...]}) and "pins"
           ([{"frame", "joints": [[x, y, z] x 22]} or {"frame", "effectors": {"<joint>": [x, y, z]}}, ...]):

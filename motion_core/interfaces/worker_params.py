@@ -16,7 +16,7 @@ __all__ = ["MAX_PROMPTS", "JOB_PARAMS", "CONTROLS", "SPATIAL_CONTROLS", "control
            "optional_int", "prompt_list", "timeline_segments", "input_motion"]
 
 # Animator controls (issue 23) each method takes, as the engine's keywords of the same names (see control_options).
-CONTROLS = {"generate": {"foot_cleanup", "loop"}, "extend": {"foot_cleanup", "smooth_joins"},
+CONTROLS = {"generate": {"foot_cleanup", "loop", "sequences"}, "extend": {"foot_cleanup", "smooth_joins"},
             "timeline": {"foot_cleanup", "smooth_joins"}}
 # Spatial controls (issue 23, items 1 and 3): JSON values, checked by spatial_controls.
 # extend counts their frames from its first new frame, timeline from its start (Engine.extend, .generate_timeline).

@@ -1,0 +1,87 @@
+"""`generate` for prompts that tell actions in order: each such prompt is played as a timeline of its clauses.
+
+"a person jumps over a puddle, then waves" becomes the timeline [("a person jumps over a puddle", 2.1 s),
+("waves", 2.4 s)]: each clause at the length the length predictor gives it, or, when the caller asks for a
+length, that length shared among the clauses in the same proportions. Why: the model follows one action per
+prompt far better (`motion_core.text.sequence`). The take is one continuous motion
+(`motion_core.generation.timeline`); its meta keeps the prompt as typed and records the clauses under
+``"timeline"``. Prompts that tell one action are sampled together in batches, as always.
+
+A loop, a path or pins keep every prompt whole: a loop is made of one window, and a path steers the sampling of
+one window only (a timeline meets it afterwards).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+from motion_core.formats.motion import Motion
+from motion_core.generation.batching import generate_motions
+from motion_core.generation.lengths import plan_lengths, resolve_frames
+from motion_core.generation.meta import with_warnings
+from motion_core.generation.progress import Progress, ProgressFn, monotonic
+from motion_core.generation.requests import check_prompts, seed_list
+from motion_core.generation.timeline import MIN_SEGMENT_SECONDS, generate_timeline
+from motion_core.text.sequence import action_clauses
+
+
+def generate_takes(engine, prompts: Sequence[str], seconds, frames, seed, guidance, steps,
+                   progress: ProgressFn | None, should_cancel: Callable[[], bool] | None, foot_cleanup: bool = True,
+                   loop: bool = False, path=None, pins=None, sequences: bool = True) -> list[Motion]:
+    """`Engine.generate`: one Motion per prompt, in prompt order; `sequences`: prompts telling several actions
+    in order are played as timelines of their clauses (see the module docstring)."""
+    prompts = check_prompts(prompts)
+    seeds = seed_list(seed, len(prompts))
+    whole = not sequences or loop or path is not None or pins is not None
+    told = [[prompt] if whole else action_clauses(prompt) for prompt in prompts]
+    if seconds is not None or frames is not None:   # a bad length fails before any work, as for single prompts
+        resolve_frames(seconds, frames, engine.fps, limit=engine.max_frames, what="generate")
+    plans = {i: _clause_frames(engine, clauses, seconds, frames) for i, clauses in enumerate(told)
+             if len(clauses) > 1}
+    plans = {i: plan for i, plan in plans.items() if plan is not None}
+    if not plans:
+        return generate_motions(engine, prompts, seconds, frames, seeds, guidance, steps, progress, should_cancel,
+                                foot_cleanup=foot_cleanup, loop=loop, path=path, pins=pins)
+    report = Progress(monotonic(progress))
+    singles = [i for i in range(len(prompts)) if i not in plans]
+    motions: list[Motion | None] = [None] * len(prompts)
+    share = len(singles) / len(prompts)
+    if singles:
+        made = generate_motions(engine, [prompts[i] for i in singles], seconds, frames, [seeds[i] for i in singles],
+                                guidance, steps, report.sub(0.0, share), should_cancel, foot_cleanup=foot_cleanup)
+        for i, motion in zip(singles, made):
+            motions[i] = motion
+    for n, (i, (lengths, source, warnings)) in enumerate(plans.items()):
+        low = share + (1 - share) * n / len(plans)
+        high = share + (1 - share) * (n + 1) / len(plans)
+        label = f"take {n + 1}/{len(plans)}: " if len(plans) > 1 else ""
+        segments = [(clause, length / engine.fps) for clause, length in zip(told[i], lengths)]
+        motion = generate_timeline(engine, segments, seed=seeds[i], guidance=guidance, steps=steps,
+                                   progress=report.sub(low, high, label), should_cancel=should_cancel,
+                                   foot_cleanup=foot_cleanup)
+        motion.meta.update(prompt=prompts[i], length_source=source)
+        with_warnings(motion.meta, *warnings)
+        motions[i] = motion
+    report(1.0, "done")
+    return motions
+
+
+def _clause_frames(engine, clauses: list[str], seconds, frames) -> tuple[list[int], str, list] | None:
+    """(frames per clause, length source, warnings) of one prompt's timeline, or None where the length asked for
+    cannot give every clause the shortest segment a timeline takes (the prompt is then sampled whole)."""
+    lengths, source, warnings = plan_lengths(engine, clauses, None, None)
+    if seconds is None and frames is None:
+        return lengths, source, warnings
+    total = resolve_frames(seconds, frames, engine.fps, limit=engine.max_frames, what="generate")
+    shortest = max(engine.vae.config.downsample_factor, math.ceil(MIN_SEGMENT_SECONDS * engine.fps))
+    if total < shortest * len(clauses):
+        return None
+    bounds = [round(total * sum(lengths[:k]) / sum(lengths)) for k in range(len(lengths) + 1)]
+    shares = [b - a for a, b in zip(bounds, bounds[1:])]
+    if min(shares) < shortest:   # a clause squeezed below the shortest segment: equal shares instead
+        bounds = [round(total * k / len(clauses)) for k in range(len(clauses) + 1)]
+        shares = [b - a for a, b in zip(bounds, bounds[1:])]
+    return shares, "requested", [None] * len(clauses)
+
+
+__all__ = ["generate_takes"]
