@@ -58,6 +58,7 @@ def test_generate_plays_a_sequence_as_a_timeline_of_its_clauses(engine):
     assert sequence.meta["prompt"] == prompts[0] and sequence.meta["seed"] == 5
     assert sequence.num_frames == segments[-1].end_frame == sum(s.frames for s in segments)
     assert sequence.meta["length_source"] == "default"          # this engine has no length predictor: 4 s each
+    assert sequence.meta["played_as"] == "played in order as 'a person walks' (4.0 s), 'a person waves' (4.0 s)"
     assert sequence.num_frames == 2 * round(4.0 * engine.fps)
     assert "timeline" not in single.meta and single.meta["seed"] == 6
     alone = engine.generate(["a person claps"], seed=6, steps=2)[0]   # the batch partner is unchanged
@@ -91,6 +92,7 @@ def test_the_cli_writes_a_sequence_as_one_motion(tmp_path):
     run = subprocess.run([sys.executable, "-m", "motion_core", "generate", "a person jumps, then waves",
                           "--steps", "2", "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
+    assert "note: 'a person jumps, then waves': played in order as 'a person jumps' (" in run.stderr
     from motion_core.formats.motion import Motion
     motion = Motion.load(out)
     assert [s["prompt"] for s in json.loads(motion.meta["timeline"])] == ["a person jumps", "a person waves"]

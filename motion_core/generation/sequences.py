@@ -4,8 +4,8 @@
 ("waves", 2.4 s)]: each clause at the length the length predictor gives it, or, when the caller asks for a
 length, that length shared among the clauses in the same proportions. Why: the model follows one action per
 prompt far better (`motion_core.text.sequence`). The take is one continuous motion
-(`motion_core.generation.timeline`); its meta keeps the prompt as typed and records the clauses under
-``"timeline"``. Prompts that tell one action are sampled together in batches, as always.
+(`motion_core.generation.timeline`); its meta keeps the prompt as typed, records the clauses under
+``"timeline"`` and says how it was played under ``"played_as"`` (the CLI prints it as a note). Prompts that tell one action are sampled together in batches, as always.
 
 A loop, a path or pins keep every prompt whole: a loop is made of one window, and a path steers the sampling of
 one window only (a timeline meets it afterwards).
@@ -59,7 +59,8 @@ def generate_takes(engine, prompts: Sequence[str], seconds, frames, seed, guidan
         motion = generate_timeline(engine, segments, seed=seeds[i], guidance=guidance, steps=steps,
                                    progress=report.sub(low, high, label), should_cancel=should_cancel,
                                    foot_cleanup=foot_cleanup)
-        motion.meta.update(prompt=prompts[i], length_source=source)
+        played = ", ".join(f"{clause!r} ({length / engine.fps:.1f} s)" for clause, length in zip(told[i], lengths))
+        motion.meta.update(prompt=prompts[i], length_source=source, played_as=f"played in order as {played}")
         with_warnings(motion.meta, *warnings)
         motions[i] = motion
     report(1.0, "done")

@@ -241,11 +241,13 @@ def _read_json(path: Path | None, flag: str):
 
 def _print_warnings(motions, readings: bool = True) -> None:
     """Each distinct meta["warnings"] once, on stderr (also with --quiet: they say the result may be wrong);
-    with `readings`, each prompt's unseen words read as trained ones ("read 'leaps' as 'jumps'")."""
+    with `readings`, each prompt's unseen words read as trained ones ("read 'leaps' as 'jumps'") and the clauses
+    a prompt telling actions in order was played as."""
     seen = set()
     for motion in motions:
         prompt = motion.meta.get("prompt", "")
-        for kind, text in (("note", readings and motion.meta.get("read_as")),
+        for kind, text in (("note", readings and motion.meta.get("played_as")),
+                           ("note", readings and motion.meta.get("read_as")),
                            ("warning", motion.meta.get("warnings"))):
             if text and (kind, text) not in seen:
                 seen.add((kind, text))
