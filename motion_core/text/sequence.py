@@ -1,8 +1,9 @@
 """A prompt that tells actions in order ("jumps over a puddle, then waves") as its clauses, one per action.
 
-The model follows one action per prompt far better than several told in one sentence: on held-out two-action
-prompts one clip passes both actions' checks 0.28 of the time as one prompt and 0.78 as a timeline of its two
-clauses (`benchmarks/sequence_prompts.py`). So `Engine.generate` plays such a prompt as a timeline of its
+The model follows one action per prompt better than several told in one sentence: two actions joined by words the
+training captions never used ("and afterwards") come out in order 0.25 of the time as one prompt and 0.75 as a
+timeline of their clauses, three joined by "then" 0.38 and 0.75 (`benchmarks/sequence_prompts.py`,
+benchmarks/results/sequence_prompts_20261207/). So `Engine.generate` plays such a prompt as a timeline of its
 clauses (`motion_core.generation.sequences`), each at its own length.
 
 A clause ends at a sequence connective ("then", "and then", "after that", "afterwards", "subsequently",
