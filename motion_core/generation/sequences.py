@@ -1,11 +1,12 @@
 """`generate` for prompts that tell actions in order: each such prompt is played as a timeline of its clauses.
 
-"a person jumps over a puddle, then waves" becomes the timeline [("a person jumps over a puddle", 2.1 s),
-("waves", 2.4 s)]: each clause at the length the length predictor gives it, or, when the caller asks for a
-length, that length shared among the clauses in the same proportions. Why: the model follows one action per
-prompt far better (`motion_core.text.sequence`). The take is one continuous motion
+"a person jumps over a puddle, then waves" becomes the timeline [("a person jumps over a puddle", 2.2 s),
+("a person waves", 3.0 s)]: each clause at the length the length predictor gives it, or, when the caller asks
+for a length, that length shared among the clauses in the same proportions. Why: the model follows one action
+per prompt better (`motion_core.text.sequence`). The take is one continuous motion
 (`motion_core.generation.timeline`); its meta keeps the prompt as typed, records the clauses under
-``"timeline"`` and says how it was played under ``"played_as"`` (the CLI prints it as a note). Prompts that tell one action are sampled together in batches, as always.
+``"timeline"`` and says how it was played under ``"played_as"`` (the CLI prints it as a note). Prompts that
+tell one action are sampled together in batches, as always.
 
 A loop, a path or pins keep every prompt whole: a loop is made of one window, and a path steers the sampling of
 one window only (a timeline meets it afterwards).
@@ -46,7 +47,7 @@ def generate_takes(engine, prompts: Sequence[str], seconds, frames, seed, guidan
     singles = [i for i in range(len(prompts)) if i not in plans]
     motions: list[Motion | None] = [None] * len(prompts)
     share = len(singles) / len(prompts)
-    if singles:
+    if singles:   # no loop, path or pins here: with any of them nothing was cut (`whole`)
         made = generate_motions(engine, [prompts[i] for i in singles], seconds, frames, [seeds[i] for i in singles],
                                 guidance, steps, report.sub(0.0, share), should_cancel, foot_cleanup=foot_cleanup)
         for i, motion in zip(singles, made):

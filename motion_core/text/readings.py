@@ -13,7 +13,7 @@ The swap keeps the word's inflection where the captions have it: "leaps" -> "jum
 Right after a determiner ("the", "a", "their") a word names or describes a thing, so a reading applies there only
 if it lands on a trained word that is mostly a noun, adjective or adverb (``["nominal_targets"]``): "a loop" is
 read as "a circle", but "springs to the rear" not as "springs to the straighten", nor "on a slant" as "on a lie".
-Nor there is a noun read that names another kind of thing than its reading (``["thing_nouns"]``): "a puddle" is
+Nor is a noun read there as a word that names another kind of thing (``["thing_nouns"]``): "a puddle" is
 no "walk" (the verb "puddle" is to wade), "a backpack" no "walk", "the judge" no "end". A plural right after a
 preposition is such a noun too: "weaves through cones" is no "through cutting", "with shins" no "with climbs",
 while "of treads" is still "of steps" and "in loops" "in circles".
@@ -58,7 +58,8 @@ class WordReadings:
         self.verb_readings = {str(k): str(v) for k, v in (verb_readings or {}).items()}  # typed inflected
         # what a word right after a determiner may be read as (older checkpoints lack the list: nothing)
         self.nominal_targets = frozenset(str(w) for w in (nominal_targets or ()))
-        # words left unread after a determiner though their reading is nominal: they name something else
+        # words left unread where they stand as nouns (after a determiner; plural after a preposition): as nouns
+        # they name another kind of thing than their reading
         self.thing_nouns = frozenset(str(w) for w in (thing_nouns or ()))
         self.words = sorted({w for w in words if isinstance(w, str)})
         self.known_forms = {f for w in self.words for f in forms(w)}
@@ -75,14 +76,14 @@ class WordReadings:
         `after_determiner`: the word follows "the", "a", ..., where it is no verb ("the rear");
         `after_preposition`: it follows "over", "with", ..., where, typed plural, it is a noun ("over puddles")."""
         word = normalize_text(word)
-        after_preposition = after_preposition and _suffix(word) == "s"
+        plural_noun = after_preposition and _suffix(word) == "s"
         if word in STOP_WORDS or word in BODY_PARTS_AND_MEASURES or forms(word) & self.known_forms:
             return None
         # the word itself ("rapidly", "strode"), then its base forms, longest first: a word typed inflected
         # ("leaps") is a verb, and so read ("bounds" is read as a verb, "bound" bare is not read at all)
         target = self.readings.get(word)
         if target is not None:
-            return target if self._fits(word, target, after_determiner, after_preposition) else None
+            return target if self._fits(word, target, after_determiner, plural_noun) else None
         suffix = _suffix(word)
         if not suffix:
             # no verb inflection: `forms` also strips "-ly", but "shyly" is not the verb "shy" (-> "jump"), nor
@@ -91,16 +92,16 @@ class WordReadings:
         for base in sorted(forms(word) - {word}, key=len, reverse=True):
             target = self.verb_readings.get(base)
             if target is not None:
-                fits = self._fits(base, target, after_determiner, after_preposition)
+                fits = self._fits(base, target, after_determiner, plural_noun)
                 return self._inflected(target, suffix) if fits else None
         return None
 
-    def _fits(self, word: str, target: str, after_determiner: bool, as_noun: bool) -> bool:
+    def _fits(self, word: str, target: str, after_determiner: bool, plural_noun: bool) -> bool:
         """Whether `word` may be read as `target` where it stands: after a determiner it names or describes
-        something; `as_noun`, it is a noun (a plural after a preposition)."""
+        something; `plural_noun` (a plural after a preposition), it names something."""
         if after_determiner:
             return target in self.nominal_targets and word not in self.thing_nouns
-        return not as_noun or word not in self.thing_nouns
+        return not plural_noun or word not in self.thing_nouns
 
     def read(self, prompt: str) -> Reading:
         words = list(_WORD.finditer(prompt))

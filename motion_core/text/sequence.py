@@ -7,7 +7,7 @@ benchmarks/results/sequence_prompts_20261207/). So `Engine.generate` plays such 
 clauses (`motion_core.generation.sequences`), each at its own length.
 
 A clause ends at a sequence connective ("then", "and then", "after that", "afterwards", "subsequently",
-"next", "finally", "followed by") or at the end of a sentence. "and", "while" and "as" join actions done
+"next", "finally", "eventually", "followed by") or at the end of a sentence. "and", "while" and "as" join actions done
 together, or the parts of one action, so they never split. Nor does a connective that goes on with the same
 action rather than a new one: one followed by a participle ("ascending then descending"), an adverb or a
 direction ("swinging low then forward"), one that undoes the clause before ("bows, then straightens", "kicks,
