@@ -22,6 +22,7 @@ START_PROP = "motion_start_frame"
 SECONDS_PROP = "motion_seconds"          # the generated length (the model's choice when none was requested)
 LENGTH_SOURCE_PROP = "motion_length_source"   # engine's meta: "predicted", "requested" or "default"
 READ_AS_PROP = "motion_read_as"     # engine's meta["read_as"]: "read 'leaps' as 'jumps'"
+PLAYED_AS_PROP = "motion_played_as"  # engine's meta["played_as"]: a prompt telling actions in order, its clauses
 WARNINGS_PROP = "motion_warnings"   # engine's meta["warnings"], e.g. "the bundled model has not learned 'cartwheel'; ..."
 ORIGIN_PROP = "motion_origin"       # motion (x, z) keyed at the rig's rest spot, where not the first frame's
 SCALE_PROP = "motion_root_scale"    # root motion scale, where not the rig's leg length over the motion's
@@ -209,6 +210,8 @@ def _record_length(action, motion) -> None:
         action[WARNINGS_PROP] = str(meta["warnings"])
     if meta.get("read_as"):   # how the prompt was understood, also in the take's report
         action[READ_AS_PROP] = str(meta["read_as"])
+    if meta.get("played_as"):   # "played in order as 'a person jumps' (2.2 s), 'a person waves' (3.0 s)"
+        action[PLAYED_AS_PROP] = str(meta["played_as"])
 
 
 def _record_placement(action, options) -> None:

@@ -113,13 +113,15 @@ class VIEW3D_PT_motion_takes(_MotionPanel, bpy.types.Panel):
             op.action = action.name
         warning = active.get(takes.WARNINGS_PROP) if active is not None else None
         read_as = active.get(takes.READ_AS_PROP) if active is not None else None
-        if warning or read_as:   # the active take's report: "the bundled model has not learned 'cartwheel'; ..."
+        played_as = active.get(takes.PLAYED_AS_PROP) if active is not None else None
+        if warning or read_as or played_as:   # the active take's report: "the bundled model has not learned ..."
             box = self.layout.box()
             for part in str(warning or "").split("; "):
                 if part:
                     box.label(text=part, icon="ERROR")
-            if read_as:   # "read 'leaps' as 'jumps'": how the prompt was understood
-                box.label(text=str(read_as), icon="INFO")
+            for note in (played_as, read_as):   # how the prompt was understood: its clauses, its unseen words
+                if note:
+                    box.label(text=str(note), icon="INFO")
 
 
 class VIEW3D_PT_motion_timeline(_MotionPanel, bpy.types.Panel):

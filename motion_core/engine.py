@@ -282,8 +282,7 @@ class Engine:
     def generate(self, prompts: Sequence[str], seconds: float | None = None, frames: int | None = None,
                  seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
                  progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-                 foot_cleanup: bool = True, loop: bool = False, path=None, pins=None,
-                 sequences: bool = True) -> list[Motion]:
+                 foot_cleanup: bool = True, loop: bool = False, path=None, pins=None, sequences=True) -> list[Motion]:
         """One Motion per prompt, all `seconds` long (or `frames`), sampled in batched passes.
 
         With neither, each prompt gets its own length from the checkpoint's length predictor (`predict_frames`;
@@ -296,11 +295,8 @@ class Engine:
         `path` (`controls.path.RootPath` or its JSON: waypoints or a curve, world frame: start at the origin
         facing +z, y up) makes every take's root follow it, facing along it; `pins` (`controls.pins`: whole poses
         or named joints at frames) are met exactly. The path steers sampling too; both are recorded in ``meta``;
-        with no length given, clips are made long enough to reach the last waypoint or pin, and to walk a curve
-        at the prompt's pace (``meta["path_pace"]``, `generation.curve_length`).
-        `sequences`: a prompt that tells actions in order ("jumps over a puddle, then waves") is played as a
-        timeline of its clauses, each at its own length (`generation.sequences`; ``meta["timeline"]`` holds
-        them); False samples it as one prompt. A loop, a path or pins keep every prompt whole.
+        with no length given, clips are long enough to reach the last waypoint or pin, and to walk a curve at the
+        prompt's pace (`generation.curve_length`). `sequences`: "jumps, then waves" plays as its clauses in order.
         """
         return generate_takes(self, prompts, seconds, frames, seed, guidance, steps, progress, should_cancel,
                               foot_cleanup=foot_cleanup, loop=loop, path=path, pins=pins, sequences=sequences)

@@ -240,3 +240,12 @@ def test_word_readings_reach_the_take_report(scene):
     assert task.actions[0][takes.READ_AS_PROP] == "read 'strolls' as 'walks'"
     assert takes.WARNINGS_PROP not in task.actions[0]
     assert task.warnings == []
+
+
+def test_how_a_sequence_prompt_was_played_reaches_the_take_report(scene):
+    """meta["played_as"] (a prompt telling actions in order, played as its clauses) is stored on the take."""
+    motion = walking_motion()
+    motion.meta["played_as"] = "played in order as 'a person walks' (3.0 s), 'a person waves' (2.0 s)"
+    task = _applied_take(scene, motion, "a person walks, then waves")
+    assert task.actions[0][takes.PLAYED_AS_PROP] == motion.meta["played_as"]
+    assert task.warnings == []

@@ -96,8 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="timelines: keep the joins between segments as sampled (by default the step into each "
                           "join is smoothed so it does not pop)")
     gen.add_argument("--whole-prompt", dest="sequences", action="store_false",
-                     help="sample a prompt that tells actions in order ('jumps, then waves') as one prompt (by "
-                          "default it plays as a timeline of its clauses, each at its own length)")
+                     help="sample 'jumps, then waves' as one prompt (by default: a timeline of its clauses)")
     gen.add_argument("--loop", action="store_true",
                      help="make each take seamless on repeat (walk cycles, idles, dances; not for timelines)")
     gen.add_argument("--path", type=Path, default=None, metavar="FILE.json",
@@ -215,8 +214,7 @@ def _run_generate(args: argparse.Namespace) -> int:
         prompts = [p for p in args.prompt for _ in range(args.takes)]
         motions = engine.generate(prompts, seconds=args.seconds, seed=args.seed, guidance=args.guidance,
                                   steps=args.steps, progress=_stderr_progress(not args.quiet),
-                                  foot_cleanup=args.foot_cleanup, loop=args.loop, sequences=args.sequences,
-                                  **controls)
+                                  foot_cleanup=args.foot_cleanup, loop=args.loop, sequences=args.sequences, **controls)
     _print_warnings(motions, readings=not args.quiet)
     if out_file is not None:
         _write_single(motions[0], out_file)
@@ -241,14 +239,12 @@ def _read_json(path: Path | None, flag: str):
 
 def _print_warnings(motions, readings: bool = True) -> None:
     """Each distinct meta["warnings"] once, on stderr (also with --quiet: they say the result may be wrong);
-    with `readings`, each prompt's unseen words read as trained ones ("read 'leaps' as 'jumps'") and the clauses
-    a prompt telling actions in order was played as."""
+    with `readings`, how each prompt was played ("played in order as ...") and read ("read 'leaps' as 'jumps'")."""
     seen = set()
     for motion in motions:
         prompt = motion.meta.get("prompt", "")
-        for kind, text in (("note", readings and motion.meta.get("played_as")),
-                           ("note", readings and motion.meta.get("read_as")),
-                           ("warning", motion.meta.get("warnings"))):
+        for kind, key in (("note", "played_as"), ("note", "read_as"), ("warning", "warnings")):
+            text = motion.meta.get(key) if readings or kind == "warning" else None
             if text and (kind, text) not in seen:
                 seen.add((kind, text))
                 print(f"{kind}: {prompt!r}: {text}", file=sys.stderr)
