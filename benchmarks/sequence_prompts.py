@@ -42,7 +42,9 @@ from train.procedural.captions import HELDOUT_CONNECTORS  # noqa: E402
 from train.procedural.generate import MAX_FRAMES, render_sequence  # noqa: E402
 
 CUTS = np.arange(0.1, 0.91, 0.05)   # where an action may end, as a share of the clip
-_HELDOUT = re.compile("|".join(re.escape(c.strip(" ,")) for c in HELDOUT_CONNECTORS))
+# the corpus's held-out connectives with what joins them to the clause before ("..., subsequently", "and afterwards")
+_HELDOUT_CONNECTIVE = re.compile(r"\s*,?\s*(?:and\s+)?(?:" + "|".join(re.escape(c.strip(" ,"))
+                                                                     for c in HELDOUT_CONNECTORS) + r")\s+")
 
 
 def draw_sequence(rng: np.random.Generator, count: int) -> list[tuple[str, dict]]:
@@ -82,7 +84,7 @@ def caption(segments, index: int, phrasing: str, then: bool) -> tuple[str, np.nd
     clip = render_sequence(segments, np.random.default_rng([17, index]))
     text = (clip.heldout_captions if phrasing == "heldout" else clip.captions)[0].caption
     if then:
-        text = re.sub(r"\s*,?\s*(?:and\s+)?(?:" + _HELDOUT.pattern + r")\s+", ", then ", text)
+        text = _HELDOUT_CONNECTIVE.sub(", then ", text)
     return text, clip.joints
 
 

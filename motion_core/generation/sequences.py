@@ -13,7 +13,6 @@ one window only (a timeline meets it afterwards).
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, Sequence
 
 from motion_core.formats.motion import Motion
@@ -22,7 +21,7 @@ from motion_core.generation.lengths import plan_lengths, resolve_frames
 from motion_core.generation.meta import with_warnings
 from motion_core.generation.progress import Progress, ProgressFn, monotonic
 from motion_core.generation.requests import check_prompts, seed_list
-from motion_core.generation.timeline import MIN_SEGMENT_SECONDS, generate_timeline
+from motion_core.generation.timeline import generate_timeline, shortest_segment_frames
 from motion_core.text.sequence import action_clauses
 
 
@@ -35,10 +34,10 @@ def generate_takes(engine, prompts: Sequence[str], seconds, frames, seed, guidan
     seeds = seed_list(seed, len(prompts))
     whole = not sequences or loop or path is not None or pins is not None
     told = [[prompt] if whole else action_clauses(prompt) for prompt in prompts]
-    if seconds is not None or frames is not None:   # a bad length fails before any work, as for single prompts
+    # the length asked for, checked once and before any work (a bad one fails as for single prompts)
+    requested = None if seconds is None and frames is None else \
         resolve_frames(seconds, frames, engine.fps, limit=engine.max_frames, what="generate")
-    plans = {i: _clause_frames(engine, clauses, seconds, frames) for i, clauses in enumerate(told)
-             if len(clauses) > 1}
+    plans = {i: _clause_frames(engine, clauses, requested) for i, clauses in enumerate(told) if len(clauses) > 1}
     plans = {i: plan for i, plan in plans.items() if plan is not None}
     if not plans:
         return generate_motions(engine, prompts, seconds, frames, seeds, guidance, steps, progress, should_cancel,
@@ -68,14 +67,14 @@ def generate_takes(engine, prompts: Sequence[str], seconds, frames, seed, guidan
     return motions
 
 
-def _clause_frames(engine, clauses: list[str], seconds, frames) -> tuple[list[int], str, list] | None:
+def _clause_frames(engine, clauses: list[str], total: int | None) -> tuple[list[int], str, list] | None:
     """(frames per clause, length source, warnings) of one prompt's timeline, or None where the length asked for
-    cannot give every clause the shortest segment a timeline takes (the prompt is then sampled whole)."""
+    (`total` frames; None: none asked for) cannot give every clause the shortest segment a timeline takes (the
+    prompt is then sampled whole)."""
     lengths, source, warnings = plan_lengths(engine, clauses, None, None)
-    if seconds is None and frames is None:
+    if total is None:
         return lengths, source, warnings
-    total = resolve_frames(seconds, frames, engine.fps, limit=engine.max_frames, what="generate")
-    shortest = max(engine.vae.config.downsample_factor, math.ceil(MIN_SEGMENT_SECONDS * engine.fps))
+    shortest = shortest_segment_frames(engine)
     if total < shortest * len(clauses):
         return None
     bounds = [round(total * sum(lengths[:k]) / sum(lengths)) for k in range(len(lengths) + 1)]

@@ -48,7 +48,7 @@ from motion_core.generation.requests import InputError, check_prompt, sampling_s
 from motion_core.generation.sampling import sample_latents
 
 __all__ = ["TimelineSegment", "Window", "check_timeline", "plan_windows", "generate_timeline",
-           "timeline_segments", "segment_index_per_frame",
+           "timeline_segments", "segment_index_per_frame", "shortest_segment_frames",
            "MAX_SEGMENTS", "MAX_TOTAL_SECONDS", "MIN_SEGMENT_SECONDS"]
 
 MAX_SEGMENTS = 1000              # a timeline is edited by hand; thousands of segments is a bug upstream
@@ -164,6 +164,11 @@ def plan_windows(bounds: list[int], window: int, context: int) -> list[Window]:
     return windows
 
 
+def shortest_segment_frames(engine) -> int:
+    """Frames of the shortest segment this engine's timelines take: `MIN_SEGMENT_SECONDS`, and one latent."""
+    return max(engine.vae.config.downsample_factor, math.ceil(MIN_SEGMENT_SECONDS * engine.fps))
+
+
 # ---- generation -----------------------------------------------------------------------------------------------
 
 def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | None = None,
@@ -174,8 +179,7 @@ def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | 
     """One continuous Motion playing `segments` (``[(prompt, seconds), ...]``) in order; see the module doc.
     `path` and `pins` as in `generate`, frames counted from the timeline's start."""
     factor = engine.vae.config.downsample_factor
-    minimum = max(factor, math.ceil(MIN_SEGMENT_SECONDS * engine.fps))
-    resolved = check_timeline(segments, engine.fps, min_frames=minimum)
+    resolved = check_timeline(segments, engine.fps, min_frames=shortest_segment_frames(engine))
     constraints, _ = check_constraints(engine, path, pins, [resolved[-1].end_frame], requested=True)
     guidance, steps = sampling_settings(engine, guidance, steps)
     (seed,) = seed_list(seed, 1)

@@ -43,7 +43,8 @@ descend descends release releases
 """.split())
 _SUBJECTS = frozenset("he she they it someone somebody person man woman figure character".split())
 _PRONOUNS = frozenset("he she they someone somebody".split())
-_DETERMINERS = frozenset("a an the this that one".split())
+_ARTICLES = frozenset("a an the this that".split())   # what opens a subject ("the man") past the connective
+_DETERMINERS = _ARTICLES | {"one"}                    # what opens the first clause's subject ("one man")
 
 
 def action_clauses(prompt: str) -> list[str]:
@@ -93,7 +94,7 @@ def _starts_an_action(clause: str) -> bool:
     """Whether a clause after a connective tells a new action: its first word past a subject is no participle
     ("descending"), adverb ("slowly") or direction ("forward"), and past the subject it says something."""
     words = _WORD.findall(clause.lower())
-    while words and (words[0] in _SUBJECTS or words[0] in ("the", "a", "an", "this", "that")):
+    while words and (words[0] in _SUBJECTS or words[0] in _ARTICLES):
         words = words[1:]
     if not words or not _content_words(" ".join(words)):
         return False
