@@ -40,7 +40,7 @@ def _engine(engine):
 def generate(prompt: str, armature, seconds: float | None = None, takes: int = 1, seed: int | None = None,
              guidance: float = 7.5, steps: int = 10, start_frame: int | None = None, scene=None, engine=None,
              timeout: float | None = None, foot_cleanup: bool = True, loop: bool = False, path=None, pins=None,
-             from_pose: bool = False) -> list:
+             from_pose: bool = False, in_order: bool = True) -> list:
     """Generate `takes` takes of `prompt` onto `armature`; returns their actions (take 1 is active).
 
     seconds=None lets the model choose the length from the prompt (its length predictor; 4 s for models
@@ -48,7 +48,8 @@ def generate(prompt: str, armature, seconds: float | None = None, takes: int = 1
     negative or non-numbers raise ValueError). Each action stores the length it got in
     ``action["motion_seconds"]``. seed=None picks a random seed; start_frame=None uses the scene's start
     frame. foot_cleanup=False keeps the feet exactly as the model made them (default: planted feet locked).
-    loop=True makes the takes seamless on repeat, with Cycles modifiers on their F-curves.
+    loop=True makes the takes seamless on repeat, with Cycles modifiers on their F-curves. in_order=False
+    samples a prompt telling actions in order ("jumps, then waves") as one prompt instead of its clauses in turn.
 
     Issue 23 guides (sent as the engine's generate params ``path`` and ``pins``; an engine without them
     refuses the request with a message saying so):
@@ -66,7 +67,7 @@ def generate(prompt: str, armature, seconds: float | None = None, takes: int = 1
     start = scene.frame_start if start_frame is None else start_frame
     task = generation.submit_generate(engine, settings, armature, scene, prompt, seconds, seed, guidance, steps,
                                       int(takes), start, foot_cleanup=bool(foot_cleanup), loop=bool(loop),
-                                      path=path, pins=pins, from_pose=bool(from_pose))
+                                      path=path, pins=pins, from_pose=bool(from_pose), in_order=bool(in_order))
     return _run(task, timeout)
 
 

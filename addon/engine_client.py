@@ -189,7 +189,7 @@ class InProcessEngine:
             # path/pins (issue 23) go through as given: an engine without them refuses them (TypeError), and
             # the add-on explains that, instead of silently generating without them.
             options = {k: params[k] for k in ("seconds", "seed", "guidance", "steps", "foot_cleanup", "loop",
-                                               "smooth_joins", "path", "pins")
+                                               "smooth_joins", "sequences", "path", "pins")
                        if k in params}
             if method == "generate":
                 motions = self._engine.generate(list(params["prompts"]), progress=progress,

@@ -83,24 +83,26 @@ def checked_seconds(seconds, optional: bool) -> float | None:
     return float(seconds)
 
 
-def control_params(foot_cleanup: bool = True, loop: bool = False, smooth_joins: bool = True) -> dict:
+def control_params(foot_cleanup: bool = True, loop: bool = False, smooth_joins: bool = True,
+                   in_order: bool = True) -> dict:
     """Request params of the animator controls (issue 23). Only departures from the engine's defaults are
-    sent (foot cleanup and smoothed joins on by default, loops off), so requests without controls stay as
-    they were."""
+    sent (foot cleanup, smoothed joins and actions in order on by default, loops off), so requests without
+    controls stay as they were, and an engine older than a control still takes them."""
     return {**({} if foot_cleanup else {"foot_cleanup": False}), **({"loop": True} if loop else {}),
-            **({} if smooth_joins else {"smooth_joins": False})}
+            **({} if smooth_joins else {"smooth_joins": False}), **({} if in_order else {"sequences": False})}
 
 
 def submit_generate(engine, settings, armature, scene, prompt: str, seconds: float | None, seed: int,
                     guidance: float, steps: int, num_takes: int, start_frame: float, *,
                     foot_cleanup: bool = True, loop: bool = False, path=None, pins=None,
-                    from_pose: bool = False) -> GenerationTask:
+                    from_pose: bool = False, in_order: bool = True) -> GenerationTask:
     """Start generating `num_takes` takes of `prompt` for `armature`; returns the task to step.
 
     seconds=None leaves the length to the model (its prediction for the prompt); the takes' actions record
     the length actually generated (`takes.SECONDS_PROP`). path/pins: see `continuation.guide_params` (sent as
     the generate params ``path`` and ``pins``). from_pose: when the armature is animated before
-    `start_frame`, continue from its pose there (`submit_from_pose`) instead of starting from rest."""
+    `start_frame`, continue from its pose there (`submit_from_pose`) instead of starting from rest.
+    in_order=False samples a prompt telling actions in order as one prompt (the engine's ``sequences``)."""
     prompt = prompt.strip()
     if not prompt:
         raise ValueError("type a prompt first")
@@ -120,7 +122,7 @@ def submit_generate(engine, settings, armature, scene, prompt: str, seconds: flo
     warnings += guide_warnings
     params = session.request_params(settings, prompts=[prompt] * num_takes, seconds=seconds,
                                     seed=int(seed), guidance=float(guidance), steps=int(steps),
-                                    **control_params(foot_cleanup, loop), **guides)
+                                    **control_params(foot_cleanup, loop, in_order=in_order), **guides)
     mark = engine.stderr_mark() if hasattr(engine, "stderr_mark") else None
     job = engine.submit("generate", params)
     obj_name, scene_name = armature.name, scene.name

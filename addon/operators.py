@@ -109,7 +109,7 @@ class MOTION_OT_generate(_JobOperator, bpy.types.Operator):
         return generation.submit_generate(engine, settings, s.target, context.scene, s.prompt, seconds, s.seed,
                                           s.guidance, s.steps, s.takes, s.start_frame, foot_cleanup=s.foot_cleanup,
                                           loop=s.loop, path=s.path_object, pins=s.use_pins,
-                                          from_pose=s.from_pose)
+                                          from_pose=s.from_pose, in_order=s.in_order)
 
 
 class MOTION_OT_extend(_JobOperator, bpy.types.Operator):

@@ -78,6 +78,9 @@ class MotionSceneSettings(bpy.types.PropertyGroup):
     loop: BoolProperty(name="Loop", default=False,
                        description="Make takes seamless on repeat and add Cycles modifiers to their F-curves "
                                    "(walk cycles, idles, dances)")
+    in_order: BoolProperty(name="In order", default=True,
+                           description="Play a prompt that tells actions in order (\"jumps, then waves\") as one "
+                                       "take of its clauses, each at its own length (off: the whole prompt at once)")
     target: PointerProperty(name="Armature", type=bpy.types.Object, poll=_is_armature,
                             description="Armature receiving the motion")
     start_frame: IntProperty(name="Start frame", default=1)

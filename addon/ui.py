@@ -74,7 +74,9 @@ class VIEW3D_PT_motion(_MotionPanel, bpy.types.Panel):
         row = col.row(align=True)
         row.prop(s, "foot_cleanup")
         row.prop(s, "smooth_joins")
+        row = col.row(align=True)
         row.prop(s, "loop")
+        row.prop(s, "in_order")
         layout.prop(s, "target")
         if s.target is None:
             layout.operator("motion.create_smpl_armature", icon="ARMATURE_DATA")

@@ -95,3 +95,20 @@ def test_smooth_joins_is_on_by_default_and_reaches_timelines_only_when_off(scene
     assert model.controls == [("timeline", {}), ("timeline", {"smooth_joins": False}),
                               ("timeline", {"smooth_joins": False})]
     assert generation.control_params(smooth_joins=False) == {"smooth_joins": False}
+
+
+def test_actions_in_order_is_on_by_default_and_sent_only_when_off(scene):
+    scn, model = scene
+    s = scn.motion_settings
+    assert s.in_order is True
+    s.auto_length, s.seconds = False, 1.0
+    s.prompt = "a person jumps, then waves"
+    assert bpy.ops.motion.generate() == {"FINISHED"}
+    s.in_order = False
+    assert bpy.ops.motion.generate() == {"FINISHED"}
+    import motion_addon.api as api
+    api.generate("a person jumps, then waves", armature=s.target, seconds=1.0, seed=1, in_order=False)
+    api.generate("a person jumps, then waves", armature=s.target, seconds=1.0, seed=1)
+    assert model.controls == [("generate", {}), ("generate", {"sequences": False}),
+                              ("generate", {"sequences": False}), ("generate", {})]
+    assert generation.control_params(in_order=False) == {"sequences": False}
