@@ -408,6 +408,65 @@ def test_denoiser_warm_starts_from_an_exported_checkpoint(tmp_path, dataset_dir)
             "--vae", first / "vae" / "model", "--init-from", restated)
 
 
+def test_a_unet_grown_deeper_at_the_bottleneck_computes_what_it_did():
+    """New attention mixers start as the identity (`start_as_identity`), though the shared modulation's gates that
+    scale them are trained and not zero: the grown U-Net's prediction equals the stored one's."""
+    from motion_core.models.denoiser import DenoiserConfig, MambaUNetDenoiser
+    from train.stages import grown_mid_layers, start_as_identity
+    small = dict(width=32, spatial_groups=4, d_state=4, num_heads=2, text_dim=16, text_levels=(1,))
+    torch.manual_seed(0)
+    stored = MambaUNetDenoiser(DenoiserConfig(**small)).eval()
+    with torch.no_grad():
+        for parameter in stored.parameters():   # as if trained: no zero gate or layer left
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    grown = MambaUNetDenoiser(DenoiserConfig(**small, num_mid_layers=3)).eval()
+    result = grown.load_state_dict(stored.state_dict(), strict=False)
+    assert not result.unexpected_keys and {k.split(".")[1] for k in result.missing_keys} == {"1", "2"}
+    architecture = {"type": "mamba_unet", "num_mid_layers": 1}
+    assert grown_mid_layers(grown, architecture) == [1, 2]
+    assert grown_mid_layers(stored, architecture) == [] and grown_mid_layers(grown, {"type": "transformer"}) == []
+    z, t = torch.randn(2, 12, 32), torch.tensor([10, 500])
+    text, mask = torch.randn(2, 5, 16), torch.ones(2, 5, dtype=torch.bool)
+    assert not torch.allclose(grown(z, t, text, mask), stored(z, t, text, mask))   # fresh mixers change it
+    for index in grown_mid_layers(grown, architecture):
+        start_as_identity(grown.mid[index])
+    torch.testing.assert_close(grown(z, t, text, mask), stored(z, t, text, mask), rtol=1e-5, atol=1e-6)
+
+
+def test_fit_grows_a_trained_unet_deeper_from_its_checkpoint(tmp_path, dataset_dir):
+    """--init-from a U-Net with one bottleneck mixer into one with three: every trained tensor carries over, only the
+    two new mixers' tensors are new, their output layers start at zero, and the run records what it grew."""
+    from motion_core.formats.checkpoint import load_checkpoint, read_config
+    unet = {"type": "mamba_unet", "width": 32, "spatial_groups": 4, "d_state": 4, "num_heads": 2}
+
+    def config(folder: Path, model: dict, **optim) -> Path:
+        folder.mkdir(exist_ok=True)
+        data = json.loads(tiny_config(folder, **optim).read_text())
+        data["denoiser"]["model"] = model
+        (folder / "config.json").write_text(json.dumps(data))
+        return folder / "config.json"
+
+    first, grown = tmp_path / "a", tmp_path / "b"
+    fit("--config", config(tmp_path / "c1", unet, max_steps=2), "--data", dataset_dir, "--out", first)
+    shipped = first / "denoiser" / "model"
+    fit("--config", config(tmp_path / "c2", {**unet, "num_mid_layers": 3}, max_steps=1, lr=1e-30),
+        "--data", dataset_dir, "--out", grown, "--stage", "denoiser", "--vae", first / "vae" / "model",
+        "--init-from", shipped)
+    _, before = load_checkpoint(shipped)
+    _, after = load_checkpoint(grown / "denoiser" / "model")
+    for key in before:
+        if key.startswith(("denoiser.", "text.")):
+            torch.testing.assert_close(after[key], before[key], rtol=1e-6, atol=1e-20, msg=key)
+    new = sorted(set(after) - set(before))
+    assert new and {k.split(".")[2] for k in new} == {"1", "2"} and all(k.startswith("denoiser.mid.") for k in new)
+    for index in (1, 2):
+        for name in ("self_attn.out.weight", "ffn.net.3.weight", "cross_gate"):
+            assert after[f"denoiser.mid.{index}.{name}"].abs().max() < 1e-20, name   # one step at lr 1e-30
+    info = read_config(grown / "denoiser" / "model")
+    assert info["training"]["grown_mid_layers"] == [1, 2]
+    assert info["architecture"]["denoiser"]["num_mid_layers"] == 3
+
+
 def test_a_trained_unet_grows_text_attention_and_keeps_what_it_learned(tmp_path, dataset_dir):
     """--init-from a U-Net without text attention into one with `text_levels`: every trained tensor carries over,
     the new attention starts gated shut; the reverse (dropping trained attention) is refused."""

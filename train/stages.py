@@ -101,6 +101,12 @@ def _text_attention_level(key: str) -> int | None:
     return None
 
 
+def _mid_layer(key: str) -> int | None:
+    """The bottleneck mixer of a state-dict key ("mid.2.ffn.net.3.weight" -> 2)."""
+    parts = key.split(".")
+    return int(parts[1]) if len(parts) > 2 and parts[0] == "mid" else None
+
+
 def grown_text_levels(denoiser: nn.Module, stored_architecture: dict) -> list[int]:
     """U-Net levels where `denoiser` reads text (`DenoiserConfig.text_levels`) and a checkpoint of
     `stored_architecture` did not: their attention is all the checkpoint may lack. Everything else must match.
@@ -115,6 +121,30 @@ def grown_text_levels(denoiser: nn.Module, stored_architecture: dict) -> list[in
     if not stored_levels <= set(config.text_levels):
         return []   # the stored model reads text where ours does not: no growth, a plain mismatch
     return sorted(set(config.text_levels) - stored_levels)
+
+
+def grown_mid_layers(denoiser: nn.Module, stored_architecture: dict) -> list[int]:
+    """Bottleneck attention mixers (`DenoiserConfig.num_mid_layers`) `denoiser` has beyond a checkpoint of
+    `stored_architecture`: the U-Net grown deeper where it reads the prompt most, its levels untouched.
+
+    Each new mixer starts as the identity (`start_as_identity`), so the grown model computes what the stored one
+    did, and the new layers learn from there."""
+    config = getattr(denoiser, "config", None)
+    if stored_architecture.get("type") != "mamba_unet" or not hasattr(config, "num_mid_layers"):
+        return []
+    stored = int(stored_architecture.get("num_mid_layers", 1))
+    return list(range(stored, config.num_mid_layers)) if stored < config.num_mid_layers else []
+
+
+@torch.no_grad()
+def start_as_identity(mixer: nn.Module) -> None:
+    """Zero what an attention mixer adds to its input: its self-attention's and feed-forward's output layers and
+    its text gate. Its gates of the shared modulation are the trained model's (not zero), so zeroing the layers
+    they scale is what makes the block pass its input through; gradients still reach those layers at once."""
+    for layer in (mixer.self_attn.out, mixer.ffn.net[-1]):
+        nn.init.zeros_(layer.weight)
+        nn.init.zeros_(layer.bias)
+    mixer.cross_gate.zero_()
 
 
 def vae_fingerprint(tensors: dict[str, torch.Tensor]) -> str:
@@ -224,8 +254,11 @@ class DenoiserStage:
         data (floor poses) would shift every latent the denoiser has learned.
         """
         denoiser, text = self.objective.denoiser, self.objective.text
-        levels = grown_text_levels(denoiser, read_config(path)["architecture"].get("denoiser", {}))
-        grown = frozenset(k for k in denoiser.state_dict() if _text_attention_level(k) in levels)
+        stored_architecture = read_config(path)["architecture"].get("denoiser", {})
+        levels = grown_text_levels(denoiser, stored_architecture)
+        mixers = grown_mid_layers(denoiser, stored_architecture)
+        grown = frozenset(k for k in denoiser.state_dict()
+                          if _text_attention_level(k) in levels or _mid_layer(k) in mixers)
         denoiser_shapes = {k: v for k, v in module_shapes("denoiser.", denoiser).items()
                            if k[len("denoiser."):] not in grown}
         expected = {**module_shapes("vae.", self.vae), **denoiser_shapes, **module_shapes("text.", text)}
@@ -241,11 +274,13 @@ class DenoiserStage:
                              f"{self.vae_dir} (first differing tensors: {differing[:3]}); pass that checkpoint "
                              "as --vae too, or a VAE fine-tuned from it (--stage vae --init-from it)")
         _load_prefixed(denoiser, tensors, "denoiser.", grown)
+        for index in mixers:
+            start_as_identity(denoiser.mid[index])
         _load_prefixed(text, tensors, "text.")
         self.latent_scale = float(config["training"]["latent_scale"])
         previous = config["training"]
         self.warm_start_info = {"init_from": str(path), "vae_fine_tuned": fine_tuned,
-                                "grown_text_levels": levels,
+                                "grown_text_levels": levels, "grown_mid_layers": mixers,
                                 "init_steps": int(previous.get("init_steps", 0)) + int(previous.get("steps", 0))}
 
     def open_text_gates(self) -> None:
