@@ -83,9 +83,8 @@ def keep_old_playing(obj, previous_action_name: str | None) -> None:
     ad.action_extrapolation = "HOLD_FORWARD"
     if previous_action_name is None:
         return
-    for track in ad.nla_tracks:
-        if track.name == takes.STASH_PREFIX + previous_action_name:
-            track.mute = False
+    for track in takes.stash_tracks(obj, previous_action_name):
+        track.mute = False
 
 
 def guide_params(armature, scene, start_frame: float, path=None, pins=None) -> tuple[dict, list[str]]:

@@ -284,6 +284,5 @@ def _is_full_extension(original, result) -> bool:
 
 def _unmute_stash_of(obj, action_name: str) -> None:
     """Let the original take keep playing before its continuation."""
-    for track in obj.animation_data.nla_tracks:
-        if track.name == takes.STASH_PREFIX + action_name:
-            track.mute = False
+    for track in takes.stash_tracks(obj, action_name):
+        track.mute = False

@@ -136,6 +136,16 @@ def stash_current_action(obj) -> None:
     ad.action = None
 
 
+def stash_tracks(obj, action_name: str) -> list:
+    """The NLA tracks that stash the action named `action_name`, found by their strips' action: a track's name
+    ("[Stash] " + the action's name) is cut at Blender's 63 bytes, so a long take's track name no longer holds it."""
+    ad = obj.animation_data
+    if ad is None:
+        return []
+    return [track for track in ad.nla_tracks if track.name.startswith(STASH_PREFIX)
+            and any(strip.action is not None and strip.action.name == action_name for strip in track.strips)]
+
+
 def assign_action(obj, action) -> None:
     """Make `action` the armature's active action (on its own slot in layered actions)."""
     ad = obj.animation_data or obj.animation_data_create()

@@ -202,6 +202,22 @@ def test_from_pose_sends_the_context_to_extend(rigs):
     assert task.step() == "FINISHED"
 
 
+def test_a_long_take_keeps_playing_before_its_continuation(rigs):
+    """A long prompt fills the take's name to Blender's 63 bytes, so its stash track's name ("[Stash] " + the name)
+    is cut short: the track is still found (by its strip's action) and unmuted, and the old take plays up to the
+    start frame."""
+    obj, scene = rigs["smpl"], bpy.context.scene
+    obj.animation_data_clear()
+    (old,) = takes.apply_takes(obj, [_synthetic(40)], "a person walks forward slowly and carefully along a line",
+                               1234567890, 1, scene)
+    assert len((takes.STASH_PREFIX + old.name).encode()) > 63
+    task = generation.submit_generate(FakeEngine(), session.EngineSettings(), obj, scene, "waves", 1.0, 0, 7.5, 10,
+                                      1, 31, from_pose=True)
+    assert task.step() == "FINISHED"
+    (track,) = takes.stash_tracks(obj, old.name)
+    assert track.name != takes.STASH_PREFIX + old.name and not track.mute
+
+
 def test_from_pose_sends_the_path_and_pins_to_extend(rigs):
     """A continuation takes the guides too (issue 23): the curve and pins as given, an animated empty's key on the
     start frame left out (the continuation starts where the character is)."""
