@@ -74,6 +74,13 @@ NAME_MAPS: dict[str, dict[str, str]] = {
         "*_foot": "ORG-toe.{s}", "neck": "ORG-spine.004", "*_collar": "ORG-shoulder.{s}",
         "head": "ORG-spine.006", "*_shoulder": "ORG-upper_arm.{s}", "*_elbow": "ORG-forearm.{s}",
         "*_wrist": "ORG-hand.{s}"}, "L", "R"),
+    # The meta-rig itself (Add > Armature > Human): the bones the generated rig's ORG- and DEF- bones copy.
+    "Rigify (meta-rig)": _sided({
+        "pelvis": "spine", "*_hip": "thigh.{s}", "spine1": "spine.001", "*_knee": "shin.{s}",
+        "spine2": "spine.002", "*_ankle": "foot.{s}", "spine3": "spine.003",
+        "*_foot": "toe.{s}", "neck": "spine.004", "*_collar": "shoulder.{s}",
+        "head": "spine.006", "*_shoulder": "upper_arm.{s}", "*_elbow": "forearm.{s}",
+        "*_wrist": "hand.{s}"}, "L", "R"),
     # UE5 (Manny/Quinn): five spine bones and two neck bones; the clavicles hang from spine_05. Listed before
     # UE4 so a UE5 rig (which also has spine_01..03) takes it; a UE4 rig lacks spine_05 and takes the next.
     "Unreal mannequin (UE5)": _sided({

@@ -47,6 +47,15 @@ def rigify_rig(scene=None):
     return rig
 
 
+def rigify_metarig(scene=None):
+    """Rigify's human meta-rig as Add > Armature > Human makes it (bones "spine" .. "spine.006", "thigh.L", and
+    side bones such as "pelvis.L"), used as a simple rig without generating."""
+    enable_rigify()
+    bpy.ops.object.armature_human_metarig_add()
+    bpy.ops.object.mode_set(mode="OBJECT")
+    return bpy.context.active_object
+
+
 def _build(name, spec, rolls=None):
     """Armature from [(bone, parent, head, tail)] in metres/armature units."""
     data = bpy.data.armatures.new(name)

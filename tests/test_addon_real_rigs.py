@@ -1,6 +1,7 @@
 """Takes on rigs the project did not build, checked on the evaluated pose (constraints and drivers included).
 
-A Rigify rig generated here by Blender's bundled Rigify (706 bones, constraint-driven DEF bones), a Mixamo-named
+A Rigify rig generated here by Blender's bundled Rigify (706 bones, constraint-driven DEF bones), Rigify's meta-rig
+itself, a Mixamo-named
 rig round-tripped through Blender's FBX exporter and importer, and Unreal mannequin rigs (UE4 and UE5 names,
 centimetres, A-pose, tails not pointing at the child). Motions come from the bundled model ("a person raises
 both arms above the head", "a person walks forward", seed 0). The rig's hands, ankles and head relative to its
@@ -22,7 +23,7 @@ from addon_scene import panel_labels  # noqa: E402
 pytestmark = pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "config.json").is_file(), reason="no bundled model")
 
 ARMS, WALK = "a person raises both arms above the head", "a person walks forward"
-RIGS = ("rigify", "mixamo_fbx", "ue4", "ue5")
+RIGS = ("rigify", "metarig", "mixamo_fbx", "ue4", "ue5")
 LIMIT = 0.05   # body heights (issue 22)
 # Regression guards above what was measured (benchmarks/rig_accuracy.py: every rig <= 0.008 on the model of then).
 # Rigify's torso and chest controls bend its spine in their own way (the forward Rigify spine solve), so a torso
@@ -37,7 +38,7 @@ def rigs(tmp_path_factory):
     bpy.ops.wm.read_factory_settings(use_empty=True)
     addon.register()
     bpy.context.scene.render.fps = 20
-    made = {"rigify": real_rigs.rigify_rig(),
+    made = {"rigify": real_rigs.rigify_rig(), "metarig": real_rigs.rigify_metarig(),
             "mixamo_fbx": real_rigs.mixamo_fbx_rig(str(tmp_path_factory.mktemp("fbx"))),
             "ue4": real_rigs.unreal_rig(), "ue5": real_rigs.unreal_rig(ue5=True)}
     for obj in made.values():
@@ -69,6 +70,9 @@ def test_rigs_are_what_they_claim(rigs):
     assert len(rig.data.bones) > 600 and rigify.is_generated_rigify(rig)
     assert rig.pose.bones["DEF-upper_arm.L"].constraints, "Rigify's DEF bones are constraint-driven"
     assert rig.motion_retarget.map_name == "Rigify controls" and rig.motion_retarget.root_bone == ""
+    metarig = rigs["metarig"]   # its side bone "pelvis.L" once took the hips (heuristic map): the body stayed put
+    assert metarig.motion_retarget.map_name == "Rigify (meta-rig)" and "pelvis.L" in metarig.data.bones
+    assert armature.auto_bone_map(metarig)[1]["pelvis"] == "spine"
     fbx = rigs["mixamo_fbx"]
     np.testing.assert_allclose(tuple(fbx.scale), (0.01,) * 3, rtol=1e-5)
     np.testing.assert_allclose(tuple(fbx.rotation_euler), (np.pi / 2, 0, 0), atol=1e-5)
