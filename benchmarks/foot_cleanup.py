@@ -1,8 +1,8 @@
-"""Foot cleanup (issue 23, item 4): foot skating, ground penetration and the cost of cleaning, before/after.
+"""Foot cleanup (issue 23, item 4): foot skating, ground penetration, floating and the cost of cleaning.
 
 Samples the bundled model on the CPU for many prompts, seeds and lengths through the engine's own steps
-(`_sample`, `_decode`, `Motion.batch_from_features` with the engine's `_body_frames`: what `generate` runs
-with ``foot_cleanup=False``), then cleans the same takes with `controls.foot_cleanup.clean_feet_batch` (what
+(`sampling.sample_latents`, `decoding.decode_latents`, `decoding.solve_motions`: what `generate` runs with
+``foot_cleanup=False``), then cleans the same takes with `controls.foot_cleanup.clean_feet_batch` (what
 ``foot_cleanup=True`` adds), so before and after are the very same takes. Per take and pooled:
 
 * ``skating_share``: the share of steps with a foot joint within 5 cm of the take's lowest foot position in
@@ -10,8 +10,12 @@ with ``foot_cleanup=False``), then cleans the same takes with `controls.foot_cle
   literature's foot-skating ratio as this repo has always reported it: pooled over steps with a foot down);
 * ``skating_frames``: the same count over all steps of the take (the other common normalisation);
 * ``penetration_cm``: how far the lowest foot joint goes below the floor (y = 0), worst frame;
+* ``float_cm``: the lowest foot joint's height above the floor, median over the take's frames (``float_cm_p90``:
+  its 90th percentile; ground truth: 0, a planted foot is on the floor); pooled as the mean over takes;
+* ``unsettled``: the same takes cleaned without setting the body down on the floor (``settle=False``, the cleanup
+  before 2026-12-07): what settling adds;
 * ``leg_change_cm``: how far the cleanup moved knees, ankles and toes (mean over leg joints and frames, max);
-  ``other_change_cm``: the largest move of any other joint (the cleanup only edits legs: ~0);
+  ``other_change_cm``: the largest move of any other joint (the body set down on the floor, else ~0);
 * ``fk_cm``: max |FK(rotations) - joints| after cleanup (issue 22: still one motion);
 * ``cleanup_ms``: CPU time of the cleanup per take (batched as in `generate`), beside the sampling time.
 
@@ -34,10 +38,13 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from motion_core.formats.atomic_file import write_json  # noqa: E402
-from motion_core.bench import environment  # noqa: E402
+from motion_core.interfaces.bench import environment  # noqa: E402
 from motion_core.controls.foot_cleanup import clean_feet_batch, contacts_from_features, foot_chains  # noqa: E402
-from motion_core.engine import Engine, _Progress  # noqa: E402
-from motion_core.formats.motion import Motion  # noqa: E402
+from motion_core.engine import Engine  # noqa: E402
+from motion_core.generation.decoding import decode_latents, solve_motions  # noqa: E402
+from motion_core.generation.progress import Progress  # noqa: E402
+from motion_core.generation.requests import sampling_settings  # noqa: E402
+from motion_core.generation.sampling import sample_latents  # noqa: E402
 from motion_core.kinematics.motion_metrics import CONTACT_HEIGHT, SKATING_SPEED, foot_skating, foot_skating_speed  # noqa: E402
 from motion_core.kinematics.skeleton import HUMANML3D  # noqa: E402
 
@@ -55,9 +62,11 @@ OTHERS = [j for j in range(HUMANML3D.num_joints) if j not in LEGS]
 def skating(joints: np.ndarray, fps: float) -> dict:
     s = foot_skating(joints, HUMANML3D, fps)
     speed = foot_skating_speed(joints, HUMANML3D, fps)
+    lowest = joints[:, FEET, 1].min(axis=1) * 100
     return {"skating_share": s["skating_share"], "contact_steps": s["contact_steps"],
             "skating_steps": int((speed > SKATING_SPEED).sum()), "steps": len(speed), "mean_speed": s["mean"],
-            "penetration_cm": max(0.0, -float(joints[:, FEET, 1].min()) * 100)}
+            "penetration_cm": max(0.0, -float(lowest.min())),
+            "float_cm": float(np.median(lowest)), "float_cm_p90": float(np.percentile(lowest, 90))}
 
 
 def pooled(rows: list[dict]) -> dict:
@@ -65,7 +74,9 @@ def pooled(rows: list[dict]) -> dict:
     return {"skating_share": sum(r["skating_steps"] for r in rows) / max(contact, 1),
             "skating_frames": sum(r["skating_steps"] for r in rows) / max(sum(r["steps"] for r in rows), 1),
             "penetration_cm_max": max(r["penetration_cm"] for r in rows),
-            "penetration_cm_mean": float(np.mean([r["penetration_cm"] for r in rows])), "takes": len(rows)}
+            "penetration_cm_mean": float(np.mean([r["penetration_cm"] for r in rows])),
+            "float_cm": float(np.mean([r["float_cm"] for r in rows])),
+            "float_cm_p90": float(np.mean([r["float_cm_p90"] for r in rows])), "takes": len(rows)}
 
 
 def main() -> None:
@@ -77,22 +88,23 @@ def main() -> None:
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
     out = args.out or ROOT / "benchmarks" / "results" / f"foot_cleanup_{date}"
     engine = Engine.load(None, device="cpu")
-    guidance, steps = engine._sampling(None, None)
-    takes, before_rows, after_rows, sample_s, cleanup_s = [], [], [], 0.0, 0.0
+    guidance, steps = sampling_settings(engine, None, None)
+    takes, before_rows, after_rows, unsettled_rows, sample_s, cleanup_s = [], [], [], [], 0.0, 0.0
     for frames in args.frames:
         for seed in args.seeds:
             seeds = [seed * 1000 + i for i in range(len(PROMPTS))]
             started = time.perf_counter()
-            latents = engine._sample(PROMPTS, seeds, frames, guidance, steps, _Progress(None), None)
-            features = engine._decode(latents, frames)
-            raw = Motion.batch_from_features(features, HUMANML3D, engine.fps, None,
-                                             body_frames=engine._body_frames(frames))
+            latents = sample_latents(engine, PROMPTS, seeds, frames, guidance, steps, Progress(None), None)
+            features = decode_latents(engine, latents, frames)
+            raw = solve_motions(engine, features, [{} for _ in PROMPTS])
             sample_s += time.perf_counter() - started
             started = time.perf_counter()
             cleaned = clean_feet_batch(raw, contacts_from_features(features, HUMANML3D))
             cleanup_s += time.perf_counter() - started
-            for prompt, s, before, after in zip(PROMPTS, seeds, raw, cleaned):
+            unsettled = clean_feet_batch(raw, contacts_from_features(features, HUMANML3D), settle=False)
+            for prompt, s, before, after, old in zip(PROMPTS, seeds, raw, cleaned, unsettled):
                 b, a = skating(before.joints, engine.fps), skating(after.joints, engine.fps)
+                unsettled_rows.append(skating(old.joints, engine.fps))
                 change = np.linalg.norm(after.joints - before.joints, axis=-1)
                 takes.append({"prompt": prompt, "seed": s, "frames": frames, "before": b, "after": a,
                               "leg_change_cm_mean": float(change[:, LEGS].mean() * 100),
@@ -104,7 +116,7 @@ def main() -> None:
             print(f"frames {frames} seed {seed}: before {pooled(before_rows[-len(PROMPTS):])['skating_share']:.3f} "
                   f"after {pooled(after_rows[-len(PROMPTS):])['skating_share']:.3f}", flush=True)
     reference = np.load(ROOT / "tests" / "data" / "humanml3d_sample" / "new_joints_012314.npy").astype(np.float64)
-    summary = {"before": pooled(before_rows), "after": pooled(after_rows),
+    summary = {"before": pooled(before_rows), "after": pooled(after_rows), "unsettled": pooled(unsettled_rows),
                "leg_change_cm_mean": float(np.mean([t["leg_change_cm_mean"] for t in takes])),
                "leg_change_cm_max": float(max(t["leg_change_cm_max"] for t in takes)),
                "other_change_cm_max": float(max(t["other_change_cm_max"] for t in takes)),
@@ -117,13 +129,15 @@ def main() -> None:
         mine = [t for t in takes if t["prompt"] == prompt]
         per_prompt[prompt] = {"before": pooled([t["before"] for t in mine])["skating_share"],
                               "after": pooled([t["after"] for t in mine])["skating_share"],
+                              "float_cm_before": pooled([t["before"] for t in mine])["float_cm"],
+                              "float_cm_after": pooled([t["after"] for t in mine])["float_cm"],
                               "leg_change_cm_mean": float(np.mean([t["leg_change_cm_mean"] for t in mine]))}
     for prompt, row in per_prompt.items():
         print(f"{prompt[:34]:34} skating {row['before']:.3f} -> {row['after']:.3f}  legs moved "
-              f"{row['leg_change_cm_mean']:.1f} cm")
-    for key in ("before", "after"):
+              f"{row['leg_change_cm_mean']:.1f} cm  float {row['float_cm_before']:.1f} -> {row['float_cm_after']:.1f} cm")
+    for key in ("before", "unsettled", "after"):
         print(f"{key:6}: {summary[key]}")
-    print({k: v for k, v in summary.items() if k not in ("before", "after")})
+    print({k: v for k, v in summary.items() if k not in ("before", "after", "unsettled")})
     result = {"benchmark": "foot_cleanup", "command": " ".join(sys.argv), "environment": environment(engine.device),
               "threads": torch.get_num_threads(), "definition": f"foot joint within {CONTACT_HEIGHT} m of the take's "
               f"lowest foot position moving faster than {SKATING_SPEED} m/s", "model": engine.model_version,

@@ -22,7 +22,11 @@ from motion_core.text.sequence import action_clauses
     ("she crawls forward and afterwards claps", ["she crawls forward", "she claps"]),
     ("the woman bows, subsequently the man waves", ["the woman bows", "the man waves"]),
     ("walk forward then wave", ["walk forward", "wave"]),              # an order stays an order
-    ("first hops, next spins, finally bows", ["first hops", "spins", "bows"]),
+    ("first hops, next spins, finally bows", ["hops", "spins", "bows"]),
+    # a connective opening a sentence, an opener of the first
+    ("First he jumps. Then he waves. Finally he bows.", ["he jumps", "he waves", "he bows"]),
+    ("A man jumps. Then waves.", ["A man jumps", "a person waves"]),
+    ("To start, the woman bows. After that she claps.", ["the woman bows", "she claps"]),
 ])
 def test_a_prompt_telling_actions_in_order_is_cut_at_its_connectives(prompt, clauses):
     assert action_clauses(prompt) == clauses

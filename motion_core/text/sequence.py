@@ -25,8 +25,10 @@ import re
 from motion_core.text.vocabulary import STOP_WORDS
 
 _CONNECTIVE = re.compile(
-    r"(?:\s*[,;:]\s*|\s+)(?:and\s+)?(?:then|after\s+that|afterwards?|subsequently|next(?!\s+to\b)|finally"
+    r"(?:^|\s*[,;:]\s*|\s+)(?:and\s+)?(?:then|after\s+that|afterwards?|subsequently|next(?!\s+to\b)|finally"
     r"|followed\s+by|eventually)\b\s*,?\s*", re.IGNORECASE)
+# What opens the first of several sentences in order ("First he jumps. Then he waves."): no part of the action.
+_OPENER = re.compile(r"^(?:first(?:ly)?|at\s+first|to\s+(?:start|begin)(?:\s+with)?)\b\s*,?\s*", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 _WORD = re.compile(r"[a-z]+")
 # What a clause about a new action does not start with: the same action going on ("then back", "then slowly").
@@ -49,7 +51,9 @@ _DETERMINERS = _ARTICLES | {"one"}                    # what opens the first cla
 
 def action_clauses(prompt: str) -> list[str]:
     """The prompt's clauses in the order it tells them (one, the prompt itself, when it tells one action)."""
-    pieces = [piece for sentence in _SENTENCE_END.split(prompt.strip()) for piece in _CONNECTIVE.split(sentence)]
+    # a connective may open a sentence ("He jumps. Then he waves."), as the first may be opened ("First, ...")
+    pieces = [piece for sentence in _SENTENCE_END.split(prompt.strip())
+              for piece in _CONNECTIVE.split(_OPENER.sub("", sentence))]
     clauses: list[str] = []
     pending = ""   # a piece with no word of its own, waiting for the clause it belongs to
     for piece in pieces:
