@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from motion_core.engine import Engine
+from motion_core.engine import Engine, InputError
 from motion_core.generation.timeline import timeline_segments
 from motion_core.text.sequence import action_clauses
 
@@ -78,6 +78,12 @@ def test_a_requested_length_is_shared_among_the_clauses(engine):
     # too short to give each clause the shortest segment a timeline takes: sampled whole
     short = engine.generate(["a person walks, then waves, then sits"], seconds=1.0, seed=0, steps=2)[0]
     assert "timeline" not in short.meta and short.num_frames == round(1.0 * engine.fps)
+    assert short.meta["played_as"].startswith("played as one prompt: 1.0 s cannot hold its 3 actions")
+    # a timeline may run past the model's window: so may a prompt told in clauses, but not one of one action
+    long = engine.generate(["a person walks, then waves, then sits"], seconds=20.0, seed=0, steps=2)[0]
+    assert len(timeline_segments(long)) == 3 and long.num_frames == round(20.0 * engine.fps)
+    with pytest.raises(InputError, match="tell the actions in order"):
+        engine.generate(["a person walks", "a person walks, then waves"], seconds=20.0, seed=0, steps=2)
 
 
 def test_sequences_off_a_loop_a_path_or_pins_keep_the_prompt_whole(engine):

@@ -42,7 +42,8 @@ def resolve_frames(seconds, frames, fps: float, limit: int, what: str) -> int:
         raise InputError(f"{what}: {frames} frame(s) is too short; the minimum is {minimum} frames "
                          f"({MIN_SECONDS} s at {fps:g} fps)")
     if frames > limit:
-        hint = ("; for longer motions generate up to that length and continue with extend" if what == "generate"
+        hint = ("; for longer motions tell the actions in order (\"walks to the door, then sits down\"), play a "
+                "timeline (the CLI's PROMPT:SECONDS) or continue with extend" if what == "generate"
                 else "; call extend repeatedly to add more")
         raise InputError(f"{what}: {frames} frames ({frames / fps:.2f} s) exceeds the {limit} frames "
                          f"({limit / fps:.2f} s) this model supports{hint}")

@@ -21,7 +21,7 @@ from motion_core.generation.lengths import plan_lengths, resolve_frames
 from motion_core.generation.meta import with_warnings
 from motion_core.generation.progress import Progress, ProgressFn, monotonic
 from motion_core.generation.requests import check_prompts, seed_list
-from motion_core.generation.timeline import generate_timeline, shortest_segment_frames
+from motion_core.generation.timeline import MAX_TOTAL_SECONDS, generate_timeline, shortest_segment_frames
 from motion_core.text.sequence import action_clauses
 
 
@@ -34,14 +34,19 @@ def generate_takes(engine, prompts: Sequence[str], seconds, frames, seed, guidan
     seeds = seed_list(seed, len(prompts))
     whole = not sequences or loop or path is not None or pins is not None
     told = [[prompt] if whole else action_clauses(prompt) for prompt in prompts]
-    # the length asked for, checked once and before any work (a bad one fails as for single prompts)
+    # the length asked for, checked once and before any work (a bad one fails as for single prompts); a prompt told
+    # in clauses plays as a timeline, which may run past one window (prompts of one action are held to it below)
+    several = any(len(clauses) > 1 for clauses in told)
+    limit = round(MAX_TOTAL_SECONDS * engine.fps) if several else engine.max_frames
     requested = None if seconds is None and frames is None else \
-        resolve_frames(seconds, frames, engine.fps, limit=engine.max_frames, what="generate")
+        resolve_frames(seconds, frames, engine.fps, limit=limit, what="generate")
     plans = {i: _clause_frames(engine, clauses, requested) for i, clauses in enumerate(told) if len(clauses) > 1}
+    squeezed = [i for i, plan in plans.items() if plan is None]   # the length asked for cannot hold the clauses
     plans = {i: plan for i, plan in plans.items() if plan is not None}
     if not plans:
-        return generate_motions(engine, prompts, seconds, frames, seeds, guidance, steps, progress, should_cancel,
-                                foot_cleanup=foot_cleanup, loop=loop, path=path, pins=pins)
+        motions = generate_motions(engine, prompts, seconds, frames, seeds, guidance, steps, progress,
+                                   should_cancel, foot_cleanup=foot_cleanup, loop=loop, path=path, pins=pins)
+        return _say_squeezed(engine, motions, squeezed, told, requested)
     report = Progress(monotonic(progress))
     singles = [i for i in range(len(prompts)) if i not in plans]
     motions: list[Motion | None] = [None] * len(prompts)
@@ -64,6 +69,16 @@ def generate_takes(engine, prompts: Sequence[str], seconds, frames, seed, guidan
         with_warnings(motion.meta, *warnings)
         motions[i] = motion
     report(1.0, "done")
+    return _say_squeezed(engine, motions, squeezed, told, requested)
+
+
+def _say_squeezed(engine, motions: list, squeezed: list[int], told: list[list[str]], total: int | None) -> list:
+    """Say, in their `played_as`, why prompts told in clauses were sampled whole: the length asked for is too short
+    to give each clause the shortest segment a timeline takes."""
+    for i in squeezed:
+        shortest = shortest_segment_frames(engine) / engine.fps
+        motions[i].meta["played_as"] = (f"played as one prompt: {total / engine.fps:.1f} s cannot hold its "
+                                        f"{len(told[i])} actions in order ({shortest:.1f} s each at least)")
     return motions
 
 
