@@ -293,6 +293,7 @@ def test_cli_text_seconds_prompts_make_one_timeline(checkpoint, tmp_path):
 
 @pytest.mark.parametrize("prompts, extra, message", [
     (["walks:2", "jumps"], [], "'jumps' has no :SECONDS"),
+    (["walks:2", "waves at 10:30"], [], "'waves at 10:30' has no :SECONDS"),   # a clock time is no length
     (["walks:2", "jumps:nan"], [], "finite number"),
     (["walks:2", "jumps:-1"], [], "seconds must be positive"),
     (["walks:2"], ["--seconds", "3"], "--seconds does not apply to a timeline"),
@@ -306,6 +307,12 @@ def test_cli_bad_timelines_exit_2(checkpoint, tmp_path, capsys, prompts, extra, 
                  "--device", "cpu", "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_a_clock_time_in_a_prompt_is_not_a_length():
+    from motion_core.interfaces.cli import parse_timeline
+    assert parse_timeline(["a person waves at 10:30"]) is None and parse_timeline(["holds it for 1:30"]) is None
+    assert parse_timeline(["walks :2", "says: hi:1"]) == [("walks", 2.0), ("says: hi", 1.0)]
 
 
 def test_cli_help_documents_the_timeline_form(capsys):

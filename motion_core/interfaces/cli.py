@@ -155,8 +155,8 @@ def _file_stem(prompt: str, seed: int | None, index: int) -> str:
 
 
 # "TEXT:SECONDS": a trailing colon and number (signs, NaN and inf included, so the engine can say why they
-# are wrong instead of the prompt silently becoming an untimed one).
-_TIMED_PROMPT = re.compile(r"^(?P<text>.*):\s*(?P<seconds>[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?"
+# are wrong instead of the prompt silently becoming an untimed one); not a clock time ("waves at 10:30").
+_TIMED_PROMPT = re.compile(r"^(?P<text>.*(?<!\d)):\s*(?P<seconds>[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?"
                            r"|[-+]?nan|[-+]?inf)\s*$", re.IGNORECASE | re.DOTALL)
 
 
