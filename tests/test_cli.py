@@ -52,6 +52,10 @@ def test_positional_prompt_and_a_single_output_file(checkpoint, tmp_path):
     several = run_cli("generate", "walk", "wave", "--out", tmp_path / "two.npz", "--checkpoint", checkpoint)
     assert several.returncode == 2 and "makes 2 motions" in several.stderr
     assert not (tmp_path / "two.npz").exists()
+    # a file's ending and --format must agree (a .npz was written for --format bvh)
+    for out, fmt in (("one.npz", "bvh"), ("one.bvh", "both")):
+        clash = run_cli("generate", "walk", "--out", tmp_path / out, "--format", fmt, "--checkpoint", checkpoint)
+        assert clash.returncode == 2 and f"--format is {fmt}" in clash.stderr and not (tmp_path / out).exists()
 
 
 def test_sampler_option_names_every_sampler_and_is_recorded(checkpoint, tmp_path):

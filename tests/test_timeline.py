@@ -297,6 +297,7 @@ def test_cli_text_seconds_prompts_make_one_timeline(checkpoint, tmp_path):
     (["walks:2", "jumps:nan"], [], "finite number"),
     (["walks:2", "jumps:-1"], [], "seconds must be positive"),
     (["walks:2"], ["--seconds", "3"], "--seconds does not apply to a timeline"),
+    (["walks:2"], ["--loop"], "--loop does not apply to a timeline"),
     ([":4"], [], "segment 0's prompt is empty"),
     (["a" * 100_000 + ":1"], [], "the limit is 1000"),
 ])

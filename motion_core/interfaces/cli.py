@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "rounding, tens of micrometres), at a speed cost (README)")
     gen.add_argument("--out", type=Path, default=Path("motion_out"), metavar="DIR|FILE",
                      help="output folder, or a file ending in .bvh or .npz when the run makes one motion")
-    gen.add_argument("--format", choices=("npz", "bvh", "both"), default="npz", help="file format(s) to write")
+    gen.add_argument("--format", choices=("npz", "bvh", "both"), help="file format(s) to write (default npz)")
     gen.add_argument("--no-foot-cleanup", dest="foot_cleanup", action="store_false",
                      help="keep the model's feet as decoded (by default planted feet are locked with leg IK and "
                           "kept above the ground)")
@@ -186,8 +186,9 @@ def _run_generate(args: argparse.Namespace) -> int:
         raise InputError("give at least one prompt: motion-core generate \"a person waves\" (or --prompt TEXT)")
     timeline = parse_timeline(args.prompt)
     out_file = _single_output_file(args)
-    if timeline is not None and args.seconds is not None:
-        raise InputError("--seconds does not apply to a timeline: each prompt's TEXT:SECONDS sets its length")
+    if timeline is not None and (args.seconds is not None or args.loop):
+        raise InputError("--seconds does not apply to a timeline: each prompt's TEXT:SECONDS sets its length"
+                         if args.seconds is not None else "--loop does not apply to a timeline: a loop is one take")
     count = _motion_count(args)
     if count > MAX_MOTIONS:   # hours of work with nothing written until the end: surely a typo
         raise InputError(f"this run would make {count} motions; at most {MAX_MOTIONS} per run (fewer --takes or "
@@ -219,7 +220,7 @@ def _run_generate(args: argparse.Namespace) -> int:
     if out_file is not None:
         _write_single(motions[0], out_file)
     else:
-        _write_all(motions, args.out, args.format)
+        _write_all(motions, args.out, args.format or "npz")
     if not args.quiet:
         print(f"{len(motions)} motion(s) in {time.perf_counter() - started:.1f}s on {engine.device}",
               file=sys.stderr)
@@ -268,6 +269,8 @@ def _single_output_file(args: argparse.Namespace) -> Path | None:
     if count != 1:
         raise InputError(f"--out {args.out} names one file but this run makes {count} motions; "
                          "give a folder instead")
+    if args.format not in (None, args.out.suffix.lower()[1:]):   # --out walk.npz --format bvh: which one?
+        raise InputError(f"--out {args.out} names one {args.out.suffix} file but --format is {args.format}")
     return args.out
 
 
@@ -293,10 +296,7 @@ def _check_destination(folder: Path, out: Path, out_file: Path | None) -> None:
 
 def _write_single(motion, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".bvh":
-        motion.to_bvh(path)
-    else:
-        motion.save(path)
+    (motion.to_bvh if path.suffix.lower() == ".bvh" else motion.save)(path)
     print(path)
 
 
