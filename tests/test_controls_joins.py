@@ -73,3 +73,24 @@ def test_cli_no_smooth_joins_keeps_the_timeline_joins_as_sampled(tmp_path):
     change = np.abs(smoothed - raw).max(axis=(1, 2))
     assert change[34:47].max() > 1e-4                                 # the join (frame 40) was smoothed by default,
     assert change[:10].max() < 0.1 * change[34:47].max()             # far less away from it
+
+
+def test_a_timeline_keeps_its_feet_above_the_floor_after_its_joins_are_smoothed(monkeypatch):
+    """Smoothing a join where the body rises fast (sits down, then waves) drew the feet up to 16 cm under the floor
+    (the cleanup ran before it); the feet are lifted by leg IK again afterwards. Here the smoothing sinks the body."""
+    from motion_core.generation import timeline
+    from motion_core.kinematics.skeleton import HUMANML3D as skeleton
+
+    def sinking(motion, joins):
+        joints = motion.joints.astype(np.float64).copy()
+        joints[:, :, 1] -= 0.1
+        return Motion.from_joints(joints, motion.skeleton, fps=motion.fps, meta=motion.meta, offsets=motion.offsets)
+
+    monkeypatch.setattr(timeline, "smoothed_joins", sinking)
+    engine = Engine.random(tiny_config(), seed=0)
+    feet = list(skeleton.left_foot) + list(skeleton.right_foot)
+    motion = engine.generate_timeline([("a person sits", 1.0), ("a person waves", 1.0)], seed=2, steps=2)
+    assert motion.joints[:, feet, 1].min() > -1e-3
+    raw = engine.generate_timeline([("a person sits", 1.0), ("a person waves", 1.0)], seed=2, steps=2,
+                                   foot_cleanup=False)
+    assert raw.joints[:, feet, 1].min() < -0.05          # without the cleanup, nothing lifts them

@@ -208,6 +208,8 @@ def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | 
         motion = clean_feet(motion, contacts)
     if smooth_joins:   # no pop where segments meet (motion_core.controls.joins), after the feet
         motion = smoothed_joins(motion, [s.start_frame for s in resolved[1:]])
+        if foot_cleanup:   # smoothing a join where the body rises fast (sits, then waves) drew feet 16 cm under
+            motion = clean_feet(motion, np.zeros_like(contacts), settle=False)   # the floor: leg IK lifts them
     if constraints.pins:   # last: the hard constraint (generation.constraints)
         (motion,) = meet_pins([motion], constraints.pins, contacts[None] if foot_cleanup else None)
     report(1.0, "done")
