@@ -206,7 +206,7 @@ def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | 
         (motion,) = follow_path([motion], constraints.path)
     if foot_cleanup:   # planted feet locked by leg IK (motion_core.controls.foot_cleanup)
         motion = clean_feet(motion, contacts)
-    if smooth_joins:   # no pop where segments meet (motion_core.controls.joins), after the feet
+    if smooth_joins and len(resolved) > 1:   # no pop where segments meet (controls.joins), after the feet
         motion = smoothed_joins(motion, [s.start_frame for s in resolved[1:]])
         if foot_cleanup:   # smoothing a join where the body rises fast (sits, then waves) drew feet 16 cm under
             motion = clean_feet(motion, np.zeros_like(contacts), settle=False)   # the floor: leg IK lifts them
