@@ -72,6 +72,15 @@ def test_empty_prompts_are_refused(engine, clip, prompt):
         engine.extend(clip, prompt, **FAST)
 
 
+@pytest.mark.parametrize("prompt", ["!!!???...", "🕺💃", "123 456", "-- :) --"])
+def test_prompts_without_a_word_are_refused(engine, clip, prompt):
+    """Nothing to read: the model would make an arbitrary idle take without a word of warning."""
+    with pytest.raises(InputError, match="prompt 1 has no words"):
+        engine.generate(["walk", prompt], **FAST)
+    with pytest.raises(InputError, match="has no words"):
+        engine.extend(clip, prompt, **FAST)
+
+
 def test_over_long_prompt_is_refused_with_the_limit(engine):
     with pytest.raises(InputError, match=f"10000 characters long; the limit is {MAX_PROMPT_CHARS}"):
         engine.generate(["walk" * 2500], **FAST)

@@ -43,6 +43,9 @@ def check_prompt(prompt, what: str) -> str:
         raise InputError(f"{what} must be a string, got {type(prompt).__name__} {prompt!r:.40}")
     if not prompt.strip():
         raise InputError(f"{what} is empty: describe the motion (e.g. \"a person walks forward\")")
+    if not any(c.isalpha() for c in prompt):   # "!!!", "🕺💃", "123": nothing to read, the model would idle
+        raise InputError(f"{what} has no words: {prompt!r:.40}; describe the motion in words (e.g. \"a person "
+                         "dances\")")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InputError(f"{what} is {len(prompt)} characters long; the limit is {MAX_PROMPT_CHARS} "
                          "(the text encoder reads only the first few dozen words anyway)")
