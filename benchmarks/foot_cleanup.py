@@ -12,10 +12,8 @@ Samples the bundled model on the CPU for many prompts, seeds and lengths through
 * ``penetration_cm``: how far the lowest foot joint goes below the floor (y = 0), worst frame;
 * ``float_cm``: the lowest foot joint's height above the floor, median over the take's frames (``float_cm_p90``:
   its 90th percentile; ground truth: 0, a planted foot is on the floor); pooled as the mean over takes;
-* ``unsettled``: the same takes cleaned without setting the body down on the floor (``settle=False``, the cleanup
-  before 2026-12-07): what settling adds;
 * ``leg_change_cm``: how far the cleanup moved knees, ankles and toes (mean over leg joints and frames, max);
-  ``other_change_cm``: the largest move of any other joint (the body set down on the floor, else ~0);
+  ``other_change_cm``: the largest move of any other joint (the cleanup only edits legs: ~0);
 * ``fk_cm``: max |FK(rotations) - joints| after cleanup (issue 22: still one motion);
 * ``cleanup_ms``: CPU time of the cleanup per take (batched as in `generate`), beside the sampling time.
 
@@ -89,7 +87,7 @@ def main() -> None:
     out = args.out or ROOT / "benchmarks" / "results" / f"foot_cleanup_{date}"
     engine = Engine.load(None, device="cpu")
     guidance, steps = sampling_settings(engine, None, None)
-    takes, before_rows, after_rows, unsettled_rows, sample_s, cleanup_s = [], [], [], [], 0.0, 0.0
+    takes, before_rows, after_rows, sample_s, cleanup_s = [], [], [], 0.0, 0.0
     for frames in args.frames:
         for seed in args.seeds:
             seeds = [seed * 1000 + i for i in range(len(PROMPTS))]
@@ -101,10 +99,8 @@ def main() -> None:
             started = time.perf_counter()
             cleaned = clean_feet_batch(raw, contacts_from_features(features, HUMANML3D))
             cleanup_s += time.perf_counter() - started
-            unsettled = clean_feet_batch(raw, contacts_from_features(features, HUMANML3D), settle=False)
-            for prompt, s, before, after, old in zip(PROMPTS, seeds, raw, cleaned, unsettled):
+            for prompt, s, before, after in zip(PROMPTS, seeds, raw, cleaned):
                 b, a = skating(before.joints, engine.fps), skating(after.joints, engine.fps)
-                unsettled_rows.append(skating(old.joints, engine.fps))
                 change = np.linalg.norm(after.joints - before.joints, axis=-1)
                 takes.append({"prompt": prompt, "seed": s, "frames": frames, "before": b, "after": a,
                               "leg_change_cm_mean": float(change[:, LEGS].mean() * 100),
@@ -116,7 +112,7 @@ def main() -> None:
             print(f"frames {frames} seed {seed}: before {pooled(before_rows[-len(PROMPTS):])['skating_share']:.3f} "
                   f"after {pooled(after_rows[-len(PROMPTS):])['skating_share']:.3f}", flush=True)
     reference = np.load(ROOT / "tests" / "data" / "humanml3d_sample" / "new_joints_012314.npy").astype(np.float64)
-    summary = {"before": pooled(before_rows), "after": pooled(after_rows), "unsettled": pooled(unsettled_rows),
+    summary = {"before": pooled(before_rows), "after": pooled(after_rows),
                "leg_change_cm_mean": float(np.mean([t["leg_change_cm_mean"] for t in takes])),
                "leg_change_cm_max": float(max(t["leg_change_cm_max"] for t in takes)),
                "other_change_cm_max": float(max(t["other_change_cm_max"] for t in takes)),
@@ -135,9 +131,9 @@ def main() -> None:
     for prompt, row in per_prompt.items():
         print(f"{prompt[:34]:34} skating {row['before']:.3f} -> {row['after']:.3f}  legs moved "
               f"{row['leg_change_cm_mean']:.1f} cm  float {row['float_cm_before']:.1f} -> {row['float_cm_after']:.1f} cm")
-    for key in ("before", "unsettled", "after"):
+    for key in ("before", "after"):
         print(f"{key:6}: {summary[key]}")
-    print({k: v for k, v in summary.items() if k not in ("before", "after", "unsettled")})
+    print({k: v for k, v in summary.items() if k not in ("before", "after")})
     result = {"benchmark": "foot_cleanup", "command": " ".join(sys.argv), "environment": environment(engine.device),
               "threads": torch.get_num_threads(), "definition": f"foot joint within {CONTACT_HEIGHT} m of the take's "
               f"lowest foot position moving faster than {SKATING_SPEED} m/s", "model": engine.model_version,

@@ -2,14 +2,7 @@
 import numpy as np
 import pytest
 
-from motion_core.controls.foot_cleanup import (
-    SETTLE_MAX_HEIGHT,
-    clean_feet,
-    clean_feet_joints,
-    contacts_from_features,
-    foot_chains,
-    settle_heights,
-)
+from motion_core.controls.foot_cleanup import clean_feet, clean_feet_joints, contacts_from_features, foot_chains
 from motion_core.engine import Engine, tiny_config
 from motion_core.formats.motion import Motion
 from motion_core.kinematics.motion_metrics import foot_skating
@@ -44,7 +37,7 @@ def skating_motion(frames: int = 20, speed: float = 0.01, sink: float = 0.01) ->
 def test_planted_feet_stop_sliding_and_stay_above_ground():
     motion = skating_motion()
     assert foot_skating(motion.joints, HUMANML3D, 20.0)["mean"] > 0.15      # 0.2 m/s of sliding before
-    cleaned = clean_feet(motion, np.ones((motion.num_frames, 4), dtype=bool), settle=False)
+    cleaned = clean_feet(motion, np.ones((motion.num_frames, 4), dtype=bool))
     feet = [7, 10, 8, 11]
     slide = np.linalg.norm(np.diff(cleaned.joints[:, feet][..., [0, 2]], axis=0), axis=-1)
     assert slide.max() < 1e-4                                               # locked: no sliding at all
@@ -73,51 +66,6 @@ def test_keep_before_leaves_the_first_frames_alone():
     assert slide.max() < 1e-4        # locked where the kept frames left the feet
 
 
-def _lifted(motion: Motion, heights: np.ndarray) -> np.ndarray:
-    joints = motion.joints.astype(np.float64).copy()
-    joints[:, :, 1] += heights[:, None]
-    return joints
-
-
-def test_a_body_floating_while_its_feet_are_planted_is_set_down_on_the_floor():
-    """The model's body may drift up while its contact channels say the feet are planted (a walk hovering 10 cm up
-    by its end): the whole body comes down until its lowest joint meets the floor, nothing else changes."""
-    motion = skating_motion(frames=40, speed=0.0, sink=0.0)
-    drift = np.linspace(0.0, 0.12, 40)
-    planted = np.ones((40, 4), dtype=bool)
-    settled = clean_feet_joints(_lifted(motion, drift), planted, HUMANML3D, motion.offsets)
-    assert np.abs(settled[:, :, 1].min(axis=1)).max() < 0.005        # on the floor, within the smoothing
-    unsettled = clean_feet_joints(_lifted(motion, drift), planted, HUMANML3D, motion.offsets, settle=False)
-    assert unsettled[:, :, 1].min(axis=1)[-1] > 0.1                    # the cleanup alone left it hovering
-    others = [j for j in range(HUMANML3D.num_joints) if j not in LEG_JOINTS]
-    np.testing.assert_allclose(settled[:, others][..., [0, 2]], motion.joints[:, others][..., [0, 2]], atol=1e-6)
-
-
-def test_a_jump_keeps_its_rise_when_the_body_is_set_down():
-    """No foot is planted in the flight, and a contact flickering on at its top (the channels do) is no plant:
-    the body is set down along the line between take-off and landing, and the jump keeps its height."""
-    motion = skating_motion(frames=40, speed=0.0, sink=0.0)
-    rise = np.where((np.arange(40) >= 12) & (np.arange(40) < 24), 0.4 * np.sin(np.pi * (np.arange(40) - 12) / 12), 0)
-    float_height = 0.05
-    planted = np.ones((40, 4), dtype=bool)
-    planted[12:24] = False
-    planted[17:19] = True                                               # flicker at the top
-    assert rise[17] > SETTLE_MAX_HEIGHT
-    joints = _lifted(motion, rise + float_height)
-    heights = settle_heights(joints, planted)
-    np.testing.assert_allclose(heights, float_height, atol=1e-6)        # the float only, not the rise
-    settled = clean_feet_joints(joints, planted, HUMANML3D, motion.offsets)
-    np.testing.assert_allclose(settled[:, 0, 1] - motion.joints[:, 0, 1], rise, atol=1e-6)
-
-
-def test_setting_down_starts_after_the_kept_frames_without_a_step():
-    motion = skating_motion(frames=30, speed=0.0, sink=0.0)
-    joints = _lifted(motion, np.full(30, 0.08))
-    heights = settle_heights(joints, np.ones((30, 4), dtype=bool), keep_before=10)
-    assert (heights[:10] == 0).all() and abs(heights[-1] - 0.08) < 1e-6
-    assert np.abs(np.diff(heights)).max() < 0.02                        # eases in over the frames after the seam
-
-
 def test_contacts_come_from_the_last_four_feature_channels():
     features = np.zeros((3, HUMANML3D.feature_dim))
     features[1, feature_slices(HUMANML3D).contacts] = [1.0, 0.2, 0.9, 0.0]
@@ -135,9 +83,7 @@ def test_engine_cleans_feet_by_default_and_can_be_switched_off(engine):
                         for flag in (True, False))
     assert clean.meta.get("foot_cleanup") == 1 and "foot_cleanup" not in raw.meta
     others = [j for j in range(HUMANML3D.num_joints) if j not in LEG_JOINTS]
-    moved = clean.joints[:, others] - raw.joints[:, others]    # the rest of the body is only set down on the floor
-    np.testing.assert_allclose(moved[..., [0, 2]], 0.0, atol=1e-4)
-    np.testing.assert_allclose(moved[..., 1], np.broadcast_to(moved[:, :1, 1], moved[..., 1].shape), atol=1e-4)
+    np.testing.assert_allclose(clean.joints[:, others], raw.joints[:, others], atol=1e-4)
     np.testing.assert_allclose(clean.forward_kinematics(), clean.joints, atol=1e-4)
     timeline = engine.generate_timeline([("a person walks", 2.0)], seed=3, steps=2)
     assert timeline.meta.get("foot_cleanup") == 1

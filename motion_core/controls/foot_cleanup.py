@@ -1,12 +1,9 @@
-"""Clean feet: set the body down on the floor, lock planted feet with leg IK, keep the feet above the ground.
+"""Clean feet: lock planted feet in place with leg IK and keep the feet above the ground (issue 23, item 4).
 
 The model predicts, beside the pose, four foot-contact channels (left ankle, left toe, right ankle, right toe;
 the last 4 of the 263 HumanML3D features, see `motion_core.kinematics.representation`). Where a channel says a foot joint
 is planted, this module holds that joint still:
 
-0. settle: the model's body can drift up or down while its feet are planted (a 2-s walk hovered 10 cm up by
-   its end); where a foot is planted the whole body is set down until its lowest joint meets the floor, and
-   between plants (a jump's flight) along the line between them (`settle_heights`);
 1. contacts: a channel above 0.5 is a contact; one-frame gaps are filled and one-frame contacts dropped;
 2. targets: during each contact run the joint's target is one fixed point (the run's mean position); over
    `BLEND_FRAMES` frames before and after the run the target eases (cosine) from the joint's own path to that
@@ -17,7 +14,7 @@ is planted, this module holds that joint still:
    length kept);
 4. rotations: the edited joints are solved again on the motion's own rest offsets, so ``FK(rotations)`` still
    equals ``Motion.joints`` (issue 22). Only hips' children change: knees, ankles and toes (and their local
-   rotations with their parents'); every other joint stays where it was, but for the settling's vertical shift.
+   rotations with their parents'); every other joint stays exactly where it was.
 
 Entry points take and return `Motion`s: `clean_feet(motion, contacts)` and `clean_feet_batch(motions,
 contacts)` (one IK pass for a batch of equally long clips). `contacts_from_features(features)` reads the
@@ -31,18 +28,13 @@ from motion_core.formats.motion import Motion
 from motion_core.kinematics.skeleton import Skeleton
 
 __all__ = ["clean_feet", "clean_feet_batch", "contacts_from_features", "clean_feet_joints", "foot_chains",
-           "settle_heights", "BLEND_FRAMES", "GROUND_HEIGHT", "CONTACT_THRESHOLD"]
+           "BLEND_FRAMES", "GROUND_HEIGHT", "CONTACT_THRESHOLD"]
 
 BLEND_FRAMES = 4          # frames over which a lock eases in before a contact and out after it (0.2 s at 20 fps)
 GROUND_HEIGHT = 0.0       # y of the floor in the HumanML3D frame (its data is put on the floor at y = 0)
 CONTACT_THRESHOLD = 0.5   # a contact channel above this counts as a planted foot joint
 MAX_DRIFT = 0.30          # m a planted joint may have slid in the model's motion before it is re-planted
 LOW_HEIGHT = 0.05         # m above the ground: a foot joint this low next to a contact is held with it
-# Planted frames whose heights above the ground are averaged when the body is set down on it (0.25 s at 20 fps)
-SETTLE_SMOOTH_FRAMES = 5
-SETTLE_MAX_HEIGHT = 0.2   # m: a "planted" body whose lowest joint is higher is in the air (a jump), not floating
-SETTLE_MIN_FRAMES = 3     # planted frames running that count as standing on the floor
-SETTLE_EASE_FRAMES = 10   # after kept frames (`extend`), the setting down eases in over these
 _EPS = 1e-6
 
 
@@ -212,41 +204,10 @@ def _lift_toe(ankle: np.ndarray, toe: np.ndarray, length: float, ground: float) 
     return out
 
 
-def settle_heights(joints: np.ndarray, contacts: np.ndarray, ground: float = GROUND_HEIGHT,
-                   keep_before: int = 0) -> np.ndarray:
-    """(T,) how far the body floats above `ground` (negative: sinks into it): where a foot is planted (for
-    `SETTLE_MIN_FRAMES` running, lower than `SETTLE_MAX_HEIGHT`), the height of its lowest joint (a foot, or a
-    hand or knee lower still: crawling); between planted frames (a jump's
-    flight, a swing) the line between the neighbouring ones, so a jump keeps its rise; held at the ends; 0 with
-    nothing planted. Frames before `keep_before` are 0 and the curve eases in from 0 after them (`extend`: no
-    pop at the seam). Lightly smoothed (`SETTLE_SMOOTH_FRAMES`): the lowest joint switches feet from frame to frame."""
-    num = len(joints)
-    lowest = joints[:, :, 1].min(axis=1) - ground
-    # The contact channels flicker on at a jump's top: a plant counts where the body is low enough to stand
-    # and for a few frames running.
-    planted = _clean_runs(np.asarray(contacts, dtype=bool).any(axis=1)) & (lowest < SETTLE_MAX_HEIGHT)
-    planted[:keep_before] = False
-    keys = np.array([t for start, stop in _runs(planted) if stop - start >= SETTLE_MIN_FRAMES
-                     for t in range(start, stop)], dtype=int)
-    if not len(keys):
-        return np.zeros(num)
-    values = lowest[keys]
-    width = min(SETTLE_SMOOTH_FRAMES, len(keys))
-    values = np.convolve(np.pad(values, (width // 2, (width - 1) // 2), mode="edge"), np.ones(width) / width,
-                         mode="valid")
-    heights = np.interp(np.arange(num), keys, values)
-    heights[:keep_before] = 0.0
-    if keep_before:   # eased in after the kept frames, which stay where they were
-        ramp = np.arange(1, num - keep_before + 1) / SETTLE_EASE_FRAMES
-        heights[keep_before:] *= 0.5 - 0.5 * np.cos(np.pi * np.minimum(ramp, 1.0))
-    return heights
-
-
 def clean_feet_joints(joints: np.ndarray, contacts: np.ndarray, skeleton: Skeleton, offsets: np.ndarray,
                       blend: int = BLEND_FRAMES, ground: float = GROUND_HEIGHT, keep_before: int = 0,
-                      low: float = LOW_HEIGHT, anchors: np.ndarray | None = None, settle: bool = True) -> np.ndarray:
-    """Joints (T, J, 3) set down on the ground where a foot is planted (`settle_heights`; not with `settle`
-    False), planted feet locked and feet kept above `ground`; see the module doc.
+                      low: float = LOW_HEIGHT, anchors: np.ndarray | None = None) -> np.ndarray:
+    """Joints (T, J, 3) with planted feet locked and feet kept above `ground`; see the module doc.
 
     `contacts` (T, 4) bool in channel order; `offsets` (J, 3) the rest offsets whose bone lengths the legs
     keep; frames before `keep_before` come back unchanged. `anchors` (T, 4) bool: frames whose position a
@@ -258,8 +219,6 @@ def clean_feet_joints(joints: np.ndarray, contacts: np.ndarray, skeleton: Skelet
     if contacts.shape != (num, 4):
         raise ValueError(f"contacts must be (T, 4) = ({num}, 4), got {contacts.shape}")
     keep_before = int(np.clip(keep_before, 0, num))
-    if settle:
-        joints[:, :, 1] -= settle_heights(joints, contacts, ground, keep_before)[:, None]
     lengths = np.linalg.norm(np.asarray(offsets, dtype=np.float64), axis=-1)
     free = slice(keep_before, num)
     anchor = np.zeros((num, 4), dtype=bool) if anchors is None else np.asarray(anchors, dtype=bool)

@@ -111,9 +111,7 @@ def meet_pins(motions: list, pins: list[PosePin], contacts=None, keep_before: in
         feet = np.stack([c for c, _ in planted])
         if previous is not None and np.array_equal(feet, previous):
             break          # the feet are planted where the last round planted them: nothing left to change
-        # not set down on the floor again: the pins say where the body is (a pose pinned in the air stays there)
-        motions = clean_feet_batch(motions, feet, keep_before=keep_before, anchors=[a for _, a in planted],
-                                   settle=False)
+        motions = clean_feet_batch(motions, feet, keep_before=keep_before, anchors=[a for _, a in planted])
         motions = [apply_pins(motion, pins, keep_before=keep_before) for motion in motions]
         previous = feet
     return motions

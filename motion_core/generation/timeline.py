@@ -209,7 +209,7 @@ def generate_timeline(engine, segments, seed: int | None = 0, guidance: float | 
     if smooth_joins and len(resolved) > 1:   # no pop where segments meet (controls.joins), after the feet
         motion = smoothed_joins(motion, [s.start_frame for s in resolved[1:]])
         if foot_cleanup:   # smoothing a join where the body rises fast (sits, then waves) drew feet 16 cm under
-            motion = clean_feet(motion, np.zeros_like(contacts), settle=False)   # the floor: leg IK lifts them
+            motion = clean_feet(motion, np.zeros_like(contacts))   # the floor: leg IK lifts them
     if constraints.pins:   # last: the hard constraint (generation.constraints)
         (motion,) = meet_pins([motion], constraints.pins, contacts[None] if foot_cleanup else None)
     report(1.0, "done")
