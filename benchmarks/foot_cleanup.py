@@ -130,7 +130,8 @@ def main() -> None:
                               "leg_change_cm_mean": float(np.mean([t["leg_change_cm_mean"] for t in mine]))}
     for prompt, row in per_prompt.items():
         print(f"{prompt[:34]:34} skating {row['before']:.3f} -> {row['after']:.3f}  legs moved "
-              f"{row['leg_change_cm_mean']:.1f} cm  float {row['float_cm_before']:.1f} -> {row['float_cm_after']:.1f} cm")
+              f"{row['leg_change_cm_mean']:.1f} cm  float {row['float_cm_before']:.1f} -> "
+              f"{row['float_cm_after']:.1f} cm")
     for key in ("before", "after"):
         print(f"{key:6}: {summary[key]}")
     print({k: v for k, v in summary.items() if k not in ("before", "after")})

@@ -355,8 +355,9 @@ def dpm_solver_pp_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tupl
 
     With lambda = log(alpha / sigma) and h = lambda_next - lambda_cur, one step is
     x_next = (sigma_next / sigma_cur) x - alpha_next (exp(-h) - 1) D, where D is the x0 prediction (first step)
-    or its linear extrapolation from the previous one. The final step jumps to the predicted x0. Same arguments
-    and guarantees as `ddim_sample` (deterministic: no eta).
+    or its linear extrapolation from the previous one (not on the last update under `LOWER_ORDER_FINAL_BELOW`
+    steps). The final step jumps to the predicted x0. Same arguments and guarantees as `ddim_sample`
+    (deterministic: no eta).
     """
     ctx = _SamplingContext(schedule, model_fn, shape, cond, uncond, guidance, generator, mask, known, known_mask,
                           progress, should_cancel, device, dtype, known_noise)
@@ -375,7 +376,8 @@ def dpm_solver_pp_sample(schedule: NoiseSchedule, model_fn: ModelFn, shape: tupl
             lam, lam_next = _log_snr(schedule.alpha_bar(t)), _log_snr(schedule.alpha_bar(t_next))
             h = lam_next - lam
             d = x0
-            if previous_x0 is not None and not (t_next == timesteps[-1] and len(timesteps) < LOWER_ORDER_FINAL_BELOW):
+            last_update = t_next == timesteps[-1]
+            if previous_x0 is not None and not (last_update and len(timesteps) < LOWER_ORDER_FINAL_BELOW):
                 r = previous_h / h
                 d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * previous_x0
             a_next = schedule.alpha_bar(t_next)

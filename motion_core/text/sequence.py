@@ -7,7 +7,8 @@ benchmarks/results/sequence_prompts_20261207/). So `Engine.generate` plays such 
 clauses (`motion_core.generation.sequences`), each at its own length.
 
 A clause ends at a sequence connective ("then", "and then", "after that", "afterwards", "subsequently",
-"next", "finally", "eventually", "followed by") or at the end of a sentence. "and", "while" and "as" join actions done
+"next", "finally", "eventually", "followed by"; also opening a sentence: "He jumps. Then he waves.") or at the end of
+a sentence; an opener ("First", "To start") is dropped. "and", "while" and "as" join actions done
 together, or the parts of one action, so they never split. Nor does a connective that goes on with the same
 action rather than a new one: one followed by a participle ("ascending then descending"), an adverb or a
 direction ("swinging low then forward"), one that undoes the clause before ("bows, then straightens", "kicks,
@@ -27,7 +28,7 @@ from motion_core.text.vocabulary import STOP_WORDS
 _CONNECTIVE = re.compile(
     r"(?:^|\s*[,;:]\s*|\s+)(?:and\s+)?(?:then|after\s+that|afterwards?|subsequently|next(?!\s+to\b)|finally"
     r"|followed\s+by|eventually)\b\s*,?\s*", re.IGNORECASE)
-# What opens the first of several sentences in order ("First he jumps. Then he waves."): no part of the action.
+# What opens a sentence as the first of several steps ("First he jumps. Then he waves."): no part of the action.
 _OPENER = re.compile(r"^(?:first(?:ly)?|at\s+first|to\s+(?:start|begin)(?:\s+with)?)\b\s*,?\s*", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
 _WORD = re.compile(r"[a-z]+")
