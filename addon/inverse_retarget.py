@@ -7,8 +7,8 @@ Pure numpy, no bpy. The Blender side (`rig_pose.py`) reads the mapped bones' pos
 * axes: the forward's ``motion_axes`` (motion y-up -> Blender z-up, the rig's facing, the object's rotation),
   transposed;
 * scale: the forward's root scale for the engine's own body (rig leg length over the engine's);
-* origin: the rig's rest hips head is the engine's (x, z) = (0, 0) at its standing pelvis height, which is
-  what the forward does with origin (0, 0) and the engine's rest offsets.
+* origin: the rig's rest hips head is the engine's (x, z) = (0, 0) at the pelvis height the rig's rest stance
+  stands for (`retarget.standing_height`), which is what the forward does with origin (0, 0).
 
 Joints the rig lacks (a two-bone spine, no toes) are filled in from their neighbours along the skeleton.
 """
@@ -27,7 +27,7 @@ class BodyFit:
     to_arm: np.ndarray        # (3, 3) engine axes -> armature space
     hips_rest: np.ndarray     # (3,) armature-space rest head of the hips bone
     scale: float              # armature units per engine metre
-    standing: float           # the engine body's pelvis height above the floor, metres
+    standing: float           # the engine pelvis height the rig's rest hips stand for, metres (above the floor)
 
     def to_engine(self, points: np.ndarray) -> np.ndarray:
         """(..., 3) armature-space points -> engine coordinates."""
@@ -61,7 +61,7 @@ def body_fit(rig: retarget.RigRest, mapping: dict[str, str], skeleton, match_fac
         raise ValueError(f"joint {pelvis!r} (the hips) is not mapped to a bone")
     to_arm = retarget.motion_axes(rig, mapping, match_facing)
     scale = retarget.root_scale(body, rig, mapping, to_arm)
-    standing = float(-body.rest_positions()[:, 1].min())
+    standing = retarget.standing_height(body, rig, mapping, to_arm, scale)
     return BodyFit(to_arm, rig.head(mapping[pelvis]).copy(), float(scale), standing)
 
 

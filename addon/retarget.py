@@ -488,7 +488,8 @@ def pose_targets(src: SourceMotion, rig: RigRest, mapping: dict[str, str],
         align = qmath.rotation_between(_rest_direction(src, rig, mapping, j, b), to_arm @ _source_direction(src, j))
         deltas[bone] = glob_arm[:, j] @ align
     scale = options.scale if options.scale is not None else root_scale(src, rig, mapping, to_arm)
-    return PoseTargets(deltas, mapping[pelvis], _root_offset(src, options, to_arm, scale), scale, to_arm)
+    standing = standing_height(src, rig, mapping, to_arm, scale)
+    return PoseTargets(deltas, mapping[pelvis], _root_offset(src, options, to_arm, scale, standing), scale, to_arm)
 
 
 def retarget(src: SourceMotion, rig: RigRest, mapping: dict[str, str],
@@ -537,14 +538,48 @@ def root_scale(src: SourceMotion, rig: RigRest, mapping, to_arm) -> float:
     return rig_height / src_height if src_height > 1e-6 and rig_height > 1e-6 else 1.0
 
 
-def _root_offset(src, options, to_arm, scale) -> np.ndarray:
+# How far the motion's ankle stands above its toe when it stands (m): the engine body's rest feet are flat, ankle as
+# low as toe, but its standing feet are not (model v17 on the SMPL armature: ankle 5.3 cm above its rest height
+# with the toes on the floor; benchmarks/rig_feet.py).
+STANDING_FOOT_DROP = 0.053
+
+
+def standing_height(src: SourceMotion, rig: RigRest, mapping, to_arm, scale: float) -> float:
+    """The motion's pelvis height (above its floor, y = 0) that the rig's rest hips stand for.
+
+    The motion's rest pelvis height above its lowest joint, raised by what the rig's feet need to stand: a rig's
+    rest foot drops from ankle to toe (~8 cm on Mixamo, Rigify and UE rigs), the motion's rest foot is flat and
+    its standing foot drops `STANDING_FOOT_DROP`, and the rig's foot, turned as the motion's, drops its own
+    length's share of that. Measured from the pelvis alone, every rig but the SMPL armature stood with its toes
+    6-8.5 cm up. Without mapped ankles and toes: the rest pelvis height alone."""
+    rest = src.rest_positions()
+    standing = float(-rest[:, 1].min())
+    names = src.joint_names
+    sides = [(a, t) for a, t in (("left_ankle", "left_foot"), ("right_ankle", "right_foot"))
+             if a in mapping and t in mapping and a in names and t in names]
+    if not sides:
+        return standing
+    up = to_arm @ np.array([0.0, 1.0, 0.0])
+    drops = []
+    for ankle, toe in sides:
+        rig_foot = rig.head(mapping[toe]) - rig.head(mapping[ankle])
+        motion_foot = float(np.linalg.norm(rest[names.index(toe)] - rest[names.index(ankle)]))
+        rig_length = float(np.linalg.norm(rig_foot))
+        if motion_foot < 1e-6 or rig_length < 1e-9:
+            return standing
+        turned = rig_length * min(STANDING_FOOT_DROP / motion_foot, 1.0)   # the rig's foot at the motion's pitch
+        drops.append(-float(rig_foot @ up) + scale * STANDING_FOOT_DROP - turned)
+    return standing + float(np.mean(drops)) / scale
+
+
+def _root_offset(src, options, to_arm, scale, standing: float) -> np.ndarray:
     """(T, 3) armature-space offset of the hips from their rest position, following the motion's root.
 
-    The motion's rest pelvis height is the reference (its floor is y = 0), and the first frame's horizontal
-    position maps to the rig's rest position, so a take starts where the character stands."""
+    `standing` (`standing_height`) is the pelvis height the rig's rest hips stand for, and the first frame's
+    horizontal position maps to the rig's rest position, so a take starts where the character stands."""
     p = src.root_translation.copy()
     ref = np.empty_like(p)
-    ref[:, 1] = -src.rest_positions()[:, 1].min()       # standing pelvis height above the floor
+    ref[:, 1] = standing
     if options.in_place:
         ref[:, [0, 2]] = p[:, [0, 2]]
     else:

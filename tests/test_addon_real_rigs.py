@@ -155,6 +155,30 @@ def test_rigify_walks_forward_by_the_engines_distance(rigs, evaluated, motions):
     assert hips[-1, 2] - hips[0, 2] > 0.8 * np.linalg.norm(hips[-1, [0, 2]] - hips[0, [0, 2]])
 
 
+@pytest.mark.parametrize("rig", RIGS)
+def test_a_standing_take_puts_the_rigs_toes_on_its_floor(rigs, motions, rig):
+    """The rig's rest stance is on its floor; while the character stands (raising its arms), its toe bones stand
+    where they stand at rest. Placed from the pelvis alone, these rigs' toes stood 6-8.5 cm up: their rest feet
+    drop from ankle to toe, the engine's rest feet are flat (`retarget.standing_height`)."""
+    obj, scene = rigs[rig], bpy.context.scene
+    mapping = takes.bone_map(obj)
+    toes = [mapping[j] for j in ("left_foot", "right_foot")]
+
+    def lowest(rest):
+        heads = [obj.matrix_world @ (obj.data.bones[b].head_local if rest else obj.pose.bones[b].head) for b in toes]
+        return min(float(h[2]) for h in heads)
+
+    (action,) = takes.apply_takes(obj, [motions[ARMS]], "arms", 0, 1, scene)
+    heights = []
+    for frame in range(int(action.frame_range[0]), int(action.frame_range[1]) + 1):
+        scene.frame_set(frame)
+        heights.append(lowest(False) - lowest(True))
+    joints = list(mapping)
+    rest = dict(zip(joints, real_rigs._world_heads(obj, [mapping[j] for j in joints], rest=True)))
+    height = float(np.median(heights)) / real_rigs._height(rest)
+    assert abs(height) < 0.012, height          # body heights: ~2 cm on a 1.8-m character
+
+
 def test_panel_says_which_map_and_warns_about_constraint_driven_bones(rigs):
     from addon import ui
     scene = bpy.context.scene
