@@ -89,6 +89,16 @@ def test_engine_meets_pins_and_refuses_bad_ones(tiny):
         tiny.generate(["a person waves"], frames=40, steps=1, pins=[{"frame": 3, "joints": [[0, 1, 0]] * 5}])
 
 
+def test_a_pin_out_of_reach_is_met_as_closely_as_it_can_be_and_said(tiny):
+    """A wrist pinned 5 m up: the body cannot reach it; the take says how far it was missed (it said nothing)."""
+    (reached,) = tiny.generate(["a person waves"], frames=40, seed=2, steps=2,
+                               pins=[{"frame": 20, "effectors": {"left_wrist": [0.3, 1.5, 0.4]}}])
+    assert "warnings" not in reached.meta or "reach" not in reached.meta["warnings"]
+    (missed,) = tiny.generate(["a person waves"], frames=40, seed=2, steps=2,
+                              pins=[{"frame": 20, "effectors": {"left_wrist": [0.0, 5.0, 0.0]}}])
+    assert "pins out of the body's reach" in missed.meta["warnings"] and "frame 20 by" in missed.meta["warnings"]
+
+
 def test_engine_path_and_pins_together(tiny):
     path = {"waypoints": [{"frame": 39, "x": 1.0, "z": 2.0}]}
     pins = [{"frame": 20, "effectors": {"head": [0.5, 1.6, 1.0]}}]
