@@ -47,6 +47,16 @@ def _sided(template: dict[str, str], left: str, right: str) -> dict[str, str]:
     return out
 
 
+def _rigify(prefix: str) -> dict[str, str]:
+    """Rigify's human bone names under `prefix` ("DEF-", "ORG-", or "" for the meta-rig)."""
+    template = {
+        "pelvis": "spine", "*_hip": "thigh.{s}", "spine1": "spine.001", "*_knee": "shin.{s}", "spine2": "spine.002",
+        "*_ankle": "foot.{s}", "spine3": "spine.003", "*_foot": "toe.{s}", "neck": "spine.004",
+        "*_collar": "shoulder.{s}", "head": "spine.006", "*_shoulder": "upper_arm.{s}", "*_elbow": "forearm.{s}",
+        "*_wrist": "hand.{s}"}
+    return {joint: prefix + bone for joint, bone in _sided(template, "L", "R").items()}
+
+
 # Each map: SMPL joint name -> bone name. Joint `*_foot` is the SMPL toe joint, `*_collar` the clavicle,
 # `*_shoulder` the upper arm.
 NAME_MAPS: dict[str, dict[str, str]] = {
@@ -62,25 +72,9 @@ NAME_MAPS: dict[str, dict[str, str]] = {
         "spine3": "mixamorig:Spine2", "*_foot": "mixamorig:{s}ToeBase", "neck": "mixamorig:Neck",
         "*_collar": "mixamorig:{s}Shoulder", "head": "mixamorig:Head", "*_shoulder": "mixamorig:{s}Arm",
         "*_elbow": "mixamorig:{s}ForeArm", "*_wrist": "mixamorig:{s}Hand"}, "Left", "Right"),
-    "Rigify (DEF)": _sided({
-        "pelvis": "DEF-spine", "*_hip": "DEF-thigh.{s}", "spine1": "DEF-spine.001", "*_knee": "DEF-shin.{s}",
-        "spine2": "DEF-spine.002", "*_ankle": "DEF-foot.{s}", "spine3": "DEF-spine.003",
-        "*_foot": "DEF-toe.{s}", "neck": "DEF-spine.004", "*_collar": "DEF-shoulder.{s}",
-        "head": "DEF-spine.006", "*_shoulder": "DEF-upper_arm.{s}", "*_elbow": "DEF-forearm.{s}",
-        "*_wrist": "DEF-hand.{s}"}, "L", "R"),
-    "Rigify (ORG)": _sided({
-        "pelvis": "ORG-spine", "*_hip": "ORG-thigh.{s}", "spine1": "ORG-spine.001", "*_knee": "ORG-shin.{s}",
-        "spine2": "ORG-spine.002", "*_ankle": "ORG-foot.{s}", "spine3": "ORG-spine.003",
-        "*_foot": "ORG-toe.{s}", "neck": "ORG-spine.004", "*_collar": "ORG-shoulder.{s}",
-        "head": "ORG-spine.006", "*_shoulder": "ORG-upper_arm.{s}", "*_elbow": "ORG-forearm.{s}",
-        "*_wrist": "ORG-hand.{s}"}, "L", "R"),
-    # The meta-rig itself (Add > Armature > Human): the bones the generated rig's ORG- and DEF- bones copy.
-    "Rigify (meta-rig)": _sided({
-        "pelvis": "spine", "*_hip": "thigh.{s}", "spine1": "spine.001", "*_knee": "shin.{s}",
-        "spine2": "spine.002", "*_ankle": "foot.{s}", "spine3": "spine.003",
-        "*_foot": "toe.{s}", "neck": "spine.004", "*_collar": "shoulder.{s}",
-        "head": "spine.006", "*_shoulder": "upper_arm.{s}", "*_elbow": "forearm.{s}",
-        "*_wrist": "hand.{s}"}, "L", "R"),
+    "Rigify (DEF)": _rigify("DEF-"),
+    "Rigify (ORG)": _rigify("ORG-"),
+    "Rigify (meta-rig)": _rigify(""),   # the meta-rig itself (Add > Armature > Human), its bones the ORG- ones copy
     # UE5 (Manny/Quinn): five spine bones and two neck bones; the clavicles hang from spine_05. Listed before
     # UE4 so a UE5 rig (which also has spine_01..03) takes it; a UE4 rig lacks spine_05 and takes the next.
     "Unreal mannequin (UE5)": _sided({

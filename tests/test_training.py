@@ -408,6 +408,15 @@ def test_denoiser_warm_starts_from_an_exported_checkpoint(tmp_path, dataset_dir)
             "--vae", first / "vae" / "model", "--init-from", restated)
 
 
+def _config_with_model(folder: Path, model: dict, **optim) -> Path:
+    """A tiny training config whose denoiser is `model`, written into `folder`."""
+    folder.mkdir(exist_ok=True)
+    data = json.loads(tiny_config(folder, **optim).read_text())
+    data["denoiser"]["model"] = model
+    (folder / "config.json").write_text(json.dumps(data))
+    return folder / "config.json"
+
+
 def test_a_unet_grown_deeper_at_the_bottleneck_computes_what_it_did():
     """New attention mixers start as the identity (`start_as_identity`), though the shared modulation's gates that
     scale them are trained and not zero: the grown U-Net's prediction equals the stored one's."""
@@ -439,17 +448,11 @@ def test_fit_grows_a_trained_unet_deeper_from_its_checkpoint(tmp_path, dataset_d
     from motion_core.formats.checkpoint import load_checkpoint, read_config
     unet = {"type": "mamba_unet", "width": 32, "spatial_groups": 4, "d_state": 4, "num_heads": 2}
 
-    def config(folder: Path, model: dict, **optim) -> Path:
-        folder.mkdir(exist_ok=True)
-        data = json.loads(tiny_config(folder, **optim).read_text())
-        data["denoiser"]["model"] = model
-        (folder / "config.json").write_text(json.dumps(data))
-        return folder / "config.json"
 
     first, grown = tmp_path / "a", tmp_path / "b"
-    fit("--config", config(tmp_path / "c1", unet, max_steps=2), "--data", dataset_dir, "--out", first)
+    fit("--config", _config_with_model(tmp_path / "c1", unet, max_steps=2), "--data", dataset_dir, "--out", first)
     shipped = first / "denoiser" / "model"
-    fit("--config", config(tmp_path / "c2", {**unet, "num_mid_layers": 3}, max_steps=1, lr=1e-30),
+    fit("--config", _config_with_model(tmp_path / "c2", {**unet, "num_mid_layers": 3}, max_steps=1, lr=1e-30),
         "--data", dataset_dir, "--out", grown, "--stage", "denoiser", "--vae", first / "vae" / "model",
         "--init-from", shipped)
     _, before = load_checkpoint(shipped)
@@ -473,17 +476,11 @@ def test_a_trained_unet_grows_text_attention_and_keeps_what_it_learned(tmp_path,
     from motion_core.formats.checkpoint import load_checkpoint, read_config
     unet = {"type": "mamba_unet", "width": 32, "spatial_groups": 4, "d_state": 4, "num_heads": 2}
 
-    def config(folder: Path, model: dict, **optim) -> Path:
-        folder.mkdir(exist_ok=True)
-        data = json.loads(tiny_config(folder, **optim).read_text())
-        data["denoiser"]["model"] = model
-        (folder / "config.json").write_text(json.dumps(data))
-        return folder / "config.json"
 
     first, grown = tmp_path / "a", tmp_path / "b"
-    fit("--config", config(tmp_path / "c1", unet, max_steps=2), "--data", dataset_dir, "--out", first)
+    fit("--config", _config_with_model(tmp_path / "c1", unet, max_steps=2), "--data", dataset_dir, "--out", first)
     shipped = first / "denoiser" / "model"
-    fit("--config", config(tmp_path / "c2", {**unet, "text_levels": [1, 2]}, max_steps=1, lr=1e-30),
+    fit("--config", _config_with_model(tmp_path / "c2", {**unet, "text_levels": [1, 2]}, max_steps=1, lr=1e-30),
         "--data", dataset_dir, "--out", grown, "--stage", "denoiser", "--vae", first / "vae" / "model",
         "--init-from", shipped)
     _, before = load_checkpoint(shipped)
@@ -498,10 +495,11 @@ def test_a_trained_unet_grows_text_attention_and_keeps_what_it_learned(tmp_path,
     assert info["training"]["grown_text_levels"] == [1, 2]
     assert info["architecture"]["denoiser"]["text_levels"] == [1, 2]
     with pytest.raises(Exception, match="text_attention"):
-        fit("--config", config(tmp_path / "c3", unet, max_steps=1), "--data", dataset_dir, "--out", tmp_path / "d",
-            "--stage", "denoiser", "--vae", first / "vae" / "model", "--init-from", grown / "denoiser" / "model")
+        fit("--config", _config_with_model(tmp_path / "c3", unet, max_steps=1), "--data", dataset_dir,
+            "--out", tmp_path / "d", "--stage", "denoiser", "--vae", first / "vae" / "model",
+            "--init-from", grown / "denoiser" / "model")
     # Opened (denoiser.open_text_gates): each gate folded into its attention's output projection, set to one.
-    opened_config = config(tmp_path / "c4", {**unet, "text_levels": [1, 2]}, max_steps=1, lr=1e-30)
+    opened_config = _config_with_model(tmp_path / "c4", {**unet, "text_levels": [1, 2]}, max_steps=1, lr=1e-30)
     data = json.loads(opened_config.read_text())
     data["denoiser"]["open_text_gates"] = True
     opened_config.write_text(json.dumps(data))

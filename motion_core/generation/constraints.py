@@ -108,7 +108,7 @@ def meet_pins(motions: list, pins: list[PosePin], contacts=None, keep_before: in
 
 
 # How far (m) a pinned joint may end from its target before the take says so: a wrist pinned 5 m up lifted the
-# whole body 1.2 m off the floor and still ended 2.4 m short, with no word (a helper's test, 2026-12-07).
+# whole body 1.2 m off the floor and still ended over 2 m short, with no word (a tester, 2026-12-07).
 PIN_MISS_WARNING = 0.05
 
 
