@@ -11,6 +11,7 @@ from motion_core.text.counts import spoken_count, without_count
     ("throws three punches with the left arm", 3), ("someone spins around thrice", 3), ("claps 4 times", 4),
     ("does four jumping jacks", 4), ("hops five more times", 5), ("takes seven small steps", 7),
     ("jumps twice, then claps three times", 3),
+    ("a person jumps 100 times", 20), ("claps 21 times", 20),   # past MAX_COUNT: more than a clip holds
 ])
 def test_counts_in_many_spellings(prompt, count):
     assert spoken_count(prompt) == count

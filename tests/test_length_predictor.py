@@ -298,6 +298,9 @@ def test_a_count_past_the_longest_clip_is_made_as_long_as_it_can_be_and_says_so(
     assert "warnings" not in short.meta
     assert "holds fewer repeats" in long.meta["warnings"] and "continue with extend" in long.meta["warnings"]
     assert "warnings" not in engine.generate(["hops 12 times"], frames=60, steps=STEPS)[0].meta   # asked: as asked
+    # a count past the largest the reader reads ("100 times") is at least as long: it said nothing before
+    (many,) = engine.generate(["hops 100 times"], steps=STEPS)
+    assert many.num_frames == engine.max_frames and "needs at least" in many.meta["warnings"]
 
 
 def test_a_fitted_length_past_the_window_is_cut_without_a_count_warning():

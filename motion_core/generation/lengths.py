@@ -13,6 +13,7 @@ import torch
 
 from motion_core.generation.requests import InputError, check_prompts
 from motion_core.generation.sampling import encode_prompts
+from motion_core.text.counts import MAX_COUNT
 
 MIN_SECONDS = 0.5                 # shorter clips are below anything the model saw in training
 DEFAULT_SECONDS = 4.0
@@ -94,9 +95,12 @@ def _too_long(engine, prompt: str, wanted: int) -> str | None:
     """The warning for a count extended past the longest clip (not for a fitted length the model's window cuts:
     a predictor fitted for longer clips than this model makes says nothing about repeats)."""
     predictor = engine.length_predictor
-    if wanted <= engine.max_frames or int(predictor.spoken_counts([prompt])[0]) <= \
-            predictor.config.extrapolate_counts_above:
+    if wanted <= engine.max_frames:   # also every length without a predictor (the default fits)
         return None
-    return (f"the prompt's count needs about {wanted / engine.fps:.1f} s and the longest clip this model makes is "
+    count = int(predictor.spoken_counts([prompt])[0])
+    if count <= predictor.config.extrapolate_counts_above:
+        return None
+    about = "at least" if count >= MAX_COUNT else "about"   # counts past MAX_COUNT are read as it (text.counts)
+    return (f"the prompt's count needs {about} {wanted / engine.fps:.1f} s and the longest clip this model makes is "
             f"{engine.max_frames / engine.fps:.1f} s, so the take holds fewer repeats: ask for fewer and continue "
             f"with extend")

@@ -6,7 +6,8 @@ features blur the count when the phrasing is new ("two times" where training sai
 predictor also gets the count as read here, one spelling-independent number.
 
 Rules, deliberately narrow (a wrong count is worse than none):
-- once / twice / thrice, "a single <noun>", and "<n> times" with n a digit or a number word;
+- once / twice / thrice, "a single <noun>", and "<n> times" with n a digit or a number word (digits past
+  `MAX_COUNT` read as `MAX_COUNT`);
 - "<n> <plural noun>" with n from two to ten ("does two squats", "throws 3 punches"), unless the noun is a
   body part ("two hands", "both feet") or a measure ("two meters", "90 degrees", "three seconds"): those say
   how, not how often;
@@ -43,6 +44,11 @@ def _number(text: str) -> int | None:
     return value if value is not None and 1 <= value <= MAX_COUNT else None
 
 
+def _many(text: str) -> int | None:
+    """MAX_COUNT for a digit count past it ("100"), else None."""
+    return MAX_COUNT if text.isdigit() and int(text) > MAX_COUNT else None
+
+
 def spoken_count(prompt: str) -> int | None:
     """The number of repetitions `prompt` says, or None when it says none (see the module's rules)."""
     counts = [count for count, _ in _spoken(_normalized(prompt))]
@@ -71,7 +77,11 @@ def _spoken(text: str) -> list[tuple[int, tuple[int, int]]]:
     found = [(ADVERBS[m.group(0)], m.span()) for m in _WORD.finditer(text) if m.group(0) in ADVERBS]
     found += [(1, m.span(1)) for m in re.finditer(r"\ba (single)\b", text)]
     found += [(1, m.span()) for m in re.finditer(r"\b(?:one|a single) time\b", text)]
-    found += [(n, m.span()) for m in _TIMES.finditer(text) if (n := _number(m.group(1))) is not None]
+    # "<n> times" is a count however large: past MAX_COUNT it is read as MAX_COUNT, whose length is already more
+    # than a clip holds (the take then says it holds fewer repeats); "jumps 100 times" read no count at all and
+    # made a 2-s take without a word
+    found += [(n, m.span()) for m in _TIMES.finditer(text)
+              if (n := _number(m.group(1)) or _many(m.group(1))) is not None]
     for match in _NOUNS.finditer(text):
         number, noun = _number(match.group(1)), match.group(2)
         if number is not None and number >= 2 and noun not in NOT_REPEATS and noun != "times":
