@@ -54,12 +54,12 @@ from motion_core.formats.motion import Motion
 from motion_core.generation import loading
 from motion_core.generation.decoding import GPU_IK_MIN_FRAMES
 from motion_core.generation.diffusion import Cancelled, NoiseSchedule
-from motion_core.generation.extend import BLEND_SECONDS, extend_motion
+from motion_core.generation.extend import BLEND_SECONDS
 from motion_core.generation.lengths import DEFAULT_SECONDS, MIN_SECONDS, min_frames, predict_frames
 from motion_core.generation.loading import DEFAULT_MAX_FRAMES, DEFAULT_MODEL_DIR, ModelNotFoundError, tiny_config
 from motion_core.generation.normalization import FeatureNormalizer
 from motion_core.generation.progress import ProgressFn
-from motion_core.generation.sequences import generate_takes
+from motion_core.generation.sequences import extend_in_order, generate_takes
 from motion_core.generation.requests import (GUIDANCE_RANGE, MAX_PROMPT_CHARS, MAX_SEED, MAX_STEPS, InputError,
                                              check_prompt, check_seeds)
 from motion_core.generation.timeline import generate_timeline
@@ -304,16 +304,16 @@ class Engine:
     def extend(self, motion: Motion, prompt: str, seconds: float | None = None, frames: int | None = None,
                seed: int | None = 0, guidance: float | None = None, steps: int | None = None,
                progress: ProgressFn | None = None, should_cancel: Callable[[], bool] | None = None,
-               foot_cleanup: bool = True, smooth_joins: bool = True, path=None, pins=None) -> Motion:
-        """Continue `motion` with `prompt` for `seconds` more (default 4 s); returns old + new frames.
-
-        The new part starts from the old pose and its seam is continuous (see `motion_core.generation.extend`);
+               foot_cleanup: bool = True, smooth_joins: bool = True, path=None, pins=None, sequences=True) -> Motion:
+        """Continue `motion` with `prompt` for `seconds` more (default 4 s; actions told in order: clause by clause,
+        each at its predicted length, `generation.sequences`, unless `sequences` is False); old + new frames. The
+        new part starts from the old pose and its seam is continuous (see `motion_core.generation.extend`);
         `smooth_joins` takes the velocity pop out of the seam, `foot_cleanup` as in `generate`, new frames only.
         `path`, `pins`: as in `generate`, in `motion`'s coordinates, frames from the first new frame, the path
         leading on from where it ends (`generation.continued_controls`).
         """
-        return extend_motion(self, motion, prompt, seconds, frames, seed, guidance, steps, progress, should_cancel,
-                             foot_cleanup=foot_cleanup, smooth_joins=smooth_joins, path=path, pins=pins)
+        return extend_in_order(self, motion, prompt, seconds, frames, seed, guidance, steps, progress, should_cancel,
+                               foot_cleanup, smooth_joins, path, pins, sequences)
 
     def generate_timeline(self, segments: Sequence[tuple[str, float]], seed: int | None = 0,
                           guidance: float | None = None, steps: int | None = None, progress: ProgressFn | None = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from motion_core.engine import Engine, InputError
@@ -84,6 +85,20 @@ def test_a_requested_length_is_shared_among_the_clauses(engine):
     assert len(timeline_segments(long)) == 3 and long.num_frames == round(20.0 * engine.fps)
     with pytest.raises(InputError, match="tell the actions in order"):
         engine.generate(["a person walks", "a person walks, then waves"], seconds=20.0, seed=0, steps=2)
+
+
+def test_extend_continues_with_actions_told_in_order_clause_by_clause(engine):
+    (walk,) = engine.generate(["a person walks"], frames=40, seed=0, steps=2)
+    both = engine.extend(walk, "then jumps, then waves", seconds=3.0, seed=1, steps=2)
+    assert both.num_frames == 40 + round(3.0 * engine.fps)
+    assert both.meta["played_as"].startswith("continued in order with 'jumps'")
+    assert both.meta["extend_start_frame"] == 40 and both.meta["prompt"] == "a person walks | then jumps, then waves"
+    np.testing.assert_allclose(both.joints[:40], walk.joints, atol=1e-4)       # the motion it continues is kept
+    assert "'waves'" in both.meta["played_as"]
+    whole = engine.extend(walk, "then jumps, then waves", seconds=3.0, seed=1, steps=2, sequences=False)
+    assert "played_as" not in whole.meta and whole.num_frames == both.num_frames
+    with pytest.raises(InputError, match="one extend makes"):
+        engine.extend(walk, "then jumps, then waves", seconds=60.0, seed=1, steps=2)
 
 
 def test_sequences_off_a_loop_a_path_or_pins_keep_the_prompt_whole(engine):

@@ -17,10 +17,11 @@ from typing import Callable, Sequence
 
 from motion_core.formats.motion import Motion
 from motion_core.generation.batching import generate_motions
+from motion_core.generation.extend import context_length, extend_motion
 from motion_core.generation.lengths import plan_lengths, resolve_frames
 from motion_core.generation.meta import with_warnings
 from motion_core.generation.progress import Progress, ProgressFn, monotonic
-from motion_core.generation.requests import check_prompts, seed_list
+from motion_core.generation.requests import InputError, check_prompts, seed_list
 from motion_core.generation.timeline import MAX_TOTAL_SECONDS, generate_timeline, shortest_segment_frames
 from motion_core.text.sequence import action_clauses
 
@@ -82,6 +83,40 @@ def _say_squeezed(engine, motions: list, squeezed: list[int], told: list[list[st
     return motions
 
 
+def extend_in_order(engine, motion: Motion, prompt: str, seconds, frames, seed, guidance, steps,
+                    progress: ProgressFn | None, should_cancel: Callable[[], bool] | None, foot_cleanup: bool = True,
+                    smooth_joins: bool = True, path=None, pins=None, sequences: bool = True) -> Motion:
+    """`Engine.extend`: a prompt telling actions in order ("then jumps, then waves") continues the motion clause
+    by clause, each at its own length (a length asked for is shared among them as in `generate_takes`, each share
+    at most what one extend makes); clause k takes seed + k. Anything else, or a path or pins, is one extend."""
+    (prompt,) = check_prompts([prompt])
+    clauses = [prompt] if not sequences or path is not None or pins is not None else action_clauses(prompt)
+    requested = None if seconds is None and frames is None else \
+        resolve_frames(seconds, frames, engine.fps, limit=round(MAX_TOTAL_SECONDS * engine.fps), what="extend")
+    plan = _clause_frames(engine, clauses, requested) if len(clauses) > 1 else None
+    if plan is None:
+        return extend_motion(engine, motion, prompt, seconds, frames, seed, guidance, steps, progress, should_cancel,
+                             foot_cleanup=foot_cleanup, smooth_joins=smooth_joins, path=path, pins=pins)
+    limit = engine.max_frames - context_length(engine, motion.num_frames)
+    lengths = [min(n, limit) if requested is None else n for n in plan[0]]
+    if max(lengths) > limit:
+        raise InputError(f"extend: {requested / engine.fps:.2f} s for {len(clauses)} actions in order gives one "
+                         f"more than the {limit / engine.fps:.2f} s one extend makes; ask for less and extend again")
+    report = Progress(monotonic(progress))
+    start, previous = motion.num_frames, str(motion.meta.get("prompt", ""))
+    for k, (clause, length) in enumerate(zip(clauses, lengths)):
+        motion = extend_motion(engine, motion, clause, None, length, None if seed is None else seed + k, guidance,
+                               steps, report.sub(k / len(clauses), (k + 1) / len(clauses),
+                                                 f"action {k + 1}/{len(clauses)}: "),
+                               should_cancel, foot_cleanup=foot_cleanup, smooth_joins=smooth_joins)
+    played = ", ".join(f"{clause!r} ({length / engine.fps:.1f} s)" for clause, length in zip(clauses, lengths))
+    motion.meta.update(prompt=f"{previous} | {prompt}" if previous else prompt, extend_prompt=prompt,
+                       extend_start_frame=start, seed=motion.meta.get("seed") if seed is None else seed,
+                       length_source=plan[1], played_as=f"continued in order with {played}")
+    report(1.0, "done")
+    return motion
+
+
 def _clause_frames(engine, clauses: list[str], total: int | None) -> tuple[list[int], str, list] | None:
     """(frames per clause, length source, warnings) of one prompt's timeline, or None where the length asked for
     (`total` frames; None: none asked for) cannot give every clause the shortest segment a timeline takes (the
@@ -100,4 +135,4 @@ def _clause_frames(engine, clauses: list[str], total: int | None) -> tuple[list[
     return shares, "requested", [None] * len(clauses)
 
 
-__all__ = ["generate_takes"]
+__all__ = ["generate_takes", "extend_in_order"]
