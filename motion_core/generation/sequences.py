@@ -21,7 +21,7 @@ from motion_core.generation.extend import context_length, extend_motion
 from motion_core.generation.lengths import plan_lengths, resolve_frames
 from motion_core.generation.meta import with_warnings
 from motion_core.generation.progress import Progress, ProgressFn, monotonic
-from motion_core.generation.requests import InputError, check_prompts, seed_list
+from motion_core.generation.requests import InputError, check_motion, check_prompts, seed_list
 from motion_core.generation.timeline import MAX_TOTAL_SECONDS, generate_timeline, shortest_segment_frames
 from motion_core.text.sequence import action_clauses
 
@@ -89,6 +89,7 @@ def extend_in_order(engine, motion: Motion, prompt: str, seconds, frames, seed, 
     """`Engine.extend`: a prompt telling actions in order ("then jumps, then waves") continues the motion clause
     by clause, each at its own length (a length asked for is shared among them as in `generate_takes`, each share
     at most what one extend makes); clause k takes seed + k. Anything else, or a path or pins, is one extend."""
+    check_motion(motion, engine.skeleton, engine.fps)   # before its length is read below
     (prompt,) = check_prompts([prompt])
     clauses = [prompt] if not sequences or path is not None or pins is not None else action_clauses(prompt)
     requested = None if seconds is None and frames is None else \
