@@ -33,25 +33,20 @@ from motion_core.engine import Engine  # noqa: E402
 PROMPTS = ("a person stands still", "a person waves with the right hand", "a person walks forward")
 
 
-def _lowest_head(obj, bones, rest: bool) -> float:
-    world = obj.matrix_world
-    heads = [world @ (obj.data.bones[b].head_local if rest else obj.pose.bones[b].head) for b in bones]
-    return min(float(h[2]) for h in heads)
-
-
 def feet_above_rest(obj, motion, prompt: str, seed: int) -> dict:
     """Median over the take's frames of the lowest toe and ankle heads above their rest heights (cm, world)."""
     scene = bpy.context.scene
     mapping = takes.bone_map(obj)
     toes = [mapping[j] for j in ("left_foot", "right_foot") if j in mapping]
     ankles = [mapping[j] for j in ("left_ankle", "right_ankle") if j in mapping]
-    rest_toe, rest_ankle = _lowest_head(obj, toes, True), _lowest_head(obj, ankles, True)
+    lowest = real_rigs.lowest_world_height
+    rest_toe, rest_ankle = lowest(obj, toes, rest=True), lowest(obj, ankles, rest=True)
     (action,) = takes.apply_takes(obj, [motion], prompt, seed, 1, scene)
     toe, ankle = [], []
     for frame in range(int(action.frame_range[0]), int(action.frame_range[1]) + 1):
         scene.frame_set(frame)
-        toe.append(_lowest_head(obj, toes, False) - rest_toe)
-        ankle.append(_lowest_head(obj, ankles, False) - rest_ankle)
+        toe.append(lowest(obj, toes) - rest_toe)
+        ankle.append(lowest(obj, ankles) - rest_ankle)
     return {"prompt": prompt, "seed": seed, "toe_cm": 100 * float(np.median(toe)),
             "ankle_cm": 100 * float(np.median(ankle)), "toe_cm_min": 100 * float(np.min(toe))}
 

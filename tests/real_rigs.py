@@ -169,6 +169,11 @@ def _world_heads(obj, bones, rest=False):
     return local @ mw[:3, :3].T + mw[:3, 3]
 
 
+def lowest_world_height(obj, bones, rest=False) -> float:
+    """The lowest world height (z) of the heads of `bones`, posed or at rest (a foot on the floor: its toes)."""
+    return float(_world_heads(obj, list(bones), rest)[:, 2].min())
+
+
 def _height(points_by_joint) -> float:
     """Head joint above the lowest ankle/toe joint: the same 'body height' for rig and engine."""
     feet = [points_by_joint[j][2] for j in ("left_ankle", "right_ankle", "left_foot", "right_foot")

@@ -163,16 +163,11 @@ def test_a_standing_take_puts_the_rigs_toes_on_its_floor(rigs, motions, rig):
     obj, scene = rigs[rig], bpy.context.scene
     mapping = takes.bone_map(obj)
     toes = [mapping[j] for j in ("left_foot", "right_foot")]
-
-    def lowest(rest):
-        heads = [obj.matrix_world @ (obj.data.bones[b].head_local if rest else obj.pose.bones[b].head) for b in toes]
-        return min(float(h[2]) for h in heads)
-
     (action,) = takes.apply_takes(obj, [motions[ARMS]], "arms", 0, 1, scene)
     heights = []
     for frame in range(int(action.frame_range[0]), int(action.frame_range[1]) + 1):
         scene.frame_set(frame)
-        heights.append(lowest(False) - lowest(True))
+        heights.append(real_rigs.lowest_world_height(obj, toes) - real_rigs.lowest_world_height(obj, toes, rest=True))
     joints = list(mapping)
     rest = dict(zip(joints, real_rigs._world_heads(obj, [mapping[j] for j in joints], rest=True)))
     height = float(np.median(heights)) / real_rigs._height(rest)

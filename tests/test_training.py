@@ -417,6 +417,29 @@ def _config_with_model(folder: Path, model: dict, **optim) -> Path:
     return folder / "config.json"
 
 
+SMALL_UNET = {"type": "mamba_unet", "width": 32, "spatial_groups": 4, "d_state": 4, "num_heads": 2}
+
+
+def _trained_then_grown(tmp_path: Path, dataset_dir, growth: dict) -> tuple[Path, Path, dict, dict]:
+    """A small U-Net trained 2 steps, then `--init-from` it into one with `growth` added, for one step at lr 1e-30
+    (so nothing moves); checks that every trained tensor carried over. Returns (the trained run's folder, the grown
+    model, tensors before, tensors after)."""
+    from motion_core.formats.checkpoint import load_checkpoint
+    first, grown = tmp_path / "a", tmp_path / "b"
+    fit("--config", _config_with_model(tmp_path / "c1", SMALL_UNET, max_steps=2), "--data", dataset_dir,
+        "--out", first)
+    shipped = first / "denoiser" / "model"
+    fit("--config", _config_with_model(tmp_path / "c2", {**SMALL_UNET, **growth}, max_steps=1, lr=1e-30),
+        "--data", dataset_dir, "--out", grown, "--stage", "denoiser", "--vae", first / "vae" / "model",
+        "--init-from", shipped)
+    _, before = load_checkpoint(shipped)
+    _, after = load_checkpoint(grown / "denoiser" / "model")
+    for key in before:
+        if key.startswith(("denoiser.", "text.")):
+            torch.testing.assert_close(after[key], before[key], rtol=1e-6, atol=1e-20, msg=key)
+    return first, grown / "denoiser" / "model", before, after
+
+
 def test_a_unet_grown_deeper_at_the_bottleneck_computes_what_it_did():
     """New attention mixers start as the identity (`start_as_identity`), though the shared modulation's gates that
     scale them are trained and not zero: the grown U-Net's prediction equals the stored one's."""
@@ -445,27 +468,14 @@ def test_a_unet_grown_deeper_at_the_bottleneck_computes_what_it_did():
 def test_fit_grows_a_trained_unet_deeper_from_its_checkpoint(tmp_path, dataset_dir):
     """--init-from a U-Net with one bottleneck mixer into one with three: every trained tensor carries over, only the
     two new mixers' tensors are new, their output layers start at zero, and the run records what it grew."""
-    from motion_core.formats.checkpoint import load_checkpoint, read_config
-    unet = {"type": "mamba_unet", "width": 32, "spatial_groups": 4, "d_state": 4, "num_heads": 2}
-
-
-    first, grown = tmp_path / "a", tmp_path / "b"
-    fit("--config", _config_with_model(tmp_path / "c1", unet, max_steps=2), "--data", dataset_dir, "--out", first)
-    shipped = first / "denoiser" / "model"
-    fit("--config", _config_with_model(tmp_path / "c2", {**unet, "num_mid_layers": 3}, max_steps=1, lr=1e-30),
-        "--data", dataset_dir, "--out", grown, "--stage", "denoiser", "--vae", first / "vae" / "model",
-        "--init-from", shipped)
-    _, before = load_checkpoint(shipped)
-    _, after = load_checkpoint(grown / "denoiser" / "model")
-    for key in before:
-        if key.startswith(("denoiser.", "text.")):
-            torch.testing.assert_close(after[key], before[key], rtol=1e-6, atol=1e-20, msg=key)
+    from motion_core.formats.checkpoint import read_config
+    _, grown, before, after = _trained_then_grown(tmp_path, dataset_dir, {"num_mid_layers": 3})
     new = sorted(set(after) - set(before))
     assert new and {k.split(".")[2] for k in new} == {"1", "2"} and all(k.startswith("denoiser.mid.") for k in new)
     for index in (1, 2):
         for name in ("self_attn.out.weight", "ffn.net.3.weight", "cross_gate"):
             assert after[f"denoiser.mid.{index}.{name}"].abs().max() < 1e-20, name   # one step at lr 1e-30
-    info = read_config(grown / "denoiser" / "model")
+    info = read_config(grown)
     assert info["training"]["grown_mid_layers"] == [1, 2]
     assert info["architecture"]["denoiser"]["num_mid_layers"] == 3
 
@@ -474,37 +484,24 @@ def test_a_trained_unet_grows_text_attention_and_keeps_what_it_learned(tmp_path,
     """--init-from a U-Net without text attention into one with `text_levels`: every trained tensor carries over,
     the new attention starts gated shut; the reverse (dropping trained attention) is refused."""
     from motion_core.formats.checkpoint import load_checkpoint, read_config
-    unet = {"type": "mamba_unet", "width": 32, "spatial_groups": 4, "d_state": 4, "num_heads": 2}
-
-
-    first, grown = tmp_path / "a", tmp_path / "b"
-    fit("--config", _config_with_model(tmp_path / "c1", unet, max_steps=2), "--data", dataset_dir, "--out", first)
-    shipped = first / "denoiser" / "model"
-    fit("--config", _config_with_model(tmp_path / "c2", {**unet, "text_levels": [1, 2]}, max_steps=1, lr=1e-30),
-        "--data", dataset_dir, "--out", grown, "--stage", "denoiser", "--vae", first / "vae" / "model",
-        "--init-from", shipped)
-    _, before = load_checkpoint(shipped)
-    _, after = load_checkpoint(grown / "denoiser" / "model")
-    for key in before:
-        if key.startswith(("denoiser.", "text.")):
-            torch.testing.assert_close(after[key], before[key], rtol=1e-6, atol=1e-20, msg=key)
+    first, grown, before, after = _trained_then_grown(tmp_path, dataset_dir, {"text_levels": [1, 2]})
     new = sorted(set(after) - set(before))
     assert new and all(".text_attention." in k and k.split(".")[2] in ("1", "2") for k in new)
     assert all(after[k].abs().max() < 1e-20 for k in new if k.endswith(".gate"))   # one step at lr 1e-30
-    info = read_config(grown / "denoiser" / "model")
+    info = read_config(grown)
     assert info["training"]["grown_text_levels"] == [1, 2]
     assert info["architecture"]["denoiser"]["text_levels"] == [1, 2]
     with pytest.raises(Exception, match="text_attention"):
-        fit("--config", _config_with_model(tmp_path / "c3", unet, max_steps=1), "--data", dataset_dir,
+        fit("--config", _config_with_model(tmp_path / "c3", SMALL_UNET, max_steps=1), "--data", dataset_dir,
             "--out", tmp_path / "d", "--stage", "denoiser", "--vae", first / "vae" / "model",
-            "--init-from", grown / "denoiser" / "model")
+            "--init-from", grown)
     # Opened (denoiser.open_text_gates): each gate folded into its attention's output projection, set to one.
-    opened_config = _config_with_model(tmp_path / "c4", {**unet, "text_levels": [1, 2]}, max_steps=1, lr=1e-30)
+    opened_config = _config_with_model(tmp_path / "c4", {**SMALL_UNET, "text_levels": [1, 2]}, max_steps=1, lr=1e-30)
     data = json.loads(opened_config.read_text())
     data["denoiser"]["open_text_gates"] = True
     opened_config.write_text(json.dumps(data))
     fit("--config", opened_config, "--data", dataset_dir, "--out", tmp_path / "e", "--stage", "denoiser",
-        "--vae", first / "vae" / "model", "--init-from", grown / "denoiser" / "model")
+        "--vae", first / "vae" / "model", "--init-from", grown)
     _, opened = load_checkpoint(tmp_path / "e" / "denoiser" / "model")
     gates = [k for k in opened if k.endswith(("cross_gate", "text_attention.gate"))]
     assert len(gates) == 5 and all(torch.all(opened[k] == 1) for k in gates)   # bottleneck + 2 levels x 2
