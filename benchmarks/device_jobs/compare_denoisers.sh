@@ -22,7 +22,9 @@
 # Both train with --max-steps $STEPS and a --time-limit guard that leaves $RESERVE s for what follows.
 # Into $OUT: log.txt, timings.tsv, report_NAME.json per model, logs.tar (training logs log_NAME.jsonl), and
 # summary_VARIANT.json per Mamba variant (the table, verdict, and both train.evaluate results).
-# Knobs (env): VARIANTS, TINY, PYTHON, NUM, WORKERS, STEPS, BATCH, BUDGET, RESERVE, EVAL, WAIT_FOR, WAIT_MAX, WORK.
+# Knobs (env): VARIANTS, TINY, PYTHON, NUM, WORKERS, STEPS, BATCH, BUDGET, RESERVE, EVAL, WAIT_FOR, WAIT_MAX, WORK,
+# SEEDS (model_report's seeds, default 2), LIMIT (test clips train.evaluate scores, default 512).
+# A model its time limit stops short of STEPS is checkpointed and not reported; KEEP=1 MODELS=NAME resumes it.
 # WAIT_FOR=FILE: mamba training waits (at most WAIT_MAX s) for this file, which the kernel build touches when done
 # (success or not: the job then logs whether the kernels load). Launch (carry .device-cache, git-ignored):
 #   setsid bash -c 'ONLY=mamba MAX_JOBS=10 bash .device-cache/build_kernels.sh > /tmp/kernels.log 2>&1;
@@ -56,7 +58,8 @@ else
   # ~140 s + ~20 s start; it starts when the kernels are in (~240 s into the call: v3's call), by which time the
   # transformer (started at ~110 s) should be done; if they overlap, each gets about half the GPU.
   NUM=${NUM:-20000}; WORKERS=${WORKERS:-12}; STEPS=${STEPS:-800}; BATCH=${BATCH:-512}; LOG_EVERY=50
-  PRECISION=bf16; SEEDS=2; GT_CLIPS=4; THREADS=4; ONLY=(); EVAL_STEPS=3000; EVAL_TIME=110; LIMIT=512; MM=(32 10)
+  PRECISION=bf16; SEEDS=${SEEDS:-2}; GT_CLIPS=4; THREADS=4; ONLY=(); EVAL_STEPS=3000; EVAL_TIME=110
+  LIMIT=${LIMIT:-512}; MM=(32 10)
   BUDGET=${BUDGET:-570}; RESERVE=${RESERVE:-100}; DEVICE=cuda; T_STEP=200
 fi
 EVAL=${EVAL:-1}          # 0: skip the evaluator and train.evaluate (R@3, FID)
@@ -75,14 +78,21 @@ evaluate() {  # evaluate STEP TIMEOUT CHECKPOINT CAPTIONS OUT [ARG...]: train.ev
     --mm-repeats "${MM[1]}" --device "$DEVICE" --out "$out" "$@"
 }
 
-run_model() {  # run_model NAME: train from scratch, export, model_report, train.evaluate; all under $WORK/NAME
-  local name=$1 dir=$WORK/$1 limit rpid
+run_model() {  # run_model NAME: train (or resume), export, model_report, train.evaluate; all under $WORK/NAME
+  local name=$1 dir=$WORK/$1 limit rpid resume=() reached
   limit=$(( $(left) - RESERVE ))   # training's own guard; what is left then covers export, report, evaluate
+  # a run an earlier call of this machine stopped at its time limit (KEEP=1) continues on the same LR schedule
+  [ -e "$dir/run/denoiser/state.pt" ] && resume=(--resume) && echo "=== $name: resuming its paused run"
   step "train_$name" $(( limit + 120 )) $PY -m train.fit --config "$WORK/cfg_$name.json" --data "$WORK/corpus" \
     --out "$dir/run" --stage denoiser --vae "$VAE" --word-vectors "$WORK/word_vectors" --global-batch "$BATCH" \
-    --max-steps "$STEPS" --log-every "$LOG_EVERY" --precision "$PRECISION" --device "$DEVICE" --time-limit "$limit"
+    --max-steps "$STEPS" --log-every "$LOG_EVERY" --precision "$PRECISION" --device "$DEVICE" --time-limit "$limit" \
+    "${resume[@]}"
   cp "$dir/run/denoiser/log.jsonl" "$dir/log.jsonl"; cp "$dir/log.jsonl" "$WORK/log_$name.jsonl"
-  echo "=== $name reached step $(tail -1 "$dir/log.jsonl" | cut -c1-200)"
+  reached=$($PY -c 'import json, sys; print(json.loads(open(sys.argv[1]).readlines()[-1])["step"])' "$dir/log.jsonl")
+  echo "=== $name reached step $reached of $STEPS: $(tail -1 "$dir/log.jsonl" | cut -c1-200)"
+  if [ "$reached" -lt "$STEPS" ]; then   # paused by its time limit: report nothing half-trained
+    echo "=== $name paused at step $reached: call again with KEEP=1 MODELS=$name to finish it"; return
+  fi
   step "export_$name" 90 $PY -m train.export --vae "$VAE" --denoiser "$dir/run" --out "$dir/model"
   # the report and train.evaluate only read the model: run them side by side
   step "report_$name" $(( $(left) > 60 ? $(left) : 60 )) $PY benchmarks/model_report.py --checkpoint "$dir/model" \
