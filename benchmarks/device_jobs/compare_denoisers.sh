@@ -80,6 +80,7 @@ evaluate() {  # evaluate STEP TIMEOUT CHECKPOINT CAPTIONS OUT [ARG...]: train.ev
 
 run_model() {  # run_model NAME: train (or resume), export, model_report, train.evaluate; all under $WORK/NAME
   local name=$1 dir=$WORK/$1 limit rpid resume=() reached
+  [ -f "$dir/report.json" ] && { echo "=== $name: trained and reported by an earlier call (KEEP=1)"; return; }
   limit=$(( $(left) - RESERVE ))   # training's own guard; what is left then covers export, report, evaluate
   # a run an earlier call of this machine stopped at its time limit (KEEP=1) continues on the same LR schedule
   [ -e "$dir/run/denoiser/state.pt" ] && resume=(--resume) && echo "=== $name: resuming its paused run"
