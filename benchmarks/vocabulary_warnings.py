@@ -65,11 +65,13 @@ PROMPT_SETS = Path(__file__).resolve().parent / "prompt_sets"
 # Every out-of-corpus set, by its key in the results ("out_of_corpus_2" -> "out_of_corpus_2_speaks"). The second:
 # 40 by a separate session that saw only the corpus's actions and the list above (to avoid it); the third: 40 by
 # another, after the shipped threshold was chosen (the held-out reading); the fourth: 40 more, a third of them
-# compounds ("does a headstand", "skateboards").
+# compounds ("does a headstand", "skateboards"); "made_up": 30 prompts whose motion is a made-up word ("a person
+# florps", "does a xyzzy"), which word vectors place only by their pieces.
 OUT_OF_CORPUS_SETS = {"out_of_corpus": OUT_OF_CORPUS} | {
     f"out_of_corpus_{n}": json.loads((PROMPT_SETS / name).read_text(encoding="utf-8"))["prompts"]
     for n, name in ((2, "out_of_corpus_prompts.json"), (3, "out_of_corpus_prompts_3.json"),
-                    (4, "out_of_corpus_prompts_4.json"))}
+                    (4, "out_of_corpus_prompts_4.json"))} | {
+    "made_up": json.loads((PROMPT_SETS / "made_up_words.json").read_text(encoding="utf-8"))["prompts"]}
 
 
 def clips(num: int, seed: int = 0):

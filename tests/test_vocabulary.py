@@ -57,6 +57,33 @@ def test_nearest_actions_follow_the_vectors():
     assert VocabularyCheck(vocab, vectors.vectors, vectors=True, threshold=0.3).warning("someone leaps") is None
 
 
+def test_vectors_vouch_only_for_dictionary_words_and_their_compounds():
+    """A made-up word's vector is the mean of its pieces' (its spelling, not a meaning): even at a threshold every
+    vector passes, a word outside the dictionary is reported unless the model trained on it; two dictionary words
+    run together are judged by their vectors; a capitalised word outside it is a name and not reported."""
+    from motion_core.text.word_vectors import WordVectors
+    vectors = WordVectors.load(FIXTURE)
+    english = frozenset({"leap", "kick", "boxer", "someone"})
+    check = VocabularyCheck(vocabulary_from_captions(PAIRS), vectors.vectors, vectors=True, threshold=-1.0,
+                            dictionary=english, incidental=frozenset())
+    assert check.unknown_words("someone leaps") == []            # English: its vectors are close enough
+    assert check.unknown_words("someone florps") == ["florps"]   # made up: reported whatever its vectors say
+    assert check.unknown_words("a kickboxer hops") == []         # kick + boxer
+    assert check.unknown_words("a kickbo hops") == ["kickbo"]    # "bo" is no part of three letters or more
+    assert check.unknown_words("Liam hops") == [] and check.unknown_words("liam hops") == ["liam"]
+    assert check.unknown_words("someone jumps, then Florps") == []   # capitalised: read as a name
+    # no dictionary (the file missing): every word's vectors count, as before the list existed
+    assert VocabularyCheck(vocabulary_from_captions(PAIRS), vectors.vectors, vectors=True, threshold=-1.0,
+                           dictionary=frozenset()).unknown_words("someone florps") == []
+
+
+def test_the_bundled_dictionary_holds_english_words_and_their_irregular_forms():
+    from motion_core.text.vocabulary import dictionary_words
+    words = dictionary_words()
+    assert {"cartwheel", "stride", "strode", "ran", "leap", "somersault"} <= words and len(words) > 50_000
+    assert not {"xyzzy", "florp", "emma", "rosmarus"} & words   # made up; only inside collocations
+
+
 def test_check_for_uses_the_model_encoder(tmp_path):
     from motion_core.engine import Engine
     engine = Engine.random(seed=0)

@@ -25,12 +25,19 @@ misses synonyms the word vectors place ("twirls" ~ "twist"). With ``vocabulary["
 an unseen word counts as known only when both views put it near the *same* known word at that cosine
 (benchmarks/results/vocabulary_gist_20261207/).
 
+Made-up words: both views build a word's vector from its word pieces, which carry an English word's meaning but
+only a made-up word's spelling ("xyzzy" sat at 0.40 of a training word, "glorps" at 0.56). So the vectors vouch
+only for words a dictionary holds (`dictionary_words.txt.gz`, WordNet's words, by train/dictionary_words.py) and
+for two of them run together ("kickboxer"); any other word the model did not train on is reported, except a
+capitalised one, which is most likely a name ("Liam jumps": who moves, not what motion).
+
 Incidental words (`incidental_words.txt`, from WordNet by train/incidental_words.py) say who moves, with what body
 part or how ("a kid", "the brow", "casually"), never what motion: an unseen one is no sign of an unknown action,
 so it is not reported (on prompts people type for known actions the warning spoke on 0.27 of them before).
 """
 from __future__ import annotations
 
+import gzip
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +51,9 @@ from motion_core.text.hash_tokenizer import normalize_text
 # results in benchmarks/results/vocabulary_warnings_20261204): lower ones let "climbs"/"dances" pass as known.
 DEFAULT_THRESHOLD = 0.35
 NEAREST = 2
+# The shortest part of a compound that counts as a word: WordNet holds many two-letter words ("dl", "ab") that would
+# make nearly any made-up word a "compound".
+MIN_PART = 3
 
 # Function words and fillers that say nothing about the motion: never reported, never needed.
 STOP_WORDS = frozenset("""
@@ -70,7 +80,9 @@ tried trying attempt attempts attempted attempting
 """.split())
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_NAME = re.compile(r"\b[A-Z][a-z]+\b")
 INCIDENTAL_FILE = Path(__file__).with_name("incidental_words.txt")
+DICTIONARY_FILE = Path(__file__).with_name("dictionary_words.txt.gz")
 
 
 @lru_cache(maxsize=1)
@@ -78,8 +90,25 @@ def incidental_words() -> frozenset[str]:
     """The bundled list of incidental words (see the module docstring); empty if the file is missing."""
     if not INCIDENTAL_FILE.is_file():
         return frozenset()
-    lines = INCIDENTAL_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(w for w in lines if w and not w.startswith("#"))
+    return _word_list(INCIDENTAL_FILE.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def dictionary_words() -> frozenset[str]:
+    """The bundled English word list (see the module docstring); empty if the file is missing (then the vectors
+    vouch for every word, as before the list existed)."""
+    if not DICTIONARY_FILE.is_file():
+        return frozenset()
+    return _word_list(gzip.decompress(DICTIONARY_FILE.read_bytes()).decode("utf-8"))
+
+
+def _word_list(text: str) -> frozenset[str]:
+    return frozenset(w for w in text.splitlines() if w and not w.startswith("#"))
+
+
+def capitalised_words(prompt: str) -> set[str]:
+    """Words typed with a capital and lower-case letters after it ("Liam", not "LIAM"), lower-cased."""
+    return {w.lower() for w in _NAME.findall(prompt)}
 
 
 def content_words(prompt: str) -> list[str]:
@@ -126,7 +155,7 @@ class VocabularyCheck:
     def __init__(self, vocabulary: dict, embed: Callable[[list[str]], torch.Tensor] | None = None,
                  vectors: bool = False, threshold: float = DEFAULT_THRESHOLD, model_name: str = "the model",
                  readings=None, incidental: frozenset[str] | None = None,
-                 also: Sequence[Callable[[list[str]], torch.Tensor]] = ()):
+                 also: Sequence[Callable[[list[str]], torch.Tensor]] = (), dictionary: frozenset[str] | None = None):
         self.words = sorted({w for w in vocabulary.get("words", []) if isinstance(w, str)})
         actions = vocabulary.get("actions", {})
         if isinstance(actions, list):   # a plain list of names: the names' own words describe them
@@ -136,6 +165,7 @@ class VocabularyCheck:
         self.model_name = model_name
         self.readings = readings   # a `motion_core.text.readings.WordReadings`: words it reads are not unknown
         self.incidental = incidental_words() if incidental is None else incidental
+        self.dictionary = dictionary_words() if dictionary is None else dictionary
         self.known_forms = {f for w in self.words for f in forms(w)} | {f for ws in self.actions.values()
                                                                        for w in ws for f in forms(w)}
         self.views = [embed, *also] if self.vectors else []
@@ -155,6 +185,16 @@ class VocabularyCheck:
         """A training word, or an inflection of one ("walked" for "walks")."""
         return bool(forms(word) & self.known_forms)
 
+    def english(self, word: str) -> bool:
+        """A dictionary word, an inflection of one, or two of them run together ("kickboxer", "bodyweight": their
+        pieces mean something); every word is, without a dictionary."""
+        return not self.dictionary or self._in_dictionary(word) or any(
+            word[:cut] in self.dictionary and self._in_dictionary(word[cut:])
+            for cut in range(MIN_PART, len(word) - MIN_PART + 1))
+
+    def _in_dictionary(self, word: str) -> bool:
+        return any(len(f) >= MIN_PART and f in self.dictionary for f in forms(word)) or word in self.dictionary
+
     def closeness(self, word: str) -> float:
         """1.0 for a training word (or inflection of one); else the best cosine to one, in the view that puts it
         farthest from that word (0 without vectors)."""
@@ -169,8 +209,14 @@ class VocabularyCheck:
     def unknown_words(self, prompt: str) -> list[str]:
         if not self.words and not self.actions:
             return []   # a checkpoint without a recorded vocabulary: nothing to compare against
-        return [w for w in content_words(prompt) if not forms(w) & self.incidental
-                and not (self.readings and self.readings.reading(w)) and self.closeness(w) < self.threshold]
+        names = {w for w in capitalised_words(prompt) if not self.english(w)}   # "Liam jumps": who, not what
+        return [w for w in content_words(prompt) if not forms(w) & self.incidental and w not in names
+                and not (self.readings and self.readings.reading(w)) and not self.known(w)]
+
+    def known(self, word: str) -> bool:
+        """A training word, or a dictionary word (or compound) its vectors put within the threshold of one: a word
+        no dictionary holds has vectors made of its pieces' (its spelling), which vouch for nothing."""
+        return self.trained(word) or (self.english(word) and self.closeness(word) >= self.threshold)
 
     # ---- what to suggest ------------------------------------------------------------------------------
 
@@ -323,4 +369,5 @@ def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: st
 
 
 __all__ = ["VocabularyCheck", "action_family", "content_words", "forms", "vocabulary_from_captions",
-           "embed_with_encoder", "check_for", "incidental_words", "STOP_WORDS", "DEFAULT_THRESHOLD", "action_label"]
+           "embed_with_encoder", "check_for", "incidental_words", "dictionary_words", "capitalised_words",
+           "STOP_WORDS", "DEFAULT_THRESHOLD", "action_label"]
