@@ -198,12 +198,12 @@ def test_chunked_decoding_equals_one_decode(engine):
     ([("walk", float("nan"))], "finite number"),
     ([("walk", float("inf"))], "finite number"),
     ([("walk", "2")], "finite number"),
-    ([("walk", 2.0), ("hop", 0.2)], "segment 1 ('hop') lasts 0.2 s; the minimum is 0.5 s"),
+    ([("walk", 2.0), ("hop", 0.2)], "segment 2 ('hop') lasts 0.2 s; the minimum is 0.5 s"),
     ([("walk", 1.0)] * 1001, "at most 1000 are supported"),
     ([("walk", 3000.0), ("run", 700.0)], "at most 3600 s"),
     # the rules of plain prompts (issue 24 #2): an empty or whitespace prompt, or a pasted document
-    ([("walk", 1.0), ("   ", 1.0)], "segment 1's prompt is empty"),
-    ([("walk", 1.0), ("a" * 100_000, 1.0)], "segment 1's prompt is 100000 characters long; the limit is 1000"),
+    ([("walk", 1.0), ("   ", 1.0)], "segment 2's prompt is empty"),
+    ([("walk", 1.0), ("a" * 100_000, 1.0)], "segment 2's prompt is 100000 characters long; the limit is 1000"),
 ])
 def test_bad_timelines_are_refused_clearly(engine, segments, message):
     with pytest.raises(InputError) as info:
@@ -298,7 +298,7 @@ def test_cli_text_seconds_prompts_make_one_timeline(checkpoint, tmp_path):
     (["walks:2", "jumps:-1"], [], "seconds must be positive"),
     (["walks:2"], ["--seconds", "3"], "--seconds does not apply to a timeline"),
     (["walks:2"], ["--loop"], "--loop does not apply to a timeline"),
-    ([":4"], [], "segment 0's prompt is empty"),
+    ([":4"], [], "segment 1's prompt is empty"),
     (["a" * 100_000 + ":1"], [], "the limit is 1000"),
 ])
 def test_cli_bad_timelines_exit_2(checkpoint, tmp_path, capsys, prompts, extra, message):
@@ -352,7 +352,7 @@ def test_worker_timeline_method_writes_one_motion(engine, tmp_path):
     ({}, "params.segments"),
     ({"segments": ["walk:2"]}, "each timeline segment"),
     ({"segments": [["walk", 0.1]]}, "minimum is 0.5 s"),
-    ({"segments": [["walk", 1.0], ["", 1.0]]}, "segment 1's prompt is empty"),
+    ({"segments": [["walk", 1.0], ["", 1.0]]}, "segment 2's prompt is empty"),
 ])
 def test_worker_timeline_bad_segments_are_invalid_params(engine, params, message):
     events = _run_worker_job(engine, {"id": "t2", "method": "timeline", "params": params})

@@ -103,13 +103,14 @@ def check_timeline(segments, fps: float, min_frames: int = 1) -> list[TimelineSe
         raise InputError("the timeline is empty: give at least one (prompt, seconds) segment")
     if len(segments) > MAX_SEGMENTS:
         raise InputError(f"the timeline has {len(segments)} segments; at most {MAX_SEGMENTS} are supported")
-    pairs = [_check_segment(i, item) for i, item in enumerate(segments)]
+    # segments are counted from 1 in messages, as people (and the add-on's panel) count them
+    pairs = [_check_segment(i, item) for i, item in enumerate(segments, start=1)]
     total = math.fsum(seconds for _, seconds in pairs)
     if total > MAX_TOTAL_SECONDS:
         raise InputError(f"the timeline lasts {total:.1f} s; at most {MAX_TOTAL_SECONDS:.0f} s are supported "
                          "(split it into several takes)")
     resolved, elapsed, start = [], 0.0, 0
-    for i, (prompt, seconds) in enumerate(pairs):
+    for i, (prompt, seconds) in enumerate(pairs, start=1):
         elapsed += seconds
         end = round(elapsed * fps)
         if end - start < min_frames:
