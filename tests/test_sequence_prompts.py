@@ -12,7 +12,7 @@ import pytest
 
 from motion_core.engine import Engine, InputError
 from motion_core.generation.timeline import timeline_segments
-from motion_core.text.sequence import action_clauses
+from motion_core.text.sequence import action_clauses, subject_of
 
 
 @pytest.mark.parametrize("prompt, clauses", [
@@ -87,14 +87,27 @@ def test_a_requested_length_is_shared_among_the_clauses(engine):
         engine.generate(["a person walks", "a person walks, then waves"], seconds=20.0, seed=0, steps=2)
 
 
+def test_clauses_without_a_subject_take_the_one_given_or_the_first_clauses():
+    assert action_clauses("then jumps, then waves", subject="he") == ["he jumps", "he waves"]
+    assert action_clauses("the kid jumps, then waves", subject="he") == ["the kid jumps", "a person waves"]
+    assert action_clauses("jumps, then kid waves", subject="a person") == ["a person jumps", "kid waves"]
+    assert action_clauses("jumps", subject="a person") == ["a person jumps"]
+    assert action_clauses("jumps") == ["jumps"] and action_clauses("jump, then wave") == ["jump", "wave"]
+    assert subject_of("The woman walks forward, then waves") == "a person" and subject_of("walk forward") is None
+
+
 def test_extend_continues_with_actions_told_in_order_clause_by_clause(engine):
     (walk,) = engine.generate(["a person walks"], frames=40, seed=0, steps=2)
     both = engine.extend(walk, "then jumps, then waves", seconds=3.0, seed=1, steps=2)
     assert both.num_frames == 40 + round(3.0 * engine.fps)
-    assert both.meta["played_as"].startswith("continued in order with 'jumps'")
+    # clauses without a subject go on about whoever the take was about (its prompt's subject)
+    assert both.meta["played_as"].startswith("continued in order with 'a person jumps'")
     assert both.meta["extend_start_frame"] == 40 and both.meta["prompt"] == "a person walks | then jumps, then waves"
     np.testing.assert_allclose(both.joints[:40], walk.joints, atol=1e-4)       # the motion it continues is kept
-    assert "'waves'" in both.meta["played_as"]
+    assert "'a person waves'" in both.meta["played_as"]
+    (he,) = engine.generate(["walk forward"], frames=40, seed=0, steps=2)    # an order names no one: as typed
+    assert engine.extend(he, "then jumps, then waves", seed=1, steps=2).meta["played_as"].startswith(
+        "continued in order with 'jumps'")
     whole = engine.extend(walk, "then jumps, then waves", seconds=3.0, seed=1, steps=2, sequences=False)
     assert "played_as" not in whole.meta and whole.num_frames == both.num_frames
     with pytest.raises(InputError, match="one extend makes"):

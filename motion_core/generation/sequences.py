@@ -23,7 +23,7 @@ from motion_core.generation.meta import with_warnings
 from motion_core.generation.progress import Progress, ProgressFn, monotonic
 from motion_core.generation.requests import InputError, check_motion, check_prompts, seed_list
 from motion_core.generation.timeline import MAX_TOTAL_SECONDS, generate_timeline, shortest_segment_frames
-from motion_core.text.sequence import action_clauses
+from motion_core.text.sequence import action_clauses, subject_of
 
 
 def generate_takes(engine, prompts: Sequence[str], seconds, frames, seed, guidance, steps,
@@ -91,11 +91,13 @@ def extend_in_order(engine, motion: Motion, prompt: str, seconds, frames, seed, 
     at most what one extend makes); clause k takes seed + k. Anything else, or a path or pins, is one extend."""
     check_motion(motion, engine.skeleton, engine.fps)   # before its length is read below
     (prompt,) = check_prompts([prompt])
-    clauses = [prompt] if not sequences or path is not None or pins is not None else action_clauses(prompt)
+    previous = str(motion.meta.get("prompt", ""))
+    clauses = [prompt] if not sequences or path is not None or pins is not None else \
+        action_clauses(prompt, subject=_last_subject(previous))
     requested = None if seconds is None and frames is None else \
         resolve_frames(seconds, frames, engine.fps, limit=round(MAX_TOTAL_SECONDS * engine.fps), what="extend")
     plan = _clause_frames(engine, clauses, requested) if len(clauses) > 1 else None
-    if plan is None:
+    if plan is None:   # one action (as typed: its length is not predicted), or clauses the length cannot hold
         return extend_motion(engine, motion, prompt, seconds, frames, seed, guidance, steps, progress, should_cancel,
                              foot_cleanup=foot_cleanup, smooth_joins=smooth_joins, path=path, pins=pins)
     limit = engine.max_frames - context_length(engine, motion.num_frames)
@@ -104,7 +106,7 @@ def extend_in_order(engine, motion: Motion, prompt: str, seconds, frames, seed, 
         raise InputError(f"extend: {requested / engine.fps:.2f} s for {len(clauses)} actions in order gives one "
                          f"more than the {limit / engine.fps:.2f} s one extend makes; ask for less and extend again")
     report = Progress(monotonic(progress))
-    start, previous = motion.num_frames, str(motion.meta.get("prompt", ""))
+    start = motion.num_frames
     for k, (clause, length) in enumerate(zip(clauses, lengths)):
         motion = extend_motion(engine, motion, clause, None, length, None if seed is None else seed + k, guidance,
                                steps, report.sub(k / len(clauses), (k + 1) / len(clauses),
@@ -115,6 +117,11 @@ def extend_in_order(engine, motion: Motion, prompt: str, seconds, frames, seed, 
                        length_source=plan[1], played_as=f"continued in order with {_listed(engine, clauses, lengths)}")
     report(1.0, "done")
     return motion
+
+
+def _last_subject(joined: str) -> str | None:
+    """Who the take's prompts were last about ("a person walks | then he waves" -> "he")."""
+    return next((s for part in reversed(joined.split(" | ")) if (s := subject_of(part)) is not None), None)
 
 
 def _listed(engine, clauses: list[str], lengths: list[int]) -> str:

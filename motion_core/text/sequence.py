@@ -17,13 +17,15 @@ with no word of its own ("He" of "He then sits down") joins the clause after it.
 
 A later clause without a subject of its own gets one when the first clause has one ("waves" -> "a person
 waves", "he waves"): the captions the model learned from all have one, and the length predictor reads a bare
-"waves" as a 5-s clip where "a person waves" is 3 s. An order ("walk forward, then wave") stays as typed.
+"waves" as a 5-s clip where "a person waves" is 3 s. An order ("walk forward, then wave") stays as typed. An
+extend's clauses go on about whoever its take's prompt was about: "then jumps, then waves" after "a person walks
+forward" is told as "a person jumps", "a person waves" (a bare "jumps" was predicted 4.0 s, "a person jumps" 2.0 s).
 """
 from __future__ import annotations
 
 import re
 
-from motion_core.text.vocabulary import STOP_WORDS
+from motion_core.text.vocabulary import STOP_WORDS, forms, incidental_words
 
 _CONNECTIVE = re.compile(
     r"(?:^|\s*[,;:]\s*|\s+)(?:and\s+)?(?:then|after\s+that|afterwards?|subsequently|next(?!\s+to\b)|finally"
@@ -50,8 +52,23 @@ _ARTICLES = frozenset("a an the this that".split())   # what opens a subject ("t
 _DETERMINERS = _ARTICLES | {"one"}                    # what opens the first clause's subject ("one man")
 
 
-def action_clauses(prompt: str) -> list[str]:
-    """The prompt's clauses in the order it tells them (one, the prompt itself, when it tells one action)."""
+def action_clauses(prompt: str, subject: str | None = None) -> list[str]:
+    """The prompt's clauses in the order it tells them (one, the prompt itself, when it tells one action).
+    `subject`: who an earlier prompt was about (`subject_of`), for a prompt whose first clause names no one."""
+    clauses = _clauses(prompt)
+    subject = _subject_of(clauses[0]) or subject
+    if subject is None:
+        return clauses
+    return [c if _names_someone(c) else f"{subject} {c}" for c in clauses]
+
+
+def subject_of(prompt: str) -> str | None:
+    """Who a prompt is about, as a later clause names them ("a person" for "the woman walks", "he" for "he
+    walks"); None for an order ("walk forward") or a prompt that names no one."""
+    return _subject_of(_clauses(prompt)[0])
+
+
+def _clauses(prompt: str) -> list[str]:
     # a connective may open a sentence ("He jumps. Then he waves."), as the first may be opened ("First, ...")
     pieces = [piece for sentence in _SENTENCE_END.split(prompt.strip())
               for piece in _CONNECTIVE.split(_OPENER.sub("", sentence))]
@@ -74,10 +91,7 @@ def action_clauses(prompt: str) -> list[str]:
         if not clauses:
             return [prompt]
         clauses[-1] = f"{clauses[-1]} {pending}"
-    if len(clauses) < 2:
-        return [prompt]
-    subject = _subject_of(clauses[0])
-    return clauses[:1] + [c if subject is None or _subject_of(c) else f"{subject} {c}" for c in clauses[1:]]
+    return clauses if len(clauses) > 1 else [prompt]
 
 
 def _subject_of(clause: str) -> str | None:
@@ -89,6 +103,14 @@ def _subject_of(clause: str) -> str | None:
     if words[0] in _PRONOUNS:
         return words[0]
     return "a person" if words[0] in _DETERMINERS else None
+
+
+def _names_someone(clause: str) -> bool:
+    """Whether a clause opens with who moves: a pronoun, an article ("the man"), or a word naming a person
+    ("kid", "athlete": the incidental words, which are also adverbs such as "slowly": no subject is added there)."""
+    words = _WORD.findall(clause.lower())
+    return bool(words) and (words[0] in _SUBJECTS or words[0] in _DETERMINERS or
+                            bool(forms(words[0]) & incidental_words()))
 
 
 def _content_words(text: str) -> list[str]:
@@ -109,4 +131,4 @@ def _starts_an_action(clause: str) -> bool:
     return not (first.endswith("ing") or first.endswith("ly") or first in _CONTINUATIONS)
 
 
-__all__ = ["action_clauses"]
+__all__ = ["action_clauses", "subject_of"]
