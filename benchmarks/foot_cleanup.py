@@ -11,7 +11,9 @@ Samples the bundled model on the CPU for many prompts, seeds and lengths through
 * ``skating_frames``: the same count over all steps of the take (the other common normalisation);
 * ``penetration_cm``: how far the lowest foot joint goes below the floor (y = 0), worst frame;
 * ``float_cm``: the lowest foot joint's height above the floor, median over the take's frames (``float_cm_p90``:
-  its 90th percentile; ground truth: 0, a planted foot is on the floor); pooled as the mean over takes;
+  its 90th percentile; ground truth: 0, a planted foot is on the floor); pooled as the mean over takes, with
+  ``hovering_takes`` counting those over 2 cm; ``unsettled``: the cleanup without setting the body down
+  (`controls.floor_drift`, ``settle=False``), as it was before 2026-12-08;
 * ``leg_change_cm``: how far the cleanup moved knees, ankles and toes (mean over leg joints and frames, max);
   ``other_change_cm``: the largest move of any other joint (the cleanup only edits legs: ~0);
 * ``fk_cm``: max |FK(rotations) - joints| after cleanup (issue 22: still one motion);
@@ -55,6 +57,7 @@ PROMPTS = ["a person walks forward", "a person walks backwards", "a person jumps
 FEET = list(HUMANML3D.left_foot) + list(HUMANML3D.right_foot)
 LEGS = sorted({j for chain in foot_chains(HUMANML3D) for j in chain[1:]})
 OTHERS = [j for j in range(HUMANML3D.num_joints) if j not in LEGS]
+HOVERING_CM = 2.0   # a take whose lowest foot joint is higher than this at its median frame floats
 
 
 def skating(joints: np.ndarray, fps: float) -> dict:
@@ -74,7 +77,8 @@ def pooled(rows: list[dict]) -> dict:
             "penetration_cm_max": max(r["penetration_cm"] for r in rows),
             "penetration_cm_mean": float(np.mean([r["penetration_cm"] for r in rows])),
             "float_cm": float(np.mean([r["float_cm"] for r in rows])),
-            "float_cm_p90": float(np.mean([r["float_cm_p90"] for r in rows])), "takes": len(rows)}
+            "float_cm_p90": float(np.mean([r["float_cm_p90"] for r in rows])),
+            "hovering_takes": sum(r["float_cm"] > HOVERING_CM for r in rows), "takes": len(rows)}
 
 
 def main() -> None:
@@ -87,7 +91,7 @@ def main() -> None:
     out = args.out or ROOT / "benchmarks" / "results" / f"foot_cleanup_{date}"
     engine = Engine.load(None, device="cpu")
     guidance, steps = sampling_settings(engine, None, None)
-    takes, before_rows, after_rows, sample_s, cleanup_s = [], [], [], 0.0, 0.0
+    takes, before_rows, unsettled_rows, after_rows, sample_s, cleanup_s = [], [], [], [], 0.0, 0.0
     for frames in args.frames:
         for seed in args.seeds:
             seeds = [seed * 1000 + i for i in range(len(PROMPTS))]
@@ -99,20 +103,24 @@ def main() -> None:
             started = time.perf_counter()
             cleaned = clean_feet_batch(raw, contacts_from_features(features, HUMANML3D))
             cleanup_s += time.perf_counter() - started
-            for prompt, s, before, after in zip(PROMPTS, seeds, raw, cleaned):
+            # the cleanup without setting the body down on the floor (controls.floor_drift): as before 2026-12-08
+            unsettled = clean_feet_batch(raw, contacts_from_features(features, HUMANML3D), settle=False)
+            for prompt, s, before, plain, after in zip(PROMPTS, seeds, raw, unsettled, cleaned):
                 b, a = skating(before.joints, engine.fps), skating(after.joints, engine.fps)
+                u = skating(plain.joints, engine.fps)
                 change = np.linalg.norm(after.joints - before.joints, axis=-1)
-                takes.append({"prompt": prompt, "seed": s, "frames": frames, "before": b, "after": a,
+                takes.append({"prompt": prompt, "seed": s, "frames": frames, "before": b, "unsettled": u, "after": a,
                               "leg_change_cm_mean": float(change[:, LEGS].mean() * 100),
                               "leg_change_cm_max": float(change[:, LEGS].max() * 100),
                               "other_change_cm_max": float(change[:, OTHERS].max() * 100),
                               "fk_cm": float(np.abs(after.forward_kinematics() - after.joints).max() * 100)})
                 before_rows.append(b)
+                unsettled_rows.append(u)
                 after_rows.append(a)
             print(f"frames {frames} seed {seed}: before {pooled(before_rows[-len(PROMPTS):])['skating_share']:.3f} "
                   f"after {pooled(after_rows[-len(PROMPTS):])['skating_share']:.3f}", flush=True)
     reference = np.load(ROOT / "tests" / "data" / "humanml3d_sample" / "new_joints_012314.npy").astype(np.float64)
-    summary = {"before": pooled(before_rows), "after": pooled(after_rows),
+    summary = {"before": pooled(before_rows), "unsettled": pooled(unsettled_rows), "after": pooled(after_rows),
                "leg_change_cm_mean": float(np.mean([t["leg_change_cm_mean"] for t in takes])),
                "leg_change_cm_max": float(max(t["leg_change_cm_max"] for t in takes)),
                "other_change_cm_max": float(max(t["other_change_cm_max"] for t in takes)),
@@ -126,13 +134,14 @@ def main() -> None:
         per_prompt[prompt] = {"before": pooled([t["before"] for t in mine])["skating_share"],
                               "after": pooled([t["after"] for t in mine])["skating_share"],
                               "float_cm_before": pooled([t["before"] for t in mine])["float_cm"],
+                              "float_cm_unsettled": pooled([t["unsettled"] for t in mine])["float_cm"],
                               "float_cm_after": pooled([t["after"] for t in mine])["float_cm"],
                               "leg_change_cm_mean": float(np.mean([t["leg_change_cm_mean"] for t in mine]))}
     for prompt, row in per_prompt.items():
         print(f"{prompt[:34]:34} skating {row['before']:.3f} -> {row['after']:.3f}  legs moved "
               f"{row['leg_change_cm_mean']:.1f} cm  float {row['float_cm_before']:.1f} -> "
-              f"{row['float_cm_after']:.1f} cm")
-    for key in ("before", "after"):
+              f"{row['float_cm_unsettled']:.1f} -> {row['float_cm_after']:.1f} cm")
+    for key in ("before", "unsettled", "after"):
         print(f"{key:6}: {summary[key]}")
     print({k: v for k, v in summary.items() if k not in ("before", "after")})
     result = {"benchmark": "foot_cleanup", "command": " ".join(sys.argv), "environment": environment(engine.device),

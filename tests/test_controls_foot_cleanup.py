@@ -37,7 +37,8 @@ def skating_motion(frames: int = 20, speed: float = 0.01, sink: float = 0.01) ->
 def test_planted_feet_stop_sliding_and_stay_above_ground():
     motion = skating_motion()
     assert foot_skating(motion.joints, HUMANML3D, 20.0)["mean"] > 0.15      # 0.2 m/s of sliding before
-    cleaned = clean_feet(motion, np.ones((motion.num_frames, 4), dtype=bool))
+    # the legs' own work (the settling onto the floor, below, moves the whole body)
+    cleaned = clean_feet(motion, np.ones((motion.num_frames, 4), dtype=bool), settle=False)
     feet = [7, 10, 8, 11]
     slide = np.linalg.norm(np.diff(cleaned.joints[:, feet][..., [0, 2]], axis=0), axis=-1)
     assert slide.max() < 1e-4                                               # locked: no sliding at all
@@ -48,6 +49,11 @@ def test_planted_feet_stop_sliding_and_stay_above_ground():
     bones = np.linalg.norm(cleaned.joints[:, 1:] - cleaned.joints[:, list(HUMANML3D.parents[1:])], axis=-1)
     np.testing.assert_allclose(bones, np.broadcast_to(np.linalg.norm(motion.offsets[1:], axis=-1), bones.shape),
                                atol=1e-4)                                   # the legs keep their lengths
+    # settled (the default): a body standing 1 cm into the floor is raised onto it, not only its feet
+    settled = clean_feet(motion, np.ones((motion.num_frames, 4), dtype=bool))
+    np.testing.assert_allclose(settled.joints[:, others] - motion.joints[:, others], np.broadcast_to(
+        [0.0, 0.01, 0.0], (motion.num_frames, len(others), 3)), atol=1e-4)
+    assert abs(settled.joints[:, feet, 1].min()) < 1e-3
     assert cleaned.meta["foot_cleanup"] == 1
 
 
@@ -83,7 +89,9 @@ def test_engine_cleans_feet_by_default_and_can_be_switched_off(engine):
                         for flag in (True, False))
     assert clean.meta.get("foot_cleanup") == 1 and "foot_cleanup" not in raw.meta
     others = [j for j in range(HUMANML3D.num_joints) if j not in LEG_JOINTS]
-    np.testing.assert_allclose(clean.joints[:, others], raw.joints[:, others], atol=1e-4)
+    moved = clean.joints[:, others] - raw.joints[:, others]   # beyond the legs: the whole body set down or up
+    np.testing.assert_allclose(moved[..., [0, 2]], 0.0, atol=1e-4)
+    np.testing.assert_allclose(moved[..., 1], np.broadcast_to(moved[:, :1, 1], moved[..., 1].shape), atol=1e-4)
     np.testing.assert_allclose(clean.forward_kinematics(), clean.joints, atol=1e-4)
     timeline = engine.generate_timeline([("a person walks", 2.0)], seed=3, steps=2)
     assert timeline.meta.get("foot_cleanup") == 1

@@ -100,6 +100,15 @@ def test_a_jump_rises_like_a_real_one(engine):
     assert np.median(rises) > 0.2, f"pelvis rises {np.round(rises, 2)} m"
 
 
+def test_a_short_walk_stands_on_the_floor(engine):
+    """The model's short walks floated up: the lowest foot joint 3-6 cm above the floor over a 2.6-s take (the
+    median frame), up to 9 cm by its end; `controls.floor_drift` sets the body down where it stands."""
+    feet = list(HUMANML3D.left_foot) + list(HUMANML3D.right_foot)
+    motions = engine.generate(["a person walks forward"] * SEEDS, seconds=2.6, seed=0)
+    hover = [float(np.median(m.joints[:, feet, 1].min(axis=1))) for m in motions]
+    assert max(hover) < 0.02, f"lowest foot joint, median frame: {np.round(hover, 3)} m"
+
+
 def test_someone_hops_forward_twice(engine):
     """Issue 21's acceptance prompt, at the predicted length: two hops, travelling forward."""
     motions = engine.generate(["someone hops forward twice"] * SEEDS, seed=0)

@@ -4,6 +4,8 @@ The model predicts, beside the pose, four foot-contact channels (left ankle, lef
 the last 4 of the 263 HumanML3D features, see `motion_core.kinematics.representation`). Where a channel says a foot joint
 is planted, this module holds that joint still:
 
+0. settle: a body floating above the floor (or sunk into it) where it stands on it is set down on it, stair
+   treads and a hop's raised foot told apart (`controls.floor_drift`);
 1. contacts: a channel above 0.5 is a contact; one-frame gaps are filled and one-frame contacts dropped;
 2. targets: during each contact run the joint's target is one fixed point (the run's mean position); over
    `BLEND_FRAMES` frames before and after the run the target eases (cosine) from the joint's own path to that
@@ -14,7 +16,7 @@ is planted, this module holds that joint still:
    length kept);
 4. rotations: the edited joints are solved again on the motion's own rest offsets, so ``FK(rotations)`` still
    equals ``Motion.joints`` (issue 22). Only hips' children change: knees, ankles and toes (and their local
-   rotations with their parents'); every other joint stays exactly where it was.
+   rotations with their parents'); every other joint stays where it was, but for the settling's vertical shift.
 
 Entry points take and return `Motion`s: `clean_feet(motion, contacts)` and `clean_feet_batch(motions,
 contacts)` (one IK pass for a batch of equally long clips). `contacts_from_features(features)` reads the
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from motion_core.controls.floor_drift import hover_heights
 from motion_core.formats.motion import Motion
 from motion_core.kinematics.skeleton import Skeleton
 
@@ -206,8 +209,9 @@ def _lift_toe(ankle: np.ndarray, toe: np.ndarray, length: float, ground: float) 
 
 def clean_feet_joints(joints: np.ndarray, contacts: np.ndarray, skeleton: Skeleton, offsets: np.ndarray,
                       blend: int = BLEND_FRAMES, ground: float = GROUND_HEIGHT, keep_before: int = 0,
-                      low: float = LOW_HEIGHT, anchors: np.ndarray | None = None) -> np.ndarray:
-    """Joints (T, J, 3) with planted feet locked and feet kept above `ground`; see the module doc.
+                      low: float = LOW_HEIGHT, anchors: np.ndarray | None = None, settle: bool = True) -> np.ndarray:
+    """Joints (T, J, 3) set down on the floor where they stand on it (`controls.floor_drift`; not with `settle`
+    False), planted feet locked and feet kept above `ground`; see the module doc.
 
     `contacts` (T, 4) bool in channel order; `offsets` (J, 3) the rest offsets whose bone lengths the legs
     keep; frames before `keep_before` come back unchanged. `anchors` (T, 4) bool: frames whose position a
@@ -219,10 +223,13 @@ def clean_feet_joints(joints: np.ndarray, contacts: np.ndarray, skeleton: Skelet
     if contacts.shape != (num, 4):
         raise ValueError(f"contacts must be (T, 4) = ({num}, 4), got {contacts.shape}")
     keep_before = int(np.clip(keep_before, 0, num))
+    chains = foot_chains(skeleton)
+    if settle:
+        joints[:, :, 1] -= hover_heights(joints, contacts, [(a, t) for _, _, a, t in chains], keep_before)[:, None]
     lengths = np.linalg.norm(np.asarray(offsets, dtype=np.float64), axis=-1)
     free = slice(keep_before, num)
     anchor = np.zeros((num, 4), dtype=bool) if anchors is None else np.asarray(anchors, dtype=bool)
-    for side, (hip, knee, ankle, toe) in enumerate(foot_chains(skeleton)):
+    for side, (hip, knee, ankle, toe) in enumerate(chains):
         ankle_goal, ankle_w = _locked_targets(joints[:, ankle], contacts[:, 2 * side], blend, keep_before,
                                               ground + low, anchor[:, 2 * side])
         toe_goal, toe_w = _locked_targets(joints[:, toe], contacts[:, 2 * side + 1], blend, keep_before,
