@@ -112,6 +112,10 @@ def test_extend_continues_with_actions_told_in_order_clause_by_clause(engine):
     assert "played_as" not in whole.meta and whole.num_frames == both.num_frames
     with pytest.raises(InputError, match="one extend makes"):
         engine.extend(walk, "then jumps, then waves", seconds=60.0, seed=1, steps=2)
+    # too short to give each clause the shortest segment: one extend, and it says so as generate does
+    short = engine.extend(walk, "then jumps, then waves", seconds=0.8, seed=1, steps=2)
+    assert short.num_frames == 40 + round(0.8 * engine.fps)
+    assert short.meta["played_as"].startswith("played as one prompt: 0.8 s cannot hold its 2 actions")
 
 
 def test_sequences_off_a_loop_a_path_or_pins_keep_the_prompt_whole(engine):

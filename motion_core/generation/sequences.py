@@ -98,8 +98,9 @@ def extend_in_order(engine, motion: Motion, prompt: str, seconds, frames, seed, 
         resolve_frames(seconds, frames, engine.fps, limit=round(MAX_TOTAL_SECONDS * engine.fps), what="extend")
     plan = _clause_frames(engine, clauses, requested) if len(clauses) > 1 else None
     if plan is None:   # one action (as typed: its length is not predicted), or clauses the length cannot hold
-        return extend_motion(engine, motion, prompt, seconds, frames, seed, guidance, steps, progress, should_cancel,
-                             foot_cleanup=foot_cleanup, smooth_joins=smooth_joins, path=path, pins=pins)
+        whole = extend_motion(engine, motion, prompt, seconds, frames, seed, guidance, steps, progress, should_cancel,
+                              foot_cleanup=foot_cleanup, smooth_joins=smooth_joins, path=path, pins=pins)
+        return _say_squeezed(engine, [whole], [0] if len(clauses) > 1 else [], [clauses], requested)[0]
     limit = engine.max_frames - context_length(engine, motion.num_frames)
     lengths = [min(n, limit) if requested is None else n for n in plan[0]]
     if max(lengths) > limit:
