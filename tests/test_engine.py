@@ -104,7 +104,7 @@ def test_cancel_stops_sampling_early(engine):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(prompts=[]), "empty"),
     (dict(prompts="walk"), "single string"),
-    (dict(prompts=["walk", 3]), "prompt 1 must be a string"),
+    (dict(prompts=["walk", 3]), "prompt 2 must be a string"),
     (dict(prompts=None), "list of strings"),
     (dict(seconds=0), "positive"),
     (dict(seconds=-2.0), "positive"),

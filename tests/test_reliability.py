@@ -66,16 +66,16 @@ def test_non_ascii_prompts_generate_and_are_kept_verbatim(engine):
 
 @pytest.mark.parametrize("prompt", ["", "   ", "\n\t ", "\u3000"])
 def test_empty_prompts_are_refused(engine, clip, prompt):
-    with pytest.raises(InputError, match="prompt 1 is empty"):
+    with pytest.raises(InputError, match="prompt 2 is empty"):
         engine.generate(["walk", prompt], **FAST)
-    with pytest.raises(InputError, match="prompt 0 is empty"):
+    with pytest.raises(InputError, match="prompt 1 is empty"):
         engine.extend(clip, prompt, **FAST)
 
 
 @pytest.mark.parametrize("prompt", ["!!!???...", "🕺💃", "123 456", "-- :) --"])
 def test_prompts_without_a_word_are_refused(engine, clip, prompt):
     """Nothing to read: the model would make an arbitrary idle take without a word of warning."""
-    with pytest.raises(InputError, match="prompt 1 has no words"):
+    with pytest.raises(InputError, match="prompt 2 has no words"):
         engine.generate(["walk", prompt], **FAST)
     with pytest.raises(InputError, match="has no words"):
         engine.extend(clip, prompt, **FAST)
@@ -108,8 +108,8 @@ def run_main(argv, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--prompt", ""], "prompt 1 is empty"),
-    (["--prompt", "   "], "prompt 1 is empty"),
+    (["--prompt", ""], "prompt 2 is empty"),      # the second: base has --prompt walk
+    (["--prompt", "   "], "prompt 2 is empty"),
     (["--prompt", "x" * 10_000], "the limit is 1000"),
     (["--seconds", "nan"], "finite number"),
     (["--seconds", "inf"], "finite number"),
@@ -173,8 +173,8 @@ def _generate(request_id, **params):
 
 
 @pytest.mark.parametrize("params, message", [
-    (dict(prompts=[""]), "prompt 0 is empty"),
-    (dict(prompts=["walk", " \n"]), "prompt 1 is empty"),
+    (dict(prompts=[""]), "prompt 1 is empty"),
+    (dict(prompts=["walk", " \n"]), "prompt 2 is empty"),
     (dict(prompts=["x" * 10_000]), "the limit is 1000"),
     (dict(prompts=["walk"] * (MAX_PROMPTS + 1)), f"at most {MAX_PROMPTS}"),
     (dict(seconds=0), "positive"),

@@ -33,7 +33,8 @@ def check_prompts(prompts) -> list[str]:
         raise InputError(f"prompts must be a list of strings, got {type(prompts).__name__}") from None
     if not prompts:
         raise InputError("prompts is empty: give at least one prompt")
-    return [check_prompt(prompt, f"prompt {i}") for i, prompt in enumerate(prompts)]
+    # counted from 1 in messages, as people count them (and timeline segments are)
+    return [check_prompt(prompt, f"prompt {i}") for i, prompt in enumerate(prompts, start=1)]
 
 
 def check_prompt(prompt, what: str) -> str:
