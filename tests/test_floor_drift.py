@@ -2,17 +2,18 @@
 treads, a hop's raised foot and the frames an extend keeps are left where they are."""
 import numpy as np
 
-from motion_core.controls.floor_drift import EASE_FRAMES, hover_heights
+from motion_core.controls.floor_drift import ANKLE_HEIGHT, EASE_FRAMES, hover_heights
 
 FEET = [(0, 1), (2, 3)]   # (ankle, toe) of the left and the right foot; joint 4 is the pelvis
 
 
 def body(left_y, right_y, pelvis_y=0.9):
-    """(T, 5, 3) joints: each foot's ankle 5 cm above its toe, the pelvis at `pelvis_y` (+ the lower foot)."""
+    """(T, 5, 3) joints: each foot flat (its ankle `ANKLE_HEIGHT` above its toe), the pelvis at `pelvis_y` (+ the
+    lower foot)."""
     left_y, right_y = np.asarray(left_y, float), np.asarray(right_y, float)
     joints = np.zeros((len(left_y), 5, 3))
-    joints[:, 0, 1], joints[:, 1, 1] = left_y + 0.05, left_y
-    joints[:, 2, 1], joints[:, 3, 1] = right_y + 0.05, right_y
+    joints[:, 0, 1], joints[:, 1, 1] = left_y + ANKLE_HEIGHT, left_y
+    joints[:, 2, 1], joints[:, 3, 1] = right_y + ANKLE_HEIGHT, right_y
     joints[:, 4, 1] = pelvis_y + np.minimum(left_y, right_y)
     return joints
 
@@ -35,6 +36,17 @@ def test_a_walk_that_floats_up_is_set_down_on_the_floor():
     middle = [5, 15, 25, 35, 45, 55]   # each plant's middle frame stands on the floor
     np.testing.assert_allclose(planted[middle], 0.0, atol=1e-3)
     assert np.abs(planted).max() < 0.01                     # and no frame of a plant is more than 1 cm off it
+
+
+def test_a_heel_strike_is_set_down_by_its_heel_not_its_ankle():
+    """The ankle channel alone on, toe up (a heel strike): the ankle joint belongs `ANKLE_HEIGHT` over the floor,
+    not on it (set down to the floor, a heel went 5 cm under it on the rigs)."""
+    num = 20
+    contacts = np.zeros((num, 4), dtype=bool)
+    contacts[:, 0] = True                              # the left heel down, its toe raised 8 cm
+    joints = body(np.full(num, 0.02), np.full(num, 0.3))
+    joints[:, 1, 1] = 0.10
+    np.testing.assert_allclose(hover_heights(joints, contacts, FEET), 0.02)   # ankle 2 cm too high, not 7.3
 
 
 def test_stair_treads_and_a_raised_foot_keep_their_height():
