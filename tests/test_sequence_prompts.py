@@ -28,6 +28,11 @@ from motion_core.text.sequence import action_clauses, subject_of
     ("First he jumps. Then he waves. Finally he bows.", ["he jumps", "he waves", "he bows"]),
     ("A man jumps. Then waves.", ["A man jumps", "a person waves"]),
     ("To start, the woman bows. After that she claps.", ["the woman bows", "she claps"]),
+    # a new action opened by how it is done; a name is a subject of its own, and a first one is "a person" later
+    ("a person walks, then slowly sits down", ["a person walks", "a person slowly sits down"]),
+    ("a person walks, then Emma waves", ["a person walks", "Emma waves"]),
+    ("José jumps, then waves", ["José jumps", "a person waves"]),
+    ("a person waves, then Mr. Smith bows", ["a person waves", "Mr. Smith bows"]),   # no sentence ends at "Mr."
 ])
 def test_a_prompt_telling_actions_in_order_is_cut_at_its_connectives(prompt, clauses):
     assert action_clauses(prompt) == clauses
@@ -38,6 +43,8 @@ def test_a_prompt_telling_actions_in_order_is_cut_at_its_connectives(prompt, cla
     "a person walks forward while waving",                       # together, not in order
     "someone jumps and claps",
     "she walks next to the wall",                                # "next to" is a place
+    "a person walks to the next room",                           # and so is "the next room"
+    "a person walks, then slowly",                               # how, and no new action
     "She trots over a few stairs, ascending then descending",    # the same action going on
     "right-handed underhand lob, arm swinging low then forward",
     "pushing one arm and then the other through the sleeves",
@@ -112,6 +119,9 @@ def test_extend_continues_with_actions_told_in_order_clause_by_clause(engine):
     assert "played_as" not in whole.meta and whole.num_frames == both.num_frames
     with pytest.raises(InputError, match="one extend makes"):
         engine.extend(walk, "then jumps, then waves", seconds=60.0, seed=1, steps=2)
+    # a take played in order, extended with one action: its note was about the earlier prompt, not this one
+    (told,) = engine.generate(["a person walks, then waves"], seed=0, steps=2)
+    assert "played_as" in told.meta and "played_as" not in engine.extend(told, "then sits down", seed=1, steps=2).meta
     # too short to give each clause the shortest segment: one extend, and it says so as generate does
     short = engine.extend(walk, "then jumps, then waves", seconds=0.8, seed=1, steps=2)
     assert short.num_frames == 40 + round(0.8 * engine.fps)

@@ -72,6 +72,8 @@ def test_vectors_vouch_only_for_dictionary_words_and_their_compounds():
     assert check.unknown_words("a kickbo hops") == ["kickbo"]    # "bo" is no part of three letters or more
     assert check.unknown_words("Liam hops") == [] and check.unknown_words("liam hops") == ["liam"]
     assert check.unknown_words("someone jumps, then Florps") == []   # capitalised: read as a name
+    assert check.unknown_words("Zoë hops") == [] and check.unknown_words("McKenzie hops") == []
+    assert check.unknown_words("Someone Florps") == ["florps"]    # title case says nothing about names
     # no dictionary (the file missing): every word's vectors count, as before the list existed
     assert VocabularyCheck(vocabulary_from_captions(PAIRS), vectors.vectors, vectors=True, threshold=-1.0,
                            dictionary=frozenset()).unknown_words("someone florps") == []

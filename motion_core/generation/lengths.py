@@ -14,6 +14,7 @@ import torch
 from motion_core.generation.requests import InputError, check_prompts
 from motion_core.generation.sampling import encode_prompts
 from motion_core.text.counts import MAX_COUNT
+from motion_core.text.sequence import as_caption
 
 MIN_SECONDS = 0.5                 # shorter clips are below anything the model saw in training
 DEFAULT_SECONDS = 4.0
@@ -72,7 +73,8 @@ def _wanted_frames(engine, prompts: list[str]) -> list[int]:
     predictor = engine.length_predictor
     with torch.inference_mode():
         for start in range(0, len(prompts), engine.max_batch):
-            chunk = prompts[start:start + engine.max_batch]
+            # told as the captions it learned from ("jump" -> "a person jump": see `as_caption`)
+            chunk = [as_caption(prompt) for prompt in prompts[start:start + engine.max_batch]]
             tokens, mask = encode_prompts(engine, predictor.text_inputs(chunk))
             predicted = predictor.prompt_frames(tokens, mask, chunk, clamp=False)
             frames.extend(max(int(f), shortest) for f in predicted.tolist())

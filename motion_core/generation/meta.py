@@ -27,6 +27,7 @@ def extend_meta(engine, motion: Motion, prompt: str, seed: int, guidance: float,
                 frames: int, length_source: str) -> dict:
     """The meta of `motion` continued by `frames` new frames of `prompt`: prompts joined with " | "."""
     meta = dict(motion.meta)
+    meta.pop("played_as", None)   # how the earlier prompt was played, not this one
     previous = str(meta.get("prompt", ""))
     meta.update(motion_meta(engine, prompt, seed, guidance, steps, motion.num_frames + frames, length_source))
     meta.update(prompt=f"{previous} | {prompt}" if previous else prompt, extend_prompt=prompt,

@@ -25,15 +25,21 @@ from __future__ import annotations
 
 import re
 
-from motion_core.text.vocabulary import STOP_WORDS, forms, incidental_words
+from motion_core.text.hash_tokenizer import normalize_text
+from motion_core.text.vocabulary import STOP_WORDS, dictionary_words, english, forms, incidental_words
 
+# "next" is no connective in "the next room", "next to the wall" or "next door"
 _CONNECTIVE = re.compile(
-    r"(?:^|\s*[,;:]\s*|\s+)(?:and\s+)?(?:then|after\s+that|afterwards?|subsequently|next(?!\s+to\b)|finally"
-    r"|followed\s+by|eventually)\b\s*,?\s*", re.IGNORECASE)
+    r"(?:^|\s*[,;:]\s*|\s+)(?:and\s+)?(?:then|after\s+that|afterwards?|subsequently"
+    r"|(?<!the )(?<!this )(?<!a )next(?!\s+(?:to|door)\b)|finally|followed\s+by|eventually)\b\s*,?\s*",
+    re.IGNORECASE)
 # What opens a sentence as the first of several steps ("First he jumps. Then he waves."): no part of the action.
 _OPENER = re.compile(r"^(?:first(?:ly)?|at\s+first|to\s+(?:start|begin)(?:\s+with)?)\b\s*,?\s*", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+# a sentence ends at . ! ? ; but not after a title ("Mr. Smith bows")
+_SENTENCE_END = re.compile(r"(?<!\bmr\.)(?<!\bmrs\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bst\.)(?<!\bjr\.)(?<!\bsr\.)"
+                           r"(?<=[.!?;])\s+", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+")
+_TYPED_WORD = re.compile(r"[^\W\d_]+")
 # What a clause about a new action does not start with: the same action going on ("then back", "then slowly").
 _CONTINUATIONS = frozenset("""
 forward forwards back backward backwards up down left right sideways around away out in over across aside
@@ -59,7 +65,7 @@ def action_clauses(prompt: str, subject: str | None = None) -> list[str]:
     subject = _subject_of(clauses[0]) or subject
     if subject is None:
         return clauses
-    return [c if _names_someone(c) else f"{subject} {c}" for c in clauses]
+    return [c if _names_someone(c, opening=k == 0) else f"{subject} {c}" for k, c in enumerate(clauses)]
 
 
 def subject_of(prompt: str) -> str | None:
@@ -94,23 +100,50 @@ def _clauses(prompt: str) -> list[str]:
     return clauses if len(clauses) > 1 else [prompt]
 
 
+def as_caption(prompt: str) -> str:
+    """The prompt as the training captions tell an action, with someone doing it: "jump" -> "a person jump",
+    "jumps" -> "a person jumps"; a prompt that names who moves ("he jumps", "the kid jumps") as it is. For the
+    length predictor, which learned from captions: a bare "jump" was read as 4.2 s (three jumps), "a person jump"
+    as 2.2 s (one, as "a person jumps")."""
+    return prompt if _names_someone(prompt, opening=True) else f"a person {prompt.strip()}"
+
+
 def _subject_of(clause: str) -> str | None:
-    """What stands for the clause's subject in a later clause: "he" for "he", "a person" for "the woman", None
-    where it opens with a verb (an order: "walk forward")."""
+    """What stands for the first clause's subject in a later clause: "he" for "he", "a person" for "the woman"
+    and for a name ("Liam": the model knows no names), None where it opens with a verb (an order: "walk
+    forward")."""
     words = _WORD.findall(clause.lower())
     if not words:
         return None
     if words[0] in _PRONOUNS:
         return words[0]
-    return "a person" if words[0] in _DETERMINERS else None
+    return "a person" if words[0] in _DETERMINERS or _opens_with_a_name(clause, opening=True) else None
 
 
-def _names_someone(clause: str) -> bool:
-    """Whether a clause opens with who moves: a pronoun, an article ("the man"), or a word naming a person
-    ("kid", "athlete": the incidental words, which are also adverbs such as "slowly": no subject is added there)."""
+def _names_someone(clause: str, opening: bool) -> bool:
+    """Whether a clause opens with who moves: a pronoun, an article ("the man"), a word naming a person ("kid",
+    "athlete": the incidental words, which are also adverbs such as "slowly": no subject is added there) or a
+    name (`_opens_with_a_name`)."""
     words = _WORD.findall(clause.lower())
+    while words and _manner(words[0]):   # "slowly sits down" names no one; "slowly, he sits down" does
+        words = words[1:]
     return bool(words) and (words[0] in _SUBJECTS or words[0] in _DETERMINERS or
-                            bool(forms(words[0]) & incidental_words()))
+                            bool(forms(words[0]) & incidental_words()) or _opens_with_a_name(clause, opening))
+
+
+def _opens_with_a_name(clause: str, opening: bool) -> bool:
+    """A first word typed with a capital, not all in capitals ("Emma waves", "José jumps"): a name where a
+    sentence does not begin (after "then"), and where one does (`opening`) if no dictionary holds it ("Liam",
+    not "Jump")."""
+    typed = _TYPED_WORD.findall(clause)
+    if not typed or not typed[0][0].isupper() or typed[0].isupper():
+        return False
+    return not opening or not english(normalize_text(typed[0]), dictionary_words())
+
+
+def _manner(word: str) -> bool:
+    """An adverb of manner ("slowly", "suddenly"): an -ly word that WordNet's incidental words hold ("fly" is not)."""
+    return word.endswith("ly") and bool(forms(word) & incidental_words())
 
 
 def _content_words(text: str) -> list[str]:
@@ -121,8 +154,8 @@ def _starts_an_action(clause: str) -> bool:
     """Whether a clause after a connective tells a new action: its first word past a subject is no participle
     ("descending"), adverb ("slowly") or direction ("forward"), and past the subject it says something."""
     words = _WORD.findall(clause.lower())
-    while words and (words[0] in _SUBJECTS or words[0] in _ARTICLES):
-        words = words[1:]
+    while words and (words[0] in _SUBJECTS or words[0] in _ARTICLES or _manner(words[0])):
+        words = words[1:]   # past who and how: "then slowly sits down" is a new action, "then slowly" is not
     if not words or not _content_words(" ".join(words)):
         return False
     first = words[0]
@@ -131,4 +164,4 @@ def _starts_an_action(clause: str) -> bool:
     return not (first.endswith("ing") or first.endswith("ly") or first in _CONTINUATIONS)
 
 
-__all__ = ["action_clauses", "subject_of"]
+__all__ = ["action_clauses", "as_caption", "subject_of"]

@@ -80,7 +80,7 @@ tried trying attempt attempts attempted attempting
 """.split())
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
-_NAME = re.compile(r"\b[A-Z][a-z]+\b")
+_TYPED_WORD = re.compile(r"[^\W\d_]+")   # a word as typed: letters of any script, accents and case kept
 INCIDENTAL_FILE = Path(__file__).with_name("incidental_words.txt")
 DICTIONARY_FILE = Path(__file__).with_name("dictionary_words.txt.gz")
 
@@ -107,8 +107,26 @@ def _word_list(text: str) -> frozenset[str]:
 
 
 def capitalised_words(prompt: str) -> set[str]:
-    """Words typed with a capital and lower-case letters after it ("Liam", not "LIAM"), lower-cased."""
-    return {w.lower() for w in _NAME.findall(prompt)}
+    """Words typed with a capital and not all in capitals ("Liam", "José", "McKenzie"; not "LIAM"), as the check
+    reads them ("jose", "mckenzie"); none where every word of two letters or more is capitalised ("A Person
+    Florps": title case says nothing about names)."""
+    words = [w for w in _TYPED_WORD.findall(prompt) if len(w) > 1]
+    capitalised = [w for w in words if w[0].isupper() and not w.isupper()]
+    if len(words) > 1 and len(capitalised) == len(words):
+        return set()
+    return {normalize_text(w) for w in capitalised}
+
+
+def english(word: str, dictionary: frozenset[str]) -> bool:
+    """A dictionary word, an inflection of one, or two of them run together ("kickboxer", "bodyweight": their
+    pieces mean something); every word is, with an empty dictionary."""
+    return not dictionary or _in_dictionary(word, dictionary) or any(
+        word[:cut] in dictionary and _in_dictionary(word[cut:], dictionary)
+        for cut in range(MIN_PART, len(word) - MIN_PART + 1))
+
+
+def _in_dictionary(word: str, dictionary: frozenset[str]) -> bool:
+    return word in dictionary or any(len(f) >= MIN_PART and f in dictionary for f in forms(word))
 
 
 def content_words(prompt: str) -> list[str]:
@@ -186,14 +204,8 @@ class VocabularyCheck:
         return bool(forms(word) & self.known_forms)
 
     def english(self, word: str) -> bool:
-        """A dictionary word, an inflection of one, or two of them run together ("kickboxer", "bodyweight": their
-        pieces mean something); every word is, without a dictionary."""
-        return not self.dictionary or self._in_dictionary(word) or any(
-            word[:cut] in self.dictionary and self._in_dictionary(word[cut:])
-            for cut in range(MIN_PART, len(word) - MIN_PART + 1))
-
-    def _in_dictionary(self, word: str) -> bool:
-        return any(len(f) >= MIN_PART and f in self.dictionary for f in forms(word)) or word in self.dictionary
+        """`english` against this check's dictionary."""
+        return english(word, self.dictionary)
 
     def closeness(self, word: str) -> float:
         """1.0 for a training word (or inflection of one); else the best cosine to one, in the view that puts it
@@ -369,5 +381,5 @@ def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: st
 
 
 __all__ = ["VocabularyCheck", "action_family", "content_words", "forms", "vocabulary_from_captions",
-           "embed_with_encoder", "check_for", "incidental_words", "dictionary_words", "capitalised_words",
+           "embed_with_encoder", "check_for", "incidental_words", "dictionary_words", "capitalised_words", "english",
            "STOP_WORDS", "DEFAULT_THRESHOLD", "action_label"]
