@@ -12,6 +12,7 @@ from motion_core.text.counts import spoken_count, without_count
     ("does four jumping jacks", 4), ("hops five more times", 5), ("takes seven small steps", 7),
     ("jumps twice, then claps three times", 3),
     ("a person jumps 100 times", 20), ("claps 21 times", 20),   # past MAX_COUNT: more than a clip holds
+    ("a person jumps 3x", 3), ("squats x 4", 4), ("hops 2x forward", 2),        # as people type them
 ])
 def test_counts_in_many_spellings(prompt, count):
     assert spoken_count(prompt) == count
@@ -20,7 +21,7 @@ def test_counts_in_many_spellings(prompt, count):
 @pytest.mark.parametrize("prompt", [
     "hops on one foot", "claps with both hands", "raises two hands above the head", "walks 3 meters forward",
     "turns 90 degrees to the left", "steps back several times", "a few jumps", "walks forward", "",
-    "jumps for two seconds", "two people wave", "stands on two feet",
+    "jumps for two seconds", "two people wave", "stands on two feet", "walks 10x faster", "steps on a 3x3 grid",
 ])
 def test_no_count_where_none_is_said(prompt):
     assert spoken_count(prompt) is None
@@ -36,6 +37,7 @@ def test_no_count_where_none_is_said(prompt):
     ("claps a couple of times", "claps"),
     ("hops on one foot twice", "hops on one foot"),     # "one foot" says how, not how often: kept
     ("walks two meters", "walks two meters"),
+    ("a person jumps 3x", "a person jumps"),
 ])
 def test_without_count_takes_out_what_spoken_count_reads(prompt, left):
     assert without_count(prompt) == left

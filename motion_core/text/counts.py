@@ -6,8 +6,8 @@ features blur the count when the phrasing is new ("two times" where training sai
 predictor also gets the count as read here, one spelling-independent number.
 
 Rules, deliberately narrow (a wrong count is worse than none):
-- once / twice / thrice, "a single <noun>", and "<n> times" with n a digit or a number word (digits past
-  `MAX_COUNT` read as `MAX_COUNT`);
+- once / twice / thrice, "a single <noun>", and "<n> times" with n a digit or a number word, or "3x" / "x3"
+  (digits past `MAX_COUNT` read as `MAX_COUNT`);
 - "<n> <plural noun>" with n from two to ten ("does two squats", "throws 3 punches"), unless the noun is a
   body part ("two hands", "both feet") or a measure ("two meters", "90 degrees", "three seconds"): those say
   how, not how often;
@@ -35,6 +35,8 @@ MAX_COUNT = 20
 
 _NUMBER = r"(\d+|" + "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True)) + ")"
 _TIMES = re.compile(_NUMBER + r"\s+(?:more\s+)?times?\b")
+# "jumps 3x", "squats x10": how people type a count ("10x faster" is how fast)
+_BY = re.compile(r"(?:\b(\d+)\s?x|\bx\s?(\d+))\b(?!\s*(?:faster|slower|more|less|higher|lower|longer|shorter)\b)")
 _NOUNS = re.compile(_NUMBER + r"\s+(?:[a-z]+\s+)?([a-z]+s)\b")
 _WORD = re.compile(r"[a-z]+")
 
@@ -82,6 +84,8 @@ def _spoken(text: str) -> list[tuple[int, tuple[int, int]]]:
     # made a 2-s take without a word
     found += [(n, m.span()) for m in _TIMES.finditer(text)
               if (n := _number(m.group(1)) or _many(m.group(1))) is not None]
+    found += [(n, m.span()) for m in _BY.finditer(text)
+              if (n := _number(m.group(1) or m.group(2)) or _many(m.group(1) or m.group(2))) is not None]
     for match in _NOUNS.finditer(text):
         number, noun = _number(match.group(1)), match.group(2)
         if number is not None and number >= 2 and noun not in NOT_REPEATS and noun != "times":
