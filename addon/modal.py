@@ -84,8 +84,9 @@ class GenerationTask:
             try:
                 self.actions = list(self.apply(self.job.results))
                 self.status = FINISHED
-                from .takes import take_warnings   # e.g. words the model never learned (engine meta)
+                from .takes import record_warnings, take_warnings   # e.g. words the model never learned
                 self.warnings.extend(w for w in take_warnings(self.actions) if w not in self.warnings)
+                record_warnings(self.actions, self.warnings)   # and the rig's: all of them in the take's report
             except Exception as exc:   # any failure while writing data is reported, never half-applied
                 self.error = f"could not apply the motion: {exc}"
                 self.status = FAILED

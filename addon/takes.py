@@ -244,6 +244,18 @@ def placement_options(obj, action, motion) -> retarget.RetargetOptions:
     return dataclasses.replace(options_for(obj), origin=origin, scale=None if scale is None else float(scale))
 
 
+def record_warnings(actions, warnings: list[str]) -> None:
+    """Add `warnings` (a task's: the rig's, found before generating, and the engine's) to each take's report, so
+    the Takes panel shows them whenever the take is active, not only when it was made."""
+    for action in actions:
+        if not hasattr(action, "get"):
+            continue
+        recorded = str(action.get(WARNINGS_PROP) or "")
+        extra = [w for w in warnings if w and w not in recorded]
+        if extra:
+            action[WARNINGS_PROP] = "; ".join([recorded, *extra] if recorded else extra)
+
+
 def take_warnings(actions) -> list[str]:
     """The distinct engine warnings recorded on `actions` (see WARNINGS_PROP), in order."""
     found = (action.get(WARNINGS_PROP) for action in actions if hasattr(action, "get"))

@@ -232,6 +232,21 @@ def test_engine_warnings_reach_the_take_and_the_report(scene):
     assert task.warnings == [motion.meta["warnings"]]
 
 
+def test_warnings_found_before_generating_reach_the_take_report(scene):
+    """A rig's warnings (a constraint-driven bone, unmapped joints) are stored on the take beside the engine's."""
+    scn, _ = scene
+    motion = walking_motion()
+    motion.meta["warnings"] = "the bundled model has not learned 'florps'; nearest: walk"
+    job = ec.Job("8", "generate", canceller=lambda j: None)
+    rig_warning = "1 keyed bone(s) are driven by constraints, so their keys will not show: hand_l"
+    task = modal.GenerationTask(job, "“florps”", lambda results: takes.apply_takes(
+        scn.motion_settings.target, results, "a person florps", 0, 1, scn), warnings=[rig_warning])
+    job.events.put({"id": "8", "event": "result", "motions": [motion]})
+    assert task.step() == modal.FINISHED, task.error
+    report = task.actions[0][takes.WARNINGS_PROP]
+    assert motion.meta["warnings"] in report and rig_warning in report
+
+
 def test_word_readings_reach_the_take_report(scene):
     """meta["read_as"] (unseen words read as trained ones, issue 21) is stored on the take, not as a warning."""
     motion = walking_motion()
