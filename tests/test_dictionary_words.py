@@ -10,11 +10,12 @@ from train.wordnet import WordNet
 
 
 def test_the_list_holds_single_word_lemmas_and_irregular_forms_not_collocation_parts(tmp_path):
-    index = {**INDEX, "emma_goldman": {"noun": [100]}, "hula_hoop": {"noun": [190]}, "a": {"noun": [190]}}
+    index = {**INDEX, "emma_goldman": {"noun": [100]}, "hula_hoop": {"noun": [190]}, "a": {"noun": [190]},
+             "sit-up": {"noun": [180]}}
     folder = write_wordnet(tmp_path, SYNSETS, index, TOPICS)
     (folder / "verb.exc").write_text("swam swim\n")
     words = dictionary_words(WordNet.load(folder))
-    assert {"athlete", "cartwheel", "swim", "swam"} <= set(words)
+    assert {"athlete", "cartwheel", "swim", "swam", "situp"} <= set(words)   # "sit-up" as people type it
     assert not {"emma", "goldman", "hula", "hoop", "a"} & set(words)   # parts of collocations; one letter
     assert words == sorted(words)
     write(words, tmp_path / "words.txt.gz")

@@ -9,7 +9,8 @@ carry only its spelling: "xyzzy" sat at cosine 0.40 of a training word and "glor
 inflections, `motion_core.text.vocabulary.forms`) is therefore reported unless the model trained on it
 (benchmarks/vocabulary_warnings.py, set "made_up").
 
-The list: every single-word WordNet lemma and irregular form ("strode", "ran"), two letters or more. The words
+The list: every single-word WordNet lemma and irregular form ("strode", "ran") and every hyphenated lemma run
+together ("situp" for "sit-up", as people type it), two letters or more. The words
 found only inside collocations are left out: they are mostly people's names and Latin ("emma" of "emma_goldman",
 "rosmarus"), and a name is who moves, not what motion (the check skips capitalised words no dictionary holds).
 English, not a model's: one file serves every checkpoint, and the engine needs no WordNet (its notice:
@@ -33,8 +34,11 @@ HEADER = ("# English words (train/dictionary_words.py): WordNet's single-word le
 
 
 def dictionary_words(wordnet: WordNet) -> list[str]:
-    """Every single-word lemma and irregular form, sorted, two letters or more."""
-    return sorted(w for w in {*wordnet.senses, *wordnet.exceptions} if len(w) > 1 and _WORD.fullmatch(w))
+    """Every single-word lemma and irregular form, and every hyphenated one run together ("sit-up" -> "situp":
+    how people type them), sorted, two letters or more."""
+    lemmas = {*wordnet.senses, *wordnet.exceptions}
+    joined = {w.replace("-", "") for w in lemmas if "-" in w and _WORD.fullmatch(w.replace("-", ""))}
+    return sorted(w for w in lemmas | joined if len(w) > 1 and _WORD.fullmatch(w))
 
 
 def write(words: list[str], out: Path) -> None:
