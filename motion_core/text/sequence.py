@@ -8,7 +8,8 @@ clauses (`motion_core.generation.sequences`), each at its own length.
 
 A clause ends at a sequence connective ("then", "and then", "after that", "afterwards", "subsequently",
 "next", "finally", "eventually", "followed by"; also opening a sentence: "He jumps. Then he waves.") or at the end of
-a sentence; an opener ("First", "To start") is dropped. "and", "while" and "as" join actions done
+a sentence; an opener ("First", "To start") is dropped. "next" is no connective in "the next room", "next to" or
+"next door", and no sentence ends at a title ("Mr. Smith bows"). "and", "while" and "as" join actions done
 together, or the parts of one action, so they never split. Nor does a connective that goes on with the same
 action rather than a new one: one followed by a participle ("ascending then descending"), an adverb or a
 direction ("swinging low then forward"), one that undoes the clause before ("bows, then straightens", "kicks,
@@ -17,16 +18,19 @@ with no word of its own ("He" of "He then sits down") joins the clause after it.
 
 A later clause without a subject of its own gets one when the first clause has one ("waves" -> "a person
 waves", "he waves"): the captions the model learned from all have one, and the length predictor reads a bare
-"waves" as a 5-s clip where "a person waves" is 3 s. An order ("walk forward, then wave") stays as typed. An
-extend's clauses go on about whoever its take's prompt was about: "then jumps, then waves" after "a person walks
-forward" is told as "a person jumps", "a person waves" (a bare "jumps" was predicted 4.0 s, "a person jumps" 2.0 s).
+"waves" as a 5-s clip where "a person waves" is 3 s. A clause opened by a name ("then Emma waves") has one; one
+opened by how it is done ("then slowly sits down") is a new action that gets the subject ("a person slowly sits
+down"). An order ("walk forward, then wave") stays as typed. An extend's clauses go on about whoever its take's
+prompt was about: "then jumps, then waves" after "a person walks forward" is told as "a person jumps", "a person
+waves" (a bare "jumps" was predicted 4.0 s, "a person jumps" 2.0 s). `as_caption` gives the length predictor any
+prompt that names no one as a caption would ("jump" -> "a person jump").
 """
 from __future__ import annotations
 
 import re
 
 from motion_core.text.hash_tokenizer import normalize_text
-from motion_core.text.vocabulary import STOP_WORDS, dictionary_words, english, forms, incidental_words
+from motion_core.text.vocabulary import STOP_WORDS, TYPED_WORD, dictionary_words, english, forms, incidental_words
 
 # "next" is no connective in "the next room", "next to the wall" or "next door"
 _CONNECTIVE = re.compile(
@@ -39,7 +43,6 @@ _OPENER = re.compile(r"^(?:first(?:ly)?|at\s+first|to\s+(?:start|begin)(?:\s+wit
 _SENTENCE_END = re.compile(r"(?<!\bmr\.)(?<!\bmrs\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bst\.)(?<!\bjr\.)(?<!\bsr\.)"
                            r"(?<=[.!?;])\s+", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+")
-_TYPED_WORD = re.compile(r"[^\W\d_]+")
 # What a clause about a new action does not start with: the same action going on ("then back", "then slowly").
 _CONTINUATIONS = frozenset("""
 forward forwards back backward backwards up down left right sideways around away out in over across aside
@@ -135,7 +138,7 @@ def _opens_with_a_name(clause: str, opening: bool) -> bool:
     """A first word typed with a capital, not all in capitals ("Emma waves", "José jumps"): a name where a
     sentence does not begin (after "then"), and where one does (`opening`) if no dictionary holds it ("Liam",
     not "Jump")."""
-    typed = _TYPED_WORD.findall(clause)
+    typed = TYPED_WORD.findall(clause)
     if not typed or not typed[0][0].isupper() or typed[0].isupper():
         return False
     return not opening or not english(normalize_text(typed[0]), dictionary_words())

@@ -80,7 +80,7 @@ tried trying attempt attempts attempted attempting
 """.split())
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
-_TYPED_WORD = re.compile(r"[^\W\d_]+")   # a word as typed: letters of any script, accents and case kept
+TYPED_WORD = re.compile(r"[^\W\d_]+")   # a word as typed: letters of any script, accents and case kept
 INCIDENTAL_FILE = Path(__file__).with_name("incidental_words.txt")
 DICTIONARY_FILE = Path(__file__).with_name("dictionary_words.txt.gz")
 
@@ -110,7 +110,7 @@ def capitalised_words(prompt: str) -> set[str]:
     """Words typed with a capital and not all in capitals ("Liam", "José", "McKenzie"; not "LIAM"), as the check
     reads them ("jose", "mckenzie"); none where every word of two letters or more is capitalised ("A Person
     Florps": title case says nothing about names)."""
-    words = [w for w in _TYPED_WORD.findall(prompt) if len(w) > 1]
+    words = [w for w in TYPED_WORD.findall(prompt) if len(w) > 1]
     capitalised = [w for w in words if w[0].isupper() and not w.isupper()]
     if len(words) > 1 and len(capitalised) == len(words):
         return set()
@@ -382,4 +382,5 @@ def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: st
 
 __all__ = ["VocabularyCheck", "action_family", "content_words", "forms", "vocabulary_from_captions",
            "embed_with_encoder", "check_for", "incidental_words", "dictionary_words", "capitalised_words", "english",
+           "TYPED_WORD",
            "STOP_WORDS", "DEFAULT_THRESHOLD", "action_label"]
