@@ -12,10 +12,10 @@ Here a plant (a run of frames with a foot's contact channels on) counts as stand
   0.15-0.18 m) and keeps its height.
 Each such plant is set down by its height (median over the plant of its toe's height, or its ankle's less
 `ANKLE_HEIGHT`, whichever is lower, or of the body's lowest joint where that is lower: a crawl's knees and hands
-stay above the floor), each other plant by nothing, linearly
-between plants (a jump's flight keeps its arc) and held before the first and after the last. In an `extend` the
-kept frames stay and the lowering eases in after them (`EASE_FRAMES`). Contact with the floor itself, feet above
-y = 0 and planted feet locked, stays `foot_cleanup`'s.
+stay above the floor), each other plant by nothing, linearly between plants (a jump's flight keeps its arc) and
+held before the first and after the last. In an `extend` the kept frames stay and the lowering eases in after them
+(`EASE_FRAMES`). Contact with the floor itself, feet above y = 0 and planted feet locked, stays `foot_cleanup`'s.
+Measured in benchmarks/results/floor_settle_20261208/ (hovering takes 10 -> 1 of 240, the 8-seed report unchanged).
 """
 from __future__ import annotations
 
