@@ -2,7 +2,7 @@
 treads, a hop's raised foot and the frames an extend keeps are left where they are."""
 import numpy as np
 
-from motion_core.controls.floor_drift import ANKLE_HEIGHT, EASE_FRAMES, hover_heights
+from motion_core.controls.floor_drift import ANKLE_HEIGHT, SETTLE_FRAMES, hover_heights
 
 FEET = [(0, 1), (2, 3)]   # (ankle, toe) of the left and the right foot; joint 4 is the pelvis
 
@@ -33,9 +33,8 @@ def test_a_walk_that_floats_up_is_set_down_on_the_floor():
     lowered = hover_heights(joints, contacts, FEET)
     settled = joints[:, :, 1] - lowered[:, None]
     planted = np.where(contacts[:, 0], settled[:, 1], settled[:, 3])
-    middle = [5, 15, 25, 35, 45, 55]   # each plant's middle frame stands on the floor
-    np.testing.assert_allclose(planted[middle], 0.0, atol=1e-3)
-    assert np.abs(planted).max() < 0.01                     # and no frame of a plant is more than 1 cm off it
+    assert np.abs(planted).max() < 0.01                     # no planted frame more than 1 cm off the floor
+    assert lowered[-1] > 0.07                               # the last step set down by its creep
 
 
 def test_a_heel_strike_is_set_down_by_its_heel_not_its_ankle():
@@ -69,8 +68,19 @@ def test_an_extend_keeps_its_first_frames_and_eases_the_rest_down():
     joints = body(np.full(num, 0.05), np.full(num, 0.05))
     lowered = hover_heights(joints, contacts, FEET, keep_before=kept)
     assert (lowered[:kept] == 0).all()
-    assert 0 < lowered[kept] < lowered[kept + EASE_FRAMES // 2] < 0.05
-    np.testing.assert_allclose(lowered[kept + EASE_FRAMES:], 0.05)
+    assert 0 < lowered[kept] < lowered[kept + SETTLE_FRAMES // 2] < 0.05
+    np.testing.assert_allclose(lowered[kept + SETTLE_FRAMES:], 0.05)
+
+
+def test_later_frames_never_change_earlier_lowering():
+    """Causal, as timelines and extends need: a take's first 40 frames are lowered the same whatever follows."""
+    contacts = alternating(60)
+    rise = np.linspace(0.0, 0.08, 60)
+    joints = body(rise + np.where(contacts[:, 0], 0.0, 0.1), rise + np.where(contacts[:, 0], 0.1, 0.0))
+    other = joints.copy()
+    other[40:, :, 1] += 0.3                         # what comes after frame 40 differs (a step onto a box)
+    np.testing.assert_array_equal(hover_heights(joints, contacts, FEET)[:40],
+                                  hover_heights(other, contacts, FEET)[:40])
 
 
 def test_nothing_planted_moves_nothing():
