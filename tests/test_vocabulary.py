@@ -79,6 +79,23 @@ def test_vectors_vouch_only_for_dictionary_words_and_their_compounds():
                            dictionary=frozenset()).unknown_words("someone florps") == []
 
 
+def test_a_misspelt_word_is_offered_the_training_word_it_looks_like():
+    check = VocabularyCheck(vocabulary_from_captions(PAIRS), model_name="the model")
+    assert check.warning("someone wlaks forward").startswith("the model has not learned 'wlaks' (did you mean "
+                                                              "'walks'?)")
+    assert "did you mean" not in check.warning("someone florps")          # made up, like no training word
+    assert "did you mean" not in check.warning("someone does a cartwheel")   # a real word, only not learned
+
+
+@pytest.mark.parametrize("a, b, apart", [
+    ("wlaks", "walks", True), ("walsk", "walks", True), ("walk", "walks", True), ("wakls", "walks", True),
+    ("waxks", "walks", True), ("criss", "rises", False), ("walks", "walks", False), ("wlkas", "walks", False),
+    ("jumps", "walks", False)])
+def test_one_typo_apart(a, b, apart):
+    from motion_core.text.vocabulary import one_typo_apart
+    assert one_typo_apart(a, b) is apart and one_typo_apart(b, a) is apart
+
+
 def test_the_bundled_dictionary_holds_english_words_and_their_irregular_forms():
     from motion_core.text.vocabulary import dictionary_words
     words = dictionary_words()

@@ -37,6 +37,7 @@ so it is not reported (on prompts people type for known actions the warning spok
 """
 from __future__ import annotations
 
+import difflib
 import gzip
 import re
 from functools import lru_cache
@@ -127,6 +128,19 @@ def english(word: str, dictionary: frozenset[str]) -> bool:
 
 def _in_dictionary(word: str, dictionary: frozenset[str]) -> bool:
     return word in dictionary or any(len(f) >= MIN_PART and f in dictionary for f in forms(word))
+
+
+def one_typo_apart(a: str, b: str) -> bool:
+    """Whether `b` is `a` with one typo undone: two neighbouring letters swapped, one letter added, dropped or
+    replaced (the restricted Damerau-Levenshtein distance is 1)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    start = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    if len(a) == len(b):
+        swapped = a[start + 1:start + 2] + a[start:start + 1] == b[start:start + 2] and a[start + 2:] == b[start + 2:]
+        return a[start + 1:] == b[start + 1:] or swapped
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[start + 1:] == shorter[start:]
 
 
 def content_words(prompt: str) -> list[str]:
@@ -259,11 +273,21 @@ class VocabularyCheck:
         unknown = self.unknown_words(prompt)
         if not unknown:
             return None
-        names = ", ".join(f"'{w}'" for w in unknown)
+        meant = {w: m for w in unknown if (m := self.spelt_like(w))}   # "wlaks": read as "walks" for the hint too
+        names = ", ".join(f"'{w}'" + (f" (did you mean '{meant[w]}'?)" if w in meant else "") for w in unknown)
         motion, things = self.motion_and_things(prompt)
-        nearest = self.nearest_actions([w for w in unknown if w not in things] or motion)
+        nearest = self.nearest_actions([meant.get(w, w) for w in unknown if w not in things] or motion)
         hint = f"; nearest: {', '.join(nearest)}" if nearest else ""
         return f"{self.model_name} has not learned {names}{hint}"
+
+    def spelt_like(self, word: str) -> str | None:
+        """The training word a word no dictionary holds is one typo away from ("wlaks" -> "walks", "sqauts" ->
+        "squats": a letter swapped with the next, added, dropped or replaced), the most alike first (difflib's
+        ratio), or None. The training words include people's typos ("persno"): only dictionary words are offered."""
+        if self.english(word) or len(word) < 4:
+            return None
+        near = [w for w in self.words if len(w) > 2 and one_typo_apart(word, w) and self.english(w)]
+        return max(near, key=lambda w: (difflib.SequenceMatcher(None, word, w).ratio(), w)) if near else None
 
     def motion_and_things(self, prompt: str) -> tuple[list[str], set[str]]:
         """The prompt's known content words outside noun phrases (the model's training words, or words it reads as
@@ -382,5 +406,6 @@ def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: st
 
 __all__ = ["VocabularyCheck", "action_family", "content_words", "forms", "vocabulary_from_captions",
            "embed_with_encoder", "check_for", "incidental_words", "dictionary_words", "capitalised_words", "english",
+           "one_typo_apart",
            "TYPED_WORD",
            "STOP_WORDS", "DEFAULT_THRESHOLD", "action_label"]
