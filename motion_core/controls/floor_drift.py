@@ -74,7 +74,8 @@ def _plants(joints, contacts, feet, keep_before) -> list[tuple[int, int, np.ndar
         down[:keep_before] = False
         # a planted toe stands at its own height; a heel alone (toe up) at the ankle's less ANKLE_HEIGHT
         levels = np.minimum(np.where(toe_down, toes[:, foot], ankles[:, foot] - ANKLE_HEIGHT), body_low)
-        plants += [(start, stop, levels[start:stop]) for start, stop in _runs(down) if stop - start >= MIN_PLANT_FRAMES]
+        plants += [(start, stop, levels[start:stop]) for start, stop in true_runs(down)
+                   if stop - start >= MIN_PLANT_FRAMES]
     return sorted(plants, key=lambda plant: plant[0])
 
 
@@ -84,6 +85,7 @@ def _lowering(levels: np.ndarray) -> float:
     return level if level < FLOOR_BAND else 0.0
 
 
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+def true_runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each run of True in a boolean mask (also foot_cleanup's contact runs)."""
     edges = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from motion_core.controls.floor_drift import hover_heights
+from motion_core.controls.floor_drift import hover_heights, true_runs
 from motion_core.formats.motion import Motion
 from motion_core.kinematics.skeleton import Skeleton
 
@@ -74,11 +74,6 @@ def _clean_runs(contact: np.ndarray) -> np.ndarray:
     return c
 
 
-def _runs(contact: np.ndarray) -> list[tuple[int, int]]:
-    edges = np.diff(np.concatenate(([0], contact.astype(np.int8), [0])))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
-
-
 def _locked_targets(path: np.ndarray, contact: np.ndarray, blend: int, keep_before: int, low: float,
                     anchor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(target (T, 3), locked (T,) 0/1): where one foot joint should be, and whether it is planted there.
@@ -92,7 +87,7 @@ def _locked_targets(path: np.ndarray, contact: np.ndarray, blend: int, keep_befo
     num = len(path)
     runs = []
     near_floor = path[:, 1] < low
-    cores = _with_anchors(_split_drifting(path, _runs(_clean_runs(contact)), blend), anchor)
+    cores = _with_anchors(_split_drifting(path, true_runs(_clean_runs(contact)), blend), anchor)
     for core_start, core_stop in cores:
         start, stop = core_start, core_stop
         while start > max(0, core_start - blend) and near_floor[start - 1]:

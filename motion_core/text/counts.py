@@ -51,6 +51,11 @@ def _many(text: str) -> int | None:
     return MAX_COUNT if text.isdigit() and int(text) > MAX_COUNT else None
 
 
+def _times(text: str) -> int | None:
+    """The count of "<n> times" or "<n>x": n as read, a digit count past MAX_COUNT as MAX_COUNT."""
+    return _number(text) or _many(text)
+
+
 def spoken_count(prompt: str) -> int | None:
     """The number of repetitions `prompt` says, or None when it says none (see the module's rules)."""
     counts = [count for count, _ in _spoken(_normalized(prompt))]
@@ -83,9 +88,9 @@ def _spoken(text: str) -> list[tuple[int, tuple[int, int]]]:
     # than a clip holds (the take then says it holds fewer repeats); "jumps 100 times" read no count at all and
     # made a 2-s take without a word
     found += [(n, m.span()) for m in _TIMES.finditer(text)
-              if (n := _number(m.group(1)) or _many(m.group(1))) is not None]
+              if (n := _times(m.group(1))) is not None]
     found += [(n, m.span()) for m in _BY.finditer(text)
-              if (n := _number(m.group(1) or m.group(2)) or _many(m.group(1) or m.group(2))) is not None]
+              if (n := _times(m.group(1) or m.group(2))) is not None]
     for match in _NOUNS.finditer(text):
         number, noun = _number(match.group(1)), match.group(2)
         if number is not None and number >= 2 and noun not in NOT_REPEATS and noun != "times":

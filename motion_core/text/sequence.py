@@ -30,7 +30,15 @@ from __future__ import annotations
 import re
 
 from motion_core.text.hash_tokenizer import normalize_text
-from motion_core.text.vocabulary import STOP_WORDS, TYPED_WORD, dictionary_words, english, forms, incidental_words
+from motion_core.text.vocabulary import (
+    STOP_WORDS,
+    TYPED_WORD,
+    dictionary_words,
+    english,
+    forms,
+    incidental_words,
+    is_capitalised,
+)
 
 # "next" is no connective in "the next room", "next to the wall" or "next door"
 _CONNECTIVE = re.compile(
@@ -139,7 +147,7 @@ def _opens_with_a_name(clause: str, opening: bool) -> bool:
     sentence does not begin (after "then"), and where one does (`opening`) if no dictionary holds it ("Liam",
     not "Jump")."""
     typed = TYPED_WORD.findall(clause)
-    if not typed or not typed[0][0].isupper() or typed[0].isupper():
+    if not typed or not is_capitalised(typed[0]):
         return False
     return not opening or not english(normalize_text(typed[0]), dictionary_words())
 

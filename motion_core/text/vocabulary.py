@@ -112,10 +112,15 @@ def capitalised_words(prompt: str) -> set[str]:
     reads them ("jose", "mckenzie"); none where every word of two letters or more is capitalised ("A Person
     Florps": title case says nothing about names)."""
     words = [w for w in TYPED_WORD.findall(prompt) if len(w) > 1]
-    capitalised = [w for w in words if w[0].isupper() and not w.isupper()]
+    capitalised = [w for w in words if is_capitalised(w)]
     if len(words) > 1 and len(capitalised) == len(words):
         return set()
     return {normalize_text(w) for w in capitalised}
+
+
+def is_capitalised(typed: str) -> bool:
+    """A word as typed that opens with a capital and is not all in capitals ("Liam", "McKenzie"; not "LIAM")."""
+    return typed[:1].isupper() and not typed.isupper()
 
 
 def english(word: str, dictionary: frozenset[str]) -> bool:
@@ -406,6 +411,5 @@ def check_for(config: dict, text_encoder: torch.nn.Module | None, model_name: st
 
 __all__ = ["VocabularyCheck", "action_family", "content_words", "forms", "vocabulary_from_captions",
            "embed_with_encoder", "check_for", "incidental_words", "dictionary_words", "capitalised_words", "english",
-           "one_typo_apart",
-           "TYPED_WORD",
+           "one_typo_apart", "is_capitalised", "TYPED_WORD",
            "STOP_WORDS", "DEFAULT_THRESHOLD", "action_label"]
